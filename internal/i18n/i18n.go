@@ -1,0 +1,87 @@
+// Package i18n is the one translation function every user-facing string goes
+// through. Message IDs are the English text itself, so the English catalog is
+// implicit and other catalogs map English text to translations.
+package i18n
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+var (
+	mu         sync.RWMutex
+	bundle     = goi18n.NewBundle(language.English)
+	localizers = map[string]*goi18n.Localizer{}
+)
+
+type langKey struct{}
+
+// WithLanguage returns a context whose translations use lang (e.g. "en", "es").
+func WithLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, langKey{}, lang)
+}
+
+// Language returns the language carried by ctx, "en" by default.
+func Language(ctx context.Context) string {
+	if l, ok := ctx.Value(langKey{}).(string); ok && l != "" {
+		return l
+	}
+	return "en"
+}
+
+// AddMessages registers translations of English message IDs for lang.
+func AddMessages(lang string, msgs map[string]string) error {
+	tag, err := language.Parse(lang)
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, other := range msgs {
+		if err := bundle.AddMessages(tag, &goi18n.Message{ID: id, Other: other}); err != nil {
+			return err
+		}
+	}
+	localizers = map[string]*goi18n.Localizer{}
+	return nil
+}
+
+func localizer(lang string) *goi18n.Localizer {
+	mu.RLock()
+	l := localizers[lang]
+	mu.RUnlock()
+	if l != nil {
+		return l
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	l = goi18n.NewLocalizer(bundle, lang, "en")
+	localizers[lang] = l
+	return l
+}
+
+// T translates msg into the context's language and formats it with args
+// (fmt verbs). Untranslated messages fall back to the English text.
+func T(ctx context.Context, msg string, args ...any) string {
+	return Tl(Language(ctx), msg, args...)
+}
+
+// Tl is T with an explicit language.
+func Tl(lang string, msg string, args ...any) string {
+	out := msg
+	if lang != "en" {
+		if s, err := localizer(lang).Localize(&goi18n.LocalizeConfig{
+			DefaultMessage: &goi18n.Message{ID: msg, Other: msg},
+		}); err == nil {
+			out = s
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(out, args...)
+	}
+	return out
+}

@@ -1,0 +1,48 @@
+// Package schema holds the ent schema: one file per model.
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/mixin"
+)
+
+// Scope is read by the code generator (see ../entc.go) to build ent.Meta, the
+// one table that authorization and the audit history consult. New models get
+// scoping and auditing by declaring it here, not by editing those packages.
+type Scope struct {
+	// Owner is the column naming the owning account: "account_id" for
+	// account-owned objects, "id" for the Account itself, "" for staff-only.
+	Owner string
+	// Audit records every create, update and delete in the history.
+	Audit bool
+	// Repr is the column shown as the object's name in the history.
+	Repr string
+	// StaffFields are columns only superusers may set.
+	StaffFields []string
+}
+
+// Name implements schema.Annotation.
+func (Scope) Name() string { return "Scope" }
+
+// TimeMixin adds creation and modification times.
+type TimeMixin struct{ mixin.Schema }
+
+// Fields of the mixin.
+func (TimeMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at").Default(time.Now).Immutable(),
+		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now),
+	}
+}
+
+// VersionMixin adds the optimistic-concurrency version, bumped on every
+// update by the store so two editors cannot silently overwrite each other.
+type VersionMixin struct{ mixin.Schema }
+
+// Fields of the mixin.
+func (VersionMixin) Fields() []ent.Field {
+	return []ent.Field{field.Int("version").Default(1).Positive()}
+}

@@ -1,0 +1,148 @@
+// Package store opens the database (embedded SQLite or PostgreSQL), applies
+// the embedded migrations and returns the ent client with authorization,
+// auditing and versioning installed, so no caller can write around them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrations embed.FS
+
+// Store is an open database.
+type Store struct {
+	*ent.Client
+	DB      *sql.DB
+	Dialect string
+}
+
+// Open connects to url: "postgres://…" (or "postgresql://…") selects
+// PostgreSQL; "sqlite:<path>" or a bare path selects embedded SQLite, whose
+// directory is created if missing.
+func Open(url string) (*Store, error) {
+	var (
+		db  *sql.DB
+		dia string
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		dia = dialect.Postgres
+		db, err = sql.Open("pgx", url)
+		if err == nil {
+			db.SetMaxOpenConns(20)
+			db.SetMaxIdleConns(10)
+		}
+	default:
+		dia = dialect.SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, errors.New("database url: empty SQLite path")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("database directory: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; immediate transactions take the
+		// write lock up front so concurrent writers wait (busy_timeout) instead
+		// of failing with SQLITE_BUSY half-way through.
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"+
+			"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
+	install(client, dia)
+	return &Store{Client: client, DB: db, Dialect: dia}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.Client.Close() }
+
+// Migrate applies every pending migration and returns how many ran.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	p, err := s.migrator()
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	return len(res), err
+}
+
+// Pending returns the number of migrations not yet applied.
+func (s *Store) Pending(ctx context.Context) (int, error) {
+	p, err := s.migrator()
+	if err != nil {
+		return 0, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range st {
+		if m.State == goose.StatePending {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) migrator() (*goose.Provider, error) {
+	dir, gd := "migrations/sqlite", goose.DialectSQLite3
+	if s.Dialect == dialect.Postgres {
+		dir, gd = "migrations/postgres", goose.DialectPostgres
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(gd, s.DB, sub)
+}
+
+// Tx runs fn in a transaction; the audit history and every hook run on the
+// same transaction, so a change and its record commit or vanish together.
+func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx) error) error {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return fn(ctx, tx) // already inside one: join it
+	}
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	ctx = ent.NewTxContext(ctx, tx)
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
