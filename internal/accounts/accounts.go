@@ -45,14 +45,14 @@ func (e constErr) Error() string { return string(e) }
 const errEmptyList = constErr("must list at least one value")
 
 func init() {
-	store.RegisterHook(hook.On(func(next ent.Mutator) ent.Mutator {
+	store.RegisterHook("Account", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
 		return hook.AccountFunc(func(ctx context.Context, m *ent.AccountMutation) (ent.Value, error) {
 			if err := Validate(ctx, m); err != nil {
 				return nil, err
 			}
 			return next.Mutate(ctx, m)
 		})
-	}, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne))
+	})
 }
 
 // Validate applies the account rules to m, filling defaults on create.

@@ -21,12 +21,18 @@ const (
 	ActionDelete = "delete"
 )
 
+type skipKey struct{}
+
+// Without marks ctx for bookkeeping writes that are no one's change (a
+// token's last use, for instance): they are not recorded.
+func Without(ctx context.Context) context.Context { return context.WithValue(ctx, skipKey{}, true) }
+
 // Hook returns the history hook for a client of the given SQL dialect.
 func Hook(dialect string) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			meta, ok := ent.Meta[m.Type()]
-			if !ok || !meta.Audit {
+			if !ok || !meta.Audit || ctx.Value(skipKey{}) != nil {
 				return next.Mutate(ctx, m)
 			}
 			tx := ent.TxFromContext(ctx)

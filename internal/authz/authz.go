@@ -90,7 +90,7 @@ func guard(next ent.Mutator) ent.Mutator {
 			return next.Mutate(ctx, m)
 		}
 		if owner, set := m.Field(meta.Owner); set && owner != v.AccountID {
-			return nil, &Forbidden{Field: meta.Owner, Message: "objects can only belong to your own account"}
+			return nil, &Forbidden{Field: "account", Message: "objects can only belong to your own account"}
 		}
 		if m.Op().Is(ent.OpCreate) {
 			if err := m.SetField(meta.Owner, v.AccountID); err != nil {
@@ -101,4 +101,17 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// RequireStaff refuses non-superusers, for staff data that is not a model
+// row (such as the settings registry).
+func RequireStaff(ctx context.Context) error {
+	v, ok := viewer.From(ctx)
+	if !ok {
+		return ErrAnonymous
+	}
+	if !v.Unrestricted() {
+		return &Forbidden{Message: "only staff may see these objects"}
+	}
+	return nil
 }

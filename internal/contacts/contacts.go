@@ -27,14 +27,14 @@ var (
 )
 
 func init() {
-	store.RegisterHook(hook.On(func(next ent.Mutator) ent.Mutator {
+	store.RegisterHook("Contact", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
 		return hook.ContactFunc(func(ctx context.Context, m *ent.ContactMutation) (ent.Value, error) {
 			if err := Validate(ctx, m); err != nil {
 				return nil, err
 			}
 			return next.Mutate(ctx, m)
 		})
-	}, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne))
+	})
 }
 
 // Validate applies the contact rules to m, filling defaults on create.

@@ -26,7 +26,7 @@ func main() {
 	err := entc.Generate("./schema", &gen.Config{
 		Target:    "./ent",
 		Package:   "github.com/orchestra-panel/orchestra/internal/store/ent",
-		Features:  []gen.Feature{gen.FeatureIntercept, gen.FeatureExecQuery, gen.FeatureVersionedMigration, gen.FeatureLock},
+		Features:  []gen.Feature{gen.FeatureIntercept, gen.FeatureExecQuery, gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureUpsert},
 		Templates: []*gen.Template{gen.MustParse(gen.NewTemplate("scopes").ParseFiles("scopes.tmpl"))},
 		Hooks:     []gen.Hook{requireScope},
 	})

@@ -7,6 +7,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
 var (
@@ -14,14 +16,14 @@ var (
 	registered []ent.Hook
 )
 
-// RegisterHook adds a hook (typically a model's validation) to every client
-// opened afterwards. Model packages call it from init, so adding a model
+// RegisterHook adds a hook (typically a model's validation) for the ops on
+// model typ (an ent type name) to every client opened afterwards. Model packages call it from init, so adding a model
 // needs no edit here. Registered hooks run after authorization and before
 // the audit history.
-func RegisterHook(h ent.Hook) {
+func RegisterHook(typ string, ops ent.Op, h ent.Hook) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	registered = append(registered, h)
+	registered = append(registered, hook.If(h, hook.And(isType(typ), hook.HasOp(ops))))
 }
 
 // install wires the rules every write must pass, in order: authorization,
@@ -29,6 +31,7 @@ func RegisterHook(h ent.Hook) {
 func install(c *ent.Client, dialect string) {
 	authz.Install(c)
 	regMu.Lock()
+	c.Use(ownerExists)
 	c.Use(registered...)
 	regMu.Unlock()
 	c.Use(bumpVersion, audit.Hook(dialect))
@@ -43,6 +46,27 @@ func bumpVersion(next ent.Mutator) ent.Mutator {
 				if _, set := m.Field("version"); !set {
 					vm.AddVersion(1)
 				}
+			}
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+func isType(typ string) hook.Condition {
+	return func(_ context.Context, m ent.Mutation) bool { return m.Type() == typ }
+}
+
+// ownerExists checks the owning account of every new account-owned object,
+// so a bad account id is a field error rather than a foreign-key failure.
+func ownerExists(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		if m.Op().Is(ent.OpCreate) && ent.Meta[m.Type()].Owner == "account_id" {
+			var errs validate.Errors
+			if err := validate.Owner(ctx, m, &errs); err != nil {
+				return nil, err
+			}
+			if err := errs.Err(); err != nil {
+				return nil, err
 			}
 		}
 		return next.Mutate(ctx, m)

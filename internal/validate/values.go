@@ -5,6 +5,11 @@ import (
 	"strings"
 
 	"entgo.io/ent"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	storeent "github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
 // Value returns a field's value as it will be after mutation m: the new
@@ -42,4 +47,27 @@ func TrimFields(m ent.Mutation, fields ...string) {
 			}
 		}
 	}
+}
+
+// Owner checks the owning account of a new object: required, and existing
+// (looked up past the viewer's scope, which authz has already applied).
+func Owner(ctx context.Context, m ent.Mutation, errs *Errors) error {
+	v, ok := m.Field("account_id")
+	id, _ := v.(int)
+	if !ok || id == 0 {
+		errs.Add("account", i18n.T(ctx, "This field is required."))
+		return nil
+	}
+	c, ok := m.(interface{ Client() *storeent.Client })
+	if !ok {
+		return nil
+	}
+	exists, err := c.Client().Account.Query().Where(account.ID(id)).Exist(viewer.System(ctx, viewer.ChannelSystem))
+	if err != nil {
+		return err
+	}
+	if !exists {
+		errs.Add("account", i18n.T(ctx, "No account with id %d.", id))
+	}
+	return nil
 }

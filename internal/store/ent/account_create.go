@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
@@ -20,6 +21,7 @@ type AccountCreate struct {
 	config
 	mutation *AccountMutation
 	hooks    []Hook
+	conflict []sql.ConflictOption
 }
 
 // SetCreatedAt sets the "created_at" field.
@@ -386,6 +388,7 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 		_node = &Account{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(account.Table, sqlgraph.NewFieldSpec(account.FieldID, field.TypeInt))
 	)
+	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(account.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -477,11 +480,490 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 	return _node, _spec
 }
 
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.Account.Create().
+//		SetCreatedAt(v).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.AccountUpsert) {
+//			SetCreatedAt(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *AccountCreate) OnConflict(opts ...sql.ConflictOption) *AccountUpsertOne {
+	_c.conflict = opts
+	return &AccountUpsertOne{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *AccountCreate) OnConflictColumns(columns ...string) *AccountUpsertOne {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &AccountUpsertOne{
+		create: _c,
+	}
+}
+
+type (
+	// AccountUpsertOne is the builder for "upsert"-ing
+	//  one Account node.
+	AccountUpsertOne struct {
+		create *AccountCreate
+	}
+
+	// AccountUpsert is the "OnConflict" setter.
+	AccountUpsert struct {
+		*sql.UpdateSet
+	}
+)
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *AccountUpsert) SetUpdatedAt(v time.Time) *AccountUpsert {
+	u.Set(account.FieldUpdatedAt, v)
+	return u
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateUpdatedAt() *AccountUpsert {
+	u.SetExcluded(account.FieldUpdatedAt)
+	return u
+}
+
+// SetVersion sets the "version" field.
+func (u *AccountUpsert) SetVersion(v int) *AccountUpsert {
+	u.Set(account.FieldVersion, v)
+	return u
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateVersion() *AccountUpsert {
+	u.SetExcluded(account.FieldVersion)
+	return u
+}
+
+// AddVersion adds v to the "version" field.
+func (u *AccountUpsert) AddVersion(v int) *AccountUpsert {
+	u.Add(account.FieldVersion, v)
+	return u
+}
+
+// SetUsername sets the "username" field.
+func (u *AccountUpsert) SetUsername(v string) *AccountUpsert {
+	u.Set(account.FieldUsername, v)
+	return u
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateUsername() *AccountUpsert {
+	u.SetExcluded(account.FieldUsername)
+	return u
+}
+
+// SetPassword sets the "password" field.
+func (u *AccountUpsert) SetPassword(v string) *AccountUpsert {
+	u.Set(account.FieldPassword, v)
+	return u
+}
+
+// UpdatePassword sets the "password" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePassword() *AccountUpsert {
+	u.SetExcluded(account.FieldPassword)
+	return u
+}
+
+// SetShortName sets the "short_name" field.
+func (u *AccountUpsert) SetShortName(v string) *AccountUpsert {
+	u.Set(account.FieldShortName, v)
+	return u
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateShortName() *AccountUpsert {
+	u.SetExcluded(account.FieldShortName)
+	return u
+}
+
+// SetFullName sets the "full_name" field.
+func (u *AccountUpsert) SetFullName(v string) *AccountUpsert {
+	u.Set(account.FieldFullName, v)
+	return u
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateFullName() *AccountUpsert {
+	u.SetExcluded(account.FieldFullName)
+	return u
+}
+
+// SetEmail sets the "email" field.
+func (u *AccountUpsert) SetEmail(v string) *AccountUpsert {
+	u.Set(account.FieldEmail, v)
+	return u
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateEmail() *AccountUpsert {
+	u.SetExcluded(account.FieldEmail)
+	return u
+}
+
+// SetType sets the "type" field.
+func (u *AccountUpsert) SetType(v string) *AccountUpsert {
+	u.Set(account.FieldType, v)
+	return u
+}
+
+// UpdateType sets the "type" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateType() *AccountUpsert {
+	u.SetExcluded(account.FieldType)
+	return u
+}
+
+// SetLanguage sets the "language" field.
+func (u *AccountUpsert) SetLanguage(v string) *AccountUpsert {
+	u.Set(account.FieldLanguage, v)
+	return u
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateLanguage() *AccountUpsert {
+	u.SetExcluded(account.FieldLanguage)
+	return u
+}
+
+// SetComments sets the "comments" field.
+func (u *AccountUpsert) SetComments(v string) *AccountUpsert {
+	u.Set(account.FieldComments, v)
+	return u
+}
+
+// UpdateComments sets the "comments" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateComments() *AccountUpsert {
+	u.SetExcluded(account.FieldComments)
+	return u
+}
+
+// SetIsSuperuser sets the "is_superuser" field.
+func (u *AccountUpsert) SetIsSuperuser(v bool) *AccountUpsert {
+	u.Set(account.FieldIsSuperuser, v)
+	return u
+}
+
+// UpdateIsSuperuser sets the "is_superuser" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateIsSuperuser() *AccountUpsert {
+	u.SetExcluded(account.FieldIsSuperuser)
+	return u
+}
+
+// SetIsActive sets the "is_active" field.
+func (u *AccountUpsert) SetIsActive(v bool) *AccountUpsert {
+	u.Set(account.FieldIsActive, v)
+	return u
+}
+
+// UpdateIsActive sets the "is_active" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateIsActive() *AccountUpsert {
+	u.SetExcluded(account.FieldIsActive)
+	return u
+}
+
+// SetDateJoined sets the "date_joined" field.
+func (u *AccountUpsert) SetDateJoined(v time.Time) *AccountUpsert {
+	u.Set(account.FieldDateJoined, v)
+	return u
+}
+
+// UpdateDateJoined sets the "date_joined" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateDateJoined() *AccountUpsert {
+	u.SetExcluded(account.FieldDateJoined)
+	return u
+}
+
+// UpdateNewValues updates the mutable fields using the new values that were set on create.
+// Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *AccountUpsertOne) UpdateNewValues() *AccountUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.CreatedAt(); exists {
+			s.SetIgnore(account.FieldCreatedAt)
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//	    OnConflict(sql.ResolveWithIgnore()).
+//	    Exec(ctx)
+func (u *AccountUpsertOne) Ignore() *AccountUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *AccountUpsertOne) DoNothing() *AccountUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the AccountCreate.OnConflict
+// documentation for more info.
+func (u *AccountUpsertOne) Update(set func(*AccountUpsert)) *AccountUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&AccountUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *AccountUpsertOne) SetUpdatedAt(v time.Time) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetUpdatedAt(v)
+	})
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateUpdatedAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateUpdatedAt()
+	})
+}
+
+// SetVersion sets the "version" field.
+func (u *AccountUpsertOne) SetVersion(v int) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetVersion(v)
+	})
+}
+
+// AddVersion adds v to the "version" field.
+func (u *AccountUpsertOne) AddVersion(v int) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddVersion(v)
+	})
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateVersion() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateVersion()
+	})
+}
+
+// SetUsername sets the "username" field.
+func (u *AccountUpsertOne) SetUsername(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetUsername(v)
+	})
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateUsername() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateUsername()
+	})
+}
+
+// SetPassword sets the "password" field.
+func (u *AccountUpsertOne) SetPassword(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPassword(v)
+	})
+}
+
+// UpdatePassword sets the "password" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePassword() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePassword()
+	})
+}
+
+// SetShortName sets the "short_name" field.
+func (u *AccountUpsertOne) SetShortName(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetShortName(v)
+	})
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateShortName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateShortName()
+	})
+}
+
+// SetFullName sets the "full_name" field.
+func (u *AccountUpsertOne) SetFullName(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetFullName(v)
+	})
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateFullName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateFullName()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *AccountUpsertOne) SetEmail(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateEmail() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// SetType sets the "type" field.
+func (u *AccountUpsertOne) SetType(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetType(v)
+	})
+}
+
+// UpdateType sets the "type" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateType() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateType()
+	})
+}
+
+// SetLanguage sets the "language" field.
+func (u *AccountUpsertOne) SetLanguage(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLanguage(v)
+	})
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateLanguage() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLanguage()
+	})
+}
+
+// SetComments sets the "comments" field.
+func (u *AccountUpsertOne) SetComments(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetComments(v)
+	})
+}
+
+// UpdateComments sets the "comments" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateComments() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateComments()
+	})
+}
+
+// SetIsSuperuser sets the "is_superuser" field.
+func (u *AccountUpsertOne) SetIsSuperuser(v bool) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIsSuperuser(v)
+	})
+}
+
+// UpdateIsSuperuser sets the "is_superuser" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateIsSuperuser() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIsSuperuser()
+	})
+}
+
+// SetIsActive sets the "is_active" field.
+func (u *AccountUpsertOne) SetIsActive(v bool) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIsActive(v)
+	})
+}
+
+// UpdateIsActive sets the "is_active" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateIsActive() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIsActive()
+	})
+}
+
+// SetDateJoined sets the "date_joined" field.
+func (u *AccountUpsertOne) SetDateJoined(v time.Time) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetDateJoined(v)
+	})
+}
+
+// UpdateDateJoined sets the "date_joined" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateDateJoined() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateDateJoined()
+	})
+}
+
+// Exec executes the query.
+func (u *AccountUpsertOne) Exec(ctx context.Context) error {
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for AccountCreate.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *AccountUpsertOne) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// Exec executes the UPSERT query and returns the inserted/updated ID.
+func (u *AccountUpsertOne) ID(ctx context.Context) (id int, err error) {
+	node, err := u.create.Save(ctx)
+	if err != nil {
+		return id, err
+	}
+	return node.ID, nil
+}
+
+// IDX is like ID, but panics if an error occurs.
+func (u *AccountUpsertOne) IDX(ctx context.Context) int {
+	id, err := u.ID(ctx)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
 // AccountCreateBulk is the builder for creating many Account entities in bulk.
 type AccountCreateBulk struct {
 	config
 	err      error
 	builders []*AccountCreate
+	conflict []sql.ConflictOption
 }
 
 // Save creates the Account entities in the database.
@@ -511,6 +993,7 @@ func (_c *AccountCreateBulk) Save(ctx context.Context) ([]*Account, error) {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
+					spec.OnConflict = _c.conflict
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
@@ -561,6 +1044,306 @@ func (_c *AccountCreateBulk) Exec(ctx context.Context) error {
 // ExecX is like Exec, but panics if an error occurs.
 func (_c *AccountCreateBulk) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.Account.CreateBulk(builders...).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.AccountUpsert) {
+//			SetCreatedAt(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *AccountCreateBulk) OnConflict(opts ...sql.ConflictOption) *AccountUpsertBulk {
+	_c.conflict = opts
+	return &AccountUpsertBulk{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *AccountCreateBulk) OnConflictColumns(columns ...string) *AccountUpsertBulk {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &AccountUpsertBulk{
+		create: _c,
+	}
+}
+
+// AccountUpsertBulk is the builder for "upsert"-ing
+// a bulk of Account nodes.
+type AccountUpsertBulk struct {
+	create *AccountCreateBulk
+}
+
+// UpdateNewValues updates the mutable fields using the new values that
+// were set on create. Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *AccountUpsertBulk) UpdateNewValues() *AccountUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		for _, b := range u.create.builders {
+			if _, exists := b.mutation.CreatedAt(); exists {
+				s.SetIgnore(account.FieldCreatedAt)
+			}
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.Account.Create().
+//		OnConflict(sql.ResolveWithIgnore()).
+//		Exec(ctx)
+func (u *AccountUpsertBulk) Ignore() *AccountUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *AccountUpsertBulk) DoNothing() *AccountUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the AccountCreateBulk.OnConflict
+// documentation for more info.
+func (u *AccountUpsertBulk) Update(set func(*AccountUpsert)) *AccountUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&AccountUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *AccountUpsertBulk) SetUpdatedAt(v time.Time) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetUpdatedAt(v)
+	})
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateUpdatedAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateUpdatedAt()
+	})
+}
+
+// SetVersion sets the "version" field.
+func (u *AccountUpsertBulk) SetVersion(v int) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetVersion(v)
+	})
+}
+
+// AddVersion adds v to the "version" field.
+func (u *AccountUpsertBulk) AddVersion(v int) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddVersion(v)
+	})
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateVersion() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateVersion()
+	})
+}
+
+// SetUsername sets the "username" field.
+func (u *AccountUpsertBulk) SetUsername(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetUsername(v)
+	})
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateUsername() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateUsername()
+	})
+}
+
+// SetPassword sets the "password" field.
+func (u *AccountUpsertBulk) SetPassword(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPassword(v)
+	})
+}
+
+// UpdatePassword sets the "password" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePassword() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePassword()
+	})
+}
+
+// SetShortName sets the "short_name" field.
+func (u *AccountUpsertBulk) SetShortName(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetShortName(v)
+	})
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateShortName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateShortName()
+	})
+}
+
+// SetFullName sets the "full_name" field.
+func (u *AccountUpsertBulk) SetFullName(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetFullName(v)
+	})
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateFullName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateFullName()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *AccountUpsertBulk) SetEmail(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateEmail() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// SetType sets the "type" field.
+func (u *AccountUpsertBulk) SetType(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetType(v)
+	})
+}
+
+// UpdateType sets the "type" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateType() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateType()
+	})
+}
+
+// SetLanguage sets the "language" field.
+func (u *AccountUpsertBulk) SetLanguage(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLanguage(v)
+	})
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateLanguage() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLanguage()
+	})
+}
+
+// SetComments sets the "comments" field.
+func (u *AccountUpsertBulk) SetComments(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetComments(v)
+	})
+}
+
+// UpdateComments sets the "comments" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateComments() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateComments()
+	})
+}
+
+// SetIsSuperuser sets the "is_superuser" field.
+func (u *AccountUpsertBulk) SetIsSuperuser(v bool) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIsSuperuser(v)
+	})
+}
+
+// UpdateIsSuperuser sets the "is_superuser" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateIsSuperuser() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIsSuperuser()
+	})
+}
+
+// SetIsActive sets the "is_active" field.
+func (u *AccountUpsertBulk) SetIsActive(v bool) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetIsActive(v)
+	})
+}
+
+// UpdateIsActive sets the "is_active" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateIsActive() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateIsActive()
+	})
+}
+
+// SetDateJoined sets the "date_joined" field.
+func (u *AccountUpsertBulk) SetDateJoined(v time.Time) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetDateJoined(v)
+	})
+}
+
+// UpdateDateJoined sets the "date_joined" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateDateJoined() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateDateJoined()
+	})
+}
+
+// Exec executes the query.
+func (u *AccountUpsertBulk) Exec(ctx context.Context) error {
+	if u.create.err != nil {
+		return u.create.err
+	}
+	for i, b := range u.create.builders {
+		if len(b.conflict) != 0 {
+			return fmt.Errorf("ent: OnConflict was set for builder %d. Set it on the AccountCreateBulk instead", i)
+		}
+	}
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for AccountCreateBulk.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *AccountUpsertBulk) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
 		panic(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
@@ -19,6 +20,7 @@ type ContactCreate struct {
 	config
 	mutation *ContactMutation
 	hooks    []Hook
+	conflict []sql.ConflictOption
 }
 
 // SetCreatedAt sets the "created_at" field.
@@ -385,6 +387,7 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 		_node = &Contact{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(contact.Table, sqlgraph.NewFieldSpec(contact.FieldID, field.TypeInt))
 	)
+	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(contact.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -457,11 +460,490 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 	return _node, _spec
 }
 
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.Contact.Create().
+//		SetCreatedAt(v).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.ContactUpsert) {
+//			SetCreatedAt(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *ContactCreate) OnConflict(opts ...sql.ConflictOption) *ContactUpsertOne {
+	_c.conflict = opts
+	return &ContactUpsertOne{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *ContactCreate) OnConflictColumns(columns ...string) *ContactUpsertOne {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &ContactUpsertOne{
+		create: _c,
+	}
+}
+
+type (
+	// ContactUpsertOne is the builder for "upsert"-ing
+	//  one Contact node.
+	ContactUpsertOne struct {
+		create *ContactCreate
+	}
+
+	// ContactUpsert is the "OnConflict" setter.
+	ContactUpsert struct {
+		*sql.UpdateSet
+	}
+)
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *ContactUpsert) SetUpdatedAt(v time.Time) *ContactUpsert {
+	u.Set(contact.FieldUpdatedAt, v)
+	return u
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateUpdatedAt() *ContactUpsert {
+	u.SetExcluded(contact.FieldUpdatedAt)
+	return u
+}
+
+// SetVersion sets the "version" field.
+func (u *ContactUpsert) SetVersion(v int) *ContactUpsert {
+	u.Set(contact.FieldVersion, v)
+	return u
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateVersion() *ContactUpsert {
+	u.SetExcluded(contact.FieldVersion)
+	return u
+}
+
+// AddVersion adds v to the "version" field.
+func (u *ContactUpsert) AddVersion(v int) *ContactUpsert {
+	u.Add(contact.FieldVersion, v)
+	return u
+}
+
+// SetAccountID sets the "account_id" field.
+func (u *ContactUpsert) SetAccountID(v int) *ContactUpsert {
+	u.Set(contact.FieldAccountID, v)
+	return u
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateAccountID() *ContactUpsert {
+	u.SetExcluded(contact.FieldAccountID)
+	return u
+}
+
+// SetShortName sets the "short_name" field.
+func (u *ContactUpsert) SetShortName(v string) *ContactUpsert {
+	u.Set(contact.FieldShortName, v)
+	return u
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateShortName() *ContactUpsert {
+	u.SetExcluded(contact.FieldShortName)
+	return u
+}
+
+// SetFullName sets the "full_name" field.
+func (u *ContactUpsert) SetFullName(v string) *ContactUpsert {
+	u.Set(contact.FieldFullName, v)
+	return u
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateFullName() *ContactUpsert {
+	u.SetExcluded(contact.FieldFullName)
+	return u
+}
+
+// SetEmail sets the "email" field.
+func (u *ContactUpsert) SetEmail(v string) *ContactUpsert {
+	u.Set(contact.FieldEmail, v)
+	return u
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateEmail() *ContactUpsert {
+	u.SetExcluded(contact.FieldEmail)
+	return u
+}
+
+// SetEmailUsage sets the "email_usage" field.
+func (u *ContactUpsert) SetEmailUsage(v []string) *ContactUpsert {
+	u.Set(contact.FieldEmailUsage, v)
+	return u
+}
+
+// UpdateEmailUsage sets the "email_usage" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateEmailUsage() *ContactUpsert {
+	u.SetExcluded(contact.FieldEmailUsage)
+	return u
+}
+
+// SetPhone sets the "phone" field.
+func (u *ContactUpsert) SetPhone(v string) *ContactUpsert {
+	u.Set(contact.FieldPhone, v)
+	return u
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *ContactUpsert) UpdatePhone() *ContactUpsert {
+	u.SetExcluded(contact.FieldPhone)
+	return u
+}
+
+// SetPhone2 sets the "phone2" field.
+func (u *ContactUpsert) SetPhone2(v string) *ContactUpsert {
+	u.Set(contact.FieldPhone2, v)
+	return u
+}
+
+// UpdatePhone2 sets the "phone2" field to the value that was provided on create.
+func (u *ContactUpsert) UpdatePhone2() *ContactUpsert {
+	u.SetExcluded(contact.FieldPhone2)
+	return u
+}
+
+// SetAddress sets the "address" field.
+func (u *ContactUpsert) SetAddress(v string) *ContactUpsert {
+	u.Set(contact.FieldAddress, v)
+	return u
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateAddress() *ContactUpsert {
+	u.SetExcluded(contact.FieldAddress)
+	return u
+}
+
+// SetCity sets the "city" field.
+func (u *ContactUpsert) SetCity(v string) *ContactUpsert {
+	u.Set(contact.FieldCity, v)
+	return u
+}
+
+// UpdateCity sets the "city" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateCity() *ContactUpsert {
+	u.SetExcluded(contact.FieldCity)
+	return u
+}
+
+// SetZipcode sets the "zipcode" field.
+func (u *ContactUpsert) SetZipcode(v string) *ContactUpsert {
+	u.Set(contact.FieldZipcode, v)
+	return u
+}
+
+// UpdateZipcode sets the "zipcode" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateZipcode() *ContactUpsert {
+	u.SetExcluded(contact.FieldZipcode)
+	return u
+}
+
+// SetCountry sets the "country" field.
+func (u *ContactUpsert) SetCountry(v string) *ContactUpsert {
+	u.Set(contact.FieldCountry, v)
+	return u
+}
+
+// UpdateCountry sets the "country" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateCountry() *ContactUpsert {
+	u.SetExcluded(contact.FieldCountry)
+	return u
+}
+
+// UpdateNewValues updates the mutable fields using the new values that were set on create.
+// Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *ContactUpsertOne) UpdateNewValues() *ContactUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.CreatedAt(); exists {
+			s.SetIgnore(contact.FieldCreatedAt)
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//	    OnConflict(sql.ResolveWithIgnore()).
+//	    Exec(ctx)
+func (u *ContactUpsertOne) Ignore() *ContactUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *ContactUpsertOne) DoNothing() *ContactUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the ContactCreate.OnConflict
+// documentation for more info.
+func (u *ContactUpsertOne) Update(set func(*ContactUpsert)) *ContactUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&ContactUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *ContactUpsertOne) SetUpdatedAt(v time.Time) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUpdatedAt(v)
+	})
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateUpdatedAt() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUpdatedAt()
+	})
+}
+
+// SetVersion sets the "version" field.
+func (u *ContactUpsertOne) SetVersion(v int) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetVersion(v)
+	})
+}
+
+// AddVersion adds v to the "version" field.
+func (u *ContactUpsertOne) AddVersion(v int) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.AddVersion(v)
+	})
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateVersion() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateVersion()
+	})
+}
+
+// SetAccountID sets the "account_id" field.
+func (u *ContactUpsertOne) SetAccountID(v int) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetAccountID(v)
+	})
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateAccountID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateAccountID()
+	})
+}
+
+// SetShortName sets the "short_name" field.
+func (u *ContactUpsertOne) SetShortName(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetShortName(v)
+	})
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateShortName() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateShortName()
+	})
+}
+
+// SetFullName sets the "full_name" field.
+func (u *ContactUpsertOne) SetFullName(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetFullName(v)
+	})
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateFullName() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateFullName()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *ContactUpsertOne) SetEmail(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateEmail() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// SetEmailUsage sets the "email_usage" field.
+func (u *ContactUpsertOne) SetEmailUsage(v []string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetEmailUsage(v)
+	})
+}
+
+// UpdateEmailUsage sets the "email_usage" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateEmailUsage() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateEmailUsage()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *ContactUpsertOne) SetPhone(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdatePhone() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// SetPhone2 sets the "phone2" field.
+func (u *ContactUpsertOne) SetPhone2(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetPhone2(v)
+	})
+}
+
+// UpdatePhone2 sets the "phone2" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdatePhone2() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdatePhone2()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *ContactUpsertOne) SetAddress(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateAddress() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// SetCity sets the "city" field.
+func (u *ContactUpsertOne) SetCity(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetCity(v)
+	})
+}
+
+// UpdateCity sets the "city" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateCity() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateCity()
+	})
+}
+
+// SetZipcode sets the "zipcode" field.
+func (u *ContactUpsertOne) SetZipcode(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetZipcode(v)
+	})
+}
+
+// UpdateZipcode sets the "zipcode" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateZipcode() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateZipcode()
+	})
+}
+
+// SetCountry sets the "country" field.
+func (u *ContactUpsertOne) SetCountry(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetCountry(v)
+	})
+}
+
+// UpdateCountry sets the "country" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateCountry() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateCountry()
+	})
+}
+
+// Exec executes the query.
+func (u *ContactUpsertOne) Exec(ctx context.Context) error {
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for ContactCreate.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *ContactUpsertOne) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// Exec executes the UPSERT query and returns the inserted/updated ID.
+func (u *ContactUpsertOne) ID(ctx context.Context) (id int, err error) {
+	node, err := u.create.Save(ctx)
+	if err != nil {
+		return id, err
+	}
+	return node.ID, nil
+}
+
+// IDX is like ID, but panics if an error occurs.
+func (u *ContactUpsertOne) IDX(ctx context.Context) int {
+	id, err := u.ID(ctx)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
 // ContactCreateBulk is the builder for creating many Contact entities in bulk.
 type ContactCreateBulk struct {
 	config
 	err      error
 	builders []*ContactCreate
+	conflict []sql.ConflictOption
 }
 
 // Save creates the Contact entities in the database.
@@ -491,6 +973,7 @@ func (_c *ContactCreateBulk) Save(ctx context.Context) ([]*Contact, error) {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
+					spec.OnConflict = _c.conflict
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
@@ -541,6 +1024,306 @@ func (_c *ContactCreateBulk) Exec(ctx context.Context) error {
 // ExecX is like Exec, but panics if an error occurs.
 func (_c *ContactCreateBulk) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.Contact.CreateBulk(builders...).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.ContactUpsert) {
+//			SetCreatedAt(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *ContactCreateBulk) OnConflict(opts ...sql.ConflictOption) *ContactUpsertBulk {
+	_c.conflict = opts
+	return &ContactUpsertBulk{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *ContactCreateBulk) OnConflictColumns(columns ...string) *ContactUpsertBulk {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &ContactUpsertBulk{
+		create: _c,
+	}
+}
+
+// ContactUpsertBulk is the builder for "upsert"-ing
+// a bulk of Contact nodes.
+type ContactUpsertBulk struct {
+	create *ContactCreateBulk
+}
+
+// UpdateNewValues updates the mutable fields using the new values that
+// were set on create. Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *ContactUpsertBulk) UpdateNewValues() *ContactUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		for _, b := range u.create.builders {
+			if _, exists := b.mutation.CreatedAt(); exists {
+				s.SetIgnore(contact.FieldCreatedAt)
+			}
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.Contact.Create().
+//		OnConflict(sql.ResolveWithIgnore()).
+//		Exec(ctx)
+func (u *ContactUpsertBulk) Ignore() *ContactUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *ContactUpsertBulk) DoNothing() *ContactUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the ContactCreateBulk.OnConflict
+// documentation for more info.
+func (u *ContactUpsertBulk) Update(set func(*ContactUpsert)) *ContactUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&ContactUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (u *ContactUpsertBulk) SetUpdatedAt(v time.Time) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUpdatedAt(v)
+	})
+}
+
+// UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateUpdatedAt() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUpdatedAt()
+	})
+}
+
+// SetVersion sets the "version" field.
+func (u *ContactUpsertBulk) SetVersion(v int) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetVersion(v)
+	})
+}
+
+// AddVersion adds v to the "version" field.
+func (u *ContactUpsertBulk) AddVersion(v int) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.AddVersion(v)
+	})
+}
+
+// UpdateVersion sets the "version" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateVersion() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateVersion()
+	})
+}
+
+// SetAccountID sets the "account_id" field.
+func (u *ContactUpsertBulk) SetAccountID(v int) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetAccountID(v)
+	})
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateAccountID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateAccountID()
+	})
+}
+
+// SetShortName sets the "short_name" field.
+func (u *ContactUpsertBulk) SetShortName(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetShortName(v)
+	})
+}
+
+// UpdateShortName sets the "short_name" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateShortName() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateShortName()
+	})
+}
+
+// SetFullName sets the "full_name" field.
+func (u *ContactUpsertBulk) SetFullName(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetFullName(v)
+	})
+}
+
+// UpdateFullName sets the "full_name" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateFullName() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateFullName()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *ContactUpsertBulk) SetEmail(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateEmail() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// SetEmailUsage sets the "email_usage" field.
+func (u *ContactUpsertBulk) SetEmailUsage(v []string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetEmailUsage(v)
+	})
+}
+
+// UpdateEmailUsage sets the "email_usage" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateEmailUsage() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateEmailUsage()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *ContactUpsertBulk) SetPhone(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdatePhone() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// SetPhone2 sets the "phone2" field.
+func (u *ContactUpsertBulk) SetPhone2(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetPhone2(v)
+	})
+}
+
+// UpdatePhone2 sets the "phone2" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdatePhone2() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdatePhone2()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *ContactUpsertBulk) SetAddress(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateAddress() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// SetCity sets the "city" field.
+func (u *ContactUpsertBulk) SetCity(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetCity(v)
+	})
+}
+
+// UpdateCity sets the "city" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateCity() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateCity()
+	})
+}
+
+// SetZipcode sets the "zipcode" field.
+func (u *ContactUpsertBulk) SetZipcode(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetZipcode(v)
+	})
+}
+
+// UpdateZipcode sets the "zipcode" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateZipcode() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateZipcode()
+	})
+}
+
+// SetCountry sets the "country" field.
+func (u *ContactUpsertBulk) SetCountry(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetCountry(v)
+	})
+}
+
+// UpdateCountry sets the "country" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateCountry() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateCountry()
+	})
+}
+
+// Exec executes the query.
+func (u *ContactUpsertBulk) Exec(ctx context.Context) error {
+	if u.create.err != nil {
+		return u.create.err
+	}
+	for i, b := range u.create.builders {
+		if len(b.conflict) != 0 {
+			return fmt.Errorf("ent: OnConflict was set for builder %d. Set it on the ContactCreateBulk instead", i)
+		}
+	}
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for ContactCreateBulk.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *ContactUpsertBulk) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
 		panic(err)
 	}
 }

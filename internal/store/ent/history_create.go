@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -18,6 +19,7 @@ type HistoryCreate struct {
 	config
 	mutation *HistoryMutation
 	hooks    []Hook
+	conflict []sql.ConflictOption
 }
 
 // SetTime sets the "time" field.
@@ -180,6 +182,7 @@ func (_c *HistoryCreate) createSpec() (*History, *sqlgraph.CreateSpec) {
 		_node = &History{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(history.Table, sqlgraph.NewFieldSpec(history.FieldID, field.TypeInt))
 	)
+	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.Time(); ok {
 		_spec.SetField(history.FieldTime, field.TypeTime, value)
 		_node.Time = value
@@ -223,11 +226,166 @@ func (_c *HistoryCreate) createSpec() (*History, *sqlgraph.CreateSpec) {
 	return _node, _spec
 }
 
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.History.Create().
+//		SetTime(v).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.HistoryUpsert) {
+//			SetTime(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *HistoryCreate) OnConflict(opts ...sql.ConflictOption) *HistoryUpsertOne {
+	_c.conflict = opts
+	return &HistoryUpsertOne{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.History.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *HistoryCreate) OnConflictColumns(columns ...string) *HistoryUpsertOne {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &HistoryUpsertOne{
+		create: _c,
+	}
+}
+
+type (
+	// HistoryUpsertOne is the builder for "upsert"-ing
+	//  one History node.
+	HistoryUpsertOne struct {
+		create *HistoryCreate
+	}
+
+	// HistoryUpsert is the "OnConflict" setter.
+	HistoryUpsert struct {
+		*sql.UpdateSet
+	}
+)
+
+// UpdateNewValues updates the mutable fields using the new values that were set on create.
+// Using this option is equivalent to using:
+//
+//	client.History.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *HistoryUpsertOne) UpdateNewValues() *HistoryUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.Time(); exists {
+			s.SetIgnore(history.FieldTime)
+		}
+		if _, exists := u.create.mutation.ActorID(); exists {
+			s.SetIgnore(history.FieldActorID)
+		}
+		if _, exists := u.create.mutation.Actor(); exists {
+			s.SetIgnore(history.FieldActor)
+		}
+		if _, exists := u.create.mutation.Channel(); exists {
+			s.SetIgnore(history.FieldChannel)
+		}
+		if _, exists := u.create.mutation.Action(); exists {
+			s.SetIgnore(history.FieldAction)
+		}
+		if _, exists := u.create.mutation.ObjectType(); exists {
+			s.SetIgnore(history.FieldObjectType)
+		}
+		if _, exists := u.create.mutation.ObjectID(); exists {
+			s.SetIgnore(history.FieldObjectID)
+		}
+		if _, exists := u.create.mutation.ObjectRepr(); exists {
+			s.SetIgnore(history.FieldObjectRepr)
+		}
+		if _, exists := u.create.mutation.AccountID(); exists {
+			s.SetIgnore(history.FieldAccountID)
+		}
+		if _, exists := u.create.mutation.Changes(); exists {
+			s.SetIgnore(history.FieldChanges)
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.History.Create().
+//	    OnConflict(sql.ResolveWithIgnore()).
+//	    Exec(ctx)
+func (u *HistoryUpsertOne) Ignore() *HistoryUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *HistoryUpsertOne) DoNothing() *HistoryUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the HistoryCreate.OnConflict
+// documentation for more info.
+func (u *HistoryUpsertOne) Update(set func(*HistoryUpsert)) *HistoryUpsertOne {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&HistoryUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// Exec executes the query.
+func (u *HistoryUpsertOne) Exec(ctx context.Context) error {
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for HistoryCreate.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *HistoryUpsertOne) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// Exec executes the UPSERT query and returns the inserted/updated ID.
+func (u *HistoryUpsertOne) ID(ctx context.Context) (id int, err error) {
+	node, err := u.create.Save(ctx)
+	if err != nil {
+		return id, err
+	}
+	return node.ID, nil
+}
+
+// IDX is like ID, but panics if an error occurs.
+func (u *HistoryUpsertOne) IDX(ctx context.Context) int {
+	id, err := u.ID(ctx)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
 // HistoryCreateBulk is the builder for creating many History entities in bulk.
 type HistoryCreateBulk struct {
 	config
 	err      error
 	builders []*HistoryCreate
+	conflict []sql.ConflictOption
 }
 
 // Save creates the History entities in the database.
@@ -256,6 +414,7 @@ func (_c *HistoryCreateBulk) Save(ctx context.Context) ([]*History, error) {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
+					spec.OnConflict = _c.conflict
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
@@ -306,6 +465,144 @@ func (_c *HistoryCreateBulk) Exec(ctx context.Context) error {
 // ExecX is like Exec, but panics if an error occurs.
 func (_c *HistoryCreateBulk) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
+		panic(err)
+	}
+}
+
+// OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
+// of the `INSERT` statement. For example:
+//
+//	client.History.CreateBulk(builders...).
+//		OnConflict(
+//			// Update the row with the new values
+//			// the was proposed for insertion.
+//			sql.ResolveWithNewValues(),
+//		).
+//		// Override some of the fields with custom
+//		// update values.
+//		Update(func(u *ent.HistoryUpsert) {
+//			SetTime(v+v).
+//		}).
+//		Exec(ctx)
+func (_c *HistoryCreateBulk) OnConflict(opts ...sql.ConflictOption) *HistoryUpsertBulk {
+	_c.conflict = opts
+	return &HistoryUpsertBulk{
+		create: _c,
+	}
+}
+
+// OnConflictColumns calls `OnConflict` and configures the columns
+// as conflict target. Using this option is equivalent to using:
+//
+//	client.History.Create().
+//		OnConflict(sql.ConflictColumns(columns...)).
+//		Exec(ctx)
+func (_c *HistoryCreateBulk) OnConflictColumns(columns ...string) *HistoryUpsertBulk {
+	_c.conflict = append(_c.conflict, sql.ConflictColumns(columns...))
+	return &HistoryUpsertBulk{
+		create: _c,
+	}
+}
+
+// HistoryUpsertBulk is the builder for "upsert"-ing
+// a bulk of History nodes.
+type HistoryUpsertBulk struct {
+	create *HistoryCreateBulk
+}
+
+// UpdateNewValues updates the mutable fields using the new values that
+// were set on create. Using this option is equivalent to using:
+//
+//	client.History.Create().
+//		OnConflict(
+//			sql.ResolveWithNewValues(),
+//		).
+//		Exec(ctx)
+func (u *HistoryUpsertBulk) UpdateNewValues() *HistoryUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		for _, b := range u.create.builders {
+			if _, exists := b.mutation.Time(); exists {
+				s.SetIgnore(history.FieldTime)
+			}
+			if _, exists := b.mutation.ActorID(); exists {
+				s.SetIgnore(history.FieldActorID)
+			}
+			if _, exists := b.mutation.Actor(); exists {
+				s.SetIgnore(history.FieldActor)
+			}
+			if _, exists := b.mutation.Channel(); exists {
+				s.SetIgnore(history.FieldChannel)
+			}
+			if _, exists := b.mutation.Action(); exists {
+				s.SetIgnore(history.FieldAction)
+			}
+			if _, exists := b.mutation.ObjectType(); exists {
+				s.SetIgnore(history.FieldObjectType)
+			}
+			if _, exists := b.mutation.ObjectID(); exists {
+				s.SetIgnore(history.FieldObjectID)
+			}
+			if _, exists := b.mutation.ObjectRepr(); exists {
+				s.SetIgnore(history.FieldObjectRepr)
+			}
+			if _, exists := b.mutation.AccountID(); exists {
+				s.SetIgnore(history.FieldAccountID)
+			}
+			if _, exists := b.mutation.Changes(); exists {
+				s.SetIgnore(history.FieldChanges)
+			}
+		}
+	}))
+	return u
+}
+
+// Ignore sets each column to itself in case of conflict.
+// Using this option is equivalent to using:
+//
+//	client.History.Create().
+//		OnConflict(sql.ResolveWithIgnore()).
+//		Exec(ctx)
+func (u *HistoryUpsertBulk) Ignore() *HistoryUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWithIgnore())
+	return u
+}
+
+// DoNothing configures the conflict_action to `DO NOTHING`.
+// Supported only by SQLite and PostgreSQL.
+func (u *HistoryUpsertBulk) DoNothing() *HistoryUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.DoNothing())
+	return u
+}
+
+// Update allows overriding fields `UPDATE` values. See the HistoryCreateBulk.OnConflict
+// documentation for more info.
+func (u *HistoryUpsertBulk) Update(set func(*HistoryUpsert)) *HistoryUpsertBulk {
+	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(update *sql.UpdateSet) {
+		set(&HistoryUpsert{UpdateSet: update})
+	}))
+	return u
+}
+
+// Exec executes the query.
+func (u *HistoryUpsertBulk) Exec(ctx context.Context) error {
+	if u.create.err != nil {
+		return u.create.err
+	}
+	for i, b := range u.create.builders {
+		if len(b.conflict) != 0 {
+			return fmt.Errorf("ent: OnConflict was set for builder %d. Set it on the HistoryCreateBulk instead", i)
+		}
+	}
+	if len(u.create.conflict) == 0 {
+		return errors.New("ent: missing options for HistoryCreateBulk.OnConflict")
+	}
+	return u.create.Exec(ctx)
+}
+
+// ExecX is like Exec, but panics if an error occurs.
+func (u *HistoryUpsertBulk) ExecX(ctx context.Context) {
+	if err := u.create.Exec(ctx); err != nil {
 		panic(err)
 	}
 }

@@ -1,0 +1,265 @@
+// Command orchestra is the hosting control panel: one binary that serves the
+// API and panel, migrates the database and administers accounts.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	_ "github.com/orchestra-panel/orchestra/internal/accounts" // account rules
+	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/auth"
+	_ "github.com/orchestra-panel/orchestra/internal/contacts" // contact rules
+	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// CLI is the command line; every flag also reads an ORCHESTRA_* variable.
+type CLI struct {
+	Database string `help:"Database URL: postgres://user:pass@host/db, or sqlite:<path> for the embedded store." env:"ORCHESTRA_DATABASE_URL" default:"sqlite:var/orchestra.db"`
+	LogLevel string `help:"Log level: debug, info, warn or error." env:"ORCHESTRA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+
+	Serve           ServeCmd           `cmd:"" help:"Migrate the database and serve the API (default)." default:"withargs"`
+	Migrate         MigrateCmd         `cmd:"" help:"Apply pending database migrations."`
+	Createsuperuser CreatesuperuserCmd `cmd:"" help:"Create a superuser account."`
+	Version         VersionCmd         `cmd:"" help:"Print the version."`
+	Config          ConfigCmd          `cmd:"" help:"Print the effective configuration, secrets masked."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli, kong.Name("orchestra"),
+		kong.Description("Orchestra hosting control panel."),
+		kong.UsageOnError(), kong.Bind(&cli))
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cli.LogLevel))
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	kctx.FatalIfErrorf(kctx.Run())
+}
+
+// open connects to the database, applies migrations and loads settings.
+func open(ctx context.Context, cli *CLI) (*store.Store, error) {
+	if err := settings.LoadOSEnv(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cli.Database)
+	if err != nil {
+		return nil, err
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if n > 0 {
+		slog.Info("applied migrations", "count", n)
+	}
+	if err := settings.Load(ctx, api.SettingStore{Store: st}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// ServeCmd serves the API.
+type ServeCmd struct {
+	Listen        string        `help:"Address to listen on." env:"ORCHESTRA_LISTEN" default:"127.0.0.1:8080"`
+	SecureCookies bool          `help:"Mark session cookies Secure (serve over HTTPS)." env:"ORCHESTRA_SECURE_COOKIES"`
+	TrustProxy    bool          `help:"Take client addresses from X-Forwarded-For (only behind a proxy)." env:"ORCHESTRA_TRUST_PROXY"`
+	SessionIdle   time.Duration `help:"Log out sessions idle this long." env:"ORCHESTRA_SESSION_IDLE" default:"2h"`
+	SessionMax    time.Duration `help:"Log out sessions this old." env:"ORCHESTRA_SESSION_LIFETIME" default:"12h"`
+	NoSuperuser   bool          `help:"Do not create a first superuser when there is none." env:"ORCHESTRA_NO_FIRST_SUPERUSER"`
+}
+
+// Run serves until SIGINT or SIGTERM.
+func (c *ServeCmd) Run(cli *CLI) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := open(ctx, cli)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !c.NoSuperuser {
+		if err := firstSuperuser(ctx, st, os.Stdout); err != nil {
+			return err
+		}
+	}
+	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
+		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax})
+	go srv.Maintain(ctx, 10*time.Minute)
+	hs := &http.Server{Addr: c.Listen, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	slog.Info("serving", "url", "http://"+c.Listen+api.Prefix+"/docs", "database", maskURL(cli.Database))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
+
+// firstSuperuser creates "admin" with a random password when no superuser
+// exists, so a fresh install can be logged into; the password is printed
+// once and never stored in clear.
+func firstSuperuser(ctx context.Context, st *store.Store, out io.Writer) error {
+	sys := viewer.System(ctx, viewer.ChannelCLI)
+	exists, err := st.Account.Query().Where(account.IsSuperuser(true)).Exist(sys)
+	if err != nil || exists {
+		return err
+	}
+	name := "admin"
+	if taken, err := st.Account.Query().Where(account.Username(name)).Exist(sys); err != nil {
+		return err
+	} else if taken {
+		fmt.Fprintln(out, "No superuser exists; create one with: orchestra createsuperuser --username <name> --email <address>")
+		return nil
+	}
+	pw := randomPassword()
+	if err := createSuperuser(sys, st, name, "admin@localhost.localdomain", "Administrator", pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nCreated superuser %q with password: %s\nLog in and change it (POST %s/auth/password); it is not shown again.\n\n", name, pw, api.Prefix)
+	return nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func createSuperuser(ctx context.Context, st *store.Store, username, email, fullName, pw string) error {
+	if msg := auth.PasswordProblem(pw, username); msg != "" {
+		return fmt.Errorf("password %s", msg)
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		return tx.Account.Create().SetUsername(username).SetEmail(email).SetFullName(fullName).
+			SetPassword(hash).SetIsSuperuser(true).SetType("STAFF").Exec(ctx)
+	})
+}
+
+// MigrateCmd applies migrations.
+type MigrateCmd struct{}
+
+// Run migrates.
+func (MigrateCmd) Run(cli *CLI) error {
+	ctx := context.Background()
+	st, err := store.Open(cli.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("applied %d migration(s)\n", n)
+	return nil
+}
+
+// CreatesuperuserCmd creates a superuser.
+type CreatesuperuserCmd struct {
+	Username string `help:"Username." required:""`
+	Email    string `help:"E-mail address." required:""`
+	FullName string `help:"Full name." default:"Administrator"`
+	Password string `help:"Password (prefer the environment variable)." env:"ORCHESTRA_SUPERUSER_PASSWORD"`
+}
+
+// Run creates the superuser, generating a password when none is given.
+func (c *CreatesuperuserCmd) Run(cli *CLI) error {
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	st, err := open(ctx, cli)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pw, generated := c.Password, false
+	if pw == "" {
+		pw, generated = randomPassword(), true
+	}
+	if err := createSuperuser(ctx, st, c.Username, c.Email, c.FullName, pw); err != nil {
+		return err
+	}
+	if generated {
+		fmt.Printf("Created superuser %q with password: %s\n", c.Username, pw)
+	} else {
+		fmt.Printf("Created superuser %q\n", c.Username)
+	}
+	return nil
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run() error { fmt.Println("orchestra", version); return nil }
+
+// ConfigCmd prints the effective configuration.
+type ConfigCmd struct{}
+
+// Run prints the command-line configuration and the settings registry
+// (environment overrides included; stored values need the database).
+func (ConfigCmd) Run(cli *CLI, k *kong.Context) error {
+	if err := settings.LoadOSEnv(); err != nil {
+		return err
+	}
+	fmt.Printf("ORCHESTRA_DATABASE_URL=%s\n", maskURL(cli.Database))
+	fmt.Printf("ORCHESTRA_LOG_LEVEL=%s\n", cli.LogLevel)
+	s := cli.Serve
+	fmt.Printf("ORCHESTRA_LISTEN=%s\nORCHESTRA_SECURE_COOKIES=%t\nORCHESTRA_TRUST_PROXY=%t\nORCHESTRA_SESSION_IDLE=%s\nORCHESTRA_SESSION_LIFETIME=%s\n",
+		s.Listen, s.SecureCookies, s.TrustProxy, s.SessionIdle, s.SessionMax)
+	fmt.Println("\n# settings (source: default, env or database)")
+	if st, err := store.Open(cli.Database); err == nil {
+		defer st.Close()
+		if pending, err := st.Pending(context.Background()); err == nil && pending == 0 {
+			if err := settings.Load(context.Background(), api.SettingStore{Store: st}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, i := range settings.All() {
+		fmt.Printf("%s=%v  # %s\n", settings.EnvPrefix+i.Name, i.Value, i.Source)
+	}
+	return nil
+}
+
+// maskURL hides the password of a database URL.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "********")
+	}
+	return strings.Replace(u.String(), "%2A%2A%2A%2A%2A%2A%2A%2A", "********", 1)
+}
+

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Developer entry point: ./do run | test | bench | help.
+# Works on a fresh Debian 12 machine as root: installs whatever is missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [[ $EUID -eq 0 ]] || SUDO=sudo # apt-get needs root
+
+die() { echo "do: $*" >&2; exit 1; }
+
+# ensure_pkgs PKG[:BINARY]...: install only what is missing; a package counts
+# as present if its binary (default: its own name) is in PATH or dpkg has it.
+apt_updated=""
+ensure_pkgs() {
+  local spec pkg bin missing=()
+  for spec in "$@"; do
+    pkg=${spec%%:*}; bin=${spec#*:}
+    command -v "$bin" >/dev/null 2>&1 && continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && continue
+    missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  echo "do: installing ${missing[*]}" >&2
+  [[ -n $apt_updated ]] || { $SUDO apt-get update -qq; apt_updated=1; }
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ensure_go: a Go at least as new as go.mod's `go` line, never downloaded if
+# one exists. GOTOOLCHAIN=local stops go itself from fetching toolchains.
+ensure_go() {
+  export GOTOOLCHAIN=local PATH="/usr/local/go/bin:$PATH"
+  local want have arch tmp
+  want=$(awk '$1 == "go" { print $2; exit }' go.mod)
+  [[ -n $want ]] || die "no go line in go.mod"
+  [[ $want =~ ^1\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 21)) && want=$want.0 # "1.21" is release 1.21.0
+  have=$(go env GOVERSION 2>/dev/null || true); have=${have#go}
+  if [[ -z $have || $(printf '%s\n' "$want" "$have" | sort -V | head -1) != "$want" ]]; then
+    arch=$(dpkg --print-architecture)
+    case $arch in i386) arch=386 ;; armhf) arch=armv6l ;; esac
+    ensure_pkgs curl ca-certificates
+    echo "do: installing go$want (found: ${have:-none}) into /usr/local/go" >&2
+    tmp=$(mktemp)
+    curl -fsSL "https://go.dev/dl/go$want.linux-$arch.tar.gz" -o "$tmp" ||
+      { rm -f "$tmp"; die "could not download go$want"; }
+    $SUDO rm -rf /usr/local/go
+    $SUDO tar -C /usr/local -xzf "$tmp"
+    rm -f "$tmp"
+  fi
+  PATH="$PATH:$(go env GOPATH)/bin"
+}
+
+# shellcheck source=testbed/postgres.sh
+source "$ROOT/testbed/postgres.sh"
+
+# checksums of the generated code, to tell which files go generate changed
+generated_sums() {
+  find internal/store/ent internal/store/migrations -type f -print0 2>/dev/null |
+    sort -z | xargs -0 -r sha256sum
+}
+
+cmd_test() {
+  ensure_go
+  ensure_pkgs gcc libc6-dev postgresql-client:psql git # gcc+libc6-dev: -race needs cgo
+  ensure_postgres # sets ORCHESTRA_TEST_PG_ADMIN
+
+  echo "do: checking that generated code is up to date" >&2
+  export ORCHESTRA_DEV_POSTGRES_URL=$ORCHESTRA_TEST_PG_ADMIN # migrationsgen diffs in a scratch DB
+  local before after
+  before=$(generated_sums)
+  go generate ./...
+  after=$(generated_sums)
+  if [[ $after != "$before" ]]; then
+    # only files generation changed count, whatever else is dirty in the tree
+    diff <(echo "$before") <(echo "$after") | sed -n 's/^[<>] [0-9a-f]*  //p' | sort -u >&2 || true
+    git status --porcelain -- internal/store >&2 || true
+    die "go generate changed the files above: commit the regenerated code"
+  fi
+
+  echo "do: gofmt, go vet" >&2
+  # tracked plus untracked-but-not-ignored files (same as tracked in a clean clone)
+  local unformatted
+  unformatted=$(git ls-files -z --cached --others --exclude-standard -- '*.go' ':!:*_templ.go' |
+    xargs -0 -r gofmt -l)
+  [[ -z $unformatted ]] || die "not gofmt'ed (run gofmt -w):"$'\n'"$unformatted"
+  go vet ./...
+
+  # a throwaway database per run; tests make their own sub-databases/schemas from it
+  pg_create_test_db # sets ORCHESTRA_TEST_POSTGRES_URL, drops it on exit
+
+  local args=("$@"); ((${#args[@]})) || args=(./...)
+  echo "do: go test -race ${args[*]}" >&2
+  go test -race -count=1 -timeout 60m "${args[@]}"
+}
+
+usage() {
+  cat <<'EOF'
+usage: ./do COMMAND [ARGS...]
+
+  run [ARGS]     run the panel: go run ./cmd/orchestra serve ARGS
+  test [ARGS]    install what is missing (Go, gcc, PostgreSQL...), check generated
+                 code, gofmt and go vet, then go test -race ./... against a
+                 throwaway PostgreSQL database. ARGS replace ./... and are passed
+                 to go test, e.g.: ./do test -run TestX ./internal/api/
+  bench [ARGS]   go run ./cmd/orchestra-bench ARGS (load generator: wrk)
+  help           this text
+
+Environment: ORCHESTRA_TEST_PG_ADMIN, a PostgreSQL URL of a role that can create
+databases (default: postgres@127.0.0.1:5432 with trust auth, else a local
+orchestra_test role made through the postgres OS user).
+EOF
+}
+
+case ${1:-help} in
+  run) shift; ensure_go; exec go run ./cmd/orchestra serve "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  bench) shift; ensure_go; ensure_pkgs wrk; exec go run ./cmd/orchestra-bench "$@" ;;
+  # internal steps, callable on their own
+  ensure_go) ensure_go; go version ;;
+  ensure_pkgs) shift; ensure_pkgs "$@" ;;
+  ensure_postgres) ensure_postgres; sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#' <<<"$ORCHESTRA_TEST_PG_ADMIN" ;;
+  help | -h | --help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
