@@ -60,7 +60,8 @@ func isType(typ string) hook.Condition {
 // so a bad account id is a field error rather than a foreign-key failure.
 func ownerExists(next ent.Mutator) ent.Mutator {
 	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-		if m.Op().Is(ent.OpCreate) && ent.Meta[m.Type()].Owner == "account_id" {
+		// History is skipped: its entries are records that outlive the account.
+		if meta := ent.Meta[m.Type()]; m.Op().Is(ent.OpCreate) && meta.Owner == "account_id" && meta.Audit {
 			var errs validate.Errors
 			if err := validate.Owner(ctx, m, &errs); err != nil {
 				return nil, err
