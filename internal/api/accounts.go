@@ -260,7 +260,9 @@ func (s *Server) accountRoutes() {
 			return nil, fail(ctx, err)
 		})
 
-	huma.Register(s.api, op("set-account-password", http.MethodPost, "/accounts/{id}/password", "Set an account's panel password", "Accounts"),
+	setPw := op("set-account-password", http.MethodPost, "/accounts/{id}/password", "Set an account's panel password", "Accounts")
+	setPw.DefaultStatus = http.StatusNoContent
+	huma.Register(s.api, setPw,
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body PasswordChange
@@ -311,5 +313,3 @@ type constError string
 func (e constError) Error() string { return string(e) }
 
 const errHash = constError("password hashing failed")
-
-

@@ -30,8 +30,9 @@ func (s *Server) authRoutes() {
 		addr, _ := ctx.Value(addrKey{}).(string)
 		user := strings.TrimSpace(in.Body.Username)
 		if blocked, wait := s.throttle.Blocked(user, addr); blocked {
-			return nil, &retryAfter{huma.Error429TooManyRequests(i18n.T(ctx,
-				"Too many failed logins; try again in %d seconds.", int(wait.Seconds())+1)), wait.Seconds()}
+			secs := int(wait.Seconds()) + 1
+			return nil, huma.ErrorWithHeaders(huma.Error429TooManyRequests(i18n.T(ctx,
+				"Too many failed logins; try again in %d seconds.", secs)), http.Header{"Retry-After": {strconv.Itoa(secs)}})
 		}
 		sys := viewer.System(ctx, viewer.ChannelSystem)
 		a, err := s.st.Account.Query().Where(account.Username(user)).Only(sys)
@@ -79,14 +80,4 @@ func (s *Server) authRoutes() {
 		v, _ := viewer.From(ctx)
 		return nil, s.setPassword(ctx, v.AccountID, in.Body)
 	})
-}
-
-// retryAfter is a 429 that tells the client when to come back.
-type retryAfter struct {
-	huma.StatusError
-	seconds float64
-}
-
-func (e *retryAfter) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {strconv.Itoa(int(e.seconds) + 1)}}
 }

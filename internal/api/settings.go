@@ -106,4 +106,3 @@ func (s *Server) settingRoutes() {
 			return nil, fail(ctx, settings.Reset(ctx, st, in.Name))
 		})
 }
-
