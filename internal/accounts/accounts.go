@@ -5,6 +5,7 @@ package accounts
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/settings"
@@ -22,14 +23,24 @@ var (
 		[]string{"INDIVIDUAL", "ASSOCIATION", "CUSTOMER", "COMPANY", "PUBLICBODY", "STAFF", "FRIEND"},
 		"Account types staff can choose from.", settings.Validator(nonEmptyList))
 	DefaultType = settings.String("ACCOUNTS_DEFAULT_TYPE", "INDIVIDUAL",
-		"Type given to new accounts that do not name one.")
+		"Type given to new accounts that do not name one; one of ACCOUNTS_TYPES.", settings.Validator(oneOf(&Types)))
 	Languages = settings.StringList("ACCOUNTS_LANGUAGES", []string{"EN"},
 		"Languages (ISO 639-1, upper case) accounts can choose for the panel and e-mails.", settings.Validator(nonEmptyList))
 	DefaultLanguage = settings.String("ACCOUNTS_DEFAULT_LANGUAGE", "EN",
-		"Language given to new accounts that do not name one.")
+		"Language given to new accounts that do not name one; one of ACCOUNTS_LANGUAGES.", settings.Validator(oneOf(&Languages)))
 	MainAccountID = settings.Int("ACCOUNTS_MAIN_PK", 1,
 		"ID of the main account, owner of shared resources; it can never be deleted.")
 )
+
+// oneOf checks a default against the list setting it must belong to.
+func oneOf(list *settings.Handle[[]string]) func(any) error {
+	return func(v any) error {
+		if s, _ := v.(string); !slices.Contains(list.Get(), s) {
+			return constErr("must be one of " + strings.Join(list.Get(), ", "))
+		}
+		return nil
+	}
+}
 
 func nonEmptyList(v any) error {
 	if l, ok := v.([]string); ok && len(l) == 0 {

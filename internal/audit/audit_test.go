@@ -1,0 +1,102 @@
+package audit_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	_ "github.com/orchestra-panel/orchestra/internal/accounts"
+	_ "github.com/orchestra-panel/orchestra/internal/contacts"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+func TestHistoryFromEveryPath(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.With(context.Background(), viewer.Viewer{Username: "ops", Channel: viewer.ChannelCLI, System: true})
+		var acc *ent.Account
+		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			var err error
+			acc, err = tx.Account.Create().SetUsername("ivy").SetFullName("Ivy").SetEmail("ivy@example.com").
+				SetPassword("secret-hash").Save(ctx)
+			if err != nil {
+				return err
+			}
+			for _, n := range []string{"one", "two", "three"} {
+				if err := tx.Contact.Create().SetAccountID(acc.ID).SetShortName(n).SetEmail(n + "@example.com").Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A bulk update and a bulk delete record one entry per object.
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			if _, err := tx.Contact.Update().Where(contact.AccountID(acc.ID)).SetCity("Vic").Save(ctx); err != nil {
+				return err
+			}
+			_, err := tx.Contact.Delete().Where(contact.ShortName("two")).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := viewer.System(context.Background(), viewer.ChannelSystem)
+		all := st.History.Query().Order(history.ByID()).AllX(sys)
+		var got []string
+		for _, h := range all {
+			got = append(got, h.Action+" "+h.ObjectType+" "+h.ObjectRepr+" "+h.Channel+" "+h.Actor)
+			if h.ObjectType == "Account" {
+				if c, _ := h.Changes["password"].(map[string]any); c["secret"] != true || strings.Contains(strings.Join(got, ""), "secret-hash") {
+					t.Errorf("password recorded as %v", h.Changes["password"])
+				}
+			}
+		}
+		want := []string{
+			"create Account ivy cli ops", "create Contact one cli ops", "create Contact two cli ops", "create Contact three cli ops",
+			"update Contact one cli ops", "update Contact two cli ops", "update Contact three cli ops",
+			"delete Contact two cli ops",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// A write outside a transaction could commit without its history entry, so
+// the store refuses it.
+func TestWriteOutsideTransactionRefused(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	err := st.Account.Create().SetUsername("jon").SetFullName("Jon").SetEmail("jon@example.com").Exec(ctx)
+	if err == nil || !strings.Contains(err.Error(), "outside a transaction") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := st.Account.Query().CountX(ctx); n != 0 {
+		t.Fatalf("%d accounts written", n)
+	}
+}
+
+// A failed change leaves no history behind (same transaction).
+func TestRolledBackChangeLeavesNoHistory(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		if err := tx.Account.Create().SetUsername("kim").SetFullName("Kim").SetEmail("kim@example.com").Exec(ctx); err != nil {
+			return err
+		}
+		return tx.Account.Create().SetUsername("kim").SetFullName("Kim").SetEmail("kim@example.com").Exec(ctx)
+	})
+	if err == nil {
+		t.Fatal("duplicate username accepted")
+	}
+	if n := st.History.Query().CountX(ctx); n != 0 {
+		t.Fatalf("%d history entries survive a rolled back transaction", n)
+	}
+}
