@@ -262,4 +262,3 @@ func maskURL(s string) string {
 	}
 	return strings.Replace(u.String(), "%2A%2A%2A%2A%2A%2A%2A%2A", "********", 1)
 }
-

@@ -102,6 +102,7 @@ func Validate(ctx context.Context, m *ent.AccountMutation) error {
 		}
 		return ""
 	})
+	errs.Check(ctx, m, "comments")
 	errs.Check(ctx, m, "language", func(s string) string {
 		if !slices.Contains(Languages.Get(), s) {
 			return i18n.T(ctx, "Select a valid choice: %q is not one of the available languages.", s)

@@ -44,7 +44,9 @@ func Validate(ctx context.Context, m *ent.ContactMutation) error {
 		if c, _ := m.Country(); c == "" {
 			m.SetCountry(DefaultCountry.Get())
 		}
-		if u, _ := m.EmailUsage(); len(u) == 0 {
+		// Only an omitted list gets the defaults: an explicit [] is refused
+		// below, as on update, rather than silently meaning "all of them".
+		if u, _ := m.EmailUsage(); u == nil {
 			m.SetEmailUsage(DefaultEmailUsages.Get())
 		}
 	}
@@ -69,6 +71,7 @@ func Validate(ctx context.Context, m *ent.ContactMutation) error {
 	}
 	errs.Check(ctx, m, "phone", length(32), phone)
 	errs.Check(ctx, m, "phone2", length(32), phone)
+	errs.Check(ctx, m, "address")
 	errs.Check(ctx, m, "city", length(128))
 	errs.Check(ctx, m, "country", required, func(s string) string {
 		if validate.Country(s) != nil {

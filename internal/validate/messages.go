@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"strings"
 
 	"entgo.io/ent"
 
@@ -24,11 +25,26 @@ func Length(ctx context.Context, s string, n int) string {
 	return ""
 }
 
+// NoNull returns the translated message for a value containing a NUL
+// character, or "". PostgreSQL cannot store NUL in text, and no field has a
+// use for it, so every store refuses it alike.
+func NoNull(ctx context.Context, s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		return i18n.T(ctx, "Null characters are not allowed.")
+	}
+	return ""
+}
+
 // Check records the first failing rule for the final value of a string
-// field of m; fields a bulk update leaves untouched are skipped.
+// field of m; fields a bulk update leaves untouched are skipped. NoNull is
+// always checked first.
 func (e *Errors) Check(ctx context.Context, m ent.Mutation, field string, rules ...func(string) string) {
 	v, ok := String(ctx, m, field)
 	if !ok {
+		return
+	}
+	if msg := NoNull(ctx, v); msg != "" {
+		e.Add(field, msg)
 		return
 	}
 	for _, r := range rules {
