@@ -176,8 +176,11 @@ func (s *Server) accountRoutes() {
 			if b.Password != "" {
 				if msg := auth.PasswordProblem(b.Password, b.Username); msg != "" {
 					errs.Add("password", i18n.T(ctx, "The password %s.", i18n.T(ctx, msg)))
-				} else if hash, _ = auth.HashPassword(b.Password); hash == "" {
-					return nil, fail(ctx, errHash)
+				} else {
+					var err error
+					if hash, err = auth.HashPassword(b.Password); err != nil {
+						return nil, fail(ctx, err)
+					}
 				}
 			}
 			var joined *time.Time
@@ -307,9 +310,3 @@ func (s *Server) setPassword(ctx context.Context, id int, b PasswordChange) erro
 		return tx.Account.UpdateOneID(id).SetPassword(hash).Exec(ctx)
 	}))
 }
-
-type constError string
-
-func (e constError) Error() string { return string(e) }
-
-const errHash = constError("password hashing failed")
