@@ -28,6 +28,7 @@ func fail(ctx context.Context, err error) error {
 		forbidden *authz.Forbidden
 		invalid   *settings.InvalidError
 		se        huma.StatusError
+		entv      *ent.ValidationError
 	)
 	switch {
 	case err == nil:
@@ -59,6 +60,10 @@ func fail(ctx context.Context, err error) error {
 	case errors.As(err, &invalid):
 		return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"),
 			&huma.ErrorDetail{Location: "body.value", Message: invalid.Message})
+	case errors.As(err, &entv):
+		// The schema's own limits, should a rule ever be looser than them.
+		return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"),
+			&huma.ErrorDetail{Location: "body." + entv.Name, Message: entv.Unwrap().Error()})
 	case ent.IsConstraintError(err):
 		// The rules check uniqueness first; this is a race between two writers.
 		return huma.Error409Conflict(i18n.T(ctx, "The change conflicts with existing data."))

@@ -146,11 +146,17 @@ func paginate[Q listQuery[Q, E], E any, T any](ctx context.Context, q Q, p ListP
 	if err != nil {
 		return nil, err
 	}
+	page := &Page[T]{Count: n, Page: p.Page, PageSize: p.PageSize, Results: []T{}}
+	// A page past the end is empty; checked by division so that a huge page
+	// number cannot overflow the offset.
+	if p.Page-1 > n/p.PageSize {
+		return page, nil
+	}
 	rows, err := q.Limit(p.PageSize).Offset((p.Page - 1) * p.PageSize).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[T]{Count: n, Page: p.Page, PageSize: p.PageSize, Results: make([]T, len(rows))}
+	page.Results = make([]T, len(rows))
 	for i, r := range rows {
 		page.Results[i] = out(r)
 	}

@@ -63,9 +63,12 @@ func Open(url string) (*Store, error) {
 		}
 		// WAL lets readers run beside the writer; immediate transactions take the
 		// write lock up front so concurrent writers wait (busy_timeout) instead
-		// of failing with SQLITE_BUSY half-way through.
+		// of failing with SQLITE_BUSY half-way through. Times are written in UTC
+		// in SQLite's own format, so they read back whatever their zone and
+		// compare correctly as text.
 		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"+
-			"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+			"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"+
+			"&_time_format=sqlite&_timezone=UTC")
 	}
 	if err != nil {
 		return nil, err

@@ -19,13 +19,13 @@ func (Account) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, VersionMixi
 // Fields of Account.
 func (Account) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("username").MaxLen(32).Unique(),
+		field.String("username").MaxRuneLen(32).Unique(),
 		field.String("password").Sensitive().Default(""),
-		field.String("short_name").MaxLen(64).Default(""),
-		field.String("full_name").MaxLen(256),
-		field.String("email").MaxLen(254),
-		field.String("type").MaxLen(32),
-		field.String("language").MaxLen(2),
+		field.String("short_name").MaxRuneLen(64).Default(""),
+		field.String("full_name").MaxRuneLen(256),
+		field.String("email").MaxRuneLen(254),
+		field.String("type").MaxRuneLen(32),
+		field.String("language").MaxRuneLen(2),
 		field.Text("comments").Default(""),
 		field.Bool("is_superuser").Default(false),
 		field.Bool("is_active").Default(true),

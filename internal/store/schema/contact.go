@@ -18,16 +18,16 @@ func (Contact) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, VersionMixi
 func (Contact) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("account_id"),
-		field.String("short_name").MaxLen(128),
-		field.String("full_name").MaxLen(256).Default(""),
-		field.String("email").MaxLen(254),
+		field.String("short_name").MaxRuneLen(128),
+		field.String("full_name").MaxRuneLen(256).Default(""),
+		field.String("email").MaxRuneLen(254),
 		field.Strings("email_usage"),
-		field.String("phone").MaxLen(32).Default(""),
-		field.String("phone2").MaxLen(32).Default(""),
+		field.String("phone").MaxRuneLen(32).Default(""),
+		field.String("phone2").MaxRuneLen(32).Default(""),
 		field.Text("address").Default(""),
-		field.String("city").MaxLen(128).Default(""),
-		field.String("zipcode").MaxLen(10).Default(""),
-		field.String("country").MaxLen(20).Default(""),
+		field.String("city").MaxRuneLen(128).Default(""),
+		field.String("zipcode").MaxRuneLen(10).Default(""),
+		field.String("country").MaxRuneLen(20).Default(""),
 	}
 }
 

@@ -17,7 +17,7 @@ func (Setting) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Setting.
 func (Setting) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(128).Unique().Immutable(),
+		field.String("name").MaxRuneLen(128).Unique().Immutable(),
 		field.JSON("value", json.RawMessage{}),
 	}
 }

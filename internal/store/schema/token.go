@@ -15,8 +15,8 @@ type Token struct{ ent.Schema }
 func (Token) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("account_id").Immutable(),
-		field.String("name").MaxLen(64),
-		field.String("prefix").MaxLen(16).Immutable(),
+		field.String("name").MaxRuneLen(64),
+		field.String("prefix").MaxRuneLen(16).Immutable(),
 		field.Bytes("hash").Sensitive().Unique().Immutable(),
 		field.Time("created_at").Immutable(),
 		field.Time("expires_at").Optional().Nillable(),
