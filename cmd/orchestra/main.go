@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -107,6 +108,9 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
 		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax})
 	go srv.Maintain(ctx, 10*time.Minute)
+	// Migrations and the first superuser's password hash are start-up peaks;
+	// hand their memory back now rather than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	hs := &http.Server{Addr: c.Listen, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)

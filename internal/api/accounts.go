@@ -98,6 +98,7 @@ var accountListing = Listing{
 	Orderable: []string{"id", "username", "full_name", "email", "type", "date_joined", "created_at", "updated_at"},
 	Search:    []string{"username", "short_name", "full_name", "email"},
 	Default:   "username",
+	Unique:    []string{"username"},
 }
 
 func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"math"
 	"strings"
 
 	"entgo.io/ent/dialect/sql"
@@ -21,17 +22,27 @@ type ListParams struct {
 
 // Page is one page of a list.
 type Page[T any] struct {
-	Count    int `json:"count" doc:"Objects matching the filters, on all pages."`
-	Page     int `json:"page"`
-	PageSize int `json:"page_size"`
-	Results  []T `json:"results"`
+	Count      int  `json:"count" doc:"Objects matching the filters, on all pages; counted up to 10,000."`
+	CountExact bool `json:"count_exact" doc:"False when more than 10,000 objects match: count is then 10,000, a lower bound."`
+	Page       int  `json:"page"`
+	PageSize   int  `json:"page_size"`
+	Results    []T  `json:"results"`
 }
+
+// countCap bounds the rows a list's count reads: counting every match of a
+// 100,000-row table on each page would cost more than the page itself.
+const countCap = 10_000
+
+// deferAfter is the offset from which a page's rows are fetched by id after
+// the offset has been walked on ids alone.
+const deferAfter = 500
 
 // Listing describes what a model's list endpoint may sort and search on.
 type Listing struct {
 	Orderable []string // columns, named as in the API
 	Search    []string // columns searched by ?search=
 	Default   string   // default ordering, e.g. "-time"
+	Unique    []string // orderable columns whose values are unique
 }
 
 // filter is an equality filter on a column, applied when the value is set.
@@ -88,6 +99,7 @@ func (l Listing) plan(ctx context.Context, p ListParams, filters []filter, extra
 		ordering = l.Default
 	}
 	var order []func(*sql.Selector)
+	unique := false // whether the order is already total
 	for _, f := range strings.Split(ordering, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -102,8 +114,13 @@ func (l Listing) plan(ctx context.Context, p ListParams, filters []filter, extra
 			})
 		}
 		order = append(order, orderBy(col, desc))
+		unique = unique || col == "id" || contains(l.Unique, col)
 	}
-	order = append(order, orderBy("id", strings.HasPrefix(l.Default, "-"))) // stable pages
+	if !unique {
+		// Stable pages; left out when a unique column already orders every
+		// row, so that the column's index alone can serve the order.
+		order = append(order, orderBy("id", strings.HasPrefix(l.Default, "-")))
+	}
 	where := func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
@@ -138,21 +155,45 @@ type listQuery[Q any, E any] interface {
 	All(context.Context) ([]E, error)
 	Limit(int) Q
 	Offset(int) Q
+	Modified(...func(*sql.Selector)) Q
+}
+
+// cappedCount rewrites the count of a query limited to countCap+1 rows into
+// a count over that limited set. As a modifier it runs after every
+// predicate, authorization's included.
+func cappedCount(s *sql.Selector) {
+	inner := s.Clone()
+	inner.Select(inner.C("id")).ClearOrder()
+	s.SetP(nil).ClearOrder()
+	// The outer alias makes the count's column "counted"."id".
+	s.From(inner.As("counted")).As("counted")
+}
+
+// deferredRows makes a deep page walk its offset over ids only (an index
+// scan) and read just the page's rows.
+func deferredRows(s *sql.Selector) {
+	inner := s.Clone()
+	inner.Select(inner.C("id"))
+	s.SetP(sql.In(s.C("id"), inner)).Offset(0)
 }
 
 // paginate counts and fetches one page of q, converting rows with out.
 func paginate[Q listQuery[Q, E], E any, T any](ctx context.Context, q Q, p ListParams, out func(E) T) (*Page[T], error) {
-	n, err := q.Clone().Count(ctx)
+	n, err := q.Clone().Limit(countCap + 1).Modified(cappedCount).Count(ctx)
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[T]{Count: n, Page: p.Page, PageSize: p.PageSize, Results: []T{}}
+	page := &Page[T]{Count: min(n, countCap), CountExact: n <= countCap, Page: p.Page, PageSize: p.PageSize, Results: []T{}}
 	// A page past the end is empty; checked by division so that a huge page
 	// number cannot overflow the offset.
-	if p.Page-1 > n/p.PageSize {
+	if page.CountExact && p.Page-1 > n/p.PageSize || p.Page-1 > math.MaxInt32/p.PageSize {
 		return page, nil
 	}
-	rows, err := q.Limit(p.PageSize).Offset((p.Page - 1) * p.PageSize).All(ctx)
+	offset := (p.Page - 1) * p.PageSize
+	if offset >= deferAfter {
+		q = q.Modified(deferredRows)
+	}
+	rows, err := q.Limit(p.PageSize).Offset(offset).All(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -77,6 +78,10 @@ func Open(url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// Each idle SQLite connection keeps its page cache and each PostgreSQL
+	// one a backend process: keep a few and close the rest after a while.
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
 	install(client, dia)
 	return &Store{Client: client, DB: db, Dialect: dia}, nil

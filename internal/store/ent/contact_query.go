@@ -278,8 +278,9 @@ func (_q *ContactQuery) Clone() *ContactQuery {
 		predicates:  append([]predicate.Contact{}, _q.predicates...),
 		withAccount: _q.withAccount.Clone(),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -552,6 +553,20 @@ func (_q *ContactQuery) ForShare(opts ...sql.LockOption) *ContactQuery {
 	return _q
 }
 
+// Modified adds modifiers, applied to the SELECT after every predicate
+// (authorization's included), and returns the query itself, so that
+// generic code can keep using it as a query.
+func (_q *ContactQuery) Modified(modifiers ...func(s *sql.Selector)) *ContactQuery {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *ContactQuery) Modify(modifiers ...func(s *sql.Selector)) *ContactSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // ContactGroupBy is the group-by builder for Contact entities.
 type ContactGroupBy struct {
 	selector
@@ -640,4 +655,10 @@ func (_s *ContactSelect) sqlScan(ctx context.Context, root *ContactQuery, v any)
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *ContactSelect) Modify(modifiers ...func(s *sql.Selector)) *ContactSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

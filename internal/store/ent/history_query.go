@@ -253,8 +253,9 @@ func (_q *HistoryQuery) Clone() *HistoryQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.History{}, _q.predicates...),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -473,6 +474,20 @@ func (_q *HistoryQuery) ForShare(opts ...sql.LockOption) *HistoryQuery {
 	return _q
 }
 
+// Modified adds modifiers, applied to the SELECT after every predicate
+// (authorization's included), and returns the query itself, so that
+// generic code can keep using it as a query.
+func (_q *HistoryQuery) Modified(modifiers ...func(s *sql.Selector)) *HistoryQuery {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *HistoryQuery) Modify(modifiers ...func(s *sql.Selector)) *HistorySelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // HistoryGroupBy is the group-by builder for History entities.
 type HistoryGroupBy struct {
 	selector
@@ -561,4 +576,10 @@ func (_s *HistorySelect) sqlScan(ctx context.Context, root *HistoryQuery, v any)
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *HistorySelect) Modify(modifiers ...func(s *sql.Selector)) *HistorySelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

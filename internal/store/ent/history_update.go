@@ -17,8 +17,9 @@ import (
 // HistoryUpdate is the builder for updating History entities.
 type HistoryUpdate struct {
 	config
-	hooks    []Hook
-	mutation *HistoryMutation
+	hooks     []Hook
+	mutation  *HistoryMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the HistoryUpdate builder.
@@ -59,6 +60,12 @@ func (_u *HistoryUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *HistoryUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *HistoryUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *HistoryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(history.Table, history.Columns, sqlgraph.NewFieldSpec(history.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -74,6 +81,7 @@ func (_u *HistoryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.AccountIDCleared() {
 		_spec.ClearField(history.FieldAccountID, field.TypeInt)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{history.Label}
@@ -89,9 +97,10 @@ func (_u *HistoryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // HistoryUpdateOne is the builder for updating a single History entity.
 type HistoryUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *HistoryMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *HistoryMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Mutation returns the HistoryMutation object of the builder.
@@ -139,6 +148,12 @@ func (_u *HistoryUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *HistoryUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *HistoryUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *HistoryUpdateOne) sqlSave(ctx context.Context) (_node *History, err error) {
 	_spec := sqlgraph.NewUpdateSpec(history.Table, history.Columns, sqlgraph.NewFieldSpec(history.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
@@ -171,6 +186,7 @@ func (_u *HistoryUpdateOne) sqlSave(ctx context.Context) (_node *History, err er
 	if _u.mutation.AccountIDCleared() {
 		_spec.ClearField(history.FieldAccountID, field.TypeInt)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &History{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

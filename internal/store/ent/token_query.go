@@ -278,8 +278,9 @@ func (_q *TokenQuery) Clone() *TokenQuery {
 		predicates:  append([]predicate.Token{}, _q.predicates...),
 		withAccount: _q.withAccount.Clone(),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -552,6 +553,20 @@ func (_q *TokenQuery) ForShare(opts ...sql.LockOption) *TokenQuery {
 	return _q
 }
 
+// Modified adds modifiers, applied to the SELECT after every predicate
+// (authorization's included), and returns the query itself, so that
+// generic code can keep using it as a query.
+func (_q *TokenQuery) Modified(modifiers ...func(s *sql.Selector)) *TokenQuery {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *TokenQuery) Modify(modifiers ...func(s *sql.Selector)) *TokenSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // TokenGroupBy is the group-by builder for Token entities.
 type TokenGroupBy struct {
 	selector
@@ -640,4 +655,10 @@ func (_s *TokenSelect) sqlScan(ctx context.Context, root *TokenQuery, v any) err
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *TokenSelect) Modify(modifiers ...func(s *sql.Selector)) *TokenSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

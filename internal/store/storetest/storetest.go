@@ -18,11 +18,18 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 )
 
-// Each runs fn once per available store, as subtests named after the engine.
-func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+// Runner is *testing.T or *testing.B.
+type Runner[T any] interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}
+
+// Each runs fn once per available store, as subtests (or sub-benchmarks)
+// named after the engine.
+func Each[T Runner[T]](t T, fn func(t T, st *store.Store)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) {
+	t.Run("sqlite", func(t T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t T) {
 		st := Postgres(t)
 		if st == nil {
 			t.Skip("ORCHESTRA_TEST_POSTGRES_URL not set")
