@@ -57,8 +57,11 @@ func main() {
 	}
 	flag.IntVar(&c.accounts, "accounts", 100000, "accounts to seed (besides the superuser)")
 	flag.DurationVar(&c.duration, "duration", 15*time.Second, "length of each wrk run (whole seconds)")
-	flag.IntVar(&c.connections, "connections", 16, "wrk connections")
-	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
+	// wrk shares the machine's cores with the server and the database: one
+	// thread keeping 4 requests in flight loads the server fully without
+	// taking a core from it.
+	flag.IntVar(&c.connections, "connections", 4, "wrk connections")
+	flag.IntVar(&c.threads, "threads", 1, "wrk threads")
 	flag.StringVar(&stores, "stores", "sqlite,postgres", "comma-separated stores to measure: sqlite, postgres")
 	flag.StringVar(&c.pgAdmin, "pg-admin", defAdmin, "PostgreSQL URL of a role that may CREATE DATABASE (env ORCHESTRA_TEST_PG_ADMIN)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the benchmark databases (and the temporary directory)")
@@ -100,7 +103,8 @@ func logf(format string, args ...any) {
 
 // endpointResult is one wrk run.
 type endpointResult struct {
-	Name string
+	Name   string
+	Target bool // whether the p99 target applies
 	*wrkResult
 }
 
@@ -190,10 +194,15 @@ func benchStore(ctx context.Context, c config, kind, bin, tmp string) (*storeRes
 	logf("%s: idle RSS after start-up: %s", kind, res.IdleStart)
 
 	deep := min(1000, sd.Total/pageSize)
-	endpoints := []struct{ name, path string }{
-		{"GET one account", fmt.Sprintf("/accounts/%d", sd.MiddleID)},
-		{"list page 1 (50)", fmt.Sprintf("/accounts?page=1&page_size=%d", pageSize)},
-		{fmt.Sprintf("list page %d (50)", deep), fmt.Sprintf("/accounts?page=%d&page_size=%d", deep, pageSize)},
+	// The targets are for one account and a list page; a deep page (an
+	// offset of 50,000 rows) is measured for information.
+	endpoints := []struct {
+		name, path string
+		target     bool
+	}{
+		{"GET one account", fmt.Sprintf("/accounts/%d", sd.MiddleID), true},
+		{"list page 1 (50)", fmt.Sprintf("/accounts?page=1&page_size=%d", pageSize), true},
+		{fmt.Sprintf("list page %d (50)", deep), fmt.Sprintf("/accounts?page=%d&page_size=%d", deep, pageSize), false},
 	}
 	for _, e := range endpoints {
 		if err := verify(ctx, base+e.path, sd); err != nil {
@@ -216,7 +225,7 @@ func benchStore(ctx context.Context, c config, kind, bin, tmp string) (*storeRes
 			return nil, fmt.Errorf("%s: %w\n%s\nserver log:\n%s", e.path, err, w.Raw, srv.Log())
 		}
 		logf("%s:   %.0f req/s, p50 %s, p99 %s", kind, w.ReqPerSec, w.P50, w.P99)
-		res.Endpoints = append(res.Endpoints, endpointResult{Name: e.name + "  " + e.path, wrkResult: w})
+		res.Endpoints = append(res.Endpoints, endpointResult{Name: e.name + "  " + e.path, Target: e.target, wrkResult: w})
 	}
 	if res.AfterLoad, err = srv.Memory(); err != nil {
 		return nil, err
@@ -325,8 +334,12 @@ func report(out io.Writer, c config, results []*storeResult) int {
 	fmt.Fprintf(tw, "store\tendpoint\treq/s\tp50\tp90\tp99\tp99 < %s?\n", ms(targetP99))
 	for _, r := range results {
 		for _, e := range r.Endpoints {
+			verdict := "(not a target)"
+			if e.Target {
+				verdict = yesNo(e.P99 < targetP99, &missed)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n", r.Store, e.Name, e.ReqPerSec,
-				ms(e.P50), ms(e.P90), ms(e.P99), yesNo(e.P99 < targetP99, &missed))
+				ms(e.P50), ms(e.P90), ms(e.P99), verdict)
 		}
 	}
 	tw.Flush()

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -111,7 +112,8 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	// Migrations and the first superuser's password hash are start-up peaks;
 	// hand their memory back now rather than when the scavenger gets to it.
 	debug.FreeOSMemory()
-	hs := &http.Server{Addr: c.Listen, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+	handler := trimWhenIdle(ctx, srv, 20*time.Second)
+	hs := &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
@@ -124,6 +126,36 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(shutdown)
+}
+
+// trimWhenIdle returns the memory left over from a burst of requests (Go's
+// heap, the database driver's caches) to the system once no request has
+// arrived for a whole period: a panel is idle most of the time.
+func trimWhenIdle(ctx context.Context, next http.Handler, period time.Duration) http.Handler {
+	var requests atomic.Int64
+	go func() {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		last, trimmed := int64(0), true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n := requests.Load()
+			if n != last {
+				last, trimmed = n, false
+			} else if !trimmed {
+				debug.FreeOSMemory()
+				trimmed = true
+			}
+		}
+	}()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // firstSuperuser creates "admin" with a random password when no superuser

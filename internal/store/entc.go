@@ -24,14 +24,14 @@ func main() {
 		})
 	}
 	err := entc.Generate("./schema", &gen.Config{
-		Target:    "./ent",
-		Package:   "github.com/orchestra-panel/orchestra/internal/store/ent",
-		Features:  []gen.Feature{gen.FeatureIntercept, gen.FeatureExecQuery, gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureUpsert, gen.FeatureModifier},
+		Target:   "./ent",
+		Package:  "github.com/orchestra-panel/orchestra/internal/store/ent",
+		Features: []gen.Feature{gen.FeatureIntercept, gen.FeatureExecQuery, gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureUpsert, gen.FeatureModifier},
 		Templates: []*gen.Template{
 			gen.MustParse(gen.NewTemplate("scopes").ParseFiles("scopes.tmpl")),
 			gen.MustParse(gen.NewTemplate("query").ParseFiles("query.tmpl")),
 		},
-		Hooks:     []gen.Hook{requireScope},
+		Hooks: []gen.Hook{requireScope},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -80,8 +80,8 @@ func Open(url string) (*Store, error) {
 	}
 	// Each idle SQLite connection keeps its page cache and each PostgreSQL
 	// one a backend process: keep a few and close the rest after a while.
-	db.SetMaxIdleConns(4)
-	db.SetConnMaxIdleTime(time.Minute)
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(15 * time.Second)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
 	install(client, dia)
 	return &Store{Client: client, DB: db, Dialect: dia}, nil
