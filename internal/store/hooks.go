@@ -14,7 +14,17 @@ import (
 var (
 	regMu      sync.Mutex
 	registered []ent.Hook
+	factories  []func(dialect string) ent.Hook
 )
+
+// RegisterWriteHook adds a hook for every write of every model, made for the
+// client's SQL dialect; it runs after the model hooks, before the version
+// bump and the history (the change outbox uses it).
+func RegisterWriteHook(f func(dialect string) ent.Hook) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	factories = append(factories, f)
+}
 
 // RegisterHook adds a hook (typically a model's validation) for the ops on
 // model typ (an ent type name) to every client opened afterwards. Model packages call it from init, so adding a model
@@ -33,6 +43,9 @@ func install(c *ent.Client, dialect string) {
 	regMu.Lock()
 	c.Use(ownerExists)
 	c.Use(registered...)
+	for _, f := range factories {
+		c.Use(f(dialect))
+	}
 	regMu.Unlock()
 	c.Use(bumpVersion, audit.Hook(dialect))
 }

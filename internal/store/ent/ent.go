@@ -13,9 +13,15 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -80,9 +86,15 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			account.Table:        account.ValidColumn,
+			change.Table:         change.ValidColumn,
 			contact.Table:        contact.ValidColumn,
+			executionlog.Table:   executionlog.ValidColumn,
 			history.Table:        history.ValidColumn,
 			idempotencykey.Table: idempotencykey.ValidColumn,
+			lane.Table:           lane.ValidColumn,
+			operation.Table:      operation.ValidColumn,
+			route.Table:          route.ValidColumn,
+			server.Table:         server.ValidColumn,
 			session.Table:        session.ValidColumn,
 			setting.Table:        setting.ValidColumn,
 			token.Table:          token.ValidColumn,

@@ -6,8 +6,14 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -87,6 +93,20 @@ func init() {
 	accountDescDateJoined := accountFields[10].Descriptor()
 	// account.DefaultDateJoined holds the default value on creation for the date_joined field.
 	account.DefaultDateJoined = accountDescDateJoined.Default.(func() time.Time)
+	changeFields := schema.Change{}.Fields()
+	_ = changeFields
+	// changeDescRepr is the schema descriptor for repr field.
+	changeDescRepr := changeFields[6].Descriptor()
+	// change.DefaultRepr holds the default value on creation for the repr field.
+	change.DefaultRepr = changeDescRepr.Default.(string)
+	// changeDescActor is the schema descriptor for actor field.
+	changeDescActor := changeFields[8].Descriptor()
+	// change.DefaultActor holds the default value on creation for the actor field.
+	change.DefaultActor = changeDescActor.Default.(string)
+	// changeDescChannel is the schema descriptor for channel field.
+	changeDescChannel := changeFields[9].Descriptor()
+	// change.DefaultChannel holds the default value on creation for the channel field.
+	change.DefaultChannel = changeDescChannel.Default.(string)
 	contactMixin := schema.Contact{}.Mixin()
 	contactMixinFields0 := contactMixin[0].Fields()
 	_ = contactMixinFields0
@@ -158,6 +178,36 @@ func init() {
 	contact.DefaultCountry = contactDescCountry.Default.(string)
 	// contact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
 	contact.CountryValidator = contactDescCountry.Validators[0].(func(string) error)
+	executionlogFields := schema.ExecutionLog{}.Fields()
+	_ = executionlogFields
+	// executionlogDescState is the schema descriptor for state field.
+	executionlogDescState := executionlogFields[2].Descriptor()
+	// executionlog.DefaultState holds the default value on creation for the state field.
+	executionlog.DefaultState = executionlogDescState.Default.(string)
+	// executionlogDescAsync is the schema descriptor for async field.
+	executionlogDescAsync := executionlogFields[3].Descriptor()
+	// executionlog.DefaultAsync holds the default value on creation for the async field.
+	executionlog.DefaultAsync = executionlogDescAsync.Default.(bool)
+	// executionlogDescScript is the schema descriptor for script field.
+	executionlogDescScript := executionlogFields[4].Descriptor()
+	// executionlog.DefaultScript holds the default value on creation for the script field.
+	executionlog.DefaultScript = executionlogDescScript.Default.(string)
+	// executionlogDescStdout is the schema descriptor for stdout field.
+	executionlogDescStdout := executionlogFields[5].Descriptor()
+	// executionlog.DefaultStdout holds the default value on creation for the stdout field.
+	executionlog.DefaultStdout = executionlogDescStdout.Default.(string)
+	// executionlogDescStderr is the schema descriptor for stderr field.
+	executionlogDescStderr := executionlogFields[6].Descriptor()
+	// executionlog.DefaultStderr holds the default value on creation for the stderr field.
+	executionlog.DefaultStderr = executionlogDescStderr.Default.(string)
+	// executionlogDescError is the schema descriptor for error field.
+	executionlogDescError := executionlogFields[8].Descriptor()
+	// executionlog.DefaultError holds the default value on creation for the error field.
+	executionlog.DefaultError = executionlogDescError.Default.(string)
+	// executionlogDescAttempts is the schema descriptor for attempts field.
+	executionlogDescAttempts := executionlogFields[9].Descriptor()
+	// executionlog.DefaultAttempts holds the default value on creation for the attempts field.
+	executionlog.DefaultAttempts = executionlogDescAttempts.Default.(int)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
 	_ = idempotencykeyFields
 	// idempotencykeyDescScope is the schema descriptor for scope field.
@@ -184,6 +234,140 @@ func init() {
 	idempotencykeyDescLocation := idempotencykeyFields[5].Descriptor()
 	// idempotencykey.DefaultLocation holds the default value on creation for the location field.
 	idempotencykey.DefaultLocation = idempotencykeyDescLocation.Default.(string)
+	laneFields := schema.Lane{}.Fields()
+	_ = laneFields
+	// laneDescOwner is the schema descriptor for owner field.
+	laneDescOwner := laneFields[1].Descriptor()
+	// lane.DefaultOwner holds the default value on creation for the owner field.
+	lane.DefaultOwner = laneDescOwner.Default.(string)
+	// laneDescID is the schema descriptor for id field.
+	laneDescID := laneFields[0].Descriptor()
+	// lane.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	lane.IDValidator = laneDescID.Validators[0].(func(int) error)
+	operationFields := schema.Operation{}.Fields()
+	_ = operationFields
+	// operationDescRepr is the schema descriptor for repr field.
+	operationDescRepr := operationFields[7].Descriptor()
+	// operation.DefaultRepr holds the default value on creation for the repr field.
+	operation.DefaultRepr = operationDescRepr.Default.(string)
+	// operationDescState is the schema descriptor for state field.
+	operationDescState := operationFields[10].Descriptor()
+	// operation.DefaultState holds the default value on creation for the state field.
+	operation.DefaultState = operationDescState.Default.(string)
+	routeMixin := schema.Route{}.Mixin()
+	routeMixinFields0 := routeMixin[0].Fields()
+	_ = routeMixinFields0
+	routeMixinFields1 := routeMixin[1].Fields()
+	_ = routeMixinFields1
+	routeFields := schema.Route{}.Fields()
+	_ = routeFields
+	// routeDescCreatedAt is the schema descriptor for created_at field.
+	routeDescCreatedAt := routeMixinFields0[0].Descriptor()
+	// route.DefaultCreatedAt holds the default value on creation for the created_at field.
+	route.DefaultCreatedAt = routeDescCreatedAt.Default.(func() time.Time)
+	// routeDescUpdatedAt is the schema descriptor for updated_at field.
+	routeDescUpdatedAt := routeMixinFields0[1].Descriptor()
+	// route.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	route.DefaultUpdatedAt = routeDescUpdatedAt.Default.(func() time.Time)
+	// route.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	route.UpdateDefaultUpdatedAt = routeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// routeDescVersion is the schema descriptor for version field.
+	routeDescVersion := routeMixinFields1[0].Descriptor()
+	// route.DefaultVersion holds the default value on creation for the version field.
+	route.DefaultVersion = routeDescVersion.Default.(int)
+	// route.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	route.VersionValidator = routeDescVersion.Validators[0].(func(int) error)
+	// routeDescBackend is the schema descriptor for backend field.
+	routeDescBackend := routeFields[0].Descriptor()
+	// route.BackendValidator is a validator for the "backend" field. It is called by the builders before save.
+	route.BackendValidator = routeDescBackend.Validators[0].(func(string) error)
+	// routeDescMatch is the schema descriptor for match field.
+	routeDescMatch := routeFields[2].Descriptor()
+	// route.DefaultMatch holds the default value on creation for the match field.
+	route.DefaultMatch = routeDescMatch.Default.(string)
+	// route.MatchValidator is a validator for the "match" field. It is called by the builders before save.
+	route.MatchValidator = routeDescMatch.Validators[0].(func(string) error)
+	// routeDescAsync is the schema descriptor for async field.
+	routeDescAsync := routeFields[3].Descriptor()
+	// route.DefaultAsync holds the default value on creation for the async field.
+	route.DefaultAsync = routeDescAsync.Default.(bool)
+	// routeDescAsyncActions is the schema descriptor for async_actions field.
+	routeDescAsyncActions := routeFields[4].Descriptor()
+	// route.DefaultAsyncActions holds the default value on creation for the async_actions field.
+	route.DefaultAsyncActions = routeDescAsyncActions.Default.([]string)
+	// routeDescIsActive is the schema descriptor for is_active field.
+	routeDescIsActive := routeFields[5].Descriptor()
+	// route.DefaultIsActive holds the default value on creation for the is_active field.
+	route.DefaultIsActive = routeDescIsActive.Default.(bool)
+	serverMixin := schema.Server{}.Mixin()
+	serverMixinFields0 := serverMixin[0].Fields()
+	_ = serverMixinFields0
+	serverMixinFields1 := serverMixin[1].Fields()
+	_ = serverMixinFields1
+	serverFields := schema.Server{}.Fields()
+	_ = serverFields
+	// serverDescCreatedAt is the schema descriptor for created_at field.
+	serverDescCreatedAt := serverMixinFields0[0].Descriptor()
+	// server.DefaultCreatedAt holds the default value on creation for the created_at field.
+	server.DefaultCreatedAt = serverDescCreatedAt.Default.(func() time.Time)
+	// serverDescUpdatedAt is the schema descriptor for updated_at field.
+	serverDescUpdatedAt := serverMixinFields0[1].Descriptor()
+	// server.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	server.DefaultUpdatedAt = serverDescUpdatedAt.Default.(func() time.Time)
+	// server.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	server.UpdateDefaultUpdatedAt = serverDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serverDescVersion is the schema descriptor for version field.
+	serverDescVersion := serverMixinFields1[0].Descriptor()
+	// server.DefaultVersion holds the default value on creation for the version field.
+	server.DefaultVersion = serverDescVersion.Default.(int)
+	// server.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	server.VersionValidator = serverDescVersion.Validators[0].(func(int) error)
+	// serverDescName is the schema descriptor for name field.
+	serverDescName := serverFields[0].Descriptor()
+	// server.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	server.NameValidator = serverDescName.Validators[0].(func(string) error)
+	// serverDescAddress is the schema descriptor for address field.
+	serverDescAddress := serverFields[1].Descriptor()
+	// server.DefaultAddress holds the default value on creation for the address field.
+	server.DefaultAddress = serverDescAddress.Default.(string)
+	// server.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	server.AddressValidator = serverDescAddress.Validators[0].(func(string) error)
+	// serverDescSSHPort is the schema descriptor for ssh_port field.
+	serverDescSSHPort := serverFields[2].Descriptor()
+	// server.DefaultSSHPort holds the default value on creation for the ssh_port field.
+	server.DefaultSSHPort = serverDescSSHPort.Default.(int)
+	// server.SSHPortValidator is a validator for the "ssh_port" field. It is called by the builders before save.
+	server.SSHPortValidator = serverDescSSHPort.Validators[0].(func(int) error)
+	// serverDescSSHUser is the schema descriptor for ssh_user field.
+	serverDescSSHUser := serverFields[3].Descriptor()
+	// server.DefaultSSHUser holds the default value on creation for the ssh_user field.
+	server.DefaultSSHUser = serverDescSSHUser.Default.(string)
+	// server.SSHUserValidator is a validator for the "ssh_user" field. It is called by the builders before save.
+	server.SSHUserValidator = serverDescSSHUser.Validators[0].(func(string) error)
+	// serverDescHostKey is the schema descriptor for host_key field.
+	serverDescHostKey := serverFields[4].Descriptor()
+	// server.DefaultHostKey holds the default value on creation for the host_key field.
+	server.DefaultHostKey = serverDescHostKey.Default.(string)
+	// server.HostKeyValidator is a validator for the "host_key" field. It is called by the builders before save.
+	server.HostKeyValidator = serverDescHostKey.Validators[0].(func(string) error)
+	// serverDescDescription is the schema descriptor for description field.
+	serverDescDescription := serverFields[5].Descriptor()
+	// server.DefaultDescription holds the default value on creation for the description field.
+	server.DefaultDescription = serverDescDescription.Default.(string)
+	// serverDescOs is the schema descriptor for os field.
+	serverDescOs := serverFields[6].Descriptor()
+	// server.DefaultOs holds the default value on creation for the os field.
+	server.DefaultOs = serverDescOs.Default.(string)
+	// server.OsValidator is a validator for the "os" field. It is called by the builders before save.
+	server.OsValidator = serverDescOs.Validators[0].(func(string) error)
+	// serverDescSettings is the schema descriptor for settings field.
+	serverDescSettings := serverFields[7].Descriptor()
+	// server.DefaultSettings holds the default value on creation for the settings field.
+	server.DefaultSettings = serverDescSettings.Default.(map[string]string)
+	// serverDescIsActive is the schema descriptor for is_active field.
+	serverDescIsActive := serverFields[8].Descriptor()
+	// server.DefaultIsActive holds the default value on creation for the is_active field.
+	server.DefaultIsActive = serverDescIsActive.Default.(bool)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescID is the schema descriptor for id field.

@@ -16,12 +16,24 @@ type Tx struct {
 	config
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// Change is the client for interacting with the Change builders.
+	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// ExecutionLog is the client for interacting with the ExecutionLog builders.
+	ExecutionLog *ExecutionLogClient
 	// History is the client for interacting with the History builders.
 	History *HistoryClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// Lane is the client for interacting with the Lane builders.
+	Lane *LaneClient
+	// Operation is the client for interacting with the Operation builders.
+	Operation *OperationClient
+	// Route is the client for interacting with the Route builders.
+	Route *RouteClient
+	// Server is the client for interacting with the Server builders.
+	Server *ServerClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -160,9 +172,15 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
+	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
+	tx.ExecutionLog = NewExecutionLogClient(tx.config)
 	tx.History = NewHistoryClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
+	tx.Lane = NewLaneClient(tx.config)
+	tx.Operation = NewOperationClient(tx.config)
+	tx.Route = NewRouteClient(tx.config)
+	tx.Server = NewServerClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)

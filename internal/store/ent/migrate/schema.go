@@ -32,6 +32,39 @@ var (
 		Columns:    AccountsColumns,
 		PrimaryKey: []*schema.Column{AccountsColumns[0]},
 	}
+	// ChangesColumns holds the columns for the "changes" table.
+	ChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "model", Type: field.TypeString},
+		{Name: "object_id", Type: field.TypeInt},
+		{Name: "action", Type: field.TypeString},
+		{Name: "fields", Type: field.TypeJSON, Nullable: true},
+		{Name: "snapshot", Type: field.TypeJSON},
+		{Name: "repr", Type: field.TypeString, Default: ""},
+		{Name: "account_id", Type: field.TypeInt, Nullable: true},
+		{Name: "actor", Type: field.TypeString, Default: ""},
+		{Name: "channel", Type: field.TypeString, Default: ""},
+		{Name: "planned_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ChangesTable holds the schema information for the "changes" table.
+	ChangesTable = &schema.Table{
+		Name:       "changes",
+		Columns:    ChangesColumns,
+		PrimaryKey: []*schema.Column{ChangesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "change_planned_at",
+				Unique:  false,
+				Columns: []*schema.Column{ChangesColumns[11]},
+			},
+			{
+				Name:    "change_model_object_id",
+				Unique:  false,
+				Columns: []*schema.Column{ChangesColumns[2], ChangesColumns[3]},
+			},
+		},
+	}
 	// ContactsColumns holds the columns for the "contacts" table.
 	ContactsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -68,6 +101,49 @@ var (
 				Name:    "contact_account_id",
 				Unique:  false,
 				Columns: []*schema.Column{ContactsColumns[14]},
+			},
+		},
+	}
+	// ExecutionLogsColumns holds the columns for the "execution_logs" table.
+	ExecutionLogsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "backend", Type: field.TypeString},
+		{Name: "server_id", Type: field.TypeInt},
+		{Name: "state", Type: field.TypeString, Default: "RECEIVED"},
+		{Name: "async", Type: field.TypeBool, Default: false},
+		{Name: "script", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "stdout", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "stderr", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "exit_code", Type: field.TypeInt, Nullable: true},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "retry_of", Type: field.TypeInt, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ExecutionLogsTable holds the schema information for the "execution_logs" table.
+	ExecutionLogsTable = &schema.Table{
+		Name:       "execution_logs",
+		Columns:    ExecutionLogsColumns,
+		PrimaryKey: []*schema.Column{ExecutionLogsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "executionlog_server_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{ExecutionLogsColumns[2], ExecutionLogsColumns[3]},
+			},
+			{
+				Name:    "executionlog_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ExecutionLogsColumns[12]},
+			},
+			{
+				Name:    "executionlog_state",
+				Unique:  false,
+				Columns: []*schema.Column{ExecutionLogsColumns[3]},
 			},
 		},
 	}
@@ -138,6 +214,121 @@ var (
 			},
 		},
 	}
+	// LanesColumns holds the columns for the "lanes" table.
+	LanesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "owner", Type: field.TypeString, Default: ""},
+		{Name: "until", Type: field.TypeTime, Nullable: true},
+	}
+	// LanesTable holds the schema information for the "lanes" table.
+	LanesTable = &schema.Table{
+		Name:       "lanes",
+		Columns:    LanesColumns,
+		PrimaryKey: []*schema.Column{LanesColumns[0]},
+	}
+	// OperationsColumns holds the columns for the "operations" table.
+	OperationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "change_id", Type: field.TypeInt, Nullable: true},
+		{Name: "server_id", Type: field.TypeInt, Nullable: true},
+		{Name: "backend", Type: field.TypeString},
+		{Name: "action", Type: field.TypeString},
+		{Name: "model", Type: field.TypeString},
+		{Name: "object_id", Type: field.TypeInt},
+		{Name: "repr", Type: field.TypeString, Default: ""},
+		{Name: "account_id", Type: field.TypeInt, Nullable: true},
+		{Name: "snapshot", Type: field.TypeJSON},
+		{Name: "state", Type: field.TypeString, Default: "RECEIVED"},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "log_id", Type: field.TypeInt, Nullable: true},
+	}
+	// OperationsTable holds the schema information for the "operations" table.
+	OperationsTable = &schema.Table{
+		Name:       "operations",
+		Columns:    OperationsColumns,
+		PrimaryKey: []*schema.Column{OperationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "operations_execution_logs_operations",
+				Columns:    []*schema.Column{OperationsColumns[12]},
+				RefColumns: []*schema.Column{ExecutionLogsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "operation_log_id",
+				Unique:  false,
+				Columns: []*schema.Column{OperationsColumns[12]},
+			},
+			{
+				Name:    "operation_model_object_id",
+				Unique:  false,
+				Columns: []*schema.Column{OperationsColumns[5], OperationsColumns[6]},
+			},
+			{
+				Name:    "operation_change_id",
+				Unique:  false,
+				Columns: []*schema.Column{OperationsColumns[1]},
+			},
+		},
+	}
+	// RoutesColumns holds the columns for the "routes" table.
+	RoutesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "backend", Type: field.TypeString, Size: 128},
+		{Name: "match", Type: field.TypeString, Size: 1024, Default: "true"},
+		{Name: "async", Type: field.TypeBool, Default: false},
+		{Name: "async_actions", Type: field.TypeJSON},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "server_id", Type: field.TypeInt},
+	}
+	// RoutesTable holds the schema information for the "routes" table.
+	RoutesTable = &schema.Table{
+		Name:       "routes",
+		Columns:    RoutesColumns,
+		PrimaryKey: []*schema.Column{RoutesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "routes_servers_routes",
+				Columns:    []*schema.Column{RoutesColumns[9]},
+				RefColumns: []*schema.Column{ServersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "route_backend_server_id",
+				Unique:  true,
+				Columns: []*schema.Column{RoutesColumns[4], RoutesColumns[9]},
+			},
+		},
+	}
+	// ServersColumns holds the columns for the "servers" table.
+	ServersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 256},
+		{Name: "address", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "ssh_port", Type: field.TypeInt, Default: 22},
+		{Name: "ssh_user", Type: field.TypeString, Size: 32, Default: "root"},
+		{Name: "host_key", Type: field.TypeString, Size: 4096, Default: ""},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "os", Type: field.TypeString, Size: 32, Default: "LINUX"},
+		{Name: "settings", Type: field.TypeJSON},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+	}
+	// ServersTable holds the schema information for the "servers" table.
+	ServersTable = &schema.Table{
+		Name:       "servers",
+		Columns:    ServersColumns,
+		PrimaryKey: []*schema.Column{ServersColumns[0]},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "token", Type: field.TypeString, Unique: true, Size: 64},
@@ -206,9 +397,15 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
+		ChangesTable,
 		ContactsTable,
+		ExecutionLogsTable,
 		HistoriesTable,
 		IdempotencyKeysTable,
+		LanesTable,
+		OperationsTable,
+		RoutesTable,
+		ServersTable,
 		SessionsTable,
 		SettingsTable,
 		TokensTable,
@@ -217,5 +414,7 @@ var (
 
 func init() {
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
+	RoutesTable.ForeignKeys[0].RefTable = ServersTable
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
 }

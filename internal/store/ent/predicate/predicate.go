@@ -9,14 +9,32 @@ import (
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
+// Change is the predicate function for change builders.
+type Change func(*sql.Selector)
+
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
+
+// ExecutionLog is the predicate function for executionlog builders.
+type ExecutionLog func(*sql.Selector)
 
 // History is the predicate function for history builders.
 type History func(*sql.Selector)
 
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
+
+// Lane is the predicate function for lane builders.
+type Lane func(*sql.Selector)
+
+// Operation is the predicate function for operation builders.
+type Operation func(*sql.Selector)
+
+// Route is the predicate function for route builders.
+type Route func(*sql.Selector)
+
+// Server is the predicate function for server builders.
+type Server func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

@@ -1,0 +1,193 @@
+// Package orchestration turns writes into scripts run on servers: the change
+// outbox (capture.go), the backend registry and script builder, route
+// expressions (match.go) and the planner that groups operations into units
+// of work per server and backend.
+package orchestration
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+)
+
+// Built-in actions; backends may declare others (custom actions).
+const (
+	ActionSave   = "save"
+	ActionDelete = "delete"
+)
+
+// Object is one object as a backend sees it: its model, id and a snapshot of
+// its fields (column name → value) taken when it changed.
+type Object struct {
+	Model    string
+	ID       int
+	Repr     string
+	Snapshot map[string]any
+}
+
+// String returns the named field as text ("" when absent).
+func (o Object) String(field string) string {
+	switch v := o.Snapshot[field].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Int returns the named field as an int (0 when absent).
+func (o Object) Int(field string) int {
+	switch v := o.Snapshot[field].(type) {
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case float64:
+		return int(v)
+	}
+	return 0
+}
+
+// Bool returns the named field as a bool.
+func (o Object) Bool(field string) bool {
+	switch v := o.Snapshot[field].(type) {
+	case bool:
+		return v
+	case int64:
+		return v != 0
+	case float64:
+		return v != 0
+	}
+	return false
+}
+
+// Related makes changes of another model re-save objects of the backend's
+// model: Resolve returns the ids of the main objects a changed object of
+// Model concerns (e.g. a record's domain).
+type Related struct {
+	Model   string
+	Resolve func(ctx context.Context, tx *ent.Tx, changed Object) ([]int, error)
+}
+
+// Backend is a named way of applying a model's objects to a server. Its name
+// is stored in routes and logs, so it never changes once released.
+type Backend struct {
+	Name         string
+	Verbose      string
+	Model        string   // ent type name of the main model
+	Actions      []string // defaults to save and delete
+	Related      []Related
+	IgnoreFields []string // a save that set only these fields is not applied
+	DefaultMatch string   // suggested route match
+
+	// Prepare writes the start of a unit's script, Apply one operation's
+	// commands and Commit the end (e.g. a reload when something changed).
+	// A unit whose Apply calls wrote nothing is not run.
+	Prepare func(s *Script, srv Server)
+	Apply   func(s *Script, srv Server, action string, obj Object) error
+	Commit  func(s *Script, srv Server)
+}
+
+// Server is what a backend may know of the server a unit runs on.
+type Server struct {
+	ID       int
+	Name     string
+	Address  string
+	Settings map[string]string // per-server setting overrides
+}
+
+// Setting returns the server's override of a setting, or def.
+func (s Server) Setting(name, def string) string {
+	if v, ok := s.Settings[name]; ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Handles reports whether the backend implements action.
+func (b *Backend) Handles(action string) bool { return slices.Contains(b.actions(), action) }
+
+func (b *Backend) actions() []string {
+	if len(b.Actions) == 0 {
+		return []string{ActionSave, ActionDelete}
+	}
+	return b.Actions
+}
+
+var (
+	regMu    sync.RWMutex
+	backends = map[string]*Backend{}
+)
+
+// Register adds a backend; service packages call it from init. A second
+// backend with the same name is a programming error.
+func Register(b *Backend) {
+	if b.Name == "" || b.Model == "" || b.Apply == nil {
+		panic("orchestration: backend needs a name, a model and Apply")
+	}
+	if _, ok := ent.Meta[b.Model]; !ok {
+		panic("orchestration: backend " + b.Name + ": unknown model " + b.Model)
+	}
+	for _, r := range b.Related {
+		if _, ok := ent.Meta[r.Model]; !ok || r.Resolve == nil {
+			panic("orchestration: backend " + b.Name + ": bad related model " + r.Model)
+		}
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := backends[b.Name]; dup {
+		panic("orchestration: backend registered twice: " + b.Name)
+	}
+	backends[b.Name] = b
+}
+
+// Unregister removes a backend (tests register their own).
+func Unregister(name string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	delete(backends, name)
+}
+
+// Lookup returns the backend called name.
+func Lookup(name string) (*Backend, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	b, ok := backends[name]
+	return b, ok
+}
+
+// Backends returns every registered backend, by name.
+func Backends() []*Backend {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]*Backend, 0, len(backends))
+	for _, b := range backends {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// captured reports whether changes of model concern any backend, as its
+// main model or a related one.
+func captured(model string) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	for _, b := range backends {
+		if b.Model == model {
+			return true
+		}
+		for _, r := range b.Related {
+			if r.Model == model {
+				return true
+			}
+		}
+	}
+	return false
+}
