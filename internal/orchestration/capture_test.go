@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -186,3 +187,5 @@ func TestChangeCapture(t *testing.T) {
 		}
 	})
 }
+
+func asErrors(err error, target *validate.Errors) bool { return errors.As(err, target) }

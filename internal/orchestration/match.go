@@ -1,7 +1,9 @@
 package orchestration
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 
 	"github.com/expr-lang/expr"
@@ -26,8 +28,15 @@ func CompileMatch(backend, match string) (*vm.Program, error) {
 	if match == "" {
 		match = "true"
 	}
-	return expr.Compile(match, expr.Env(matchEnv(m, nil)), expr.AsBool())
+	p, err := expr.Compile(match, expr.Env(matchEnv(m, nil)), expr.AsBool())
+	if err != nil {
+		return nil, errors.New(envTypeDump.ReplaceAllString(err.Error(), m.varName+" has no field $1 (fields: "+m.fieldList()+")"))
+	}
+	return p, nil
 }
+
+// envTypeDump is how expr names the generated env type in an error.
+var envTypeDump = regexp.MustCompile(`type struct \{.*\} has no field (\w+)`)
 
 // matchEnv is the environment of an expression: the object under its model's
 // name and as obj.

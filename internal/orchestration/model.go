@@ -107,6 +107,15 @@ func envType(t *schema.Table) reflect.Type {
 	return reflect.StructOf(fields)
 }
 
+// fieldList names the fields an expression can use.
+func (m *model) fieldList() string {
+	names := make([]string, len(m.table.Columns))
+	for i, c := range m.table.Columns {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
 // value turns a snapshot into a value of the model's env type.
 func (m *model) value(snapshot map[string]any) (any, error) {
 	b, err := json.Marshal(snapshot)
