@@ -28,7 +28,6 @@ func OnChanges(f func()) {
 	wakers = append(wakers, f)
 }
 
-
 // afterCommit wakes the planner once per transaction, when it commits.
 func afterCommit(tx *ent.Tx) {
 	// One commit hook per transaction is enough.
