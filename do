@@ -53,6 +53,8 @@ ensure_go() {
 
 # shellcheck source=testbed/postgres.sh
 source "$ROOT/testbed/postgres.sh"
+# shellcheck source=testbed/sshd.sh
+source "$ROOT/testbed/sshd.sh"
 
 # checksums of the generated code, to tell which files go generate changed
 generated_sums() {
@@ -64,6 +66,7 @@ cmd_test() {
   ensure_go
   ensure_pkgs gcc libc6-dev postgresql-client:psql git # gcc+libc6-dev: -race needs cgo
   ensure_postgres # sets ORCHESTRA_TEST_PG_ADMIN
+  ensure_sshd_testbed 2 # sets ORCHESTRA_TEST_SSH_SERVERS, _KEY, _KNOWN_HOSTS
 
   echo "do: checking that generated code is up to date" >&2
   export ORCHESTRA_DEV_POSTGRES_URL=$ORCHESTRA_TEST_PG_ADMIN # migrationsgen diffs in a scratch DB
@@ -119,6 +122,8 @@ case ${1:-help} in
   # internal steps, callable on their own
   ensure_go) ensure_go; go version ;;
   ensure_pkgs) shift; ensure_pkgs "$@" ;;
+  ensure_sshd_testbed) shift; ensure_sshd_testbed "${1:-2}"; env | grep '^ORCHESTRA_TEST_SSH' ;;
+  stop_sshd_testbed) stop_sshd_testbed ;;
   ensure_postgres) ensure_postgres; sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#' <<<"$ORCHESTRA_TEST_PG_ADMIN" ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
