@@ -7,6 +7,7 @@ package orchestration
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"sync"
@@ -92,6 +93,11 @@ type Backend struct {
 	Prepare func(s *Script, srv Server)
 	Apply   func(s *Script, srv Server, action string, obj Object) error
 	Commit  func(s *Script, srv Server)
+
+	// Exec, for backends that talk to an HTTP API rather than a shell, runs
+	// one operation in-process (no script, no SSH); what it writes to out is
+	// the log's output, an error fails the unit. Such a backend has no Apply.
+	Exec func(ctx context.Context, srv Server, action string, obj Object, out io.Writer) error
 }
 
 // Server is what a backend may know of the server a unit runs on.
@@ -128,8 +134,8 @@ var (
 // Register adds a backend; service packages call it from init. A second
 // backend with the same name is a programming error.
 func Register(b *Backend) {
-	if b.Name == "" || b.Model == "" || b.Apply == nil {
-		panic("orchestration: backend needs a name, a model and Apply")
+	if b.Name == "" || b.Model == "" || (b.Apply == nil) == (b.Exec == nil) {
+		panic("orchestration: backend needs a name, a model and either Apply or Exec")
 	}
 	if _, ok := ent.Meta[b.Model]; !ok {
 		panic("orchestration: backend " + b.Name + ": unknown model " + b.Model)

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
-
-	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -29,6 +28,9 @@ const (
 	StateNothing  = "NOTHING"
 	StateSkipped  = "SKIPPED"
 )
+
+// planLock is the PostgreSQL advisory lock key of planning.
+const planLock = 0x6f72636865737472 // "orchestr"
 
 // planBatch bounds the changes one planning pass reads.
 const planBatch = 20_000
@@ -78,11 +80,15 @@ func (p *Planner) Plan(ctx context.Context) ([]int, error) {
 }
 
 func (p *Planner) plan(ctx context.Context, tx *ent.Tx, servers []int) (int, []int, error) {
-	q := tx.Change.Query().Where(change.PlannedAtIsNil()).Order(ent.Asc(change.FieldID)).Limit(planBatch)
 	if p.st.Dialect == "postgres" {
-		// Two processes planning at once each take their own changes.
-		q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+		// One planner at a time across processes: units get their ids, and
+		// so their place in a server's lane, in the order of the changes
+		// (SQLite's write lock does the same there).
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", planLock); err != nil {
+			return 0, servers, err
+		}
 	}
+	q := tx.Change.Query().Where(change.PlannedAtIsNil()).Order(ent.Asc(change.FieldID)).Limit(planBatch)
 	changes, err := q.All(ctx)
 	if err != nil || len(changes) == 0 {
 		return 0, servers, err
@@ -286,6 +292,14 @@ func (p *Planner) route(ctx context.Context, tx *ent.Tx, ops []operation) ([]*un
 
 // render writes a unit's script: prepare, every operation's action, commit.
 func render(u *unit) (script, state, problem string) {
+	if u.backend.Exec != nil {
+		// run in-process: the log shows what will be done
+		var b strings.Builder
+		for _, op := range u.ops {
+			fmt.Fprintf(&b, "# %s %s %d %s\n", op.action, op.obj.Model, op.obj.ID, op.obj.Repr)
+		}
+		return b.String(), StateReceived, ""
+	}
 	srv := Server{ID: u.server.ID, Name: u.server.Name, Address: u.server.Address, Settings: u.server.Settings}
 	s := NewScript()
 	if u.backend.Prepare != nil {

@@ -30,6 +30,7 @@ func main() {
 		Templates: []*gen.Template{
 			gen.MustParse(gen.NewTemplate("scopes").ParseFiles("scopes.tmpl")),
 			gen.MustParse(gen.NewTemplate("query").ParseFiles("query.tmpl")),
+			gen.MustParse(gen.NewTemplate("sqltx").ParseFiles("sqltx.tmpl")),
 		},
 		Hooks: []gen.Hook{requireScope},
 	})

@@ -32,6 +32,7 @@ type Store struct {
 	*ent.Client
 	DB      *sql.DB
 	Dialect string
+	URL     string // as given to Open
 }
 
 // Open connects to url: "postgres://…" (or "postgresql://…") selects
@@ -84,7 +85,7 @@ func Open(url string) (*Store, error) {
 	db.SetConnMaxIdleTime(15 * time.Second)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
 	install(client, dia)
-	return &Store{Client: client, DB: db, Dialect: dia}, nil
+	return &Store{Client: client, DB: db, Dialect: dia, URL: url}, nil
 }
 
 // Close closes the database.

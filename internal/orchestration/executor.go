@@ -1,0 +1,556 @@
+package orchestration
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/sshpool"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// Settings of the executor.
+var (
+	UnitTimeout = settings.Duration("ORCHESTRATION_UNIT_TIMEOUT", 5*time.Minute,
+		"Longest a unit's script may run on a server: then its processes are killed and its log ends in TIMEOUT.")
+	TransportRetries = settings.Int("ORCHESTRATION_TRANSPORT_RETRIES", 5,
+		"Attempts to reach a server for one unit before its log ends in TIMEOUT (the unit stays retryable).")
+	RetryBackoff = settings.Duration("ORCHESTRATION_RETRY_BACKOFF", 2*time.Second,
+		"Wait before the second attempt to reach a server; it doubles with each attempt, up to 5 minutes.")
+	LogRetention = settings.Duration("ORCHESTRATION_LOG_RETENTION", 90*24*time.Hour,
+		"Execution logs and their operations older than this are deleted.")
+)
+
+// maxOutput bounds the stdout and stderr kept in a log, each.
+const maxOutput = 4 << 20
+
+// ExecutorConfig tunes an Executor; zero values take the defaults.
+type ExecutorConfig struct {
+	Pool *sshpool.Pool // required
+	// LeaseTTL is how long a lane lease lasts without renewal: how soon
+	// another process takes over the lanes of one that died.
+	LeaseTTL time.Duration // default 30s
+	// Sweep is the interval of the pass that catches work this process was
+	// not told about (other processes' commits, retries that came due).
+	Sweep time.Duration // default 5s
+	// Alert is told about every unit that ends in FAILURE, TIMEOUT or ERROR.
+	Alert func(ctx context.Context, a Alert)
+}
+
+// Alert describes a unit that needs a person's attention.
+type Alert struct {
+	Log    *ent.ExecutionLog
+	Server *ent.Server
+	Ops    []*ent.Operation
+}
+
+// Executor runs units: one ordered lane per server, never two units on one
+// server at once (also across processes sharing a database, through lane
+// leases), lanes of different servers in parallel.
+type Executor struct {
+	st      *store.Store
+	planner *Planner
+	cfg     ExecutorConfig
+	owner   string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	kick   chan struct{}
+
+	mu     sync.Mutex
+	lanes  map[int]*laneRun // lanes running in this process
+	timers map[int]*time.Timer
+	// done is closed and replaced whenever a log of this process reaches
+	// a final state, waking those waiting for their units.
+	done chan struct{}
+}
+
+type laneRun struct{ again bool }
+
+// NewExecutor returns an executor; Start starts it.
+func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.Sweep <= 0 {
+		cfg.Sweep = 5 * time.Second
+	}
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return &Executor{
+		st: st, planner: NewPlanner(st), cfg: cfg,
+		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
+		kick:  make(chan struct{}, 1), lanes: map[int]*laneRun{}, timers: map[int]*time.Timer{},
+		done: make(chan struct{}),
+	}
+}
+
+// Owner identifies this executor in lane leases.
+func (e *Executor) Owner() string { return e.owner }
+
+// Start plans and runs whatever is pending, then keeps doing so as changes
+// commit, until Close.
+func (e *Executor) Start() {
+	e.ctx, e.cancel = context.WithCancel(viewer.System(context.Background(), viewer.ChannelSystem))
+	OnChanges(e.Kick)
+	e.wg.Add(1)
+	go e.loop()
+	e.Kick()
+}
+
+// Close stops taking work, kills the scripts running (their logs are
+// aborted and run again on the next start) and waits for the lanes to end.
+func (e *Executor) Close() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.wg.Wait()
+	e.mu.Lock()
+	for _, t := range e.timers {
+		t.Stop()
+	}
+	e.mu.Unlock()
+}
+
+// Kick asks for a planning pass soon; calls while one is due coalesce.
+func (e *Executor) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Executor) loop() {
+	defer e.wg.Done()
+	tick := time.NewTicker(e.cfg.Sweep)
+	defer tick.Stop()
+	for {
+		sweep := false
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.kick:
+		case <-tick.C:
+			sweep = true
+		}
+		servers, err := e.planner.Plan(e.ctx)
+		if err != nil {
+			if e.ctx.Err() == nil {
+				slog.Error("orchestration: planning", "err", err)
+			}
+			continue
+		}
+		if sweep || len(servers) == 0 {
+			// units of other processes' plans, retries come due, lanes of
+			// processes that died
+			more, err := e.pendingServers(e.ctx)
+			if err != nil {
+				slog.Error("orchestration: pending units", "err", err)
+			}
+			for _, s := range more {
+				if !slices.Contains(servers, s) {
+					servers = append(servers, s)
+				}
+			}
+		}
+		for _, s := range servers {
+			e.StartLane(s)
+		}
+	}
+}
+
+// pendingServers lists servers with units waiting or started (a started
+// unit whose lease ran out is aborted and run again by the next lane).
+func (e *Executor) pendingServers(ctx context.Context) ([]int, error) {
+	var ids []int
+	err := e.st.ExecutionLog.Query().Where(executionlog.StateIn(StateReceived, StateStarted)).
+		Unique(true).Select(executionlog.FieldServerID).Scan(ctx, &ids)
+	return ids, err
+}
+
+// StartLane runs server's lane in this process unless it already runs here;
+// a lane running here checks again for work before it ends.
+func (e *Executor) StartLane(serverID int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return
+	}
+	if r := e.lanes[serverID]; r != nil {
+		r.again = true
+		return
+	}
+	r := &laneRun{}
+	e.lanes[serverID] = r
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for {
+			next, err := e.RunLane(e.ctx, serverID)
+			if err != nil && e.ctx.Err() == nil {
+				slog.Error("orchestration: lane", "server", serverID, "err", err)
+			}
+			e.mu.Lock()
+			if r.again && e.ctx.Err() == nil {
+				r.again = false
+				e.mu.Unlock()
+				continue
+			}
+			delete(e.lanes, serverID)
+			if !next.IsZero() && e.ctx.Err() == nil {
+				e.wakeAt(serverID, next)
+			}
+			e.mu.Unlock()
+			return
+		}
+	}()
+}
+
+// wakeAt restarts a lane at t (a retry coming due); e.mu held.
+func (e *Executor) wakeAt(serverID int, t time.Time) {
+	if old := e.timers[serverID]; old != nil {
+		old.Stop()
+	}
+	e.timers[serverID] = time.AfterFunc(time.Until(t), func() { e.StartLane(serverID) })
+}
+
+// RunLane runs the units of one server, oldest first, until none is left.
+// It returns at once (and false-ish: zero next) when another process holds
+// the lane; next is when a unit waiting for a retry comes due.
+func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, err error) {
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	ok, err := e.lease(ctx, serverID)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	laneCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(e.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-laneCtx.Done():
+				return
+			case <-t.C:
+			}
+			ok, err := e.lease(ctx, serverID)
+			if err != nil || !ok {
+				// another process may take the lane over: stop at once
+				stop(fmt.Errorf("lost the lease of server %d's lane (%v)", serverID, err))
+				return
+			}
+		}
+	}()
+	defer func() {
+		stop(nil)
+		<-renewed
+		e.unlease(context.WithoutCancel(ctx), serverID)
+	}()
+
+	srv, err := e.st.Server.Get(ctx, serverID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// whoever held the lane before us died running these
+	if err := e.abortStarted(ctx, serverID, "the process running it stopped (lane taken over)"); err != nil {
+		return time.Time{}, err
+	}
+	for laneCtx.Err() == nil {
+		l, err := e.st.ExecutionLog.Query().
+			Where(executionlog.ServerID(serverID), executionlog.State(StateReceived)).
+			Order(laneOrder).First(ctx)
+		if ent.IsNotFound(err) {
+			return time.Time{}, nil
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if l.NextAttemptAt != nil && l.NextAttemptAt.After(time.Now()) {
+			return *l.NextAttemptAt, nil // later units wait behind it: order
+		}
+		if !srv.IsActive {
+			return time.Time{}, nil // kept until the server is active again
+		}
+		if retryAt := e.execute(laneCtx, l, srv); !retryAt.IsZero() {
+			return retryAt, nil
+		}
+	}
+	if cause := context.Cause(laneCtx); ctx.Err() == nil && cause != nil {
+		return time.Time{}, cause
+	}
+	return time.Time{}, nil
+}
+
+// laneOrder runs units in the order of their changes; a unit run again
+// after an abort keeps the place of the one it replaces.
+func laneOrder(s *entsql.Selector) {
+	s.OrderExpr(entsql.Expr("COALESCE(" + s.C(executionlog.FieldRetryOf) + ", " + s.C(executionlog.FieldID) + ")"))
+	s.OrderBy(s.C(executionlog.FieldID))
+}
+
+// lease takes or renews the lane lease of a server.
+func (e *Executor) lease(ctx context.Context, serverID int) (bool, error) {
+	for range 2 {
+		now := time.Now().UTC()
+		n, err := e.st.Lane.Update().
+			Where(lane.ID(serverID), lane.Or(lane.Owner(e.owner), lane.UntilIsNil(), lane.UntilLT(now))).
+			SetOwner(e.owner).SetUntil(now.Add(e.cfg.LeaseTTL)).Save(ctx)
+		if err != nil || n == 1 {
+			return n == 1, err
+		}
+		exists, err := e.st.Lane.Query().Where(lane.ID(serverID)).Exist(ctx)
+		if err != nil || exists {
+			return false, err
+		}
+		// a concurrent insert wins and the update above decides again
+		err = e.st.Lane.Create().SetID(serverID).OnConflictColumns(lane.FieldID).DoNothing().Exec(ctx)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func (e *Executor) unlease(ctx context.Context, serverID int) {
+	err := e.st.Lane.Update().Where(lane.ID(serverID), lane.Owner(e.owner)).
+		SetOwner("").ClearUntil().Exec(ctx)
+	if err != nil {
+		slog.Error("orchestration: releasing a lane", "server", serverID, "err", err)
+	}
+}
+
+// abortStarted marks the server's STARTED units ABORTED and queues each
+// again, in its place (scripts are idempotent).
+func (e *Executor) abortStarted(ctx context.Context, serverID int, why string) error {
+	return e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		started, err := tx.ExecutionLog.Query().
+			Where(executionlog.ServerID(serverID), executionlog.State(StateStarted)).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range started {
+			if err := e.requeue(ctx, tx, l, StateAborted, why); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// requeue ends l in state (with why) and queues a new log that runs the
+// same script for the same operations, in l's place.
+func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog, state, why string) error {
+	now := time.Now().UTC()
+	if err := tx.ExecutionLog.UpdateOne(l).SetState(state).SetError(why).SetFinishedAt(now).
+		SetUpdatedAt(now).Exec(ctx); err != nil {
+		return err
+	}
+	place := l.ID
+	if l.RetryOf != nil {
+		place = *l.RetryOf
+	}
+	n, err := tx.ExecutionLog.Create().SetBackend(l.Backend).SetServerID(l.ServerID).
+		SetAsync(l.Async).SetScript(l.Script).SetRetryOf(place).
+		SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
+	if err != nil {
+		return err
+	}
+	ops, err := tx.Operation.Query().Where(entop.LogID(l.ID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	rows := make([]*ent.OperationCreate, len(ops))
+	for i, op := range ops {
+		rows[i] = tx.Operation.Create().SetLogID(n.ID).SetNillableChangeID(op.ChangeID).
+			SetNillableServerID(op.ServerID).SetBackend(op.Backend).SetAction(op.Action).SetModel(op.Model).
+			SetObjectID(op.ObjectID).SetRepr(op.Repr).SetNillableAccountID(op.AccountID).
+			SetSnapshot(op.Snapshot).SetCreatedAt(now)
+	}
+	if err := tx.Operation.CreateBulk(rows...).Exec(ctx); err != nil {
+		return err
+	}
+	return tx.Operation.Update().Where(entop.LogID(l.ID)).SetState(state).Exec(ctx)
+}
+
+// execute runs one unit and records its outcome; a non-zero retryAt means
+// the server could not be reached and the unit waits for another attempt.
+func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server) (retryAt time.Time) {
+	bg := context.WithoutCancel(ctx) // records are written even as ctx ends
+	now := time.Now().UTC()
+	attempts := l.Attempts + 1
+	err := e.setState(bg, l.ID, StateStarted, func(u *ent.ExecutionLogUpdateOne) {
+		u.SetStartedAt(now).SetAttempts(attempts).ClearNextAttemptAt().SetError("").
+			SetStdout("").SetStderr("").ClearExitCode().ClearFinishedAt()
+	})
+	if err != nil {
+		slog.Error("orchestration: starting a unit", "log", l.ID, "err", err)
+		return time.Now().Add(time.Second)
+	}
+
+	out := newLogOutput(e.st, l.ID)
+	flushed := out.start(bg)
+	code, runErr := e.run(ctx, l, srv, out)
+	out.stop()
+	<-flushed
+
+	state, problem := StateSuccess, ""
+	var exit *int
+	switch {
+	case runErr == nil && code == 0:
+		exit = &code
+	case runErr == nil:
+		state, exit = StateFailure, &code
+	case ctx.Err() != nil:
+		// shutdown or a lost lease, not the script's doing: run it again
+		err := e.st.Tx(bg, func(c context.Context, tx *ent.Tx) error {
+			cur, err := tx.ExecutionLog.Get(c, l.ID)
+			if err != nil {
+				return err
+			}
+			return e.requeue(c, tx, cur, StateAborted, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
+		})
+		if err != nil {
+			slog.Error("orchestration: aborting a unit", "log", l.ID, "err", err)
+		}
+		return time.Time{}
+	case errors.Is(runErr, context.DeadlineExceeded):
+		state, problem = StateTimeout, runErr.Error()
+	case errors.Is(runErr, sshpool.ErrTransport):
+		if attempts < max(1, TransportRetries.Get()) {
+			delay := min(RetryBackoff.Get()<<(attempts-1), 5*time.Minute)
+			at := time.Now().Add(delay).UTC()
+			err := e.setState(bg, l.ID, StateReceived, func(u *ent.ExecutionLogUpdateOne) {
+				u.SetNextAttemptAt(at).SetError(fmt.Sprintf("attempt %d: %v (next attempt at %s)",
+					attempts, runErr, at.Format(time.RFC3339)))
+			})
+			if err != nil {
+				slog.Error("orchestration: deferring a unit", "log", l.ID, "err", err)
+			}
+			return at
+		}
+		state, problem = StateTimeout, fmt.Sprintf("server unreachable after %d attempts: %v", attempts, runErr)
+	default: // pinned host key refused or missing, bad target, NUL in script
+		state, problem = StateError, runErr.Error()
+	}
+	stdout, stderr := out.text()
+	end := time.Now().UTC()
+	err = e.setState(bg, l.ID, state, func(u *ent.ExecutionLogUpdateOne) {
+		u.SetStdout(stdout).SetStderr(stderr).SetNillableExitCode(exit).SetError(problem).SetFinishedAt(end)
+	})
+	if err != nil {
+		slog.Error("orchestration: recording a unit", "log", l.ID, "err", err)
+	}
+	if state != StateSuccess && e.cfg.Alert != nil {
+		final, err1 := e.st.ExecutionLog.Get(bg, l.ID)
+		ops, err2 := e.st.Operation.Query().Where(entop.LogID(l.ID)).Order(ent.Asc(entop.FieldID)).All(bg)
+		if err := errors.Join(err1, err2); err != nil {
+			slog.Error("orchestration: alert", "log", l.ID, "err", err)
+		} else {
+			e.cfg.Alert(bg, Alert{Log: final, Server: srv, Ops: ops})
+		}
+	}
+	return time.Time{}
+}
+
+// run runs the unit's script over SSH, or its backend's Go steps.
+func (e *Executor) run(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server, out *logOutput) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, UnitTimeout.Get())
+	defer cancel()
+	if b, ok := Lookup(l.Backend); ok && b.Exec != nil {
+		return e.runGo(ctx, b, l, srv, out)
+	}
+	t := sshpool.Target{Name: srv.Name, Address: srv.Address, Port: srv.SSHPort, User: srv.SSHUser, HostKey: srv.HostKey}
+	return e.cfg.Pool.Run(ctx, t, []byte(l.Script), out.stdout(), out.stderr())
+}
+
+// runGo runs the in-process steps of a backend that talks to an HTTP API.
+func (e *Executor) runGo(ctx context.Context, b *Backend, l *ent.ExecutionLog, srv *ent.Server, out *logOutput) (int, error) {
+	ops, err := e.st.Operation.Query().Where(entop.LogID(l.ID)).Order(ent.Asc(entop.FieldID)).All(ctx)
+	if err != nil {
+		return -1, err
+	}
+	s := Server{ID: srv.ID, Name: srv.Name, Address: srv.Address, Settings: srv.Settings}
+	for _, op := range ops {
+		obj := Object{Model: op.Model, ID: op.ObjectID, Repr: op.Repr, Snapshot: op.Snapshot}
+		if err := b.Exec(ctx, s, op.Action, obj, out.stdout()); err != nil {
+			if ctx.Err() != nil {
+				return -1, fmt.Errorf("%s %s %d: %w", op.Action, op.Model, op.ObjectID, ctx.Err())
+			}
+			fmt.Fprintf(out.stderr(), "%s %s %d: %v\n", op.Action, op.Model, op.ObjectID, err)
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+// setState updates a log and its operations to state, and wakes waiters
+// when the state is final.
+func (e *Executor) setState(ctx context.Context, logID int, state string, more func(*ent.ExecutionLogUpdateOne)) error {
+	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		u := tx.ExecutionLog.UpdateOneID(logID).SetState(state).SetUpdatedAt(time.Now().UTC())
+		if more != nil {
+			more(u)
+		}
+		if err := u.Exec(ctx); err != nil {
+			return err
+		}
+		return tx.Operation.Update().Where(entop.LogID(logID)).SetState(state).Exec(ctx)
+	})
+	if err == nil && Final(state) {
+		e.mu.Lock()
+		close(e.done)
+		e.done = make(chan struct{})
+		e.mu.Unlock()
+	}
+	return err
+}
+
+// Final reports whether a log in state will not run again by itself.
+func Final(state string) bool { return state != StateReceived && state != StateStarted }
+
+// Await waits until every log in ids is final or ctx ends, and returns the
+// logs as they are then.
+func (e *Executor) Await(ctx context.Context, ids []int) ([]*ent.ExecutionLog, error) {
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	for {
+		e.mu.Lock()
+		done := e.done
+		e.mu.Unlock()
+		logs, err := e.st.ExecutionLog.Query().Where(executionlog.IDIn(ids...)).
+			Order(ent.Asc(executionlog.FieldID)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(logs, func(l *ent.ExecutionLog) bool { return !Final(l.State) }) {
+			return logs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return logs, nil
+		case <-done:
+		case <-time.After(250 * time.Millisecond): // run by another process
+		}
+	}
+}

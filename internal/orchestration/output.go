@@ -1,0 +1,94 @@
+package orchestration
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/store"
+)
+
+// flushEvery is how often a running unit's output is written to its log,
+// where the API shows it live.
+const flushEvery = 200 * time.Millisecond
+
+// logOutput collects a unit's stdout and stderr as they arrive and writes
+// them to its log every flushEvery, so staff watch a running script.
+type logOutput struct {
+	st    *store.Store
+	logID int
+
+	mu       sync.Mutex
+	out, err strings.Builder
+	dirty    bool
+	stopped  chan struct{}
+}
+
+func newLogOutput(st *store.Store, logID int) *logOutput {
+	return &logOutput{st: st, logID: logID, stopped: make(chan struct{})}
+}
+
+type outWriter struct {
+	o   *logOutput
+	buf *strings.Builder
+}
+
+func (w outWriter) Write(b []byte) (int, error) {
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	if room := maxOutput - w.buf.Len(); room > 0 {
+		if len(b) > room {
+			w.buf.Write(b[:room])
+			w.buf.WriteString("\n[output truncated]\n")
+		} else {
+			w.buf.Write(b)
+		}
+		w.o.dirty = true
+	}
+	return len(b), nil
+}
+
+func (o *logOutput) stdout() io.Writer { return outWriter{o, &o.out} }
+func (o *logOutput) stderr() io.Writer { return outWriter{o, &o.err} }
+
+func (o *logOutput) text() (string, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.String(), o.err.String()
+}
+
+// start flushes until stop; the returned channel closes after the last
+// flush (the final state update writes the complete output anyway).
+func (o *logOutput) start(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(flushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-o.stopped:
+				return
+			case <-t.C:
+			}
+			o.mu.Lock()
+			dirty := o.dirty
+			o.dirty = false
+			out, errOut := o.out.String(), o.err.String()
+			o.mu.Unlock()
+			if !dirty {
+				continue
+			}
+			if err := o.st.ExecutionLog.UpdateOneID(o.logID).SetStdout(out).SetStderr(errOut).
+				SetUpdatedAt(time.Now().UTC()).Exec(ctx); err != nil {
+				slog.Warn("orchestration: live output", "log", o.logID, "err", err)
+			}
+		}
+	}()
+	return done
+}
+
+func (o *logOutput) stop() { close(o.stopped) }
