@@ -25,7 +25,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	_ "github.com/orchestra-panel/orchestra/internal/contacts" // contact rules
+	"github.com/orchestra-panel/orchestra/internal/jobs"
+	"github.com/orchestra-panel/orchestra/internal/mailer"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
@@ -39,6 +43,7 @@ var version = "dev"
 type CLI struct {
 	Database string `help:"Database URL: postgres://user:pass@host/db, or sqlite:<path> for the embedded store." env:"ORCHESTRA_DATABASE_URL" default:"sqlite:var/orchestra.db"`
 	LogLevel string `help:"Log level: debug, info, warn or error." env:"ORCHESTRA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+	SSHKey   string `help:"Private key the panel logs into servers with; an ed25519 key is generated there (with a .pub beside it, to authorize on servers) if the file does not exist." env:"ORCHESTRA_SSH_KEY" default:"var/id_ed25519"`
 
 	Serve           ServeCmd           `cmd:"" help:"Migrate the database and serve the API (default)." default:"withargs"`
 	Migrate         MigrateCmd         `cmd:"" help:"Apply pending database migrations."`
@@ -67,19 +72,30 @@ func open(ctx context.Context, cli *CLI) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := st.Migrate(ctx)
-	if err != nil {
+	if err := migrate(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	if n > 0 {
-		slog.Info("applied migrations", "count", n)
+		return nil, err
 	}
 	if err := settings.Load(ctx, api.SettingStore{Store: st}); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// migrate applies the store's migrations and the job queue's.
+func migrate(ctx context.Context, st *store.Store) error {
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n > 0 {
+		slog.Info("applied migrations", "count", n)
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		return fmt.Errorf("migrate the job queue: %w", err)
+	}
+	return nil
 }
 
 // ServeCmd serves the API.
@@ -106,6 +122,32 @@ func (c *ServeCmd) Run(cli *CLI) error {
 			return err
 		}
 	}
+	signer, err := sshpool.LoadOrCreateKey(cli.SSHKey)
+	if err != nil {
+		return err
+	}
+	pool, err := sshpool.New(sshpool.Config{Signer: signer, IdleTimeout: 10 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{Pool: pool,
+		// a slow mail server must not hold a lane up
+		Alert: func(ctx context.Context, a orchestration.Alert) { go mailer.Alert(ctx, a) }})
+	queue, err := jobs.New(st, ex)
+	if err != nil {
+		return err
+	}
+	ex.Start()
+	defer ex.Close()
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		queue.Stop(stopCtx)
+	}()
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
 		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax})
 	go srv.Maintain(ctx, 10*time.Minute)
@@ -216,6 +258,9 @@ func (MigrateCmd) Run(cli *CLI) error {
 	n, err := st.Migrate(ctx)
 	if err != nil {
 		return err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		return fmt.Errorf("migrate the job queue: %w", err)
 	}
 	fmt.Printf("applied %d migration(s)\n", n)
 	return nil

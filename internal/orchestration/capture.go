@@ -185,6 +185,5 @@ func writeChanges(ctx context.Context, tx *ent.Tx, changes []pending, fields []s
 			return err
 		}
 	}
-	afterCommit(tx)
-	return nil
+	return afterCommit(ctx, tx)
 }

@@ -33,6 +33,8 @@ var (
 		"Attempts to reach a server for one unit before its log ends in TIMEOUT (the unit stays retryable).")
 	RetryBackoff = settings.Duration("ORCHESTRATION_RETRY_BACKOFF", 2*time.Second,
 		"Wait before the second attempt to reach a server; it doubles with each attempt, up to 5 minutes.")
+	LaneLease = settings.Duration("ORCHESTRATION_LANE_LEASE", 30*time.Second,
+		"How long a process's hold on a server's lane lasts without renewal: how soon another process takes over the lanes of one that died.")
 	LogRetention = settings.Duration("ORCHESTRATION_LOG_RETENTION", 90*24*time.Hour,
 		"Execution logs and their operations older than this are deleted.")
 )
@@ -43,9 +45,8 @@ const maxOutput = 4 << 20
 // ExecutorConfig tunes an Executor; zero values take the defaults.
 type ExecutorConfig struct {
 	Pool *sshpool.Pool // required
-	// LeaseTTL is how long a lane lease lasts without renewal: how soon
-	// another process takes over the lanes of one that died.
-	LeaseTTL time.Duration // default 30s
+	// LeaseTTL overrides ORCHESTRATION_LANE_LEASE.
+	LeaseTTL time.Duration
 	// Sweep is the interval of the pass that catches work this process was
 	// not told about (other processes' commits, retries that came due).
 	Sweep time.Duration // default 5s
@@ -87,7 +88,7 @@ type laneRun struct{ again bool }
 // NewExecutor returns an executor; Start starts it.
 func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 30 * time.Second
+		cfg.LeaseTTL = max(LaneLease.Get(), 300*time.Millisecond)
 	}
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 5 * time.Second
@@ -192,8 +193,8 @@ func (e *Executor) pendingServers(ctx context.Context) ([]int, error) {
 func (e *Executor) StartLane(serverID int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ctx.Err() != nil {
-		return
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return // not started, or closed: the next start's sweep runs it
 	}
 	if r := e.lanes[serverID]; r != nil {
 		r.again = true
@@ -551,6 +552,50 @@ func (e *Executor) Await(ctx context.Context, ids []int) ([]*ent.ExecutionLog, e
 			return logs, nil
 		case <-done:
 		case <-time.After(250 * time.Millisecond): // run by another process
+		}
+	}
+}
+
+// PlanNow plans pending changes and starts the lanes that got units; the
+// planning job of the queue calls it.
+func (e *Executor) PlanNow(ctx context.Context) error {
+	servers, err := e.planner.Plan(ctx)
+	for _, s := range servers {
+		e.StartLane(s)
+	}
+	return err
+}
+
+// Cleanup deletes the final logs, and their operations, last updated before
+// cutoff, and the skipped operations created before it; it returns how many
+// logs it deleted.
+func Cleanup(ctx context.Context, st *store.Store, cutoff time.Time) (int, error) {
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	total := 0
+	for {
+		ids, err := st.ExecutionLog.Query().
+			Where(executionlog.UpdatedAtLT(cutoff), executionlog.StateNotIn(StateReceived, StateStarted)).
+			Limit(1000).IDs(ctx)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			if _, err := tx.Operation.Delete().Where(entop.LogIDIn(ids...)).Exec(ctx); err != nil {
+				return err
+			}
+			// a retry's reference to what it retried goes with it
+			if err := tx.ExecutionLog.Update().Where(executionlog.RetryOfIn(ids...)).ClearRetryOf().Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.ExecutionLog.Delete().Where(executionlog.IDIn(ids...)).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += len(ids)
+		if _, err := st.Operation.Delete().Where(entop.LogIDIsNil(), entop.CreatedAtLT(cutoff)).Exec(ctx); err != nil {
+			return total, err
 		}
 	}
 }

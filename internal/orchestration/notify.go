@@ -2,6 +2,7 @@ package orchestration
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -28,11 +29,33 @@ func OnChanges(f func()) {
 	wakers = append(wakers, f)
 }
 
-// afterCommit wakes the planner once per transaction, when it commits.
-func afterCommit(tx *ent.Tx) {
+// txJob, when set, is called once in each transaction that writes changes:
+// it queues the durable planning job in that same transaction.
+var txJob func(ctx context.Context, tx *ent.Tx) error
+
+// SetTxJob sets the function that queues planning in a transaction that
+// wrote changes (the job queue's insert), or clears it with nil.
+func SetTxJob(f func(ctx context.Context, tx *ent.Tx) error) {
+	wakeMu.Lock()
+	defer wakeMu.Unlock()
+	txJob = f
+}
+
+// afterCommit queues planning in the transaction and wakes the planner
+// when it commits, once per transaction.
+func afterCommit(ctx context.Context, tx *ent.Tx) error {
 	// One commit hook per transaction is enough.
 	if _, loaded := hookedTxs.LoadOrStore(tx, true); loaded {
-		return
+		return nil
+	}
+	wakeMu.Lock()
+	job := txJob
+	wakeMu.Unlock()
+	if job != nil {
+		if err := job(ctx, tx); err != nil {
+			hookedTxs.Delete(tx)
+			return fmt.Errorf("queueing planning: %w", err)
+		}
 	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
@@ -55,6 +78,7 @@ func afterCommit(tx *ent.Tx) {
 			return next.Rollback(ctx, tx)
 		})
 	})
+	return nil
 }
 
 var hookedTxs sync.Map

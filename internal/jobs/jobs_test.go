@@ -1,0 +1,96 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	_ "github.com/orchestra-panel/orchestra/internal/accounts"
+	"github.com/orchestra-panel/orchestra/internal/jobs"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// a backend so that accounts are captured; no route: planned as skipped
+func init() {
+	orchestration.Register(&orchestration.Backend{
+		Name: "test-jobs", Model: "Account",
+		Apply: func(s *orchestration.Script, _ orchestration.Server, _ string, o orchestration.Object) error {
+			s.Cmd("echo", o.String("username"))
+			return nil
+		},
+	})
+}
+
+func planJobs(t *testing.T, st *store.Store, state string) int {
+	t.Helper()
+	var n int
+	q := "SELECT count(*) FROM river_job WHERE kind = 'orchestration.plan'"
+	if state != "" {
+		q += " AND state = '" + state + "'"
+	}
+	if err := st.DB.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPlanningJobInTheChangesTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		for range 2 { // idempotent
+			if err := jobs.Migrate(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
+		q, err := jobs.New(st, ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Stop(context.Background()) })
+		create := func(name string, fail bool) error {
+			return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				err := tx.Account.Create().SetUsername(name).SetPassword("!").SetFullName(name).
+					SetEmail(name + "@example.com").Exec(ctx)
+				if err == nil && fail {
+					err = errors.New("rolled back")
+				}
+				return err
+			})
+		}
+		// a rolled-back write leaves neither change nor job
+		if err := create("ghost", true); err == nil {
+			t.Fatal("no error")
+		}
+		if n := planJobs(t, st, ""); n != 0 {
+			t.Errorf("rolled back: %d planning jobs", n)
+		}
+		// one job per committing transaction, however many changes it wrote
+		if err := create("alice", false); err != nil {
+			t.Fatal(err)
+		}
+		if n := planJobs(t, st, ""); n != 1 {
+			t.Errorf("committed: %d planning jobs, want 1", n)
+		}
+		// the worker plans the change (no route: skipped)
+		if err := q.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for planJobs(t, st, "completed") != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the planning job did not complete")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n, err := st.Change.Query().Where(change.PlannedAtIsNil()).Count(viewer.System(ctx, viewer.ChannelSystem)); err != nil || n != 0 {
+			t.Errorf("unplanned changes after the job: %d %v", n, err)
+		}
+	})
+}

@@ -1,0 +1,26 @@
+// Package testbackend registers a backend for end-to-end tests of the built
+// binary: cmd/orchestra imports it only when built with -tags testbackend.
+//
+// e2e-sleepy records each account's unit in TEST_ROOT/log ("start <name>",
+// then "end <name>" 300 ms later) and writes TEST_ROOT/<name>, so a test can
+// kill the process in the middle of a batch and see what ran.
+package testbackend
+
+import "github.com/orchestra-panel/orchestra/internal/orchestration"
+
+func init() {
+	orchestration.Register(&orchestration.Backend{
+		Name: "e2e-sleepy", Model: "Account",
+		Prepare: func(s *orchestration.Script, srv orchestration.Server) {
+			s.Var("root", srv.Setting("TEST_ROOT", "/nonexistent"))
+			s.Raw(`mkdir -p "$root"`)
+		},
+		Apply: func(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+			s.Var("name", o.String("username"))
+			s.Raw(`echo "start $name" >>"$root/log"; sleep 0.3`)
+			s.WriteFile(srv.Setting("TEST_ROOT", "/nonexistent")+"/"+o.String("username"), []byte(o.String("full_name")), "0644")
+			s.Raw(`echo "end $name" >>"$root/log"`)
+			return nil
+		},
+	})
+}
