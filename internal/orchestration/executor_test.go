@@ -170,15 +170,17 @@ func (b *execBed) settle(t *testing.T) []*ent.ExecutionLog {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
+		// unplanned changes first: logs read after that include every log
+		// of the changes planned until then
+		unplanned, err := b.unplanned()
+		if err != nil {
+			t.Fatal(err)
+		}
 		logs, err := b.st.ExecutionLog.Query().Order(ent.Asc(executionlog.FieldID)).All(sys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pending := slices.ContainsFunc(logs, func(l *ent.ExecutionLog) bool { return !orchestration.Final(l.State) })
-		unplanned, err := b.unplanned()
-		if err != nil {
-			t.Fatal(err)
-		}
 		if !pending && !unplanned {
 			return logs
 		}
@@ -316,10 +318,6 @@ func TestExecutorRoutingOrderBatching(t *testing.T) {
 		}
 		logs = b.settle(t)
 		if n := len(logs) - before; n != 2 {
-			cs, _ := st.Change.Query().Order(ent.Desc(change.FieldID)).Limit(3).All(sys)
-			for _, c := range cs {
-				t.Logf("change %d %s %s %v planned %v", c.ID, c.Model, c.Action, c.Fields, c.PlannedAt)
-			}
 			t.Errorf("a bulk update of 32 accounts made %d units, want 2 (one per server)", n)
 		}
 		for _, l := range logs[before:] {
