@@ -219,7 +219,15 @@ func (r *recorder) after() error {
 			SetNillableAccountID(o.owner).SetChanges(r.changes(o, action)))
 	}
 	// The record is the system's own write: the actor may not write history.
-	return r.tx.History.CreateBulk(builders...).Exec(viewer.System(r.ctx, channel))
+	// in chunks: one INSERT of a large bulk update's rows would pass the
+	// databases' limits on bound parameters
+	ctx := viewer.System(r.ctx, channel)
+	for i := 0; i < len(builders); i += 500 {
+		if err := r.tx.History.CreateBulk(builders[i:min(i+500, len(builders))]...).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // changes lists the fields set by the mutation with old and new values;

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,4 +100,38 @@ func TestRolledBackChangeLeavesNoHistory(t *testing.T) {
 	if n := st.History.Query().CountX(ctx); n != 0 {
 		t.Fatalf("%d history entries survive a rolled back transaction", n)
 	}
+}
+
+// A bulk update larger than the databases' limit on bound parameters in one
+// statement still records one entry per object.
+func TestLargeBulkUpdateHistory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		const n = 8000
+		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			for i := 0; i < n; i += 1000 {
+				rows := make([]*ent.AccountCreate, 1000)
+				for j := range rows {
+					name := fmt.Sprintf("u%05d", i+j)
+					rows[j] = tx.Account.Create().SetUsername(name).SetFullName(name).SetEmail(name + "@example.com").SetPassword("!")
+				}
+				if err := tx.Account.CreateBulk(rows...).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Account.Update().SetFullName("renamed").Exec(ctx)
+		})
+		if err != nil {
+			t.Fatalf("bulk update of %d accounts: %v", n, err)
+		}
+		if got := st.History.Query().Where(history.Action("update")).CountX(ctx); got != n {
+			t.Errorf("%d update entries, want %d", got, n)
+		}
+	})
 }

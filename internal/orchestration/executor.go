@@ -235,8 +235,8 @@ func (e *Executor) wakeAt(serverID int, t time.Time) {
 }
 
 // RunLane runs the units of one server, oldest first, until none is left.
-// It returns at once (and false-ish: zero next) when another process holds
-// the lane; next is when a unit waiting for a retry comes due.
+// It returns at once when another process holds the lane; a non-zero next
+// is when a unit waiting for a retry comes due.
 func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, err error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	ok, err := e.lease(ctx, serverID)

@@ -2,7 +2,7 @@
 // binary: cmd/orchestra imports it only when built with -tags testbackend.
 //
 // e2e-sleepy records each account's unit in TEST_ROOT/log ("start <name>",
-// then "end <name>" 300 ms later) and writes TEST_ROOT/<name>, so a test can
+// then "end <name>" a second later) and writes TEST_ROOT/<name>, so a test can
 // kill the process in the middle of a batch and see what ran.
 package testbackend
 
@@ -17,7 +17,7 @@ func init() {
 		},
 		Apply: func(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
 			s.Var("name", o.String("username"))
-			s.Raw(`echo "start $name" >>"$root/log"; sleep 0.3`)
+			s.Raw(`echo "start $name" >>"$root/log"; sleep 1`)
 			s.WriteFile(srv.Setting("TEST_ROOT", "/nonexistent")+"/"+o.String("username"), []byte(o.String("full_name")), "0644")
 			s.Raw(`echo "end $name" >>"$root/log"`)
 			return nil
