@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 )
 
 // testbed reads what testbed/sshd.sh exports.
@@ -31,55 +32,16 @@ type testbed struct {
 	signer  ssh.Signer
 	keyPath string
 	khPath  string
+	// benchUser: see benchTarget
+	benchUser string
 }
 
 func newTestbed(tb testing.TB) *testbed {
 	tb.Helper()
-	servers := strings.Fields(os.Getenv("ORCHESTRA_TEST_SSH_SERVERS"))
-	if len(servers) == 0 {
-		tb.Skip("ORCHESTRA_TEST_SSH_SERVERS is unset: run through ./do test, which starts the sshd test bed (testbed/sshd.sh)")
-	}
-	keyPath := os.Getenv("ORCHESTRA_TEST_SSH_KEY")
-	khPath := os.Getenv("ORCHESTRA_TEST_SSH_KNOWN_HOSTS")
-	pem, err := os.ReadFile(keyPath)
-	if err != nil {
-		tb.Fatalf("ORCHESTRA_TEST_SSH_KEY: %v", err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	kh, err := os.ReadFile(khPath)
-	if err != nil {
-		tb.Fatalf("ORCHESTRA_TEST_SSH_KNOWN_HOSTS: %v", err)
-	}
-	keys := map[string]string{}
-	for rest := kh; len(rest) > 0; {
-		var hosts []string
-		var key ssh.PublicKey
-		_, hosts, key, _, rest, err = ssh.ParseKnownHosts(rest)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, h := range hosts {
-			keys[h] = formatKey(key)
-		}
-	}
-	b := &testbed{signer: signer, keyPath: keyPath, khPath: khPath}
-	for i, s := range servers {
-		host, port, err := net.SplitHostPort(s)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		n, _ := strconv.Atoi(port)
-		hk := keys["["+host+"]:"+port]
-		if hk == "" {
-			tb.Fatalf("no key for %s in %s", s, khPath)
-		}
-		b.targets = append(b.targets, Target{Name: fmt.Sprintf("sshd-%d", i+1), Address: host, Port: n, User: "root", HostKey: hk})
+	bed := sshtest.Load(tb)
+	b := &testbed{signer: bed.Signer, benchUser: bed.BenchUser, keyPath: bed.KeyPath, khPath: bed.KnownHostsPath}
+	for i, s := range bed.Servers {
+		b.targets = append(b.targets, Target{Name: fmt.Sprintf("sshd-%d", i+1), Address: s.Address, Port: s.Port, User: "root", HostKey: s.HostKey})
 	}
 	return b
 }
@@ -616,8 +578,8 @@ func TestClose(t *testing.T) {
 // (pyenv, nvm...) can cost more than everything being compared.
 func benchTarget(tb *testbed) Target {
 	tg := tb.targets[0]
-	if u := os.Getenv("ORCHESTRA_TEST_SSH_BENCH_USER"); u != "" {
-		tg.User = u
+	if tb.benchUser != "" {
+		tg.User = tb.benchUser
 	}
 	return tg
 }
