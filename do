@@ -18,7 +18,7 @@ ensure_pkgs() {
   for spec in "$@"; do
     pkg=${spec%%:*}; bin=${spec#*:}
     command -v "$bin" >/dev/null 2>&1 && continue
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && continue
+    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == *'install ok installed'* ]] && continue
     missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
@@ -55,18 +55,24 @@ ensure_go() {
 source "$ROOT/testbed/postgres.sh"
 # shellcheck source=testbed/sshd.sh
 source "$ROOT/testbed/sshd.sh"
+# shellcheck source=testbed/bind9.sh
+source "$ROOT/testbed/bind9.sh"
+# shellcheck source=testbed/mariadb.sh
+source "$ROOT/testbed/mariadb.sh"
 
 # checksums of the generated code, to tell which files go generate changed
 generated_sums() {
-  find internal/store/ent internal/store/migrations -type f -print0 2>/dev/null |
+  { find internal/store/ent internal/store/migrations -type f -print0; find internal -name '*_templ.go' -print0; } 2>/dev/null |
     sort -z | xargs -0 -r sha256sum
 }
 
 cmd_test() {
   ensure_go
-  ensure_pkgs gcc libc6-dev postgresql-client:psql git # gcc+libc6-dev: -race needs cgo
+  ensure_pkgs gcc libc6-dev postgresql-client:psql git acl:setfacl # gcc+libc6-dev: -race needs cgo; acl: system users' permissions
   ensure_postgres # sets ORCHESTRA_TEST_PG_ADMIN
   ensure_sshd_testbed 2 # sets ORCHESTRA_TEST_SSH_SERVERS, _KEY, _KNOWN_HOSTS
+  ensure_bind9_testbed  # sets ORCHESTRA_TEST_BIND_MASTER, _SLAVE, _MASTER_DIR, _SLAVE_DIR
+  ensure_mariadb        # sets ORCHESTRA_TEST_MYSQL_CLIENT, _ADDR (psql comes with ensure_postgres)
 
   echo "do: checking that generated code is up to date" >&2
   export ORCHESTRA_DEV_POSTGRES_URL=$ORCHESTRA_TEST_PG_ADMIN # migrationsgen diffs in a scratch DB
@@ -102,8 +108,8 @@ usage() {
 usage: ./do COMMAND [ARGS...]
 
   run [ARGS]     run the panel: go run ./cmd/orchestra serve ARGS
-  test [ARGS]    install what is missing (Go, gcc, PostgreSQL...), check generated
-                 code, gofmt and go vet, then go test -race ./... against a
+  test [ARGS]    install what is missing (Go, gcc, PostgreSQL, MariaDB...), check
+                 generated code, gofmt and go vet, then go test -race ./... against a
                  throwaway PostgreSQL database. ARGS replace ./... and are passed
                  to go test, e.g.: ./do test -run TestX ./internal/api/
   bench [ARGS]   go run ./cmd/orchestra-bench ARGS (load generator: wrk)
@@ -124,6 +130,9 @@ case ${1:-help} in
   ensure_pkgs) shift; ensure_pkgs "$@" ;;
   ensure_sshd_testbed) shift; ensure_sshd_testbed "${1:-2}"; env | grep '^ORCHESTRA_TEST_SSH' ;;
   stop_sshd_testbed) stop_sshd_testbed ;;
+  ensure_bind9_testbed) ensure_bind9_testbed; env | grep '^ORCHESTRA_TEST_BIND' ;;
+  stop_bind9_testbed) stop_bind9_testbed ;;
+  ensure_mariadb) ensure_mariadb; env | grep '^ORCHESTRA_TEST_MYSQL' ;;
   ensure_postgres) ensure_postgres; sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#' <<<"$ORCHESTRA_TEST_PG_ADMIN" ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;

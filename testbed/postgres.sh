@@ -27,7 +27,7 @@ pg_start_local() {
   local ver name
   read -r ver name < <(pg_lsclusters -h | awk '$3 == 5432 { print $1, $2; exit }') || true
   if [[ -z ${ver:-} ]]; then
-    pg_lsclusters -h | grep -q . &&
+    [[ -n $(pg_lsclusters -h) ]] &&
       die "PostgreSQL clusters exist but none on port 5432; start one there or set ORCHESTRA_TEST_PG_ADMIN"
     ver=$(find /usr/lib/postgresql -path '*/bin/postgres' | cut -d/ -f5 | sort -V | tail -1)
     name=main

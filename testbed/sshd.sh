@@ -28,7 +28,9 @@ sshd_tb_pid() {
   pid=$(cat "$1/sshd.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   # a reused pid belonging to something else must not be taken (or killed)
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-f $1/sshd_config" || return 1
+  local cmd
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+  [[ $cmd == *"-f $1/sshd_config"* ]] || return 1
   echo "$pid"
 }
 
@@ -75,6 +77,15 @@ EOF
   # OpenSSH >= 9.8 penalises addresses whose sessions crash or fail to log in;
   # tests do both on purpose and must not lock each other out
   [[ -n $SSHD_TB_PENALTIES ]] && echo "PerSourcePenalties no"
+  # SFTP-only system users, as a server set up for Orchestra has them (last:
+  # a Match block runs to the end of the file)
+  cat <<EOF
+Match Group orchestra-sftp
+  ForceCommand internal-sftp
+  AllowTcpForwarding no
+  X11Forwarding no
+  PermitTunnel no
+EOF
   return 0
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
+	"github.com/orchestra-panel/orchestra/internal/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -48,6 +49,9 @@ type CLI struct {
 	Serve           ServeCmd           `cmd:"" help:"Migrate the database and serve the API (default)." default:"withargs"`
 	Migrate         MigrateCmd         `cmd:"" help:"Apply pending database migrations."`
 	Createsuperuser CreatesuperuserCmd `cmd:"" help:"Create a superuser account."`
+	DNS             DNSCmd             `cmd:"" name:"dns" help:"Import zone files and print zones."`
+	SystemUser      SystemUserCmd      `cmd:"" name:"system-user" help:"Manage system users."`
+	Orchestrate     OrchestrateCmd     `cmd:"" help:"Apply objects to their servers as they are now (resync); --dry-run prints the scripts."`
 	Version         VersionCmd         `cmd:"" help:"Print the version."`
 	Config          ConfigCmd          `cmd:"" help:"Print the effective configuration, secrets masked."`
 }
@@ -149,17 +153,21 @@ func (c *ServeCmd) Run(cli *CLI) error {
 		queue.Stop(stopCtx)
 	}()
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
-		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax})
+		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex})
 	go srv.Maintain(ctx, 10*time.Minute)
 	// Migrations and the first superuser's password hash are start-up peaks;
 	// hand their memory back now rather than when the scavenger gets to it.
 	debug.FreeOSMemory()
-	handler := trimWhenIdle(ctx, srv, 20*time.Second)
+	// the API under its prefix, the web interface everywhere else
+	top := http.NewServeMux()
+	top.Handle(api.Prefix+"/", srv)
+	top.Handle("/", web.New(st, srv))
+	handler := trimWhenIdle(ctx, top, 20*time.Second)
 	hs := &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	slog.Info("serving", "url", "http://"+c.Listen+api.Prefix+"/docs", "database", maskURL(cli.Database))
+	slog.Info("serving", "url", "http://"+c.Listen+"/", "api", "http://"+c.Listen+api.Prefix+"/docs", "database", maskURL(cli.Database))
 	select {
 	case err := <-errc:
 		return err

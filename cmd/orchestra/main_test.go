@@ -173,4 +173,41 @@ func TestCommands(t *testing.T) {
 	if out, err := run([]string{"ORCHESTRA_ACCOUNTS_DEFAULT_TYPE=NOPE"}, "config"); err == nil || !strings.Contains(out, "ORCHESTRA_ACCOUNTS_DEFAULT_TYPE") {
 		t.Fatalf("invalid environment value accepted: %v %s", err, out)
 	}
+
+	// DNS: import a zone file for an account, print the zone back
+	zone := "$TTL 600\n@ IN SOA ns.old. hostmaster.old. 2030010100 3600 600 86400 300\n@ IN A 192.0.2.9\n" +
+		"www IN CNAME @\n@ IN TXT \"say \\\"hi\\\"\"\n"
+	os.WriteFile(filepath.Join(dir, "zone"), []byte(zone), 0o644)
+	if out, err := run(nil, "dns", "import", "example.org", "zone", "--account", "root"); err != nil || !strings.Contains(out, "imported example.org") {
+		t.Fatalf("dns import: %v %s", err, out)
+	}
+	out, err = run(nil, "dns", "zone", "www.example.org")
+	if err != nil {
+		t.Fatalf("dns zone: %v %s", err, out)
+	}
+	for _, want := range []string{"example.org.", "2030010101 3600 600 86400 300", "IN A       192.0.2.9",
+		"www.example.org.", "IN CNAME   example.org.", `IN TXT     "say \"hi\""`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("zone lacks %q:\n%s", want, out)
+		}
+	}
+	if out, err := run(nil, "dns", "import", "bad.example", "zone-missing"); err == nil {
+		t.Errorf("import of a missing file: %s", out)
+	}
+
+	// system users: an account's main user gets a new password
+	out, err = run([]string{"ORCHESTRA_SUPERUSER_PASSWORD=Boss-pass-123"}, "createsuperuser", "--username", "boss", "--email", "boss@example.com")
+	if err != nil {
+		t.Fatalf("createsuperuser boss: %v %s", err, out)
+	}
+	if out, err := run([]string{"ORCHESTRA_PASSWORD=New-boss-pass-456"}, "system-user", "set-password", "boss"); err != nil ||
+		!strings.Contains(out, "password of boss set") {
+		t.Errorf("system-user set-password: %v %s", err, out)
+	}
+	if out, err := run([]string{"ORCHESTRA_PASSWORD=weak"}, "system-user", "set-password", "boss"); err == nil || !strings.Contains(out, "password") {
+		t.Errorf("weak password accepted: %v %s", err, out)
+	}
+	if out, err := run([]string{"ORCHESTRA_PASSWORD=New-boss-pass-456"}, "system-user", "set-password", "nobody-here"); err == nil {
+		t.Errorf("unknown user: %s", out)
+	}
 }

@@ -86,6 +86,10 @@ func Validate(ctx context.Context, m *ent.AccountMutation) error {
 		if validate.Username(s) != nil {
 			return i18n.T(ctx, "Enter a valid username: letters, digits and . - _ only.")
 		}
+		// it names the account's system user and its home: no "..", no option
+		if c := s[0]; c == '.' || c == '-' {
+			return i18n.T(ctx, "A username starts with a letter, a digit or _.")
+		}
 		return ""
 	})
 	errs.Check(ctx, m, "full_name", required, length(256))
@@ -103,6 +107,7 @@ func Validate(ctx context.Context, m *ent.AccountMutation) error {
 		return ""
 	})
 	errs.Check(ctx, m, "comments")
+	errs.Check(ctx, m, "password")
 	errs.Check(ctx, m, "language", func(s string) string {
 		if !slices.Contains(Languages.Get(), s) {
 			return i18n.T(ctx, "Select a valid choice: %q is not one of the available languages.", s)

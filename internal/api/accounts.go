@@ -17,6 +17,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
@@ -196,6 +197,8 @@ func (s *Server) accountRoutes() {
 				return nil, fail(ctx, err)
 			}
 			var a *ent.Account
+			// the main system user gets the same password, hashed its way
+			ctx = systemusers.WithClearPassword(ctx, b.Password)
 			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 				c := tx.Account.Create().SetUsername(b.Username).SetPassword(hash).SetShortName(b.ShortName).
 					SetFullName(b.FullName).SetEmail(b.Email).SetType(b.Type).SetLanguage(b.Language).
@@ -279,6 +282,13 @@ func (s *Server) accountRoutes() {
 type PasswordChange struct {
 	CurrentPassword string `json:"current_password,omitempty" maxLength:"256" doc:"Required unless staff sets another account's password."`
 	Password        string `json:"password" maxLength:"256"`
+}
+
+// ChangePassword changes the logged-in account's own panel password, as
+// POST /auth/password does (the web interface's form uses it).
+func (s *Server) ChangePassword(ctx context.Context, current, password string) error {
+	v, _ := viewer.From(ctx)
+	return s.setPassword(ctx, v.AccountID, PasswordChange{CurrentPassword: current, Password: password})
 }
 
 // setPassword checks and stores a new password. Staff may reset another

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -28,33 +30,18 @@ func (s *Server) authRoutes() {
 	login.Description = "Sets the session cookie. Repeated failures for one username or from one address are refused for a while (429)."
 	huma.Register(s.api, login, func(ctx context.Context, in *struct{ Body Login }) (*accountBody, error) {
 		addr, _ := ctx.Value(addrKey{}).(string)
-		user := strings.TrimSpace(in.Body.Username)
-		if blocked, wait := s.throttle.Blocked(user, addr); blocked {
-			secs := int(wait.Seconds()) + 1
+		a, err := s.Login(ctx, in.Body.Username, in.Body.Password, addr)
+		var blocked *LoginBlocked
+		switch {
+		case errors.As(err, &blocked):
+			secs := int(blocked.Wait.Seconds()) + 1
 			return nil, huma.ErrorWithHeaders(huma.Error429TooManyRequests(i18n.T(ctx,
 				"Too many failed logins; try again in %d seconds.", secs)), http.Header{"Retry-After": {strconv.Itoa(secs)}})
-		}
-		sys := viewer.System(ctx, viewer.ChannelSystem)
-		a, err := s.st.Account.Query().Where(account.Username(user)).Only(sys)
-		if err != nil && !ent.IsNotFound(err) {
-			return nil, fail(ctx, err)
-		}
-		ok := false
-		if a == nil {
-			auth.CheckDummy(in.Body.Password) // same time as a real check
-		} else {
-			ok, _ = auth.CheckPassword(a.Password, in.Body.Password)
-		}
-		if !ok || !a.IsActive {
-			s.throttle.Fail(user, addr)
+		case errors.Is(err, ErrLoginRefused):
 			return nil, huma.Error401Unauthorized(i18n.T(ctx, "Wrong username or password, or the account is disabled."))
-		}
-		s.throttle.Succeed(user)
-		// A new session token on login defeats session fixation.
-		if err := s.sessions.RenewToken(ctx); err != nil {
+		case err != nil:
 			return nil, fail(ctx, err)
 		}
-		s.sessions.Put(ctx, sessionAccountKey, a.ID)
 		return &accountBody{ETag: etag(a.Version), Body: accountOut(a)}, nil
 	})
 
@@ -80,4 +67,44 @@ func (s *Server) authRoutes() {
 		v, _ := viewer.From(ctx)
 		return nil, s.setPassword(ctx, v.AccountID, in.Body)
 	})
+}
+
+// ErrLoginRefused is a wrong username or password, or a disabled account.
+var ErrLoginRefused = errors.New("login refused")
+
+// LoginBlocked is a login refused for repeated failures.
+type LoginBlocked struct{ Wait time.Duration }
+
+func (e *LoginBlocked) Error() string { return "too many failed logins" }
+
+// Login checks a username and password (throttled per username and client
+// address) and starts the session of ctx for the account: the API and the
+// web interface log in the same way.
+func (s *Server) Login(ctx context.Context, username, password, addr string) (*ent.Account, error) {
+	user := strings.TrimSpace(username)
+	if blocked, wait := s.throttle.Blocked(user, addr); blocked {
+		return nil, &LoginBlocked{Wait: wait}
+	}
+	sys := viewer.System(ctx, viewer.ChannelSystem)
+	a, err := s.st.Account.Query().Where(account.Username(user)).Only(sys)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	ok := false
+	if a == nil {
+		auth.CheckDummy(password) // same time as a real check
+	} else {
+		ok, _ = auth.CheckPassword(a.Password, password)
+	}
+	if !ok || !a.IsActive {
+		s.throttle.Fail(user, addr)
+		return nil, ErrLoginRefused
+	}
+	s.throttle.Succeed(user)
+	// A new session token on login defeats session fixation.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return nil, err
+	}
+	s.sessions.Put(ctx, sessionAccountKey, a.ID)
+	return a, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/audit"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -48,7 +49,8 @@ func BenchmarkAPI(b *testing.B) {
 }
 
 func seedAccounts(b testing.TB, st *store.Store, n int) {
-	ctx := audit.Without(viewer.System(context.Background(), viewer.ChannelCLI))
+	// seeds for list tests: no history, nothing for servers
+	ctx := orchestration.WithoutChanges(audit.Without(viewer.System(context.Background(), viewer.ChannelCLI)))
 	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		for i := 0; i < n; i += 500 {
 			bulk := make([]*ent.AccountCreate, 0, 500)

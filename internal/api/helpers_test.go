@@ -3,17 +3,23 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	_ "github.com/orchestra-panel/orchestra/internal/contacts"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -31,7 +37,35 @@ type env struct {
 
 func newEnv(t testing.TB, st *store.Store) *env {
 	t.Helper()
-	s := api.New(st, api.Config{Version: "test"})
+	return newEnvWith(t, st, newExecutor(t, st, nil))
+}
+
+// newExecutor runs an executor over a pool with signer (a fresh key when nil).
+func newExecutor(t testing.TB, st *store.Store, signer ssh.Signer) *orchestration.Executor {
+	t.Helper()
+	if signer == nil {
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signer, err = ssh.NewSignerFromKey(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool, err := sshpool.New(sshpool.Config{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{Pool: pool, Sweep: 200 * time.Millisecond})
+	ex.Start()
+	t.Cleanup(ex.Close)
+	return ex
+}
+
+func newEnvWith(t testing.TB, st *store.Store, ex *orchestration.Executor) *env {
+	t.Helper()
+	s := api.New(st, api.Config{Version: "test", Executor: ex})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, st: st, srv: srv, api: s}

@@ -56,7 +56,8 @@ func limitBody(next http.Handler, max int64) http.Handler {
 }
 
 // clientAddr is the address login throttling counts against.
-func (s *Server) clientAddr(r *http.Request) string {
+// ClientAddr is the client's address, from X-Forwarded-For behind a trusted proxy.
+func (s *Server) ClientAddr(r *http.Request) string {
 	if s.cfg.TrustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			first, _, _ := strings.Cut(xff, ",")
@@ -103,7 +104,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 // refused. Keys are per account, so callers never see each other's replies.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(context.WithValue(r.Context(), addrKey{}, s.clientAddr(r)))
+		r = r.WithContext(context.WithValue(r.Context(), addrKey{}, s.ClientAddr(r)))
 		key := r.Header.Get("Idempotency-Key")
 		v, authed := viewer.From(r.Context())
 		if r.Method != http.MethodPost || key == "" || !authed {

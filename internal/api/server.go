@@ -20,6 +20,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -39,6 +40,9 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For (only behind
 	// a proxy that sets it), for login throttling.
 	TrustProxy bool
+	// Executor runs units in this process: writes plan their changes at
+	// once and may wait for their outcome; ping, resync and retry need it.
+	Executor *orchestration.Executor
 }
 
 // Server is the API's HTTP handler and what it needs.
@@ -104,6 +108,7 @@ func New(st *store.Store, cfg Config) *Server {
 	})
 
 	var h http.Handler = mux
+	h = s.follow(h)
 	h = s.idempotent(h)
 	h = s.authenticate(h)
 	h = s.sessions.LoadAndSave(h)
@@ -159,6 +164,13 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.historyRoutes()
 	s.settingRoutes()
+	s.serverRoutes()
+	s.routeRoutes()
+	s.logRoutes()
+	s.dnsRoutes()
+	s.databaseRoutes()
+	s.systemUserRoutes()
+	s.systemUserActionRoutes()
 }
 
 // requireViewer refuses anonymous calls to operations that need a login.
@@ -177,6 +189,24 @@ const sessionAccountKey = "account_id"
 
 // authenticate resolves the bearer token or the session into the viewer.
 func (s *Server) authenticate(next http.Handler) http.Handler {
+	return s.authenticateAs(viewer.ChannelAPI, next)
+}
+
+// Browser wraps the web interface's handler as the API's is wrapped: the
+// same sessions (a login in one is a login in the other), the viewer of the
+// session on channel web, cross-origin protection, body limit, recovery.
+func (s *Server) Browser(next http.Handler) http.Handler {
+	h := s.authenticateAs(viewer.ChannelWeb, next)
+	h = s.sessions.LoadAndSave(h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = limitBody(h, s.cfg.MaxBodyBytes)
+	return recoverer(h)
+}
+
+// Logout ends the session of ctx.
+func (s *Server) Logout(ctx context.Context) error { return s.sessions.Destroy(ctx) }
+
+func (s *Server) authenticateAs(channel string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		var acc *ent.Account
@@ -201,7 +231,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		if acc != nil {
-			ctx = viewer.With(ctx, viewer.Viewer{AccountID: acc.ID, Username: acc.Username, Superuser: acc.IsSuperuser, Channel: viewer.ChannelAPI})
+			ctx = viewer.With(ctx, viewer.Viewer{AccountID: acc.ID, Username: acc.Username, Superuser: acc.IsSuperuser, Channel: channel})
 			ctx = i18n.WithLanguage(ctx, strings.ToLower(acc.Language))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -28,6 +29,12 @@ type Object struct {
 	ID       int
 	Repr     string
 	Snapshot map[string]any
+	// Extra is what the backend's Load read beside the row (e.g. a zone's
+	// records), for saves; it is not stored with the operation.
+	Extra any
+	// Args are a custom action's arguments, checked by whoever asked for
+	// the action; they are stored with the operation.
+	Args map[string]string
 }
 
 // String returns the named field as text ("" when absent).
@@ -74,6 +81,10 @@ func (o Object) Bool(field string) bool {
 type Related struct {
 	Model   string
 	Resolve func(ctx context.Context, tx *ent.Tx, changed Object) ([]int, error)
+	// Fields, when set, limits the fan-out to updates that set one of them
+	// (an account's is_active locks its users; its name concerns none):
+	// other changes of Model cost no Resolve.
+	Fields []string
 }
 
 // Backend is a named way of applying a model's objects to a server. Its name
@@ -86,6 +97,12 @@ type Backend struct {
 	Related      []Related
 	IgnoreFields []string // a save that set only these fields is not applied
 	DefaultMatch string   // suggested route match
+
+	// Load, when set, reads what Apply needs beyond the object's own row
+	// (a domain's records, the addresses of other servers) into obj.Extra,
+	// in the planning transaction, for every operation but deletes. An
+	// error ends the unit in ERROR with its message.
+	Load func(ctx context.Context, tx *ent.Tx, obj *Object) error
 
 	// Prepare writes the start of a unit's script, Apply one operation's
 	// commands and Commit the end (e.g. a reload when something changed).
@@ -116,8 +133,27 @@ func (s Server) Setting(name, def string) string {
 	return def
 }
 
+// SettingList returns the server's override of a list setting (comma
+// separated), or def.
+func (s Server) SettingList(name string, def []string) []string {
+	v, ok := s.Settings[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // Handles reports whether the backend implements action.
 func (b *Backend) Handles(action string) bool { return slices.Contains(b.actions(), action) }
+
+// ActionNames returns the actions the backend implements.
+func (b *Backend) ActionNames() []string { return slices.Clone(b.actions()) }
 
 func (b *Backend) actions() []string {
 	if len(b.Actions) == 0 {

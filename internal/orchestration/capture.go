@@ -3,6 +3,7 @@ package orchestration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -90,6 +91,15 @@ func captureHook(dialect string) ent.Hook {
 			var fields []string
 			if m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
 				fields = append(m.Fields(), m.ClearedFields()...)
+				// a many-to-many edge (a database's users) is part of the
+				// object too: a save that changed only one is applied
+				for _, edges := range [][]string{m.AddedEdges(), m.RemovedEdges(), m.ClearedEdges()} {
+					for _, e := range edges {
+						if !slices.Contains(fields, e) {
+							fields = append(fields, e)
+						}
+					}
+				}
 			}
 			if err := writeChanges(ctx, tx, changes, fields); err != nil {
 				return nil, fmt.Errorf("change capture: %w", err)
@@ -103,6 +113,9 @@ func captureHook(dialect string) ent.Hook {
 // they still exist, every row a foreign key's ON DELETE CASCADE takes with
 // them, children first.
 func doomed(ctx context.Context, tx *ent.Tx, dialect string, mdl *model, ids []int) ([]pending, error) {
+	if len(ids) == 0 {
+		return nil, nil // also ends a self-referencing cascade (subdomains)
+	}
 	var out []pending
 	for _, c := range mdl.cascades() {
 		childIDs, err := referring(ctx, tx, dialect, c.child, c.column, ids)
@@ -180,10 +193,23 @@ func writeChanges(ctx context.Context, tx *ent.Tx, changes []pending, fields []s
 		}
 		builders = append(builders, b)
 	}
+	tracker := trackerFrom(ctx)
+	var ids []int
 	for i := 0; i < len(builders); i += 500 {
-		if err := tx.Change.CreateBulk(builders[i:min(i+500, len(builders))]...).Exec(viewer.System(ctx, channel)); err != nil {
+		bulk := tx.Change.CreateBulk(builders[i:min(i+500, len(builders))]...)
+		if tracker == nil {
+			if err := bulk.Exec(viewer.System(ctx, channel)); err != nil {
+				return err
+			}
+			continue
+		}
+		saved, err := bulk.Save(viewer.System(ctx, channel))
+		if err != nil {
 			return err
 		}
+		for _, c := range saved {
+			ids = append(ids, c.ID)
+		}
 	}
-	return afterCommit(ctx, tx)
+	return afterCommit(ctx, tx, tracker, ids)
 }

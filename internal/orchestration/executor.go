@@ -52,6 +52,9 @@ type ExecutorConfig struct {
 	Sweep time.Duration // default 5s
 	// Alert is told about every unit that ends in FAILURE, TIMEOUT or ERROR.
 	Alert func(ctx context.Context, a Alert)
+	// Passive executors neither plan nor sweep: they run the lanes they are
+	// asked to (the orchestrate command, beside a serving process).
+	Passive bool
 }
 
 // Alert describes a unit that needs a person's attention.
@@ -111,6 +114,9 @@ func (e *Executor) Owner() string { return e.owner }
 // commit, until Close.
 func (e *Executor) Start() {
 	e.ctx, e.cancel = context.WithCancel(viewer.System(context.Background(), viewer.ChannelSystem))
+	if e.cfg.Passive {
+		return
+	}
 	OnChanges(e.Kick)
 	e.wg.Add(1)
 	go e.loop()
@@ -482,8 +488,7 @@ func (e *Executor) run(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server
 	if b, ok := Lookup(l.Backend); ok && b.Exec != nil {
 		return e.runGo(ctx, b, l, srv, out)
 	}
-	t := sshpool.Target{Name: srv.Name, Address: srv.Address, Port: srv.SSHPort, User: srv.SSHUser, HostKey: srv.HostKey}
-	return e.cfg.Pool.Run(ctx, t, []byte(l.Script), out.stdout(), out.stderr())
+	return e.cfg.Pool.Run(ctx, target(srv), []byte(l.Script), out.stdout(), out.stderr())
 }
 
 // runGo runs the in-process steps of a backend that talks to an HTTP API.
@@ -494,7 +499,7 @@ func (e *Executor) runGo(ctx context.Context, b *Backend, l *ent.ExecutionLog, s
 	}
 	s := Server{ID: srv.ID, Name: srv.Name, Address: srv.Address, Settings: srv.Settings}
 	for _, op := range ops {
-		obj := Object{Model: op.Model, ID: op.ObjectID, Repr: op.Repr, Snapshot: op.Snapshot}
+		obj := Object{Model: op.Model, ID: op.ObjectID, Repr: op.Repr, Snapshot: op.Snapshot, Args: op.Args}
 		if err := b.Exec(ctx, s, op.Action, obj, out.stdout()); err != nil {
 			if ctx.Err() != nil {
 				return -1, fmt.Errorf("%s %s %d: %w", op.Action, op.Model, op.ObjectID, ctx.Err())

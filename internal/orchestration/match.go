@@ -28,7 +28,12 @@ func CompileMatch(backend, match string) (*vm.Program, error) {
 	if match == "" {
 		match = "true"
 	}
-	p, err := expr.Compile(match, expr.Env(matchEnv(m, nil)), expr.AsBool())
+	return compileExpr(m, match)
+}
+
+// compileExpr compiles a boolean expression over model m's fields.
+func compileExpr(m *model, text string) (*vm.Program, error) {
+	p, err := expr.Compile(text, expr.Env(matchEnv(m, nil)), expr.AsBool())
 	if err != nil {
 		return nil, errors.New(envTypeDump.ReplaceAllString(err.Error(), m.varName+" has no field $1 (fields: "+m.fieldList()+")"))
 	}

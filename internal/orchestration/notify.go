@@ -42,12 +42,15 @@ func SetTxJob(f func(ctx context.Context, tx *ent.Tx) error) {
 }
 
 // afterCommit queues planning in the transaction and wakes the planner
-// when it commits, once per transaction.
-func afterCommit(ctx context.Context, tx *ent.Tx) error {
-	// One commit hook per transaction is enough.
-	if _, loaded := hookedTxs.LoadOrStore(tx, true); loaded {
+// when it commits, once per transaction; the ids of changes a tracked
+// request wrote reach its tracker only if the transaction commits.
+func afterCommit(ctx context.Context, tx *ent.Tx, tracker *Tracker, ids []int) error {
+	st := &txState{}
+	if v, loaded := hookedTxs.LoadOrStore(tx, st); loaded {
+		v.(*txState).add(tracker, ids)
 		return nil
 	}
+	st.add(tracker, ids)
 	wakeMu.Lock()
 	job := txJob
 	wakeMu.Unlock()
@@ -63,6 +66,7 @@ func afterCommit(ctx context.Context, tx *ent.Tx) error {
 			if err := next.Commit(ctx, tx); err != nil {
 				return err
 			}
+			st.deliver()
 			wakeMu.Lock()
 			ws := append([]func(){}, wakers...)
 			wakeMu.Unlock()
@@ -81,4 +85,30 @@ func afterCommit(ctx context.Context, tx *ent.Tx) error {
 	return nil
 }
 
+// hookedTxs maps a transaction that wrote changes to its txState.
 var hookedTxs sync.Map
+
+// txState holds the tracked change ids of one transaction until it commits.
+type txState struct {
+	mu      sync.Mutex
+	tracker *Tracker
+	ids     []int
+}
+
+func (s *txState) add(t *Tracker, ids []int) {
+	if t == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tracker = t
+	s.ids = append(s.ids, ids...)
+}
+
+func (s *txState) deliver() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tracker != nil {
+		s.tracker.add(s.ids)
+	}
+}

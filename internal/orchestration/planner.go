@@ -51,6 +51,7 @@ type operation struct {
 	obj      Object
 	changeID int
 	owner    *int
+	loadErr  error // from the backend's Load
 }
 
 // unit is the operations of one (server, backend, async) in one script.
@@ -102,28 +103,22 @@ func (p *Planner) plan(ctx context.Context, tx *ent.Tx, servers []int) (int, []i
 		return 0, servers, err
 	}
 	now := time.Now().UTC()
-	var rows []*ent.OperationCreate
+	rows := make([]*ent.OperationCreate, 0, len(skipped))
 	for _, op := range skipped {
 		rows = append(rows, opRow(tx, op, now).SetState(StateSkipped))
-	}
-	for _, u := range units {
-		script, state, problem := render(u)
-		log, err := tx.ExecutionLog.Create().SetBackend(u.backend.Name).SetServerID(u.server.ID).
-			SetState(state).SetAsync(u.async).SetScript(script).SetError(problem).
-			SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
-		if err != nil {
-			return 0, servers, err
-		}
-		for _, op := range u.ops {
-			rows = append(rows, opRow(tx, op, now).SetLogID(log.ID).SetServerID(u.server.ID).SetState(state))
-		}
-		if state == StateReceived && !slices.Contains(servers, u.server.ID) {
-			servers = append(servers, u.server.ID)
-		}
 	}
 	for i := 0; i < len(rows); i += 500 {
 		if err := tx.Operation.CreateBulk(rows[i:min(i+500, len(rows))]...).Exec(ctx); err != nil {
 			return 0, servers, err
+		}
+	}
+	recorded, err := p.record(ctx, tx, units, 0, nil, false)
+	if err != nil {
+		return 0, servers, err
+	}
+	for _, u := range recorded {
+		if u.State == StateReceived && !slices.Contains(servers, u.Server.ID) {
+			servers = append(servers, u.Server.ID)
 		}
 	}
 	ids := make([]int, len(changes))
@@ -140,8 +135,15 @@ func (p *Planner) plan(ctx context.Context, tx *ent.Tx, servers []int) (int, []i
 
 func opRow(tx *ent.Tx, op operation, now time.Time) *ent.OperationCreate {
 	return tx.Operation.Create().SetBackend(op.backend.Name).SetAction(op.action).SetModel(op.obj.Model).
-		SetObjectID(op.obj.ID).SetRepr(op.obj.Repr).SetSnapshot(op.obj.Snapshot).SetChangeID(op.changeID).
-		SetNillableAccountID(op.owner).SetCreatedAt(now)
+		SetObjectID(op.obj.ID).SetRepr(op.obj.Repr).SetSnapshot(op.obj.Snapshot).SetNillableChangeID(nonZero(op.changeID)).
+		SetNillableAccountID(op.owner).SetArgs(op.obj.Args).SetCreatedAt(now)
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 // collect applies the planning rules: a delete cancels a pending save of
@@ -177,7 +179,8 @@ func (p *Planner) collect(ctx context.Context, tx *ent.Tx, changes []*ent.Change
 				put(operation{backend: b, action: c.Action, obj: obj, changeID: c.ID, owner: c.AccountID})
 			}
 			for _, r := range b.Related {
-				if r.Model != c.Model || !b.Handles(ActionSave) {
+				if r.Model != c.Model || !b.Handles(ActionSave) ||
+					len(r.Fields) > 0 && !slices.ContainsFunc(c.Fields, func(f string) bool { return slices.Contains(r.Fields, f) }) {
 					continue
 				}
 				ids, err := r.Resolve(ctx, tx, obj)
@@ -290,6 +293,46 @@ func (p *Planner) route(ctx context.Context, tx *ent.Tx, ops []operation) ([]*un
 	return units, skipped, nil
 }
 
+// load runs the backends' Load for the operations of units that are not
+// deletes, once per backend and object; a failure is kept on the object and
+// reported by render.
+func load(ctx context.Context, tx *ent.Tx, units []*unit) error {
+	type key struct {
+		backend, model string
+		id             int
+	}
+	done := map[key]loaded{}
+	for _, u := range units {
+		if u.backend.Load == nil {
+			continue
+		}
+		for i := range u.ops {
+			op := &u.ops[i]
+			if op.action == ActionDelete {
+				continue
+			}
+			k := key{u.backend.Name, op.obj.Model, op.obj.ID}
+			l, ok := done[k]
+			if !ok {
+				obj := op.obj
+				err := u.backend.Load(ctx, tx, &obj)
+				if err != nil && ctx.Err() != nil {
+					return err
+				}
+				l = loaded{extra: obj.Extra, err: err}
+				done[k] = l
+			}
+			op.obj.Extra, op.loadErr = l.extra, l.err
+		}
+	}
+	return nil
+}
+
+type loaded struct {
+	extra any
+	err   error
+}
+
 // render writes a unit's script: prepare, every operation's action, commit.
 func render(u *unit) (script, state, problem string) {
 	if u.backend.Exec != nil {
@@ -308,7 +351,11 @@ func render(u *unit) (script, state, problem string) {
 	}
 	s.into(&s.body)
 	for _, op := range u.ops {
-		if err := u.backend.Apply(s, srv, op.action, op.obj); err != nil {
+		err := op.loadErr
+		if err == nil {
+			err = u.backend.Apply(s, srv, op.action, op.obj)
+		}
+		if err != nil {
 			return s.String(), StateError, fmt.Sprintf("%s %s %d: %v", op.action, op.obj.Model, op.obj.ID, err)
 		}
 	}

@@ -89,8 +89,76 @@ func TestWriteFile(t *testing.T) {
 	if got := write(); got != "changed=0" {
 		t.Errorf("same content written again: %s", got)
 	}
-	if m, _ := filepath.Glob(filepath.Join(dir, "*.orchestra.*")); len(m) != 0 {
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.orchestra-new")); len(m) != 0 {
 		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// TestWriteFileText covers the builtin path (content without NUL): the file
+// is in place for the next command, only a real difference counts as a
+// change (a trailing newline, a NUL after a common prefix), modes with
+// execute bits hold, and a link planted at the staged name is not followed.
+func TestWriteFileText(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b $(x)")
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep"), 0o600)
+	os.Symlink(victim, b+".orchestra-new")
+	run := func(ca, cb string) string {
+		s := NewScript()
+		s.WriteFile(a, []byte(ca), "0600")
+		s.WriteFile(b, []byte(cb), "0755")
+		s.Cmd("cat", a, b) // staged files are in place before the next command
+		s.Raw(`echo "changed=$changed"`)
+		out, _ := runBash(t, s.String())
+		return out
+	}
+	text := strings.Join(hostile, "\n")
+	if got := run(text, "x\n"); got != text+"x\nchanged=1\n" {
+		t.Errorf("first run: %q", got)
+	}
+	if got := run(text, "x\n"); !strings.HasSuffix(got, "changed=0\n") {
+		t.Errorf("same content: %q", got)
+	}
+	if got := run(text, "x"); !strings.HasSuffix(got, "changed=1\n") {
+		t.Errorf("trailing newline removed: %q", got)
+	}
+	os.WriteFile(a, []byte(text+"\x00tail"), 0o600)
+	if got := run(text, "x"); !strings.HasSuffix(got, "changed=1\n") {
+		t.Errorf("NUL after the same prefix: %q", got)
+	}
+	for p, want := range map[string]os.FileMode{a: 0o600, b: 0o755} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", p, fi.Mode().Perm(), err, want)
+		}
+	}
+	if v, _ := os.ReadFile(victim); string(v) != "keep" {
+		t.Errorf("write followed a planted link: victim holds %q", v)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.orchestra-new")); len(m) != 0 {
+		t.Errorf("staged files left: %v", m)
+	}
+	s := NewScript()
+	s.WriteFile(a, nil, "u+x")
+	if s.Err() == nil {
+		t.Error("a symbolic mode was accepted")
+	}
+}
+
+// TestWriteFileFailureLeavesNothing: a script failing after staged writes
+// leaves neither the staged files nor a half-written target.
+func TestWriteFileFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := NewScript()
+	s.WriteFile(filepath.Join(dir, "f"), []byte("new"), "0644")
+	s.WriteFile(filepath.Join(dir, "missing", "g"), []byte("new"), "0644")
+	cmd := exec.Command("/bin/bash", "-s")
+	cmd.Stdin = strings.NewReader(s.String())
+	if err := cmd.Run(); err == nil {
+		t.Fatal("writing into a missing directory succeeded")
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 0 {
+		t.Errorf("left behind: %v", m)
 	}
 }
 
@@ -108,4 +176,107 @@ func FuzzScriptQuoting(f *testing.F) {
 			t.Fatalf("got %q, want %q", out, word)
 		}
 	})
+}
+
+// TestWriteFileTwice: the last write of a path in a script wins, also when
+// it restores what the file held before the script, and a rename that fails
+// fails the script with its reason.
+func TestWriteFileTwice(t *testing.T) {
+	dir := t.TempDir()
+	p, q := filepath.Join(dir, "p"), filepath.Join(dir, "q")
+	os.WriteFile(p, []byte("old"), 0o644)
+	os.WriteFile(q, []byte("old\x00"), 0o644)
+	s := NewScript()
+	s.WriteFile(p, []byte("new"), "0644")
+	s.WriteFile(q, []byte("new\x00"), "0644")
+	s.WriteFile(p, []byte("old"), "0644")
+	s.WriteFile(q, []byte("old\x00"), "0644")
+	s.Raw(`echo "changed=$changed"`)
+	s.WriteFile(p, []byte("newer"), "0644")
+	if out, _ := runBash(t, s.String()); out != "changed=1\n" {
+		t.Errorf("output %q", out)
+	}
+	for path, want := range map[string]string{p: "newer", q: "old\x00"} {
+		if b, _ := os.ReadFile(path); string(b) != want {
+			t.Errorf("%s holds %q, want %q", path, b, want)
+		}
+	}
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "x"), nil, 0o644)
+	s = NewScript()
+	s.WriteFile(filepath.Join(dir, "d"), []byte("x"), "0644")
+	s.Raw("echo after")
+	cmd := exec.Command("/bin/bash", "-s")
+	cmd.Stdin = strings.NewReader(s.String())
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "rename "+filepath.Join(dir, "d")) || strings.Contains(string(out), "after") {
+		t.Errorf("rename over a directory: %v, %q", err, out)
+	}
+}
+
+// TestWriteFileChecked: a check that refuses the new content leaves the
+// file as it was and fails the script; one that accepts it lets it in.
+func TestWriteFileChecked(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "conf")
+	os.WriteFile(p, []byte("good"), 0o644)
+	for _, content := range []string{"bad", "bad\x00"} {
+		s := NewScript()
+		s.WriteFileChecked(p, []byte(content), "0644", "bash", "-c", `! grep -q bad "$1"`, "check")
+		s.Raw("echo after")
+		cmd := exec.Command("/bin/bash", "-s")
+		cmd.Stdin = strings.NewReader(s.String())
+		out, err := cmd.CombinedOutput()
+		if err == nil || strings.Contains(string(out), "after") || !strings.Contains(string(out), "refused") {
+			t.Errorf("%q: %v %q", content, err, out)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "good" {
+			t.Errorf("%q: the file holds %q", content, b)
+		}
+	}
+	s := NewScript()
+	s.WriteFileChecked(p, []byte("fine"), "0644", "grep", "-q", "fine")
+	runBash(t, s.String())
+	if b, _ := os.ReadFile(p); string(b) != "fine" {
+		t.Errorf("accepted content not written: %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.orchestra-new")); len(m) != 0 {
+		t.Errorf("staged files left: %v", m)
+	}
+}
+
+// TestBeforeFlush: a backend's orchestra_before_flush sees the staged
+// paths and can refuse the batch, leaving every file as it was.
+func TestBeforeFlush(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte("old"), 0o644)
+	for _, refuse := range []bool{true, false} {
+		s := NewScript()
+		s.Raw(`orchestra_before_flush() { printf '%s\n' "$@" >` + Quote(filepath.Join(dir, "seen")) + `; ! grep -qs bad "${@/%/.orchestra-new}"; }`)
+		content := "good"
+		if refuse {
+			content = "bad"
+		}
+		s.WriteFile(a, []byte(content), "0644")
+		s.WriteFile(b, []byte("b"), "0644")
+		s.Raw("echo after")
+		cmd := exec.Command("/bin/bash", "-s")
+		cmd.Stdin = strings.NewReader(s.String())
+		out, err := cmd.CombinedOutput()
+		seen, _ := os.ReadFile(filepath.Join(dir, "seen"))
+		if string(seen) != a+"\n"+b+"\n" {
+			t.Errorf("the hook saw %q", seen)
+		}
+		got, _ := os.ReadFile(a)
+		if refuse && (err == nil || strings.Contains(string(out), "after") || string(got) != "old") {
+			t.Errorf("refused batch: %v %q, a holds %q", err, out, got)
+		}
+		if !refuse && (err != nil || string(got) != "good") {
+			t.Errorf("accepted batch: %v %q, a holds %q", err, out, got)
+		}
+		if _, err := os.Stat(b); refuse == (err == nil) {
+			t.Errorf("refuse=%v: b exists: %v", refuse, err == nil)
+		}
+	}
 }

@@ -37,12 +37,14 @@ func RegisterHook(typ string, ops ent.Op, h ent.Hook) {
 }
 
 // install wires the rules every write must pass, in order: authorization,
-// model hooks, the version bump, then the history record.
+// model hooks, the owner's existence, the version bump, then the history
+// record.
 func install(c *ent.Client, dialect string) {
 	authz.Install(c)
 	regMu.Lock()
-	c.Use(ownerExists)
+	// model hooks first: some derive the owner (a record takes its domain's)
 	c.Use(registered...)
+	c.Use(ownerExists)
 	for _, f := range factories {
 		c.Use(f(dialect))
 	}
@@ -50,11 +52,19 @@ func install(c *ent.Client, dialect string) {
 	c.Use(bumpVersion, audit.Hook(dialect))
 }
 
+type keepVersionKey struct{}
+
+// KeepVersion marks ctx for the panel's bookkeeping on a row (a zone's
+// serial), which must not make the version a user read stale.
+func KeepVersion(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keepVersionKey{}, true)
+}
+
 // bumpVersion increments the optimistic-concurrency version of every updated
 // row that has one.
 func bumpVersion(next ent.Mutator) ent.Mutator {
 	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-		if m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+		if m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) && ctx.Value(keepVersionKey{}) == nil {
 			if vm, ok := m.(interface{ AddVersion(int) }); ok {
 				if _, set := m.Field("version"); !set {
 					vm.AddVersion(1)

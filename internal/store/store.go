@@ -153,5 +153,9 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		tx.Rollback() // a commit hook refused: nothing was committed
+		return err
+	}
+	return nil
 }

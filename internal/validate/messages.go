@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"entgo.io/ent"
 
@@ -35,17 +36,29 @@ func NoNull(ctx context.Context, s string) string {
 	return ""
 }
 
+// ValidText returns the translated message for a value that is not valid
+// UTF-8, or "". PostgreSQL refuses such text and SQLite would store bytes
+// that change on their way to a server (JSON turns them into U+FFFD).
+func ValidText(ctx context.Context, s string) string {
+	if !utf8.ValidString(s) {
+		return i18n.T(ctx, "Enter text in UTF-8; this value holds bytes that are not.")
+	}
+	return ""
+}
+
 // Check records the first failing rule for the final value of a string
-// field of m; fields a bulk update leaves untouched are skipped. NoNull is
-// always checked first.
+// field of m; fields a bulk update leaves untouched are skipped. NoNull and
+// ValidText are always checked first.
 func (e *Errors) Check(ctx context.Context, m ent.Mutation, field string, rules ...func(string) string) {
 	v, ok := String(ctx, m, field)
 	if !ok {
 		return
 	}
-	if msg := NoNull(ctx, v); msg != "" {
-		e.Add(field, msg)
-		return
+	for _, basic := range []func(context.Context, string) string{NoNull, ValidText} {
+		if msg := basic(ctx, v); msg != "" {
+			e.Add(field, msg)
+			return
+		}
 	}
 	for _, r := range rules {
 		if msg := r(v); msg != "" {

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -152,6 +153,15 @@ func TestPhone(t *testing.T) {
 		got, err := NormalizePhone(c.in, c.country)
 		if got != c.e164 || (err == nil) != (c.e164 != "") {
 			t.Errorf("NormalizePhone(%q, %q) = %q, %v, want %q", c.in, c.country, got, err, c.e164)
+		}
+	}
+}
+
+func TestBasicTextRules(t *testing.T) {
+	ctx := context.Background()
+	for s, want := range map[string]bool{"plain": true, "Núria 山田 🎉": true, "": true, "a\x00b": false, "\xff\xfe": false, "ok\xc3(": false} {
+		if got := NoNull(ctx, s) == "" && ValidText(ctx, s) == ""; got != want {
+			t.Errorf("%q: accepted %v, want %v", s, got, want)
 		}
 	}
 }

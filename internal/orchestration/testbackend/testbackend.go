@@ -3,7 +3,8 @@
 //
 // e2e-sleepy records each account's unit in TEST_ROOT/log ("start <name>",
 // then "end <name>" a second later) and writes TEST_ROOT/<name>, so a test can
-// kill the process in the middle of a batch and see what ran.
+// kill the process in the middle of a batch and see what ran; it prints
+// "applied <name>" for each.
 package testbackend
 
 import "github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -19,7 +20,7 @@ func init() {
 			s.Var("name", o.String("username"))
 			s.Raw(`echo "start $name" >>"$root/log"; sleep 1`)
 			s.WriteFile(srv.Setting("TEST_ROOT", "/nonexistent")+"/"+o.String("username"), []byte(o.String("full_name")), "0644")
-			s.Raw(`echo "end $name" >>"$root/log"`)
+			s.Raw(`echo "end $name" >>"$root/log"; echo "applied $name"`)
 			return nil
 		},
 	})

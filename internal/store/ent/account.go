@@ -57,9 +57,17 @@ type AccountEdges struct {
 	Contacts []*Contact `json:"contacts,omitempty"`
 	// Tokens holds the value of the tokens edge.
 	Tokens []*Token `json:"tokens,omitempty"`
+	// Domains holds the value of the domains edge.
+	Domains []*Domain `json:"domains,omitempty"`
+	// SystemUsers holds the value of the system_users edge.
+	SystemUsers []*SystemUser `json:"system_users,omitempty"`
+	// Databases holds the value of the databases edge.
+	Databases []*Database `json:"databases,omitempty"`
+	// DatabaseUsers holds the value of the database_users edge.
+	DatabaseUsers []*DatabaseUser `json:"database_users,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [6]bool
 }
 
 // ContactsOrErr returns the Contacts value or an error if the edge
@@ -78,6 +86,42 @@ func (e AccountEdges) TokensOrErr() ([]*Token, error) {
 		return e.Tokens, nil
 	}
 	return nil, &NotLoadedError{edge: "tokens"}
+}
+
+// DomainsOrErr returns the Domains value or an error if the edge
+// was not loaded in eager-loading.
+func (e AccountEdges) DomainsOrErr() ([]*Domain, error) {
+	if e.loadedTypes[2] {
+		return e.Domains, nil
+	}
+	return nil, &NotLoadedError{edge: "domains"}
+}
+
+// SystemUsersOrErr returns the SystemUsers value or an error if the edge
+// was not loaded in eager-loading.
+func (e AccountEdges) SystemUsersOrErr() ([]*SystemUser, error) {
+	if e.loadedTypes[3] {
+		return e.SystemUsers, nil
+	}
+	return nil, &NotLoadedError{edge: "system_users"}
+}
+
+// DatabasesOrErr returns the Databases value or an error if the edge
+// was not loaded in eager-loading.
+func (e AccountEdges) DatabasesOrErr() ([]*Database, error) {
+	if e.loadedTypes[4] {
+		return e.Databases, nil
+	}
+	return nil, &NotLoadedError{edge: "databases"}
+}
+
+// DatabaseUsersOrErr returns the DatabaseUsers value or an error if the edge
+// was not loaded in eager-loading.
+func (e AccountEdges) DatabaseUsersOrErr() ([]*DatabaseUser, error) {
+	if e.loadedTypes[5] {
+		return e.DatabaseUsers, nil
+	}
+	return nil, &NotLoadedError{edge: "database_users"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -219,6 +263,26 @@ func (_m *Account) QueryContacts() *ContactQuery {
 // QueryTokens queries the "tokens" edge of the Account entity.
 func (_m *Account) QueryTokens() *TokenQuery {
 	return NewAccountClient(_m.config).QueryTokens(_m)
+}
+
+// QueryDomains queries the "domains" edge of the Account entity.
+func (_m *Account) QueryDomains() *DomainQuery {
+	return NewAccountClient(_m.config).QueryDomains(_m)
+}
+
+// QuerySystemUsers queries the "system_users" edge of the Account entity.
+func (_m *Account) QuerySystemUsers() *SystemUserQuery {
+	return NewAccountClient(_m.config).QuerySystemUsers(_m)
+}
+
+// QueryDatabases queries the "databases" edge of the Account entity.
+func (_m *Account) QueryDatabases() *DatabaseQuery {
+	return NewAccountClient(_m.config).QueryDatabases(_m)
+}
+
+// QueryDatabaseUsers queries the "database_users" edge of the Account entity.
+func (_m *Account) QueryDatabaseUsers() *DatabaseUserQuery {
+	return NewAccountClient(_m.config).QueryDatabaseUsers(_m)
 }
 
 // Update returns a builder for updating this Account.

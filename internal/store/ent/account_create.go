@@ -13,6 +13,10 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -208,6 +212,66 @@ func (_c *AccountCreate) AddTokens(v ...*Token) *AccountCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddTokenIDs(ids...)
+}
+
+// AddDomainIDs adds the "domains" edge to the Domain entity by IDs.
+func (_c *AccountCreate) AddDomainIDs(ids ...int) *AccountCreate {
+	_c.mutation.AddDomainIDs(ids...)
+	return _c
+}
+
+// AddDomains adds the "domains" edges to the Domain entity.
+func (_c *AccountCreate) AddDomains(v ...*Domain) *AccountCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDomainIDs(ids...)
+}
+
+// AddSystemUserIDs adds the "system_users" edge to the SystemUser entity by IDs.
+func (_c *AccountCreate) AddSystemUserIDs(ids ...int) *AccountCreate {
+	_c.mutation.AddSystemUserIDs(ids...)
+	return _c
+}
+
+// AddSystemUsers adds the "system_users" edges to the SystemUser entity.
+func (_c *AccountCreate) AddSystemUsers(v ...*SystemUser) *AccountCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSystemUserIDs(ids...)
+}
+
+// AddDatabaseIDs adds the "databases" edge to the Database entity by IDs.
+func (_c *AccountCreate) AddDatabaseIDs(ids ...int) *AccountCreate {
+	_c.mutation.AddDatabaseIDs(ids...)
+	return _c
+}
+
+// AddDatabases adds the "databases" edges to the Database entity.
+func (_c *AccountCreate) AddDatabases(v ...*Database) *AccountCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDatabaseIDs(ids...)
+}
+
+// AddDatabaseUserIDs adds the "database_users" edge to the DatabaseUser entity by IDs.
+func (_c *AccountCreate) AddDatabaseUserIDs(ids ...int) *AccountCreate {
+	_c.mutation.AddDatabaseUserIDs(ids...)
+	return _c
+}
+
+// AddDatabaseUsers adds the "database_users" edges to the DatabaseUser entity.
+func (_c *AccountCreate) AddDatabaseUsers(v ...*DatabaseUser) *AccountCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDatabaseUserIDs(ids...)
 }
 
 // Mutation returns the AccountMutation object of the builder.
@@ -470,6 +534,70 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(token.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DomainsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SystemUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DatabasesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DatabaseUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

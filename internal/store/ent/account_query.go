@@ -15,20 +15,28 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
 // AccountQuery is the builder for querying Account entities.
 type AccountQuery struct {
 	config
-	ctx          *QueryContext
-	order        []account.OrderOption
-	inters       []Interceptor
-	predicates   []predicate.Account
-	withContacts *ContactQuery
-	withTokens   *TokenQuery
-	modifiers    []func(*sql.Selector)
+	ctx               *QueryContext
+	order             []account.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.Account
+	withContacts      *ContactQuery
+	withTokens        *TokenQuery
+	withDomains       *DomainQuery
+	withSystemUsers   *SystemUserQuery
+	withDatabases     *DatabaseQuery
+	withDatabaseUsers *DatabaseUserQuery
+	modifiers         []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -102,6 +110,94 @@ func (_q *AccountQuery) QueryTokens() *TokenQuery {
 			sqlgraph.From(account.Table, account.FieldID, selector),
 			sqlgraph.To(token.Table, token.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, account.TokensTable, account.TokensColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDomains chains the current query on the "domains" edge.
+func (_q *AccountQuery) QueryDomains() *DomainQuery {
+	query := (&DomainClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, selector),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DomainsTable, account.DomainsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySystemUsers chains the current query on the "system_users" edge.
+func (_q *AccountQuery) QuerySystemUsers() *SystemUserQuery {
+	query := (&SystemUserClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, selector),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.SystemUsersTable, account.SystemUsersColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDatabases chains the current query on the "databases" edge.
+func (_q *AccountQuery) QueryDatabases() *DatabaseQuery {
+	query := (&DatabaseClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, selector),
+			sqlgraph.To(database.Table, database.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DatabasesTable, account.DatabasesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDatabaseUsers chains the current query on the "database_users" edge.
+func (_q *AccountQuery) QueryDatabaseUsers() *DatabaseUserQuery {
+	query := (&DatabaseUserClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, selector),
+			sqlgraph.To(databaseuser.Table, databaseuser.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DatabaseUsersTable, account.DatabaseUsersColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -296,13 +392,17 @@ func (_q *AccountQuery) Clone() *AccountQuery {
 		return nil
 	}
 	return &AccountQuery{
-		config:       _q.config,
-		ctx:          _q.ctx.Clone(),
-		order:        append([]account.OrderOption{}, _q.order...),
-		inters:       append([]Interceptor{}, _q.inters...),
-		predicates:   append([]predicate.Account{}, _q.predicates...),
-		withContacts: _q.withContacts.Clone(),
-		withTokens:   _q.withTokens.Clone(),
+		config:            _q.config,
+		ctx:               _q.ctx.Clone(),
+		order:             append([]account.OrderOption{}, _q.order...),
+		inters:            append([]Interceptor{}, _q.inters...),
+		predicates:        append([]predicate.Account{}, _q.predicates...),
+		withContacts:      _q.withContacts.Clone(),
+		withTokens:        _q.withTokens.Clone(),
+		withDomains:       _q.withDomains.Clone(),
+		withSystemUsers:   _q.withSystemUsers.Clone(),
+		withDatabases:     _q.withDatabases.Clone(),
+		withDatabaseUsers: _q.withDatabaseUsers.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -329,6 +429,50 @@ func (_q *AccountQuery) WithTokens(opts ...func(*TokenQuery)) *AccountQuery {
 		opt(query)
 	}
 	_q.withTokens = query
+	return _q
+}
+
+// WithDomains tells the query-builder to eager-load the nodes that are connected to
+// the "domains" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AccountQuery) WithDomains(opts ...func(*DomainQuery)) *AccountQuery {
+	query := (&DomainClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDomains = query
+	return _q
+}
+
+// WithSystemUsers tells the query-builder to eager-load the nodes that are connected to
+// the "system_users" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AccountQuery) WithSystemUsers(opts ...func(*SystemUserQuery)) *AccountQuery {
+	query := (&SystemUserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSystemUsers = query
+	return _q
+}
+
+// WithDatabases tells the query-builder to eager-load the nodes that are connected to
+// the "databases" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AccountQuery) WithDatabases(opts ...func(*DatabaseQuery)) *AccountQuery {
+	query := (&DatabaseClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDatabases = query
+	return _q
+}
+
+// WithDatabaseUsers tells the query-builder to eager-load the nodes that are connected to
+// the "database_users" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AccountQuery) WithDatabaseUsers(opts ...func(*DatabaseUserQuery)) *AccountQuery {
+	query := (&DatabaseUserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDatabaseUsers = query
 	return _q
 }
 
@@ -410,9 +554,13 @@ func (_q *AccountQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Acco
 	var (
 		nodes       = []*Account{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [6]bool{
 			_q.withContacts != nil,
 			_q.withTokens != nil,
+			_q.withDomains != nil,
+			_q.withSystemUsers != nil,
+			_q.withDatabases != nil,
+			_q.withDatabaseUsers != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -447,6 +595,34 @@ func (_q *AccountQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Acco
 		if err := _q.loadTokens(ctx, query, nodes,
 			func(n *Account) { n.Edges.Tokens = []*Token{} },
 			func(n *Account, e *Token) { n.Edges.Tokens = append(n.Edges.Tokens, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDomains; query != nil {
+		if err := _q.loadDomains(ctx, query, nodes,
+			func(n *Account) { n.Edges.Domains = []*Domain{} },
+			func(n *Account, e *Domain) { n.Edges.Domains = append(n.Edges.Domains, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSystemUsers; query != nil {
+		if err := _q.loadSystemUsers(ctx, query, nodes,
+			func(n *Account) { n.Edges.SystemUsers = []*SystemUser{} },
+			func(n *Account, e *SystemUser) { n.Edges.SystemUsers = append(n.Edges.SystemUsers, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDatabases; query != nil {
+		if err := _q.loadDatabases(ctx, query, nodes,
+			func(n *Account) { n.Edges.Databases = []*Database{} },
+			func(n *Account, e *Database) { n.Edges.Databases = append(n.Edges.Databases, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDatabaseUsers; query != nil {
+		if err := _q.loadDatabaseUsers(ctx, query, nodes,
+			func(n *Account) { n.Edges.DatabaseUsers = []*DatabaseUser{} },
+			func(n *Account, e *DatabaseUser) { n.Edges.DatabaseUsers = append(n.Edges.DatabaseUsers, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -498,6 +674,126 @@ func (_q *AccountQuery) loadTokens(ctx context.Context, query *TokenQuery, nodes
 	}
 	query.Where(predicate.Token(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(account.TokensColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.AccountID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "account_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AccountQuery) loadDomains(ctx context.Context, query *DomainQuery, nodes []*Account, init func(*Account), assign func(*Account, *Domain)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Account)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(domain.FieldAccountID)
+	}
+	query.Where(predicate.Domain(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(account.DomainsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.AccountID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "account_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AccountQuery) loadSystemUsers(ctx context.Context, query *SystemUserQuery, nodes []*Account, init func(*Account), assign func(*Account, *SystemUser)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Account)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(systemuser.FieldAccountID)
+	}
+	query.Where(predicate.SystemUser(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(account.SystemUsersColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.AccountID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "account_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AccountQuery) loadDatabases(ctx context.Context, query *DatabaseQuery, nodes []*Account, init func(*Account), assign func(*Account, *Database)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Account)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(database.FieldAccountID)
+	}
+	query.Where(predicate.Database(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(account.DatabasesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.AccountID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "account_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *AccountQuery) loadDatabaseUsers(ctx context.Context, query *DatabaseUserQuery, nodes []*Account, init func(*Account), assign func(*Account, *DatabaseUser)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Account)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(databaseuser.FieldAccountID)
+	}
+	query.Where(predicate.DatabaseUser(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(account.DatabaseUsersColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {

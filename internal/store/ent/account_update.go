@@ -13,7 +13,11 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -242,6 +246,66 @@ func (_u *AccountUpdate) AddTokens(v ...*Token) *AccountUpdate {
 	return _u.AddTokenIDs(ids...)
 }
 
+// AddDomainIDs adds the "domains" edge to the Domain entity by IDs.
+func (_u *AccountUpdate) AddDomainIDs(ids ...int) *AccountUpdate {
+	_u.mutation.AddDomainIDs(ids...)
+	return _u
+}
+
+// AddDomains adds the "domains" edges to the Domain entity.
+func (_u *AccountUpdate) AddDomains(v ...*Domain) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDomainIDs(ids...)
+}
+
+// AddSystemUserIDs adds the "system_users" edge to the SystemUser entity by IDs.
+func (_u *AccountUpdate) AddSystemUserIDs(ids ...int) *AccountUpdate {
+	_u.mutation.AddSystemUserIDs(ids...)
+	return _u
+}
+
+// AddSystemUsers adds the "system_users" edges to the SystemUser entity.
+func (_u *AccountUpdate) AddSystemUsers(v ...*SystemUser) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSystemUserIDs(ids...)
+}
+
+// AddDatabaseIDs adds the "databases" edge to the Database entity by IDs.
+func (_u *AccountUpdate) AddDatabaseIDs(ids ...int) *AccountUpdate {
+	_u.mutation.AddDatabaseIDs(ids...)
+	return _u
+}
+
+// AddDatabases adds the "databases" edges to the Database entity.
+func (_u *AccountUpdate) AddDatabases(v ...*Database) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDatabaseIDs(ids...)
+}
+
+// AddDatabaseUserIDs adds the "database_users" edge to the DatabaseUser entity by IDs.
+func (_u *AccountUpdate) AddDatabaseUserIDs(ids ...int) *AccountUpdate {
+	_u.mutation.AddDatabaseUserIDs(ids...)
+	return _u
+}
+
+// AddDatabaseUsers adds the "database_users" edges to the DatabaseUser entity.
+func (_u *AccountUpdate) AddDatabaseUsers(v ...*DatabaseUser) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDatabaseUserIDs(ids...)
+}
+
 // Mutation returns the AccountMutation object of the builder.
 func (_u *AccountUpdate) Mutation() *AccountMutation {
 	return _u.mutation
@@ -287,6 +351,90 @@ func (_u *AccountUpdate) RemoveTokens(v ...*Token) *AccountUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveTokenIDs(ids...)
+}
+
+// ClearDomains clears all "domains" edges to the Domain entity.
+func (_u *AccountUpdate) ClearDomains() *AccountUpdate {
+	_u.mutation.ClearDomains()
+	return _u
+}
+
+// RemoveDomainIDs removes the "domains" edge to Domain entities by IDs.
+func (_u *AccountUpdate) RemoveDomainIDs(ids ...int) *AccountUpdate {
+	_u.mutation.RemoveDomainIDs(ids...)
+	return _u
+}
+
+// RemoveDomains removes "domains" edges to Domain entities.
+func (_u *AccountUpdate) RemoveDomains(v ...*Domain) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDomainIDs(ids...)
+}
+
+// ClearSystemUsers clears all "system_users" edges to the SystemUser entity.
+func (_u *AccountUpdate) ClearSystemUsers() *AccountUpdate {
+	_u.mutation.ClearSystemUsers()
+	return _u
+}
+
+// RemoveSystemUserIDs removes the "system_users" edge to SystemUser entities by IDs.
+func (_u *AccountUpdate) RemoveSystemUserIDs(ids ...int) *AccountUpdate {
+	_u.mutation.RemoveSystemUserIDs(ids...)
+	return _u
+}
+
+// RemoveSystemUsers removes "system_users" edges to SystemUser entities.
+func (_u *AccountUpdate) RemoveSystemUsers(v ...*SystemUser) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSystemUserIDs(ids...)
+}
+
+// ClearDatabases clears all "databases" edges to the Database entity.
+func (_u *AccountUpdate) ClearDatabases() *AccountUpdate {
+	_u.mutation.ClearDatabases()
+	return _u
+}
+
+// RemoveDatabaseIDs removes the "databases" edge to Database entities by IDs.
+func (_u *AccountUpdate) RemoveDatabaseIDs(ids ...int) *AccountUpdate {
+	_u.mutation.RemoveDatabaseIDs(ids...)
+	return _u
+}
+
+// RemoveDatabases removes "databases" edges to Database entities.
+func (_u *AccountUpdate) RemoveDatabases(v ...*Database) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDatabaseIDs(ids...)
+}
+
+// ClearDatabaseUsers clears all "database_users" edges to the DatabaseUser entity.
+func (_u *AccountUpdate) ClearDatabaseUsers() *AccountUpdate {
+	_u.mutation.ClearDatabaseUsers()
+	return _u
+}
+
+// RemoveDatabaseUserIDs removes the "database_users" edge to DatabaseUser entities by IDs.
+func (_u *AccountUpdate) RemoveDatabaseUserIDs(ids ...int) *AccountUpdate {
+	_u.mutation.RemoveDatabaseUserIDs(ids...)
+	return _u
+}
+
+// RemoveDatabaseUsers removes "database_users" edges to DatabaseUser entities.
+func (_u *AccountUpdate) RemoveDatabaseUsers(v ...*DatabaseUser) *AccountUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDatabaseUserIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -508,6 +656,186 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(token.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DomainsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDomainsIDs(); len(nodes) > 0 && !_u.mutation.DomainsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DomainsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SystemUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSystemUsersIDs(); len(nodes) > 0 && !_u.mutation.SystemUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SystemUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabasesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDatabasesIDs(); len(nodes) > 0 && !_u.mutation.DatabasesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabasesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDatabaseUsersIDs(); len(nodes) > 0 && !_u.mutation.DatabaseUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -748,6 +1076,66 @@ func (_u *AccountUpdateOne) AddTokens(v ...*Token) *AccountUpdateOne {
 	return _u.AddTokenIDs(ids...)
 }
 
+// AddDomainIDs adds the "domains" edge to the Domain entity by IDs.
+func (_u *AccountUpdateOne) AddDomainIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.AddDomainIDs(ids...)
+	return _u
+}
+
+// AddDomains adds the "domains" edges to the Domain entity.
+func (_u *AccountUpdateOne) AddDomains(v ...*Domain) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDomainIDs(ids...)
+}
+
+// AddSystemUserIDs adds the "system_users" edge to the SystemUser entity by IDs.
+func (_u *AccountUpdateOne) AddSystemUserIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.AddSystemUserIDs(ids...)
+	return _u
+}
+
+// AddSystemUsers adds the "system_users" edges to the SystemUser entity.
+func (_u *AccountUpdateOne) AddSystemUsers(v ...*SystemUser) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSystemUserIDs(ids...)
+}
+
+// AddDatabaseIDs adds the "databases" edge to the Database entity by IDs.
+func (_u *AccountUpdateOne) AddDatabaseIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.AddDatabaseIDs(ids...)
+	return _u
+}
+
+// AddDatabases adds the "databases" edges to the Database entity.
+func (_u *AccountUpdateOne) AddDatabases(v ...*Database) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDatabaseIDs(ids...)
+}
+
+// AddDatabaseUserIDs adds the "database_users" edge to the DatabaseUser entity by IDs.
+func (_u *AccountUpdateOne) AddDatabaseUserIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.AddDatabaseUserIDs(ids...)
+	return _u
+}
+
+// AddDatabaseUsers adds the "database_users" edges to the DatabaseUser entity.
+func (_u *AccountUpdateOne) AddDatabaseUsers(v ...*DatabaseUser) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDatabaseUserIDs(ids...)
+}
+
 // Mutation returns the AccountMutation object of the builder.
 func (_u *AccountUpdateOne) Mutation() *AccountMutation {
 	return _u.mutation
@@ -793,6 +1181,90 @@ func (_u *AccountUpdateOne) RemoveTokens(v ...*Token) *AccountUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveTokenIDs(ids...)
+}
+
+// ClearDomains clears all "domains" edges to the Domain entity.
+func (_u *AccountUpdateOne) ClearDomains() *AccountUpdateOne {
+	_u.mutation.ClearDomains()
+	return _u
+}
+
+// RemoveDomainIDs removes the "domains" edge to Domain entities by IDs.
+func (_u *AccountUpdateOne) RemoveDomainIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.RemoveDomainIDs(ids...)
+	return _u
+}
+
+// RemoveDomains removes "domains" edges to Domain entities.
+func (_u *AccountUpdateOne) RemoveDomains(v ...*Domain) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDomainIDs(ids...)
+}
+
+// ClearSystemUsers clears all "system_users" edges to the SystemUser entity.
+func (_u *AccountUpdateOne) ClearSystemUsers() *AccountUpdateOne {
+	_u.mutation.ClearSystemUsers()
+	return _u
+}
+
+// RemoveSystemUserIDs removes the "system_users" edge to SystemUser entities by IDs.
+func (_u *AccountUpdateOne) RemoveSystemUserIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.RemoveSystemUserIDs(ids...)
+	return _u
+}
+
+// RemoveSystemUsers removes "system_users" edges to SystemUser entities.
+func (_u *AccountUpdateOne) RemoveSystemUsers(v ...*SystemUser) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSystemUserIDs(ids...)
+}
+
+// ClearDatabases clears all "databases" edges to the Database entity.
+func (_u *AccountUpdateOne) ClearDatabases() *AccountUpdateOne {
+	_u.mutation.ClearDatabases()
+	return _u
+}
+
+// RemoveDatabaseIDs removes the "databases" edge to Database entities by IDs.
+func (_u *AccountUpdateOne) RemoveDatabaseIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.RemoveDatabaseIDs(ids...)
+	return _u
+}
+
+// RemoveDatabases removes "databases" edges to Database entities.
+func (_u *AccountUpdateOne) RemoveDatabases(v ...*Database) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDatabaseIDs(ids...)
+}
+
+// ClearDatabaseUsers clears all "database_users" edges to the DatabaseUser entity.
+func (_u *AccountUpdateOne) ClearDatabaseUsers() *AccountUpdateOne {
+	_u.mutation.ClearDatabaseUsers()
+	return _u
+}
+
+// RemoveDatabaseUserIDs removes the "database_users" edge to DatabaseUser entities by IDs.
+func (_u *AccountUpdateOne) RemoveDatabaseUserIDs(ids ...int) *AccountUpdateOne {
+	_u.mutation.RemoveDatabaseUserIDs(ids...)
+	return _u
+}
+
+// RemoveDatabaseUsers removes "database_users" edges to DatabaseUser entities.
+func (_u *AccountUpdateOne) RemoveDatabaseUsers(v ...*DatabaseUser) *AccountUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDatabaseUserIDs(ids...)
 }
 
 // Where appends a list predicates to the AccountUpdate builder.
@@ -1044,6 +1516,186 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(token.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DomainsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDomainsIDs(); len(nodes) > 0 && !_u.mutation.DomainsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DomainsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DomainsTable,
+			Columns: []string{account.DomainsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(domain.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SystemUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSystemUsersIDs(); len(nodes) > 0 && !_u.mutation.SystemUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SystemUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.SystemUsersTable,
+			Columns: []string{account.SystemUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(systemuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabasesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDatabasesIDs(); len(nodes) > 0 && !_u.mutation.DatabasesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabasesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabasesTable,
+			Columns: []string{account.DatabasesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDatabaseUsersIDs(); len(nodes) > 0 && !_u.mutation.DatabaseUsersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseUsersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   account.DatabaseUsersTable,
+			Columns: []string{account.DatabaseUsersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

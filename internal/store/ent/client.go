@@ -18,15 +18,20 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 
 	stdsql "database/sql"
@@ -43,6 +48,12 @@ type Client struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// Database is the client for interacting with the Database builders.
+	Database *DatabaseClient
+	// DatabaseUser is the client for interacting with the DatabaseUser builders.
+	DatabaseUser *DatabaseUserClient
+	// Domain is the client for interacting with the Domain builders.
+	Domain *DomainClient
 	// ExecutionLog is the client for interacting with the ExecutionLog builders.
 	ExecutionLog *ExecutionLogClient
 	// History is the client for interacting with the History builders.
@@ -53,6 +64,8 @@ type Client struct {
 	Lane *LaneClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Record is the client for interacting with the Record builders.
+	Record *RecordClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
 	// Server is the client for interacting with the Server builders.
@@ -61,6 +74,8 @@ type Client struct {
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
+	// SystemUser is the client for interacting with the SystemUser builders.
+	SystemUser *SystemUserClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 }
@@ -77,15 +92,20 @@ func (c *Client) init() {
 	c.Account = NewAccountClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
+	c.Database = NewDatabaseClient(c.config)
+	c.DatabaseUser = NewDatabaseUserClient(c.config)
+	c.Domain = NewDomainClient(c.config)
 	c.ExecutionLog = NewExecutionLogClient(c.config)
 	c.History = NewHistoryClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Lane = NewLaneClient(c.config)
 	c.Operation = NewOperationClient(c.config)
+	c.Record = NewRecordClient(c.config)
 	c.Route = NewRouteClient(c.config)
 	c.Server = NewServerClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
+	c.SystemUser = NewSystemUserClient(c.config)
 	c.Token = NewTokenClient(c.config)
 }
 
@@ -182,15 +202,20 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Account:        NewAccountClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		Database:       NewDatabaseClient(cfg),
+		DatabaseUser:   NewDatabaseUserClient(cfg),
+		Domain:         NewDomainClient(cfg),
 		ExecutionLog:   NewExecutionLogClient(cfg),
 		History:        NewHistoryClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
 		Lane:           NewLaneClient(cfg),
 		Operation:      NewOperationClient(cfg),
+		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
 		Server:         NewServerClient(cfg),
 		Session:        NewSessionClient(cfg),
 		Setting:        NewSettingClient(cfg),
+		SystemUser:     NewSystemUserClient(cfg),
 		Token:          NewTokenClient(cfg),
 	}, nil
 }
@@ -214,15 +239,20 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Account:        NewAccountClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		Database:       NewDatabaseClient(cfg),
+		DatabaseUser:   NewDatabaseUserClient(cfg),
+		Domain:         NewDomainClient(cfg),
 		ExecutionLog:   NewExecutionLogClient(cfg),
 		History:        NewHistoryClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
 		Lane:           NewLaneClient(cfg),
 		Operation:      NewOperationClient(cfg),
+		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
 		Server:         NewServerClient(cfg),
 		Session:        NewSessionClient(cfg),
 		Setting:        NewSettingClient(cfg),
+		SystemUser:     NewSystemUserClient(cfg),
 		Token:          NewTokenClient(cfg),
 	}, nil
 }
@@ -253,8 +283,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Change, c.Contact, c.ExecutionLog, c.History, c.IdempotencyKey,
-		c.Lane, c.Operation, c.Route, c.Server, c.Session, c.Setting, c.Token,
+		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
+		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
+		c.Route, c.Server, c.Session, c.Setting, c.SystemUser, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -264,8 +295,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Change, c.Contact, c.ExecutionLog, c.History, c.IdempotencyKey,
-		c.Lane, c.Operation, c.Route, c.Server, c.Session, c.Setting, c.Token,
+		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
+		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
+		c.Route, c.Server, c.Session, c.Setting, c.SystemUser, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -280,6 +312,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *DatabaseMutation:
+		return c.Database.mutate(ctx, m)
+	case *DatabaseUserMutation:
+		return c.DatabaseUser.mutate(ctx, m)
+	case *DomainMutation:
+		return c.Domain.mutate(ctx, m)
 	case *ExecutionLogMutation:
 		return c.ExecutionLog.mutate(ctx, m)
 	case *HistoryMutation:
@@ -290,6 +328,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Lane.mutate(ctx, m)
 	case *OperationMutation:
 		return c.Operation.mutate(ctx, m)
+	case *RecordMutation:
+		return c.Record.mutate(ctx, m)
 	case *RouteMutation:
 		return c.Route.mutate(ctx, m)
 	case *ServerMutation:
@@ -298,6 +338,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
 		return c.Setting.mutate(ctx, m)
+	case *SystemUserMutation:
+		return c.SystemUser.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
 	default:
@@ -438,6 +480,70 @@ func (c *AccountClient) QueryTokens(_m *Account) *TokenQuery {
 			sqlgraph.From(account.Table, account.FieldID, id),
 			sqlgraph.To(token.Table, token.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, account.TokensTable, account.TokensColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDomains queries the domains edge of a Account.
+func (c *AccountClient) QueryDomains(_m *Account) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DomainsTable, account.DomainsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySystemUsers queries the system_users edge of a Account.
+func (c *AccountClient) QuerySystemUsers(_m *Account) *SystemUserQuery {
+	query := (&SystemUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, id),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.SystemUsersTable, account.SystemUsersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDatabases queries the databases edge of a Account.
+func (c *AccountClient) QueryDatabases(_m *Account) *DatabaseQuery {
+	query := (&DatabaseClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, id),
+			sqlgraph.To(database.Table, database.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DatabasesTable, account.DatabasesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDatabaseUsers queries the database_users edge of a Account.
+func (c *AccountClient) QueryDatabaseUsers(_m *Account) *DatabaseUserQuery {
+	query := (&DatabaseUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(account.Table, account.FieldID, id),
+			sqlgraph.To(databaseuser.Table, databaseuser.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, account.DatabaseUsersTable, account.DatabaseUsersColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -749,6 +855,533 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// DatabaseClient is a client for the Database schema.
+type DatabaseClient struct {
+	config
+}
+
+// NewDatabaseClient returns a client for the Database from the given config.
+func NewDatabaseClient(c config) *DatabaseClient {
+	return &DatabaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `database.Hooks(f(g(h())))`.
+func (c *DatabaseClient) Use(hooks ...Hook) {
+	c.hooks.Database = append(c.hooks.Database, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `database.Intercept(f(g(h())))`.
+func (c *DatabaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Database = append(c.inters.Database, interceptors...)
+}
+
+// Create returns a builder for creating a Database entity.
+func (c *DatabaseClient) Create() *DatabaseCreate {
+	mutation := newDatabaseMutation(c.config, OpCreate)
+	return &DatabaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Database entities.
+func (c *DatabaseClient) CreateBulk(builders ...*DatabaseCreate) *DatabaseCreateBulk {
+	return &DatabaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DatabaseClient) MapCreateBulk(slice any, setFunc func(*DatabaseCreate, int)) *DatabaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DatabaseCreateBulk{err: fmt.Errorf("calling to DatabaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DatabaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DatabaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Database.
+func (c *DatabaseClient) Update() *DatabaseUpdate {
+	mutation := newDatabaseMutation(c.config, OpUpdate)
+	return &DatabaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DatabaseClient) UpdateOne(_m *Database) *DatabaseUpdateOne {
+	mutation := newDatabaseMutation(c.config, OpUpdateOne, withDatabase(_m))
+	return &DatabaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DatabaseClient) UpdateOneID(id int) *DatabaseUpdateOne {
+	mutation := newDatabaseMutation(c.config, OpUpdateOne, withDatabaseID(id))
+	return &DatabaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Database.
+func (c *DatabaseClient) Delete() *DatabaseDelete {
+	mutation := newDatabaseMutation(c.config, OpDelete)
+	return &DatabaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DatabaseClient) DeleteOne(_m *Database) *DatabaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DatabaseClient) DeleteOneID(id int) *DatabaseDeleteOne {
+	builder := c.Delete().Where(database.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DatabaseDeleteOne{builder}
+}
+
+// Query returns a query builder for Database.
+func (c *DatabaseClient) Query() *DatabaseQuery {
+	return &DatabaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDatabase},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Database entity by its id.
+func (c *DatabaseClient) Get(ctx context.Context, id int) (*Database, error) {
+	return c.Query().Where(database.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DatabaseClient) GetX(ctx context.Context, id int) *Database {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Database.
+func (c *DatabaseClient) QueryAccount(_m *Database) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(database.Table, database.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, database.AccountTable, database.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUsers queries the users edge of a Database.
+func (c *DatabaseClient) QueryUsers(_m *Database) *DatabaseUserQuery {
+	query := (&DatabaseUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(database.Table, database.FieldID, id),
+			sqlgraph.To(databaseuser.Table, databaseuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, database.UsersTable, database.UsersPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DatabaseClient) Hooks() []Hook {
+	return c.hooks.Database
+}
+
+// Interceptors returns the client interceptors.
+func (c *DatabaseClient) Interceptors() []Interceptor {
+	return c.inters.Database
+}
+
+func (c *DatabaseClient) mutate(ctx context.Context, m *DatabaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DatabaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DatabaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DatabaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DatabaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Database mutation op: %q", m.Op())
+	}
+}
+
+// DatabaseUserClient is a client for the DatabaseUser schema.
+type DatabaseUserClient struct {
+	config
+}
+
+// NewDatabaseUserClient returns a client for the DatabaseUser from the given config.
+func NewDatabaseUserClient(c config) *DatabaseUserClient {
+	return &DatabaseUserClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `databaseuser.Hooks(f(g(h())))`.
+func (c *DatabaseUserClient) Use(hooks ...Hook) {
+	c.hooks.DatabaseUser = append(c.hooks.DatabaseUser, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `databaseuser.Intercept(f(g(h())))`.
+func (c *DatabaseUserClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DatabaseUser = append(c.inters.DatabaseUser, interceptors...)
+}
+
+// Create returns a builder for creating a DatabaseUser entity.
+func (c *DatabaseUserClient) Create() *DatabaseUserCreate {
+	mutation := newDatabaseUserMutation(c.config, OpCreate)
+	return &DatabaseUserCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DatabaseUser entities.
+func (c *DatabaseUserClient) CreateBulk(builders ...*DatabaseUserCreate) *DatabaseUserCreateBulk {
+	return &DatabaseUserCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DatabaseUserClient) MapCreateBulk(slice any, setFunc func(*DatabaseUserCreate, int)) *DatabaseUserCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DatabaseUserCreateBulk{err: fmt.Errorf("calling to DatabaseUserClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DatabaseUserCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DatabaseUserCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DatabaseUser.
+func (c *DatabaseUserClient) Update() *DatabaseUserUpdate {
+	mutation := newDatabaseUserMutation(c.config, OpUpdate)
+	return &DatabaseUserUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DatabaseUserClient) UpdateOne(_m *DatabaseUser) *DatabaseUserUpdateOne {
+	mutation := newDatabaseUserMutation(c.config, OpUpdateOne, withDatabaseUser(_m))
+	return &DatabaseUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DatabaseUserClient) UpdateOneID(id int) *DatabaseUserUpdateOne {
+	mutation := newDatabaseUserMutation(c.config, OpUpdateOne, withDatabaseUserID(id))
+	return &DatabaseUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DatabaseUser.
+func (c *DatabaseUserClient) Delete() *DatabaseUserDelete {
+	mutation := newDatabaseUserMutation(c.config, OpDelete)
+	return &DatabaseUserDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DatabaseUserClient) DeleteOne(_m *DatabaseUser) *DatabaseUserDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DatabaseUserClient) DeleteOneID(id int) *DatabaseUserDeleteOne {
+	builder := c.Delete().Where(databaseuser.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DatabaseUserDeleteOne{builder}
+}
+
+// Query returns a query builder for DatabaseUser.
+func (c *DatabaseUserClient) Query() *DatabaseUserQuery {
+	return &DatabaseUserQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDatabaseUser},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DatabaseUser entity by its id.
+func (c *DatabaseUserClient) Get(ctx context.Context, id int) (*DatabaseUser, error) {
+	return c.Query().Where(databaseuser.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DatabaseUserClient) GetX(ctx context.Context, id int) *DatabaseUser {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a DatabaseUser.
+func (c *DatabaseUserClient) QueryAccount(_m *DatabaseUser) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(databaseuser.Table, databaseuser.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, databaseuser.AccountTable, databaseuser.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDatabases queries the databases edge of a DatabaseUser.
+func (c *DatabaseUserClient) QueryDatabases(_m *DatabaseUser) *DatabaseQuery {
+	query := (&DatabaseClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(databaseuser.Table, databaseuser.FieldID, id),
+			sqlgraph.To(database.Table, database.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, databaseuser.DatabasesTable, databaseuser.DatabasesPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DatabaseUserClient) Hooks() []Hook {
+	return c.hooks.DatabaseUser
+}
+
+// Interceptors returns the client interceptors.
+func (c *DatabaseUserClient) Interceptors() []Interceptor {
+	return c.inters.DatabaseUser
+}
+
+func (c *DatabaseUserClient) mutate(ctx context.Context, m *DatabaseUserMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DatabaseUserCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DatabaseUserUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DatabaseUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DatabaseUserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DatabaseUser mutation op: %q", m.Op())
+	}
+}
+
+// DomainClient is a client for the Domain schema.
+type DomainClient struct {
+	config
+}
+
+// NewDomainClient returns a client for the Domain from the given config.
+func NewDomainClient(c config) *DomainClient {
+	return &DomainClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `domain.Hooks(f(g(h())))`.
+func (c *DomainClient) Use(hooks ...Hook) {
+	c.hooks.Domain = append(c.hooks.Domain, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `domain.Intercept(f(g(h())))`.
+func (c *DomainClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Domain = append(c.inters.Domain, interceptors...)
+}
+
+// Create returns a builder for creating a Domain entity.
+func (c *DomainClient) Create() *DomainCreate {
+	mutation := newDomainMutation(c.config, OpCreate)
+	return &DomainCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Domain entities.
+func (c *DomainClient) CreateBulk(builders ...*DomainCreate) *DomainCreateBulk {
+	return &DomainCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DomainClient) MapCreateBulk(slice any, setFunc func(*DomainCreate, int)) *DomainCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DomainCreateBulk{err: fmt.Errorf("calling to DomainClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DomainCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DomainCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Domain.
+func (c *DomainClient) Update() *DomainUpdate {
+	mutation := newDomainMutation(c.config, OpUpdate)
+	return &DomainUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DomainClient) UpdateOne(_m *Domain) *DomainUpdateOne {
+	mutation := newDomainMutation(c.config, OpUpdateOne, withDomain(_m))
+	return &DomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DomainClient) UpdateOneID(id int) *DomainUpdateOne {
+	mutation := newDomainMutation(c.config, OpUpdateOne, withDomainID(id))
+	return &DomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Domain.
+func (c *DomainClient) Delete() *DomainDelete {
+	mutation := newDomainMutation(c.config, OpDelete)
+	return &DomainDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DomainClient) DeleteOne(_m *Domain) *DomainDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DomainClient) DeleteOneID(id int) *DomainDeleteOne {
+	builder := c.Delete().Where(domain.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DomainDeleteOne{builder}
+}
+
+// Query returns a query builder for Domain.
+func (c *DomainClient) Query() *DomainQuery {
+	return &DomainQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDomain},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Domain entity by its id.
+func (c *DomainClient) Get(ctx context.Context, id int) (*Domain, error) {
+	return c.Query().Where(domain.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DomainClient) GetX(ctx context.Context, id int) *Domain {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Domain.
+func (c *DomainClient) QueryAccount(_m *Domain) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(domain.Table, domain.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, domain.AccountTable, domain.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTop queries the top edge of a Domain.
+func (c *DomainClient) QueryTop(_m *Domain) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(domain.Table, domain.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, domain.TopTable, domain.TopColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubdomains queries the subdomains edge of a Domain.
+func (c *DomainClient) QuerySubdomains(_m *Domain) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(domain.Table, domain.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, domain.SubdomainsTable, domain.SubdomainsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRecords queries the records edge of a Domain.
+func (c *DomainClient) QueryRecords(_m *Domain) *RecordQuery {
+	query := (&RecordClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(domain.Table, domain.FieldID, id),
+			sqlgraph.To(record.Table, record.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, domain.RecordsTable, domain.RecordsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DomainClient) Hooks() []Hook {
+	return c.hooks.Domain
+}
+
+// Interceptors returns the client interceptors.
+func (c *DomainClient) Interceptors() []Interceptor {
+	return c.inters.Domain
+}
+
+func (c *DomainClient) mutate(ctx context.Context, m *DomainMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DomainCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DomainUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DomainUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Domain mutation op: %q", m.Op())
 	}
 }
 
@@ -1449,6 +2082,155 @@ func (c *OperationClient) mutate(ctx context.Context, m *OperationMutation) (Val
 	}
 }
 
+// RecordClient is a client for the Record schema.
+type RecordClient struct {
+	config
+}
+
+// NewRecordClient returns a client for the Record from the given config.
+func NewRecordClient(c config) *RecordClient {
+	return &RecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `record.Hooks(f(g(h())))`.
+func (c *RecordClient) Use(hooks ...Hook) {
+	c.hooks.Record = append(c.hooks.Record, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `record.Intercept(f(g(h())))`.
+func (c *RecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Record = append(c.inters.Record, interceptors...)
+}
+
+// Create returns a builder for creating a Record entity.
+func (c *RecordClient) Create() *RecordCreate {
+	mutation := newRecordMutation(c.config, OpCreate)
+	return &RecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Record entities.
+func (c *RecordClient) CreateBulk(builders ...*RecordCreate) *RecordCreateBulk {
+	return &RecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RecordClient) MapCreateBulk(slice any, setFunc func(*RecordCreate, int)) *RecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RecordCreateBulk{err: fmt.Errorf("calling to RecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Record.
+func (c *RecordClient) Update() *RecordUpdate {
+	mutation := newRecordMutation(c.config, OpUpdate)
+	return &RecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RecordClient) UpdateOne(_m *Record) *RecordUpdateOne {
+	mutation := newRecordMutation(c.config, OpUpdateOne, withRecord(_m))
+	return &RecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RecordClient) UpdateOneID(id int) *RecordUpdateOne {
+	mutation := newRecordMutation(c.config, OpUpdateOne, withRecordID(id))
+	return &RecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Record.
+func (c *RecordClient) Delete() *RecordDelete {
+	mutation := newRecordMutation(c.config, OpDelete)
+	return &RecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RecordClient) DeleteOne(_m *Record) *RecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RecordClient) DeleteOneID(id int) *RecordDeleteOne {
+	builder := c.Delete().Where(record.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RecordDeleteOne{builder}
+}
+
+// Query returns a query builder for Record.
+func (c *RecordClient) Query() *RecordQuery {
+	return &RecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Record entity by its id.
+func (c *RecordClient) Get(ctx context.Context, id int) (*Record, error) {
+	return c.Query().Where(record.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RecordClient) GetX(ctx context.Context, id int) *Record {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDomain queries the domain edge of a Record.
+func (c *RecordClient) QueryDomain(_m *Record) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(record.Table, record.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, record.DomainTable, record.DomainColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RecordClient) Hooks() []Hook {
+	return c.hooks.Record
+}
+
+// Interceptors returns the client interceptors.
+func (c *RecordClient) Interceptors() []Interceptor {
+	return c.inters.Record
+}
+
+func (c *RecordClient) mutate(ctx context.Context, m *RecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Record mutation op: %q", m.Op())
+	}
+}
+
 // RouteClient is a client for the Route schema.
 type RouteClient struct {
 	config
@@ -2013,6 +2795,171 @@ func (c *SettingClient) mutate(ctx context.Context, m *SettingMutation) (Value, 
 	}
 }
 
+// SystemUserClient is a client for the SystemUser schema.
+type SystemUserClient struct {
+	config
+}
+
+// NewSystemUserClient returns a client for the SystemUser from the given config.
+func NewSystemUserClient(c config) *SystemUserClient {
+	return &SystemUserClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `systemuser.Hooks(f(g(h())))`.
+func (c *SystemUserClient) Use(hooks ...Hook) {
+	c.hooks.SystemUser = append(c.hooks.SystemUser, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `systemuser.Intercept(f(g(h())))`.
+func (c *SystemUserClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SystemUser = append(c.inters.SystemUser, interceptors...)
+}
+
+// Create returns a builder for creating a SystemUser entity.
+func (c *SystemUserClient) Create() *SystemUserCreate {
+	mutation := newSystemUserMutation(c.config, OpCreate)
+	return &SystemUserCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SystemUser entities.
+func (c *SystemUserClient) CreateBulk(builders ...*SystemUserCreate) *SystemUserCreateBulk {
+	return &SystemUserCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SystemUserClient) MapCreateBulk(slice any, setFunc func(*SystemUserCreate, int)) *SystemUserCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SystemUserCreateBulk{err: fmt.Errorf("calling to SystemUserClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SystemUserCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SystemUserCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SystemUser.
+func (c *SystemUserClient) Update() *SystemUserUpdate {
+	mutation := newSystemUserMutation(c.config, OpUpdate)
+	return &SystemUserUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SystemUserClient) UpdateOne(_m *SystemUser) *SystemUserUpdateOne {
+	mutation := newSystemUserMutation(c.config, OpUpdateOne, withSystemUser(_m))
+	return &SystemUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SystemUserClient) UpdateOneID(id int) *SystemUserUpdateOne {
+	mutation := newSystemUserMutation(c.config, OpUpdateOne, withSystemUserID(id))
+	return &SystemUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SystemUser.
+func (c *SystemUserClient) Delete() *SystemUserDelete {
+	mutation := newSystemUserMutation(c.config, OpDelete)
+	return &SystemUserDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SystemUserClient) DeleteOne(_m *SystemUser) *SystemUserDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SystemUserClient) DeleteOneID(id int) *SystemUserDeleteOne {
+	builder := c.Delete().Where(systemuser.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SystemUserDeleteOne{builder}
+}
+
+// Query returns a query builder for SystemUser.
+func (c *SystemUserClient) Query() *SystemUserQuery {
+	return &SystemUserQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSystemUser},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SystemUser entity by its id.
+func (c *SystemUserClient) Get(ctx context.Context, id int) (*SystemUser, error) {
+	return c.Query().Where(systemuser.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SystemUserClient) GetX(ctx context.Context, id int) *SystemUser {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a SystemUser.
+func (c *SystemUserClient) QueryAccount(_m *SystemUser) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(systemuser.Table, systemuser.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, systemuser.AccountTable, systemuser.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGroups queries the groups edge of a SystemUser.
+func (c *SystemUserClient) QueryGroups(_m *SystemUser) *SystemUserQuery {
+	query := (&SystemUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(systemuser.Table, systemuser.FieldID, id),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, systemuser.GroupsTable, systemuser.GroupsPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SystemUserClient) Hooks() []Hook {
+	return c.hooks.SystemUser
+}
+
+// Interceptors returns the client interceptors.
+func (c *SystemUserClient) Interceptors() []Interceptor {
+	return c.inters.SystemUser
+}
+
+func (c *SystemUserClient) mutate(ctx context.Context, m *SystemUserMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SystemUserCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SystemUserUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SystemUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SystemUserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SystemUser mutation op: %q", m.Op())
+	}
+}
+
 // TokenClient is a client for the Token schema.
 type TokenClient struct {
 	config
@@ -2165,12 +3112,14 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Change, Contact, ExecutionLog, History, IdempotencyKey, Lane,
-		Operation, Route, Server, Session, Setting, Token []ent.Hook
+		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
+		IdempotencyKey, Lane, Operation, Record, Route, Server, Session, Setting,
+		SystemUser, Token []ent.Hook
 	}
 	inters struct {
-		Account, Change, Contact, ExecutionLog, History, IdempotencyKey, Lane,
-		Operation, Route, Server, Session, Setting, Token []ent.Interceptor
+		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
+		IdempotencyKey, Lane, Operation, Record, Route, Server, Session, Setting,
+		SystemUser, Token []ent.Interceptor
 	}
 )
 

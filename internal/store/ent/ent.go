@@ -15,15 +15,20 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -88,15 +93,20 @@ func checkColumn(t, c string) error {
 			account.Table:        account.ValidColumn,
 			change.Table:         change.ValidColumn,
 			contact.Table:        contact.ValidColumn,
+			database.Table:       database.ValidColumn,
+			databaseuser.Table:   databaseuser.ValidColumn,
+			domain.Table:         domain.ValidColumn,
 			executionlog.Table:   executionlog.ValidColumn,
 			history.Table:        history.ValidColumn,
 			idempotencykey.Table: idempotencykey.ValidColumn,
 			lane.Table:           lane.ValidColumn,
 			operation.Table:      operation.ValidColumn,
+			record.Table:         record.ValidColumn,
 			route.Table:          route.ValidColumn,
 			server.Table:         server.ValidColumn,
 			session.Table:        session.ValidColumn,
 			setting.Table:        setting.ValidColumn,
+			systemuser.Table:     systemuser.ValidColumn,
 			token.Table:          token.ValidColumn,
 		})
 	})

@@ -15,16 +15,21 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -40,49 +45,66 @@ const (
 	TypeAccount        = "Account"
 	TypeChange         = "Change"
 	TypeContact        = "Contact"
+	TypeDatabase       = "Database"
+	TypeDatabaseUser   = "DatabaseUser"
+	TypeDomain         = "Domain"
 	TypeExecutionLog   = "ExecutionLog"
 	TypeHistory        = "History"
 	TypeIdempotencyKey = "IdempotencyKey"
 	TypeLane           = "Lane"
 	TypeOperation      = "Operation"
+	TypeRecord         = "Record"
 	TypeRoute          = "Route"
 	TypeServer         = "Server"
 	TypeSession        = "Session"
 	TypeSetting        = "Setting"
+	TypeSystemUser     = "SystemUser"
 	TypeToken          = "Token"
 )
 
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
 type AccountMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *int
-	created_at      *time.Time
-	updated_at      *time.Time
-	version         *int
-	addversion      *int
-	username        *string
-	password        *string
-	short_name      *string
-	full_name       *string
-	email           *string
-	_type           *string
-	language        *string
-	comments        *string
-	is_superuser    *bool
-	is_active       *bool
-	date_joined     *time.Time
-	clearedFields   map[string]struct{}
-	contacts        map[int]struct{}
-	removedcontacts map[int]struct{}
-	clearedcontacts bool
-	tokens          map[int]struct{}
-	removedtokens   map[int]struct{}
-	clearedtokens   bool
-	done            bool
-	oldValue        func(context.Context) (*Account, error)
-	predicates      []predicate.Account
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	version               *int
+	addversion            *int
+	username              *string
+	password              *string
+	short_name            *string
+	full_name             *string
+	email                 *string
+	_type                 *string
+	language              *string
+	comments              *string
+	is_superuser          *bool
+	is_active             *bool
+	date_joined           *time.Time
+	clearedFields         map[string]struct{}
+	contacts              map[int]struct{}
+	removedcontacts       map[int]struct{}
+	clearedcontacts       bool
+	tokens                map[int]struct{}
+	removedtokens         map[int]struct{}
+	clearedtokens         bool
+	domains               map[int]struct{}
+	removeddomains        map[int]struct{}
+	cleareddomains        bool
+	system_users          map[int]struct{}
+	removedsystem_users   map[int]struct{}
+	clearedsystem_users   bool
+	databases             map[int]struct{}
+	removeddatabases      map[int]struct{}
+	cleareddatabases      bool
+	database_users        map[int]struct{}
+	removeddatabase_users map[int]struct{}
+	cleareddatabase_users bool
+	done                  bool
+	oldValue              func(context.Context) (*Account, error)
+	predicates            []predicate.Account
 }
 
 var _ ent.Mutation = (*AccountMutation)(nil)
@@ -815,6 +837,222 @@ func (m *AccountMutation) ResetTokens() {
 	m.removedtokens = nil
 }
 
+// AddDomainIDs adds the "domains" edge to the Domain entity by ids.
+func (m *AccountMutation) AddDomainIDs(ids ...int) {
+	if m.domains == nil {
+		m.domains = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.domains[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDomains clears the "domains" edge to the Domain entity.
+func (m *AccountMutation) ClearDomains() {
+	m.cleareddomains = true
+}
+
+// DomainsCleared reports if the "domains" edge to the Domain entity was cleared.
+func (m *AccountMutation) DomainsCleared() bool {
+	return m.cleareddomains
+}
+
+// RemoveDomainIDs removes the "domains" edge to the Domain entity by IDs.
+func (m *AccountMutation) RemoveDomainIDs(ids ...int) {
+	if m.removeddomains == nil {
+		m.removeddomains = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.domains, ids[i])
+		m.removeddomains[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDomains returns the removed IDs of the "domains" edge to the Domain entity.
+func (m *AccountMutation) RemovedDomainsIDs() (ids []int) {
+	for id := range m.removeddomains {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DomainsIDs returns the "domains" edge IDs in the mutation.
+func (m *AccountMutation) DomainsIDs() (ids []int) {
+	for id := range m.domains {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDomains resets all changes to the "domains" edge.
+func (m *AccountMutation) ResetDomains() {
+	m.domains = nil
+	m.cleareddomains = false
+	m.removeddomains = nil
+}
+
+// AddSystemUserIDs adds the "system_users" edge to the SystemUser entity by ids.
+func (m *AccountMutation) AddSystemUserIDs(ids ...int) {
+	if m.system_users == nil {
+		m.system_users = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.system_users[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSystemUsers clears the "system_users" edge to the SystemUser entity.
+func (m *AccountMutation) ClearSystemUsers() {
+	m.clearedsystem_users = true
+}
+
+// SystemUsersCleared reports if the "system_users" edge to the SystemUser entity was cleared.
+func (m *AccountMutation) SystemUsersCleared() bool {
+	return m.clearedsystem_users
+}
+
+// RemoveSystemUserIDs removes the "system_users" edge to the SystemUser entity by IDs.
+func (m *AccountMutation) RemoveSystemUserIDs(ids ...int) {
+	if m.removedsystem_users == nil {
+		m.removedsystem_users = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.system_users, ids[i])
+		m.removedsystem_users[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSystemUsers returns the removed IDs of the "system_users" edge to the SystemUser entity.
+func (m *AccountMutation) RemovedSystemUsersIDs() (ids []int) {
+	for id := range m.removedsystem_users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SystemUsersIDs returns the "system_users" edge IDs in the mutation.
+func (m *AccountMutation) SystemUsersIDs() (ids []int) {
+	for id := range m.system_users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSystemUsers resets all changes to the "system_users" edge.
+func (m *AccountMutation) ResetSystemUsers() {
+	m.system_users = nil
+	m.clearedsystem_users = false
+	m.removedsystem_users = nil
+}
+
+// AddDatabaseIDs adds the "databases" edge to the Database entity by ids.
+func (m *AccountMutation) AddDatabaseIDs(ids ...int) {
+	if m.databases == nil {
+		m.databases = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.databases[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDatabases clears the "databases" edge to the Database entity.
+func (m *AccountMutation) ClearDatabases() {
+	m.cleareddatabases = true
+}
+
+// DatabasesCleared reports if the "databases" edge to the Database entity was cleared.
+func (m *AccountMutation) DatabasesCleared() bool {
+	return m.cleareddatabases
+}
+
+// RemoveDatabaseIDs removes the "databases" edge to the Database entity by IDs.
+func (m *AccountMutation) RemoveDatabaseIDs(ids ...int) {
+	if m.removeddatabases == nil {
+		m.removeddatabases = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.databases, ids[i])
+		m.removeddatabases[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDatabases returns the removed IDs of the "databases" edge to the Database entity.
+func (m *AccountMutation) RemovedDatabasesIDs() (ids []int) {
+	for id := range m.removeddatabases {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DatabasesIDs returns the "databases" edge IDs in the mutation.
+func (m *AccountMutation) DatabasesIDs() (ids []int) {
+	for id := range m.databases {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDatabases resets all changes to the "databases" edge.
+func (m *AccountMutation) ResetDatabases() {
+	m.databases = nil
+	m.cleareddatabases = false
+	m.removeddatabases = nil
+}
+
+// AddDatabaseUserIDs adds the "database_users" edge to the DatabaseUser entity by ids.
+func (m *AccountMutation) AddDatabaseUserIDs(ids ...int) {
+	if m.database_users == nil {
+		m.database_users = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.database_users[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDatabaseUsers clears the "database_users" edge to the DatabaseUser entity.
+func (m *AccountMutation) ClearDatabaseUsers() {
+	m.cleareddatabase_users = true
+}
+
+// DatabaseUsersCleared reports if the "database_users" edge to the DatabaseUser entity was cleared.
+func (m *AccountMutation) DatabaseUsersCleared() bool {
+	return m.cleareddatabase_users
+}
+
+// RemoveDatabaseUserIDs removes the "database_users" edge to the DatabaseUser entity by IDs.
+func (m *AccountMutation) RemoveDatabaseUserIDs(ids ...int) {
+	if m.removeddatabase_users == nil {
+		m.removeddatabase_users = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.database_users, ids[i])
+		m.removeddatabase_users[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDatabaseUsers returns the removed IDs of the "database_users" edge to the DatabaseUser entity.
+func (m *AccountMutation) RemovedDatabaseUsersIDs() (ids []int) {
+	for id := range m.removeddatabase_users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DatabaseUsersIDs returns the "database_users" edge IDs in the mutation.
+func (m *AccountMutation) DatabaseUsersIDs() (ids []int) {
+	for id := range m.database_users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDatabaseUsers resets all changes to the "database_users" edge.
+func (m *AccountMutation) ResetDatabaseUsers() {
+	m.database_users = nil
+	m.cleareddatabase_users = false
+	m.removeddatabase_users = nil
+}
+
 // Where appends a list predicates to the AccountMutation builder.
 func (m *AccountMutation) Where(ps ...predicate.Account) {
 	m.predicates = append(m.predicates, ps...)
@@ -1184,12 +1422,24 @@ func (m *AccountMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *AccountMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
 	if m.contacts != nil {
 		edges = append(edges, account.EdgeContacts)
 	}
 	if m.tokens != nil {
 		edges = append(edges, account.EdgeTokens)
+	}
+	if m.domains != nil {
+		edges = append(edges, account.EdgeDomains)
+	}
+	if m.system_users != nil {
+		edges = append(edges, account.EdgeSystemUsers)
+	}
+	if m.databases != nil {
+		edges = append(edges, account.EdgeDatabases)
+	}
+	if m.database_users != nil {
+		edges = append(edges, account.EdgeDatabaseUsers)
 	}
 	return edges
 }
@@ -1210,18 +1460,54 @@ func (m *AccountMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case account.EdgeDomains:
+		ids := make([]ent.Value, 0, len(m.domains))
+		for id := range m.domains {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeSystemUsers:
+		ids := make([]ent.Value, 0, len(m.system_users))
+		for id := range m.system_users {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeDatabases:
+		ids := make([]ent.Value, 0, len(m.databases))
+		for id := range m.databases {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeDatabaseUsers:
+		ids := make([]ent.Value, 0, len(m.database_users))
+		for id := range m.database_users {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *AccountMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
 	if m.removedcontacts != nil {
 		edges = append(edges, account.EdgeContacts)
 	}
 	if m.removedtokens != nil {
 		edges = append(edges, account.EdgeTokens)
+	}
+	if m.removeddomains != nil {
+		edges = append(edges, account.EdgeDomains)
+	}
+	if m.removedsystem_users != nil {
+		edges = append(edges, account.EdgeSystemUsers)
+	}
+	if m.removeddatabases != nil {
+		edges = append(edges, account.EdgeDatabases)
+	}
+	if m.removeddatabase_users != nil {
+		edges = append(edges, account.EdgeDatabaseUsers)
 	}
 	return edges
 }
@@ -1242,18 +1528,54 @@ func (m *AccountMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case account.EdgeDomains:
+		ids := make([]ent.Value, 0, len(m.removeddomains))
+		for id := range m.removeddomains {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeSystemUsers:
+		ids := make([]ent.Value, 0, len(m.removedsystem_users))
+		for id := range m.removedsystem_users {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeDatabases:
+		ids := make([]ent.Value, 0, len(m.removeddatabases))
+		for id := range m.removeddatabases {
+			ids = append(ids, id)
+		}
+		return ids
+	case account.EdgeDatabaseUsers:
+		ids := make([]ent.Value, 0, len(m.removeddatabase_users))
+		for id := range m.removeddatabase_users {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *AccountMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 6)
 	if m.clearedcontacts {
 		edges = append(edges, account.EdgeContacts)
 	}
 	if m.clearedtokens {
 		edges = append(edges, account.EdgeTokens)
+	}
+	if m.cleareddomains {
+		edges = append(edges, account.EdgeDomains)
+	}
+	if m.clearedsystem_users {
+		edges = append(edges, account.EdgeSystemUsers)
+	}
+	if m.cleareddatabases {
+		edges = append(edges, account.EdgeDatabases)
+	}
+	if m.cleareddatabase_users {
+		edges = append(edges, account.EdgeDatabaseUsers)
 	}
 	return edges
 }
@@ -1266,6 +1588,14 @@ func (m *AccountMutation) EdgeCleared(name string) bool {
 		return m.clearedcontacts
 	case account.EdgeTokens:
 		return m.clearedtokens
+	case account.EdgeDomains:
+		return m.cleareddomains
+	case account.EdgeSystemUsers:
+		return m.clearedsystem_users
+	case account.EdgeDatabases:
+		return m.cleareddatabases
+	case account.EdgeDatabaseUsers:
+		return m.cleareddatabase_users
 	}
 	return false
 }
@@ -1287,6 +1617,18 @@ func (m *AccountMutation) ResetEdge(name string) error {
 		return nil
 	case account.EdgeTokens:
 		m.ResetTokens()
+		return nil
+	case account.EdgeDomains:
+		m.ResetDomains()
+		return nil
+	case account.EdgeSystemUsers:
+		m.ResetSystemUsers()
+		return nil
+	case account.EdgeDatabases:
+		m.ResetDatabases()
+		return nil
+	case account.EdgeDatabaseUsers:
+		m.ResetDatabaseUsers()
 		return nil
 	}
 	return fmt.Errorf("unknown Account edge %s", name)
@@ -3437,6 +3779,2881 @@ func (m *ContactMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Contact edge %s", name)
+}
+
+// DatabaseMutation represents an operation that mutates the Database nodes in the graph.
+type DatabaseMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	name           *string
+	_type          *string
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	users          map[int]struct{}
+	removedusers   map[int]struct{}
+	clearedusers   bool
+	done           bool
+	oldValue       func(context.Context) (*Database, error)
+	predicates     []predicate.Database
+}
+
+var _ ent.Mutation = (*DatabaseMutation)(nil)
+
+// databaseOption allows management of the mutation configuration using functional options.
+type databaseOption func(*DatabaseMutation)
+
+// newDatabaseMutation creates new mutation for the Database entity.
+func newDatabaseMutation(c config, op Op, opts ...databaseOption) *DatabaseMutation {
+	m := &DatabaseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDatabase,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDatabaseID sets the ID field of the mutation.
+func withDatabaseID(id int) databaseOption {
+	return func(m *DatabaseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Database
+		)
+		m.oldValue = func(ctx context.Context) (*Database, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Database.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDatabase sets the old Database of the mutation.
+func withDatabase(node *Database) databaseOption {
+	return func(m *DatabaseMutation) {
+		m.oldValue = func(context.Context) (*Database, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DatabaseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DatabaseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DatabaseMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DatabaseMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Database.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DatabaseMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DatabaseMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DatabaseMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DatabaseMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DatabaseMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DatabaseMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *DatabaseMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *DatabaseMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *DatabaseMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *DatabaseMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *DatabaseMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *DatabaseMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DatabaseMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DatabaseMutation) ResetName() {
+	m.name = nil
+}
+
+// SetType sets the "type" field.
+func (m *DatabaseMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *DatabaseMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *DatabaseMutation) ResetType() {
+	m._type = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *DatabaseMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *DatabaseMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Database entity.
+// If the Database object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *DatabaseMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *DatabaseMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[database.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *DatabaseMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *DatabaseMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *DatabaseMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddUserIDs adds the "users" edge to the DatabaseUser entity by ids.
+func (m *DatabaseMutation) AddUserIDs(ids ...int) {
+	if m.users == nil {
+		m.users = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.users[ids[i]] = struct{}{}
+	}
+}
+
+// ClearUsers clears the "users" edge to the DatabaseUser entity.
+func (m *DatabaseMutation) ClearUsers() {
+	m.clearedusers = true
+}
+
+// UsersCleared reports if the "users" edge to the DatabaseUser entity was cleared.
+func (m *DatabaseMutation) UsersCleared() bool {
+	return m.clearedusers
+}
+
+// RemoveUserIDs removes the "users" edge to the DatabaseUser entity by IDs.
+func (m *DatabaseMutation) RemoveUserIDs(ids ...int) {
+	if m.removedusers == nil {
+		m.removedusers = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.users, ids[i])
+		m.removedusers[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedUsers returns the removed IDs of the "users" edge to the DatabaseUser entity.
+func (m *DatabaseMutation) RemovedUsersIDs() (ids []int) {
+	for id := range m.removedusers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// UsersIDs returns the "users" edge IDs in the mutation.
+func (m *DatabaseMutation) UsersIDs() (ids []int) {
+	for id := range m.users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetUsers resets all changes to the "users" edge.
+func (m *DatabaseMutation) ResetUsers() {
+	m.users = nil
+	m.clearedusers = false
+	m.removedusers = nil
+}
+
+// Where appends a list predicates to the DatabaseMutation builder.
+func (m *DatabaseMutation) Where(ps ...predicate.Database) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DatabaseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DatabaseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Database, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DatabaseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DatabaseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Database).
+func (m *DatabaseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DatabaseMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, database.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, database.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, database.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, database.FieldName)
+	}
+	if m._type != nil {
+		fields = append(fields, database.FieldType)
+	}
+	if m.account != nil {
+		fields = append(fields, database.FieldAccountID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DatabaseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case database.FieldCreatedAt:
+		return m.CreatedAt()
+	case database.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case database.FieldVersion:
+		return m.Version()
+	case database.FieldName:
+		return m.Name()
+	case database.FieldType:
+		return m.GetType()
+	case database.FieldAccountID:
+		return m.AccountID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DatabaseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case database.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case database.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case database.FieldVersion:
+		return m.OldVersion(ctx)
+	case database.FieldName:
+		return m.OldName(ctx)
+	case database.FieldType:
+		return m.OldType(ctx)
+	case database.FieldAccountID:
+		return m.OldAccountID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Database field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DatabaseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case database.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case database.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case database.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case database.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case database.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case database.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Database field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DatabaseMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, database.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DatabaseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case database.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DatabaseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case database.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Database numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DatabaseMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DatabaseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DatabaseMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Database nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DatabaseMutation) ResetField(name string) error {
+	switch name {
+	case database.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case database.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case database.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case database.FieldName:
+		m.ResetName()
+		return nil
+	case database.FieldType:
+		m.ResetType()
+		return nil
+	case database.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	}
+	return fmt.Errorf("unknown Database field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DatabaseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, database.EdgeAccount)
+	}
+	if m.users != nil {
+		edges = append(edges, database.EdgeUsers)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DatabaseMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case database.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case database.EdgeUsers:
+		ids := make([]ent.Value, 0, len(m.users))
+		for id := range m.users {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DatabaseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedusers != nil {
+		edges = append(edges, database.EdgeUsers)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DatabaseMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case database.EdgeUsers:
+		ids := make([]ent.Value, 0, len(m.removedusers))
+		for id := range m.removedusers {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DatabaseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, database.EdgeAccount)
+	}
+	if m.clearedusers {
+		edges = append(edges, database.EdgeUsers)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DatabaseMutation) EdgeCleared(name string) bool {
+	switch name {
+	case database.EdgeAccount:
+		return m.clearedaccount
+	case database.EdgeUsers:
+		return m.clearedusers
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DatabaseMutation) ClearEdge(name string) error {
+	switch name {
+	case database.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown Database unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DatabaseMutation) ResetEdge(name string) error {
+	switch name {
+	case database.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case database.EdgeUsers:
+		m.ResetUsers()
+		return nil
+	}
+	return fmt.Errorf("unknown Database edge %s", name)
+}
+
+// DatabaseUserMutation represents an operation that mutates the DatabaseUser nodes in the graph.
+type DatabaseUserMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	updated_at       *time.Time
+	version          *int
+	addversion       *int
+	username         *string
+	password         *string
+	_type            *string
+	clearedFields    map[string]struct{}
+	account          *int
+	clearedaccount   bool
+	databases        map[int]struct{}
+	removeddatabases map[int]struct{}
+	cleareddatabases bool
+	done             bool
+	oldValue         func(context.Context) (*DatabaseUser, error)
+	predicates       []predicate.DatabaseUser
+}
+
+var _ ent.Mutation = (*DatabaseUserMutation)(nil)
+
+// databaseuserOption allows management of the mutation configuration using functional options.
+type databaseuserOption func(*DatabaseUserMutation)
+
+// newDatabaseUserMutation creates new mutation for the DatabaseUser entity.
+func newDatabaseUserMutation(c config, op Op, opts ...databaseuserOption) *DatabaseUserMutation {
+	m := &DatabaseUserMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDatabaseUser,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDatabaseUserID sets the ID field of the mutation.
+func withDatabaseUserID(id int) databaseuserOption {
+	return func(m *DatabaseUserMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DatabaseUser
+		)
+		m.oldValue = func(ctx context.Context) (*DatabaseUser, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DatabaseUser.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDatabaseUser sets the old DatabaseUser of the mutation.
+func withDatabaseUser(node *DatabaseUser) databaseuserOption {
+	return func(m *DatabaseUserMutation) {
+		m.oldValue = func(context.Context) (*DatabaseUser, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DatabaseUserMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DatabaseUserMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DatabaseUserMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DatabaseUserMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DatabaseUser.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DatabaseUserMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DatabaseUserMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DatabaseUserMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DatabaseUserMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DatabaseUserMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DatabaseUserMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *DatabaseUserMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *DatabaseUserMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *DatabaseUserMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *DatabaseUserMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *DatabaseUserMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetUsername sets the "username" field.
+func (m *DatabaseUserMutation) SetUsername(s string) {
+	m.username = &s
+}
+
+// Username returns the value of the "username" field in the mutation.
+func (m *DatabaseUserMutation) Username() (r string, exists bool) {
+	v := m.username
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsername returns the old "username" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldUsername(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsername is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsername requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsername: %w", err)
+	}
+	return oldValue.Username, nil
+}
+
+// ResetUsername resets all changes to the "username" field.
+func (m *DatabaseUserMutation) ResetUsername() {
+	m.username = nil
+}
+
+// SetPassword sets the "password" field.
+func (m *DatabaseUserMutation) SetPassword(s string) {
+	m.password = &s
+}
+
+// Password returns the value of the "password" field in the mutation.
+func (m *DatabaseUserMutation) Password() (r string, exists bool) {
+	v := m.password
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPassword returns the old "password" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldPassword(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPassword is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPassword requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPassword: %w", err)
+	}
+	return oldValue.Password, nil
+}
+
+// ResetPassword resets all changes to the "password" field.
+func (m *DatabaseUserMutation) ResetPassword() {
+	m.password = nil
+}
+
+// SetType sets the "type" field.
+func (m *DatabaseUserMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *DatabaseUserMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *DatabaseUserMutation) ResetType() {
+	m._type = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *DatabaseUserMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *DatabaseUserMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the DatabaseUser entity.
+// If the DatabaseUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DatabaseUserMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *DatabaseUserMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *DatabaseUserMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[databaseuser.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *DatabaseUserMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *DatabaseUserMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *DatabaseUserMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddDatabaseIDs adds the "databases" edge to the Database entity by ids.
+func (m *DatabaseUserMutation) AddDatabaseIDs(ids ...int) {
+	if m.databases == nil {
+		m.databases = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.databases[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDatabases clears the "databases" edge to the Database entity.
+func (m *DatabaseUserMutation) ClearDatabases() {
+	m.cleareddatabases = true
+}
+
+// DatabasesCleared reports if the "databases" edge to the Database entity was cleared.
+func (m *DatabaseUserMutation) DatabasesCleared() bool {
+	return m.cleareddatabases
+}
+
+// RemoveDatabaseIDs removes the "databases" edge to the Database entity by IDs.
+func (m *DatabaseUserMutation) RemoveDatabaseIDs(ids ...int) {
+	if m.removeddatabases == nil {
+		m.removeddatabases = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.databases, ids[i])
+		m.removeddatabases[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDatabases returns the removed IDs of the "databases" edge to the Database entity.
+func (m *DatabaseUserMutation) RemovedDatabasesIDs() (ids []int) {
+	for id := range m.removeddatabases {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DatabasesIDs returns the "databases" edge IDs in the mutation.
+func (m *DatabaseUserMutation) DatabasesIDs() (ids []int) {
+	for id := range m.databases {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDatabases resets all changes to the "databases" edge.
+func (m *DatabaseUserMutation) ResetDatabases() {
+	m.databases = nil
+	m.cleareddatabases = false
+	m.removeddatabases = nil
+}
+
+// Where appends a list predicates to the DatabaseUserMutation builder.
+func (m *DatabaseUserMutation) Where(ps ...predicate.DatabaseUser) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DatabaseUserMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DatabaseUserMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DatabaseUser, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DatabaseUserMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DatabaseUserMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DatabaseUser).
+func (m *DatabaseUserMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DatabaseUserMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, databaseuser.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, databaseuser.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, databaseuser.FieldVersion)
+	}
+	if m.username != nil {
+		fields = append(fields, databaseuser.FieldUsername)
+	}
+	if m.password != nil {
+		fields = append(fields, databaseuser.FieldPassword)
+	}
+	if m._type != nil {
+		fields = append(fields, databaseuser.FieldType)
+	}
+	if m.account != nil {
+		fields = append(fields, databaseuser.FieldAccountID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DatabaseUserMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case databaseuser.FieldCreatedAt:
+		return m.CreatedAt()
+	case databaseuser.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case databaseuser.FieldVersion:
+		return m.Version()
+	case databaseuser.FieldUsername:
+		return m.Username()
+	case databaseuser.FieldPassword:
+		return m.Password()
+	case databaseuser.FieldType:
+		return m.GetType()
+	case databaseuser.FieldAccountID:
+		return m.AccountID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DatabaseUserMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case databaseuser.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case databaseuser.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case databaseuser.FieldVersion:
+		return m.OldVersion(ctx)
+	case databaseuser.FieldUsername:
+		return m.OldUsername(ctx)
+	case databaseuser.FieldPassword:
+		return m.OldPassword(ctx)
+	case databaseuser.FieldType:
+		return m.OldType(ctx)
+	case databaseuser.FieldAccountID:
+		return m.OldAccountID(ctx)
+	}
+	return nil, fmt.Errorf("unknown DatabaseUser field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DatabaseUserMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case databaseuser.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case databaseuser.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case databaseuser.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case databaseuser.FieldUsername:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsername(v)
+		return nil
+	case databaseuser.FieldPassword:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPassword(v)
+		return nil
+	case databaseuser.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case databaseuser.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DatabaseUser field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DatabaseUserMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, databaseuser.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DatabaseUserMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case databaseuser.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DatabaseUserMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case databaseuser.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DatabaseUser numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DatabaseUserMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DatabaseUserMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DatabaseUserMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DatabaseUser nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DatabaseUserMutation) ResetField(name string) error {
+	switch name {
+	case databaseuser.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case databaseuser.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case databaseuser.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case databaseuser.FieldUsername:
+		m.ResetUsername()
+		return nil
+	case databaseuser.FieldPassword:
+		m.ResetPassword()
+		return nil
+	case databaseuser.FieldType:
+		m.ResetType()
+		return nil
+	case databaseuser.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	}
+	return fmt.Errorf("unknown DatabaseUser field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DatabaseUserMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, databaseuser.EdgeAccount)
+	}
+	if m.databases != nil {
+		edges = append(edges, databaseuser.EdgeDatabases)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DatabaseUserMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case databaseuser.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case databaseuser.EdgeDatabases:
+		ids := make([]ent.Value, 0, len(m.databases))
+		for id := range m.databases {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DatabaseUserMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removeddatabases != nil {
+		edges = append(edges, databaseuser.EdgeDatabases)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DatabaseUserMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case databaseuser.EdgeDatabases:
+		ids := make([]ent.Value, 0, len(m.removeddatabases))
+		for id := range m.removeddatabases {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DatabaseUserMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, databaseuser.EdgeAccount)
+	}
+	if m.cleareddatabases {
+		edges = append(edges, databaseuser.EdgeDatabases)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DatabaseUserMutation) EdgeCleared(name string) bool {
+	switch name {
+	case databaseuser.EdgeAccount:
+		return m.clearedaccount
+	case databaseuser.EdgeDatabases:
+		return m.cleareddatabases
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DatabaseUserMutation) ClearEdge(name string) error {
+	switch name {
+	case databaseuser.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown DatabaseUser unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DatabaseUserMutation) ResetEdge(name string) error {
+	switch name {
+	case databaseuser.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case databaseuser.EdgeDatabases:
+		m.ResetDatabases()
+		return nil
+	}
+	return fmt.Errorf("unknown DatabaseUser edge %s", name)
+}
+
+// DomainMutation represents an operation that mutates the Domain nodes in the graph.
+type DomainMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	version           *int
+	addversion        *int
+	name              *string
+	serial            *int64
+	addserial         *int64
+	refresh           *string
+	retry             *string
+	expire            *string
+	min_ttl           *string
+	dnssec            *bool
+	clearedFields     map[string]struct{}
+	account           *int
+	clearedaccount    bool
+	top               *int
+	clearedtop        bool
+	subdomains        map[int]struct{}
+	removedsubdomains map[int]struct{}
+	clearedsubdomains bool
+	records           map[int]struct{}
+	removedrecords    map[int]struct{}
+	clearedrecords    bool
+	done              bool
+	oldValue          func(context.Context) (*Domain, error)
+	predicates        []predicate.Domain
+}
+
+var _ ent.Mutation = (*DomainMutation)(nil)
+
+// domainOption allows management of the mutation configuration using functional options.
+type domainOption func(*DomainMutation)
+
+// newDomainMutation creates new mutation for the Domain entity.
+func newDomainMutation(c config, op Op, opts ...domainOption) *DomainMutation {
+	m := &DomainMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDomain,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDomainID sets the ID field of the mutation.
+func withDomainID(id int) domainOption {
+	return func(m *DomainMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Domain
+		)
+		m.oldValue = func(ctx context.Context) (*Domain, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Domain.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDomain sets the old Domain of the mutation.
+func withDomain(node *Domain) domainOption {
+	return func(m *DomainMutation) {
+		m.oldValue = func(context.Context) (*Domain, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DomainMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DomainMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DomainMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DomainMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Domain.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DomainMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DomainMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DomainMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DomainMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DomainMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DomainMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *DomainMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *DomainMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *DomainMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *DomainMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *DomainMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *DomainMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DomainMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DomainMutation) ResetName() {
+	m.name = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *DomainMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *DomainMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *DomainMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetTopID sets the "top_id" field.
+func (m *DomainMutation) SetTopID(i int) {
+	m.top = &i
+}
+
+// TopID returns the value of the "top_id" field in the mutation.
+func (m *DomainMutation) TopID() (r int, exists bool) {
+	v := m.top
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopID returns the old "top_id" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldTopID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopID: %w", err)
+	}
+	return oldValue.TopID, nil
+}
+
+// ClearTopID clears the value of the "top_id" field.
+func (m *DomainMutation) ClearTopID() {
+	m.top = nil
+	m.clearedFields[domain.FieldTopID] = struct{}{}
+}
+
+// TopIDCleared returns if the "top_id" field was cleared in this mutation.
+func (m *DomainMutation) TopIDCleared() bool {
+	_, ok := m.clearedFields[domain.FieldTopID]
+	return ok
+}
+
+// ResetTopID resets all changes to the "top_id" field.
+func (m *DomainMutation) ResetTopID() {
+	m.top = nil
+	delete(m.clearedFields, domain.FieldTopID)
+}
+
+// SetSerial sets the "serial" field.
+func (m *DomainMutation) SetSerial(i int64) {
+	m.serial = &i
+	m.addserial = nil
+}
+
+// Serial returns the value of the "serial" field in the mutation.
+func (m *DomainMutation) Serial() (r int64, exists bool) {
+	v := m.serial
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSerial returns the old "serial" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldSerial(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSerial is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSerial requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSerial: %w", err)
+	}
+	return oldValue.Serial, nil
+}
+
+// AddSerial adds i to the "serial" field.
+func (m *DomainMutation) AddSerial(i int64) {
+	if m.addserial != nil {
+		*m.addserial += i
+	} else {
+		m.addserial = &i
+	}
+}
+
+// AddedSerial returns the value that was added to the "serial" field in this mutation.
+func (m *DomainMutation) AddedSerial() (r int64, exists bool) {
+	v := m.addserial
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSerial resets all changes to the "serial" field.
+func (m *DomainMutation) ResetSerial() {
+	m.serial = nil
+	m.addserial = nil
+}
+
+// SetRefresh sets the "refresh" field.
+func (m *DomainMutation) SetRefresh(s string) {
+	m.refresh = &s
+}
+
+// Refresh returns the value of the "refresh" field in the mutation.
+func (m *DomainMutation) Refresh() (r string, exists bool) {
+	v := m.refresh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefresh returns the old "refresh" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldRefresh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefresh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefresh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefresh: %w", err)
+	}
+	return oldValue.Refresh, nil
+}
+
+// ResetRefresh resets all changes to the "refresh" field.
+func (m *DomainMutation) ResetRefresh() {
+	m.refresh = nil
+}
+
+// SetRetry sets the "retry" field.
+func (m *DomainMutation) SetRetry(s string) {
+	m.retry = &s
+}
+
+// Retry returns the value of the "retry" field in the mutation.
+func (m *DomainMutation) Retry() (r string, exists bool) {
+	v := m.retry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetry returns the old "retry" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldRetry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetry: %w", err)
+	}
+	return oldValue.Retry, nil
+}
+
+// ResetRetry resets all changes to the "retry" field.
+func (m *DomainMutation) ResetRetry() {
+	m.retry = nil
+}
+
+// SetExpire sets the "expire" field.
+func (m *DomainMutation) SetExpire(s string) {
+	m.expire = &s
+}
+
+// Expire returns the value of the "expire" field in the mutation.
+func (m *DomainMutation) Expire() (r string, exists bool) {
+	v := m.expire
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpire returns the old "expire" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldExpire(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpire is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpire requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpire: %w", err)
+	}
+	return oldValue.Expire, nil
+}
+
+// ResetExpire resets all changes to the "expire" field.
+func (m *DomainMutation) ResetExpire() {
+	m.expire = nil
+}
+
+// SetMinTTL sets the "min_ttl" field.
+func (m *DomainMutation) SetMinTTL(s string) {
+	m.min_ttl = &s
+}
+
+// MinTTL returns the value of the "min_ttl" field in the mutation.
+func (m *DomainMutation) MinTTL() (r string, exists bool) {
+	v := m.min_ttl
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinTTL returns the old "min_ttl" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldMinTTL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinTTL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinTTL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinTTL: %w", err)
+	}
+	return oldValue.MinTTL, nil
+}
+
+// ResetMinTTL resets all changes to the "min_ttl" field.
+func (m *DomainMutation) ResetMinTTL() {
+	m.min_ttl = nil
+}
+
+// SetDnssec sets the "dnssec" field.
+func (m *DomainMutation) SetDnssec(b bool) {
+	m.dnssec = &b
+}
+
+// Dnssec returns the value of the "dnssec" field in the mutation.
+func (m *DomainMutation) Dnssec() (r bool, exists bool) {
+	v := m.dnssec
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDnssec returns the old "dnssec" field's value of the Domain entity.
+// If the Domain object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DomainMutation) OldDnssec(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDnssec is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDnssec requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDnssec: %w", err)
+	}
+	return oldValue.Dnssec, nil
+}
+
+// ResetDnssec resets all changes to the "dnssec" field.
+func (m *DomainMutation) ResetDnssec() {
+	m.dnssec = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *DomainMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[domain.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *DomainMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *DomainMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *DomainMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearTop clears the "top" edge to the Domain entity.
+func (m *DomainMutation) ClearTop() {
+	m.clearedtop = true
+	m.clearedFields[domain.FieldTopID] = struct{}{}
+}
+
+// TopCleared reports if the "top" edge to the Domain entity was cleared.
+func (m *DomainMutation) TopCleared() bool {
+	return m.TopIDCleared() || m.clearedtop
+}
+
+// TopIDs returns the "top" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TopID instead. It exists only for internal usage by the builders.
+func (m *DomainMutation) TopIDs() (ids []int) {
+	if id := m.top; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTop resets all changes to the "top" edge.
+func (m *DomainMutation) ResetTop() {
+	m.top = nil
+	m.clearedtop = false
+}
+
+// AddSubdomainIDs adds the "subdomains" edge to the Domain entity by ids.
+func (m *DomainMutation) AddSubdomainIDs(ids ...int) {
+	if m.subdomains == nil {
+		m.subdomains = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.subdomains[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSubdomains clears the "subdomains" edge to the Domain entity.
+func (m *DomainMutation) ClearSubdomains() {
+	m.clearedsubdomains = true
+}
+
+// SubdomainsCleared reports if the "subdomains" edge to the Domain entity was cleared.
+func (m *DomainMutation) SubdomainsCleared() bool {
+	return m.clearedsubdomains
+}
+
+// RemoveSubdomainIDs removes the "subdomains" edge to the Domain entity by IDs.
+func (m *DomainMutation) RemoveSubdomainIDs(ids ...int) {
+	if m.removedsubdomains == nil {
+		m.removedsubdomains = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.subdomains, ids[i])
+		m.removedsubdomains[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSubdomains returns the removed IDs of the "subdomains" edge to the Domain entity.
+func (m *DomainMutation) RemovedSubdomainsIDs() (ids []int) {
+	for id := range m.removedsubdomains {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SubdomainsIDs returns the "subdomains" edge IDs in the mutation.
+func (m *DomainMutation) SubdomainsIDs() (ids []int) {
+	for id := range m.subdomains {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSubdomains resets all changes to the "subdomains" edge.
+func (m *DomainMutation) ResetSubdomains() {
+	m.subdomains = nil
+	m.clearedsubdomains = false
+	m.removedsubdomains = nil
+}
+
+// AddRecordIDs adds the "records" edge to the Record entity by ids.
+func (m *DomainMutation) AddRecordIDs(ids ...int) {
+	if m.records == nil {
+		m.records = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.records[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRecords clears the "records" edge to the Record entity.
+func (m *DomainMutation) ClearRecords() {
+	m.clearedrecords = true
+}
+
+// RecordsCleared reports if the "records" edge to the Record entity was cleared.
+func (m *DomainMutation) RecordsCleared() bool {
+	return m.clearedrecords
+}
+
+// RemoveRecordIDs removes the "records" edge to the Record entity by IDs.
+func (m *DomainMutation) RemoveRecordIDs(ids ...int) {
+	if m.removedrecords == nil {
+		m.removedrecords = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.records, ids[i])
+		m.removedrecords[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRecords returns the removed IDs of the "records" edge to the Record entity.
+func (m *DomainMutation) RemovedRecordsIDs() (ids []int) {
+	for id := range m.removedrecords {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RecordsIDs returns the "records" edge IDs in the mutation.
+func (m *DomainMutation) RecordsIDs() (ids []int) {
+	for id := range m.records {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRecords resets all changes to the "records" edge.
+func (m *DomainMutation) ResetRecords() {
+	m.records = nil
+	m.clearedrecords = false
+	m.removedrecords = nil
+}
+
+// Where appends a list predicates to the DomainMutation builder.
+func (m *DomainMutation) Where(ps ...predicate.Domain) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DomainMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DomainMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Domain, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DomainMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DomainMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Domain).
+func (m *DomainMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DomainMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, domain.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, domain.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, domain.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, domain.FieldName)
+	}
+	if m.account != nil {
+		fields = append(fields, domain.FieldAccountID)
+	}
+	if m.top != nil {
+		fields = append(fields, domain.FieldTopID)
+	}
+	if m.serial != nil {
+		fields = append(fields, domain.FieldSerial)
+	}
+	if m.refresh != nil {
+		fields = append(fields, domain.FieldRefresh)
+	}
+	if m.retry != nil {
+		fields = append(fields, domain.FieldRetry)
+	}
+	if m.expire != nil {
+		fields = append(fields, domain.FieldExpire)
+	}
+	if m.min_ttl != nil {
+		fields = append(fields, domain.FieldMinTTL)
+	}
+	if m.dnssec != nil {
+		fields = append(fields, domain.FieldDnssec)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DomainMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case domain.FieldCreatedAt:
+		return m.CreatedAt()
+	case domain.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case domain.FieldVersion:
+		return m.Version()
+	case domain.FieldName:
+		return m.Name()
+	case domain.FieldAccountID:
+		return m.AccountID()
+	case domain.FieldTopID:
+		return m.TopID()
+	case domain.FieldSerial:
+		return m.Serial()
+	case domain.FieldRefresh:
+		return m.Refresh()
+	case domain.FieldRetry:
+		return m.Retry()
+	case domain.FieldExpire:
+		return m.Expire()
+	case domain.FieldMinTTL:
+		return m.MinTTL()
+	case domain.FieldDnssec:
+		return m.Dnssec()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DomainMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case domain.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case domain.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case domain.FieldVersion:
+		return m.OldVersion(ctx)
+	case domain.FieldName:
+		return m.OldName(ctx)
+	case domain.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case domain.FieldTopID:
+		return m.OldTopID(ctx)
+	case domain.FieldSerial:
+		return m.OldSerial(ctx)
+	case domain.FieldRefresh:
+		return m.OldRefresh(ctx)
+	case domain.FieldRetry:
+		return m.OldRetry(ctx)
+	case domain.FieldExpire:
+		return m.OldExpire(ctx)
+	case domain.FieldMinTTL:
+		return m.OldMinTTL(ctx)
+	case domain.FieldDnssec:
+		return m.OldDnssec(ctx)
+	}
+	return nil, fmt.Errorf("unknown Domain field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DomainMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case domain.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case domain.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case domain.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case domain.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case domain.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case domain.FieldTopID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopID(v)
+		return nil
+	case domain.FieldSerial:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSerial(v)
+		return nil
+	case domain.FieldRefresh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefresh(v)
+		return nil
+	case domain.FieldRetry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetry(v)
+		return nil
+	case domain.FieldExpire:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpire(v)
+		return nil
+	case domain.FieldMinTTL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinTTL(v)
+		return nil
+	case domain.FieldDnssec:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDnssec(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Domain field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DomainMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, domain.FieldVersion)
+	}
+	if m.addserial != nil {
+		fields = append(fields, domain.FieldSerial)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DomainMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case domain.FieldVersion:
+		return m.AddedVersion()
+	case domain.FieldSerial:
+		return m.AddedSerial()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DomainMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case domain.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case domain.FieldSerial:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSerial(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Domain numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DomainMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(domain.FieldTopID) {
+		fields = append(fields, domain.FieldTopID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DomainMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DomainMutation) ClearField(name string) error {
+	switch name {
+	case domain.FieldTopID:
+		m.ClearTopID()
+		return nil
+	}
+	return fmt.Errorf("unknown Domain nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DomainMutation) ResetField(name string) error {
+	switch name {
+	case domain.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case domain.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case domain.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case domain.FieldName:
+		m.ResetName()
+		return nil
+	case domain.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case domain.FieldTopID:
+		m.ResetTopID()
+		return nil
+	case domain.FieldSerial:
+		m.ResetSerial()
+		return nil
+	case domain.FieldRefresh:
+		m.ResetRefresh()
+		return nil
+	case domain.FieldRetry:
+		m.ResetRetry()
+		return nil
+	case domain.FieldExpire:
+		m.ResetExpire()
+		return nil
+	case domain.FieldMinTTL:
+		m.ResetMinTTL()
+		return nil
+	case domain.FieldDnssec:
+		m.ResetDnssec()
+		return nil
+	}
+	return fmt.Errorf("unknown Domain field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DomainMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.account != nil {
+		edges = append(edges, domain.EdgeAccount)
+	}
+	if m.top != nil {
+		edges = append(edges, domain.EdgeTop)
+	}
+	if m.subdomains != nil {
+		edges = append(edges, domain.EdgeSubdomains)
+	}
+	if m.records != nil {
+		edges = append(edges, domain.EdgeRecords)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DomainMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case domain.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case domain.EdgeTop:
+		if id := m.top; id != nil {
+			return []ent.Value{*id}
+		}
+	case domain.EdgeSubdomains:
+		ids := make([]ent.Value, 0, len(m.subdomains))
+		for id := range m.subdomains {
+			ids = append(ids, id)
+		}
+		return ids
+	case domain.EdgeRecords:
+		ids := make([]ent.Value, 0, len(m.records))
+		for id := range m.records {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DomainMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.removedsubdomains != nil {
+		edges = append(edges, domain.EdgeSubdomains)
+	}
+	if m.removedrecords != nil {
+		edges = append(edges, domain.EdgeRecords)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DomainMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case domain.EdgeSubdomains:
+		ids := make([]ent.Value, 0, len(m.removedsubdomains))
+		for id := range m.removedsubdomains {
+			ids = append(ids, id)
+		}
+		return ids
+	case domain.EdgeRecords:
+		ids := make([]ent.Value, 0, len(m.removedrecords))
+		for id := range m.removedrecords {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DomainMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedaccount {
+		edges = append(edges, domain.EdgeAccount)
+	}
+	if m.clearedtop {
+		edges = append(edges, domain.EdgeTop)
+	}
+	if m.clearedsubdomains {
+		edges = append(edges, domain.EdgeSubdomains)
+	}
+	if m.clearedrecords {
+		edges = append(edges, domain.EdgeRecords)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DomainMutation) EdgeCleared(name string) bool {
+	switch name {
+	case domain.EdgeAccount:
+		return m.clearedaccount
+	case domain.EdgeTop:
+		return m.clearedtop
+	case domain.EdgeSubdomains:
+		return m.clearedsubdomains
+	case domain.EdgeRecords:
+		return m.clearedrecords
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DomainMutation) ClearEdge(name string) error {
+	switch name {
+	case domain.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case domain.EdgeTop:
+		m.ClearTop()
+		return nil
+	}
+	return fmt.Errorf("unknown Domain unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DomainMutation) ResetEdge(name string) error {
+	switch name {
+	case domain.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case domain.EdgeTop:
+		m.ResetTop()
+		return nil
+	case domain.EdgeSubdomains:
+		m.ResetSubdomains()
+		return nil
+	case domain.EdgeRecords:
+		m.ResetRecords()
+		return nil
+	}
+	return fmt.Errorf("unknown Domain edge %s", name)
 }
 
 // ExecutionLogMutation represents an operation that mutates the ExecutionLog nodes in the graph.
@@ -7049,6 +10266,7 @@ type OperationMutation struct {
 	account_id    *int
 	addaccount_id *int
 	snapshot      *map[string]interface{}
+	args          *map[string]string
 	state         *string
 	created_at    *time.Time
 	clearedFields map[string]struct{}
@@ -7652,6 +10870,55 @@ func (m *OperationMutation) ResetSnapshot() {
 	m.snapshot = nil
 }
 
+// SetArgs sets the "args" field.
+func (m *OperationMutation) SetArgs(value map[string]string) {
+	m.args = &value
+}
+
+// Args returns the value of the "args" field in the mutation.
+func (m *OperationMutation) Args() (r map[string]string, exists bool) {
+	v := m.args
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArgs returns the old "args" field's value of the Operation entity.
+// If the Operation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OperationMutation) OldArgs(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArgs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArgs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArgs: %w", err)
+	}
+	return oldValue.Args, nil
+}
+
+// ClearArgs clears the value of the "args" field.
+func (m *OperationMutation) ClearArgs() {
+	m.args = nil
+	m.clearedFields[operation.FieldArgs] = struct{}{}
+}
+
+// ArgsCleared returns if the "args" field was cleared in this mutation.
+func (m *OperationMutation) ArgsCleared() bool {
+	_, ok := m.clearedFields[operation.FieldArgs]
+	return ok
+}
+
+// ResetArgs resets all changes to the "args" field.
+func (m *OperationMutation) ResetArgs() {
+	m.args = nil
+	delete(m.clearedFields, operation.FieldArgs)
+}
+
 // SetState sets the "state" field.
 func (m *OperationMutation) SetState(s string) {
 	m.state = &s
@@ -7785,7 +11052,7 @@ func (m *OperationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OperationMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.log != nil {
 		fields = append(fields, operation.FieldLogID)
 	}
@@ -7815,6 +11082,9 @@ func (m *OperationMutation) Fields() []string {
 	}
 	if m.snapshot != nil {
 		fields = append(fields, operation.FieldSnapshot)
+	}
+	if m.args != nil {
+		fields = append(fields, operation.FieldArgs)
 	}
 	if m.state != nil {
 		fields = append(fields, operation.FieldState)
@@ -7850,6 +11120,8 @@ func (m *OperationMutation) Field(name string) (ent.Value, bool) {
 		return m.AccountID()
 	case operation.FieldSnapshot:
 		return m.Snapshot()
+	case operation.FieldArgs:
+		return m.Args()
 	case operation.FieldState:
 		return m.State()
 	case operation.FieldCreatedAt:
@@ -7883,6 +11155,8 @@ func (m *OperationMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldAccountID(ctx)
 	case operation.FieldSnapshot:
 		return m.OldSnapshot(ctx)
+	case operation.FieldArgs:
+		return m.OldArgs(ctx)
 	case operation.FieldState:
 		return m.OldState(ctx)
 	case operation.FieldCreatedAt:
@@ -7965,6 +11239,13 @@ func (m *OperationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSnapshot(v)
+		return nil
+	case operation.FieldArgs:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArgs(v)
 		return nil
 	case operation.FieldState:
 		v, ok := value.(string)
@@ -8073,6 +11354,9 @@ func (m *OperationMutation) ClearedFields() []string {
 	if m.FieldCleared(operation.FieldAccountID) {
 		fields = append(fields, operation.FieldAccountID)
 	}
+	if m.FieldCleared(operation.FieldArgs) {
+		fields = append(fields, operation.FieldArgs)
+	}
 	return fields
 }
 
@@ -8098,6 +11382,9 @@ func (m *OperationMutation) ClearField(name string) error {
 		return nil
 	case operation.FieldAccountID:
 		m.ClearAccountID()
+		return nil
+	case operation.FieldArgs:
+		m.ClearArgs()
 		return nil
 	}
 	return fmt.Errorf("unknown Operation nullable field %s", name)
@@ -8136,6 +11423,9 @@ func (m *OperationMutation) ResetField(name string) error {
 		return nil
 	case operation.FieldSnapshot:
 		m.ResetSnapshot()
+		return nil
+	case operation.FieldArgs:
+		m.ResetArgs()
 		return nil
 	case operation.FieldState:
 		m.ResetState()
@@ -8219,6 +11509,833 @@ func (m *OperationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Operation edge %s", name)
+}
+
+// RecordMutation represents an operation that mutates the Record nodes in the graph.
+type RecordMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	version       *int
+	addversion    *int
+	account_id    *int
+	addaccount_id *int
+	_type         *string
+	value         *string
+	ttl           *string
+	clearedFields map[string]struct{}
+	domain        *int
+	cleareddomain bool
+	done          bool
+	oldValue      func(context.Context) (*Record, error)
+	predicates    []predicate.Record
+}
+
+var _ ent.Mutation = (*RecordMutation)(nil)
+
+// recordOption allows management of the mutation configuration using functional options.
+type recordOption func(*RecordMutation)
+
+// newRecordMutation creates new mutation for the Record entity.
+func newRecordMutation(c config, op Op, opts ...recordOption) *RecordMutation {
+	m := &RecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRecordID sets the ID field of the mutation.
+func withRecordID(id int) recordOption {
+	return func(m *RecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Record
+		)
+		m.oldValue = func(ctx context.Context) (*Record, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Record.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRecord sets the old Record of the mutation.
+func withRecord(node *Record) recordOption {
+	return func(m *RecordMutation) {
+		m.oldValue = func(context.Context) (*Record, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RecordMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RecordMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Record.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *RecordMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *RecordMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *RecordMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *RecordMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *RecordMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetDomainID sets the "domain_id" field.
+func (m *RecordMutation) SetDomainID(i int) {
+	m.domain = &i
+}
+
+// DomainID returns the value of the "domain_id" field in the mutation.
+func (m *RecordMutation) DomainID() (r int, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomainID returns the old "domain_id" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldDomainID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomainID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomainID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomainID: %w", err)
+	}
+	return oldValue.DomainID, nil
+}
+
+// ResetDomainID resets all changes to the "domain_id" field.
+func (m *RecordMutation) ResetDomainID() {
+	m.domain = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *RecordMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *RecordMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *RecordMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *RecordMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *RecordMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *RecordMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *RecordMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *RecordMutation) ResetType() {
+	m._type = nil
+}
+
+// SetValue sets the "value" field.
+func (m *RecordMutation) SetValue(s string) {
+	m.value = &s
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *RecordMutation) Value() (r string, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldValue(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *RecordMutation) ResetValue() {
+	m.value = nil
+}
+
+// SetTTL sets the "ttl" field.
+func (m *RecordMutation) SetTTL(s string) {
+	m.ttl = &s
+}
+
+// TTL returns the value of the "ttl" field in the mutation.
+func (m *RecordMutation) TTL() (r string, exists bool) {
+	v := m.ttl
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTTL returns the old "ttl" field's value of the Record entity.
+// If the Record object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordMutation) OldTTL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTTL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTTL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTTL: %w", err)
+	}
+	return oldValue.TTL, nil
+}
+
+// ResetTTL resets all changes to the "ttl" field.
+func (m *RecordMutation) ResetTTL() {
+	m.ttl = nil
+}
+
+// ClearDomain clears the "domain" edge to the Domain entity.
+func (m *RecordMutation) ClearDomain() {
+	m.cleareddomain = true
+	m.clearedFields[record.FieldDomainID] = struct{}{}
+}
+
+// DomainCleared reports if the "domain" edge to the Domain entity was cleared.
+func (m *RecordMutation) DomainCleared() bool {
+	return m.cleareddomain
+}
+
+// DomainIDs returns the "domain" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DomainID instead. It exists only for internal usage by the builders.
+func (m *RecordMutation) DomainIDs() (ids []int) {
+	if id := m.domain; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDomain resets all changes to the "domain" edge.
+func (m *RecordMutation) ResetDomain() {
+	m.domain = nil
+	m.cleareddomain = false
+}
+
+// Where appends a list predicates to the RecordMutation builder.
+func (m *RecordMutation) Where(ps ...predicate.Record) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Record, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Record).
+func (m *RecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RecordMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, record.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, record.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, record.FieldVersion)
+	}
+	if m.domain != nil {
+		fields = append(fields, record.FieldDomainID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, record.FieldAccountID)
+	}
+	if m._type != nil {
+		fields = append(fields, record.FieldType)
+	}
+	if m.value != nil {
+		fields = append(fields, record.FieldValue)
+	}
+	if m.ttl != nil {
+		fields = append(fields, record.FieldTTL)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case record.FieldCreatedAt:
+		return m.CreatedAt()
+	case record.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case record.FieldVersion:
+		return m.Version()
+	case record.FieldDomainID:
+		return m.DomainID()
+	case record.FieldAccountID:
+		return m.AccountID()
+	case record.FieldType:
+		return m.GetType()
+	case record.FieldValue:
+		return m.Value()
+	case record.FieldTTL:
+		return m.TTL()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case record.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case record.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case record.FieldVersion:
+		return m.OldVersion(ctx)
+	case record.FieldDomainID:
+		return m.OldDomainID(ctx)
+	case record.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case record.FieldType:
+		return m.OldType(ctx)
+	case record.FieldValue:
+		return m.OldValue(ctx)
+	case record.FieldTTL:
+		return m.OldTTL(ctx)
+	}
+	return nil, fmt.Errorf("unknown Record field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case record.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case record.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case record.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case record.FieldDomainID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomainID(v)
+		return nil
+	case record.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case record.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case record.FieldValue:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case record.FieldTTL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTTL(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Record field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, record.FieldVersion)
+	}
+	if m.addaccount_id != nil {
+		fields = append(fields, record.FieldAccountID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case record.FieldVersion:
+		return m.AddedVersion()
+	case record.FieldAccountID:
+		return m.AddedAccountID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case record.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case record.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Record numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RecordMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RecordMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Record nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RecordMutation) ResetField(name string) error {
+	switch name {
+	case record.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case record.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case record.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case record.FieldDomainID:
+		m.ResetDomainID()
+		return nil
+	case record.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case record.FieldType:
+		m.ResetType()
+		return nil
+	case record.FieldValue:
+		m.ResetValue()
+		return nil
+	case record.FieldTTL:
+		m.ResetTTL()
+		return nil
+	}
+	return fmt.Errorf("unknown Record field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.domain != nil {
+		edges = append(edges, record.EdgeDomain)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RecordMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case record.EdgeDomain:
+		if id := m.domain; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareddomain {
+		edges = append(edges, record.EdgeDomain)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RecordMutation) EdgeCleared(name string) bool {
+	switch name {
+	case record.EdgeDomain:
+		return m.cleareddomain
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RecordMutation) ClearEdge(name string) error {
+	switch name {
+	case record.EdgeDomain:
+		m.ClearDomain()
+		return nil
+	}
+	return fmt.Errorf("unknown Record unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RecordMutation) ResetEdge(name string) error {
+	switch name {
+	case record.EdgeDomain:
+		m.ResetDomain()
+		return nil
+	}
+	return fmt.Errorf("unknown Record edge %s", name)
 }
 
 // RouteMutation represents an operation that mutates the Route nodes in the graph.
@@ -11055,6 +15172,1047 @@ func (m *SettingMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *SettingMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Setting edge %s", name)
+}
+
+// SystemUserMutation represents an operation that mutates the SystemUser nodes in the graph.
+type SystemUserMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	username       *string
+	password       *string
+	home           *string
+	directory      *string
+	shell          *string
+	is_main        *bool
+	is_active      *bool
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	groups         map[int]struct{}
+	removedgroups  map[int]struct{}
+	clearedgroups  bool
+	done           bool
+	oldValue       func(context.Context) (*SystemUser, error)
+	predicates     []predicate.SystemUser
+}
+
+var _ ent.Mutation = (*SystemUserMutation)(nil)
+
+// systemuserOption allows management of the mutation configuration using functional options.
+type systemuserOption func(*SystemUserMutation)
+
+// newSystemUserMutation creates new mutation for the SystemUser entity.
+func newSystemUserMutation(c config, op Op, opts ...systemuserOption) *SystemUserMutation {
+	m := &SystemUserMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSystemUser,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSystemUserID sets the ID field of the mutation.
+func withSystemUserID(id int) systemuserOption {
+	return func(m *SystemUserMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SystemUser
+		)
+		m.oldValue = func(ctx context.Context) (*SystemUser, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SystemUser.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSystemUser sets the old SystemUser of the mutation.
+func withSystemUser(node *SystemUser) systemuserOption {
+	return func(m *SystemUserMutation) {
+		m.oldValue = func(context.Context) (*SystemUser, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SystemUserMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SystemUserMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SystemUserMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SystemUserMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SystemUser.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SystemUserMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SystemUserMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SystemUserMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SystemUserMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SystemUserMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SystemUserMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *SystemUserMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *SystemUserMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *SystemUserMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *SystemUserMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *SystemUserMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetUsername sets the "username" field.
+func (m *SystemUserMutation) SetUsername(s string) {
+	m.username = &s
+}
+
+// Username returns the value of the "username" field in the mutation.
+func (m *SystemUserMutation) Username() (r string, exists bool) {
+	v := m.username
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsername returns the old "username" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldUsername(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsername is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsername requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsername: %w", err)
+	}
+	return oldValue.Username, nil
+}
+
+// ResetUsername resets all changes to the "username" field.
+func (m *SystemUserMutation) ResetUsername() {
+	m.username = nil
+}
+
+// SetPassword sets the "password" field.
+func (m *SystemUserMutation) SetPassword(s string) {
+	m.password = &s
+}
+
+// Password returns the value of the "password" field in the mutation.
+func (m *SystemUserMutation) Password() (r string, exists bool) {
+	v := m.password
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPassword returns the old "password" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldPassword(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPassword is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPassword requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPassword: %w", err)
+	}
+	return oldValue.Password, nil
+}
+
+// ResetPassword resets all changes to the "password" field.
+func (m *SystemUserMutation) ResetPassword() {
+	m.password = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *SystemUserMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *SystemUserMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *SystemUserMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetHome sets the "home" field.
+func (m *SystemUserMutation) SetHome(s string) {
+	m.home = &s
+}
+
+// Home returns the value of the "home" field in the mutation.
+func (m *SystemUserMutation) Home() (r string, exists bool) {
+	v := m.home
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHome returns the old "home" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldHome(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHome: %w", err)
+	}
+	return oldValue.Home, nil
+}
+
+// ResetHome resets all changes to the "home" field.
+func (m *SystemUserMutation) ResetHome() {
+	m.home = nil
+}
+
+// SetDirectory sets the "directory" field.
+func (m *SystemUserMutation) SetDirectory(s string) {
+	m.directory = &s
+}
+
+// Directory returns the value of the "directory" field in the mutation.
+func (m *SystemUserMutation) Directory() (r string, exists bool) {
+	v := m.directory
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDirectory returns the old "directory" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldDirectory(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDirectory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDirectory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDirectory: %w", err)
+	}
+	return oldValue.Directory, nil
+}
+
+// ResetDirectory resets all changes to the "directory" field.
+func (m *SystemUserMutation) ResetDirectory() {
+	m.directory = nil
+}
+
+// SetShell sets the "shell" field.
+func (m *SystemUserMutation) SetShell(s string) {
+	m.shell = &s
+}
+
+// Shell returns the value of the "shell" field in the mutation.
+func (m *SystemUserMutation) Shell() (r string, exists bool) {
+	v := m.shell
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShell returns the old "shell" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldShell(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShell is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShell requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShell: %w", err)
+	}
+	return oldValue.Shell, nil
+}
+
+// ResetShell resets all changes to the "shell" field.
+func (m *SystemUserMutation) ResetShell() {
+	m.shell = nil
+}
+
+// SetIsMain sets the "is_main" field.
+func (m *SystemUserMutation) SetIsMain(b bool) {
+	m.is_main = &b
+}
+
+// IsMain returns the value of the "is_main" field in the mutation.
+func (m *SystemUserMutation) IsMain() (r bool, exists bool) {
+	v := m.is_main
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsMain returns the old "is_main" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldIsMain(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsMain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsMain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsMain: %w", err)
+	}
+	return oldValue.IsMain, nil
+}
+
+// ResetIsMain resets all changes to the "is_main" field.
+func (m *SystemUserMutation) ResetIsMain() {
+	m.is_main = nil
+}
+
+// SetIsActive sets the "is_active" field.
+func (m *SystemUserMutation) SetIsActive(b bool) {
+	m.is_active = &b
+}
+
+// IsActive returns the value of the "is_active" field in the mutation.
+func (m *SystemUserMutation) IsActive() (r bool, exists bool) {
+	v := m.is_active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsActive returns the old "is_active" field's value of the SystemUser entity.
+// If the SystemUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SystemUserMutation) OldIsActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsActive: %w", err)
+	}
+	return oldValue.IsActive, nil
+}
+
+// ResetIsActive resets all changes to the "is_active" field.
+func (m *SystemUserMutation) ResetIsActive() {
+	m.is_active = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *SystemUserMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[systemuser.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *SystemUserMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *SystemUserMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *SystemUserMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddGroupIDs adds the "groups" edge to the SystemUser entity by ids.
+func (m *SystemUserMutation) AddGroupIDs(ids ...int) {
+	if m.groups == nil {
+		m.groups = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.groups[ids[i]] = struct{}{}
+	}
+}
+
+// ClearGroups clears the "groups" edge to the SystemUser entity.
+func (m *SystemUserMutation) ClearGroups() {
+	m.clearedgroups = true
+}
+
+// GroupsCleared reports if the "groups" edge to the SystemUser entity was cleared.
+func (m *SystemUserMutation) GroupsCleared() bool {
+	return m.clearedgroups
+}
+
+// RemoveGroupIDs removes the "groups" edge to the SystemUser entity by IDs.
+func (m *SystemUserMutation) RemoveGroupIDs(ids ...int) {
+	if m.removedgroups == nil {
+		m.removedgroups = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.groups, ids[i])
+		m.removedgroups[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedGroups returns the removed IDs of the "groups" edge to the SystemUser entity.
+func (m *SystemUserMutation) RemovedGroupsIDs() (ids []int) {
+	for id := range m.removedgroups {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// GroupsIDs returns the "groups" edge IDs in the mutation.
+func (m *SystemUserMutation) GroupsIDs() (ids []int) {
+	for id := range m.groups {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetGroups resets all changes to the "groups" edge.
+func (m *SystemUserMutation) ResetGroups() {
+	m.groups = nil
+	m.clearedgroups = false
+	m.removedgroups = nil
+}
+
+// Where appends a list predicates to the SystemUserMutation builder.
+func (m *SystemUserMutation) Where(ps ...predicate.SystemUser) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SystemUserMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SystemUserMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SystemUser, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SystemUserMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SystemUserMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SystemUser).
+func (m *SystemUserMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SystemUserMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, systemuser.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, systemuser.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, systemuser.FieldVersion)
+	}
+	if m.username != nil {
+		fields = append(fields, systemuser.FieldUsername)
+	}
+	if m.password != nil {
+		fields = append(fields, systemuser.FieldPassword)
+	}
+	if m.account != nil {
+		fields = append(fields, systemuser.FieldAccountID)
+	}
+	if m.home != nil {
+		fields = append(fields, systemuser.FieldHome)
+	}
+	if m.directory != nil {
+		fields = append(fields, systemuser.FieldDirectory)
+	}
+	if m.shell != nil {
+		fields = append(fields, systemuser.FieldShell)
+	}
+	if m.is_main != nil {
+		fields = append(fields, systemuser.FieldIsMain)
+	}
+	if m.is_active != nil {
+		fields = append(fields, systemuser.FieldIsActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SystemUserMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case systemuser.FieldCreatedAt:
+		return m.CreatedAt()
+	case systemuser.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case systemuser.FieldVersion:
+		return m.Version()
+	case systemuser.FieldUsername:
+		return m.Username()
+	case systemuser.FieldPassword:
+		return m.Password()
+	case systemuser.FieldAccountID:
+		return m.AccountID()
+	case systemuser.FieldHome:
+		return m.Home()
+	case systemuser.FieldDirectory:
+		return m.Directory()
+	case systemuser.FieldShell:
+		return m.Shell()
+	case systemuser.FieldIsMain:
+		return m.IsMain()
+	case systemuser.FieldIsActive:
+		return m.IsActive()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SystemUserMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case systemuser.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case systemuser.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case systemuser.FieldVersion:
+		return m.OldVersion(ctx)
+	case systemuser.FieldUsername:
+		return m.OldUsername(ctx)
+	case systemuser.FieldPassword:
+		return m.OldPassword(ctx)
+	case systemuser.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case systemuser.FieldHome:
+		return m.OldHome(ctx)
+	case systemuser.FieldDirectory:
+		return m.OldDirectory(ctx)
+	case systemuser.FieldShell:
+		return m.OldShell(ctx)
+	case systemuser.FieldIsMain:
+		return m.OldIsMain(ctx)
+	case systemuser.FieldIsActive:
+		return m.OldIsActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown SystemUser field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SystemUserMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case systemuser.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case systemuser.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case systemuser.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case systemuser.FieldUsername:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsername(v)
+		return nil
+	case systemuser.FieldPassword:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPassword(v)
+		return nil
+	case systemuser.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case systemuser.FieldHome:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHome(v)
+		return nil
+	case systemuser.FieldDirectory:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDirectory(v)
+		return nil
+	case systemuser.FieldShell:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShell(v)
+		return nil
+	case systemuser.FieldIsMain:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsMain(v)
+		return nil
+	case systemuser.FieldIsActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SystemUser field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SystemUserMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, systemuser.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SystemUserMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case systemuser.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SystemUserMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case systemuser.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SystemUser numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SystemUserMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SystemUserMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SystemUserMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SystemUser nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SystemUserMutation) ResetField(name string) error {
+	switch name {
+	case systemuser.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case systemuser.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case systemuser.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case systemuser.FieldUsername:
+		m.ResetUsername()
+		return nil
+	case systemuser.FieldPassword:
+		m.ResetPassword()
+		return nil
+	case systemuser.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case systemuser.FieldHome:
+		m.ResetHome()
+		return nil
+	case systemuser.FieldDirectory:
+		m.ResetDirectory()
+		return nil
+	case systemuser.FieldShell:
+		m.ResetShell()
+		return nil
+	case systemuser.FieldIsMain:
+		m.ResetIsMain()
+		return nil
+	case systemuser.FieldIsActive:
+		m.ResetIsActive()
+		return nil
+	}
+	return fmt.Errorf("unknown SystemUser field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SystemUserMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, systemuser.EdgeAccount)
+	}
+	if m.groups != nil {
+		edges = append(edges, systemuser.EdgeGroups)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SystemUserMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case systemuser.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case systemuser.EdgeGroups:
+		ids := make([]ent.Value, 0, len(m.groups))
+		for id := range m.groups {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SystemUserMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedgroups != nil {
+		edges = append(edges, systemuser.EdgeGroups)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SystemUserMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case systemuser.EdgeGroups:
+		ids := make([]ent.Value, 0, len(m.removedgroups))
+		for id := range m.removedgroups {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SystemUserMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, systemuser.EdgeAccount)
+	}
+	if m.clearedgroups {
+		edges = append(edges, systemuser.EdgeGroups)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SystemUserMutation) EdgeCleared(name string) bool {
+	switch name {
+	case systemuser.EdgeAccount:
+		return m.clearedaccount
+	case systemuser.EdgeGroups:
+		return m.clearedgroups
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SystemUserMutation) ClearEdge(name string) error {
+	switch name {
+	case systemuser.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown SystemUser unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SystemUserMutation) ResetEdge(name string) error {
+	switch name {
+	case systemuser.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case systemuser.EdgeGroups:
+		m.ResetGroups()
+		return nil
+	}
+	return fmt.Errorf("unknown SystemUser edge %s", name)
 }
 
 // TokenMutation represents an operation that mutates the Token nodes in the graph.

@@ -39,6 +39,8 @@ type Operation struct {
 	AccountID *int `json:"account_id,omitempty"`
 	// Snapshot holds the value of the "snapshot" field.
 	Snapshot map[string]interface{} `json:"snapshot,omitempty"`
+	// Args holds the value of the "args" field.
+	Args map[string]string `json:"args,omitempty"`
 	// State holds the value of the "state" field.
 	State string `json:"state,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -74,7 +76,7 @@ func (*Operation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case operation.FieldSnapshot:
+		case operation.FieldSnapshot, operation.FieldArgs:
 			values[i] = new([]byte)
 		case operation.FieldID, operation.FieldLogID, operation.FieldChangeID, operation.FieldServerID, operation.FieldObjectID, operation.FieldAccountID:
 			values[i] = new(sql.NullInt64)
@@ -169,6 +171,14 @@ func (_m *Operation) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field snapshot: %w", err)
 				}
 			}
+		case operation.FieldArgs:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field args", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Args); err != nil {
+					return fmt.Errorf("unmarshal field args: %w", err)
+				}
+			}
 		case operation.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field state", values[i])
@@ -259,6 +269,9 @@ func (_m *Operation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("snapshot=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Snapshot))
+	builder.WriteString(", ")
+	builder.WriteString("args=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Args))
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(_m.State)

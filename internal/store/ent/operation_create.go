@@ -123,6 +123,12 @@ func (_c *OperationCreate) SetSnapshot(v map[string]interface{}) *OperationCreat
 	return _c
 }
 
+// SetArgs sets the "args" field.
+func (_c *OperationCreate) SetArgs(v map[string]string) *OperationCreate {
+	_c.mutation.SetArgs(v)
+	return _c
+}
+
 // SetState sets the "state" field.
 func (_c *OperationCreate) SetState(v string) *OperationCreate {
 	_c.mutation.SetState(v)
@@ -281,6 +287,10 @@ func (_c *OperationCreate) createSpec() (*Operation, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Snapshot(); ok {
 		_spec.SetField(operation.FieldSnapshot, field.TypeJSON, value)
 		_node.Snapshot = value
+	}
+	if value, ok := _c.mutation.Args(); ok {
+		_spec.SetField(operation.FieldArgs, field.TypeJSON, value)
+		_node.Args = value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(operation.FieldState, field.TypeString, value)
@@ -524,6 +534,24 @@ func (u *OperationUpsert) SetSnapshot(v map[string]interface{}) *OperationUpsert
 // UpdateSnapshot sets the "snapshot" field to the value that was provided on create.
 func (u *OperationUpsert) UpdateSnapshot() *OperationUpsert {
 	u.SetExcluded(operation.FieldSnapshot)
+	return u
+}
+
+// SetArgs sets the "args" field.
+func (u *OperationUpsert) SetArgs(v map[string]string) *OperationUpsert {
+	u.Set(operation.FieldArgs, v)
+	return u
+}
+
+// UpdateArgs sets the "args" field to the value that was provided on create.
+func (u *OperationUpsert) UpdateArgs() *OperationUpsert {
+	u.SetExcluded(operation.FieldArgs)
+	return u
+}
+
+// ClearArgs clears the value of the "args" field.
+func (u *OperationUpsert) ClearArgs() *OperationUpsert {
+	u.SetNull(operation.FieldArgs)
 	return u
 }
 
@@ -777,6 +805,27 @@ func (u *OperationUpsertOne) SetSnapshot(v map[string]interface{}) *OperationUps
 func (u *OperationUpsertOne) UpdateSnapshot() *OperationUpsertOne {
 	return u.Update(func(s *OperationUpsert) {
 		s.UpdateSnapshot()
+	})
+}
+
+// SetArgs sets the "args" field.
+func (u *OperationUpsertOne) SetArgs(v map[string]string) *OperationUpsertOne {
+	return u.Update(func(s *OperationUpsert) {
+		s.SetArgs(v)
+	})
+}
+
+// UpdateArgs sets the "args" field to the value that was provided on create.
+func (u *OperationUpsertOne) UpdateArgs() *OperationUpsertOne {
+	return u.Update(func(s *OperationUpsert) {
+		s.UpdateArgs()
+	})
+}
+
+// ClearArgs clears the value of the "args" field.
+func (u *OperationUpsertOne) ClearArgs() *OperationUpsertOne {
+	return u.Update(func(s *OperationUpsert) {
+		s.ClearArgs()
 	})
 }
 
@@ -1198,6 +1247,27 @@ func (u *OperationUpsertBulk) SetSnapshot(v map[string]interface{}) *OperationUp
 func (u *OperationUpsertBulk) UpdateSnapshot() *OperationUpsertBulk {
 	return u.Update(func(s *OperationUpsert) {
 		s.UpdateSnapshot()
+	})
+}
+
+// SetArgs sets the "args" field.
+func (u *OperationUpsertBulk) SetArgs(v map[string]string) *OperationUpsertBulk {
+	return u.Update(func(s *OperationUpsert) {
+		s.SetArgs(v)
+	})
+}
+
+// UpdateArgs sets the "args" field to the value that was provided on create.
+func (u *OperationUpsertBulk) UpdateArgs() *OperationUpsertBulk {
+	return u.Update(func(s *OperationUpsert) {
+		s.UpdateArgs()
+	})
+}
+
+// ClearArgs clears the value of the "args" field.
+func (u *OperationUpsertBulk) ClearArgs() *OperationUpsertBulk {
+	return u.Update(func(s *OperationUpsert) {
+		s.ClearArgs()
 	})
 }
 

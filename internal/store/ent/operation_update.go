@@ -213,6 +213,18 @@ func (_u *OperationUpdate) SetSnapshot(v map[string]interface{}) *OperationUpdat
 	return _u
 }
 
+// SetArgs sets the "args" field.
+func (_u *OperationUpdate) SetArgs(v map[string]string) *OperationUpdate {
+	_u.mutation.SetArgs(v)
+	return _u
+}
+
+// ClearArgs clears the value of the "args" field.
+func (_u *OperationUpdate) ClearArgs() *OperationUpdate {
+	_u.mutation.ClearArgs()
+	return _u
+}
+
 // SetState sets the "state" field.
 func (_u *OperationUpdate) SetState(v string) *OperationUpdate {
 	_u.mutation.SetState(v)
@@ -332,6 +344,12 @@ func (_u *OperationUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Snapshot(); ok {
 		_spec.SetField(operation.FieldSnapshot, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.Args(); ok {
+		_spec.SetField(operation.FieldArgs, field.TypeJSON, value)
+	}
+	if _u.mutation.ArgsCleared() {
+		_spec.ClearField(operation.FieldArgs, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(operation.FieldState, field.TypeString, value)
@@ -571,6 +589,18 @@ func (_u *OperationUpdateOne) SetSnapshot(v map[string]interface{}) *OperationUp
 	return _u
 }
 
+// SetArgs sets the "args" field.
+func (_u *OperationUpdateOne) SetArgs(v map[string]string) *OperationUpdateOne {
+	_u.mutation.SetArgs(v)
+	return _u
+}
+
+// ClearArgs clears the value of the "args" field.
+func (_u *OperationUpdateOne) ClearArgs() *OperationUpdateOne {
+	_u.mutation.ClearArgs()
+	return _u
+}
+
 // SetState sets the "state" field.
 func (_u *OperationUpdateOne) SetState(v string) *OperationUpdateOne {
 	_u.mutation.SetState(v)
@@ -720,6 +750,12 @@ func (_u *OperationUpdateOne) sqlSave(ctx context.Context) (_node *Operation, er
 	}
 	if value, ok := _u.mutation.Snapshot(); ok {
 		_spec.SetField(operation.FieldSnapshot, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.Args(); ok {
+		_spec.SetField(operation.FieldArgs, field.TypeJSON, value)
+	}
+	if _u.mutation.ArgsCleared() {
+		_spec.ClearField(operation.FieldArgs, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(operation.FieldState, field.TypeString, value)

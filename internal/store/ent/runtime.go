@@ -8,14 +8,19 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 	"github.com/orchestra-panel/orchestra/internal/store/schema"
 )
@@ -178,6 +183,133 @@ func init() {
 	contact.DefaultCountry = contactDescCountry.Default.(string)
 	// contact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
 	contact.CountryValidator = contactDescCountry.Validators[0].(func(string) error)
+	databaseMixin := schema.Database{}.Mixin()
+	databaseMixinFields0 := databaseMixin[0].Fields()
+	_ = databaseMixinFields0
+	databaseMixinFields1 := databaseMixin[1].Fields()
+	_ = databaseMixinFields1
+	databaseFields := schema.Database{}.Fields()
+	_ = databaseFields
+	// databaseDescCreatedAt is the schema descriptor for created_at field.
+	databaseDescCreatedAt := databaseMixinFields0[0].Descriptor()
+	// database.DefaultCreatedAt holds the default value on creation for the created_at field.
+	database.DefaultCreatedAt = databaseDescCreatedAt.Default.(func() time.Time)
+	// databaseDescUpdatedAt is the schema descriptor for updated_at field.
+	databaseDescUpdatedAt := databaseMixinFields0[1].Descriptor()
+	// database.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	database.DefaultUpdatedAt = databaseDescUpdatedAt.Default.(func() time.Time)
+	// database.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	database.UpdateDefaultUpdatedAt = databaseDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// databaseDescVersion is the schema descriptor for version field.
+	databaseDescVersion := databaseMixinFields1[0].Descriptor()
+	// database.DefaultVersion holds the default value on creation for the version field.
+	database.DefaultVersion = databaseDescVersion.Default.(int)
+	// database.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	database.VersionValidator = databaseDescVersion.Validators[0].(func(int) error)
+	// databaseDescName is the schema descriptor for name field.
+	databaseDescName := databaseFields[0].Descriptor()
+	// database.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	database.NameValidator = databaseDescName.Validators[0].(func(string) error)
+	// databaseDescType is the schema descriptor for type field.
+	databaseDescType := databaseFields[1].Descriptor()
+	// database.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	database.TypeValidator = databaseDescType.Validators[0].(func(string) error)
+	databaseuserMixin := schema.DatabaseUser{}.Mixin()
+	databaseuserMixinFields0 := databaseuserMixin[0].Fields()
+	_ = databaseuserMixinFields0
+	databaseuserMixinFields1 := databaseuserMixin[1].Fields()
+	_ = databaseuserMixinFields1
+	databaseuserFields := schema.DatabaseUser{}.Fields()
+	_ = databaseuserFields
+	// databaseuserDescCreatedAt is the schema descriptor for created_at field.
+	databaseuserDescCreatedAt := databaseuserMixinFields0[0].Descriptor()
+	// databaseuser.DefaultCreatedAt holds the default value on creation for the created_at field.
+	databaseuser.DefaultCreatedAt = databaseuserDescCreatedAt.Default.(func() time.Time)
+	// databaseuserDescUpdatedAt is the schema descriptor for updated_at field.
+	databaseuserDescUpdatedAt := databaseuserMixinFields0[1].Descriptor()
+	// databaseuser.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	databaseuser.DefaultUpdatedAt = databaseuserDescUpdatedAt.Default.(func() time.Time)
+	// databaseuser.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	databaseuser.UpdateDefaultUpdatedAt = databaseuserDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// databaseuserDescVersion is the schema descriptor for version field.
+	databaseuserDescVersion := databaseuserMixinFields1[0].Descriptor()
+	// databaseuser.DefaultVersion holds the default value on creation for the version field.
+	databaseuser.DefaultVersion = databaseuserDescVersion.Default.(int)
+	// databaseuser.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	databaseuser.VersionValidator = databaseuserDescVersion.Validators[0].(func(int) error)
+	// databaseuserDescUsername is the schema descriptor for username field.
+	databaseuserDescUsername := databaseuserFields[0].Descriptor()
+	// databaseuser.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	databaseuser.UsernameValidator = databaseuserDescUsername.Validators[0].(func(string) error)
+	// databaseuserDescPassword is the schema descriptor for password field.
+	databaseuserDescPassword := databaseuserFields[1].Descriptor()
+	// databaseuser.DefaultPassword holds the default value on creation for the password field.
+	databaseuser.DefaultPassword = databaseuserDescPassword.Default.(string)
+	// databaseuser.PasswordValidator is a validator for the "password" field. It is called by the builders before save.
+	databaseuser.PasswordValidator = databaseuserDescPassword.Validators[0].(func(string) error)
+	// databaseuserDescType is the schema descriptor for type field.
+	databaseuserDescType := databaseuserFields[2].Descriptor()
+	// databaseuser.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	databaseuser.TypeValidator = databaseuserDescType.Validators[0].(func(string) error)
+	domainMixin := schema.Domain{}.Mixin()
+	domainMixinFields0 := domainMixin[0].Fields()
+	_ = domainMixinFields0
+	domainMixinFields1 := domainMixin[1].Fields()
+	_ = domainMixinFields1
+	domainFields := schema.Domain{}.Fields()
+	_ = domainFields
+	// domainDescCreatedAt is the schema descriptor for created_at field.
+	domainDescCreatedAt := domainMixinFields0[0].Descriptor()
+	// domain.DefaultCreatedAt holds the default value on creation for the created_at field.
+	domain.DefaultCreatedAt = domainDescCreatedAt.Default.(func() time.Time)
+	// domainDescUpdatedAt is the schema descriptor for updated_at field.
+	domainDescUpdatedAt := domainMixinFields0[1].Descriptor()
+	// domain.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	domain.DefaultUpdatedAt = domainDescUpdatedAt.Default.(func() time.Time)
+	// domain.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	domain.UpdateDefaultUpdatedAt = domainDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// domainDescVersion is the schema descriptor for version field.
+	domainDescVersion := domainMixinFields1[0].Descriptor()
+	// domain.DefaultVersion holds the default value on creation for the version field.
+	domain.DefaultVersion = domainDescVersion.Default.(int)
+	// domain.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	domain.VersionValidator = domainDescVersion.Validators[0].(func(int) error)
+	// domainDescName is the schema descriptor for name field.
+	domainDescName := domainFields[0].Descriptor()
+	// domain.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	domain.NameValidator = domainDescName.Validators[0].(func(string) error)
+	// domainDescSerial is the schema descriptor for serial field.
+	domainDescSerial := domainFields[3].Descriptor()
+	// domain.DefaultSerial holds the default value on creation for the serial field.
+	domain.DefaultSerial = domainDescSerial.Default.(int64)
+	// domainDescRefresh is the schema descriptor for refresh field.
+	domainDescRefresh := domainFields[4].Descriptor()
+	// domain.DefaultRefresh holds the default value on creation for the refresh field.
+	domain.DefaultRefresh = domainDescRefresh.Default.(string)
+	// domain.RefreshValidator is a validator for the "refresh" field. It is called by the builders before save.
+	domain.RefreshValidator = domainDescRefresh.Validators[0].(func(string) error)
+	// domainDescRetry is the schema descriptor for retry field.
+	domainDescRetry := domainFields[5].Descriptor()
+	// domain.DefaultRetry holds the default value on creation for the retry field.
+	domain.DefaultRetry = domainDescRetry.Default.(string)
+	// domain.RetryValidator is a validator for the "retry" field. It is called by the builders before save.
+	domain.RetryValidator = domainDescRetry.Validators[0].(func(string) error)
+	// domainDescExpire is the schema descriptor for expire field.
+	domainDescExpire := domainFields[6].Descriptor()
+	// domain.DefaultExpire holds the default value on creation for the expire field.
+	domain.DefaultExpire = domainDescExpire.Default.(string)
+	// domain.ExpireValidator is a validator for the "expire" field. It is called by the builders before save.
+	domain.ExpireValidator = domainDescExpire.Validators[0].(func(string) error)
+	// domainDescMinTTL is the schema descriptor for min_ttl field.
+	domainDescMinTTL := domainFields[7].Descriptor()
+	// domain.DefaultMinTTL holds the default value on creation for the min_ttl field.
+	domain.DefaultMinTTL = domainDescMinTTL.Default.(string)
+	// domain.MinTTLValidator is a validator for the "min_ttl" field. It is called by the builders before save.
+	domain.MinTTLValidator = domainDescMinTTL.Validators[0].(func(string) error)
+	// domainDescDnssec is the schema descriptor for dnssec field.
+	domainDescDnssec := domainFields[8].Descriptor()
+	// domain.DefaultDnssec holds the default value on creation for the dnssec field.
+	domain.DefaultDnssec = domainDescDnssec.Default.(bool)
 	executionlogFields := schema.ExecutionLog{}.Fields()
 	_ = executionlogFields
 	// executionlogDescState is the schema descriptor for state field.
@@ -251,9 +383,46 @@ func init() {
 	// operation.DefaultRepr holds the default value on creation for the repr field.
 	operation.DefaultRepr = operationDescRepr.Default.(string)
 	// operationDescState is the schema descriptor for state field.
-	operationDescState := operationFields[10].Descriptor()
+	operationDescState := operationFields[11].Descriptor()
 	// operation.DefaultState holds the default value on creation for the state field.
 	operation.DefaultState = operationDescState.Default.(string)
+	recordMixin := schema.Record{}.Mixin()
+	recordMixinFields0 := recordMixin[0].Fields()
+	_ = recordMixinFields0
+	recordMixinFields1 := recordMixin[1].Fields()
+	_ = recordMixinFields1
+	recordFields := schema.Record{}.Fields()
+	_ = recordFields
+	// recordDescCreatedAt is the schema descriptor for created_at field.
+	recordDescCreatedAt := recordMixinFields0[0].Descriptor()
+	// record.DefaultCreatedAt holds the default value on creation for the created_at field.
+	record.DefaultCreatedAt = recordDescCreatedAt.Default.(func() time.Time)
+	// recordDescUpdatedAt is the schema descriptor for updated_at field.
+	recordDescUpdatedAt := recordMixinFields0[1].Descriptor()
+	// record.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	record.DefaultUpdatedAt = recordDescUpdatedAt.Default.(func() time.Time)
+	// record.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	record.UpdateDefaultUpdatedAt = recordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// recordDescVersion is the schema descriptor for version field.
+	recordDescVersion := recordMixinFields1[0].Descriptor()
+	// record.DefaultVersion holds the default value on creation for the version field.
+	record.DefaultVersion = recordDescVersion.Default.(int)
+	// record.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	record.VersionValidator = recordDescVersion.Validators[0].(func(int) error)
+	// recordDescType is the schema descriptor for type field.
+	recordDescType := recordFields[2].Descriptor()
+	// record.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	record.TypeValidator = recordDescType.Validators[0].(func(string) error)
+	// recordDescValue is the schema descriptor for value field.
+	recordDescValue := recordFields[3].Descriptor()
+	// record.ValueValidator is a validator for the "value" field. It is called by the builders before save.
+	record.ValueValidator = recordDescValue.Validators[0].(func(string) error)
+	// recordDescTTL is the schema descriptor for ttl field.
+	recordDescTTL := recordFields[4].Descriptor()
+	// record.DefaultTTL holds the default value on creation for the ttl field.
+	record.DefaultTTL = recordDescTTL.Default.(string)
+	// record.TTLValidator is a validator for the "ttl" field. It is called by the builders before save.
+	record.TTLValidator = recordDescTTL.Validators[0].(func(string) error)
 	routeMixin := schema.Route{}.Mixin()
 	routeMixinFields0 := routeMixin[0].Fields()
 	_ = routeMixinFields0
@@ -393,6 +562,65 @@ func init() {
 	settingDescName := settingFields[0].Descriptor()
 	// setting.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	setting.NameValidator = settingDescName.Validators[0].(func(string) error)
+	systemuserMixin := schema.SystemUser{}.Mixin()
+	systemuserMixinFields0 := systemuserMixin[0].Fields()
+	_ = systemuserMixinFields0
+	systemuserMixinFields1 := systemuserMixin[1].Fields()
+	_ = systemuserMixinFields1
+	systemuserFields := schema.SystemUser{}.Fields()
+	_ = systemuserFields
+	// systemuserDescCreatedAt is the schema descriptor for created_at field.
+	systemuserDescCreatedAt := systemuserMixinFields0[0].Descriptor()
+	// systemuser.DefaultCreatedAt holds the default value on creation for the created_at field.
+	systemuser.DefaultCreatedAt = systemuserDescCreatedAt.Default.(func() time.Time)
+	// systemuserDescUpdatedAt is the schema descriptor for updated_at field.
+	systemuserDescUpdatedAt := systemuserMixinFields0[1].Descriptor()
+	// systemuser.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	systemuser.DefaultUpdatedAt = systemuserDescUpdatedAt.Default.(func() time.Time)
+	// systemuser.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	systemuser.UpdateDefaultUpdatedAt = systemuserDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// systemuserDescVersion is the schema descriptor for version field.
+	systemuserDescVersion := systemuserMixinFields1[0].Descriptor()
+	// systemuser.DefaultVersion holds the default value on creation for the version field.
+	systemuser.DefaultVersion = systemuserDescVersion.Default.(int)
+	// systemuser.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	systemuser.VersionValidator = systemuserDescVersion.Validators[0].(func(int) error)
+	// systemuserDescUsername is the schema descriptor for username field.
+	systemuserDescUsername := systemuserFields[0].Descriptor()
+	// systemuser.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	systemuser.UsernameValidator = systemuserDescUsername.Validators[0].(func(string) error)
+	// systemuserDescPassword is the schema descriptor for password field.
+	systemuserDescPassword := systemuserFields[1].Descriptor()
+	// systemuser.DefaultPassword holds the default value on creation for the password field.
+	systemuser.DefaultPassword = systemuserDescPassword.Default.(string)
+	// systemuser.PasswordValidator is a validator for the "password" field. It is called by the builders before save.
+	systemuser.PasswordValidator = systemuserDescPassword.Validators[0].(func(string) error)
+	// systemuserDescHome is the schema descriptor for home field.
+	systemuserDescHome := systemuserFields[3].Descriptor()
+	// systemuser.DefaultHome holds the default value on creation for the home field.
+	systemuser.DefaultHome = systemuserDescHome.Default.(string)
+	// systemuser.HomeValidator is a validator for the "home" field. It is called by the builders before save.
+	systemuser.HomeValidator = systemuserDescHome.Validators[0].(func(string) error)
+	// systemuserDescDirectory is the schema descriptor for directory field.
+	systemuserDescDirectory := systemuserFields[4].Descriptor()
+	// systemuser.DefaultDirectory holds the default value on creation for the directory field.
+	systemuser.DefaultDirectory = systemuserDescDirectory.Default.(string)
+	// systemuser.DirectoryValidator is a validator for the "directory" field. It is called by the builders before save.
+	systemuser.DirectoryValidator = systemuserDescDirectory.Validators[0].(func(string) error)
+	// systemuserDescShell is the schema descriptor for shell field.
+	systemuserDescShell := systemuserFields[5].Descriptor()
+	// systemuser.DefaultShell holds the default value on creation for the shell field.
+	systemuser.DefaultShell = systemuserDescShell.Default.(string)
+	// systemuser.ShellValidator is a validator for the "shell" field. It is called by the builders before save.
+	systemuser.ShellValidator = systemuserDescShell.Validators[0].(func(string) error)
+	// systemuserDescIsMain is the schema descriptor for is_main field.
+	systemuserDescIsMain := systemuserFields[6].Descriptor()
+	// systemuser.DefaultIsMain holds the default value on creation for the is_main field.
+	systemuser.DefaultIsMain = systemuserDescIsMain.Default.(bool)
+	// systemuserDescIsActive is the schema descriptor for is_active field.
+	systemuserDescIsActive := systemuserFields[7].Descriptor()
+	// systemuser.DefaultIsActive holds the default value on creation for the is_active field.
+	systemuser.DefaultIsActive = systemuserDescIsActive.Default.(bool)
 	tokenFields := schema.Token{}.Fields()
 	_ = tokenFields
 	// tokenDescName is the schema descriptor for name field.

@@ -20,6 +20,12 @@ type Tx struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// Database is the client for interacting with the Database builders.
+	Database *DatabaseClient
+	// DatabaseUser is the client for interacting with the DatabaseUser builders.
+	DatabaseUser *DatabaseUserClient
+	// Domain is the client for interacting with the Domain builders.
+	Domain *DomainClient
 	// ExecutionLog is the client for interacting with the ExecutionLog builders.
 	ExecutionLog *ExecutionLogClient
 	// History is the client for interacting with the History builders.
@@ -30,6 +36,8 @@ type Tx struct {
 	Lane *LaneClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Record is the client for interacting with the Record builders.
+	Record *RecordClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
 	// Server is the client for interacting with the Server builders.
@@ -38,6 +46,8 @@ type Tx struct {
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
+	// SystemUser is the client for interacting with the SystemUser builders.
+	SystemUser *SystemUserClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 
@@ -174,15 +184,20 @@ func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
+	tx.Database = NewDatabaseClient(tx.config)
+	tx.DatabaseUser = NewDatabaseUserClient(tx.config)
+	tx.Domain = NewDomainClient(tx.config)
 	tx.ExecutionLog = NewExecutionLogClient(tx.config)
 	tx.History = NewHistoryClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Lane = NewLaneClient(tx.config)
 	tx.Operation = NewOperationClient(tx.config)
+	tx.Record = NewRecordClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)
 	tx.Server = NewServerClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
+	tx.SystemUser = NewSystemUserClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 }
 

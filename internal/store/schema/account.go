@@ -38,6 +38,10 @@ func (Account) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("contacts", Contact.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
 		edge.To("tokens", Token.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("domains", Domain.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("system_users", SystemUser.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("databases", Database.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("database_users", DatabaseUser.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

@@ -178,6 +178,8 @@ func (Operation) Fields() []ent.Field {
 		field.String("repr").Default(""),
 		field.Int("account_id").Optional().Nillable(),
 		field.JSON("snapshot", map[string]any{}),
+		// args are a custom action's arguments (a path to grant, …).
+		field.JSON("args", map[string]string{}).Optional(),
 		// state is SKIPPED for an operation no route took, else that of its log.
 		field.String("state").Default("RECEIVED"),
 		field.Time("created_at").Immutable(),
@@ -196,8 +198,13 @@ func (Operation) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("log_id"), index.Fields("model", "object_id"), index.Fields("change_id")}
 }
 
-// Annotations of Operation: internal, staff only.
-func (Operation) Annotations() []schema.Annotation { return []schema.Annotation{Scope{}} }
+// Annotations of Operation: an account sees the operations on its objects
+// (to follow its own writes); only the system writes them.
+func (Operation) Annotations() []schema.Annotation {
+	return []schema.Annotation{Scope{Owner: "account_id", StaffFields: []string{
+		"log_id", "change_id", "server_id", "backend", "action", "model", "object_id", "repr", "account_id",
+		"snapshot", "state", "created_at"}}}
+}
 
 // Lane is the lease on one server's ordered lane of units: whoever holds an
 // unexpired lease is the only process running units on that server.

@@ -46,6 +46,14 @@ const (
 	EdgeContacts = "contacts"
 	// EdgeTokens holds the string denoting the tokens edge name in mutations.
 	EdgeTokens = "tokens"
+	// EdgeDomains holds the string denoting the domains edge name in mutations.
+	EdgeDomains = "domains"
+	// EdgeSystemUsers holds the string denoting the system_users edge name in mutations.
+	EdgeSystemUsers = "system_users"
+	// EdgeDatabases holds the string denoting the databases edge name in mutations.
+	EdgeDatabases = "databases"
+	// EdgeDatabaseUsers holds the string denoting the database_users edge name in mutations.
+	EdgeDatabaseUsers = "database_users"
 	// Table holds the table name of the account in the database.
 	Table = "accounts"
 	// ContactsTable is the table that holds the contacts relation/edge.
@@ -62,6 +70,34 @@ const (
 	TokensInverseTable = "tokens"
 	// TokensColumn is the table column denoting the tokens relation/edge.
 	TokensColumn = "account_id"
+	// DomainsTable is the table that holds the domains relation/edge.
+	DomainsTable = "domains"
+	// DomainsInverseTable is the table name for the Domain entity.
+	// It exists in this package in order to avoid circular dependency with the "domain" package.
+	DomainsInverseTable = "domains"
+	// DomainsColumn is the table column denoting the domains relation/edge.
+	DomainsColumn = "account_id"
+	// SystemUsersTable is the table that holds the system_users relation/edge.
+	SystemUsersTable = "system_users"
+	// SystemUsersInverseTable is the table name for the SystemUser entity.
+	// It exists in this package in order to avoid circular dependency with the "systemuser" package.
+	SystemUsersInverseTable = "system_users"
+	// SystemUsersColumn is the table column denoting the system_users relation/edge.
+	SystemUsersColumn = "account_id"
+	// DatabasesTable is the table that holds the databases relation/edge.
+	DatabasesTable = "databases"
+	// DatabasesInverseTable is the table name for the Database entity.
+	// It exists in this package in order to avoid circular dependency with the "database" package.
+	DatabasesInverseTable = "databases"
+	// DatabasesColumn is the table column denoting the databases relation/edge.
+	DatabasesColumn = "account_id"
+	// DatabaseUsersTable is the table that holds the database_users relation/edge.
+	DatabaseUsersTable = "database_users"
+	// DatabaseUsersInverseTable is the table name for the DatabaseUser entity.
+	// It exists in this package in order to avoid circular dependency with the "databaseuser" package.
+	DatabaseUsersInverseTable = "database_users"
+	// DatabaseUsersColumn is the table column denoting the database_users relation/edge.
+	DatabaseUsersColumn = "account_id"
 )
 
 // Columns holds all SQL columns for account fields.
@@ -235,6 +271,62 @@ func ByTokens(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newTokensStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByDomainsCount orders the results by domains count.
+func ByDomainsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDomainsStep(), opts...)
+	}
+}
+
+// ByDomains orders the results by domains terms.
+func ByDomains(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDomainsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// BySystemUsersCount orders the results by system_users count.
+func BySystemUsersCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSystemUsersStep(), opts...)
+	}
+}
+
+// BySystemUsers orders the results by system_users terms.
+func BySystemUsers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSystemUsersStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByDatabasesCount orders the results by databases count.
+func ByDatabasesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDatabasesStep(), opts...)
+	}
+}
+
+// ByDatabases orders the results by databases terms.
+func ByDatabases(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDatabasesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByDatabaseUsersCount orders the results by database_users count.
+func ByDatabaseUsersCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDatabaseUsersStep(), opts...)
+	}
+}
+
+// ByDatabaseUsers orders the results by database_users terms.
+func ByDatabaseUsers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDatabaseUsersStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newContactsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -247,5 +339,33 @@ func newTokensStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TokensInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, TokensTable, TokensColumn),
+	)
+}
+func newDomainsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DomainsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DomainsTable, DomainsColumn),
+	)
+}
+func newSystemUsersStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SystemUsersInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SystemUsersTable, SystemUsersColumn),
+	)
+}
+func newDatabasesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DatabasesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DatabasesTable, DatabasesColumn),
+	)
+}
+func newDatabaseUsersStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DatabaseUsersInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DatabaseUsersTable, DatabaseUsersColumn),
 	)
 }

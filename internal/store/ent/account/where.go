@@ -871,6 +871,98 @@ func HasTokensWith(preds ...predicate.Token) predicate.Account {
 	})
 }
 
+// HasDomains applies the HasEdge predicate on the "domains" edge.
+func HasDomains() predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DomainsTable, DomainsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDomainsWith applies the HasEdge predicate on the "domains" edge with a given conditions (other predicates).
+func HasDomainsWith(preds ...predicate.Domain) predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := newDomainsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSystemUsers applies the HasEdge predicate on the "system_users" edge.
+func HasSystemUsers() predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SystemUsersTable, SystemUsersColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSystemUsersWith applies the HasEdge predicate on the "system_users" edge with a given conditions (other predicates).
+func HasSystemUsersWith(preds ...predicate.SystemUser) predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := newSystemUsersStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDatabases applies the HasEdge predicate on the "databases" edge.
+func HasDatabases() predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DatabasesTable, DatabasesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDatabasesWith applies the HasEdge predicate on the "databases" edge with a given conditions (other predicates).
+func HasDatabasesWith(preds ...predicate.Database) predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := newDatabasesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDatabaseUsers applies the HasEdge predicate on the "database_users" edge.
+func HasDatabaseUsers() predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DatabaseUsersTable, DatabaseUsersColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDatabaseUsersWith applies the HasEdge predicate on the "database_users" edge with a given conditions (other predicates).
+func HasDatabaseUsersWith(preds ...predicate.DatabaseUser) predicate.Account {
+	return predicate.Account(func(s *sql.Selector) {
+		step := newDatabaseUsersStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Account) predicate.Account {
 	return predicate.Account(sql.AndPredicates(predicates...))

@@ -45,6 +45,42 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The DatabaseFunc type is an adapter to allow the use of ordinary
+// function as Database mutator.
+type DatabaseFunc func(context.Context, *ent.DatabaseMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DatabaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DatabaseMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DatabaseMutation", m)
+}
+
+// The DatabaseUserFunc type is an adapter to allow the use of ordinary
+// function as DatabaseUser mutator.
+type DatabaseUserFunc func(context.Context, *ent.DatabaseUserMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DatabaseUserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DatabaseUserMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DatabaseUserMutation", m)
+}
+
+// The DomainFunc type is an adapter to allow the use of ordinary
+// function as Domain mutator.
+type DomainFunc func(context.Context, *ent.DomainMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DomainMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DomainMutation", m)
+}
+
 // The ExecutionLogFunc type is an adapter to allow the use of ordinary
 // function as ExecutionLog mutator.
 type ExecutionLogFunc func(context.Context, *ent.ExecutionLogMutation) (ent.Value, error)
@@ -105,6 +141,18 @@ func (f OperationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OperationMutation", m)
 }
 
+// The RecordFunc type is an adapter to allow the use of ordinary
+// function as Record mutator.
+type RecordFunc func(context.Context, *ent.RecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RecordMutation", m)
+}
+
 // The RouteFunc type is an adapter to allow the use of ordinary
 // function as Route mutator.
 type RouteFunc func(context.Context, *ent.RouteMutation) (ent.Value, error)
@@ -151,6 +199,18 @@ func (f SettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SettingMutation", m)
+}
+
+// The SystemUserFunc type is an adapter to allow the use of ordinary
+// function as SystemUser mutator.
+type SystemUserFunc func(context.Context, *ent.SystemUserMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SystemUserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SystemUserMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SystemUserMutation", m)
 }
 
 // The TokenFunc type is an adapter to allow the use of ordinary

@@ -11,16 +11,21 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -161,6 +166,87 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
 }
 
+// The DatabaseFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DatabaseFunc func(context.Context, *ent.DatabaseQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DatabaseFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DatabaseQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DatabaseQuery", q)
+}
+
+// The TraverseDatabase type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDatabase func(context.Context, *ent.DatabaseQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDatabase) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDatabase) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DatabaseQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DatabaseQuery", q)
+}
+
+// The DatabaseUserFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DatabaseUserFunc func(context.Context, *ent.DatabaseUserQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DatabaseUserFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DatabaseUserQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DatabaseUserQuery", q)
+}
+
+// The TraverseDatabaseUser type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDatabaseUser func(context.Context, *ent.DatabaseUserQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDatabaseUser) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDatabaseUser) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DatabaseUserQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DatabaseUserQuery", q)
+}
+
+// The DomainFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DomainFunc func(context.Context, *ent.DomainQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DomainFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DomainQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DomainQuery", q)
+}
+
+// The TraverseDomain type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDomain func(context.Context, *ent.DomainQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDomain) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDomain) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DomainQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DomainQuery", q)
+}
+
 // The ExecutionLogFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ExecutionLogFunc func(context.Context, *ent.ExecutionLogQuery) (ent.Value, error)
 
@@ -296,6 +382,33 @@ func (f TraverseOperation) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OperationQuery", q)
 }
 
+// The RecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RecordFunc func(context.Context, *ent.RecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RecordQuery", q)
+}
+
+// The TraverseRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRecord func(context.Context, *ent.RecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RecordQuery", q)
+}
+
 // The RouteFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RouteFunc func(context.Context, *ent.RouteQuery) (ent.Value, error)
 
@@ -404,6 +517,33 @@ func (f TraverseSetting) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SettingQuery", q)
 }
 
+// The SystemUserFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SystemUserFunc func(context.Context, *ent.SystemUserQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SystemUserFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SystemUserQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SystemUserQuery", q)
+}
+
+// The TraverseSystemUser type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSystemUser func(context.Context, *ent.SystemUserQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSystemUser) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSystemUser) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SystemUserQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SystemUserQuery", q)
+}
+
 // The TokenFunc type is an adapter to allow the use of ordinary function as a Querier.
 type TokenFunc func(context.Context, *ent.TokenQuery) (ent.Value, error)
 
@@ -440,6 +580,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ChangeQuery, predicate.Change, change.OrderOption]{typ: ent.TypeChange, tq: q}, nil
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.DatabaseQuery:
+		return &query[*ent.DatabaseQuery, predicate.Database, database.OrderOption]{typ: ent.TypeDatabase, tq: q}, nil
+	case *ent.DatabaseUserQuery:
+		return &query[*ent.DatabaseUserQuery, predicate.DatabaseUser, databaseuser.OrderOption]{typ: ent.TypeDatabaseUser, tq: q}, nil
+	case *ent.DomainQuery:
+		return &query[*ent.DomainQuery, predicate.Domain, domain.OrderOption]{typ: ent.TypeDomain, tq: q}, nil
 	case *ent.ExecutionLogQuery:
 		return &query[*ent.ExecutionLogQuery, predicate.ExecutionLog, executionlog.OrderOption]{typ: ent.TypeExecutionLog, tq: q}, nil
 	case *ent.HistoryQuery:
@@ -450,6 +596,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.LaneQuery, predicate.Lane, lane.OrderOption]{typ: ent.TypeLane, tq: q}, nil
 	case *ent.OperationQuery:
 		return &query[*ent.OperationQuery, predicate.Operation, operation.OrderOption]{typ: ent.TypeOperation, tq: q}, nil
+	case *ent.RecordQuery:
+		return &query[*ent.RecordQuery, predicate.Record, record.OrderOption]{typ: ent.TypeRecord, tq: q}, nil
 	case *ent.RouteQuery:
 		return &query[*ent.RouteQuery, predicate.Route, route.OrderOption]{typ: ent.TypeRoute, tq: q}, nil
 	case *ent.ServerQuery:
@@ -458,6 +606,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SettingQuery:
 		return &query[*ent.SettingQuery, predicate.Setting, setting.OrderOption]{typ: ent.TypeSetting, tq: q}, nil
+	case *ent.SystemUserQuery:
+		return &query[*ent.SystemUserQuery, predicate.SystemUser, systemuser.OrderOption]{typ: ent.TypeSystemUser, tq: q}, nil
 	case *ent.TokenQuery:
 		return &query[*ent.TokenQuery, predicate.Token, token.OrderOption]{typ: ent.TypeToken, tq: q}, nil
 	default:

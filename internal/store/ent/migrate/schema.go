@@ -104,6 +104,127 @@ var (
 			},
 		},
 	}
+	// DatabasesColumns holds the columns for the "databases" table.
+	DatabasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "type", Type: field.TypeString, Size: 16},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// DatabasesTable holds the schema information for the "databases" table.
+	DatabasesTable = &schema.Table{
+		Name:       "databases",
+		Columns:    DatabasesColumns,
+		PrimaryKey: []*schema.Column{DatabasesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "databases_accounts_databases",
+				Columns:    []*schema.Column{DatabasesColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "database_name_type",
+				Unique:  true,
+				Columns: []*schema.Column{DatabasesColumns[4], DatabasesColumns[5]},
+			},
+			{
+				Name:    "database_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{DatabasesColumns[6]},
+			},
+		},
+	}
+	// DatabaseUsersColumns holds the columns for the "database_users" table.
+	DatabaseUsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "username", Type: field.TypeString, Size: 63},
+		{Name: "password", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "type", Type: field.TypeString, Size: 16},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// DatabaseUsersTable holds the schema information for the "database_users" table.
+	DatabaseUsersTable = &schema.Table{
+		Name:       "database_users",
+		Columns:    DatabaseUsersColumns,
+		PrimaryKey: []*schema.Column{DatabaseUsersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "database_users_accounts_database_users",
+				Columns:    []*schema.Column{DatabaseUsersColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "databaseuser_username_type",
+				Unique:  true,
+				Columns: []*schema.Column{DatabaseUsersColumns[4], DatabaseUsersColumns[6]},
+			},
+			{
+				Name:    "databaseuser_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{DatabaseUsersColumns[7]},
+			},
+		},
+	}
+	// DomainsColumns holds the columns for the "domains" table.
+	DomainsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 253},
+		{Name: "serial", Type: field.TypeInt64, Default: 0},
+		{Name: "refresh", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "retry", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "expire", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "min_ttl", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "dnssec", Type: field.TypeBool, Default: false},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "top_id", Type: field.TypeInt, Nullable: true},
+	}
+	// DomainsTable holds the schema information for the "domains" table.
+	DomainsTable = &schema.Table{
+		Name:       "domains",
+		Columns:    DomainsColumns,
+		PrimaryKey: []*schema.Column{DomainsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "domains_accounts_domains",
+				Columns:    []*schema.Column{DomainsColumns[11]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "domains_domains_subdomains",
+				Columns:    []*schema.Column{DomainsColumns[12]},
+				RefColumns: []*schema.Column{DomainsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "domain_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{DomainsColumns[11]},
+			},
+			{
+				Name:    "domain_top_id",
+				Unique:  false,
+				Columns: []*schema.Column{DomainsColumns[12]},
+			},
+		},
+	}
 	// ExecutionLogsColumns holds the columns for the "execution_logs" table.
 	ExecutionLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -238,6 +359,7 @@ var (
 		{Name: "repr", Type: field.TypeString, Default: ""},
 		{Name: "account_id", Type: field.TypeInt, Nullable: true},
 		{Name: "snapshot", Type: field.TypeJSON},
+		{Name: "args", Type: field.TypeJSON, Nullable: true},
 		{Name: "state", Type: field.TypeString, Default: "RECEIVED"},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "log_id", Type: field.TypeInt, Nullable: true},
@@ -250,7 +372,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "operations_execution_logs_operations",
-				Columns:    []*schema.Column{OperationsColumns[12]},
+				Columns:    []*schema.Column{OperationsColumns[13]},
 				RefColumns: []*schema.Column{ExecutionLogsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -259,7 +381,7 @@ var (
 			{
 				Name:    "operation_log_id",
 				Unique:  false,
-				Columns: []*schema.Column{OperationsColumns[12]},
+				Columns: []*schema.Column{OperationsColumns[13]},
 			},
 			{
 				Name:    "operation_model_object_id",
@@ -270,6 +392,44 @@ var (
 				Name:    "operation_change_id",
 				Unique:  false,
 				Columns: []*schema.Column{OperationsColumns[1]},
+			},
+		},
+	}
+	// RecordsColumns holds the columns for the "records" table.
+	RecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "type", Type: field.TypeString, Size: 8},
+		{Name: "value", Type: field.TypeString, Size: 4096},
+		{Name: "ttl", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "domain_id", Type: field.TypeInt},
+	}
+	// RecordsTable holds the schema information for the "records" table.
+	RecordsTable = &schema.Table{
+		Name:       "records",
+		Columns:    RecordsColumns,
+		PrimaryKey: []*schema.Column{RecordsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "records_domains_records",
+				Columns:    []*schema.Column{RecordsColumns[8]},
+				RefColumns: []*schema.Column{DomainsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "record_domain_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordsColumns[8]},
+			},
+			{
+				Name:    "record_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordsColumns[4]},
 			},
 		},
 	}
@@ -362,6 +522,42 @@ var (
 		Columns:    SettingsColumns,
 		PrimaryKey: []*schema.Column{SettingsColumns[0]},
 	}
+	// SystemUsersColumns holds the columns for the "system_users" table.
+	SystemUsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "username", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "password", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "home", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "directory", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "shell", Type: field.TypeString, Size: 64, Default: "/dev/null"},
+		{Name: "is_main", Type: field.TypeBool, Default: false},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// SystemUsersTable holds the schema information for the "system_users" table.
+	SystemUsersTable = &schema.Table{
+		Name:       "system_users",
+		Columns:    SystemUsersColumns,
+		PrimaryKey: []*schema.Column{SystemUsersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "system_users_accounts_system_users",
+				Columns:    []*schema.Column{SystemUsersColumns[11]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "systemuser_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{SystemUsersColumns[11]},
+			},
+		},
+	}
 	// TokensColumns holds the columns for the "tokens" table.
 	TokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -394,27 +590,94 @@ var (
 			},
 		},
 	}
+	// DatabaseGrantsColumns holds the columns for the "database_grants" table.
+	DatabaseGrantsColumns = []*schema.Column{
+		{Name: "database_id", Type: field.TypeInt},
+		{Name: "database_user_id", Type: field.TypeInt},
+	}
+	// DatabaseGrantsTable holds the schema information for the "database_grants" table.
+	DatabaseGrantsTable = &schema.Table{
+		Name:       "database_grants",
+		Columns:    DatabaseGrantsColumns,
+		PrimaryKey: []*schema.Column{DatabaseGrantsColumns[0], DatabaseGrantsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "database_grants_database_id",
+				Columns:    []*schema.Column{DatabaseGrantsColumns[0]},
+				RefColumns: []*schema.Column{DatabasesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "database_grants_database_user_id",
+				Columns:    []*schema.Column{DatabaseGrantsColumns[1]},
+				RefColumns: []*schema.Column{DatabaseUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
+	// SystemUserGroupsColumns holds the columns for the "system_user_groups" table.
+	SystemUserGroupsColumns = []*schema.Column{
+		{Name: "system_user_id", Type: field.TypeInt},
+		{Name: "group_id", Type: field.TypeInt},
+	}
+	// SystemUserGroupsTable holds the schema information for the "system_user_groups" table.
+	SystemUserGroupsTable = &schema.Table{
+		Name:       "system_user_groups",
+		Columns:    SystemUserGroupsColumns,
+		PrimaryKey: []*schema.Column{SystemUserGroupsColumns[0], SystemUserGroupsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "system_user_groups_system_user_id",
+				Columns:    []*schema.Column{SystemUserGroupsColumns[0]},
+				RefColumns: []*schema.Column{SystemUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "system_user_groups_group_id",
+				Columns:    []*schema.Column{SystemUserGroupsColumns[1]},
+				RefColumns: []*schema.Column{SystemUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
 		ChangesTable,
 		ContactsTable,
+		DatabasesTable,
+		DatabaseUsersTable,
+		DomainsTable,
 		ExecutionLogsTable,
 		HistoriesTable,
 		IdempotencyKeysTable,
 		LanesTable,
 		OperationsTable,
+		RecordsTable,
 		RoutesTable,
 		ServersTable,
 		SessionsTable,
 		SettingsTable,
+		SystemUsersTable,
 		TokensTable,
+		DatabaseGrantsTable,
+		SystemUserGroupsTable,
 	}
 )
 
 func init() {
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	DatabasesTable.ForeignKeys[0].RefTable = AccountsTable
+	DatabaseUsersTable.ForeignKeys[0].RefTable = AccountsTable
+	DomainsTable.ForeignKeys[0].RefTable = AccountsTable
+	DomainsTable.ForeignKeys[1].RefTable = DomainsTable
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
+	RecordsTable.ForeignKeys[0].RefTable = DomainsTable
 	RoutesTable.ForeignKeys[0].RefTable = ServersTable
+	SystemUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
+	DatabaseGrantsTable.ForeignKeys[0].RefTable = DatabasesTable
+	DatabaseGrantsTable.ForeignKeys[1].RefTable = DatabaseUsersTable
+	SystemUserGroupsTable.ForeignKeys[0].RefTable = SystemUsersTable
+	SystemUserGroupsTable.ForeignKeys[1].RefTable = SystemUsersTable
 }

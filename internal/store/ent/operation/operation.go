@@ -32,6 +32,8 @@ const (
 	FieldAccountID = "account_id"
 	// FieldSnapshot holds the string denoting the snapshot field in the database.
 	FieldSnapshot = "snapshot"
+	// FieldArgs holds the string denoting the args field in the database.
+	FieldArgs = "args"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -62,6 +64,7 @@ var Columns = []string{
 	FieldRepr,
 	FieldAccountID,
 	FieldSnapshot,
+	FieldArgs,
 	FieldState,
 	FieldCreatedAt,
 }

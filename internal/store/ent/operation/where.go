@@ -590,6 +590,16 @@ func AccountIDNotNil() predicate.Operation {
 	return predicate.Operation(sql.FieldNotNull(FieldAccountID))
 }
 
+// ArgsIsNil applies the IsNil predicate on the "args" field.
+func ArgsIsNil() predicate.Operation {
+	return predicate.Operation(sql.FieldIsNull(FieldArgs))
+}
+
+// ArgsNotNil applies the NotNil predicate on the "args" field.
+func ArgsNotNil() predicate.Operation {
+	return predicate.Operation(sql.FieldNotNull(FieldArgs))
+}
+
 // StateEQ applies the EQ predicate on the "state" field.
 func StateEQ(v string) predicate.Operation {
 	return predicate.Operation(sql.FieldEQ(FieldState, v))

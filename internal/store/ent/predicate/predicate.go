@@ -15,6 +15,15 @@ type Change func(*sql.Selector)
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
+// Database is the predicate function for database builders.
+type Database func(*sql.Selector)
+
+// DatabaseUser is the predicate function for databaseuser builders.
+type DatabaseUser func(*sql.Selector)
+
+// Domain is the predicate function for domain builders.
+type Domain func(*sql.Selector)
+
 // ExecutionLog is the predicate function for executionlog builders.
 type ExecutionLog func(*sql.Selector)
 
@@ -30,6 +39,9 @@ type Lane func(*sql.Selector)
 // Operation is the predicate function for operation builders.
 type Operation func(*sql.Selector)
 
+// Record is the predicate function for record builders.
+type Record func(*sql.Selector)
+
 // Route is the predicate function for route builders.
 type Route func(*sql.Selector)
 
@@ -41,6 +53,9 @@ type Session func(*sql.Selector)
 
 // Setting is the predicate function for setting builders.
 type Setting func(*sql.Selector)
+
+// SystemUser is the predicate function for systemuser builders.
+type SystemUser func(*sql.Selector)
 
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)

@@ -1,0 +1,443 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orchestra-panel/orchestra/internal/dns"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// Domain is a domain as the API shows it.
+type Domain struct {
+	ID        int       `json:"id"`
+	Name      string    `json:"name"`
+	Account   int       `json:"account"`
+	Top       *int      `json:"top,omitempty" doc:"The top domain whose zone holds this subdomain's records; absent for a top domain."`
+	Serial    int64     `json:"serial" doc:"The zone's SOA serial, YYYYMMDDnn; bumped on every change of the zone."`
+	Refresh   string    `json:"refresh"`
+	Retry     string    `json:"retry"`
+	Expire    string    `json:"expire"`
+	MinTTL    string    `json:"min_ttl"`
+	DNSSEC    bool      `json:"dnssec" doc:"The master signs the zone; give the registrar the DS records (GET /domains/{id}/ds)."`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+}
+
+func domainOut(d *ent.Domain) Domain {
+	return Domain{ID: d.ID, Name: d.Name, Account: d.AccountID, Top: d.TopID, Serial: d.Serial, Refresh: d.Refresh,
+		Retry: d.Retry, Expire: d.Expire, MinTTL: d.MinTTL, DNSSEC: d.Dnssec, CreatedAt: d.CreatedAt,
+		UpdatedAt: d.UpdatedAt, Version: d.Version}
+}
+
+// RecordIn is a record in a request.
+type RecordIn struct {
+	Type  string `json:"type" maxLength:"8" doc:"A, AAAA, CNAME, MX, NS, TXT, SRV, CAA or SOA."`
+	Value string `json:"value" maxLength:"4096" doc:"As in a zone file, e.g. 10 mail.example.com. for MX; TXT is the text itself, unquoted."`
+	TTL   string `json:"ttl,omitempty" maxLength:"16" doc:"Seconds or an interval like 1h; DOMAINS_DEFAULT_TTL when empty."`
+}
+
+// Record is a record as the API shows it.
+type Record struct {
+	ID        int       `json:"id"`
+	Domain    int       `json:"domain"`
+	Account   int       `json:"account"`
+	Type      string    `json:"type"`
+	Value     string    `json:"value"`
+	TTL       string    `json:"ttl"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+}
+
+func recordOut(r *ent.Record) Record {
+	return Record{ID: r.ID, Domain: r.DomainID, Account: r.AccountID, Type: r.Type, Value: r.Value, TTL: r.TTL,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+}
+
+// DomainCreate is the body of a new domain, with its first records.
+type DomainCreate struct {
+	Name    string     `json:"name" maxLength:"253" doc:"A subdomain of one of your domains goes into its zone; a new parent of your subdomains takes them over."`
+	Account int        `json:"account,omitempty" doc:"Your own when omitted; staff name one (a subdomain takes its top domain's)."`
+	Refresh string     `json:"refresh,omitempty" maxLength:"16"`
+	Retry   string     `json:"retry,omitempty" maxLength:"16"`
+	Expire  string     `json:"expire,omitempty" maxLength:"16"`
+	MinTTL  string     `json:"min_ttl,omitempty" maxLength:"16"`
+	DNSSEC  bool       `json:"dnssec,omitempty"`
+	Records []RecordIn `json:"records,omitempty" maxItems:"1000" doc:"Created with the domain: the zone is checked once, with all of them."`
+}
+
+// DomainPatch changes the fields it names.
+type DomainPatch struct {
+	Refresh *string `json:"refresh,omitempty" maxLength:"16"`
+	Retry   *string `json:"retry,omitempty" maxLength:"16"`
+	Expire  *string `json:"expire,omitempty" maxLength:"16"`
+	MinTTL  *string `json:"min_ttl,omitempty" maxLength:"16"`
+	DNSSEC  *bool   `json:"dnssec,omitempty"`
+	Version *int    `json:"version,omitempty"`
+}
+
+type domainBody struct {
+	ETag string `header:"ETag"`
+	Body Domain
+}
+
+type createdDomain struct {
+	Location string `header:"Location"`
+	ETag     string `header:"ETag"`
+	Body     Domain
+}
+
+var domainListing = Listing{
+	Orderable: []string{"id", "name", "created_at", "updated_at", "account_id"},
+	Search:    []string{"name"},
+	Default:   "name",
+	Unique:    []string{"name"},
+}
+
+var recordListing = Listing{
+	Orderable: []string{"id", "type", "value", "created_at", "updated_at", "domain_id"},
+	Search:    []string{"value"},
+	Default:   "id",
+}
+
+// recordErrors moves the details of the records of a domain create under
+// body.records[i].
+func recordErrors(ctx context.Context, i int, err error) error {
+	if se, ok := fail(ctx, err).(huma.StatusError); ok {
+		if e, ok := se.(*huma.ErrorModel); ok {
+			for _, d := range e.Errors {
+				d.Location = "body.records[" + strconv.Itoa(i) + "]." + d.Location[len("body."):]
+			}
+			return e
+		}
+		return se
+	}
+	return err
+}
+
+func (s *Server) dnsRoutes() {
+	huma.Register(s.api, op("list-domains", http.MethodGet, "/domains", "List domains", "DNS"),
+		func(ctx context.Context, in *struct {
+			ListParams
+			Name    string `query:"name" maxLength:"253"`
+			Account int    `query:"account" minimum:"0"`
+			Top     int    `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
+		}) (*struct{ Body *Page[Domain] }, error) {
+			where, order, err := domainListing.plan(ctx, in.ListParams, eq("name", in.Name, "account_id", in.Account, "top_id", in.Top))
+			if err != nil {
+				return nil, err
+			}
+			q := s.st.Domain.Query().Where(predicate.Domain(where))
+			for _, o := range order {
+				q = q.Order(domain.OrderOption(o))
+			}
+			page, err := paginate(ctx, q, in.ListParams, domainOut)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct{ Body *Page[Domain] }{page}, nil
+		})
+
+	huma.Register(s.api, op("get-domain", http.MethodGet, "/domains/{id}", "Get a domain", "DNS"),
+		func(ctx context.Context, in *IDPath) (*domainBody, error) {
+			d, err := s.st.Domain.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &domainBody{ETag: etag(d.Version), Body: domainOut(d)}, nil
+		})
+
+	huma.Register(s.api, op("create-domain", http.MethodPost, "/domains", "Add a domain, with its records", "DNS"),
+		func(ctx context.Context, in *struct{ Body DomainCreate }) (*createdDomain, error) {
+			b := in.Body
+			var d *ent.Domain
+			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				c := tx.Domain.Create().SetName(b.Name).SetRefresh(b.Refresh).SetRetry(b.Retry).SetExpire(b.Expire).
+					SetMinTTL(b.MinTTL).SetDnssec(b.DNSSEC)
+				if b.Account != 0 {
+					c.SetAccountID(b.Account)
+				}
+				var err error
+				if d, err = c.Save(ctx); err != nil {
+					return err
+				}
+				for i, r := range b.Records {
+					if err := tx.Record.Create().SetDomainID(d.ID).SetType(r.Type).SetValue(r.Value).SetTTL(r.TTL).Exec(ctx); err != nil {
+						return recordErrors(ctx, i, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			if d, err = s.st.Domain.Get(ctx, d.ID); err != nil { // the serial set at commit
+				return nil, fail(ctx, err)
+			}
+			return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
+		})
+
+	imp := op("import-domain", http.MethodPost, "/domains/import", "Add a domain from a zone file", "DNS")
+	imp.Description = "Reads a zone file (from another panel or name server): the domain, a subdomain for each other " +
+		"name in it and their records, checked as any other write. The SOA's timers become the domain's and its serial carries on."
+	huma.Register(s.api, imp, func(ctx context.Context, in *struct {
+		Body struct {
+			Name    string `json:"name" maxLength:"253"`
+			Account int    `json:"account,omitempty"`
+			Zone    string `json:"zone" maxLength:"1000000" doc:"The zone file's text; $INCLUDE is not allowed."`
+		}
+	}) (*createdDomain, error) {
+		var d *ent.Domain
+		err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+			d, err = dns.Import(ctx, tx, in.Body.Name, in.Body.Account, in.Body.Zone)
+			return err
+		})
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		if d, err = s.st.Domain.Get(ctx, d.ID); err != nil {
+			return nil, fail(ctx, err)
+		}
+		return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
+	})
+
+	huma.Register(s.api, op("update-domain", http.MethodPatch, "/domains/{id}", "Change a domain's timers or DNSSEC", "DNS"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Versioned
+			Body DomainPatch
+		}) (*domainBody, error) {
+			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
+			if err != nil {
+				return nil, err
+			}
+			b := in.Body
+			var d *ent.Domain
+			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				d, err = tx.Domain.UpdateOneID(in.ID).Where(domain.VersionEQ(v)).SetNillableRefresh(b.Refresh).
+					SetNillableRetry(b.Retry).SetNillableExpire(b.Expire).SetNillableMinTTL(b.MinTTL).
+					SetNillableDnssec(b.DNSSEC).Save(ctx)
+				if ent.IsNotFound(err) {
+					return staleOrMissing(ctx, tx.Domain.Query().Where(domain.ID(in.ID)).Exist)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			if d, err = s.st.Domain.Get(ctx, d.ID); err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &domainBody{ETag: etag(d.Version), Body: domainOut(d)}, nil
+		})
+
+	huma.Register(s.api, op("delete-domain", http.MethodDelete, "/domains/{id}", "Delete a domain, its subdomains and records", "DNS"),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return tx.Domain.DeleteOneID(in.ID).Exec(ctx)
+			}))
+		})
+
+	huma.Register(s.api, op("view-zone", http.MethodGet, "/domains/{id}/zone", "The zone file of a domain, as the servers get it", "DNS"),
+		func(ctx context.Context, in *IDPath) (*struct {
+			Body struct {
+				Zone   string `json:"zone" doc:"The top domain's name."`
+				Serial int64  `json:"serial"`
+				Text   string `json:"text"`
+			}
+		}, error) {
+			d, err := s.st.Domain.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			if d.TopID != nil {
+				if d, err = s.st.Domain.Get(ctx, *d.TopID); err != nil {
+					return nil, fail(ctx, err)
+				}
+			}
+			z, err := dns.LoadZone(ctx, s.st.Client, d)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			out := &struct {
+				Body struct {
+					Zone   string `json:"zone" doc:"The top domain's name."`
+					Serial int64  `json:"serial"`
+					Text   string `json:"text"`
+				}
+			}{}
+			out.Body.Zone, out.Body.Serial = d.Name, d.Serial
+			out.Body.Text, _ = z.Render()
+			return out, nil
+		})
+
+	huma.Register(s.api, op("get-domain-ds", http.MethodGet, "/domains/{id}/ds", "The DS records to give the registrar of a signed domain", "DNS"),
+		func(ctx context.Context, in *IDPath) (*struct {
+			Body struct {
+				DS []string `json:"ds"`
+			}
+		}, error) {
+			d, err := s.st.Domain.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			if d.TopID != nil || !d.Dnssec {
+				return nil, huma.Error409Conflict(i18n.T(ctx, "Only a top domain with DNSSEC on has DS records."))
+			}
+			// the key lives on the master: ask the first server it is routed to
+			srv, err := s.st.Server.Query().Where(server.IsActive(true), server.HasRoutesWith(
+				route.Backend(dns.MasterBackend), route.IsActive(true))).Order(ent.Asc(server.FieldID)).
+				First(viewer.System(ctx, viewer.ChannelSystem))
+			if ent.IsNotFound(err) {
+				return nil, huma.Error409Conflict(i18n.T(ctx, "No server is routed to %s.", dns.MasterBackend))
+			}
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			addr := srv.Address
+			if addr == "" {
+				addr = srv.Name
+			}
+			ds, err := dns.DSRecords(ctx, addr, d.Name)
+			if err != nil {
+				return nil, huma.Error502BadGateway(err.Error())
+			}
+			out := &struct {
+				Body struct {
+					DS []string `json:"ds"`
+				}
+			}{}
+			out.Body.DS = ds
+			return out, nil
+		})
+
+	huma.Register(s.api, op("list-records", http.MethodGet, "/records", "List records", "DNS"),
+		func(ctx context.Context, in *struct {
+			ListParams
+			Domain int    `query:"domain" minimum:"0"`
+			Type   string `query:"type" enum:"A,AAAA,CNAME,MX,NS,TXT,SRV,CAA,SOA"`
+		}) (*struct{ Body *Page[Record] }, error) {
+			where, order, err := recordListing.plan(ctx, in.ListParams, eq("domain_id", in.Domain, "type", in.Type))
+			if err != nil {
+				return nil, err
+			}
+			q := s.st.Record.Query().Where(predicate.Record(where))
+			for _, o := range order {
+				q = q.Order(record.OrderOption(o))
+			}
+			page, err := paginate(ctx, q, in.ListParams, recordOut)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct{ Body *Page[Record] }{page}, nil
+		})
+
+	huma.Register(s.api, op("get-record", http.MethodGet, "/records/{id}", "Get a record", "DNS"),
+		func(ctx context.Context, in *IDPath) (*struct {
+			ETag string `header:"ETag"`
+			Body Record
+		}, error) {
+			r, err := s.st.Record.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct {
+				ETag string `header:"ETag"`
+				Body Record
+			}{etag(r.Version), recordOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("create-record", http.MethodPost, "/records", "Add a record to a domain", "DNS"),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Domain int `json:"domain" minimum:"1"`
+				RecordIn
+			}
+		}) (*struct {
+			Location string `header:"Location"`
+			ETag     string `header:"ETag"`
+			Body     Record
+		}, error) {
+			b := in.Body
+			var r *ent.Record
+			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+				r, err = tx.Record.Create().SetDomainID(b.Domain).SetType(b.Type).SetValue(b.Value).SetTTL(b.TTL).Save(ctx)
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct {
+				Location string `header:"Location"`
+				ETag     string `header:"ETag"`
+				Body     Record
+			}{Prefix + "/records/" + strconv.Itoa(r.ID), etag(r.Version), recordOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("update-record", http.MethodPatch, "/records/{id}", "Change a record", "DNS"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Versioned
+			Body struct {
+				Type    *string `json:"type,omitempty" maxLength:"8"`
+				Value   *string `json:"value,omitempty" maxLength:"4096"`
+				TTL     *string `json:"ttl,omitempty" maxLength:"16"`
+				Version *int    `json:"version,omitempty"`
+			}
+		}) (*struct {
+			ETag string `header:"ETag"`
+			Body Record
+		}, error) {
+			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
+			if err != nil {
+				return nil, err
+			}
+			b := in.Body
+			var r *ent.Record
+			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				u := tx.Record.UpdateOneID(in.ID).Where(record.VersionEQ(v)).SetNillableType(b.Type).SetNillableTTL(b.TTL)
+				if b.Value != nil {
+					u.SetValue(*b.Value)
+				} else if b.Type != nil {
+					// a new type re-checks the value it keeps
+					old, err := tx.Record.Get(ctx, in.ID)
+					if err != nil {
+						return err
+					}
+					u.SetValue(old.Value)
+				}
+				r, err = u.Save(ctx)
+				if ent.IsNotFound(err) {
+					return staleOrMissing(ctx, tx.Record.Query().Where(record.ID(in.ID)).Exist)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct {
+				ETag string `header:"ETag"`
+				Body Record
+			}{etag(r.Version), recordOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("delete-record", http.MethodDelete, "/records/{id}", "Delete a record", "DNS"),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return tx.Record.DeleteOneID(in.ID).Exec(ctx)
+			}))
+		})
+}

@@ -1,0 +1,590 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+)
+
+// ManagedServer is a server the panel runs scripts on, as the API shows it.
+type ManagedServer struct {
+	ID                 int               `json:"id"`
+	Name               string            `json:"name"`
+	Address            string            `json:"address" doc:"IP address or host name; empty means the name is the address."`
+	SSHPort            int               `json:"ssh_port"`
+	SSHUser            string            `json:"ssh_user"`
+	HostKey            string            `json:"host_key" doc:"The pinned SSH host key; empty until confirmed. Connections to a server presenting another key are refused."`
+	HostKeyFingerprint string            `json:"host_key_fingerprint,omitempty"`
+	Description        string            `json:"description"`
+	OS                 string            `json:"os"`
+	Settings           map[string]string `json:"settings" doc:"Setting values for this server only (paths, daemon names)."`
+	IsActive           bool              `json:"is_active" doc:"Inactive servers get no new units."`
+	CreatedAt          time.Time         `json:"created_at"`
+	UpdatedAt          time.Time         `json:"updated_at"`
+	Version            int               `json:"version"`
+}
+
+func fingerprint(key string) string {
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil {
+		return ""
+	}
+	return ssh.FingerprintSHA256(k)
+}
+
+func serverOut(s *ent.Server) ManagedServer {
+	return ManagedServer{ID: s.ID, Name: s.Name, Address: s.Address, SSHPort: s.SSHPort, SSHUser: s.SSHUser,
+		HostKey: s.HostKey, HostKeyFingerprint: fingerprint(s.HostKey), Description: s.Description, OS: s.Os,
+		Settings: s.Settings, IsActive: s.IsActive, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version}
+}
+
+// ServerCreate is the body of a new server.
+type ServerCreate struct {
+	Name        string            `json:"name" maxLength:"256"`
+	Address     string            `json:"address,omitempty" maxLength:"256"`
+	SSHPort     int               `json:"ssh_port,omitempty" minimum:"0" maximum:"65535" doc:"22 when omitted."`
+	SSHUser     string            `json:"ssh_user,omitempty" maxLength:"32" doc:"root when omitted."`
+	HostKey     string            `json:"host_key,omitempty" maxLength:"4096" doc:"Pin this key now (from the server's /etc/ssh/ssh_host_*_key.pub); or confirm the presented one later."`
+	Description string            `json:"description,omitempty" maxLength:"10000"`
+	OS          string            `json:"os,omitempty" maxLength:"32" doc:"LINUX when omitted."`
+	Settings    map[string]string `json:"settings,omitempty"`
+	IsActive    *bool             `json:"is_active,omitempty"`
+}
+
+// ServerPatch changes the fields it names.
+type ServerPatch struct {
+	Name        *string            `json:"name,omitempty" maxLength:"256"`
+	Address     *string            `json:"address,omitempty" maxLength:"256"`
+	SSHPort     *int               `json:"ssh_port,omitempty" minimum:"1" maximum:"65535"`
+	SSHUser     *string            `json:"ssh_user,omitempty" maxLength:"32"`
+	HostKey     *string            `json:"host_key,omitempty" maxLength:"4096" doc:"Replace the pinned key (after a reinstall); empty unpins it."`
+	Description *string            `json:"description,omitempty" maxLength:"10000"`
+	OS          *string            `json:"os,omitempty" maxLength:"32"`
+	Settings    *map[string]string `json:"settings,omitempty" doc:"Replaces all the server's setting values."`
+	IsActive    *bool              `json:"is_active,omitempty"`
+	Version     *int               `json:"version,omitempty"`
+}
+
+type serverBody struct {
+	ETag string `header:"ETag"`
+	Body ManagedServer
+}
+
+var serverListing = Listing{
+	Orderable: []string{"id", "name", "address", "os", "created_at", "updated_at"},
+	Search:    []string{"name", "address", "description"},
+	Default:   "name",
+	Unique:    []string{"name"},
+}
+
+// Route is a route as the API shows it.
+type Route struct {
+	ID           int       `json:"id"`
+	Backend      string    `json:"backend"`
+	Server       int       `json:"server"`
+	Match        string    `json:"match" doc:"expr-lang expression over the backend's model, e.g. database.type == \"mysql\"; true matches everything."`
+	Async        bool      `json:"async" doc:"Writes do not wait for this route's units."`
+	AsyncActions []string  `json:"async_actions" doc:"Actions run asynchronously even when the route is not."`
+	IsActive     bool      `json:"is_active"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	Version      int       `json:"version"`
+}
+
+func routeOut(r *ent.Route) Route {
+	return Route{ID: r.ID, Backend: r.Backend, Server: r.ServerID, Match: r.Match, Async: r.Async,
+		AsyncActions: r.AsyncActions, IsActive: r.IsActive, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+}
+
+// RouteCreate is the body of a new route.
+type RouteCreate struct {
+	Backend      string   `json:"backend" maxLength:"128"`
+	Server       int      `json:"server" minimum:"1"`
+	Match        string   `json:"match,omitempty" maxLength:"1024" doc:"true when omitted."`
+	Async        bool     `json:"async,omitempty"`
+	AsyncActions []string `json:"async_actions,omitempty" maxItems:"32"`
+	IsActive     *bool    `json:"is_active,omitempty"`
+}
+
+// RoutePatch changes the fields it names.
+type RoutePatch struct {
+	Backend      *string   `json:"backend,omitempty" maxLength:"128"`
+	Server       *int      `json:"server,omitempty" minimum:"1"`
+	Match        *string   `json:"match,omitempty" maxLength:"1024"`
+	Async        *bool     `json:"async,omitempty"`
+	AsyncActions *[]string `json:"async_actions,omitempty" maxItems:"32"`
+	IsActive     *bool     `json:"is_active,omitempty"`
+	Version      *int      `json:"version,omitempty"`
+}
+
+type routeBody struct {
+	ETag string `header:"ETag"`
+	Body Route
+}
+
+var routeListing = Listing{
+	Orderable: []string{"id", "backend", "server_id", "created_at", "updated_at"},
+	Search:    []string{"backend", "match"},
+	Default:   "backend",
+}
+
+// BackendInfo describes a registered backend.
+type BackendInfo struct {
+	Name          string   `json:"name"`
+	Verbose       string   `json:"verbose"`
+	Model         string   `json:"model"`
+	Actions       []string `json:"actions"`
+	RelatedModels []string `json:"related_models" doc:"Changes of these models re-apply the related objects of the backend's model."`
+	IgnoreFields  []string `json:"ignore_fields" doc:"A change of only these fields is not applied."`
+	DefaultMatch  string   `json:"default_match"`
+	InProcess     bool     `json:"in_process" doc:"Runs in the panel (talks to an HTTP API) rather than as a script over SSH."`
+}
+
+// Ping is what a server answered.
+type Ping struct {
+	Reachable     bool    `json:"reachable"`
+	UptimeSeconds int64   `json:"uptime_seconds,omitempty"`
+	LatencyMS     float64 `json:"latency_ms"`
+	Error         string  `json:"error,omitempty"`
+}
+
+// HostKeyInfo compares the key a server presents with the pinned one.
+type HostKeyInfo struct {
+	Presented            string `json:"presented"`
+	PresentedFingerprint string `json:"presented_fingerprint"`
+	Pinned               string `json:"pinned"`
+	PinnedFingerprint    string `json:"pinned_fingerprint,omitempty"`
+	Matches              bool   `json:"matches" doc:"False with a pinned key means the server's key changed: the panel refuses to connect until staff pin the new one."`
+}
+
+// PlannedUnit is a unit of work a resync or retry planned.
+type PlannedUnit struct {
+	Log        int    `json:"log,omitempty" doc:"The execution log to follow; absent on a dry run."`
+	Server     int    `json:"server"`
+	Backend    string `json:"backend"`
+	State      string `json:"state"`
+	Problem    string `json:"problem,omitempty"`
+	Operations int    `json:"operations"`
+	Script     string `json:"script,omitempty" doc:"On a dry run: the script that would run."`
+}
+
+func plannedOut(u orchestration.Unit, withScript bool) PlannedUnit {
+	p := PlannedUnit{Log: u.LogID, Server: u.Server.ID, Backend: u.Backend, State: u.State, Problem: u.Problem, Operations: u.Operations}
+	if withScript {
+		p.Script = u.Script
+	}
+	return p
+}
+
+// executor returns the process's executor, or a 503 when this process
+// does not run one.
+func (s *Server) executor(ctx context.Context) (*orchestration.Executor, error) {
+	if s.cfg.Executor == nil {
+		return nil, huma.Error503ServiceUnavailable(i18n.T(ctx, "Orchestration does not run in this process."))
+	}
+	return s.cfg.Executor, nil
+}
+
+func (s *Server) serverRoutes() {
+	huma.Register(s.api, op("list-servers", http.MethodGet, "/servers", "List servers (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct {
+			ListParams
+			Name     string    `query:"name" maxLength:"256"`
+			OS       string    `query:"os" maxLength:"32"`
+			IsActive boolParam `query:"is_active" enum:"true,false"`
+		}) (*struct{ Body *Page[ManagedServer] }, error) {
+			where, order, err := serverListing.plan(ctx, in.ListParams, eq("name", in.Name, "os", in.OS, "is_active", in.IsActive))
+			if err != nil {
+				return nil, err
+			}
+			q := s.st.Server.Query().Where(predicate.Server(where))
+			for _, o := range order {
+				q = q.Order(server.OrderOption(o))
+			}
+			page, err := paginate(ctx, q, in.ListParams, serverOut)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct{ Body *Page[ManagedServer] }{page}, nil
+		})
+
+	huma.Register(s.api, op("get-server", http.MethodGet, "/servers/{id}", "Get a server (staff)", "Orchestration"),
+		func(ctx context.Context, in *IDPath) (*serverBody, error) {
+			srv, err := s.st.Server.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
+		})
+
+	huma.Register(s.api, op("create-server", http.MethodPost, "/servers", "Add a server (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct{ Body ServerCreate }) (*struct {
+			Location string `header:"Location"`
+			ETag     string `header:"ETag"`
+			Body     ManagedServer
+		}, error) {
+			b := in.Body
+			var srv *ent.Server
+			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				c := tx.Server.Create().SetName(b.Name).SetAddress(b.Address).SetHostKey(b.HostKey).
+					SetDescription(b.Description).SetNillableIsActive(b.IsActive)
+				if b.SSHPort != 0 {
+					c.SetSSHPort(b.SSHPort)
+				}
+				if b.SSHUser != "" {
+					c.SetSSHUser(b.SSHUser)
+				}
+				if b.OS != "" {
+					c.SetOs(b.OS)
+				}
+				if b.Settings != nil {
+					c.SetSettings(b.Settings)
+				}
+				var err error
+				srv, err = c.Save(ctx)
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			out := &struct {
+				Location string `header:"Location"`
+				ETag     string `header:"ETag"`
+				Body     ManagedServer
+			}{Location: Prefix + "/servers/" + strconv.Itoa(srv.ID), ETag: etag(srv.Version), Body: serverOut(srv)}
+			return out, nil
+		})
+
+	huma.Register(s.api, op("update-server", http.MethodPatch, "/servers/{id}", "Change a server (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Versioned
+			Body ServerPatch
+		}) (*serverBody, error) {
+			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
+			if err != nil {
+				return nil, err
+			}
+			b := in.Body
+			var srv *ent.Server
+			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				u := tx.Server.UpdateOneID(in.ID).Where(server.VersionEQ(v)).SetNillableName(b.Name).
+					SetNillableAddress(b.Address).SetNillableSSHPort(b.SSHPort).SetNillableSSHUser(b.SSHUser).
+					SetNillableHostKey(b.HostKey).SetNillableDescription(b.Description).SetNillableOs(b.OS).
+					SetNillableIsActive(b.IsActive)
+				if b.Settings != nil {
+					u.SetSettings(*b.Settings)
+				}
+				srv, err = u.Save(ctx)
+				if ent.IsNotFound(err) {
+					return staleOrMissing(ctx, tx.Server.Query().Where(server.ID(in.ID)).Exist)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
+		})
+
+	huma.Register(s.api, op("delete-server", http.MethodDelete, "/servers/{id}", "Remove a server and its routes (staff)", "Orchestration"),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return tx.Server.DeleteOneID(in.ID).Exec(ctx)
+			}))
+		})
+
+	ping := op("ping-server", http.MethodPost, "/servers/{id}/ping", "Check that the panel reaches a server over SSH (staff)", "Orchestration")
+	ping.DefaultStatus = http.StatusOK
+	huma.Register(s.api, ping, func(ctx context.Context, in *IDPath) (*struct{ Body Ping }, error) {
+		srv, err := s.st.Server.Get(ctx, in.ID)
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		ex, err := s.executor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p := ex.Ping(ctx, srv)
+		return &struct{ Body Ping }{Ping{Reachable: p.Reachable, UptimeSeconds: int64(p.Uptime.Seconds()),
+			LatencyMS: float64(p.Latency.Microseconds()) / 1000, Error: p.Error}}, nil
+	})
+
+	huma.Register(s.api, op("get-server-host-key", http.MethodGet, "/servers/{id}/host-key",
+		"Read the host key a server presents, to compare with the pinned one (staff)", "Orchestration"),
+		func(ctx context.Context, in *IDPath) (*struct{ Body HostKeyInfo }, error) {
+			srv, err := s.st.Server.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			key, err := orchestration.HostKey(ctx, srv)
+			if err != nil {
+				return nil, huma.Error502BadGateway(i18n.T(ctx, "The server did not present a host key: %v", err))
+			}
+			return &struct{ Body HostKeyInfo }{HostKeyInfo{Presented: key, PresentedFingerprint: fingerprint(key),
+				Pinned: srv.HostKey, PinnedFingerprint: fingerprint(srv.HostKey), Matches: srv.HostKey == key}}, nil
+		})
+
+	confirm := op("confirm-server-host-key", http.MethodPost, "/servers/{id}/host-key",
+		"Pin the host key the server presents, after checking its fingerprint (staff)", "Orchestration")
+	confirm.DefaultStatus = http.StatusOK
+	confirm.Description = "Trust on first use, made explicit: the key is read again and pinned only if its " +
+		"SHA256 fingerprint is the one given, which staff compare with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."
+	huma.Register(s.api, confirm, func(ctx context.Context, in *struct {
+		IDPath
+		Body struct {
+			Fingerprint string `json:"fingerprint" maxLength:"128" doc:"SHA256:... as GET host-key showed it."`
+		}
+	}) (*serverBody, error) {
+		srv, err := s.st.Server.Get(ctx, in.ID)
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		key, err := orchestration.HostKey(ctx, srv)
+		if err != nil {
+			return nil, huma.Error502BadGateway(i18n.T(ctx, "The server did not present a host key: %v", err))
+		}
+		if fingerprint(key) != strings.TrimSpace(in.Body.Fingerprint) {
+			msg := i18n.T(ctx, "The server presents the key %s, not the one confirmed: nothing was pinned.", fingerprint(key))
+			return nil, huma.Error409Conflict(msg, &huma.ErrorDetail{Location: "body.fingerprint", Message: msg})
+		}
+		err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			srv, err = tx.Server.UpdateOneID(in.ID).SetHostKey(key).Save(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
+	})
+
+	resync := op("resync-server", http.MethodPost, "/servers/{id}/resync",
+		"Apply every object routed to a server again (staff)", "Orchestration")
+	resync.DefaultStatus = http.StatusAccepted
+	resync.Description = "Plans units for every object whose routes send it to this server, as the objects are now, " +
+		"optionally for one backend; with dry_run the scripts are returned and nothing runs. Follow the units' logs."
+	huma.Register(s.api, resync, func(ctx context.Context, in *struct {
+		IDPath
+		Body struct {
+			Backend string `json:"backend,omitempty" maxLength:"128"`
+			DryRun  bool   `json:"dry_run,omitempty"`
+		}
+	}) (*struct{ Body []PlannedUnit }, error) {
+		srv, err := s.st.Server.Get(ctx, in.ID)
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		ex, err := s.executor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		units, err := ex.Orchestrate(ctx, orchestration.Selection{ServerID: srv.ID, Backend: in.Body.Backend}, in.Body.DryRun)
+		if err != nil {
+			return nil, selectionFail(ctx, err)
+		}
+		out := make([]PlannedUnit, len(units))
+		for i, u := range units {
+			out[i] = plannedOut(u, in.Body.DryRun)
+		}
+		return &struct{ Body []PlannedUnit }{out}, nil
+	})
+}
+
+// selectionFail names the selection field at fault.
+func selectionFail(ctx context.Context, err error) error {
+	if se, ok := err.(*orchestration.SelectionError); ok {
+		return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"),
+			&huma.ErrorDetail{Location: "body." + se.Field, Message: se.Message})
+	}
+	return fail(ctx, err)
+}
+
+func (s *Server) routeRoutes() {
+	huma.Register(s.api, op("list-backends", http.MethodGet, "/backends", "List the backends routes can name (staff)", "Orchestration"),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []BackendInfo }, error) {
+			if _, err := s.st.Server.Query().Limit(1).IDs(ctx); err != nil { // staff only, as servers
+				return nil, fail(ctx, err)
+			}
+			var out []BackendInfo
+			for _, b := range orchestration.Backends() {
+				info := BackendInfo{Name: b.Name, Verbose: b.Verbose, Model: b.Model, Actions: b.ActionNames(),
+					RelatedModels: []string{}, IgnoreFields: append([]string{}, b.IgnoreFields...),
+					DefaultMatch: b.DefaultMatch, InProcess: b.Exec != nil}
+				for _, r := range b.Related {
+					info.RelatedModels = append(info.RelatedModels, r.Model)
+				}
+				out = append(out, info)
+			}
+			if out == nil {
+				out = []BackendInfo{}
+			}
+			return &struct{ Body []BackendInfo }{out}, nil
+		})
+
+	check := op("check-route-match", http.MethodPost, "/routes/check", "Check a route's match expression (staff)", "Orchestration")
+	check.DefaultStatus = http.StatusOK
+	huma.Register(s.api, check, func(ctx context.Context, in *struct {
+		Body struct {
+			Backend string `json:"backend" maxLength:"128"`
+			Match   string `json:"match" maxLength:"1024"`
+		}
+	}) (*struct {
+		Body struct {
+			Valid bool   `json:"valid"`
+			Error string `json:"error,omitempty" doc:"The compiler's message."`
+		}
+	}, error) {
+		if _, err := s.st.Route.Query().Limit(1).IDs(ctx); err != nil { // staff only, as routes
+			return nil, fail(ctx, err)
+		}
+		out := &struct {
+			Body struct {
+				Valid bool   `json:"valid"`
+				Error string `json:"error,omitempty" doc:"The compiler's message."`
+			}
+		}{}
+		if _, err := orchestration.CompileMatch(in.Body.Backend, in.Body.Match); err != nil {
+			out.Body.Error = err.Error()
+		} else {
+			out.Body.Valid = true
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, op("list-routes", http.MethodGet, "/routes", "List routes (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct {
+			ListParams
+			Backend  string    `query:"backend" maxLength:"128"`
+			Server   int       `query:"server" minimum:"0"`
+			IsActive boolParam `query:"is_active" enum:"true,false"`
+		}) (*struct{ Body *Page[Route] }, error) {
+			where, order, err := routeListing.plan(ctx, in.ListParams, eq("backend", in.Backend, "server_id", in.Server, "is_active", in.IsActive))
+			if err != nil {
+				return nil, err
+			}
+			q := s.st.Route.Query().Where(predicate.Route(where))
+			for _, o := range order {
+				q = q.Order(route.OrderOption(o))
+			}
+			page, err := paginate(ctx, q, in.ListParams, routeOut)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct{ Body *Page[Route] }{page}, nil
+		})
+
+	huma.Register(s.api, op("get-route", http.MethodGet, "/routes/{id}", "Get a route (staff)", "Orchestration"),
+		func(ctx context.Context, in *IDPath) (*routeBody, error) {
+			r, err := s.st.Route.Get(ctx, in.ID)
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &routeBody{ETag: etag(r.Version), Body: routeOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("create-route", http.MethodPost, "/routes", "Add a route (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct{ Body RouteCreate }) (*struct {
+			Location string `header:"Location"`
+			ETag     string `header:"ETag"`
+			Body     Route
+		}, error) {
+			b := in.Body
+			var r *ent.Route
+			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				if err := serverExists(ctx, tx, b.Server); err != nil {
+					return err
+				}
+				c := tx.Route.Create().SetBackend(b.Backend).SetServerID(b.Server).SetMatch(b.Match).
+					SetAsync(b.Async).SetNillableIsActive(b.IsActive)
+				if b.AsyncActions != nil {
+					c.SetAsyncActions(b.AsyncActions)
+				}
+				var err error
+				r, err = c.Save(ctx)
+				if ent.IsConstraintError(err) {
+					return routeTaken(ctx)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &struct {
+				Location string `header:"Location"`
+				ETag     string `header:"ETag"`
+				Body     Route
+			}{Location: Prefix + "/routes/" + strconv.Itoa(r.ID), ETag: etag(r.Version), Body: routeOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("update-route", http.MethodPatch, "/routes/{id}", "Change a route (staff)", "Orchestration"),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Versioned
+			Body RoutePatch
+		}) (*routeBody, error) {
+			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
+			if err != nil {
+				return nil, err
+			}
+			b := in.Body
+			var r *ent.Route
+			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				if b.Server != nil {
+					if err := serverExists(ctx, tx, *b.Server); err != nil {
+						return err
+					}
+				}
+				u := tx.Route.UpdateOneID(in.ID).Where(route.VersionEQ(v)).SetNillableBackend(b.Backend).
+					SetNillableServerID(b.Server).SetNillableMatch(b.Match).SetNillableAsync(b.Async).
+					SetNillableIsActive(b.IsActive)
+				if b.AsyncActions != nil {
+					u.SetAsyncActions(*b.AsyncActions)
+				}
+				r, err = u.Save(ctx)
+				if ent.IsNotFound(err) {
+					return staleOrMissing(ctx, tx.Route.Query().Where(route.ID(in.ID)).Exist)
+				}
+				if ent.IsConstraintError(err) {
+					return routeTaken(ctx)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fail(ctx, err)
+			}
+			return &routeBody{ETag: etag(r.Version), Body: routeOut(r)}, nil
+		})
+
+	huma.Register(s.api, op("delete-route", http.MethodDelete, "/routes/{id}", "Remove a route (staff)", "Orchestration"),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return tx.Route.DeleteOneID(in.ID).Exec(ctx)
+			}))
+		})
+}
+
+func serverExists(ctx context.Context, tx *ent.Tx, id int) error {
+	ok, err := tx.Server.Query().Where(server.ID(id)).Exist(ctx)
+	if err != nil || ok {
+		return err
+	}
+	return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"),
+		&huma.ErrorDetail{Location: "body.server", Message: i18n.T(ctx, "No server with id %d.", id)})
+}
+
+func routeTaken(ctx context.Context) error {
+	msg := i18n.T(ctx, "This backend already has a route to this server.")
+	return huma.Error409Conflict(msg, &huma.ErrorDetail{Location: "body.backend", Message: msg})
+}

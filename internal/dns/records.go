@@ -1,0 +1,188 @@
+package dns
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Types are the record types a domain can have.
+var Types = []string{"A", "AAAA", "CNAME", "MX", "NS", "TXT", "SRV", "CAA", "SOA"}
+
+// maxTXT bounds a TXT value; it is split into strings of 255 bytes.
+const maxTXT = 4000
+
+// NormalizeValue checks a record value for its type and returns it in the
+// form it is stored and rendered in (names absolute with a final dot, lower
+// case, single spaces), or what is wrong with it.
+func NormalizeValue(typ, value string) (string, string) {
+	if typ == "TXT" {
+		// the original wanted text with spaces quoted: a value quoted whole
+		// is that text
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' && !strings.Contains(value[1:len(value)-1], `"`) {
+			value = value[1 : len(value)-1]
+		}
+		if value == "" {
+			return "", "Enter the text."
+		}
+		if len(value) > maxTXT {
+			return "", fmt.Sprintf("A TXT value has at most %d bytes.", maxTXT)
+		}
+		if !utf8.ValidString(value) {
+			return "", "Enter text in UTF-8."
+		}
+		return value, ""
+	}
+	f := strings.Fields(strings.ToLower(value))
+	want := map[string]int{"A": 1, "AAAA": 1, "CNAME": 1, "NS": 1, "MX": 2, "SRV": 4, "SOA": 7}
+	if n, ok := want[typ]; ok && len(f) != n {
+		return "", map[string]string{
+			"A": "Enter one IPv4 address.", "AAAA": "Enter one IPv6 address.",
+			"CNAME": "Enter one host name.", "NS": "Enter one name server's host name.",
+			"MX":  "Enter a preference and a mail server's host name, e.g. 10 mail.example.com.",
+			"SRV": "Enter priority, weight, port and target, e.g. 10 5 5060 sip.example.com.",
+			"SOA": "Enter primary name server, responsible mailbox, serial, refresh, retry, expire and minimum.",
+		}[typ]
+	}
+	switch typ {
+	case "A", "AAAA":
+		ip, err := netip.ParseAddr(f[0])
+		if err != nil || (typ == "A") != ip.Is4() || ip.Zone() != "" {
+			return "", map[string]string{"A": "Enter a valid IPv4 address.", "AAAA": "Enter a valid IPv6 address."}[typ]
+		}
+		return ip.String(), ""
+	case "CNAME", "NS":
+		return target(f[0])
+	case "MX":
+		pref, msg := number(f[0], 65535, "preference")
+		if msg != "" {
+			return "", msg
+		}
+		if f[1] == "." {
+			if pref != "0" {
+				return "", "A null MX (RFC 7505: the domain takes no mail) is 0 ."
+			}
+			return "0 .", ""
+		}
+		t, msg := target(f[1])
+		return pref + " " + t, msg
+	case "SRV":
+		var out []string
+		for i, what := range []string{"priority", "weight", "port"} {
+			n, msg := number(f[i], 65535, what)
+			if msg != "" {
+				return "", msg
+			}
+			out = append(out, n)
+		}
+		t, msg := target(f[3])
+		if f[3] == "." {
+			t, msg = ".", "" // "service not available"
+		}
+		return strings.Join(append(out, t), " "), msg
+	case "CAA":
+		return caa(value)
+	case "SOA":
+		var out []string
+		for i, n := range f[:2] {
+			check := n
+			if i == 1 { // the mailbox: dots of its local part are escaped
+				check = strings.ReplaceAll(n, `\.`, "-")
+			}
+			if _, msg := target(check); msg != "" {
+				return "", msg
+			}
+			out = append(out, strings.TrimSuffix(n, ".")+".")
+		}
+		if _, err := strconv.ParseUint(f[2], 10, 32); err != nil {
+			return "", "The SOA serial is a number (it is replaced by the domain's)."
+		}
+		out = append(out, f[2])
+		for _, iv := range f[3:] {
+			if _, err := ParseInterval(iv); err != nil {
+				return "", "SOA timers: " + err.Error()
+			}
+			out = append(out, iv)
+		}
+		return strings.Join(out, " "), ""
+	}
+	return "", fmt.Sprintf("Unknown record type %q; choose one of %s.", typ, strings.Join(Types, ", "))
+}
+
+// target checks a host name a record points to: a name, never an address.
+func target(name string) (string, string) {
+	if _, err := netip.ParseAddr(strings.TrimSuffix(name, ".")); err == nil {
+		return "", "Enter a host name, not an address: add an A or AAAA record for the name instead."
+	}
+	name = strings.TrimSuffix(name, ".")
+	if msg := hostName(name); msg != "" {
+		return "", msg
+	}
+	return name + ".", ""
+}
+
+func number(s string, max int, what string) (string, string) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > max {
+		return "", fmt.Sprintf("The %s is a number from 0 to %d.", what, max)
+	}
+	return strconv.Itoa(n), ""
+}
+
+// caa reads `flags tag value` (RFC 8659); the value may be quoted.
+func caa(value string) (string, string) {
+	value = strings.TrimSpace(value)
+	flags, rest, _ := strings.Cut(value, " ")
+	rest = strings.TrimSpace(rest)
+	tag, v, _ := strings.Cut(rest, " ")
+	v = strings.TrimSpace(v)
+	f, msg := number(flags, 255, "flag")
+	if msg != "" {
+		return "", "Enter flags, tag and value, e.g. 0 issue \"letsencrypt.org\": " + msg
+	}
+	tag = strings.ToLower(tag)
+	if tag == "" || strings.TrimLeft(tag, "abcdefghijklmnopqrstuvwxyz0123456789") != "" || len(tag) > 15 {
+		return "", "The CAA tag is letters and digits, e.g. issue, issuewild or iodef."
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if v == "" && tag != "issue" && tag != "issuewild" {
+		return "", "Enter the CAA value."
+	}
+	for _, c := range v {
+		if c < 0x21 && c != ' ' || c > 0x7e || c == '"' || c == '\\' {
+			return "", "The CAA value is printable ASCII without quotes or backslashes."
+		}
+	}
+	return f + " " + tag + " \"" + v + "\"", ""
+}
+
+// txtStrings renders text as quoted character strings of at most 255
+// bytes, escaping what the zone syntax would read.
+func txtStrings(text string) string {
+	var parts []string
+	b := []byte(text)
+	for len(b) > 0 {
+		n := min(255, len(b))
+		var q strings.Builder
+		q.WriteByte('"')
+		for _, c := range b[:n] {
+			switch {
+			case c == '"' || c == '\\':
+				q.WriteByte('\\')
+				q.WriteByte(c)
+			case c < 0x20 || c >= 0x7f:
+				fmt.Fprintf(&q, "\\%03d", c)
+			default:
+				q.WriteByte(c)
+			}
+		}
+		q.WriteByte('"')
+		parts = append(parts, q.String())
+		b = b[n:]
+	}
+	return strings.Join(parts, " ")
+}

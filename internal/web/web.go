@@ -1,0 +1,220 @@
+// Package web is the browser interface: the staff admin and the customer
+// panel, on the API's rules (the same store, authorization and sessions),
+// rendered with templ, with htmx and the styles embedded (no CDN).
+package web
+
+//go:generate go tool templ generate
+
+import (
+	"embed"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+//go:embed static
+var static embed.FS
+
+// Me is who is logged in, as pages need it.
+type Me struct {
+	ID       int
+	Username string
+	Staff    bool
+}
+
+// Handler serves the web interface.
+type Handler struct {
+	st  *store.Store
+	api *api.Server
+	h   http.Handler
+}
+
+// New returns the web interface, sharing sessions and login with a.
+func New(st *store.Store, a *api.Server) *Handler {
+	w := &Handler{st: st, api: a}
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /login", w.loginForm)
+	mux.HandleFunc("POST /login", w.login)
+	mux.HandleFunc("POST /logout", w.logout)
+	mux.HandleFunc("GET /{$}", w.requireLogin(w.dashboard))
+	mux.HandleFunc("GET /password", w.requireLogin(w.passwordForm))
+	mux.HandleFunc("POST /password", w.requireLogin(w.changePassword))
+	w.h = a.Browser(mux)
+	return w
+}
+
+// ServeHTTP serves the interface.
+func (w *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.h.ServeHTTP(rw, r) }
+
+func render(rw http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	c.Render(r.Context(), rw)
+}
+
+func me(r *http.Request) *Me {
+	v, ok := viewer.From(r.Context())
+	if !ok {
+		return nil
+	}
+	return &Me{ID: v.AccountID, Username: v.Username, Staff: v.Superuser}
+}
+
+// requireLogin sends the anonymous to the login page.
+func (w *Handler) requireLogin(next http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if me(r) == nil {
+			http.Redirect(rw, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next(rw, r)
+	}
+}
+
+func (w *Handler) loginForm(rw http.ResponseWriter, r *http.Request) {
+	if me(r) != nil {
+		http.Redirect(rw, r, "/", http.StatusSeeOther)
+		return
+	}
+	render(rw, r, http.StatusOK, loginPage("", ""))
+}
+
+func (w *Handler) login(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user, pw := r.PostFormValue("username"), r.PostFormValue("password")
+	_, err := w.api.Login(ctx, user, pw, w.api.ClientAddr(r))
+	var blocked *api.LoginBlocked
+	switch {
+	case errors.As(err, &blocked):
+		render(rw, r, http.StatusTooManyRequests, loginPage(i18n.T(ctx, "Too many failed logins; try again in %d seconds.",
+			int(blocked.Wait.Seconds())+1), user))
+	case errors.Is(err, api.ErrLoginRefused):
+		render(rw, r, http.StatusUnauthorized, loginPage(i18n.T(ctx, "Wrong username or password, or the account is disabled."), user))
+	case err != nil:
+		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
+	default:
+		http.Redirect(rw, r, "/", http.StatusSeeOther)
+	}
+}
+
+func (w *Handler) logout(rw http.ResponseWriter, r *http.Request) {
+	if err := w.api.Logout(r.Context()); err != nil {
+		http.Error(rw, i18n.T(r.Context(), "Internal error; it has been logged."), http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(rw, r, "/login", http.StatusSeeOther)
+}
+
+func (w *Handler) passwordForm(rw http.ResponseWriter, r *http.Request) {
+	render(rw, r, http.StatusOK, passwordPage(me(r), nil, false))
+}
+
+// changePassword changes the viewer's own password with the API's rules;
+// their errors are shown beside the fields they name.
+func (w *Handler) changePassword(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	current, pw := r.PostFormValue("current_password"), r.PostFormValue("password")
+	if pw != r.PostFormValue("confirm") {
+		render(rw, r, http.StatusUnprocessableEntity, passwordPage(me(r),
+			map[string]string{"confirm": i18n.T(ctx, "The two new passwords differ.")}, false))
+		return
+	}
+	err := w.api.ChangePassword(ctx, current, pw)
+	var em *huma.ErrorModel
+	switch {
+	case err == nil:
+		render(rw, r, http.StatusOK, passwordPage(me(r), nil, true))
+	case errors.As(err, &em) && len(em.Errors) > 0:
+		errs := map[string]string{}
+		for _, d := range em.Errors {
+			errs[strings.TrimPrefix(d.Location, "body.")] = d.Message
+		}
+		render(rw, r, em.Status, passwordPage(me(r), errs, false))
+	default:
+		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
+	}
+}
+
+type tile struct {
+	Label string
+	Count string
+}
+
+type tileGroup struct {
+	Title string
+	Tiles []tile
+}
+
+type failure struct {
+	ID, Backend, Server, State, When string
+}
+
+type dashboardData struct {
+	Groups   []tileGroup
+	Failures []failure
+}
+
+// dashboard counts what the viewer may see: the queries go through the
+// store's authorization, so a customer's counts are their own.
+func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	m := me(r)
+	count := func(n int, err error) string {
+		if err != nil {
+			return "?"
+		}
+		return strconv.Itoa(n)
+	}
+	services := tileGroup{Title: i18n.T(ctx, "Services"), Tiles: []tile{
+		{i18n.T(ctx, "Domains"), count(w.st.Domain.Query().Count(ctx))},
+		{i18n.T(ctx, "System users"), count(w.st.SystemUser.Query().Count(ctx))},
+		{i18n.T(ctx, "Databases"), count(w.st.Database.Query().Count(ctx))},
+		{i18n.T(ctx, "Database users"), count(w.st.DatabaseUser.Query().Count(ctx))},
+	}}
+	d := dashboardData{Groups: []tileGroup{services}}
+	if m.Staff {
+		d.Groups = append(d.Groups, tileGroup{Title: i18n.T(ctx, "Administration"), Tiles: []tile{
+			{i18n.T(ctx, "Accounts"), count(w.st.Account.Query().Count(ctx))},
+			{i18n.T(ctx, "Servers"), count(w.st.Server.Query().Count(ctx))},
+			{i18n.T(ctx, "Routes"), count(w.st.Route.Query().Count(ctx))},
+		}})
+		logs, err := w.st.ExecutionLog.Query().Where(executionlog.StateIn(orchestration.StateFailure,
+			orchestration.StateError, orchestration.StateTimeout)).Order(ent.Desc(executionlog.FieldID)).Limit(10).
+			All(ctx)
+		if err == nil {
+			ids := make([]int, len(logs))
+			for i, l := range logs {
+				ids[i] = l.ServerID
+			}
+			names := map[int]string{}
+			if servers, err := w.st.Server.Query().Where(server.IDIn(ids...)).All(ctx); err == nil {
+				for _, s := range servers {
+					names[s.ID] = s.Name
+				}
+			}
+			for _, l := range logs {
+				d.Failures = append(d.Failures, failure{ID: strconv.Itoa(l.ID), Backend: l.Backend,
+					Server: names[l.ServerID], State: l.State, When: l.UpdatedAt.Format(time.DateTime)})
+			}
+		}
+	} else {
+		d.Groups[0].Tiles = append([]tile{{i18n.T(ctx, "Contacts"), count(w.st.Contact.Query().Count(ctx))}}, d.Groups[0].Tiles...)
+	}
+	render(rw, r, http.StatusOK, dashboard(m, d))
+}
