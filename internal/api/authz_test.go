@@ -91,7 +91,10 @@ var bodies = map[string]func(v victim) any{
 	"confirm-server-host-key": func(victim) any {
 		return map[string]any{"fingerprint": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	},
-	"resync-server":     func(victim) any { return map[string]any{"dry_run": true} },
+	"resync-server": func(victim) any { return map[string]any{"dry_run": true} },
+	"orchestrate": func(v victim) any {
+		return map[string]any{"model": "Domain", "ids": []int{v.domain}, "dry_run": true}
+	},
 	"check-route-match": func(victim) any { return map[string]any{"backend": "api-test", "match": "true"} },
 	"create-route": func(v victim) any {
 		return map[string]any{"backend": "api-test", "server": v.server, "is_active": false}

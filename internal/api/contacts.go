@@ -89,7 +89,7 @@ var contactListing = Listing{
 }
 
 func (s *Server) contactRoutes() {
-	huma.Register(s.api, op("list-contacts", http.MethodGet, "/contacts", "List contacts", "Contacts"),
+	huma.Register(s.api, present(op("list-contacts", http.MethodGet, "/contacts", "List contacts", "Contacts"), contactListing, Presentation{Name: "contact", Label: "Contacts", Singular: "Contact", Group: "accounts", Title: "short_name", Columns: []string{"full_name", "email", "phone", "country", "account"}, Type: "Contact"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Account    int    `query:"account" minimum:"0"`

@@ -161,7 +161,7 @@ func (s *Server) getDatabaseUser(ctx context.Context, id int) (*ent.DatabaseUser
 }
 
 func (s *Server) databaseRoutes() {
-	huma.Register(s.api, op("list-databases", http.MethodGet, "/databases", "List databases", "Databases"),
+	huma.Register(s.api, present(op("list-databases", http.MethodGet, "/databases", "List databases", "Databases"), databaseListing, Presentation{Name: "database", Label: "Databases", Singular: "Database", Group: "services", Title: "name", Columns: []string{"type", "users", "account"}, Refs: map[string]string{"owner": "database-user", "users": "database-user"}, Type: "Database", Applied: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Name    string `query:"name" maxLength:"64"`
@@ -302,7 +302,7 @@ func (s *Server) databaseRoutes() {
 			}))
 		})
 
-	huma.Register(s.api, op("list-database-users", http.MethodGet, "/database-users", "List database users", "Databases"),
+	huma.Register(s.api, present(op("list-database-users", http.MethodGet, "/database-users", "List database users", "Databases"), databaseUserListing, Presentation{Name: "database-user", Label: "Database users", Singular: "Database user", Group: "services", Title: "username", Columns: []string{"type", "databases", "account"}, Refs: map[string]string{"databases": "database", "user": "database-user"}, Type: "DatabaseUser", Applied: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Username string `query:"username" maxLength:"63"`

@@ -129,7 +129,7 @@ func recordErrors(ctx context.Context, i int, err error) error {
 }
 
 func (s *Server) dnsRoutes() {
-	huma.Register(s.api, op("list-domains", http.MethodGet, "/domains", "List domains", "DNS"),
+	huma.Register(s.api, present(op("list-domains", http.MethodGet, "/domains", "List domains", "DNS"), domainListing, Presentation{Name: "domain", Label: "Domains", Singular: "Domain", Group: "services", Title: "name", Columns: []string{"serial", "dnssec", "top", "account"}, Refs: map[string]string{"top": "domain"}, Type: "Domain", Applied: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Name    string `query:"name" maxLength:"253"`
@@ -324,7 +324,7 @@ func (s *Server) dnsRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, op("list-records", http.MethodGet, "/records", "List records", "DNS"),
+	huma.Register(s.api, present(op("list-records", http.MethodGet, "/records", "List records", "DNS"), recordListing, Presentation{Name: "record", Label: "Records", Singular: "Record", Group: "services", Title: "id", Columns: []string{"domain", "type", "value", "ttl", "account"}, Type: "Record"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Domain int    `query:"domain" minimum:"0"`

@@ -41,7 +41,7 @@ var historyListing = Listing{
 }
 
 func (s *Server) historyRoutes() {
-	huma.Register(s.api, op("list-history", http.MethodGet, "/history", "List recorded changes", "History"),
+	huma.Register(s.api, present(op("list-history", http.MethodGet, "/history", "List recorded changes", "History"), historyListing, Presentation{Name: "history", Label: "History", Singular: "Recorded change", Group: "activity", Title: "id", Columns: []string{"time", "actor", "action", "object_type", "object_repr", "channel"}, Refs: map[string]string{"actor_id": "account"}, ReadOnly: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			ObjectType string `query:"object_type" maxLength:"64" doc:"e.g. Account, Contact, Token, Setting."`

@@ -107,7 +107,7 @@ func idList(ctx context.Context, s string) ([]int, error) {
 }
 
 func (s *Server) logRoutes() {
-	huma.Register(s.api, op("list-logs", http.MethodGet, "/logs", "List execution logs (staff)", "Orchestration"),
+	huma.Register(s.api, present(op("list-logs", http.MethodGet, "/logs", "List execution logs (staff)", "Orchestration"), logListing, Presentation{Name: "log", Label: "Execution logs", Singular: "Execution log", Group: "administration", Title: "id", Columns: []string{"state", "backend", "server", "attempts", "exit_code", "created_at", "finished_at"}, Refs: map[string]string{"retry_of": "log"}, Staff: true, ReadOnly: true, Type: "ExecutionLog"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Server  int    `query:"server" minimum:"0"`
@@ -200,7 +200,7 @@ func (s *Server) logRoutes() {
 		return out, nil
 	})
 
-	huma.Register(s.api, op("list-operations", http.MethodGet, "/operations", "List operations (an account sees its own)", "Orchestration"),
+	huma.Register(s.api, present(op("list-operations", http.MethodGet, "/operations", "List operations (an account sees its own)", "Orchestration"), operationListing, Presentation{Name: "operation", Label: "Operations", Singular: "Operation", Group: "activity", Title: "id", Columns: []string{"state", "action", "model", "repr", "backend", "server", "log", "created_at"}, ReadOnly: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			IDs      string `query:"ids" maxLength:"2000" doc:"Only these operations: ids separated by commas, as a write's Orchestra-Operations header lists them."`

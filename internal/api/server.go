@@ -53,6 +53,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	throttle *auth.Throttle
 	handler  http.Handler
+	inner    http.Handler // for Call: the viewer is already in the context
 }
 
 // New builds the API server.
@@ -110,6 +111,7 @@ func New(st *store.Store, cfg Config) *Server {
 	var h http.Handler = mux
 	h = s.follow(h)
 	h = s.idempotent(h)
+	s.inner = recoverer(h)
 	h = s.authenticate(h)
 	h = s.sessions.LoadAndSave(h)
 	h = http.NewCrossOriginProtection().Handler(h)
@@ -171,6 +173,7 @@ func (s *Server) routes() {
 	s.databaseRoutes()
 	s.systemUserRoutes()
 	s.systemUserActionRoutes()
+	s.orchestrateRoutes()
 }
 
 // requireViewer refuses anonymous calls to operations that need a login.

@@ -198,7 +198,7 @@ func (s *Server) executor(ctx context.Context) (*orchestration.Executor, error) 
 }
 
 func (s *Server) serverRoutes() {
-	huma.Register(s.api, op("list-servers", http.MethodGet, "/servers", "List servers (staff)", "Orchestration"),
+	huma.Register(s.api, present(op("list-servers", http.MethodGet, "/servers", "List servers (staff)", "Orchestration"), serverListing, Presentation{Name: "server", Label: "Servers", Singular: "Server", Group: "administration", Title: "name", Columns: []string{"address", "os", "is_active"}, Toggle: "is_active", Staff: true, Type: "Server"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Name     string    `query:"name" maxLength:"256"`
@@ -463,7 +463,7 @@ func (s *Server) routeRoutes() {
 		return out, nil
 	})
 
-	huma.Register(s.api, op("list-routes", http.MethodGet, "/routes", "List routes (staff)", "Orchestration"),
+	huma.Register(s.api, present(op("list-routes", http.MethodGet, "/routes", "List routes (staff)", "Orchestration"), routeListing, Presentation{Name: "route", Label: "Routes", Singular: "Route", Group: "administration", Title: "id", Columns: []string{"backend", "server", "match", "async", "is_active"}, Toggle: "is_active", Staff: true, Type: "Route"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Backend  string    `query:"backend" maxLength:"128"`

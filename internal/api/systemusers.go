@@ -71,7 +71,7 @@ func (s *Server) systemUserRoutes() {
 	get := func(ctx context.Context, id int) (*ent.SystemUser, error) {
 		return s.st.SystemUser.Query().Where(systemuser.ID(id)).WithGroups().Only(ctx)
 	}
-	huma.Register(s.api, op("list-system-users", http.MethodGet, "/system-users", "List system users", "System users"),
+	huma.Register(s.api, present(op("list-system-users", http.MethodGet, "/system-users", "List system users", "System users"), systemUserListing, Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services", Title: "username", Columns: []string{"is_main", "shell", "home", "is_active", "account"}, Toggle: "is_active", Type: "SystemUser", Applied: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Account  int       `query:"account" minimum:"0"`

@@ -7,6 +7,7 @@ package web
 
 import (
 	"embed"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -38,14 +39,15 @@ type Me struct {
 
 // Handler serves the web interface.
 type Handler struct {
-	st  *store.Store
-	api *api.Server
-	h   http.Handler
+	st     *store.Store
+	api    *api.Server
+	models *registry
+	h      http.Handler
 }
 
 // New returns the web interface, sharing sessions and login with a.
 func New(st *store.Store, a *api.Server) *Handler {
-	w := &Handler{st: st, api: a}
+	w := &Handler{st: st, api: a, models: buildRegistry(a.API().OpenAPI())}
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.FileServerFS(static))
 	mux.HandleFunc("GET /login", w.loginForm)
@@ -54,6 +56,26 @@ func New(st *store.Store, a *api.Server) *Handler {
 	mux.HandleFunc("GET /{$}", w.requireLogin(w.dashboard))
 	mux.HandleFunc("GET /password", w.requireLogin(w.passwordForm))
 	mux.HandleFunc("POST /password", w.requireLogin(w.changePassword))
+	mux.HandleFunc("GET /search", w.requireLogin(w.search))
+	mux.HandleFunc("GET /ops", w.requireLogin(w.operations))
+	// the model pages, below every fixed path
+	models := http.NewServeMux()
+	models.HandleFunc("GET /{model}/{$}", w.requireLogin(w.list))
+	models.HandleFunc("GET /{model}", w.requireLogin(func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "/"+r.PathValue("model")+"/", http.StatusMovedPermanently)
+	}))
+	models.HandleFunc("POST /{model}/bulk", w.requireLogin(w.bulk))
+	models.HandleFunc("POST /{model}/check", w.requireLogin(w.check))
+	models.HandleFunc("GET /{model}/new", w.requireLogin(w.addForm))
+	models.HandleFunc("POST /{model}/new", w.requireLogin(w.add))
+	models.HandleFunc("GET /{model}/{id}", w.requireLogin(w.object))
+	models.HandleFunc("GET /{model}/{id}/edit", w.requireLogin(w.editForm))
+	models.HandleFunc("POST /{model}/{id}/edit", w.requireLogin(w.edit))
+	models.HandleFunc("GET /{model}/{id}/delete", w.requireLogin(w.deleteForm))
+	models.HandleFunc("GET /{model}/{id}/do/{verb}", w.requireLogin(w.actionForm))
+	models.HandleFunc("POST /{model}/{id}/do/{verb}", w.requireLogin(w.action))
+	models.HandleFunc("GET /{model}/{id}/view/{verb}", w.requireLogin(w.view))
+	mux.Handle("/", models)
 	w.h = a.Browser(mux)
 	return w
 }
@@ -122,7 +144,8 @@ func (w *Handler) logout(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Handler) passwordForm(rw http.ResponseWriter, r *http.Request) {
-	render(rw, r, http.StatusOK, passwordPage(me(r), nil, false))
+	ctx := r.Context()
+	render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, false))
 }
 
 // changePassword changes the viewer's own password with the API's rules;
@@ -131,7 +154,7 @@ func (w *Handler) changePassword(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	current, pw := r.PostFormValue("current_password"), r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
-		render(rw, r, http.StatusUnprocessableEntity, passwordPage(me(r),
+		render(rw, r, http.StatusUnprocessableEntity, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")),
 			map[string]string{"confirm": i18n.T(ctx, "The two new passwords differ.")}, false))
 		return
 	}
@@ -139,13 +162,13 @@ func (w *Handler) changePassword(rw http.ResponseWriter, r *http.Request) {
 	var em *huma.ErrorModel
 	switch {
 	case err == nil:
-		render(rw, r, http.StatusOK, passwordPage(me(r), nil, true))
+		render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, true))
 	case errors.As(err, &em) && len(em.Errors) > 0:
 		errs := map[string]string{}
 		for _, d := range em.Errors {
 			errs[strings.TrimPrefix(d.Location, "body.")] = d.Message
 		}
-		render(rw, r, em.Status, passwordPage(me(r), errs, false))
+		render(rw, r, em.Status, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), errs, false))
 	default:
 		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
 	}
@@ -154,6 +177,7 @@ func (w *Handler) changePassword(rw http.ResponseWriter, r *http.Request) {
 type tile struct {
 	Label string
 	Count string
+	Href  string
 }
 
 type tileGroup struct {
@@ -170,30 +194,32 @@ type dashboardData struct {
 	Failures []failure
 }
 
-// dashboard counts what the viewer may see: the queries go through the
-// store's authorization, so a customer's counts are their own.
+// dashboard counts what the viewer may see, model by model, through the
+// API: a customer's counts are their own.
 func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m := me(r)
-	count := func(n int, err error) string {
-		if err != nil {
-			return "?"
+	var d dashboardData
+	for _, g := range w.navFor(r) {
+		tg := tileGroup{Title: g.Title}
+		for _, l := range g.Links {
+			count := "?"
+			status, _, body := w.call(r, http.MethodGet, strings.TrimSuffix(l.Href, "/")+"?page_size=1", nil)
+			var res struct {
+				Count      int  `json:"count"`
+				CountExact bool `json:"count_exact"`
+			}
+			if status == http.StatusOK && json.Unmarshal(body, &res) == nil {
+				count = strconv.Itoa(res.Count)
+				if !res.CountExact {
+					count += "+"
+				}
+			}
+			tg.Tiles = append(tg.Tiles, tile{Label: l.Label, Count: count, Href: l.Href})
 		}
-		return strconv.Itoa(n)
+		d.Groups = append(d.Groups, tg)
 	}
-	services := tileGroup{Title: i18n.T(ctx, "Services"), Tiles: []tile{
-		{i18n.T(ctx, "Domains"), count(w.st.Domain.Query().Count(ctx))},
-		{i18n.T(ctx, "System users"), count(w.st.SystemUser.Query().Count(ctx))},
-		{i18n.T(ctx, "Databases"), count(w.st.Database.Query().Count(ctx))},
-		{i18n.T(ctx, "Database users"), count(w.st.DatabaseUser.Query().Count(ctx))},
-	}}
-	d := dashboardData{Groups: []tileGroup{services}}
 	if m.Staff {
-		d.Groups = append(d.Groups, tileGroup{Title: i18n.T(ctx, "Administration"), Tiles: []tile{
-			{i18n.T(ctx, "Accounts"), count(w.st.Account.Query().Count(ctx))},
-			{i18n.T(ctx, "Servers"), count(w.st.Server.Query().Count(ctx))},
-			{i18n.T(ctx, "Routes"), count(w.st.Route.Query().Count(ctx))},
-		}})
 		logs, err := w.st.ExecutionLog.Query().Where(executionlog.StateIn(orchestration.StateFailure,
 			orchestration.StateError, orchestration.StateTimeout)).Order(ent.Desc(executionlog.FieldID)).Limit(10).
 			All(ctx)
@@ -213,8 +239,6 @@ func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 					Server: names[l.ServerID], State: l.State, When: l.UpdatedAt.Format(time.DateTime)})
 			}
 		}
-	} else {
-		d.Groups[0].Tiles = append([]tile{{i18n.T(ctx, "Contacts"), count(w.st.Contact.Query().Count(ctx))}}, d.Groups[0].Tiles...)
 	}
-	render(rw, r, http.StatusOK, dashboard(m, d))
+	render(rw, r, http.StatusOK, dashboard(w.frame(r, i18n.T(ctx, "Dashboard")), d))
 }

@@ -1,0 +1,150 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// Presentation is how an interface presents a model, published on the
+// model's list operation as the OpenAPI extension x-orchestra-model. The web
+// interface builds its pages from these and the operations' schemas, so a
+// model registered here appears there without changing it.
+type Presentation struct {
+	// Name is the model's singular name in lower case; a field or list
+	// filter so named holds the id of one of its objects.
+	Name     string `json:"name"`
+	Label    string `json:"label"`    // plural, English (translated where shown)
+	Singular string `json:"singular"` // English
+	// Group is the dashboard section: services, accounts, activity or
+	// administration.
+	Group string `json:"group"`
+	Title string `json:"title"` // the field naming an object
+	// Columns are the fields a list shows, after the title.
+	Columns []string `json:"columns"`
+	// Orderable are the fields a list may be sorted by, as ?ordering takes them.
+	Orderable []string `json:"orderable"`
+	// Refs maps fields holding ids of another model to its name, where the
+	// field is not named as the model (top → domain).
+	Refs map[string]string `json:"refs,omitempty"`
+	// Toggle is the boolean field disable and enable set, if any.
+	Toggle string `json:"toggle,omitempty"`
+	// Staff hides the model from customers' navigation.
+	Staff bool `json:"staff,omitempty"`
+	// Type is the model's type name, as history's object_type and backends
+	// name it.
+	Type string `json:"type,omitempty"`
+	// Applied models are applied to servers by backends: staff may apply
+	// chosen objects again (POST /orchestrate).
+	Applied bool `json:"applied,omitempty"`
+	// ReadOnly models are written by the panel itself, not through forms.
+	ReadOnly bool `json:"read_only,omitempty"`
+}
+
+// ModelExtension is the OpenAPI extension carrying a Presentation.
+const ModelExtension = "x-orchestra-model"
+
+// present attaches p, with l's orderable fields, to a list operation.
+func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
+	if p.Orderable == nil {
+		p.Orderable = l.Orderable
+	}
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[ModelExtension] = p
+	return o
+}
+
+// Response is an answer of Call.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Call performs an API request in-process, as the viewer of ctx (who must
+// already be authenticated), through the same validation, authorization,
+// idempotency and orchestration follow-up as a request over HTTP. path is
+// under Prefix; body is JSON or nil.
+func (s *Server) Call(ctx context.Context, method, path string, body []byte, header http.Header) (*Response, error) {
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, Prefix+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := &callRecorder{header: http.Header{}, status: http.StatusOK}
+	s.inner.ServeHTTP(rec, req)
+	return &Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, nil
+}
+
+type callRecorder struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (r *callRecorder) Header() http.Header { return r.header }
+func (r *callRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+}
+func (r *callRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
+
+// orchestrateRoutes lets staff apply chosen objects again.
+func (s *Server) orchestrateRoutes() {
+	o := op("orchestrate", http.MethodPost, "/orchestrate",
+		"Apply chosen objects again on the servers their routes name (staff)", "Orchestration")
+	o.DefaultStatus = http.StatusAccepted
+	o.Description = "Plans a unit per server and backend for the objects, as they are now; with dry_run the scripts " +
+		"are returned and nothing runs. Follow the units' logs."
+	huma.Register(s.api, o, func(ctx context.Context, in *struct {
+		Body struct {
+			Model   string `json:"model" minLength:"1" maxLength:"64" doc:"The model's type, as backends name it (Domain, SystemUser…)."`
+			IDs     []int  `json:"ids" minItems:"1" maxItems:"1000" doc:"The objects to apply."`
+			Backend string `json:"backend,omitempty" maxLength:"128" doc:"Only this backend."`
+			Action  string `json:"action,omitempty" maxLength:"64" doc:"save (default) or delete."`
+			DryRun  bool   `json:"dry_run,omitempty"`
+		}
+	}) (*struct{ Body []PlannedUnit }, error) {
+		if v, ok := viewer.From(ctx); !ok || !v.Superuser {
+			return nil, huma.Error403Forbidden(i18n.T(ctx, "Only staff may apply objects again."))
+		}
+		ex, err := s.executor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		units, err := ex.Orchestrate(ctx, orchestration.Selection{Model: in.Body.Model, IDs: in.Body.IDs,
+			Backend: in.Body.Backend, Action: in.Body.Action}, in.Body.DryRun)
+		if err != nil {
+			return nil, selectionFail(ctx, err)
+		}
+		out := make([]PlannedUnit, len(units))
+		for i, u := range units {
+			out[i] = plannedOut(u, in.Body.DryRun)
+		}
+		return &struct{ Body []PlannedUnit }{out}, nil
+	})
+}

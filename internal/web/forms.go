@@ -1,0 +1,216 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+)
+
+// formable says whether a form can hold f: nested objects and lists of
+// objects are left to their own pages (a domain's records are records).
+func formable(f Field) bool {
+	switch f.Type {
+	case "string", "integer", "number", "boolean":
+		return true
+	case "array":
+		return f.ItemType == "string" || f.ItemType == "integer"
+	case "object":
+		return f.Format == "map"
+	}
+	return false
+}
+
+// secret fields are never shown back.
+func secret(f Field) bool { return strings.Contains(f.Name, "password") }
+
+// formFields are the fields of s a form shows.
+func formFields(s *huma.Schema) []Field {
+	var out []Field
+	for _, f := range fields(s) {
+		if f.Name == "version" {
+			continue
+		}
+		if p := s.Properties[f.Name]; p != nil && p.ReadOnly {
+			continue
+		}
+		if f.Type == "object" && s.Properties[f.Name] != nil && s.Properties[f.Name].AdditionalProperties != nil &&
+			len(s.Properties[f.Name].Properties) == 0 {
+			f.Format = "map"
+		}
+		if formable(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// formValue is the text a form shows for the JSON value v of f.
+func formValue(f Field, v any) string {
+	if v == nil || secret(f) {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = formValue(Field{}, e)
+		}
+		return strings.Join(parts, "\n")
+	case map[string]any:
+		var lines []string
+		for k, e := range x {
+			lines = append(lines, k+"="+formValue(Field{}, e))
+		}
+		sort.Strings(lines)
+		return strings.Join(lines, "\n")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// formBody turns a submitted form into a JSON body for the fields fs. For a
+// change (cur != nil) only the fields that differ from cur are sent. Values
+// the form cannot turn into their type are errors by field; the API judges
+// the rest.
+func formBody(ctx context.Context, fs []Field, form url.Values, cur map[string]any) (map[string]any, map[string]string) {
+	body, errs := map[string]any{}, map[string]string{}
+	for _, f := range fs {
+		vals, given := form[f.Name]
+		if !given {
+			continue
+		}
+		raw := strings.TrimSpace(vals[len(vals)-1])
+		var v any
+		switch f.Type {
+		case "boolean":
+			v = raw == "true" || raw == "on"
+		case "integer", "number":
+			if raw == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				errs[f.Name] = i18n.T(ctx, "Enter a whole number.")
+				continue
+			}
+			v = n
+		case "array":
+			items := []any{}
+			for _, line := range strings.FieldsFunc(strings.Join(vals, "\n"), func(r rune) bool { return r == '\n' || r == ',' }) {
+				line = strings.TrimSpace(line)
+				if line == "" {
+					continue
+				}
+				if f.ItemType == "integer" {
+					n, err := strconv.ParseInt(line, 10, 64)
+					if err != nil {
+						errs[f.Name] = i18n.T(ctx, "Enter whole numbers, one per line.")
+						break
+					}
+					items = append(items, n)
+				} else {
+					items = append(items, line)
+				}
+			}
+			v = items
+		case "object":
+			m := map[string]any{}
+			for _, line := range strings.Split(vals[len(vals)-1], "\n") {
+				line = strings.TrimSpace(line)
+				if line == "" {
+					continue
+				}
+				k, val, ok := strings.Cut(line, "=")
+				if !ok {
+					errs[f.Name] = i18n.T(ctx, "Write one name=value per line.")
+					break
+				}
+				m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+			}
+			v = m
+		default:
+			if raw == "" && (cur == nil || secret(f)) {
+				continue // left empty: the API's default
+			}
+			if f.Format == "date-time" && raw != "" && len(raw) == len("2006-01-02T15:04") {
+				raw += ":00Z" // datetime-local has no seconds nor zone
+			}
+			v = raw
+		}
+		if cur != nil && sameJSON(cur[f.Name], v) {
+			continue
+		}
+		body[f.Name] = v
+	}
+	if cur != nil {
+		body["version"] = cur["version"]
+	}
+	return body, errs
+}
+
+func sameJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	if string(x) == string(y) {
+		return true
+	}
+	// nil and empty mean the same to a form
+	empty := func(s string) bool { return s == "null" || s == `""` || s == "[]" || s == "{}" }
+	return empty(string(x)) && empty(string(y))
+}
+
+// problem is the API's error shape, split into messages by form field and
+// the rest.
+type problem struct {
+	Status  int
+	Message string            // the detail, when no field is named
+	Fields  map[string]string // by top-level body field
+	Other   []string          // details naming no form field
+}
+
+func parseProblem(status int, body []byte) *problem {
+	var em huma.ErrorModel
+	p := &problem{Status: status, Fields: map[string]string{}}
+	if err := json.Unmarshal(body, &em); err != nil || (em.Detail == "" && len(em.Errors) == 0) {
+		p.Message = strings.TrimSpace(string(body))
+		return p
+	}
+	p.Message = em.Detail
+	for _, d := range em.Errors {
+		loc := d.Location
+		if rest, ok := strings.CutPrefix(loc, "body."); ok {
+			name := rest
+			if i := strings.IndexAny(name, ".["); i >= 0 {
+				name = name[:i]
+			}
+			msg := d.Message
+			if name != rest {
+				msg = rest + ": " + msg
+			}
+			if old, dup := p.Fields[name]; dup {
+				msg = old + " " + msg
+			}
+			p.Fields[name] = msg
+			continue
+		}
+		if loc != "" {
+			p.Other = append(p.Other, strings.TrimPrefix(strings.TrimPrefix(loc, "query."), "path.")+": "+d.Message)
+		} else {
+			p.Other = append(p.Other, d.Message)
+		}
+	}
+	return p
+}

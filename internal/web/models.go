@@ -1,0 +1,245 @@
+package web
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/orchestra-panel/orchestra/internal/api"
+)
+
+// The admin is one engine for every model: it reads the API's OpenAPI
+// document, where each model's list operation carries its presentation
+// (api.Presentation), and builds lists, forms and actions from the
+// operations and their schemas. A model the API registers appears here
+// without a change to this package.
+
+// Model is a model as the pages use it.
+type Model struct {
+	api.Presentation
+	Slug    string      // path segment: /domains
+	Filters []Field     // list filters (query parameters beyond paging)
+	Item    *huma.Schema // an object as read
+	Create  *huma.Schema // the create body; nil when objects are not created here
+	// Created is the create answer's schema when it differs from Item: it
+	// holds something shown once (a token's secret).
+	Created *huma.Schema
+	Update  *huma.Schema // the PATCH body; nil when objects are not changed here
+	Delete  bool
+	Actions []Action // POST /slug/{id}/verb
+	Views   []Action // GET /slug/{id}/verb
+	Check   bool     // POST /slug/check checks a form without saving
+}
+
+// Action is an operation on one object beyond reading and writing it.
+type Action struct {
+	Verb    string
+	Summary string
+	Body    *huma.Schema // nil: the action takes no input
+}
+
+// Field is one property of a schema, as a form or a table needs it.
+type Field struct {
+	Name        string
+	Type        string // string, integer, boolean, array, object
+	ItemType    string // for arrays
+	Format      string
+	Enum        []string
+	Required    bool
+	MaxLength   int
+	Description string
+	Default     any
+}
+
+// registry holds the models by slug, in display order.
+type registry struct {
+	bySlug map[string]*Model
+	byName map[string]*Model
+	order  []*Model
+}
+
+func (g *registry) model(slug string) *Model { return g.bySlug[slug] }
+
+// ref returns the model a field of m holds ids of, or nil.
+func (g *registry) ref(m *Model, field string) *Model {
+	if name, ok := m.Refs[field]; ok {
+		return g.byName[name]
+	}
+	if field == m.Title || field == "id" {
+		return nil
+	}
+	return g.byName[strings.ReplaceAll(field, "_", "-")]
+}
+
+var listParams = map[string]bool{"page": true, "page_size": true, "ordering": true, "search": true, "ids": true}
+
+// buildRegistry reads the models out of the API's OpenAPI document.
+func buildRegistry(oapi *huma.OpenAPI) *registry {
+	g := &registry{bySlug: map[string]*Model{}, byName: map[string]*Model{}}
+	reg := oapi.Components.Schemas
+	schemaOf := func(mt map[string]*huma.MediaType) *huma.Schema {
+		if c, ok := mt["application/json"]; ok && c.Schema != nil {
+			return resolve(reg, c.Schema)
+		}
+		return nil
+	}
+	for path, item := range oapi.Paths {
+		if item.Get == nil || item.Get.Extensions[api.ModelExtension] == nil {
+			continue
+		}
+		p, ok := item.Get.Extensions[api.ModelExtension].(api.Presentation)
+		if !ok {
+			continue
+		}
+		slug := strings.TrimPrefix(strings.TrimPrefix(path, api.Prefix), "/")
+		m := &Model{Presentation: p, Slug: slug}
+		for _, prm := range item.Get.Parameters {
+			if prm.In == "query" && !listParams[prm.Name] {
+				f := fieldOf(prm.Name, resolve(reg, prm.Schema), false)
+				f.Description = prm.Description
+				m.Filters = append(m.Filters, f)
+			}
+		}
+		if item.Post != nil && item.Post.RequestBody != nil && !p.ReadOnly {
+			m.Create = schemaOf(item.Post.RequestBody.Content)
+			if r := item.Post.Responses[statusKey(item.Post.DefaultStatus)]; r != nil {
+				m.Created = schemaOf(r.Content)
+			}
+		}
+		g.bySlug[slug], g.byName[p.Name] = m, m
+		g.order = append(g.order, m)
+	}
+	// the object paths: /slug/{id} and /slug/{id}/verb
+	for path, item := range oapi.Paths {
+		rest := strings.TrimPrefix(strings.TrimPrefix(path, api.Prefix), "/")
+		slug, sub, _ := strings.Cut(rest, "/")
+		m := g.bySlug[slug]
+		if m == nil {
+			continue
+		}
+		switch {
+		case sub == "{id}":
+			if item.Get != nil {
+				if r := item.Get.Responses["200"]; r != nil {
+					m.Item = schemaOf(r.Content)
+				}
+			}
+			if item.Patch != nil && item.Patch.RequestBody != nil {
+				m.Update = schemaOf(item.Patch.RequestBody.Content)
+			}
+			m.Delete = item.Delete != nil
+		case sub == "check" && item.Post != nil:
+			m.Check = true
+		case strings.HasPrefix(sub, "{id}/"):
+			verb := strings.TrimPrefix(sub, "{id}/")
+			if strings.Contains(verb, "/") {
+				continue
+			}
+			if item.Post != nil {
+				a := Action{Verb: verb, Summary: item.Post.Summary}
+				if item.Post.RequestBody != nil {
+					a.Body = schemaOf(item.Post.RequestBody.Content)
+				}
+				m.Actions = append(m.Actions, a)
+			}
+			if item.Get != nil {
+				m.Views = append(m.Views, Action{Verb: verb, Summary: item.Get.Summary})
+			}
+		}
+	}
+	if m := g.byName["account"]; m != nil {
+		m.Created = nil
+	}
+	for _, m := range g.order {
+		if m.Created != nil && m.Item != nil && sameFields(m.Created, m.Item) {
+			m.Created = nil
+		}
+		sort.Slice(m.Actions, func(i, j int) bool { return m.Actions[i].Verb < m.Actions[j].Verb })
+		sort.Slice(m.Views, func(i, j int) bool { return m.Views[i].Verb < m.Views[j].Verb })
+	}
+	groupRank := map[string]int{"services": 0, "accounts": 1, "activity": 2, "administration": 3}
+	sort.SliceStable(g.order, func(i, j int) bool {
+		a, b := g.order[i], g.order[j]
+		if groupRank[a.Group] != groupRank[b.Group] {
+			return groupRank[a.Group] < groupRank[b.Group]
+		}
+		return a.Label < b.Label
+	})
+	return g
+}
+
+func statusKey(code int) string {
+	if code == 0 {
+		return "200"
+	}
+	return strconv.Itoa(code)
+}
+
+func sameFields(a, b *huma.Schema) bool {
+	for k := range a.Properties {
+		if _, ok := b.Properties[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve follows a $ref.
+func resolve(reg huma.Registry, s *huma.Schema) *huma.Schema {
+	if s != nil && s.Ref != "" {
+		if r := reg.SchemaFromRef(s.Ref); r != nil {
+			return r
+		}
+	}
+	return s
+}
+
+// fields lists a schema's properties in a stable order: required first,
+// then as named.
+func fields(s *huma.Schema) []Field {
+	if s == nil {
+		return nil
+	}
+	req := map[string]bool{}
+	for _, r := range s.Required {
+		req[r] = true
+	}
+	var out []Field
+	for name, p := range s.Properties {
+		if name == "$schema" {
+			continue
+		}
+		out = append(out, fieldOf(name, p, req[name]))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func fieldOf(name string, p *huma.Schema, required bool) Field {
+	f := Field{Name: name, Required: required}
+	if p == nil {
+		f.Type = "string"
+		return f
+	}
+	f.Type, f.Format, f.Description, f.Default = p.Type, p.Format, p.Description, p.Default
+	if p.Ref != "" || (p.Type == "" && len(p.Properties) > 0) {
+		f.Type = "object"
+	}
+	if p.Items != nil {
+		f.ItemType = p.Items.Type
+		if p.Items.Ref != "" {
+			f.ItemType = "object"
+		}
+	}
+	for _, e := range p.Enum {
+		if s, ok := e.(string); ok {
+			f.Enum = append(f.Enum, s)
+		}
+	}
+	if p.MaxLength != nil {
+		f.MaxLength = *p.MaxLength
+	}
+	return f
+}

@@ -1,0 +1,1251 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+)
+
+// The model pages: list, object, add, change, delete, actions, views and
+// bulk actions. Every read and write is an in-process API call as the
+// viewer, so the API's validation and authorization are the pages' own.
+
+const pageSize = 50
+
+// Cell is one value as a table or an object page shows it.
+type Cell struct {
+	Label string
+	Text  string
+	Href  string
+	Class string
+	Pre   bool // preformatted (scripts, output, zones)
+}
+
+// Row is one object in a list.
+type Row struct {
+	ID    string
+	Href  string
+	Cells []Cell
+}
+
+// Column heads a list's column; Sort is the ordering its link applies.
+type Column struct {
+	Label  string
+	Sort   string // the list's URL sorted by this column ("" when it cannot be)
+	Sorted string // "asc", "desc" or ""
+}
+
+// FilterView is a list filter as the filter form shows it.
+type FilterView struct {
+	Field Field
+	Label string
+	Value string
+}
+
+// Table is a list of objects of a model.
+type Table struct {
+	Model   *Model
+	Columns []Column
+	Rows    []Row
+	Live    string // a per-row action whose answer is shown in a last column (ping)
+}
+
+// ListPage is a model's change list.
+type ListPage struct {
+	Table
+	Query      string
+	Filters    []FilterView
+	Ordering   string
+	Count      int
+	CountExact bool
+	Page       int
+	Pages      int
+	Prev, Next string
+	Bulk       []string
+	CanAdd     bool
+	AddHref    string
+	Ops        string
+	Problem    string
+}
+
+// nav is a link of the navigation, grouped.
+type navGroup struct {
+	Title string
+	Links []navLink
+}
+
+type navLink struct{ Label, Href string }
+
+func (w *Handler) navFor(r *http.Request) []navGroup {
+	ctx := r.Context()
+	m := me(r)
+	titles := map[string]string{"services": i18n.T(ctx, "Services"), "accounts": i18n.T(ctx, "Accounts"),
+		"activity": i18n.T(ctx, "Activity"), "administration": i18n.T(ctx, "Administration")}
+	var out []navGroup
+	for _, md := range w.models.order {
+		if md.Staff && !m.Staff {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Title != titles[md.Group] {
+			out = append(out, navGroup{Title: titles[md.Group]})
+		}
+		g := &out[len(out)-1]
+		g.Links = append(g.Links, navLink{i18n.T(ctx, md.Label), "/" + md.Slug + "/"})
+	}
+	return out
+}
+
+// call performs an API request as the viewer of r.
+func (w *Handler) call(r *http.Request, method, path string, body any, header ...string) (int, http.Header, []byte) {
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	h := http.Header{}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	resp, err := w.api.Call(r.Context(), method, path, b, h)
+	if err != nil {
+		return http.StatusInternalServerError, nil, []byte(err.Error())
+	}
+	return resp.Status, resp.Header, resp.Body
+}
+
+// getJSON reads an API resource into a map.
+func (w *Handler) getJSON(r *http.Request, path string) (map[string]any, int, []byte) {
+	status, _, body := w.call(r, http.MethodGet, path, nil)
+	if status != http.StatusOK {
+		return nil, status, body
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, http.StatusInternalServerError, []byte(err.Error())
+	}
+	return obj, status, body
+}
+
+func (w *Handler) modelOr404(rw http.ResponseWriter, r *http.Request) *Model {
+	m := w.models.model(r.PathValue("model"))
+	if m == nil || (m.Staff && !me(r).Staff) {
+		w.notFound(rw, r)
+		return nil
+	}
+	return m
+}
+
+func (w *Handler) notFound(rw http.ResponseWriter, r *http.Request) {
+	w.apiError(rw, r, &problem{Status: http.StatusNotFound, Message: i18n.T(r.Context(), "There is no such page, or it is not yours.")})
+}
+
+// apiError shows a refused request as a page.
+func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) {
+	ctx := r.Context()
+	title := i18n.T(ctx, "Not found")
+	switch p.Status {
+	case http.StatusForbidden:
+		title = i18n.T(ctx, "Not allowed")
+	case http.StatusNotFound:
+		p.Message = i18n.T(ctx, "There is no such page, or it is not yours.")
+	default:
+		if p.Status >= 500 {
+			title = i18n.T(ctx, "Something went wrong")
+		} else if p.Status != http.StatusNotFound {
+			title = i18n.T(ctx, "Refused")
+		}
+	}
+	render(rw, r, p.Status, errorPage(w.frame(r, title), p))
+}
+
+// frame is what every page's frame needs.
+func (w *Handler) frame(r *http.Request, title string) Frame {
+	return Frame{Title: title, Me: me(r), Nav: w.navFor(r), Search: r.URL.Query().Get("q")}
+}
+
+// Frame is the page frame's data.
+type Frame struct {
+	Title  string
+	Me     *Me
+	Nav    []navGroup
+	Search string
+	Crumbs []navLink
+}
+
+// cell renders the JSON value v of field f of model m.
+func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
+	ctx := r.Context()
+	c := Cell{Label: label(r.Context(), f)}
+	if ref := w.models.ref(m, f); ref != nil && v != nil {
+		ids, ok := v.([]any)
+		if !ok {
+			ids = []any{v}
+		}
+		var parts []string
+		for _, id := range ids {
+			s := formValue(Field{}, id)
+			parts = append(parts, "#"+s)
+			if len(ids) == 1 {
+				c.Href = "/" + ref.Slug + "/" + s
+			}
+		}
+		c.Text = strings.Join(parts, ", ")
+		return c
+	}
+	switch x := v.(type) {
+	case nil:
+		c.Text = "—"
+	case bool:
+		c.Text, c.Class = i18n.T(ctx, "no"), "no"
+		if x {
+			c.Text, c.Class = i18n.T(ctx, "yes"), "yes"
+		}
+	case string:
+		c.Text = x
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil && strings.Contains(f, "_at") || f == "time" || f == "date_joined" {
+			if err == nil {
+				c.Text = t.Local().Format("2006-01-02 15:04:05")
+			}
+		}
+		if f == "state" {
+			c.Class = "state state-" + x
+		}
+		c.Pre = strings.Contains(x, "\n")
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = formValue(Field{}, e)
+		}
+		c.Text = strings.Join(parts, ", ")
+	default:
+		if s := formValue(Field{}, v); !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
+			c.Text = s
+		} else {
+			b, _ := json.MarshalIndent(v, "", "  ")
+			c.Text, c.Pre = string(b), true
+		}
+	}
+	return c
+}
+
+// label is a field's name as people read it.
+func label(ctx context.Context, f string) string {
+	s := strings.ReplaceAll(strings.TrimSuffix(f, "_id"), "_", " ")
+	if s == "" {
+		return ""
+	}
+	return i18n.T(ctx, strings.ToUpper(s[:1])+s[1:])
+}
+
+// columns are the fields a list shows.
+func (m *Model) columns() []string {
+	return append([]string{m.Title}, m.Columns...)
+}
+
+func (m *Model) orderField(f string) string {
+	for _, o := range m.Orderable {
+		if o == f {
+			return f
+		}
+		if o == f+"_id" {
+			return o
+		}
+	}
+	return ""
+}
+
+// table fills rows of m from API objects.
+func (w *Handler) table(r *http.Request, m *Model, objs []map[string]any) Table {
+	t := Table{Model: m}
+	for _, a := range m.Actions {
+		if a.Verb == "ping" && a.Body == nil {
+			t.Live = a.Verb
+		}
+	}
+	for _, o := range objs {
+		id := formValue(Field{}, o["id"])
+		if id == "" {
+			id = formValue(Field{}, o["name"])
+		}
+		row := Row{ID: id, Href: "/" + m.Slug + "/" + url.PathEscape(id)}
+		for _, f := range m.columns() {
+			row.Cells = append(row.Cells, w.cell(r, m, f, o[f]))
+		}
+		if row.Cells[0].Text == "" || row.Cells[0].Text == "—" {
+			row.Cells[0].Text = "#" + id
+		}
+		row.Cells[0].Href = row.Href
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// parseQuery splits a search box's text into field=value filters of m and
+// the free text.
+func parseQuery(m *Model, q string) (map[string]string, string) {
+	filters := map[string]string{}
+	var free []string
+	for _, tok := range strings.Fields(q) {
+		if k, v, ok := strings.Cut(tok, "="); ok && k != "" {
+			for _, f := range m.Filters {
+				if f.Name == k {
+					filters[k] = v
+					ok = false
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		free = append(free, tok)
+	}
+	return filters, strings.Join(free, " ")
+}
+
+func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	filters, free := parseQuery(m, q.Get("q"))
+	api := url.Values{}
+	for _, f := range m.Filters {
+		if v := q.Get(f.Name); v != "" {
+			filters[f.Name] = v
+		}
+	}
+	for k, v := range filters {
+		api.Set(k, v)
+	}
+	if free != "" {
+		api.Set("search", free)
+	}
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	api.Set("page", strconv.Itoa(page))
+	api.Set("page_size", strconv.Itoa(pageSize))
+	ordering := q.Get("o")
+	if ordering != "" {
+		api.Set("ordering", ordering)
+	}
+	lp := ListPage{Query: q.Get("q"), Ordering: ordering, Page: page, Ops: q.Get("ops")}
+	status, _, body := w.call(r, http.MethodGet, "/"+m.Slug+"?"+api.Encode(), nil)
+	var res struct {
+		Count      int              `json:"count"`
+		CountExact bool             `json:"count_exact"`
+		Results    []map[string]any `json:"results"`
+	}
+	if status != http.StatusOK {
+		p := parseProblem(status, body)
+		if status != http.StatusUnprocessableEntity {
+			w.apiError(rw, r, p)
+			return
+		}
+		lp.Problem = strings.Join(append(p.Other, p.Message), " ")
+	} else if err := json.Unmarshal(body, &res); err != nil {
+		w.apiError(rw, r, &problem{Status: 500, Message: err.Error()})
+		return
+	}
+	lp.Table = w.table(r, m, res.Results)
+	lp.Count, lp.CountExact = res.Count, res.CountExact
+	lp.Pages = max((res.Count+pageSize-1)/pageSize, 1)
+	link := func(p int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		v.Set("page", strconv.Itoa(p))
+		return "?" + v.Encode()
+	}
+	if page > 1 {
+		lp.Prev = link(page - 1)
+	}
+	if page < lp.Pages || (!res.CountExact && len(res.Results) == pageSize) {
+		lp.Next = link(page + 1)
+	}
+	for _, f := range m.columns() {
+		c := Column{Label: label(r.Context(), f)}
+		if o := m.orderField(f); o != "" {
+			next := o
+			switch ordering {
+			case o:
+				c.Sorted, next = "asc", "-"+o
+			case "-" + o:
+				c.Sorted = "desc"
+			}
+			v := url.Values{}
+			for k, vs := range q {
+				v[k] = vs
+			}
+			v.Set("o", next)
+			v.Del("page")
+			c.Sort = "?" + v.Encode()
+		}
+		lp.Columns = append(lp.Columns, c)
+	}
+	for _, f := range m.Filters {
+		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name]})
+	}
+	lp.Bulk = w.bulkActions(r, m)
+	lp.CanAdd = m.Create != nil
+	lp.AddHref = "/" + m.Slug + "/new"
+	if a := q.Get("account"); a != "" {
+		lp.AddHref += "?account=" + url.QueryEscape(a)
+	}
+	render(rw, r, http.StatusOK, listPage(w.frame(r, i18n.T(ctx, m.Label)), lp))
+}
+
+// bulkActions are the actions a list offers on chosen objects.
+func (w *Handler) bulkActions(r *http.Request, m *Model) []string {
+	var out []string
+	if m.Toggle != "" && m.Update != nil {
+		out = append(out, "disable", "enable")
+	}
+	if m.Applied && me(r).Staff {
+		out = append(out, "resync")
+	}
+	if m.Delete {
+		out = append(out, "delete")
+	}
+	return out
+}
+
+// ObjectPage is one object with what can be done to it.
+type ObjectPage struct {
+	Model    *Model
+	ID       string
+	Title    string
+	Cells    []Cell
+	Created  []Cell // shown once, after creating
+	Actions  []Action
+	Views    []Action
+	Related  []Related
+	CanEdit  bool
+	CanDel   bool
+	Live     bool // the object is still changing: refresh
+	History  string
+	Ops      string
+	Resync   bool
+	OpsModel string
+}
+
+// Related is a list of another model's objects that point at this one.
+type Related struct {
+	Table
+	More   string
+	Add    string
+	Count  int
+	Header string
+}
+
+func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	id := r.PathValue("id")
+	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	op := w.objectPage(r, m, id, obj)
+	op.Ops = r.URL.Query().Get("ops")
+	if r.Header.Get("HX-Request") == "true" && r.URL.Query().Get("part") == "fields" {
+		render(rw, r, http.StatusOK, objectFields(op))
+		return
+	}
+	render(rw, r, http.StatusOK, objectPage(w.frame(r, op.Title), op))
+}
+
+func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[string]any) ObjectPage {
+	ctx := r.Context()
+	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: m.Delete, Actions: m.Actions, Views: m.Views,
+		Resync: m.Applied && me(r).Staff}
+	title := formValue(Field{}, obj[m.Title])
+	if m.Title == "id" || title == "" {
+		title = "#" + id
+	}
+	op.Title = i18n.T(ctx, m.Singular) + " " + title
+	names := make([]string, 0, len(obj))
+	for k := range obj {
+		if k != "$schema" && k != "operations" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	first := map[string]int{"id": -3, m.Title: -2}
+	sort.SliceStable(names, func(i, j int) bool { return first[names[i]] < first[names[j]] })
+	for _, k := range names {
+		op.Cells = append(op.Cells, w.cell(r, m, k, obj[k]))
+	}
+	if s, ok := obj["state"].(string); ok && !finalState(s) {
+		op.Live = true
+	}
+	if m.Type != "" && me(r).Staff {
+		op.History = "/history/?object_type=" + url.QueryEscape(m.Type) + "&object_id=" + url.QueryEscape(id)
+	}
+	op.OpsModel = m.Type
+	// what points at this object: each model with a filter named as this one
+	for _, other := range w.models.order {
+		if other == m || (other.Staff && !me(r).Staff) {
+			continue
+		}
+		for _, f := range other.Filters {
+			if w.models.byName[f.Name] != m && w.models.ref(other, f.Name) != m {
+				continue
+			}
+			v := url.Values{f.Name: {id}, "page_size": {"10"}}
+			status, _, body := w.call(r, http.MethodGet, "/"+other.Slug+"?"+v.Encode(), nil)
+			var res struct {
+				Count   int              `json:"count"`
+				Results []map[string]any `json:"results"`
+			}
+			if status != http.StatusOK || json.Unmarshal(body, &res) != nil {
+				break
+			}
+			rel := Related{Table: w.table(r, other, res.Results), Count: res.Count, Header: i18n.T(ctx, other.Label),
+				More: "/" + other.Slug + "/?" + f.Name + "=" + url.QueryEscape(id)}
+			rel.Live = ""
+			if other.Create != nil {
+				if _, ok := other.Create.Properties[f.Name]; ok {
+					rel.Add = "/" + other.Slug + "/new?" + f.Name + "=" + url.QueryEscape(id)
+				}
+			}
+			op.Related = append(op.Related, rel)
+			break
+		}
+	}
+	return op
+}
+
+func finalState(s string) bool {
+	switch s {
+	case orchestration.StateReceived, orchestration.StateStarted, orchestration.StatePending:
+		return false
+	}
+	return true
+}
+
+// FormPage is an add, change or action form.
+type FormPage struct {
+	Model   *Model
+	Action  string // where it posts
+	Submit  string
+	Fields  []FormField
+	Problem *problem
+	Check   string // where a live check posts, if any
+	Back    string
+	Version string // of the object a change form was made from
+}
+
+// FormField is a field with its value and error.
+type FormField struct {
+	Field
+	Label string
+	Value string
+	Error string
+	Input string // text, number, checkbox, select, textarea, password, datetime-local
+}
+
+func (w *Handler) formFields(r *http.Request, fs []Field, vals map[string]string, p *problem) []FormField {
+	var out []FormField
+	for _, f := range fs {
+		ff := FormField{Field: f, Label: label(r.Context(), f.Name), Value: vals[f.Name]}
+		if p != nil {
+			ff.Error = p.Fields[f.Name]
+		}
+		switch {
+		case f.Type == "boolean":
+			ff.Input = "checkbox"
+		case len(f.Enum) > 0:
+			ff.Input = "select"
+		case f.Type == "integer" || f.Type == "number":
+			ff.Input = "number"
+		case f.Type == "array" || f.Type == "object" || f.MaxLength > 1000 || f.Name == "match" || f.Name == "zone":
+			ff.Input = "textarea"
+		case secret(f):
+			ff.Input = "password"
+		default:
+			ff.Input = "text"
+		}
+		out = append(out, ff)
+	}
+	if p != nil {
+		known := map[string]bool{}
+		for _, f := range fs {
+			known[f.Name] = true
+		}
+		for name, msg := range p.Fields {
+			if !known[name] {
+				p.Other = append(p.Other, label(r.Context(), name)+": "+msg)
+			}
+		}
+	}
+	return out
+}
+
+func defaults(fs []Field, q url.Values, toggle string) map[string]string {
+	vals := map[string]string{}
+	for _, f := range fs {
+		if v := q.Get(f.Name); v != "" {
+			vals[f.Name] = v
+		} else if f.Default != nil {
+			vals[f.Name] = formValue(f, f.Default)
+		} else if f.Name == toggle {
+			vals[f.Name] = "true"
+		}
+	}
+	return vals
+}
+
+func submitted(fs []Field, form url.Values) map[string]string {
+	vals := map[string]string{}
+	for _, f := range fs {
+		if v, ok := form[f.Name]; ok && !secret(f) {
+			vals[f.Name] = v[len(v)-1]
+		}
+	}
+	return vals
+}
+
+func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	if m.Create == nil {
+		w.notFound(rw, r)
+		return
+	}
+	fs := formFields(m.Create)
+	w.renderForm(rw, r, http.StatusOK, m, i18n.T(r.Context(), "Add %s", strings.ToLower(i18n.T(r.Context(), m.Singular))),
+		"/"+m.Slug+"/new", fs, defaults(fs, r.URL.Query(), m.Toggle), nil)
+}
+
+func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int, m *Model, title, action string, fs []Field, vals map[string]string, p *problem) {
+	fp := FormPage{Model: m, Action: action, Submit: i18n.T(r.Context(), "Save"), Problem: p, Back: "/" + m.Slug + "/"}
+	fp.Fields = w.formFields(r, fs, vals, p)
+	fp.Version = vals["version"]
+	if m.Check && strings.HasSuffix(action, "/new") || m.Check && strings.HasSuffix(action, "/edit") {
+		fp.Check = "/" + m.Slug + "/check"
+	}
+	render(rw, r, status, formPage(w.frame(r, title), fp))
+}
+
+// opsQuery carries the operations a write started to the page shown next.
+func opsQuery(h http.Header) string {
+	if ids := h.Get("Orchestra-Operations"); ids != "" {
+		return "?ops=" + url.QueryEscape(ids)
+	}
+	return ""
+}
+
+func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	if m.Create == nil {
+		w.notFound(rw, r)
+		return
+	}
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
+		return
+	}
+	fs := formFields(m.Create)
+	title := i18n.T(ctx, "Add %s", strings.ToLower(i18n.T(ctx, m.Singular)))
+	body, errs := formBody(ctx, fs, r.PostForm, nil)
+	if len(errs) > 0 {
+		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, "/"+m.Slug+"/new", fs, submitted(fs, r.PostForm),
+			&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")})
+		return
+	}
+	status, hdr, resp := w.call(r, http.MethodPost, "/"+m.Slug, body, "Prefer", "respond-async")
+	if status >= 300 {
+		p := parseProblem(status, resp)
+		if status == http.StatusNotFound || status == http.StatusForbidden {
+			w.apiError(rw, r, p)
+			return
+		}
+		w.renderForm(rw, r, status, m, title, "/"+m.Slug+"/new", fs, submitted(fs, r.PostForm), p)
+		return
+	}
+	var obj map[string]any
+	_ = json.Unmarshal(resp, &obj)
+	id := formValue(Field{}, obj["id"])
+	if m.Created != nil {
+		// something in the answer is shown only now
+		op := w.objectPage(r, m, id, obj)
+		for _, f := range fields(m.Created) {
+			if _, inItem := m.Item.Properties[f.Name]; !inItem {
+				op.Created = append(op.Created, w.cell(r, m, f.Name, obj[f.Name]))
+			}
+		}
+		op.Ops = hdr.Get("Orchestra-Operations")
+		render(rw, r, http.StatusCreated, objectPage(w.frame(r, op.Title), op))
+		return
+	}
+	http.Redirect(rw, r, "/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), http.StatusSeeOther)
+}
+
+func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	if m.Update == nil {
+		w.notFound(rw, r)
+		return
+	}
+	id := r.PathValue("id")
+	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	fs := formFields(m.Update)
+	vals := map[string]string{"version": formValue(Field{}, obj["version"])}
+	for _, f := range fs {
+		vals[f.Name] = formValue(f, obj[f.Name])
+		if f.Format == "date-time" && len(vals[f.Name]) > 16 {
+			vals[f.Name] = vals[f.Name][:16]
+		}
+	}
+	w.renderForm(rw, r, http.StatusOK, m, w.changeTitle(r, m, id, obj), "/"+m.Slug+"/"+url.PathEscape(id)+"/edit", fs, vals, nil)
+}
+
+func (w *Handler) changeTitle(r *http.Request, m *Model, id string, obj map[string]any) string {
+	t := formValue(Field{}, obj[m.Title])
+	if m.Title == "id" || t == "" {
+		t = "#" + id
+	}
+	return i18n.T(r.Context(), "Change %s %s", strings.ToLower(i18n.T(r.Context(), m.Singular)), t)
+}
+
+func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	if m.Update == nil {
+		w.notFound(rw, r)
+		return
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	path := "/" + m.Slug + "/" + url.PathEscape(id)
+	obj, status, body := w.getJSON(r, path)
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
+		return
+	}
+	fs := formFields(m.Update)
+	title := w.changeTitle(r, m, id, obj)
+	patch, errs := formBody(ctx, fs, r.PostForm, obj)
+	if len(errs) > 0 {
+		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, path+"/edit", fs, withVersion(submitted(fs, r.PostForm), r),
+			&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")})
+		return
+	}
+	// the version the form was made from: a change made meanwhile is not overwritten
+	if v := r.PostForm.Get("version"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			patch["version"] = n
+		}
+	}
+	status, hdr, resp := w.call(r, http.MethodPatch, path, patch, "Prefer", "respond-async")
+	if status >= 300 {
+		w.renderForm(rw, r, status, m, title, path+"/edit", fs, withVersion(submitted(fs, r.PostForm), r), parseProblem(status, resp))
+		return
+	}
+	http.Redirect(rw, r, path+opsQuery(hdr), http.StatusSeeOther)
+}
+
+func withVersion(vals map[string]string, r *http.Request) map[string]string {
+	vals["version"] = r.PostForm.Get("version")
+	return vals
+}
+
+// ConfirmPage asks before a destructive or wide change.
+type ConfirmPage struct {
+	Model    *Model
+	Action   string
+	Verb     string
+	Question string
+	Objects  []Row
+	IDs      []string
+	Back     string
+}
+
+func (w *Handler) deleteForm(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	id := r.PathValue("id")
+	w.confirm(rw, r, m, "delete", []string{id}, "/"+m.Slug+"/"+url.PathEscape(id))
+}
+
+func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, verb string, ids []string, back string) {
+	ctx := r.Context()
+	var objs []map[string]any
+	for _, id := range ids {
+		obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+		if obj == nil {
+			w.apiError(rw, r, parseProblem(status, body))
+			return
+		}
+		objs = append(objs, obj)
+	}
+	questions := map[string]string{
+		"delete":  "Delete these %d objects? What they own is deleted with them, and removed from the servers.",
+		"disable": "Disable these %d objects?",
+		"enable":  "Enable these %d objects?",
+		"resync":  "Apply these %d objects again on their servers?",
+	}
+	cp := ConfirmPage{Model: m, Verb: verb, Question: i18n.T(ctx, questions[verb], len(ids)), IDs: ids, Back: back,
+		Action: "/" + m.Slug + "/bulk", Objects: w.table(r, m, objs).Rows}
+	render(rw, r, http.StatusOK, confirmPage(w.frame(r, i18n.T(ctx, "Are you sure?")), cp))
+}
+
+// BulkResult reports a bulk action, object by object.
+type BulkResult struct {
+	Model   *Model
+	Verb    string
+	Done    []string
+	Failed  []string
+	Ops     string
+	Back    string
+	Summary string
+}
+
+func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
+		return
+	}
+	verb, ids := r.PostForm.Get("action"), r.PostForm["ids"]
+	allowed := false
+	for _, a := range w.bulkActions(r, m) {
+		allowed = allowed || a == verb
+	}
+	back := r.PostForm.Get("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/" + m.Slug + "/"
+	}
+	if !allowed || len(ids) == 0 || len(ids) > 500 {
+		render(rw, r, http.StatusUnprocessableEntity, errorPage(w.frame(r, i18n.T(ctx, "Refused")),
+			&problem{Status: 422, Message: i18n.T(ctx, "Choose an action and at least one object (at most 500).")}))
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		w.confirm(rw, r, m, verb, ids, back)
+		return
+	}
+	res := BulkResult{Model: m, Verb: verb, Back: back}
+	var ops []string
+	name := func(id string) string { return "#" + id }
+	switch verb {
+	case "resync":
+		var nums []int
+		for _, id := range ids {
+			if n, err := strconv.Atoi(id); err == nil {
+				nums = append(nums, n)
+			}
+		}
+		status, _, body := w.call(r, http.MethodPost, "/orchestrate", map[string]any{"model": m.Type, "ids": nums})
+		if status >= 300 {
+			p := parseProblem(status, body)
+			res.Failed = append(res.Failed, strings.Join(append(p.Other, p.Message), " "))
+			break
+		}
+		var units []struct {
+			Log   int    `json:"log"`
+			State string `json:"state"`
+		}
+		_ = json.Unmarshal(body, &units)
+		for _, id := range ids {
+			res.Done = append(res.Done, name(id))
+		}
+		var logs []string
+		for _, u := range units {
+			if u.Log != 0 {
+				logs = append(logs, strconv.Itoa(u.Log))
+			}
+		}
+		if len(logs) > 0 {
+			res.Back = "/logs/?ids=" + strings.Join(logs, ",")
+		}
+		res.Summary = i18n.T(ctx, "%d units of work planned.", len(units))
+	default:
+		for _, id := range ids {
+			path := "/" + m.Slug + "/" + url.PathEscape(id)
+			var status int
+			var hdr http.Header
+			var body []byte
+			if verb == "delete" {
+				status, hdr, body = w.call(r, http.MethodDelete, path, nil, "Prefer", "respond-async")
+			} else {
+				obj, st, b := w.getJSON(r, path)
+				if obj == nil {
+					status, body = st, b
+				} else {
+					status, hdr, body = w.call(r, http.MethodPatch, path,
+						map[string]any{m.Toggle: verb == "enable", "version": obj["version"]}, "Prefer", "respond-async")
+				}
+			}
+			if status >= 300 {
+				p := parseProblem(status, body)
+				msg := p.Message
+				for _, f := range p.Fields {
+					msg += " " + f
+				}
+				res.Failed = append(res.Failed, name(id)+": "+strings.TrimSpace(msg+" "+strings.Join(p.Other, " ")))
+				continue
+			}
+			res.Done = append(res.Done, name(id))
+			if o := hdr.Get("Orchestra-Operations"); o != "" {
+				ops = append(ops, o)
+			}
+		}
+	}
+	res.Ops = strings.Join(ops, ",")
+	status := http.StatusOK
+	if len(res.Done) == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	render(rw, r, status, bulkPage(w.frame(r, i18n.T(ctx, "Done")), res))
+}
+
+// actionForm shows an action's form, or its button when it takes nothing.
+func (w *Handler) actionForm(rw http.ResponseWriter, r *http.Request) {
+	m, a, id, obj := w.actionOf(rw, r)
+	if m == nil {
+		return
+	}
+	w.renderAction(rw, r, http.StatusOK, m, a, id, obj, nil, nil, nil)
+}
+
+func (w *Handler) actionOf(rw http.ResponseWriter, r *http.Request) (*Model, *Action, string, map[string]any) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return nil, nil, "", nil
+	}
+	verb := r.PathValue("verb")
+	var a *Action
+	for i := range m.Actions {
+		if m.Actions[i].Verb == verb {
+			a = &m.Actions[i]
+		}
+	}
+	if a == nil {
+		w.notFound(rw, r)
+		return nil, nil, "", nil
+	}
+	id := r.PathValue("id")
+	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return nil, nil, "", nil
+	}
+	return m, a, id, obj
+}
+
+// ActionPage is an action's form and, once done, its answer.
+type ActionPage struct {
+	FormPage
+	Summary string
+	Result  []Cell
+	Done    bool
+	Ops     string
+}
+
+func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status int, m *Model, a *Action, id string, obj map[string]any, vals map[string]string, p *problem, result []Cell) {
+	ctx := r.Context()
+	path := "/" + m.Slug + "/" + url.PathEscape(id)
+	ap := ActionPage{FormPage: FormPage{Model: m, Action: path + "/do/" + a.Verb, Submit: label(r.Context(), a.Verb), Problem: p, Back: path},
+		Summary: i18n.T(ctx, a.Summary), Result: result, Done: result != nil}
+	if a.Body != nil {
+		fs := formFields(a.Body)
+		if vals == nil {
+			vals = defaults(fs, r.URL.Query(), "")
+		}
+		ap.Fields = w.formFields(r, fs, vals, p)
+	}
+	render(rw, r, status, actionPage(w.frame(r, label(r.Context(), a.Verb)+": "+formValue(Field{}, obj[m.Title])), ap))
+}
+
+func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
+	m, a, id, obj := w.actionOf(rw, r)
+	if m == nil {
+		return
+	}
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
+		return
+	}
+	var body any
+	var fs []Field
+	if a.Body != nil {
+		fs = formFields(a.Body)
+		b, errs := formBody(ctx, fs, r.PostForm, nil)
+		if len(errs) > 0 {
+			w.renderAction(rw, r, http.StatusUnprocessableEntity, m, a, id, obj, submitted(fs, r.PostForm),
+				&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")}, nil)
+			return
+		}
+		body = b
+	}
+	path := "/" + m.Slug + "/" + url.PathEscape(id) + "/" + a.Verb
+	status, hdr, resp := w.call(r, http.MethodPost, path, body, "Prefer", "respond-async")
+	cellOnly := r.URL.Query().Get("cell") == "1"
+	if status >= 300 {
+		p := parseProblem(status, resp)
+		if cellOnly {
+			render(rw, r, http.StatusOK, liveCell(Cell{Text: p.Message, Class: "state state-FAILURE"}))
+			return
+		}
+		w.renderAction(rw, r, status, m, a, id, obj, submitted(fs, r.PostForm), p, nil)
+		return
+	}
+	var out any
+	_ = json.Unmarshal(resp, &out)
+	result := []Cell{}
+	switch x := out.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			if k != "$schema" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			result = append(result, w.cell(r, m, k, x[k]))
+		}
+	case nil:
+	default:
+		result = append(result, w.cell(r, m, "result", x))
+	}
+	if cellOnly {
+		render(rw, r, http.StatusOK, liveCell(summarise(r, out)))
+		return
+	}
+	ap := hdr.Get("Orchestra-Operations")
+	if ap != "" && len(result) == 0 {
+		http.Redirect(rw, r, "/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), http.StatusSeeOther)
+		return
+	}
+	w.renderActionDone(rw, r, m, a, id, obj, result, ap)
+}
+
+func (w *Handler) renderActionDone(rw http.ResponseWriter, r *http.Request, m *Model, a *Action, id string, obj map[string]any, result []Cell, ops string) {
+	ctx := r.Context()
+	path := "/" + m.Slug + "/" + url.PathEscape(id)
+	ap := ActionPage{FormPage: FormPage{Model: m, Back: path}, Summary: i18n.T(ctx, a.Summary), Result: result, Done: true, Ops: ops}
+	render(rw, r, http.StatusOK, actionPage(w.frame(r, label(r.Context(), a.Verb)+": "+formValue(Field{}, obj[m.Title])), ap))
+}
+
+// summarise turns a ping-like answer into one cell: reachable or not.
+func summarise(r *http.Request, out any) Cell {
+	ctx := r.Context()
+	x, _ := out.(map[string]any)
+	if ok, isBool := x["reachable"].(bool); isBool {
+		if ok {
+			return Cell{Text: i18n.T(ctx, "reachable, %s ms", formValue(Field{}, x["latency_ms"])), Class: "state state-SUCCESS"}
+		}
+		return Cell{Text: i18n.T(ctx, "unreachable: %s", formValue(Field{}, x["error"])), Class: "state state-FAILURE"}
+	}
+	b, _ := json.Marshal(out)
+	return Cell{Text: string(b)}
+}
+
+// view shows what a GET /slug/{id}/verb answers (a zone, DS records, a key).
+func (w *Handler) view(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	verb, id := r.PathValue("verb"), r.PathValue("id")
+	var a *Action
+	for i := range m.Views {
+		if m.Views[i].Verb == verb {
+			a = &m.Views[i]
+		}
+	}
+	if a == nil {
+		w.notFound(rw, r)
+		return
+	}
+	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	res, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id)+"/"+verb)
+	if res == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	var cells []Cell
+	keys := make([]string, 0, len(res))
+	for k := range res {
+		if k != "$schema" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cells = append(cells, w.cell(r, m, k, res[k]))
+	}
+	w.renderActionDone(rw, r, m, a, id, obj, cells, "")
+}
+
+// check answers a form's live check (a route's match as it is typed).
+func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil || !m.Check || m.Create == nil {
+		w.notFound(rw, r)
+		return
+	}
+	ctx := r.Context()
+	_ = r.ParseForm()
+	body, _ := formBody(ctx, formFields(m.Create), r.PostForm, nil)
+	status, _, resp := w.call(r, http.MethodPost, "/"+m.Slug+"/check", body)
+	var out map[string]any
+	if status >= 300 || json.Unmarshal(resp, &out) != nil {
+		p := parseProblem(status, resp)
+		msg := p.Message
+		for k, v := range p.Fields {
+			msg += " " + label(r.Context(), k) + ": " + v
+		}
+		render(rw, r, http.StatusOK, checkResult(false, msg))
+		return
+	}
+	valid, _ := out["valid"].(bool)
+	msg, _ := out["error"].(string)
+	if valid {
+		msg = i18n.T(ctx, "The expression is valid.")
+	}
+	render(rw, r, http.StatusOK, checkResult(valid, msg))
+}
+
+// OpsView is the operations a write started, refreshed until they end.
+type OpsView struct {
+	IDs   string
+	Rows  []Row
+	Live  bool
+	State string
+}
+
+// operations renders the operations of ?ids= (a fragment htmx refreshes).
+func (w *Handler) operations(rw http.ResponseWriter, r *http.Request) {
+	render(rw, r, http.StatusOK, opsFragment(w.opsView(r, r.URL.Query().Get("ids"))))
+}
+
+func (w *Handler) opsView(r *http.Request, ids string) OpsView {
+	ctx := r.Context()
+	ov := OpsView{IDs: ids}
+	if ids == "" {
+		return ov
+	}
+	status, _, body := w.call(r, http.MethodGet, "/operations?"+url.Values{"ids": {ids}, "page_size": {"100"}}.Encode(), nil)
+	var res struct {
+		Results []map[string]any `json:"results"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &res) != nil {
+		return ov
+	}
+	m := w.models.byName["operation"]
+	for _, o := range res.Results {
+		st, _ := o["state"].(string)
+		if !finalState(st) {
+			ov.Live = true
+		}
+		row := Row{ID: formValue(Field{}, o["id"])}
+		for _, f := range []string{"action", "repr", "backend", "state", "log"} {
+			c := w.cell(r, m, f, o[f])
+			if f == "log" && !me(r).Staff {
+				c.Href = ""
+			}
+			row.Cells = append(row.Cells, c)
+		}
+		ov.Rows = append(ov.Rows, row)
+	}
+	ov.State = i18n.T(ctx, "Applied")
+	if ov.Live {
+		ov.State = i18n.T(ctx, "Being applied…")
+	}
+	return ov
+}
+
+// search looks for text in every model the viewer may list.
+func (w *Handler) search(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	var results []Related
+	if q != "" {
+		for _, m := range w.models.order {
+			if m.Staff && !me(r).Staff || m.ReadOnly {
+				continue
+			}
+			v := url.Values{"search": {q}, "page_size": {"5"}}
+			status, _, body := w.call(r, http.MethodGet, "/"+m.Slug+"?"+v.Encode(), nil)
+			var res struct {
+				Count   int              `json:"count"`
+				Results []map[string]any `json:"results"`
+			}
+			if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Count == 0 {
+				continue
+			}
+			results = append(results, Related{Table: w.table(r, m, res.Results), Count: res.Count,
+				Header: i18n.T(ctx, m.Label), More: "/" + m.Slug + "/?q=" + url.QueryEscape(q)})
+		}
+	}
+	render(rw, r, http.StatusOK, searchPage(w.frame(r, i18n.T(ctx, "Search")), q, results))
+}
+
+func pluralCount(ctx context.Context, n int, exact bool) string {
+	if !exact {
+		return i18n.T(ctx, "more than %d", n)
+	}
+	return fmt.Sprint(n)
+}
+
+// bulkLabel names a bulk action.
+func bulkLabel(ctx context.Context, verb string) string {
+	switch verb {
+	case "delete":
+		return i18n.T(ctx, "delete")
+	case "disable":
+		return i18n.T(ctx, "disable")
+	case "enable":
+		return i18n.T(ctx, "enable")
+	case "resync":
+		return i18n.T(ctx, "apply again")
+	}
+	return verb
+}
