@@ -19,8 +19,8 @@ import (
 // Model is a model as the pages use it.
 type Model struct {
 	api.Presentation
-	Slug    string      // path segment: /domains
-	Filters []Field     // list filters (query parameters beyond paging)
+	Slug    string       // path segment: /domains
+	Filters []Field      // list filters (query parameters beyond paging)
 	Item    *huma.Schema // an object as read
 	Create  *huma.Schema // the create body; nil when objects are not created here
 	// Created is the create answer's schema when it differs from Item: it
