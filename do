@@ -73,6 +73,10 @@ cmd_test() {
   ensure_sshd_testbed 2 # sets ORCHESTRA_TEST_SSH_SERVERS, _KEY, _KNOWN_HOSTS
   ensure_bind9_testbed  # sets ORCHESTRA_TEST_BIND_MASTER, _SLAVE, _MASTER_DIR, _SLAVE_DIR
   ensure_mariadb        # sets ORCHESTRA_TEST_MYSQL_CLIENT, _ADDR (psql comes with ensure_postgres)
+  # the web interface's browser tests: headless Chromium through chromedp;
+  # their screenshots go to artifacts/
+  ensure_pkgs chromium
+  export ORCHESTRA_TEST_BROWSER_REQUIRED=1 ORCHESTRA_TEST_ARTIFACTS="$ROOT/artifacts"
 
   echo "do: checking that generated code is up to date" >&2
   export ORCHESTRA_DEV_POSTGRES_URL=$ORCHESTRA_TEST_PG_ADMIN # migrationsgen diffs in a scratch DB

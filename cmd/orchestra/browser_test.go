@@ -1,0 +1,405 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/chromedp"
+
+	"github.com/orchestra-panel/orchestra/internal/dns"
+	"github.com/orchestra-panel/orchestra/internal/dns/bindtest"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// TestBrowser drives the web interface of a running `orchestra serve` with
+// headless Chromium, on both stores: staff logs in, adds an account and,
+// from the account's page, a domain, and watches its units reach SUCCESS on
+// the BIND test bed; a bad record is refused beside its field with nothing
+// applied; the customer sees only their own objects, also when typing
+// another account's URLs. Screenshots of the pages are saved as artifacts.
+func TestBrowser(t *testing.T) {
+	chromium := browserPath(t)
+	bed := bindtest.Load(t)
+	bin := build(t)
+	artifacts := os.Getenv("ORCHESTRA_TEST_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(os.TempDir(), "orchestra-artifacts")
+	}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "orchestra.db")
+			if engine == "postgres" {
+				if dbURL = pgSchemaURL(t); dbURL == "" {
+					t.Skip("ORCHESTRA_TEST_POSTGRES_URL not set")
+				}
+			}
+			shots := filepath.Join(artifacts, "screenshots", engine)
+			if err := os.MkdirAll(shots, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			token := fmt.Sprintf("%s%d", engine[:2], time.Now().UnixNano()%1e9)
+			browserSetup(t, dbURL, bed)
+			env := append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821")
+			if out, err := runWithEnv(env, bin, "createsuperuser", "--username=staff", "--email=staff@example.com"); err != nil {
+				t.Fatalf("createsuperuser: %v\n%s", err, out)
+			}
+			addr := freePort(t)
+			srv := exec.Command(bin, "serve", "--listen="+addr, "--ssh-key="+bed.SSH.KeyPath, "--no-superuser")
+			srv.Env = env
+			var logs bytes.Buffer
+			srv.Stdout, srv.Stderr = &logs, &logs
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				srv.Process.Signal(os.Interrupt)
+				srv.Wait()
+				if t.Failed() {
+					t.Logf("orchestra serve:\n%s", logs.String())
+				}
+			})
+			base := "http://" + addr
+			waitUp(t, base+"/login")
+
+			// another account with a domain, which the customer must never see
+			staffAPI := apiClient(t, base, "staff", "Staff-Kestrel-4821")
+			other := staffAPI.post(t, "/accounts", map[string]any{"username": "other" + token, "full_name": "Other",
+				"email": "other@example.com"})
+			otherZone := "other" + token + ".example.net"
+			otherDomain := staffAPI.post(t, "/domains", map[string]any{"name": otherZone, "account": other["id"]})
+
+			ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+				chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))...)
+			defer cancel()
+			ctx, cancel = chromedp.NewContext(ctx)
+			defer cancel()
+			// the browser lives as long as the context of the first call: start it without the timeout
+			if err := chromedp.Do(ctx); err != nil {
+				t.Fatalf("starting %s: %v", chromium, err)
+			}
+			ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+			defer cancel()
+			b := &browser{t: t, ctx: ctx, base: base, shots: shots}
+
+			// staff logs in
+			b.login("staff", "Staff-Kestrel-4821")
+			if h1 := b.text("h1"); h1 != "Dashboard" {
+				t.Fatalf("after login: %q", h1)
+			}
+			b.shot("dashboard-staff")
+
+			// staff adds an account
+			user := "cust" + token
+			b.run(chromedp.Navigate(base+"/accounts/new"), waitvisible("#f-username"))
+			b.shot("account-add")
+			b.run(sendkeys("#f-username", user), sendkeys("#f-full_name", "Customer "+token),
+				sendkeys("#f-email", user+"@example.com"), sendkeys("#f-password", "Cust-Heron-7734"),
+				click(".form button[type=submit]"), waitvisible("#fields"))
+			if h1 := b.text("h1"); h1 != "Account "+user {
+				t.Fatalf("after adding the account: %q", h1)
+			}
+			b.shot("account")
+
+			// and, from the account's page, a domain for it
+			zone := "web" + token + ".example.org"
+			b.run(click(`a[href^="/domains/new?account="]`), waitvisible("#f-name"))
+			if prefilled := b.value("#f-account"); prefilled == "" {
+				t.Errorf("the domain form is not filled with the account")
+			}
+			b.run(sendkeys("#f-name", zone), click(".form button[type=submit]"), waitvisible("#fields"))
+			// its units run on the master and the slave: the page follows them
+			b.poll(`(() => { const s = [...document.querySelectorAll('#ops .state')].map(e => e.textContent);
+				return s.length >= 2 && s.every(x => x === 'SUCCESS'); })()`, 90*time.Second)
+			b.shot("domain-applied")
+			if got := bindtest.Dig(t, bed.Master, zone, "SOA"); got == "" {
+				t.Errorf("the master does not serve %s", zone)
+			}
+			domainURL, _, _ := strings.Cut(b.location(), "?")
+			domainID := domainURL[strings.LastIndex(domainURL, "/")+1:]
+			// the execution log, coloured by its state
+			b.run(click(`#ops a[href^="/logs/"]`), waitvisible("#fields .state-SUCCESS"))
+			b.shot("execution-log")
+			b.run(chromedp.Navigate(base+"/logs/"), waitvisible("table"))
+			b.shot("execution-logs")
+
+			// a bad record: an inline error, and nothing applied
+			st := openStore(t, dbURL)
+			logsBefore := countLogs(t, st)
+			recordsBefore := countRecords(t, st)
+			b.run(chromedp.Navigate(base+"/records/new?domain="+domainID), waitvisible("#f-value"),
+				sendkeys("#f-type", "A"), sendkeys("#f-value", "999.1.2.3"),
+				click(".form button[type=submit]"), waitvisible("#f-value-error"))
+			if msg := b.text("#f-value-error"); msg == "" {
+				t.Errorf("no message beside the value")
+			}
+			if kept := b.value("#f-value"); kept != "999.1.2.3" {
+				t.Errorf("the form lost what was typed: %q", kept)
+			}
+			b.shot("record-error")
+			if n := countRecords(t, st); n != recordsBefore {
+				t.Errorf("a refused record was stored: %d records, were %d", n, recordsBefore)
+			}
+			if n := countLogs(t, st); n != logsBefore {
+				t.Errorf("a refused record was applied: %d logs, were %d", n, logsBefore)
+			}
+
+			// the list: search with field=value, and the servers' reachability
+			b.run(chromedp.Navigate(base+"/domains/?q="+qs(`account=`+jsonID(other["id"]))), waitvisible("p.count"))
+			if body := b.text("main"); !strings.Contains(body, otherZone) || strings.Contains(body, zone) {
+				t.Errorf("domains filtered by account=%v:\n%s", other["id"], body)
+			}
+			b.run(chromedp.Navigate(base+"/servers/"), waitvisible("table"))
+			b.poll(`document.querySelectorAll('td .state-SUCCESS').length >= 2`, 30*time.Second)
+			b.shot("servers")
+
+			// the customer
+			b.run(click(`form[action="/logout"] button`), waitvisible("#username"))
+			b.login(user, "Cust-Heron-7734")
+			b.shot("dashboard-customer")
+			if body := b.text("body"); strings.Contains(body, "Administration") || strings.Contains(body, "Servers") {
+				t.Errorf("the customer sees staff pages:\n%s", body)
+			}
+			b.run(chromedp.Navigate(base+"/domains/"), waitvisible("p.count"))
+			if body := b.text("main"); !strings.Contains(body, zone) || strings.Contains(body, otherZone) {
+				t.Errorf("the customer's domains:\n%s", body)
+			}
+			b.shot("domains-customer")
+			for _, path := range []string{"/domains/" + jsonID(otherDomain["id"]), "/accounts/" + jsonID(other["id"]),
+				"/domains/" + jsonID(otherDomain["id"]) + "/edit", "/domains/" + jsonID(otherDomain["id"]) + "/view/zone",
+				"/servers/", "/logs/"} {
+				b.run(chromedp.Navigate(base+path), waitvisible("h1"))
+				if h1, body := b.text("h1"), b.text("main"); h1 != "Not found" || strings.Contains(body, otherZone) {
+					t.Errorf("customer at %s: %q\n%s", path, h1, body)
+				}
+			}
+			b.run(chromedp.Navigate(base+"/search?q="+qs(otherZone)), waitvisible("h1"))
+			if body := b.text("main"); strings.Contains(body, otherZone) && !strings.Contains(body, "Nothing matches") {
+				t.Errorf("global search shows the other account's domain:\n%s", body)
+			}
+			// the same pages on a phone
+			b.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/domains/"), waitvisible("p.count"))
+			b.shot("domains-phone")
+			t.Logf("screenshots in %s", shots)
+		})
+	}
+}
+
+// browserPath finds Chromium: ./do test installs Debian's package.
+func browserPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("ORCHESTRA_TEST_BROWSER_REQUIRED") != "" {
+		t.Fatal("chromium is not installed (./do test installs Debian's chromium)")
+	}
+	t.Skip("chromium is not installed: run through ./do test")
+	return ""
+}
+
+// browserSetup adds the BIND test bed's servers and routes to the store.
+func browserSetup(t *testing.T, dbURL string, bed *bindtest.Bed) {
+	st := openStore(t, dbURL)
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	if err := migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		for i, role := range []struct {
+			name, backend string
+			settings      map[string]string
+		}{{"ns-master", dns.MasterBackend, bed.MasterSettings()}, {"ns-slave", dns.SlaveBackend, bed.SlaveSettings()}} {
+			s := bed.SSH.Servers[i]
+			srv, err := tx.Server.Create().SetName(role.name).SetAddress(s.Address).SetSSHPort(s.Port).
+				SetHostKey(s.HostKey).SetSettings(role.settings).Save(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx.Route.Create().SetBackend(role.backend).SetServerID(srv.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openStore(t *testing.T, dbURL string) *store.Store {
+	st, err := store.Open(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func countLogs(t *testing.T, st *store.Store) int {
+	n, err := st.ExecutionLog.Query().Count(viewer.System(context.Background(), viewer.ChannelCLI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func countRecords(t *testing.T, st *store.Store) int {
+	n, err := st.Record.Query().Count(viewer.System(context.Background(), viewer.ChannelCLI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func runWithEnv(env []string, bin string, args ...string) ([]byte, error) {
+	c := exec.Command(bin, args...)
+	c.Env = env
+	return c.CombinedOutput()
+}
+
+func waitUp(t *testing.T, u string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if r, err := http.Get(u); err == nil {
+			r.Body.Close()
+			return
+		}
+	}
+	t.Fatalf("%s did not answer", u)
+}
+
+func qs(s string) string { return strings.NewReplacer("=", "%3D", " ", "+", "&", "%26").Replace(s) }
+
+func jsonID(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.Itoa(int(f))
+	}
+	return fmt.Sprint(v)
+}
+
+// staffClient calls the API with a session.
+type staffClient struct {
+	base string
+	c    *http.Client
+}
+
+func apiClient(t *testing.T, base, user, pw string) *staffClient {
+	jar, _ := cookiejar.New(nil)
+	c := &staffClient{base: base, c: &http.Client{Jar: jar}}
+	c.post(t, "/auth/login", map[string]any{"username": user, "password": pw})
+	return c
+}
+
+func (c *staffClient) post(t *testing.T, path string, body any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	r, err := c.c.Post(c.base+"/api/v1"+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var out map[string]any
+	json.NewDecoder(r.Body).Decode(&out)
+	if r.StatusCode >= 300 {
+		t.Fatalf("POST %s: %d %v", path, r.StatusCode, out)
+	}
+	return out
+}
+
+// browser is one Chromium tab.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+}
+
+// byCSS finds elements with querySelectorAll (a plain string selector would
+// be a DevTools search, which also matches text).
+func byCSS(sel string) chromedp.QueryOption {
+	return chromedp.ByFunc(func(ctx context.Context, t *chromedp.Target, n *chromedp.Node) ([]cdp.NodeID, error) {
+		res, err := cdp.Call(ctx, t, dom.QuerySelectorAll, dom.QuerySelectorAllParams{NodeID: n.NodeID, Selector: sel})
+		return res.NodeIDs, err
+	})
+}
+
+func waitvisible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(sel, byCSS(sel))
+}
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(sel, byCSS(sel)) }
+func sendkeys(sel, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.SendKeys(sel, v, byCSS(sel))
+}
+
+func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		body, _ := chromedp.Run(b.ctx, chromedp.Text("body", byCSS("body")))
+		b.shot("failure")
+		b.t.Fatalf("browser: %v\nat %s\n%s", err, b.location(), body)
+	}
+}
+
+func (b *browser) poll(js string, timeout time.Duration) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(timeout))); err != nil {
+		body, _ := chromedp.Run(b.ctx, chromedp.Text("body", byCSS("body")))
+		b.shot("failure")
+		b.t.Fatalf("browser: waiting for %s: %v\nat %s\n%s", js, err, b.location(), body)
+	}
+}
+
+func (b *browser) value(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Value(sel, byCSS(sel)))
+	if err != nil {
+		b.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+func (b *browser) login(user, pw string) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(b.base+"/login"), waitvisible("#username"),
+		sendkeys("#username", user), sendkeys("#password", pw),
+		click(`form[action="/login"] button`), waitvisible("nav.side"))
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(sel, byCSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) location() string {
+	s, _ := chromedp.Run(b.ctx, chromedp.Location())
+	return s
+}
+
+// shot saves a screenshot of the whole page.
+func (b *browser) shot(name string) {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644)
+}
