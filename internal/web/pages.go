@@ -190,9 +190,13 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 			ids = []any{v}
 		}
 		var parts []string
-		for _, id := range ids {
+		for i, id := range ids {
 			s := formValue(Field{}, id)
-			parts = append(parts, "#"+s)
+			if i >= 10 {
+				parts = append(parts, "…")
+				break
+			}
+			parts = append(parts, w.refTitle(r, ref, s))
 			if len(ids) == 1 {
 				c.Href = "/" + ref.Slug + "/" + s
 			}
@@ -238,11 +242,47 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 
 // label is a field's name as people read it.
 func label(ctx context.Context, f string) string {
-	s := strings.ReplaceAll(strings.TrimSuffix(f, "_id"), "_", " ")
+	words := strings.Split(strings.TrimSuffix(f, "_id"), "_")
+	for i, w := range words {
+		if acronyms[w] {
+			words[i] = strings.ToUpper(w)
+		}
+	}
+	s := strings.Join(words, " ")
 	if s == "" {
 		return ""
 	}
 	return i18n.T(ctx, strings.ToUpper(s[:1])+s[1:])
+}
+
+var acronyms = map[string]bool{"id": true, "ttl": true, "ds": true, "os": true, "ssh": true, "dns": true,
+	"dnssec": true, "ip": true, "url": true, "ms": true}
+
+type refKey struct{}
+
+// refTitles remembers, for one request, the names of objects cells refer to.
+type refTitles map[string]string
+
+// refTitle names object id of model m, as the viewer may see it ("#id" when
+// they may not, or it is gone).
+func (w *Handler) refTitle(r *http.Request, m *Model, id string) string {
+	memo, _ := r.Context().Value(refKey{}).(refTitles)
+	key := m.Slug + "/" + id
+	if t, ok := memo[key]; ok {
+		return t
+	}
+	t := "#" + id
+	if m.Title != "id" {
+		if obj, _, _ := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id)); obj != nil {
+			if s := formValue(Field{}, obj[m.Title]); s != "" {
+				t = s
+			}
+		}
+	}
+	if memo != nil {
+		memo[key] = t
+	}
+	return t
 }
 
 // columns are the fields a list shows.

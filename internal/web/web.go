@@ -6,10 +6,12 @@ package web
 //go:generate go tool templ generate
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -102,10 +104,14 @@ func me(r *http.Request) *Me {
 func (w *Handler) requireLogin(next http.HandlerFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if me(r) == nil {
-			http.Redirect(rw, r, "/login", http.StatusSeeOther)
+			to := "/login"
+			if r.URL.RequestURI() != "/" {
+				to += "?next=" + url.QueryEscape(r.URL.RequestURI()) // back here after logging in
+			}
+			http.Redirect(rw, r, to, http.StatusSeeOther)
 			return
 		}
-		next(rw, r)
+		next(rw, r.WithContext(context.WithValue(r.Context(), refKey{}, refTitles{})))
 	}
 }
 
@@ -114,25 +120,34 @@ func (w *Handler) loginForm(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/", http.StatusSeeOther)
 		return
 	}
-	render(rw, r, http.StatusOK, loginPage("", ""))
+	render(rw, r, http.StatusOK, loginPage("", "", safeNext(r.URL.Query().Get("next"))))
 }
 
 func (w *Handler) login(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	user, pw := r.PostFormValue("username"), r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
 	_, err := w.api.Login(ctx, user, pw, w.api.ClientAddr(r))
 	var blocked *api.LoginBlocked
 	switch {
 	case errors.As(err, &blocked):
 		render(rw, r, http.StatusTooManyRequests, loginPage(i18n.T(ctx, "Too many failed logins; try again in %d seconds.",
-			int(blocked.Wait.Seconds())+1), user))
+			int(blocked.Wait.Seconds())+1), user, next))
 	case errors.Is(err, api.ErrLoginRefused):
-		render(rw, r, http.StatusUnauthorized, loginPage(i18n.T(ctx, "Wrong username or password, or the account is disabled."), user))
+		render(rw, r, http.StatusUnauthorized, loginPage(i18n.T(ctx, "Wrong username or password, or the account is disabled."), user, next))
 	case err != nil:
 		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
 	default:
-		http.Redirect(rw, r, "/", http.StatusSeeOther)
+		http.Redirect(rw, r, next, http.StatusSeeOther)
 	}
+}
+
+// safeNext is where to go after logging in: a path of this site only.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
 }
 
 func (w *Handler) logout(rw http.ResponseWriter, r *http.Request) {
