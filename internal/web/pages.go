@@ -134,9 +134,11 @@ func (w *Handler) getJSON(r *http.Request, path string) (map[string]any, int, []
 	return obj, status, body
 }
 
+// modelOr404 is the model of the path. Whether the viewer may see its
+// objects is the API's to say, as each page calls it.
 func (w *Handler) modelOr404(rw http.ResponseWriter, r *http.Request) *Model {
 	m := w.models.model(r.PathValue("model"))
-	if m == nil || (m.Staff && !me(r).Staff) {
+	if m == nil {
 		w.notFound(rw, r)
 		return nil
 	}
@@ -152,10 +154,9 @@ func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) 
 	ctx := r.Context()
 	title := i18n.T(ctx, "Not found")
 	switch p.Status {
-	case http.StatusForbidden:
-		title = i18n.T(ctx, "Not allowed")
-	case http.StatusNotFound:
-		p.Message = i18n.T(ctx, "There is no such page, or it is not yours.")
+	case http.StatusForbidden, http.StatusNotFound:
+		// staff-only and other accounts' objects alike: their existence is not told
+		p.Status, p.Message = http.StatusNotFound, i18n.T(ctx, "There is no such page, or it is not yours.")
 	default:
 		if p.Status >= 500 {
 			title = i18n.T(ctx, "Something went wrong")
@@ -664,7 +665,7 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	if m.Create == nil {
+	if m.Create == nil || m.Staff && !me(r).Staff {
 		w.notFound(rw, r)
 		return
 	}

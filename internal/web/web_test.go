@@ -21,12 +21,12 @@ import (
 )
 
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	c   *http.Client
 	url string
 }
 
-func newBrowser(t *testing.T, url string) *browser {
+func newBrowser(t testing.TB, url string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, url: url, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -57,7 +57,7 @@ func (b *browser) post(path string, form url.Values) (int, string, string) {
 	return res.StatusCode, res.Header.Get("Location"), string(body)
 }
 
-func account(t *testing.T, st *store.Store, name, password string, staff bool) *ent.Account {
+func account(t testing.TB, st *store.Store, name, password string, staff bool) *ent.Account {
 	t.Helper()
 	hash, _ := auth.HashPassword(password)
 	var a *ent.Account
