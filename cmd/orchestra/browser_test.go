@@ -136,6 +136,12 @@ func TestBrowser(t *testing.T) {
 			b.shot("execution-log")
 			b.run(chromedp.Navigate(base+"/logs/"), waitvisible("table"))
 			b.shot("execution-logs")
+			// apply the domain again: asked first, then planned on both servers
+			b.run(chromedp.Navigate(domainURL), click(`.actions form[action$="/bulk"] button`), waitvisible("p.warning"),
+				click("form.buttons button.primary"), waitvisible("p.ok"))
+			if got := b.text("main"); !strings.Contains(got, "2 units of work planned") {
+				t.Errorf("apply again:\n%s", got)
+			}
 
 			// a bad record: an inline error, and nothing applied
 			st := openStore(t, dbURL)

@@ -675,6 +675,9 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int, m *Model, title, action string, fs []Field, vals map[string]string, p *problem) {
+	if p != nil && len(p.Fields) > 0 {
+		p.Message = i18n.T(r.Context(), "Correct the fields marked below.") // each error is beside its field
+	}
 	fp := FormPage{Model: m, Action: action, Submit: i18n.T(r.Context(), "Save"), Problem: p, Back: "/" + m.Slug + "/"}
 	fp.Fields = w.formFields(r, fs, vals, p)
 	fp.Version = vals["version"]
@@ -1026,6 +1029,9 @@ type ActionPage struct {
 func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status int, m *Model, a *Action, id string, obj map[string]any, vals map[string]string, p *problem, result []Cell) {
 	ctx := r.Context()
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
+	if p != nil && len(p.Fields) > 0 {
+		p.Message = i18n.T(ctx, "Correct the fields marked below.")
+	}
 	ap := ActionPage{FormPage: FormPage{Model: m, Action: path + "/do/" + a.Verb, Submit: label(r.Context(), a.Verb), Problem: p, Back: path},
 		Summary: i18n.T(ctx, a.Summary), Result: result, Done: result != nil}
 	if a.Body != nil {
