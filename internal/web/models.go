@@ -149,9 +149,6 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 			}
 		}
 	}
-	if m := g.byName["account"]; m != nil {
-		m.Created = nil
-	}
 	for _, m := range g.order {
 		if m.Created != nil && m.Item != nil && sameFields(m.Created, m.Item) {
 			m.Created = nil

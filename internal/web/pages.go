@@ -613,7 +613,7 @@ func (w *Handler) formFields(r *http.Request, fs []Field, vals map[string]string
 			ff.Input = "select"
 		case f.Type == "integer" || f.Type == "number":
 			ff.Input = "number"
-		case f.Type == "array" || f.Type == "object" || f.MaxLength > 1000 || f.Name == "match" || f.Name == "zone":
+		case f.Type == "array" || f.Type == "object" || f.MaxLength > 1000: // long texts: expressions, zones, values
 			ff.Input = "textarea"
 		case secret(f):
 			ff.Input = "password"
