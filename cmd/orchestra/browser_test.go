@@ -134,6 +134,21 @@ func TestBrowser(t *testing.T) {
 			// the execution log, coloured by its state
 			b.run(click(`#ops a[href^="/logs/"]`), waitvisible("#fields .state-SUCCESS"))
 			b.shot("execution-log")
+			// retry it: the new log's page refreshes itself until the unit ends
+			b.run(click(`.actions a[href$="/do/retry"]`), click(".form button[type=submit]"),
+				click(`dl.fields a[href^="/logs/"]`), waitvisible("#fields"))
+			b.poll(`!!document.querySelector('#fields .state-SUCCESS')`, 60*time.Second)
+			if got := b.text("#fields"); !strings.Contains(got, "Retry of") {
+				t.Errorf("the retry's log:\n%s", got)
+			}
+			// a route's match is checked as it is typed: half an expression is
+			// refused with the compiler's message, the rest of it is valid
+			b.run(chromedp.Navigate(base+"/routes/new"), waitvisible("#f-match"),
+				sendkeys("#f-backend", dns.MasterBackend), sendkeys("#f-match", "domain.name =="))
+			b.poll(`(() => { const e = document.querySelector('#check p.error');
+				return !!e && !e.textContent.includes('required'); })()`, 10*time.Second)
+			b.run(sendkeys("#f-match", ` "x.org"`), waitvisible("#check p.ok"))
+			b.shot("route-check")
 			b.run(chromedp.Navigate(base+"/logs/"), waitvisible("table"))
 			b.shot("execution-logs")
 			// apply the domain again: asked first, then planned on both servers

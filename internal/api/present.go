@@ -74,13 +74,7 @@ type Response struct {
 // idempotency and orchestration follow-up as a request over HTTP. path is
 // under Prefix; body is JSON or nil.
 func (s *Server) Call(ctx context.Context, method, path string, body []byte, header http.Header) (*Response, error) {
-	var rd *bytes.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, Prefix+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, Prefix+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -90,28 +84,18 @@ func (s *Server) Call(ctx context.Context, method, path string, body []byte, hea
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	rec := &callRecorder{header: http.Header{}, status: http.StatusOK}
-	s.inner.ServeHTTP(rec, req)
-	return &Response{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, nil
+	held := &heldResponse{ResponseWriter: headerSink{}, status: http.StatusOK}
+	s.inner.ServeHTTP(held, req)
+	return &Response{Status: held.status, Header: held.Header(), Body: held.body.Bytes()}, nil
 }
 
-type callRecorder struct {
-	header http.Header
-	status int
-	wrote  bool
-	body   bytes.Buffer
-}
+// headerSink is a ResponseWriter with headers only, under a heldResponse
+// that is never released.
+type headerSink http.Header
 
-func (r *callRecorder) Header() http.Header { return r.header }
-func (r *callRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-}
-func (r *callRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.body.Write(b)
-}
+func (h headerSink) Header() http.Header       { return http.Header(h) }
+func (headerSink) Write(b []byte) (int, error) { return len(b), nil }
+func (headerSink) WriteHeader(int)             {}
 
 // orchestrateRoutes lets staff apply chosen objects again.
 func (s *Server) orchestrateRoutes() {

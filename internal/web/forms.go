@@ -181,6 +181,20 @@ type problem struct {
 	Other   []string          // details naming no form field
 }
 
+// String is the whole refusal in one line, for where no field is shown.
+func (p *problem) String() string {
+	parts := []string{p.Message}
+	names := make([]string, 0, len(p.Fields))
+	for name := range p.Fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		parts = append(parts, name+": "+p.Fields[name])
+	}
+	return strings.TrimSpace(strings.Join(append(parts, p.Other...), " "))
+}
+
 func parseProblem(status int, body []byte) *problem {
 	var em huma.ErrorModel
 	p := &problem{Status: status, Fields: map[string]string{}}

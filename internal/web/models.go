@@ -28,9 +28,9 @@ type Model struct {
 	Created *huma.Schema
 	Update  *huma.Schema // the PATCH body; nil when objects are not changed here
 	Delete  bool
-	Actions []Action // POST /slug/{id}/verb
-	Views   []Action // GET /slug/{id}/verb
-	Check   bool     // POST /slug/check checks a form without saving
+	Actions []Action     // POST /slug/{id}/verb
+	Views   []Action     // GET /slug/{id}/verb
+	Check   *huma.Schema // the body of POST /slug/check, which checks a form without saving
 }
 
 // Action is an operation on one object beyond reading and writing it.
@@ -130,8 +130,8 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				m.Update = schemaOf(item.Patch.RequestBody.Content)
 			}
 			m.Delete = item.Delete != nil
-		case sub == "check" && item.Post != nil:
-			m.Check = true
+		case sub == "check" && item.Post != nil && item.Post.RequestBody != nil:
+			m.Check = schemaOf(item.Post.RequestBody.Content)
 		case strings.HasPrefix(sub, "{id}/"):
 			verb := strings.TrimPrefix(sub, "{id}/")
 			if strings.Contains(verb, "/") {
@@ -150,7 +150,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 		}
 	}
 	for _, m := range g.order {
-		if m.Created != nil && m.Item != nil && sameFields(m.Created, m.Item) {
+		if m.Created != nil && (m.Item == nil || sameFields(m.Created, m.Item)) {
 			m.Created = nil
 		}
 		sort.Slice(m.Actions, func(i, j int) bool { return m.Actions[i].Verb < m.Actions[j].Verb })

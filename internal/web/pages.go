@@ -136,6 +136,77 @@ func (w *Handler) getJSON(r *http.Request, path string) (map[string]any, int, []
 
 // modelOr404 is the model of the path. Whether the viewer may see its
 // objects is the API's to say, as each page calls it.
+// fetch reads an object (or view) of the API for a page; when the API
+// refuses, it shows why and returns nil.
+func (w *Handler) fetch(rw http.ResponseWriter, r *http.Request, path string) map[string]any {
+	obj, status, body := w.getJSON(r, path)
+	if obj == nil {
+		w.apiError(rw, r, parseProblem(status, body))
+	}
+	return obj
+}
+
+// listResult is one page of an API list.
+type listResult struct {
+	Count      int              `json:"count"`
+	CountExact bool             `json:"count_exact"`
+	Results    []map[string]any `json:"results"`
+}
+
+// listJSON reads one page of the list of slug.
+func (w *Handler) listJSON(r *http.Request, slug string, params url.Values) (*listResult, int, []byte) {
+	status, _, body := w.call(r, http.MethodGet, "/"+slug+"?"+params.Encode(), nil)
+	if status != http.StatusOK {
+		return nil, status, body
+	}
+	var res listResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, http.StatusInternalServerError, []byte(err.Error())
+	}
+	return &res, status, body
+}
+
+// sortedCells are the cells of an API answer's fields: first, then the rest
+// by name. Nested lists of other objects (a log's operations) have pages of
+// their own and are left out.
+func (w *Handler) sortedCells(r *http.Request, m *Model, obj map[string]any, first ...string) []Cell {
+	rank := map[string]int{}
+	for i, f := range first {
+		rank[f] = i - len(first)
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		if k != "$schema" && k != "operations" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	sort.SliceStable(keys, func(i, j int) bool { return rank[keys[i]] < rank[keys[j]] })
+	cells := make([]Cell, 0, len(keys))
+	for _, k := range keys {
+		cells = append(cells, w.cell(r, m, k, obj[k]))
+	}
+	return cells
+}
+
+// objectTitle names an object on its pages.
+func objectTitle(m *Model, id string, obj map[string]any) string {
+	if t := formValue(Field{}, obj[m.Title]); m.Title != "id" && t != "" {
+		return t
+	}
+	return "#" + id
+}
+
+// withQuery is the page's query with key set to value.
+func withQuery(q url.Values, key, value string) url.Values {
+	v := url.Values{}
+	for k, vs := range q {
+		v[k] = vs
+	}
+	v.Set(key, value)
+	return v
+}
+
 func (w *Handler) modelOr404(rw http.ResponseWriter, r *http.Request) *Model {
 	m := w.models.model(r.PathValue("model"))
 	if m == nil {
@@ -158,10 +229,9 @@ func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) 
 		// staff-only and other accounts' objects alike: their existence is not told
 		p.Status, p.Message = http.StatusNotFound, i18n.T(ctx, "There is no such page, or it is not yours.")
 	default:
+		title = i18n.T(ctx, "Refused")
 		if p.Status >= 500 {
 			title = i18n.T(ctx, "Something went wrong")
-		} else if p.Status != http.StatusNotFound {
-			title = i18n.T(ctx, "Refused")
 		}
 	}
 	render(rw, r, p.Status, errorPage(w.frame(r, title), p))
@@ -169,16 +239,14 @@ func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) 
 
 // frame is what every page's frame needs.
 func (w *Handler) frame(r *http.Request, title string) Frame {
-	return Frame{Title: title, Me: me(r), Nav: w.navFor(r), Search: r.URL.Query().Get("q")}
+	return Frame{Title: title, Me: me(r), Nav: w.navFor(r)}
 }
 
 // Frame is the page frame's data.
 type Frame struct {
-	Title  string
-	Me     *Me
-	Nav    []navGroup
-	Search string
-	Crumbs []navLink
+	Title string
+	Me    *Me
+	Nav   []navGroup
 }
 
 // cell renders the JSON value v of field f of model m.
@@ -215,8 +283,8 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 	case string:
 		c.Text = x
-		if t, err := time.Parse(time.RFC3339Nano, x); err == nil && strings.Contains(f, "_at") || f == "time" || f == "date_joined" {
-			if err == nil {
+		if m.Item != nil && m.Item.Properties[f] != nil && m.Item.Properties[f].Format == "date-time" {
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 				c.Text = t.Local().Format("2006-01-02 15:04:05")
 			}
 		}
@@ -380,34 +448,19 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 		api.Set("ordering", ordering)
 	}
 	lp := ListPage{Query: q.Get("q"), Ordering: ordering, Page: page, Ops: q.Get("ops")}
-	status, _, body := w.call(r, http.MethodGet, "/"+m.Slug+"?"+api.Encode(), nil)
-	var res struct {
-		Count      int              `json:"count"`
-		CountExact bool             `json:"count_exact"`
-		Results    []map[string]any `json:"results"`
-	}
-	if status != http.StatusOK {
+	res, status, body := w.listJSON(r, m.Slug, api)
+	if res == nil {
 		p := parseProblem(status, body)
 		if status != http.StatusUnprocessableEntity {
 			w.apiError(rw, r, p)
 			return
 		}
-		lp.Problem = strings.Join(append(p.Other, p.Message), " ")
-	} else if err := json.Unmarshal(body, &res); err != nil {
-		w.apiError(rw, r, &problem{Status: 500, Message: err.Error()})
-		return
+		lp.Problem, res = p.String(), &listResult{} // a bad filter or ordering: said above an empty list
 	}
 	lp.Table = w.table(r, m, res.Results)
 	lp.Count, lp.CountExact = res.Count, res.CountExact
 	lp.Pages = max((res.Count+pageSize-1)/pageSize, 1)
-	link := func(p int) string {
-		v := url.Values{}
-		for k, vs := range q {
-			v[k] = vs
-		}
-		v.Set("page", strconv.Itoa(p))
-		return "?" + v.Encode()
-	}
+	link := func(p int) string { return "?" + withQuery(q, "page", strconv.Itoa(p)).Encode() }
 	if page > 1 {
 		lp.Prev = link(page - 1)
 	}
@@ -424,11 +477,7 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 			case "-" + o:
 				c.Sorted = "desc"
 			}
-			v := url.Values{}
-			for k, vs := range q {
-				v[k] = vs
-			}
-			v.Set("o", next)
+			v := withQuery(q, "o", next)
 			v.Del("page")
 			c.Sort = "?" + v.Encode()
 		}
@@ -463,21 +512,20 @@ func (w *Handler) bulkActions(r *http.Request, m *Model) []string {
 
 // ObjectPage is one object with what can be done to it.
 type ObjectPage struct {
-	Model    *Model
-	ID       string
-	Title    string
-	Cells    []Cell
-	Created  []Cell // shown once, after creating
-	Actions  []Action
-	Views    []Action
-	Related  []Related
-	CanEdit  bool
-	CanDel   bool
-	Live     bool // the object is still changing: refresh
-	History  string
-	Ops      string
-	Resync   bool
-	OpsModel string
+	Model   *Model
+	ID      string
+	Title   string
+	Cells   []Cell
+	Created []Cell // shown once, after creating
+	Actions []Action
+	Views   []Action
+	Related []Related
+	CanEdit bool
+	CanDel  bool
+	Live    bool // the object is still changing: refresh
+	History string
+	Ops     string
+	Resync  bool
 }
 
 // Related is a list of another model's objects that point at this one.
@@ -495,17 +543,17 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	obj := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id))
 	if obj == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return
 	}
 	op := w.objectPage(r, m, id, obj)
-	op.Ops = r.URL.Query().Get("ops")
 	if r.Header.Get("HX-Request") == "true" && r.URL.Query().Get("part") == "fields" {
-		render(rw, r, http.StatusOK, objectFields(op))
+		render(rw, r, http.StatusOK, objectFields(op)) // a running log's refresh: its fields only
 		return
 	}
+	op.Ops = r.URL.Query().Get("ops")
+	op.Related = w.related(r, m, id)
 	render(rw, r, http.StatusOK, objectPage(w.frame(r, op.Title), op))
 }
 
@@ -513,61 +561,45 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 	ctx := r.Context()
 	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: m.Delete, Actions: m.Actions, Views: m.Views,
 		Resync: m.Applied && me(r).Staff}
-	title := formValue(Field{}, obj[m.Title])
-	if m.Title == "id" || title == "" {
-		title = "#" + id
-	}
-	op.Title = i18n.T(ctx, m.Singular) + " " + title
-	names := make([]string, 0, len(obj))
-	for k := range obj {
-		if k != "$schema" && k != "operations" {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	first := map[string]int{"id": -3, m.Title: -2}
-	sort.SliceStable(names, func(i, j int) bool { return first[names[i]] < first[names[j]] })
-	for _, k := range names {
-		op.Cells = append(op.Cells, w.cell(r, m, k, obj[k]))
-	}
+	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
+	op.Cells = w.sortedCells(r, m, obj, "id", m.Title)
 	if s, ok := obj["state"].(string); ok && !finalState(s) {
 		op.Live = true
 	}
 	if m.Type != "" && me(r).Staff {
 		op.History = "/history/?object_type=" + url.QueryEscape(m.Type) + "&object_id=" + url.QueryEscape(id)
 	}
-	op.OpsModel = m.Type
-	// what points at this object: each model with a filter named as this one
+	return op
+}
+
+// related lists, for the object id of m, the first objects of each model
+// that points at it: a filter of that model's list names m.
+func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
+	ctx := r.Context()
+	var out []Related
 	for _, other := range w.models.order {
 		if other == m || (other.Staff && !me(r).Staff) {
 			continue
 		}
 		for _, f := range other.Filters {
-			if w.models.byName[f.Name] != m && w.models.ref(other, f.Name) != m {
+			if w.models.ref(other, f.Name) != m {
 				continue
 			}
-			v := url.Values{f.Name: {id}, "page_size": {"10"}}
-			status, _, body := w.call(r, http.MethodGet, "/"+other.Slug+"?"+v.Encode(), nil)
-			var res struct {
-				Count   int              `json:"count"`
-				Results []map[string]any `json:"results"`
-			}
-			if status != http.StatusOK || json.Unmarshal(body, &res) != nil {
+			res, _, _ := w.listJSON(r, other.Slug, url.Values{f.Name: {id}, "page_size": {"10"}})
+			if res == nil {
 				break
 			}
 			rel := Related{Table: w.table(r, other, res.Results), Count: res.Count, Header: i18n.T(ctx, other.Label),
 				More: "/" + other.Slug + "/?" + f.Name + "=" + url.QueryEscape(id)}
-			rel.Live = ""
-			if other.Create != nil {
-				if _, ok := other.Create.Properties[f.Name]; ok {
-					rel.Add = "/" + other.Slug + "/new?" + f.Name + "=" + url.QueryEscape(id)
-				}
+			rel.Live = "" // no pinging from another object's page
+			if other.Create != nil && other.Create.Properties[f.Name] != nil {
+				rel.Add = "/" + other.Slug + "/new?" + f.Name + "=" + url.QueryEscape(id)
 			}
-			op.Related = append(op.Related, rel)
+			out = append(out, rel)
 			break
 		}
 	}
-	return op
+	return out
 }
 
 func finalState(s string) bool {
@@ -681,7 +713,7 @@ func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int
 	fp := FormPage{Model: m, Action: action, Submit: i18n.T(r.Context(), "Save"), Problem: p, Back: "/" + m.Slug + "/"}
 	fp.Fields = w.formFields(r, fs, vals, p)
 	fp.Version = vals["version"]
-	if m.Check && strings.HasSuffix(action, "/new") || m.Check && strings.HasSuffix(action, "/edit") {
+	if m.Check != nil {
 		fp.Check = "/" + m.Slug + "/check"
 	}
 	render(rw, r, status, formPage(w.frame(r, title), fp))
@@ -714,7 +746,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 	body, errs := formBody(ctx, fs, r.PostForm, nil)
 	if len(errs) > 0 {
 		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, "/"+m.Slug+"/new", fs, submitted(fs, r.PostForm),
-			&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")})
+			&problem{Status: 422, Fields: errs})
 		return
 	}
 	status, hdr, resp := w.call(r, http.MethodPost, "/"+m.Slug, body, "Prefer", "respond-async")
@@ -755,9 +787,8 @@ func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	obj := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id))
 	if obj == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return
 	}
 	fs := formFields(m.Update)
@@ -772,11 +803,7 @@ func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Handler) changeTitle(r *http.Request, m *Model, id string, obj map[string]any) string {
-	t := formValue(Field{}, obj[m.Title])
-	if m.Title == "id" || t == "" {
-		t = "#" + id
-	}
-	return i18n.T(r.Context(), "Change %s %s", strings.ToLower(i18n.T(r.Context(), m.Singular)), t)
+	return i18n.T(r.Context(), "Change %s %s", strings.ToLower(i18n.T(r.Context(), m.Singular)), objectTitle(m, id, obj))
 }
 
 func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
@@ -791,9 +818,8 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
-	obj, status, body := w.getJSON(r, path)
+	obj := w.fetch(rw, r, path)
 	if obj == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -805,7 +831,7 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 	patch, errs := formBody(ctx, fs, r.PostForm, obj)
 	if len(errs) > 0 {
 		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, path+"/edit", fs, withVersion(submitted(fs, r.PostForm), r),
-			&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")})
+			&problem{Status: 422, Fields: errs})
 		return
 	}
 	// the version the form was made from: a change made meanwhile is not overwritten
@@ -851,9 +877,8 @@ func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, ver
 	ctx := r.Context()
 	var objs []map[string]any
 	for _, id := range ids {
-		obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+		obj := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id))
 		if obj == nil {
-			w.apiError(rw, r, parseProblem(status, body))
 			return
 		}
 		objs = append(objs, obj)
@@ -895,8 +920,8 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 	for _, a := range w.bulkActions(r, m) {
 		allowed = allowed || a == verb
 	}
-	back := r.PostForm.Get("back")
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+	back := safeNext(r.PostForm.Get("back"))
+	if back == "/" {
 		back = "/" + m.Slug + "/"
 	}
 	if !allowed || len(ids) == 0 || len(ids) > 500 {
@@ -910,7 +935,6 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 	}
 	res := BulkResult{Model: m, Verb: verb, Back: back}
 	var ops []string
-	name := func(id string) string { return "#" + id }
 	switch verb {
 	case "resync":
 		var nums []int
@@ -921,8 +945,7 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 		}
 		status, _, body := w.call(r, http.MethodPost, "/orchestrate", map[string]any{"model": m.Type, "ids": nums})
 		if status >= 300 {
-			p := parseProblem(status, body)
-			res.Failed = append(res.Failed, strings.Join(append(p.Other, p.Message), " "))
+			res.Failed = append(res.Failed, parseProblem(status, body).String())
 			break
 		}
 		var units []struct {
@@ -931,7 +954,7 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.Unmarshal(body, &units)
 		for _, id := range ids {
-			res.Done = append(res.Done, name(id))
+			res.Done = append(res.Done, "#"+id)
 		}
 		var logs []string
 		for _, u := range units {
@@ -961,15 +984,10 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if status >= 300 {
-				p := parseProblem(status, body)
-				msg := p.Message
-				for _, f := range p.Fields {
-					msg += " " + f
-				}
-				res.Failed = append(res.Failed, name(id)+": "+strings.TrimSpace(msg+" "+strings.Join(p.Other, " ")))
+				res.Failed = append(res.Failed, "#"+id+": "+parseProblem(status, body).String())
 				continue
 			}
-			res.Done = append(res.Done, name(id))
+			res.Done = append(res.Done, "#"+id)
 			if o := hdr.Get("Orchestra-Operations"); o != "" {
 				ops = append(ops, o)
 			}
@@ -1009,9 +1027,8 @@ func (w *Handler) actionOf(rw http.ResponseWriter, r *http.Request) (*Model, *Ac
 		return nil, nil, "", nil
 	}
 	id := r.PathValue("id")
-	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	obj := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id))
 	if obj == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return nil, nil, "", nil
 	}
 	return m, a, id, obj
@@ -1041,7 +1058,7 @@ func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status i
 		}
 		ap.Fields = w.formFields(r, fs, vals, p)
 	}
-	render(rw, r, status, actionPage(w.frame(r, label(r.Context(), a.Verb)+": "+formValue(Field{}, obj[m.Title])), ap))
+	render(rw, r, status, actionPage(w.frame(r, label(ctx, a.Verb)+": "+objectTitle(m, id, obj)), ap))
 }
 
 func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
@@ -1061,7 +1078,7 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 		b, errs := formBody(ctx, fs, r.PostForm, nil)
 		if len(errs) > 0 {
 			w.renderAction(rw, r, http.StatusUnprocessableEntity, m, a, id, obj, submitted(fs, r.PostForm),
-				&problem{Status: 422, Fields: errs, Message: i18n.T(ctx, "Correct the fields marked below.")}, nil)
+				&problem{Status: 422, Fields: errs}, nil)
 			return
 		}
 		body = b
@@ -1072,7 +1089,7 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 	if status >= 300 {
 		p := parseProblem(status, resp)
 		if cellOnly {
-			render(rw, r, http.StatusOK, liveCell(Cell{Text: p.Message, Class: "state state-FAILURE"}))
+			render(rw, r, http.StatusOK, cellView(Cell{Text: p.Message, Class: "state state-FAILURE"}))
 			return
 		}
 		w.renderAction(rw, r, status, m, a, id, obj, submitted(fs, r.PostForm), p, nil)
@@ -1083,22 +1100,13 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 	result := []Cell{}
 	switch x := out.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			if k != "$schema" {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			result = append(result, w.cell(r, m, k, x[k]))
-		}
+		result = w.sortedCells(r, m, x)
 	case nil:
 	default:
 		result = append(result, w.cell(r, m, "result", x))
 	}
 	if cellOnly {
-		render(rw, r, http.StatusOK, liveCell(summarise(r, out)))
+		render(rw, r, http.StatusOK, cellView(summarise(r, out)))
 		return
 	}
 	ap := hdr.Get("Orchestra-Operations")
@@ -1113,7 +1121,7 @@ func (w *Handler) renderActionDone(rw http.ResponseWriter, r *http.Request, m *M
 	ctx := r.Context()
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
 	ap := ActionPage{FormPage: FormPage{Model: m, Back: path}, Summary: i18n.T(ctx, a.Summary), Result: result, Done: true, Ops: ops}
-	render(rw, r, http.StatusOK, actionPage(w.frame(r, label(r.Context(), a.Verb)+": "+formValue(Field{}, obj[m.Title])), ap))
+	render(rw, r, http.StatusOK, actionPage(w.frame(r, label(ctx, a.Verb)+": "+objectTitle(m, id, obj)), ap))
 }
 
 // summarise turns a ping-like answer into one cell: reachable or not.
@@ -1147,49 +1155,32 @@ func (w *Handler) view(rw http.ResponseWriter, r *http.Request) {
 		w.notFound(rw, r)
 		return
 	}
-	obj, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id))
+	obj := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id))
 	if obj == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return
 	}
-	res, status, body := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id)+"/"+verb)
+	res := w.fetch(rw, r, "/"+m.Slug+"/"+url.PathEscape(id)+"/"+verb)
 	if res == nil {
-		w.apiError(rw, r, parseProblem(status, body))
 		return
 	}
-	var cells []Cell
-	keys := make([]string, 0, len(res))
-	for k := range res {
-		if k != "$schema" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cells = append(cells, w.cell(r, m, k, res[k]))
-	}
-	w.renderActionDone(rw, r, m, a, id, obj, cells, "")
+	w.renderActionDone(rw, r, m, a, id, obj, w.sortedCells(r, m, res), "")
 }
 
 // check answers a form's live check (a route's match as it is typed).
 func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
 	m := w.modelOr404(rw, r)
-	if m == nil || !m.Check || m.Create == nil {
+	if m == nil || m.Check == nil {
 		w.notFound(rw, r)
 		return
 	}
 	ctx := r.Context()
 	_ = r.ParseForm()
-	body, _ := formBody(ctx, formFields(m.Create), r.PostForm, nil)
+	// only the fields the check takes, from the whole form
+	body, _ := formBody(ctx, formFields(m.Check), r.PostForm, nil)
 	status, _, resp := w.call(r, http.MethodPost, "/"+m.Slug+"/check", body)
 	var out map[string]any
 	if status >= 300 || json.Unmarshal(resp, &out) != nil {
-		p := parseProblem(status, resp)
-		msg := p.Message
-		for k, v := range p.Fields {
-			msg += " " + label(r.Context(), k) + ": " + v
-		}
-		render(rw, r, http.StatusOK, checkResult(false, msg))
+		render(rw, r, http.StatusOK, checkResult(false, parseProblem(status, resp).String()))
 		return
 	}
 	valid, _ := out["valid"].(bool)
@@ -1219,14 +1210,11 @@ func (w *Handler) opsView(r *http.Request, ids string) OpsView {
 	if ids == "" {
 		return ov
 	}
-	status, _, body := w.call(r, http.MethodGet, "/operations?"+url.Values{"ids": {ids}, "page_size": {"100"}}.Encode(), nil)
-	var res struct {
-		Results []map[string]any `json:"results"`
-	}
-	if status != http.StatusOK || json.Unmarshal(body, &res) != nil {
+	m := w.models.byName["operation"]
+	res, _, _ := w.listJSON(r, m.Slug, url.Values{"ids": {ids}, "page_size": {"100"}})
+	if res == nil {
 		return ov
 	}
-	m := w.models.byName["operation"]
 	for _, o := range res.Results {
 		st, _ := o["state"].(string)
 		if !finalState(st) {
@@ -1259,13 +1247,8 @@ func (w *Handler) search(rw http.ResponseWriter, r *http.Request) {
 			if m.Staff && !me(r).Staff || m.ReadOnly {
 				continue
 			}
-			v := url.Values{"search": {q}, "page_size": {"5"}}
-			status, _, body := w.call(r, http.MethodGet, "/"+m.Slug+"?"+v.Encode(), nil)
-			var res struct {
-				Count   int              `json:"count"`
-				Results []map[string]any `json:"results"`
-			}
-			if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Count == 0 {
+			res, _, _ := w.listJSON(r, m.Slug, url.Values{"search": {q}, "page_size": {"5"}})
+			if res == nil || res.Count == 0 {
 				continue
 			}
 			results = append(results, Related{Table: w.table(r, m, res.Results), Count: res.Count,

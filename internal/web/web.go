@@ -8,7 +8,6 @@ package web
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -219,12 +218,7 @@ func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 		tg := tileGroup{Title: g.Title}
 		for _, l := range g.Links {
 			count := "?"
-			status, _, body := w.call(r, http.MethodGet, strings.TrimSuffix(l.Href, "/")+"?page_size=1", nil)
-			var res struct {
-				Count      int  `json:"count"`
-				CountExact bool `json:"count_exact"`
-			}
-			if status == http.StatusOK && json.Unmarshal(body, &res) == nil {
+			if res, _, _ := w.listJSON(r, strings.Trim(l.Href, "/"), url.Values{"page_size": {"1"}}); res != nil {
 				count = strconv.Itoa(res.Count)
 				if !res.CountExact {
 					count += "+"
