@@ -7,9 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
-	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
 // Presentation is how an interface presents a model, published on the
@@ -113,9 +111,6 @@ func (s *Server) orchestrateRoutes() {
 			DryRun  bool   `json:"dry_run,omitempty"`
 		}
 	}) (*struct{ Body []PlannedUnit }, error) {
-		if v, ok := viewer.From(ctx); !ok || !v.Superuser {
-			return nil, huma.Error403Forbidden(i18n.T(ctx, "Only staff may apply objects again."))
-		}
 		ex, err := s.executor(ctx)
 		if err != nil {
 			return nil, err

@@ -15,7 +15,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/validate"
-	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
 // SystemUser is a UNIX user as the API shows it.
@@ -139,7 +138,7 @@ func (s *Server) systemUserRoutes() {
 					return err
 				}
 				id = u.ID
-				return checkGroups(ctx, tx, u)
+				return nil
 			})
 			if err != nil {
 				return nil, fail(ctx, err)
@@ -179,14 +178,11 @@ func (s *Server) systemUserRoutes() {
 				if b.Groups != nil {
 					q.ClearGroups().AddGroupIDs(*b.Groups...)
 				}
-				u, err := q.Save(ctx)
+				_, err := q.Save(ctx)
 				if ent.IsNotFound(err) {
 					return staleOrMissing(ctx, tx.SystemUser.Query().Where(systemuser.ID(in.ID)).Exist)
 				}
-				if err != nil {
-					return err
-				}
-				return checkGroups(ctx, tx, u)
+				return err
 			})
 			if err != nil {
 				return nil, fail(ctx, err)
@@ -234,23 +230,6 @@ func (s *Server) systemUserRoutes() {
 		})
 }
 
-// checkGroups: a user's groups are other system users of its account.
-func checkGroups(ctx context.Context, tx *ent.Tx, u *ent.SystemUser) error {
-	// past the viewer's scope: another account's user must be seen to be refused
-	gs, err := tx.SystemUser.QueryGroups(u).All(viewer.System(ctx, viewer.ChannelSystem))
-	if err != nil {
-		return err
-	}
-	for _, g := range gs {
-		if g.ID == u.ID || g.AccountID != u.AccountID {
-			var errs validate.Errors
-			errs.Add("groups", "A system user joins the groups of other system users of its own account.")
-			return errs.Err()
-		}
-	}
-	return nil
-}
-
 // ActionResult is what a system user's custom action did on its servers.
 type ActionResult struct {
 	State string       `json:"state" doc:"The most serious state of its units, PENDING if the wait ended first, empty if no server is routed."`
@@ -268,13 +247,7 @@ type ActionUnit struct {
 // systemUserAction runs a custom action of the unix-user backend for one
 // user on the servers its routes pick, waiting as a write does (Prefer).
 func (s *Server) systemUserAction(ctx context.Context, id int, prefer []string, action string, args map[string]string) (*struct{ Body ActionResult }, error) {
-	u, err := s.st.SystemUser.Get(ctx, id)
-	if err != nil {
-		return nil, fail(ctx, err)
-	}
-	if err := systemusers.CheckArgs(ctx, s.st.Client, u, action, args); err != nil {
-		return nil, fail(ctx, err)
-	}
+	// the planner decides who may ask and checks the arguments
 	ex, err := s.executor(ctx)
 	if err != nil {
 		return nil, err

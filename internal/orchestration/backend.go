@@ -104,6 +104,12 @@ type Backend struct {
 	// error ends the unit in ERROR with its message.
 	Load func(ctx context.Context, tx *ent.Tx, obj *Object) error
 
+	// Check checks a custom action's arguments (obj.Args) for one object
+	// before it is planned, whoever asks: the API, the CLI or a job get the
+	// same answer. The viewer in ctx is the one who asked. A backend with
+	// custom actions must have one.
+	Check func(ctx context.Context, tx *ent.Tx, action string, obj Object) error
+
 	// Prepare writes the start of a unit's script, Apply one operation's
 	// commands and Commit the end (e.g. a reload when something changed).
 	// A unit whose Apply calls wrote nothing is not run.
@@ -175,6 +181,11 @@ func Register(b *Backend) {
 	}
 	if _, ok := ent.Meta[b.Model]; !ok {
 		panic("orchestration: backend " + b.Name + ": unknown model " + b.Model)
+	}
+	for _, a := range b.actions() {
+		if a != ActionSave && a != ActionDelete && b.Check == nil {
+			panic("orchestration: backend " + b.Name + ": custom action " + a + " without Check")
+		}
 	}
 	for _, r := range b.Related {
 		if _, ok := ent.Meta[r.Model]; !ok || r.Resolve == nil {

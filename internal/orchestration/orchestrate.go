@@ -10,6 +10,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/expr-lang/expr"
 
+	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
@@ -48,11 +49,25 @@ type Unit struct {
 
 // Orchestrate plans the selection into units; unless dryRun, it records
 // them as logs in their servers' lanes (after the units already there).
+//
+// Who may ask is decided here, for every caller: staff and the system may
+// plan anything; an account's user only a custom action on its own objects,
+// named by id (another account's object is not found, as a missing one). A
+// custom action's arguments pass its backend's Check, whoever asks.
 func (p *Planner) Orchestrate(ctx context.Context, sel Selection, dryRun bool) ([]Unit, error) {
-	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	asker := ctx
+	v, ok := viewer.From(ctx)
+	if !ok {
+		return nil, authz.ErrAnonymous
+	}
 	if sel.Action == "" {
 		sel.Action = ActionSave
 	}
+	custom := sel.Action != ActionSave && sel.Action != ActionDelete
+	if !v.Unrestricted() && (!custom || len(sel.IDs) == 0 || sel.Filter != "" || sel.ServerID != 0 || dryRun) {
+		return nil, &authz.Forbidden{Message: "Only staff may apply objects again."}
+	}
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	backends, err := selectBackends(sel)
 	if err != nil {
 		return nil, err
@@ -73,10 +88,18 @@ func (p *Planner) Orchestrate(ctx context.Context, sel Selection, dryRun bool) (
 				if list, err = p.selectObjects(ctx, tx, b.Model, sel); err != nil {
 					return err
 				}
+				if !v.Unrestricted() && !owned(v, b.Model, list, sel.IDs) {
+					return &ent.NotFoundError{}
+				}
 				objs[b.Model] = list
 			}
 			for _, o := range list {
 				o.Args = sel.Args
+				if custom {
+					if err := b.Check(asker, tx, sel.Action, o); err != nil {
+						return err
+					}
+				}
 				ops = append(ops, operation{backend: b, action: sel.Action, obj: o, owner: ownerOf(o)})
 			}
 		}
@@ -88,6 +111,21 @@ func (p *Planner) Orchestrate(ctx context.Context, sel Selection, dryRun bool) (
 		return err
 	})
 	return out, err
+}
+
+// owned reports whether list holds every one of ids and each belongs to v's
+// account.
+func owned(v viewer.Viewer, model string, list []Object, ids []int) bool {
+	owner := ent.Meta[model].Owner
+	if owner == "" || len(list) != len(slices.Compact(slices.Sorted(slices.Values(ids)))) {
+		return false
+	}
+	for _, o := range list {
+		if o.Int(owner) != v.AccountID {
+			return false
+		}
+	}
+	return true
 }
 
 // record renders units (those for serverID only, when it is not 0) and,

@@ -97,7 +97,7 @@ func TestOrchestrateResyncRetry(t *testing.T) {
 		// the servers lose their files; a resync of server 1 brings back its own only
 		b.sh(t, 0, "rm -f "+b.roots[0]+"/* "+b.roots[1]+"/*")
 
-		dry, err := b.ex.Orchestrate(context.Background(), orchestration.Selection{ServerID: b.servers[0].ID}, true)
+		dry, err := b.ex.Orchestrate(viewer.System(context.Background(), viewer.ChannelSystem), orchestration.Selection{ServerID: b.servers[0].ID}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestOrchestrateResyncRetry(t *testing.T) {
 		if got := b.sh(t, 0, "ls "+b.roots[0]); got != "" {
 			t.Fatalf("a dry run wrote %q", got)
 		}
-		units, err := b.ex.Orchestrate(context.Background(), orchestration.Selection{ServerID: b.servers[0].ID}, false)
+		units, err := b.ex.Orchestrate(viewer.System(context.Background(), viewer.ChannelSystem), orchestration.Selection{ServerID: b.servers[0].ID}, false)
 		if err != nil || len(units) != 1 || units[0].LogID == 0 {
 			t.Fatalf("resync: %+v, %v", units, err)
 		}
@@ -118,7 +118,7 @@ func TestOrchestrateResyncRetry(t *testing.T) {
 		}
 
 		// filter and backend, to every server their routes allow
-		units, err = b.ex.Orchestrate(context.Background(), orchestration.Selection{
+		units, err = b.ex.Orchestrate(viewer.System(context.Background(), viewer.ChannelSystem), orchestration.Selection{
 			Model: "Account", Backend: "test-exec", Filter: `account.full_name == "Bob"`}, false)
 		if err != nil || len(units) != 1 || units[0].Server.ID != b.servers[1].ID || units[0].Operations != 1 {
 			t.Fatalf("filtered: %+v, %v", units, err)
@@ -132,7 +132,7 @@ func TestOrchestrateResyncRetry(t *testing.T) {
 			{Model: "Account", Action: "explode"},
 		} {
 			var se *orchestration.SelectionError
-			if _, err := b.ex.Orchestrate(context.Background(), sel, true); !errors.As(err, &se) {
+			if _, err := b.ex.Orchestrate(viewer.System(context.Background(), viewer.ChannelSystem), sel, true); !errors.As(err, &se) {
 				t.Errorf("%+v: %v", sel, err)
 			}
 		}

@@ -258,6 +258,8 @@ func (s *Script) String() string {
 	b.WriteString("#!/bin/bash\n")
 	b.WriteString(preamble)
 	b.WriteString("\n")
+	b.WriteString(confineHelpers)
+	b.WriteString("\n")
 	for _, sec := range [][]string{s.head, s.body, s.tail} {
 		for _, l := range sec {
 			b.WriteString(l)

@@ -2,10 +2,12 @@ package systemusers
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/paths"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 )
@@ -25,6 +27,9 @@ type loaded struct {
 	active bool     // the user and its account are active
 	groups []string // names of the groups it is in (other system users')
 	main   string   // the account's main user, for a user that is not it
+	// bases the account owns, for a user living in another's home and for
+	// custom actions: paths are checked against them on the server
+	bases []paths.Base
 }
 
 func init() {
@@ -55,6 +60,11 @@ func init() {
 					l.main = main.Username
 				}
 			}
+			if u.Home != "" || o.Args != nil {
+				if l.bases, err = paths.Owned(ctx, tx.Client(), u.AccountID); err != nil {
+					return err
+				}
+			}
 			o.Extra = l
 			return nil
 		},
@@ -62,41 +72,58 @@ func init() {
 			s.Var("sftp_group", srv.Setting("SYSTEMUSERS_SFTP_GROUP", SFTPGroup.Get()))
 			s.Raw(`getent group "$sftp_group" >/dev/null || groupadd --system "$sftp_group"`)
 		},
+		Check: check,
 		Apply: apply,
 	})
 }
 
 // homeOf is where a user lives: its base home, or a directory of another
-// home (a web app's user inside the main user's).
-func homeOf(o orchestration.Object) string {
-	home := o.String("home")
-	if home == "" {
-		home = baseHome(o.String("username"))
+// user's base home (a web app's user inside the main user's), and the base
+// that holds it. The rules made sure, as text, that the home is one of the
+// account's bases.
+func homeOf(o orchestration.Object, bases []paths.Base) (home string, base paths.Base, own bool) {
+	if o.String("home") == "" {
+		own := baseHome(o.String("username"))
+		return own, paths.Base{Path: own, Owner: o.String("username")}, true
 	}
-	return path.Join(home, o.String("directory"))
+	home = path.Join(o.String("home"), o.String("directory"))
+	base, _ = paths.Within(bases, o.String("home"))
+	return home, base, false
 }
 
 func apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	l, _ := o.Extra.(loaded)
+	home, base, own := homeOf(o, l.bases)
 	s.Var("user", o.String("username"))
-	s.Var("home", homeOf(o))
+	s.Var("home", home)
 	switch action {
 	case ActionSetPermission, ActionCreateLink, ActionCheckPaths:
-		return applyCustom(s, action, o.Args)
+		return applyCustom(s, action, o, l.bases, home)
 	}
 	if action == orchestration.ActionDelete {
 		s.Var("move_to", srv.Setting("SYSTEMUSERS_MOVE_ON_DELETE_PATH", MoveOnDelete.Get()))
+		s.Var("own_home", flag(own))
+		// Only the user's own base home is removed: a home in another
+		// user's tree is that user's data (its access is revoked).
 		s.Raw(`if id -u -- "$user" >/dev/null 2>&1; then
   uid=$(id -u -- "$user")
   if (( uid < 1000 )); then echo "refusing to delete $user: uid $uid is a system account" >&2; exit 1; fi
-  pkill -KILL -u "$uid" || true
-  userdel -- "$user"
-  if [[ -d $home ]]; then
+  pkill -KILL -u "$uid" || true`)
+		if !own && base.Path != "" {
+			// best effort: a link planted there since must not stop the deletion
+			s.Var("base", base.Path)
+			s.Raw(`  if [[ -d $home ]]; then (orchestra_enter "$base" "$home" && setfacl -R -P -x "u:$user,d:u:$user" -- .) 2>/dev/null || true; fi`)
+		}
+		s.Raw(`  userdel -- "$user"
+  if [[ -n $own_home && -d $home && ! -L $home ]]; then
     if [[ -n $move_to ]]; then install -d -m 0700 -- "$move_to" && mv -- "$home" "$move_to/${home##*/}.$(date +%Y%m%d%H%M%S)"; else rm -rf -- "$home"; fi
   fi
 fi`)
 		return nil
 	}
-	l, _ := o.Extra.(loaded)
+	if !own && base.Path == "" {
+		return fmt.Errorf("%s: the home %s is no longer the home of one of the account's system users", o.String("username"), o.String("home"))
+	}
 	shell, groups := o.String("shell"), l.groups
 	switch shell {
 	case ShellSFTP:
@@ -115,8 +142,7 @@ fi`)
 	s.Var("shell", shell)
 	s.Var("groups", strings.Join(groups, " "))
 	s.Var("hash", hash)
-	s.Var("active", map[bool]string{true: "1", false: ""}[l.active])
-	s.Var("own_home", map[bool]string{true: "1", false: ""}[o.String("home") == "" && o.String("directory") == ""])
+	s.Var("active", flag(l.active))
 	// the web server, and the account's main user, read the user's files
 	members := srv.SettingList("SYSTEMUSERS_DEFAULT_GROUP_MEMBERS", DefaultGroupMembers.Get())
 	if l.main != "" {
@@ -132,55 +158,93 @@ else
 fi
 printf '%s:%s\n' "$user" "$hash" | chpasswd -e
 if [[ -n $active ]]; then usermod --expiredate '' "$user"; else usermod --expiredate 1 "$user"; fi
-if [[ -n $own_home ]]; then
-  install -d -m 0750 -o "$user" -g "$user" -- "$home"
-else
-  install -d -m 0770 -- "$home" && chgrp -- "$user" "$home"
-fi
-for m in $group_members; do id -u -- "$m" >/dev/null 2>&1 && usermod --append --groups "$user" "$m"; done
-true`)
+for m in $group_members; do id -u -- "$m" >/dev/null 2>&1 && usermod --append --groups "$user" "$m"; done`)
+	if own {
+		// the base home's parent is the server's (/home): no customer link
+		// can stand in its place
+		s.Raw(`if [[ -L $home ]]; then echo "$home is a link: refused" >&2; exit 1; fi
+install -d -m 0750 -o "$user" -g "$user" -- "$home"`)
+		return nil
+	}
+	// A home in another user's tree: made as that user, then the user gets
+	// rwx on it (and on what is made in it) and passage down to it by ACL
+	// entries, set on the directories reached without following links.
+	s.MkdirAs(base, home)
+	s.Var("owner", base.Owner)
+	s.Raw(`setfacl -P -m "u:$user:rwx,d:u:$user:rwx,d:u:$owner:rwx" -- .`)
+	s.Traverse(o.String("username"), base)
+	s.Leave()
 	return nil
 }
 
-// applyCustom writes a custom action; its arguments were checked when it
-// was asked for (CheckArgs) and arrive as shell variables only.
-func applyCustom(s *orchestration.Script, action string, args map[string]string) error {
-	if err := CheckArgsSyntax(action, args); err != nil {
-		return err
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
+
+// applyCustom writes a custom action. Its arguments were checked when it
+// was asked for (check); the paths are checked again against the bases as
+// they are now, and arrive as quoted words only.
+func applyCustom(s *orchestration.Script, action string, o orchestration.Object, bases []paths.Base, home string) error {
+	args := o.Args
+	within := func(p string) (paths.Base, error) {
+		b, ok := paths.Within(bases, p)
+		if !ok || paths.AbsProblem(context.Background(), p) != "" {
+			return b, fmt.Errorf("%s is not inside the homes of the account's system users", p)
+		}
+		return b, nil
 	}
 	switch action {
 	case ActionSetPermission:
-		perms := map[string]string{"r": "rX", "w": "wX", "rw": "rwX"}[args["access"]]
-		s.Var("target", args["path"])
-		s.Var("perms", perms)
-		if args["mode"] == "revoke" {
-			s.Raw(`setfacl -R -x "u:$user" -- "$target" 2>/dev/null || true
-find "$target" -type d -exec setfacl -x "d:u:$user" {} + 2>/dev/null || true`)
-			return nil
+		base, err := within(args["path"])
+		if err != nil {
+			return err
 		}
-		// the user must be able to walk down to the path: --x on the
-		// directories above it it cannot yet enter, keeping other entries
-		s.Raw(`d=$(dirname -- "$target")
-while [[ $d != / ]]; do
-  runuser -u "$user" -- test -x "$d" || setfacl -m "u:$user:--x" -- "$d"
-  d=$(dirname -- "$d")
-done
-setfacl -R -m "u:$user:$perms" -- "$target"
-find "$target" -type d -exec setfacl -m "d:u:$user:$perms" {} +`)
+		perms, ok := map[string]string{"r": "rX", "w": "wX", "rw": "rwX"}[args["access"]]
+		if !ok {
+			return fmt.Errorf("access %q is not r, w or rw", args["access"])
+		}
+		s.Var("perms", perms)
+		s.Enter(base, args["path"])
+		switch args["mode"] {
+		case "revoke":
+			s.Raw(`setfacl -R -P -x "u:$user,d:u:$user" -- "$orchestra_here" 2>/dev/null || true`)
+		case "grant":
+			// the user must be able to walk down to the path: --x on the
+			// directories of the base above it that it cannot yet enter
+			s.Traverse(o.String("username"), base)
+			s.Raw(`setfacl -R -P -m "u:$user:$perms,d:u:$user:$perms" -- "$orchestra_here"`)
+		default:
+			return fmt.Errorf("mode %q is not grant or revoke", args["mode"])
+		}
+		s.Leave()
 	case ActionCreateLink:
+		if _, err := within(args["target"]); err != nil {
+			return err
+		}
+		if msg := paths.NameProblem(context.Background(), args["name"]); msg != "" {
+			return fmt.Errorf("link name %q: %s", args["name"], msg)
+		}
 		s.Var("target", args["target"])
 		s.Var("name", args["name"])
-		s.Raw(`if [[ -e $home/$name || -L $home/$name ]]; then
-  echo "$home/$name exists: left as it is"
-else
-  runuser -u "$user" -- ln -s -- "$target" "$home/$name"
-fi`)
+		// all of it as the user: a link is only text, and the user's home
+		// may lie in another user's tree
+		s.Raw(`runuser -u "$user" -- bash -c 'if [[ -e $2/$3 || -L $2/$3 ]]; then echo "$3 exists: left as it is"; else ln -s -- "$1" "$2/$3"; fi' link "$target" "$home" "$name"`)
 	case ActionCheckPaths:
-		s.Var("paths", args["paths"])
-		s.Raw(`while IFS= read -r p; do
-  [[ -n $p ]] || continue
-  if [[ -e $p ]]; then printf 'exists: %s\n' "$p"; else printf 'missing: %s\n' "$p"; fi
-done <<<"$paths"`)
+		for _, p := range strings.Split(args["paths"], "\n") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			base, err := within(p)
+			if err != nil {
+				return err
+			}
+			s.CheckPath(base, p)
+		}
+	default:
+		return fmt.Errorf("unknown action %q", action)
 	}
 	return nil
 }

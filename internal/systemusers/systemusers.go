@@ -16,6 +16,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/paths"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -119,6 +120,9 @@ func init() {
 				return nil, &validate.Conflict{Field: "id", Message: i18n.T(ctx,
 					"The main system user goes with its account: delete the account instead.")}
 			}
+			if err := checkHomeInUse(ctx, m.Client(), ids); err != nil {
+				return nil, err
+			}
 			return next.Mutate(ctx, m)
 		})
 	})
@@ -200,18 +204,17 @@ func Validate(ctx context.Context, m *ent.SystemUserMutation) error {
 		return ""
 	})
 	errs.Check(ctx, m, "home", func(s string) string {
-		if s != "" && (!path.IsAbs(s) || path.Clean(s) != s) {
-			return i18n.T(ctx, "Enter an absolute, clean path, or leave it empty for the user's own home.")
-		}
-		return ""
-	})
-	errs.Check(ctx, m, "directory", func(s string) string {
-		clean := path.Clean("/" + s)[1:]
 		if s == "" {
 			return ""
 		}
-		if strings.HasPrefix(s, "/") || clean != s || s == "." || strings.HasPrefix(s, "..") {
-			return i18n.T(ctx, "Enter a path inside the home, such as webapps/blog, without .. or a leading /.")
+		return paths.AbsProblem(ctx, s)
+	})
+	errs.Check(ctx, m, "directory", func(s string) string {
+		if s == "" {
+			return ""
+		}
+		if msg := paths.RelProblem(ctx, s); msg != "" {
+			return msg
 		}
 		for _, g := range ForbiddenPaths.Get() {
 			if ok, _ := path.Match(g, s); ok {
@@ -232,6 +235,9 @@ func Validate(ctx context.Context, m *ent.SystemUserMutation) error {
 	}
 	if (shell == ShellBash || main) && (home != "" || dir != "") {
 		errs.Add("home", i18n.T(ctx, "A main or shell user lives in its own home: leave home and directory empty."))
+	}
+	if err := checkPlaces(ctx, m, home, &errs); err != nil {
+		return err
 	}
 	if name, ok := m.Username(); ok && m.Op().Is(ent.OpUpdateOne) {
 		if old, err := m.OldUsername(ctx); err == nil && old != name {
