@@ -216,7 +216,8 @@ func (s *Server) accountRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, op("update-account", http.MethodPatch, "/accounts/{id}", "Change an account", "Accounts"),
+	huma.Register(s.api, example(op("update-account", http.MethodPatch, "/accounts/{id}", "Change an account", "Accounts"),
+		map[string]any{"full_name": "Núria Pérez i Soler", "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -228,40 +229,47 @@ func snapshot(t *testing.T, st *store.Store, b int) string {
 	return string(j)
 }
 
+// newVictim makes accounts A and B and one object of each kind B owns.
+func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim) {
+	st := e.st
+	a = e.makeAccount("a-user", "A-password-1", false)
+	b = e.makeAccount("b-user", "B-password-1", false)
+	v = victim{account: b.ID}
+	v.contact = admin.do("POST", "/contacts", map[string]any{"account": b.ID, "short_name": "B", "email": "b@example.com"}).
+		want(http.StatusCreated).id()
+	v.token = admin.do("POST", "/tokens", map[string]any{"account": b.ID, "name": "b"}).want(http.StatusCreated).id()
+	ctx := viewer.System(context.Background(), viewer.ChannelSystem)
+	v.history = st.History.Query().Where(history.AccountID(b.ID)).FirstIDX(ctx)
+	// a server that does not answer, and a route, a log and an
+	// operation of B's on another one
+	v.server = admin.do("POST", "/servers", map[string]any{"name": "victim", "address": "127.0.0.1", "ssh_port": 1}).
+		want(http.StatusCreated).id()
+	other := admin.do("POST", "/servers", map[string]any{"name": "other", "address": "127.0.0.1", "ssh_port": 1}).
+		want(http.StatusCreated).id()
+	v.route = admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": other, "is_active": false}).
+		want(http.StatusCreated).id()
+	v.log, v.operation = victimLog(t, st, other, b.ID)
+	d := admin.do("POST", "/domains", map[string]any{"name": "victim.example", "account": b.ID, "dnssec": true,
+		"records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}}).want(http.StatusCreated)
+	v.domain = d.id()
+	v.systemUser = admin.do("POST", "/system-users", map[string]any{"username": "b-web", "account": b.ID}).
+		want(http.StatusCreated).id()
+	v.databaseUser = admin.do("POST", "/database-users", map[string]any{"username": "b_db", "password": "B-db-secret-1",
+		"account": b.ID}).want(http.StatusCreated).id()
+	v.database = admin.do("POST", "/databases", map[string]any{"name": "b_db", "users": []int{v.databaseUser}}).
+		want(http.StatusCreated).id()
+	v.record = int(admin.do("GET", fmt.Sprintf("/records?domain=%d", v.domain), nil).want(http.StatusOK).
+		json()["results"].([]any)[0].(map[string]any)["id"].(float64))
+	return a, b, v
+}
+
 // TestAuthorizationMatrix calls every endpoint of the API as anonymous, as
 // account A on account B's objects, and as a superuser.
 func TestAuthorizationMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		admin := e.login("admin", adminPassword)
-		a := e.makeAccount("a-user", "A-password-1", false)
-		b := e.makeAccount("b-user", "B-password-1", false)
-		v := victim{account: b.ID}
-		v.contact = admin.do("POST", "/contacts", map[string]any{"account": b.ID, "short_name": "B", "email": "b@example.com"}).
-			want(http.StatusCreated).id()
-		v.token = admin.do("POST", "/tokens", map[string]any{"account": b.ID, "name": "b"}).want(http.StatusCreated).id()
-		ctx := viewer.System(context.Background(), viewer.ChannelSystem)
-		v.history = st.History.Query().Where(history.AccountID(b.ID)).FirstIDX(ctx)
-		// a server that does not answer, and a route, a log and an
-		// operation of B's on another one
-		v.server = admin.do("POST", "/servers", map[string]any{"name": "victim", "address": "127.0.0.1", "ssh_port": 1}).
-			want(http.StatusCreated).id()
-		other := admin.do("POST", "/servers", map[string]any{"name": "other", "address": "127.0.0.1", "ssh_port": 1}).
-			want(http.StatusCreated).id()
-		v.route = admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": other, "is_active": false}).
-			want(http.StatusCreated).id()
-		v.log, v.operation = victimLog(t, st, other, b.ID)
-		d := admin.do("POST", "/domains", map[string]any{"name": "victim.example", "account": b.ID, "dnssec": true,
-			"records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}}).want(http.StatusCreated)
-		v.domain = d.id()
-		v.systemUser = admin.do("POST", "/system-users", map[string]any{"username": "b-web", "account": b.ID}).
-			want(http.StatusCreated).id()
-		v.databaseUser = admin.do("POST", "/database-users", map[string]any{"username": "b_db", "password": "B-db-secret-1",
-			"account": b.ID}).want(http.StatusCreated).id()
-		v.database = admin.do("POST", "/databases", map[string]any{"name": "b_db", "users": []int{v.databaseUser}}).
-			want(http.StatusCreated).id()
-		v.record = int(admin.do("GET", fmt.Sprintf("/records?domain=%d", v.domain), nil).want(http.StatusOK).
-			json()["results"].([]any)[0].(map[string]any)["id"].(float64))
+		a, b, v := newVictim(t, e, admin)
 		asA := e.tokenFor(admin, a.ID)
 		asAdmin := e.tokenFor(admin, 1)
 		ops := operations(t, e)
@@ -296,6 +304,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			if after := snapshot(t, st, b.ID); after != before {
 				t.Errorf("account A changed B's data:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+
+		// Another account's object must be indistinguishable from a missing
+		// one in every answer, or ids could be probed.
+		t.Run("B's objects look missing to A", func(t *testing.T) {
+			ctx := viewer.System(context.Background(), viewer.ChannelSystem)
+			main := st.SystemUser.Query().Where(systemuser.AccountID(b.ID), systemuser.IsMain(true)).OnlyIDX(ctx)
+			const missing = 987654
+			for _, o := range ops {
+				if !strings.Contains(o.path, "{id}") {
+					continue
+				}
+				objects := []string{o.url(t, v)}
+				if strings.HasPrefix(o.path, "/system-users/") {
+					objects = append(objects, strings.Replace(o.path, "{id}", strconv.Itoa(main), 1))
+				}
+				gone := strings.Replace(o.path, "{id}", strconv.Itoa(missing), 1)
+				for _, u := range objects {
+					theirs, none := asA.do(o.method, u, o.body(t, v)), asA.do(o.method, gone, o.body(t, v))
+					if d := answerDiff(theirs, none, u, gone); d != "" {
+						t.Errorf("%s %s as A: B's object answers unlike a missing one: %s", o.method, u, d)
+					}
+				}
 			}
 		})
 
@@ -340,4 +372,28 @@ func checkOwnResults(t *testing.T, o operation, r *resp, own int) {
 			t.Errorf("%s %s as A lists an object of account %v: %v", o.method, o.path, owner, obj)
 		}
 	}
+}
+
+// answerDiff compares two answers to the same request on two paths: their
+// status, their bodies with each path replaced by a placeholder, and their
+// headers but the ones every answer varies in.
+func answerDiff(x, y *resp, xid, yid string) string {
+	if x.status != y.status {
+		return fmt.Sprintf("status %d, not %d: %s | %s", x.status, y.status, x.body, y.body)
+	}
+	xb := strings.ReplaceAll(string(x.body), xid, "ID")
+	yb := strings.ReplaceAll(string(y.body), yid, "ID")
+	if xb != yb {
+		return fmt.Sprintf("body %s, not %s", xb, yb)
+	}
+	for _, h := range []http.Header{x.header, y.header} {
+		h.Del("Date")
+		h.Del("Content-Length")
+	}
+	xh, _ := json.Marshal(x.header)
+	yh, _ := json.Marshal(y.header)
+	if xs, ys := strings.ReplaceAll(string(xh), xid, "ID"), strings.ReplaceAll(string(yh), yid, "ID"); xs != ys {
+		return fmt.Sprintf("headers %s, not %s", xs, ys)
+	}
+	return ""
 }

@@ -128,7 +128,8 @@ func (s *Server) contactRoutes() {
 			return &contactBody{ETag: etag(c.Version), Body: contactOut(c)}, nil
 		})
 
-	huma.Register(s.api, op("create-contact", http.MethodPost, "/contacts", "Create a contact", "Contacts"),
+	huma.Register(s.api, example(op("create-contact", http.MethodPost, "/contacts", "Create a contact", "Contacts"),
+		map[string]any{"short_name": "Billing", "full_name": "Núria Pérez", "email": "billing@example.com", "city": "Girona"}),
 		func(ctx context.Context, in *struct{ Body ContactCreate }) (*createdContact, error) {
 			b := in.Body
 			var c *ent.Contact
@@ -151,7 +152,8 @@ func (s *Server) contactRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, op("update-contact", http.MethodPatch, "/contacts/{id}", "Change a contact", "Contacts"),
+	huma.Register(s.api, example(op("update-contact", http.MethodPatch, "/contacts/{id}", "Change a contact", "Contacts"),
+		map[string]any{"phone": "+34 931 234 567", "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned

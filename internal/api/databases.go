@@ -196,7 +196,8 @@ func (s *Server) databaseRoutes() {
 			return &databaseBody{ETag: etag(d.Version), Body: databaseOut(d)}, nil
 		})
 
-	create := op("create-database", http.MethodPost, "/databases", "Create a database", "Databases")
+	create := example(op("create-database", http.MethodPost, "/databases", "Create a database", "Databases"),
+		map[string]any{"name": "shop", "user": map[string]any{"username": "shop", "password": "Str0ng-pass-phrase"}})
 	create.Description = "Grant it to existing users (`users`) or to a new one created with it (`user`). " +
 		"Names are unique per engine: a mysql and a postgresql database may share one."
 	huma.Register(s.api, create, func(ctx context.Context, in *struct{ Body DatabaseCreate }) (*createdDatabase, error) {
@@ -250,7 +251,8 @@ func (s *Server) databaseRoutes() {
 		return &createdDatabase{Location: Prefix + "/databases/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: databaseOut(d)}, nil
 	})
 
-	huma.Register(s.api, op("update-database", http.MethodPatch, "/databases/{id}", "Change the users of a database", "Databases"),
+	huma.Register(s.api, example(op("update-database", http.MethodPatch, "/databases/{id}", "Change the users of a database", "Databases"),
+		map[string]any{"users": []int{1}, "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned
@@ -337,7 +339,8 @@ func (s *Server) databaseRoutes() {
 			return &databaseUserBody{ETag: etag(u.Version), Body: databaseUserOut(u)}, nil
 		})
 
-	huma.Register(s.api, op("create-database-user", http.MethodPost, "/database-users", "Create a database user", "Databases"),
+	huma.Register(s.api, example(op("create-database-user", http.MethodPost, "/database-users", "Create a database user", "Databases"),
+		map[string]any{"username": "shop_admin", "password": "Str0ng-pass-phrase"}),
 		func(ctx context.Context, in *struct{ Body DatabaseUserCreate }) (*createdDatabaseUser, error) {
 			b := in.Body
 			var id int
@@ -371,7 +374,8 @@ func (s *Server) databaseRoutes() {
 			return &createdDatabaseUser{Location: Prefix + "/database-users/" + strconv.Itoa(u.ID), ETag: etag(u.Version), Body: databaseUserOut(u)}, nil
 		})
 
-	setPw := op("set-database-user-password", http.MethodPost, "/database-users/{id}/password", "Set a database user's password", "Databases")
+	setPw := example(op("set-database-user-password", http.MethodPost, "/database-users/{id}/password", "Set a database user's password", "Databases"),
+		map[string]any{"password": "An0ther-pass-phrase"})
 	setPw.DefaultStatus = http.StatusOK
 	huma.Register(s.api, setPw, func(ctx context.Context, in *struct {
 		IDPath

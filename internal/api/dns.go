@@ -160,7 +160,8 @@ func (s *Server) dnsRoutes() {
 			return &domainBody{ETag: etag(d.Version), Body: domainOut(d)}, nil
 		})
 
-	huma.Register(s.api, op("create-domain", http.MethodPost, "/domains", "Add a domain, with its records", "DNS"),
+	huma.Register(s.api, example(op("create-domain", http.MethodPost, "/domains", "Add a domain, with its records", "DNS"),
+		map[string]any{"name": "example.com", "records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}}),
 		func(ctx context.Context, in *struct{ Body DomainCreate }) (*createdDomain, error) {
 			b := in.Body
 			var d *ent.Domain
@@ -214,7 +215,8 @@ func (s *Server) dnsRoutes() {
 		return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
 	})
 
-	huma.Register(s.api, op("update-domain", http.MethodPatch, "/domains/{id}", "Change a domain's timers or DNSSEC", "DNS"),
+	huma.Register(s.api, example(op("update-domain", http.MethodPatch, "/domains/{id}", "Change a domain's timers or DNSSEC", "DNS"),
+		map[string]any{"refresh": "2d", "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned
@@ -360,7 +362,8 @@ func (s *Server) dnsRoutes() {
 			}{etag(r.Version), recordOut(r)}, nil
 		})
 
-	huma.Register(s.api, op("create-record", http.MethodPost, "/records", "Add a record to a domain", "DNS"),
+	huma.Register(s.api, example(op("create-record", http.MethodPost, "/records", "Add a record to a domain", "DNS"),
+		map[string]any{"domain": 1, "type": "TXT", "value": "v=spf1 mx -all", "ttl": "1h"}),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Domain int `json:"domain" minimum:"1"`
@@ -387,7 +390,8 @@ func (s *Server) dnsRoutes() {
 			}{Prefix + "/records/" + strconv.Itoa(r.ID), etag(r.Version), recordOut(r)}, nil
 		})
 
-	huma.Register(s.api, op("update-record", http.MethodPatch, "/records/{id}", "Change a record", "DNS"),
+	huma.Register(s.api, example(op("update-record", http.MethodPatch, "/records/{id}", "Change a record", "DNS"),
+		map[string]any{"value": "v=spf1 -all", "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned

@@ -127,3 +127,12 @@ func (s *Server) orchestrateRoutes() {
 		return &struct{ Body []PlannedUnit }{out}, nil
 	})
 }
+
+// example declares body as o's example request: the reference shows it, and
+// the tests build their requests on it, so it must be accepted as it is by
+// a customer with the objects it names. A field named as a model
+// (Presentation.Name, or one of its Refs) holds the id of one of its objects.
+func example(o huma.Operation, body map[string]any) huma.Operation {
+	o.RequestBody = &huma.RequestBody{Content: map[string]*huma.MediaType{"application/json": {Example: body}}}
+	return o
+}

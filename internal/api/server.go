@@ -97,7 +97,7 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
 	s.api = humago.New(mux, hc)
-	s.api.UseMiddleware(s.requireViewer)
+	s.api.UseMiddleware(s.requireViewer, s.refuseNUL)
 	s.routes()
 
 	mux.Handle("GET "+Prefix+"/docs", apidocs.Handler("Orchestra API", Prefix+"/openapi.json", s.api.OpenAPI))

@@ -101,7 +101,8 @@ func (s *Server) systemUserRoutes() {
 			return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
 		})
 
-	huma.Register(s.api, op("create-system-user", http.MethodPost, "/system-users", "Add a system user", "System users"),
+	huma.Register(s.api, example(op("create-system-user", http.MethodPost, "/system-users", "Add a system user", "System users"),
+		map[string]any{"username": "web", "password": "Str0ng-pass-phrase", "shell": "sftp-only"}),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Username  string `json:"username" maxLength:"32"`
@@ -154,7 +155,8 @@ func (s *Server) systemUserRoutes() {
 			}{Prefix + "/system-users/" + strconv.Itoa(u.ID), etag(u.Version), systemUserOut(u)}, nil
 		})
 
-	huma.Register(s.api, op("update-system-user", http.MethodPatch, "/system-users/{id}", "Change a system user", "System users"),
+	huma.Register(s.api, example(op("update-system-user", http.MethodPatch, "/system-users/{id}", "Change a system user", "System users"),
+		map[string]any{"shell": "/dev/null", "version": 1}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned
@@ -194,7 +196,8 @@ func (s *Server) systemUserRoutes() {
 			return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
 		})
 
-	setPw := op("set-system-user-password", http.MethodPost, "/system-users/{id}/password", "Set a system user's password", "System users")
+	setPw := example(op("set-system-user-password", http.MethodPost, "/system-users/{id}/password", "Set a system user's password", "System users"),
+		map[string]any{"password": "An0ther-pass-phrase"})
 	setPw.DefaultStatus = http.StatusOK
 	huma.Register(s.api, setPw, func(ctx context.Context, in *struct {
 		IDPath

@@ -81,7 +81,7 @@ func (s *Server) tokenRoutes() {
 			return &struct{ Body Token }{tokenOut(t)}, nil
 		})
 
-	huma.Register(s.api, op("create-token", http.MethodPost, "/tokens", "Create an API token", "Tokens"),
+	huma.Register(s.api, example(op("create-token", http.MethodPost, "/tokens", "Create an API token", "Tokens"), map[string]any{"name": "deploy"}),
 		func(ctx context.Context, in *struct{ Body TokenCreate }) (*struct {
 			Location string `header:"Location"`
 			Body     NewToken

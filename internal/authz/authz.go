@@ -72,7 +72,12 @@ func guard(next ent.Mutator) ent.Mutator {
 		if !ok || meta.Owner == "" {
 			return nil, &Forbidden{Message: "only staff may change these objects"}
 		}
-		for _, f := range append(m.Fields(), m.ClearedFields()...) {
+		for _, f := range m.Fields() {
+			if meta.StaffOnly[f] && !isDefault(m, meta, f) {
+				return nil, &Forbidden{Field: f, Message: "only staff may change this field"}
+			}
+		}
+		for _, f := range m.ClearedFields() {
 			if meta.StaffOnly[f] {
 				return nil, &Forbidden{Field: f, Message: "only staff may change this field"}
 			}
@@ -101,6 +106,18 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// isDefault tells whether a create sets staff-only field f to its schema
+// default, which ent fills in before any hook runs: that is no one's choice,
+// so it must not count as the customer setting the field.
+func isDefault(m ent.Mutation, meta ent.TypeMeta, f string) bool {
+	def, ok := meta.StaffDefaults[f]
+	if !ok || !m.Op().Is(ent.OpCreate) {
+		return false
+	}
+	v, _ := m.Field(f)
+	return v == def
 }
 
 // RequireStaff refuses non-superusers, for staff data that is not a model

@@ -3,6 +3,7 @@ package dns_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,27 @@ func TestBindMasterSlave(t *testing.T) {
 		if !strings.Contains(txt, `"hello \"world\" \\ ok"`) || strings.Count(txt, `" "`) < 1 {
 			t.Errorf("TXT records: %s", txt)
 		}
+
+		// TXT values arrive byte for byte: quotes typed (even wrapping the
+		// whole value), escapes, control characters, non-ASCII and strings
+		// split at 255 bytes through an escape are what a resolver answers
+		hostile := []string{`"; touch /tmp/pwned; echo "`, `"v=spf1 -all"`, `back\slash \065 $(id) ` + "`id`",
+			"tab\there new\nline\r", "ünïcödé 🎉", "  padded  ", strings.Repeat(`"\`, 200), `"`, "a\x01b\x7f"}
+		var recs [][2]string
+		for _, v := range hostile {
+			recs = append(recs, [2]string{"TXT", v})
+		}
+		b.domain(t, acc, "txt."+zone, recs...)
+		b.settle(t)
+		want := slices.Clone(hostile)
+		slices.Sort(want)
+		if got := bindtest.TXT(t, b.Master, "txt."+zone); !slices.Equal(got, want) {
+			t.Errorf("master TXT:\n got %q\nwant %q", got, want)
+		}
+		eventually(t, "slave TXT", func() (string, bool) {
+			got := bindtest.TXT(t, b.Slave, "txt."+zone)
+			return fmt.Sprintf("%q", got), slices.Equal(got, want)
+		})
 
 		// a change bumps the serial, and both servers see the new answer
 		before := serial(t, b.Master, zone)

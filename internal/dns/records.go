@@ -19,11 +19,8 @@ const maxTXT = 4000
 // case, single spaces), or what is wrong with it.
 func NormalizeValue(typ, value string) (string, string) {
 	if typ == "TXT" {
-		// the original wanted text with spaces quoted: a value quoted whole
-		// is that text
-		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' && !strings.Contains(value[1:len(value)-1], `"`) {
-			value = value[1 : len(value)-1]
-		}
+		// the text is kept byte for byte, quotes included: the zone renders
+		// it quoted and escaped (txtStrings), so resolvers answer it as typed
 		if value == "" {
 			return "", "Enter the text."
 		}

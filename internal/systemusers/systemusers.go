@@ -111,8 +111,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			main, err := m.Client().SystemUser.Query().Where(systemuser.IDIn(ids...), systemuser.IsMain(true)).
-				Exist(viewer.System(ctx, viewer.ChannelSystem))
+			// in the viewer's scope: another account's main user must answer
+			// as a missing one does (404), not tell that it exists
+			main, err := m.Client().SystemUser.Query().Where(systemuser.IDIn(ids...), systemuser.IsMain(true)).Exist(ctx)
 			if err != nil {
 				return nil, err
 			}

@@ -107,3 +107,39 @@ func Eventually(tb testing.TB, what string, check func() (string, bool)) {
 	}
 	tb.Fatalf("%s: still %q after 10 s", what, last)
 }
+
+// TXT asks server for name's TXT records and returns each as the bytes its
+// character strings carry, joined, sorted: what a resolver's client reads.
+func TXT(tb testing.TB, server, name string) []string {
+	tb.Helper()
+	var out []string
+	for _, line := range strings.Split(Dig(tb, server, name, "TXT"), "\n") {
+		if line == "" {
+			continue
+		}
+		var b []byte
+		in := false
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case c == '"':
+				in = !in
+			case !in:
+				// the space between two strings
+			case c == '\\' && i+3 < len(line) && isDigit(line[i+1]) && isDigit(line[i+2]) && isDigit(line[i+3]):
+				b = append(b, (line[i+1]-'0')*100+(line[i+2]-'0')*10+line[i+3]-'0')
+				i += 3
+			case c == '\\' && i+1 < len(line):
+				b = append(b, line[i+1])
+				i++
+			default:
+				b = append(b, c)
+			}
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
