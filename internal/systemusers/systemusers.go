@@ -172,7 +172,8 @@ func fieldErr(field, msg string) error {
 
 // Validate applies the system user rules to m.
 func Validate(ctx context.Context, m *ent.SystemUserMutation) error {
-	validate.TrimFields(m, "username", "home", "directory", "shell")
+	// paths are kept as typed: a stray newline is refused, not trimmed away
+	validate.TrimFields(m, "username", "shell")
 	if m.Op().Is(ent.OpCreate) {
 		if s, _ := m.Shell(); s == "" {
 			m.SetShell(DefaultShell.Get())
