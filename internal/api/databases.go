@@ -197,7 +197,7 @@ func (s *Server) databaseRoutes() {
 		})
 
 	create := example(op("create-database", http.MethodPost, "/databases", "Create a database", "Databases"),
-		map[string]any{"name": "shop", "user": map[string]any{"username": "shop", "password": "Str0ng-pass-phrase"}})
+		map[string]any{"name": "shop", "users": []int{1}})
 	create.Description = "Grant it to existing users (`users`) or to a new one created with it (`user`). " +
 		"Names are unique per engine: a mysql and a postgresql database may share one."
 	huma.Register(s.api, create, func(ctx context.Context, in *struct{ Body DatabaseCreate }) (*createdDatabase, error) {

@@ -77,6 +77,7 @@ func registerWidgets(a *api.Server) {
 
 type fixture struct {
 	srv                 *httptest.Server
+	api                 *api.Server
 	staff, cust, other  *ent.Account
 	ownDomain, otherDom *ent.Domain
 }
@@ -87,7 +88,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	top := http.NewServeMux()
 	top.Handle(api.Prefix+"/", a)
 	top.Handle("/", web.New(st, a))
-	f := &fixture{srv: httptest.NewServer(top)}
+	f := &fixture{srv: httptest.NewServer(top), api: a}
 	t.Cleanup(f.srv.Close)
 	f.staff = account(t, st, "admin", "Adm1n-password!", true)
 	f.cust = account(t, st, "cust", "Cust-password-1", false)
