@@ -11,6 +11,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
@@ -23,12 +24,12 @@ func Import(ctx context.Context, tx *ent.Tx, origin string, account int, text st
 	origin = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(origin), "."))
 	bad := func(format string, args ...any) error {
 		var errs validate.Errors
-		errs.Add("zone", fmt.Sprintf(format, args...))
+		errs.Add("zone", i18n.T(ctx, format, args...))
 		return errs.Err()
 	}
-	if origin == "" {
+	if _, ok := mdns.IsDomainName(origin + "."); origin == "" || !ok {
 		var errs validate.Errors
-		errs.Add("name", "Enter the zone's domain name.")
+		errs.Add("name", i18n.T(ctx, "Enter the zone's domain name."))
 		return nil, errs.Err()
 	}
 	zp := mdns.NewZoneParser(strings.NewReader(text), origin+".", "")
@@ -81,7 +82,7 @@ func Import(ctx context.Context, tx *ent.Tx, origin string, account int, text st
 		byName[name] = append(byName[name], r)
 	}
 	if err := zp.Err(); err != nil {
-		return nil, bad("%v", err)
+		return nil, bad("The zone file cannot be read: %s", err.Error())
 	}
 	if !slices.Contains(names, origin) {
 		names = append(names, origin)

@@ -92,7 +92,10 @@ func formBody(ctx context.Context, fs []Field, form url.Values, cur map[string]a
 		if !given {
 			continue
 		}
-		raw := strings.TrimSpace(vals[len(vals)-1])
+		// text arrives as typed (the API judges white space); browsers
+		// submit a textarea's line breaks as CRLF whatever was typed
+		typed := strings.ReplaceAll(vals[len(vals)-1], "\r\n", "\n")
+		raw := strings.TrimSpace(typed)
 		var v any
 		switch f.Type {
 		case "boolean":
@@ -149,6 +152,9 @@ func formBody(ctx context.Context, fs []Field, form url.Values, cur map[string]a
 				raw += ":00Z" // datetime-local has no seconds nor zone
 			}
 			v = raw
+			if f.Format != "date-time" && raw != "" {
+				v = typed
+			}
 		}
 		if cur != nil && sameJSON(cur[f.Name], v) {
 			continue
