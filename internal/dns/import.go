@@ -10,8 +10,8 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
