@@ -158,6 +158,14 @@ var Meta = map[string]TypeMeta{
 		Secret:    map[string]bool{"password": true},
 		StaffOnly: map[string]bool{"is_main": true},
 	},
+	"Throttle": {
+		Table:     "throttles",
+		Owner:     "",
+		Repr:      "",
+		Audit:     false,
+		Secret:    map[string]bool{},
+		StaffOnly: map[string]bool{},
+	},
 	"Token": {
 		Table:     "tokens",
 		Owner:     "account_id",
