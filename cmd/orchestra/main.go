@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -106,7 +107,8 @@ func migrate(ctx context.Context, st *store.Store) error {
 type ServeCmd struct {
 	Listen        string        `help:"Address to listen on." env:"ORCHESTRA_LISTEN" default:"127.0.0.1:8080"`
 	SecureCookies bool          `help:"Mark session cookies Secure (serve over HTTPS)." env:"ORCHESTRA_SECURE_COOKIES"`
-	TrustProxy    bool          `help:"Take client addresses from X-Forwarded-For (only behind a proxy)." env:"ORCHESTRA_TRUST_PROXY"`
+	TrustProxy    bool          `help:"Take client addresses from X-Forwarded-For (only behind a proxy): the right-most one that is not a trusted proxy." env:"ORCHESTRA_TRUST_PROXY"`
+	TrustedProxy  []string      `help:"Addresses or CIDR ranges of the proxies whose X-Forwarded-For entries are believed, with --trust-proxy (default: loopback and private ranges)." env:"ORCHESTRA_TRUSTED_PROXIES" sep:","`
 	SessionIdle   time.Duration `help:"Log out sessions idle this long." env:"ORCHESTRA_SESSION_IDLE" default:"2h"`
 	SessionMax    time.Duration `help:"Log out sessions this old." env:"ORCHESTRA_SESSION_LIFETIME" default:"12h"`
 	NoSuperuser   bool          `help:"Do not create a first superuser when there is none." env:"ORCHESTRA_NO_FIRST_SUPERUSER"`
@@ -152,8 +154,12 @@ func (c *ServeCmd) Run(cli *CLI) error {
 		defer cancel()
 		queue.Stop(stopCtx)
 	}()
+	proxies, err := c.trustedProxies()
+	if err != nil {
+		return err
+	}
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
-		SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex})
+		TrustedProxies: proxies, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex})
 	go srv.Maintain(ctx, 10*time.Minute)
 	// Migrations and the first superuser's password hash are start-up peaks;
 	// hand their memory back now rather than when the scavenger gets to it.
@@ -176,6 +182,25 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(shutdown)
+}
+
+// trustedProxies parses --trusted-proxy: CIDR ranges or single addresses.
+func (c *ServeCmd) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxy {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			return nil, fmt.Errorf("--trusted-proxy %q: not an address or CIDR range", s)
+		}
+	}
+	return out, nil
 }
 
 // trimWhenIdle returns the memory left over from a burst of requests (Go's
@@ -323,8 +348,8 @@ func (ConfigCmd) Run(cli *CLI, k *kong.Context) error {
 	fmt.Printf("ORCHESTRA_DATABASE_URL=%s\n", maskURL(cli.Database))
 	fmt.Printf("ORCHESTRA_LOG_LEVEL=%s\n", cli.LogLevel)
 	s := cli.Serve
-	fmt.Printf("ORCHESTRA_LISTEN=%s\nORCHESTRA_SECURE_COOKIES=%t\nORCHESTRA_TRUST_PROXY=%t\nORCHESTRA_SESSION_IDLE=%s\nORCHESTRA_SESSION_LIFETIME=%s\n",
-		s.Listen, s.SecureCookies, s.TrustProxy, s.SessionIdle, s.SessionMax)
+	fmt.Printf("ORCHESTRA_LISTEN=%s\nORCHESTRA_SECURE_COOKIES=%t\nORCHESTRA_TRUST_PROXY=%t\nORCHESTRA_TRUSTED_PROXIES=%s\nORCHESTRA_SESSION_IDLE=%s\nORCHESTRA_SESSION_LIFETIME=%s\n",
+		s.Listen, s.SecureCookies, s.TrustProxy, strings.Join(s.TrustedProxy, ","), s.SessionIdle, s.SessionMax)
 	fmt.Println("\n# settings (source: default, env or database)")
 	if st, err := store.Open(cli.Database); err == nil {
 		defer st.Close()

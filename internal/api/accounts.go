@@ -269,13 +269,14 @@ func (s *Server) accountRoutes() {
 		})
 
 	setPw := op("set-account-password", http.MethodPost, "/accounts/{id}/password", "Set an account's panel password", "Accounts")
-	setPw.DefaultStatus = http.StatusNoContent
+	setPw.DefaultStatus = http.StatusOK
+	setPw.Description = "Ends the account's sessions (but the caller's own); its API tokens stay valid."
 	huma.Register(s.api, setPw,
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body PasswordChange
-		}) (*struct{}, error) {
-			return nil, s.setPassword(ctx, in.ID, in.Body)
+		}) (*passwordChanged, error) {
+			return s.setPassword(ctx, in.ID, in.Body)
 		})
 }
 
@@ -285,40 +286,77 @@ type PasswordChange struct {
 	Password        string `json:"password" maxLength:"256"`
 }
 
+// PasswordChanged is the answer to a password change.
+type PasswordChanged struct {
+	Message       string `json:"message"`
+	SessionsEnded int    `json:"sessions_ended" doc:"Other sessions of the account ended by the change; API tokens are not revoked."`
+}
+
+type passwordChanged struct{ Body PasswordChanged }
+
+// passwordChecksPerAccount is how many wrong current passwords a password
+// change accepts per account in the throttle's window.
+const passwordChecksPerAccount = 5
+
 // ChangePassword changes the logged-in account's own panel password, as
 // POST /auth/password does (the web interface's form uses it).
-func (s *Server) ChangePassword(ctx context.Context, current, password string) error {
+func (s *Server) ChangePassword(ctx context.Context, current, password string) (*PasswordChanged, error) {
 	v, _ := viewer.From(ctx)
-	return s.setPassword(ctx, v.AccountID, PasswordChange{CurrentPassword: current, Password: password})
+	out, err := s.setPassword(ctx, v.AccountID, PasswordChange{CurrentPassword: current, Password: password})
+	if err != nil {
+		return nil, err
+	}
+	return &out.Body, nil
 }
 
 // setPassword checks and stores a new password. Staff may reset another
-// account's password; everyone else proves the current one, so a stolen
-// session cannot lock the owner out.
-func (s *Server) setPassword(ctx context.Context, id int, b PasswordChange) error {
+// account's password; everyone else proves the current one (throttled per
+// account), so a stolen session can neither lock the owner out nor guess
+// the password. The store ends the account's other sessions (package auth).
+func (s *Server) setPassword(ctx context.Context, id int, b PasswordChange) (*passwordChanged, error) {
 	a, err := s.st.Account.Get(ctx, id)
 	if err != nil {
-		return fail(ctx, err)
+		return nil, fail(ctx, err)
 	}
 	v, _ := viewer.From(ctx)
 	if !v.Superuser || v.AccountID == id {
+		limit := auth.Limit{Kind: auth.KindPassword, Key: strconv.Itoa(id), Max: passwordChecksPerAccount}
+		if wait, err := s.throttle.Blocked(ctx, limit); err != nil {
+			return nil, fail(ctx, err)
+		} else if wait > 0 {
+			secs := int(wait.Seconds()) + 1
+			return nil, huma.ErrorWithHeaders(huma.Error429TooManyRequests(i18n.T(ctx,
+				"Too many wrong current passwords; try again in %d seconds.", secs)), http.Header{"Retry-After": {strconv.Itoa(secs)}})
+		}
 		ok, _ := auth.CheckPassword(a.Password, b.CurrentPassword)
 		if !ok {
-			return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"), &huma.ErrorDetail{
+			if err := s.throttle.Fail(ctx, limit); err != nil {
+				return nil, fail(ctx, err)
+			}
+			return nil, huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"), &huma.ErrorDetail{
 				Location: "body.current_password", Message: i18n.T(ctx, "Your current password is not correct."),
 			})
 		}
 	}
 	if msg := auth.PasswordProblem(b.Password, a.Username); msg != "" {
-		return huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"), &huma.ErrorDetail{
+		return nil, huma.Error422UnprocessableEntity(i18n.T(ctx, "validation failed"), &huma.ErrorDetail{
 			Location: "body.password", Message: i18n.T(ctx, "The password %s.", i18n.T(ctx, msg)),
 		})
 	}
 	hash, err := auth.HashPassword(b.Password)
 	if err != nil {
-		return fail(ctx, err)
+		return nil, fail(ctx, err)
 	}
-	return fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+	ctx, ended := auth.CountEndedSessions(ctx)
+	err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		return tx.Account.UpdateOneID(id).SetPassword(hash).Exec(ctx)
-	}))
+	})
+	if err != nil {
+		return nil, fail(ctx, err)
+	}
+	msg := i18n.T(ctx, "The password has been changed. %d other sessions of the account have been logged out; API tokens stay valid.", *ended)
+	if v.AccountID == id {
+		msg = i18n.T(ctx, "Your password has been changed. Your other sessions (%d) have been logged out; this one stays, and API tokens stay valid.", *ended)
+	}
+	return &passwordChanged{Body: PasswordChanged{Message: msg, SessionsEnded: *ended}}, nil
 }

@@ -62,10 +62,12 @@ func (s *Server) authRoutes() {
 		})
 
 	pw := op("change-password", http.MethodPost, "/auth/password", "Change your own password", "Authentication")
-	pw.DefaultStatus = http.StatusNoContent
-	huma.Register(s.api, pw, func(ctx context.Context, in *struct{ Body PasswordChange }) (*struct{}, error) {
+	pw.DefaultStatus = http.StatusOK
+	pw.Description = "Ends your other sessions (this one stays logged in); API tokens stay valid. " +
+		"Repeated wrong current passwords are refused for a while (429)."
+	huma.Register(s.api, pw, func(ctx context.Context, in *struct{ Body PasswordChange }) (*passwordChanged, error) {
 		v, _ := viewer.From(ctx)
-		return nil, s.setPassword(ctx, v.AccountID, in.Body)
+		return s.setPassword(ctx, v.AccountID, in.Body)
 	})
 }
 
@@ -77,12 +79,23 @@ type LoginBlocked struct{ Wait time.Duration }
 
 func (e *LoginBlocked) Error() string { return "too many failed logins" }
 
+// Login limits: failures per username and per client address in the
+// throttle's window.
+const (
+	loginsPerUser = 5
+	loginsPerAddr = 20
+)
+
 // Login checks a username and password (throttled per username and client
 // address) and starts the session of ctx for the account: the API and the
 // web interface log in the same way.
 func (s *Server) Login(ctx context.Context, username, password, addr string) (*ent.Account, error) {
 	user := strings.TrimSpace(username)
-	if blocked, wait := s.throttle.Blocked(user, addr); blocked {
+	limits := []auth.Limit{{Kind: auth.KindLoginUser, Key: strings.ToLower(user), Max: loginsPerUser},
+		{Kind: auth.KindLoginAddr, Key: addr, Max: loginsPerAddr}}
+	if wait, err := s.throttle.Blocked(ctx, limits...); err != nil {
+		return nil, err
+	} else if wait > 0 {
 		return nil, &LoginBlocked{Wait: wait}
 	}
 	sys := viewer.System(ctx, viewer.ChannelSystem)
@@ -97,14 +110,20 @@ func (s *Server) Login(ctx context.Context, username, password, addr string) (*e
 		ok, _ = auth.CheckPassword(a.Password, password)
 	}
 	if !ok || !a.IsActive {
-		s.throttle.Fail(user, addr)
+		if err := s.throttle.Fail(ctx, limits...); err != nil {
+			return nil, err
+		}
 		return nil, ErrLoginRefused
 	}
-	s.throttle.Succeed(user)
+	// the user's count only: one good password must not reset an
+	// attacker's count against other accounts from the same address
+	if err := s.throttle.Reset(ctx, auth.KindLoginUser, strings.ToLower(user)); err != nil {
+		return nil, err
+	}
 	// A new session token on login defeats session fixation.
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return nil, err
 	}
-	s.sessions.Put(ctx, sessionAccountKey, a.ID)
+	s.sessions.Put(ctx, auth.SessionAccountKey, a.ID)
 	return a, nil
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -38,8 +39,12 @@ type Config struct {
 	SessionIdle     time.Duration // idle timeout
 	MaxBodyBytes    int64
 	// TrustProxy takes the client address from X-Forwarded-For (only behind
-	// a proxy that sets it), for login throttling.
+	// a proxy that sets it), for login throttling: the right-most address
+	// that is not one of TrustedProxies.
 	TrustProxy bool
+	// TrustedProxies are the proxies whose X-Forwarded-For entries are
+	// believed; DefaultTrustedProxies when empty.
+	TrustedProxies []netip.Prefix
 	// Executor runs units in this process: writes plan their changes at
 	// once and may wait for their outcome; ping, resync and retry need it.
 	Executor *orchestration.Executor
@@ -67,9 +72,13 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{st: st, cfg: cfg, throttle: auth.NewThrottle(15*time.Minute, 5, 20)}
+	if cfg.TrustProxy && len(cfg.TrustedProxies) == 0 {
+		cfg.TrustedProxies = DefaultTrustedProxies()
+	}
+	s := &Server{st: st, cfg: cfg, throttle: auth.NewThrottle(st.Client, 15*time.Minute)}
 
 	s.sessions = scs.New()
+	s.sessions.Codec = scs.GobCodec{} // auth.SessionStore reads the account from it
 	s.sessions.Store = auth.SessionStore{Client: st.Client}
 	s.sessions.Lifetime = cfg.SessionLifetime
 	s.sessions.IdleTimeout = cfg.SessionIdle
@@ -96,6 +105,7 @@ func New(st *store.Store, cfg Config) *Server {
 		"session": {Type: "apiKey", In: "cookie", Name: "orchestra_session", Description: "Session from POST " + Prefix + "/auth/login."},
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
+	hc.Transformers = append(hc.Transformers, noteSecrets)
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.requireViewer, s.refuseNUL)
 	s.routes()
@@ -136,7 +146,9 @@ func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.throttle.Sweep()
+			if err := s.throttle.Sweep(ctx); err != nil {
+				slog.Warn("expired throttle counts", "err", err)
+			}
 			if err := (auth.SessionStore{Client: s.st.Client}).DeleteExpired(ctx); err != nil {
 				slog.Warn("expired sessions", "err", err)
 			}
@@ -188,8 +200,6 @@ func (s *Server) requireViewer(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-const sessionAccountKey = "account_id"
-
 // authenticate resolves the bearer token or the session into the viewer.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return s.authenticateAs(viewer.ChannelAPI, next)
@@ -219,15 +229,18 @@ func (s *Server) authenticateAs(channel string, next http.Handler) http.Handler 
 				writeProblem(w, http.StatusUnauthorized, i18n.T(ctx, "Use Authorization: Bearer <token>."))
 				return
 			}
-			var err error
-			if acc, err = s.tokenAccount(ctx, tok); err != nil {
+			t, err := s.tokenAccount(ctx, tok)
+			if err != nil {
 				writeProblem(w, http.StatusUnauthorized, i18n.T(ctx, "Invalid or expired token."))
 				return
 			}
-		} else if id := s.sessions.GetInt(ctx, sessionAccountKey); id != 0 {
+			acc = t.Edges.Account
+			ctx = context.WithValue(ctx, tokenKey{}, t)
+		} else if id := s.sessions.GetInt(ctx, auth.SessionAccountKey); id != 0 {
 			a, err := s.st.Account.Get(viewer.System(ctx, viewer.ChannelSystem), id)
 			if err == nil && a.IsActive {
 				acc = a
+				ctx = auth.WithSession(ctx, s.sessions.Token(ctx))
 			} else {
 				// The account is gone or disabled: end its session.
 				s.sessions.Destroy(ctx)
@@ -241,8 +254,17 @@ func (s *Server) authenticateAs(channel string, next http.Handler) http.Handler 
 	})
 }
 
-// tokenAccount returns the active account owning an unexpired token.
-func (s *Server) tokenAccount(ctx context.Context, tok string) (*ent.Account, error) {
+// tokenKey holds the API token a request is authenticated with.
+type tokenKey struct{}
+
+// requestToken is the API token ctx's request is authenticated with, if any.
+func requestToken(ctx context.Context) *ent.Token {
+	t, _ := ctx.Value(tokenKey{}).(*ent.Token)
+	return t
+}
+
+// tokenAccount returns an unexpired token with its active account.
+func (s *Server) tokenAccount(ctx context.Context, tok string) (*ent.Token, error) {
 	sys := viewer.System(ctx, viewer.ChannelSystem)
 	t, err := s.st.Token.Query().Where(token.Hash(auth.HashToken(tok))).WithAccount().Only(sys)
 	if err != nil {
@@ -259,5 +281,5 @@ func (s *Server) tokenAccount(ctx context.Context, tok string) (*ent.Account, er
 			slog.Warn("token last use", "err", err)
 		}
 	}
-	return t.Edges.Account, nil
+	return t, nil
 }

@@ -35,14 +35,15 @@ func tokenOut(t *ent.Token) Token {
 // NewToken is a created token with its secret.
 type NewToken struct {
 	Token
-	Secret string `json:"token" doc:"Send as Authorization: Bearer <token>. Shown only now; it is stored hashed."`
+	// secret: the idempotency store never keeps it
+	Secret string `json:"token" secret:"true" doc:"Send as Authorization: Bearer <token>. Shown only now; it is stored hashed."`
 }
 
 // TokenCreate is the body of a new token.
 type TokenCreate struct {
 	Name      string     `json:"name" minLength:"1" maxLength:"64"`
 	Account   int        `json:"account,omitempty" doc:"Account the token acts as; your own when omitted."`
-	ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the token stops working; never when omitted."`
+	ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the token stops working; never when omitted. A request authenticated with a token that expires must give one no later than that token's."`
 }
 
 var tokenListing = Listing{
@@ -89,6 +90,19 @@ func (s *Server) tokenRoutes() {
 			b := in.Body
 			if b.ExpiresAt != nil && !b.ExpiresAt.After(time.Now()) {
 				return nil, fail(ctx, validate.Errors{{Field: "expires_at", Message: i18n.T(ctx, "Must be in the future.")}})
+			}
+			// a token cannot outlive the token that creates it, or a stolen
+			// short-lived token would buy a permanent one
+			if own := requestToken(ctx); own != nil && own.ExpiresAt != nil {
+				limit := own.ExpiresAt.UTC().Format(time.RFC3339)
+				switch {
+				case b.ExpiresAt == nil:
+					return nil, fail(ctx, validate.Errors{{Field: "expires_at", Message: i18n.T(ctx,
+						"Required when authenticated with a token that expires: no later than %s, when that token expires.", limit)}})
+				case b.ExpiresAt.After(*own.ExpiresAt):
+					return nil, fail(ctx, validate.Errors{{Field: "expires_at", Message: i18n.T(ctx,
+						"Must be no later than %s, when the token you authenticated with expires.", limit)}})
+				}
 			}
 			secret, prefix, hash, err := auth.NewToken()
 			if err != nil {

@@ -4,6 +4,7 @@ package mailer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -25,9 +26,10 @@ var (
 		"User name for SMTP authentication; empty sends without authenticating.")
 	SMTPPassword = settings.String("MAIL_SMTP_PASSWORD", "",
 		"Password for SMTP authentication.", settings.Secret())
-	SMTPTLS = settings.String("MAIL_SMTP_TLS", "none",
-		"Encryption of the SMTP connection: none, starttls (required upgrade) or tls (implicit TLS, usually port 465).",
-		settings.Choices("none", "starttls", "tls"))
+	SMTPTLS = settings.String("MAIL_SMTP_TLS", "opportunistic",
+		"Encryption of the SMTP connection: opportunistic (STARTTLS when the server offers it, certificate not checked), "+
+			"starttls (STARTTLS required, certificate checked), tls (implicit TLS, usually port 465, certificate checked) or none.",
+		settings.Choices("opportunistic", "starttls", "tls", "none"))
 	From = settings.String("MAIL_FROM", "orchestra@localhost",
 		"Sender address of the panel's mail.", settings.Validator(validAddress))
 	Admins = settings.StringList("MAIL_ADMINS", nil,
@@ -106,8 +108,15 @@ func Send(ctx context.Context, to []string, subject, body string) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case "tls":
 		opts = append(opts, gomail.WithSSL())
-	default:
+	case "none":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		// Opportunistic TLS guards against eavesdropping only (as MTAs do,
+		// RFC 7435): whoever can alter the traffic can strip the STARTTLS
+		// offer anyway, and a local relay's certificate is often self-signed
+		// (Debian's Postfix). starttls or tls authenticate the server.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic),
+			gomail.WithTLSConfig(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}))
 	}
 	if user := SMTPUsername.Get(); user != "" {
 		// go-mail refuses to send credentials in clear text except to localhost.

@@ -3,11 +3,14 @@ package mailer_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/mail"
 	"net/textproto"
 	"slices"
@@ -28,24 +31,32 @@ type message struct {
 	from string
 	rcpt []string
 	data []byte
+	tls  bool // sent after STARTTLS
 }
 
-// sink is a minimal in-process SMTP server that records what it receives.
+// sink is a minimal in-process SMTP server that records what it receives;
+// with a TLS configuration it offers STARTTLS.
 type sink struct {
 	ln    net.Listener
+	tls   *tls.Config
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns int
+	open  []net.Conn
 	msgs  []message
 }
 
-func startSink(t *testing.T) *sink {
+func startSink(t *testing.T) *sink { return startSinkTLS(t, nil) }
+
+// startSinkTLS starts a sink that offers STARTTLS with the certificate of
+// cfg (none when nil).
+func startSinkTLS(t *testing.T, cfg *tls.Config) *sink {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{ln: ln}
+	s := &sink{ln: ln, tls: cfg}
 	s.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -54,11 +65,21 @@ func startSink(t *testing.T) *sink {
 			}
 			s.mu.Lock()
 			s.conns++
+			s.open = append(s.open, c)
 			s.mu.Unlock()
 			s.wg.Go(func() { s.serve(c) })
 		}
 	})
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	t.Cleanup(func() {
+		ln.Close()
+		// a client that gave up may leave its connection open
+		s.mu.Lock()
+		for _, c := range s.open {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
 	return s
 }
 
@@ -70,6 +91,7 @@ func (s *sink) serve(c net.Conn) {
 	tp := textproto.NewConn(c)
 	tp.PrintfLine("220 sink ESMTP")
 	var cur message
+	upgraded := false
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -77,10 +99,20 @@ func (s *sink) serve(c net.Conn) {
 		}
 		verb := strings.ToUpper(line)
 		switch {
+		case strings.HasPrefix(verb, "EHLO") && s.tls != nil && !upgraded:
+			tp.PrintfLine("250-sink")
+			tp.PrintfLine("250 STARTTLS")
 		case strings.HasPrefix(verb, "EHLO"), strings.HasPrefix(verb, "HELO"):
 			tp.PrintfLine("250 sink")
+		case verb == "STARTTLS" && s.tls != nil && !upgraded:
+			tp.PrintfLine("220 ready to start TLS")
+			tc := tls.Server(c, s.tls)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			tp, upgraded, cur = textproto.NewConn(tc), true, message{}
 		case strings.HasPrefix(verb, "MAIL FROM:"):
-			cur = message{from: addr(line[len("MAIL FROM:"):])}
+			cur = message{from: addr(line[len("MAIL FROM:"):]), tls: upgraded}
 			tp.PrintfLine("250 OK")
 		case strings.HasPrefix(verb, "RCPT TO:"):
 			cur.rcpt = append(cur.rcpt, addr(line[len("RCPT TO:"):]))
@@ -296,4 +328,73 @@ func TestSettingsRejectBadValues(t *testing.T) {
 			t.Errorf("%s=%q: error %v, want one naming the variable", k, v, err)
 		}
 	}
+}
+
+// sinkCert is a certificate no client trusts: httptest's, for 127.0.0.1.
+func sinkCert(t *testing.T) *tls.Config {
+	hs := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(hs.Close)
+	return &tls.Config{Certificates: hs.TLS.Certificates}
+}
+
+// TestSTARTTLS: by default a server's STARTTLS offer is taken (its
+// certificate unchecked, as MTAs do); "none" never upgrades; "starttls"
+// refuses a server that does not offer it or whose certificate is not
+// trusted, and sends nothing in clear.
+func TestSTARTTLS(t *testing.T) {
+	send := func(t *testing.T, s *sink, mode string) error {
+		env := map[string]string{"MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": strconv.Itoa(s.port())}
+		if mode != "" {
+			env["MAIL_SMTP_TLS"] = mode
+		}
+		setEnv(t, env)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		return mailer.Send(ctx, []string{"root@example.com"}, "hi", "body")
+	}
+	t.Run("default upgrades", func(t *testing.T) {
+		s := startSinkTLS(t, sinkCert(t))
+		if err := send(t, s, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, msgs := s.received(); len(msgs) != 1 || !msgs[0].tls {
+			t.Fatalf("messages %+v, want one sent after STARTTLS", msgs)
+		}
+	})
+	t.Run("default without an offer", func(t *testing.T) {
+		s := startSink(t)
+		if err := send(t, s, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, msgs := s.received(); len(msgs) != 1 || msgs[0].tls {
+			t.Fatalf("messages %+v, want one in clear", msgs)
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		s := startSinkTLS(t, sinkCert(t))
+		if err := send(t, s, "none"); err != nil {
+			t.Fatal(err)
+		}
+		if _, msgs := s.received(); len(msgs) != 1 || msgs[0].tls {
+			t.Fatalf("messages %+v, want one in clear", msgs)
+		}
+	})
+	t.Run("required but not offered", func(t *testing.T) {
+		s := startSink(t)
+		if err := send(t, s, "starttls"); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+			t.Fatalf("error %v, want one about STARTTLS", err)
+		}
+		if _, msgs := s.received(); len(msgs) != 0 {
+			t.Fatalf("%d messages sent in clear", len(msgs))
+		}
+	})
+	t.Run("required with an untrusted certificate", func(t *testing.T) {
+		s := startSinkTLS(t, sinkCert(t))
+		if err := send(t, s, "starttls"); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("error %v, want one about the certificate", err)
+		}
+		if _, msgs := s.received(); len(msgs) != 0 {
+			t.Fatalf("%d messages sent", len(msgs))
+		}
+	})
 }

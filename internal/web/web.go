@@ -142,8 +142,15 @@ func (w *Handler) login(rw http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext is where to go after logging in: a path of this site only.
+// Browsers drop tabs and newlines anywhere in a URL and read a backslash as
+// a slash, so "/\t/evil.example" and "/\\evil.example" are "//evil.example" to
+// them: any control character, space or backslash sends the user home.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if strings.ContainsFunc(next, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
@@ -159,7 +166,7 @@ func (w *Handler) logout(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Handler) passwordForm(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, false))
+	render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, ""))
 }
 
 // changePassword changes the viewer's own password with the API's rules;
@@ -169,20 +176,23 @@ func (w *Handler) changePassword(rw http.ResponseWriter, r *http.Request) {
 	current, pw := r.PostFormValue("current_password"), r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		render(rw, r, http.StatusUnprocessableEntity, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")),
-			map[string]string{"confirm": i18n.T(ctx, "The two new passwords differ.")}, false))
+			map[string]string{"confirm": i18n.T(ctx, "The two new passwords differ.")}, ""))
 		return
 	}
-	err := w.api.ChangePassword(ctx, current, pw)
+	done, err := w.api.ChangePassword(ctx, current, pw)
 	var em *huma.ErrorModel
 	switch {
 	case err == nil:
-		render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, true))
+		render(rw, r, http.StatusOK, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), nil, done.Message))
 	case errors.As(err, &em) && len(em.Errors) > 0:
 		errs := map[string]string{}
 		for _, d := range em.Errors {
 			errs[strings.TrimPrefix(d.Location, "body.")] = d.Message
 		}
-		render(rw, r, em.Status, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), errs, false))
+		render(rw, r, em.Status, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")), errs, ""))
+	case errors.As(err, &em) && em.Status == http.StatusTooManyRequests:
+		render(rw, r, em.Status, passwordPage(w.frame(r, i18n.T(ctx, "Change your password")),
+			map[string]string{"current_password": em.Detail}, ""))
 	default:
 		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
 	}

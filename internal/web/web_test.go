@@ -149,7 +149,7 @@ func TestLoginDashboardLogout(t *testing.T) {
 		}
 		code, _, body = c.post("/password", url.Values{"current_password": {"Cust-password-1"}, "password": {"N3w-cust-pass!"},
 			"confirm": {"N3w-cust-pass!"}})
-		if code != http.StatusOK || !strings.Contains(body, "Your password was changed.") {
+		if code != http.StatusOK || !strings.Contains(body, "Your password has been changed.") {
 			t.Errorf("password change: %d %s", code, body)
 		}
 		if code, _, _ := newBrowser(t, srv.URL).post("/login", url.Values{"username": {"cust"}, "password": {"N3w-cust-pass!"}}); code != http.StatusSeeOther {

@@ -29,6 +29,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			session.Table:        session.ValidColumn,
 			setting.Table:        setting.ValidColumn,
 			systemuser.Table:     systemuser.ValidColumn,
+			throttle.Table:       throttle.ValidColumn,
 			token.Table:          token.ValidColumn,
 		})
 	})

@@ -31,6 +31,8 @@ type IdempotencyKey struct {
 	Location string `json:"location,omitempty"`
 	// Body holds the value of the "body" field.
 	Body []byte `json:"body,omitempty"`
+	// Withheld holds the value of the "withheld" field.
+	Withheld string `json:"withheld,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt    time.Time `json:"created_at,omitempty"`
 	selectValues sql.SelectValues
@@ -45,7 +47,7 @@ func (*IdempotencyKey) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case idempotencykey.FieldID, idempotencykey.FieldStatus:
 			values[i] = new(sql.NullInt64)
-		case idempotencykey.FieldScope, idempotencykey.FieldKey, idempotencykey.FieldFingerprint, idempotencykey.FieldContentType, idempotencykey.FieldLocation:
+		case idempotencykey.FieldScope, idempotencykey.FieldKey, idempotencykey.FieldFingerprint, idempotencykey.FieldContentType, idempotencykey.FieldLocation, idempotencykey.FieldWithheld:
 			values[i] = new(sql.NullString)
 		case idempotencykey.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -112,6 +114,12 @@ func (_m *IdempotencyKey) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.Body = *value
 			}
+		case idempotencykey.FieldWithheld:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field withheld", values[i])
+			} else if value.Valid {
+				_m.Withheld = value.String
+			}
 		case idempotencykey.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
@@ -174,6 +182,9 @@ func (_m *IdempotencyKey) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("body=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Body))
+	builder.WriteString(", ")
+	builder.WriteString("withheld=")
+	builder.WriteString(_m.Withheld)
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))

@@ -88,6 +88,20 @@ func (_c *IdempotencyKeyCreate) SetBody(v []byte) *IdempotencyKeyCreate {
 	return _c
 }
 
+// SetWithheld sets the "withheld" field.
+func (_c *IdempotencyKeyCreate) SetWithheld(v string) *IdempotencyKeyCreate {
+	_c.mutation.SetWithheld(v)
+	return _c
+}
+
+// SetNillableWithheld sets the "withheld" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableWithheld(v *string) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetWithheld(*v)
+	}
+	return _c
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_c *IdempotencyKeyCreate) SetCreatedAt(v time.Time) *IdempotencyKeyCreate {
 	_c.mutation.SetCreatedAt(v)
@@ -141,6 +155,10 @@ func (_c *IdempotencyKeyCreate) defaults() {
 		v := idempotencykey.DefaultLocation
 		_c.mutation.SetLocation(v)
 	}
+	if _, ok := _c.mutation.Withheld(); !ok {
+		v := idempotencykey.DefaultWithheld
+		_c.mutation.SetWithheld(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -177,6 +195,9 @@ func (_c *IdempotencyKeyCreate) check() error {
 	}
 	if _, ok := _c.mutation.Location(); !ok {
 		return &ValidationError{Name: "location", err: errors.New(`ent: missing required field "IdempotencyKey.location"`)}
+	}
+	if _, ok := _c.mutation.Withheld(); !ok {
+		return &ValidationError{Name: "withheld", err: errors.New(`ent: missing required field "IdempotencyKey.withheld"`)}
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "IdempotencyKey.created_at"`)}
@@ -235,6 +256,10 @@ func (_c *IdempotencyKeyCreate) createSpec() (*IdempotencyKey, *sqlgraph.CreateS
 	if value, ok := _c.mutation.Body(); ok {
 		_spec.SetField(idempotencykey.FieldBody, field.TypeBytes, value)
 		_node.Body = value
+	}
+	if value, ok := _c.mutation.Withheld(); ok {
+		_spec.SetField(idempotencykey.FieldWithheld, field.TypeString, value)
+		_node.Withheld = value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
@@ -385,6 +410,18 @@ func (u *IdempotencyKeyUpsert) UpdateBody() *IdempotencyKeyUpsert {
 // ClearBody clears the value of the "body" field.
 func (u *IdempotencyKeyUpsert) ClearBody() *IdempotencyKeyUpsert {
 	u.SetNull(idempotencykey.FieldBody)
+	return u
+}
+
+// SetWithheld sets the "withheld" field.
+func (u *IdempotencyKeyUpsert) SetWithheld(v string) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldWithheld, v)
+	return u
+}
+
+// UpdateWithheld sets the "withheld" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateWithheld() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldWithheld)
 	return u
 }
 
@@ -549,6 +586,20 @@ func (u *IdempotencyKeyUpsertOne) UpdateBody() *IdempotencyKeyUpsertOne {
 func (u *IdempotencyKeyUpsertOne) ClearBody() *IdempotencyKeyUpsertOne {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.ClearBody()
+	})
+}
+
+// SetWithheld sets the "withheld" field.
+func (u *IdempotencyKeyUpsertOne) SetWithheld(v string) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetWithheld(v)
+	})
+}
+
+// UpdateWithheld sets the "withheld" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateWithheld() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateWithheld()
 	})
 }
 
@@ -879,6 +930,20 @@ func (u *IdempotencyKeyUpsertBulk) UpdateBody() *IdempotencyKeyUpsertBulk {
 func (u *IdempotencyKeyUpsertBulk) ClearBody() *IdempotencyKeyUpsertBulk {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.ClearBody()
+	})
+}
+
+// SetWithheld sets the "withheld" field.
+func (u *IdempotencyKeyUpsertBulk) SetWithheld(v string) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetWithheld(v)
+	})
+}
+
+// UpdateWithheld sets the "withheld" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateWithheld() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateWithheld()
 	})
 }
 

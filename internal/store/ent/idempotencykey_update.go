@@ -132,6 +132,20 @@ func (_u *IdempotencyKeyUpdate) ClearBody() *IdempotencyKeyUpdate {
 	return _u
 }
 
+// SetWithheld sets the "withheld" field.
+func (_u *IdempotencyKeyUpdate) SetWithheld(v string) *IdempotencyKeyUpdate {
+	_u.mutation.SetWithheld(v)
+	return _u
+}
+
+// SetNillableWithheld sets the "withheld" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableWithheld(v *string) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetWithheld(*v)
+	}
+	return _u
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_u *IdempotencyKeyUpdate) SetCreatedAt(v time.Time) *IdempotencyKeyUpdate {
 	_u.mutation.SetCreatedAt(v)
@@ -242,6 +256,9 @@ func (_u *IdempotencyKeyUpdate) sqlSave(ctx context.Context) (_node int, err err
 	}
 	if _u.mutation.BodyCleared() {
 		_spec.ClearField(idempotencykey.FieldBody, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.Withheld(); ok {
+		_spec.SetField(idempotencykey.FieldWithheld, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
@@ -368,6 +385,20 @@ func (_u *IdempotencyKeyUpdateOne) SetBody(v []byte) *IdempotencyKeyUpdateOne {
 // ClearBody clears the value of the "body" field.
 func (_u *IdempotencyKeyUpdateOne) ClearBody() *IdempotencyKeyUpdateOne {
 	_u.mutation.ClearBody()
+	return _u
+}
+
+// SetWithheld sets the "withheld" field.
+func (_u *IdempotencyKeyUpdateOne) SetWithheld(v string) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetWithheld(v)
+	return _u
+}
+
+// SetNillableWithheld sets the "withheld" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableWithheld(v *string) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetWithheld(*v)
+	}
 	return _u
 }
 
@@ -511,6 +542,9 @@ func (_u *IdempotencyKeyUpdateOne) sqlSave(ctx context.Context) (_node *Idempote
 	}
 	if _u.mutation.BodyCleared() {
 		_spec.ClearField(idempotencykey.FieldBody, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.Withheld(); ok {
+		_spec.SetField(idempotencykey.FieldWithheld, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)

@@ -21,6 +21,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 	"github.com/orchestra-panel/orchestra/internal/store/schema"
 )
@@ -366,6 +367,10 @@ func init() {
 	idempotencykeyDescLocation := idempotencykeyFields[5].Descriptor()
 	// idempotencykey.DefaultLocation holds the default value on creation for the location field.
 	idempotencykey.DefaultLocation = idempotencykeyDescLocation.Default.(string)
+	// idempotencykeyDescWithheld is the schema descriptor for withheld field.
+	idempotencykeyDescWithheld := idempotencykeyFields[7].Descriptor()
+	// idempotencykey.DefaultWithheld holds the default value on creation for the withheld field.
+	idempotencykey.DefaultWithheld = idempotencykeyDescWithheld.Default.(string)
 	laneFields := schema.Lane{}.Fields()
 	_ = laneFields
 	// laneDescOwner is the schema descriptor for owner field.
@@ -621,6 +626,20 @@ func init() {
 	systemuserDescIsActive := systemuserFields[7].Descriptor()
 	// systemuser.DefaultIsActive holds the default value on creation for the is_active field.
 	systemuser.DefaultIsActive = systemuserDescIsActive.Default.(bool)
+	throttleFields := schema.Throttle{}.Fields()
+	_ = throttleFields
+	// throttleDescKind is the schema descriptor for kind field.
+	throttleDescKind := throttleFields[0].Descriptor()
+	// throttle.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	throttle.KindValidator = throttleDescKind.Validators[0].(func(string) error)
+	// throttleDescKey is the schema descriptor for key field.
+	throttleDescKey := throttleFields[1].Descriptor()
+	// throttle.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	throttle.KeyValidator = throttleDescKey.Validators[0].(func(string) error)
+	// throttleDescCount is the schema descriptor for count field.
+	throttleDescCount := throttleFields[2].Descriptor()
+	// throttle.DefaultCount holds the default value on creation for the count field.
+	throttle.DefaultCount = throttleDescCount.Default.(int)
 	tokenFields := schema.Token{}.Fields()
 	_ = tokenFields
 	// tokenDescName is the schema descriptor for name field.

@@ -184,6 +184,14 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{"is_main": true},
 		StaffDefaults: map[string]any{"is_main": systemuser.DefaultIsMain},
 	},
+	"Throttle": {
+		Table:     "throttles",
+		Owner:     "",
+		Repr:      "",
+		Audit:     false,
+		Secret:    map[string]bool{},
+		StaffOnly: map[string]bool{},
+	},
 	"Token": {
 		Table:         "tokens",
 		Owner:         "account_id",

@@ -20,7 +20,9 @@ type Session struct {
 	// Data holds the value of the "data" field.
 	Data []byte `json:"data,omitempty"`
 	// Expiry holds the value of the "expiry" field.
-	Expiry       time.Time `json:"expiry,omitempty"`
+	Expiry time.Time `json:"expiry,omitempty"`
+	// AccountID holds the value of the "account_id" field.
+	AccountID    *int `json:"account_id,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -31,6 +33,8 @@ func (*Session) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case session.FieldData:
 			values[i] = new([]byte)
+		case session.FieldAccountID:
+			values[i] = new(sql.NullInt64)
 		case session.FieldID:
 			values[i] = new(sql.NullString)
 		case session.FieldExpiry:
@@ -67,6 +71,13 @@ func (_m *Session) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field expiry", values[i])
 			} else if value.Valid {
 				_m.Expiry = value.Time
+			}
+		case session.FieldAccountID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field account_id", values[i])
+			} else if value.Valid {
+				_m.AccountID = new(int)
+				*_m.AccountID = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -109,6 +120,11 @@ func (_m *Session) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("expiry=")
 	builder.WriteString(_m.Expiry.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.AccountID; v != nil {
+		builder.WriteString("account_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

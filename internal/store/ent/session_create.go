@@ -35,6 +35,20 @@ func (_c *SessionCreate) SetExpiry(v time.Time) *SessionCreate {
 	return _c
 }
 
+// SetAccountID sets the "account_id" field.
+func (_c *SessionCreate) SetAccountID(v int) *SessionCreate {
+	_c.mutation.SetAccountID(v)
+	return _c
+}
+
+// SetNillableAccountID sets the "account_id" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableAccountID(v *int) *SessionCreate {
+	if v != nil {
+		_c.SetAccountID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *SessionCreate) SetID(v string) *SessionCreate {
 	_c.mutation.SetID(v)
@@ -130,6 +144,10 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
 		_node.Expiry = value
 	}
+	if value, ok := _c.mutation.AccountID(); ok {
+		_spec.SetField(session.FieldAccountID, field.TypeInt, value)
+		_node.AccountID = &value
+	}
 	return _node, _spec
 }
 
@@ -206,6 +224,30 @@ func (u *SessionUpsert) UpdateExpiry() *SessionUpsert {
 	return u
 }
 
+// SetAccountID sets the "account_id" field.
+func (u *SessionUpsert) SetAccountID(v int) *SessionUpsert {
+	u.Set(session.FieldAccountID, v)
+	return u
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateAccountID() *SessionUpsert {
+	u.SetExcluded(session.FieldAccountID)
+	return u
+}
+
+// AddAccountID adds v to the "account_id" field.
+func (u *SessionUpsert) AddAccountID(v int) *SessionUpsert {
+	u.Add(session.FieldAccountID, v)
+	return u
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (u *SessionUpsert) ClearAccountID() *SessionUpsert {
+	u.SetNull(session.FieldAccountID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -279,6 +321,34 @@ func (u *SessionUpsertOne) SetExpiry(v time.Time) *SessionUpsertOne {
 func (u *SessionUpsertOne) UpdateExpiry() *SessionUpsertOne {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetAccountID sets the "account_id" field.
+func (u *SessionUpsertOne) SetAccountID(v int) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetAccountID(v)
+	})
+}
+
+// AddAccountID adds v to the "account_id" field.
+func (u *SessionUpsertOne) AddAccountID(v int) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.AddAccountID(v)
+	})
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateAccountID() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateAccountID()
+	})
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (u *SessionUpsertOne) ClearAccountID() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearAccountID()
 	})
 }
 
@@ -521,6 +591,34 @@ func (u *SessionUpsertBulk) SetExpiry(v time.Time) *SessionUpsertBulk {
 func (u *SessionUpsertBulk) UpdateExpiry() *SessionUpsertBulk {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetAccountID sets the "account_id" field.
+func (u *SessionUpsertBulk) SetAccountID(v int) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetAccountID(v)
+	})
+}
+
+// AddAccountID adds v to the "account_id" field.
+func (u *SessionUpsertBulk) AddAccountID(v int) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.AddAccountID(v)
+	})
+}
+
+// UpdateAccountID sets the "account_id" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateAccountID() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateAccountID()
+	})
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (u *SessionUpsertBulk) ClearAccountID() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearAccountID()
 	})
 }
 

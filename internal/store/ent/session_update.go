@@ -49,6 +49,33 @@ func (_u *SessionUpdate) SetNillableExpiry(v *time.Time) *SessionUpdate {
 	return _u
 }
 
+// SetAccountID sets the "account_id" field.
+func (_u *SessionUpdate) SetAccountID(v int) *SessionUpdate {
+	_u.mutation.ResetAccountID()
+	_u.mutation.SetAccountID(v)
+	return _u
+}
+
+// SetNillableAccountID sets the "account_id" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableAccountID(v *int) *SessionUpdate {
+	if v != nil {
+		_u.SetAccountID(*v)
+	}
+	return _u
+}
+
+// AddAccountID adds value to the "account_id" field.
+func (_u *SessionUpdate) AddAccountID(v int) *SessionUpdate {
+	_u.mutation.AddAccountID(v)
+	return _u
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (_u *SessionUpdate) ClearAccountID() *SessionUpdate {
+	_u.mutation.ClearAccountID()
+	return _u
+}
+
 // Mutation returns the SessionMutation object of the builder.
 func (_u *SessionUpdate) Mutation() *SessionMutation {
 	return _u.mutation
@@ -102,6 +129,15 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.AccountID(); ok {
+		_spec.SetField(session.FieldAccountID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAccountID(); ok {
+		_spec.AddField(session.FieldAccountID, field.TypeInt, value)
+	}
+	if _u.mutation.AccountIDCleared() {
+		_spec.ClearField(session.FieldAccountID, field.TypeInt)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -141,6 +177,33 @@ func (_u *SessionUpdateOne) SetNillableExpiry(v *time.Time) *SessionUpdateOne {
 	if v != nil {
 		_u.SetExpiry(*v)
 	}
+	return _u
+}
+
+// SetAccountID sets the "account_id" field.
+func (_u *SessionUpdateOne) SetAccountID(v int) *SessionUpdateOne {
+	_u.mutation.ResetAccountID()
+	_u.mutation.SetAccountID(v)
+	return _u
+}
+
+// SetNillableAccountID sets the "account_id" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableAccountID(v *int) *SessionUpdateOne {
+	if v != nil {
+		_u.SetAccountID(*v)
+	}
+	return _u
+}
+
+// AddAccountID adds value to the "account_id" field.
+func (_u *SessionUpdateOne) AddAccountID(v int) *SessionUpdateOne {
+	_u.mutation.AddAccountID(v)
+	return _u
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (_u *SessionUpdateOne) ClearAccountID() *SessionUpdateOne {
+	_u.mutation.ClearAccountID()
 	return _u
 }
 
@@ -226,6 +289,15 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.AccountID(); ok {
+		_spec.SetField(session.FieldAccountID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAccountID(); ok {
+		_spec.AddField(session.FieldAccountID, field.TypeInt, value)
+	}
+	if _u.mutation.AccountIDCleared() {
+		_spec.ClearField(session.FieldAccountID, field.TypeInt)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Session{config: _u.config}

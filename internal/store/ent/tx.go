@@ -48,6 +48,8 @@ type Tx struct {
 	Setting *SettingClient
 	// SystemUser is the client for interacting with the SystemUser builders.
 	SystemUser *SystemUserClient
+	// Throttle is the client for interacting with the Throttle builders.
+	Throttle *ThrottleClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 
@@ -198,6 +200,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.SystemUser = NewSystemUserClient(tx.config)
+	tx.Throttle = NewThrottleClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 }
 

@@ -7,20 +7,27 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Session is a panel login session (the scs session store).
+// Session is a panel login session (the scs session store). Rows are keyed
+// by the SHA-256 of the session token, so reading the table does not yield a
+// cookie that logs in.
 type Session struct{ ent.Schema }
 
 // Fields of Session.
 func (Session) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("id").MaxLen(64).Unique().Immutable().StorageKey("token"),
+		field.String("id").MaxLen(64).Unique().Immutable().StorageKey("token_hash"),
 		field.Bytes("data"),
 		field.Time("expiry"),
+		// account_id is the logged-in account, so a password change can end
+		// that account's other sessions; empty before login.
+		field.Int("account_id").Optional().Nillable(),
 	}
 }
 
 // Indexes of Session.
-func (Session) Indexes() []ent.Index { return []ent.Index{index.Fields("expiry")} }
+func (Session) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("expiry"), index.Fields("account_id")}
+}
 
 // Annotations of Session: internal, staff only.
 func (Session) Annotations() []schema.Annotation { return []schema.Annotation{Scope{}} }
@@ -39,6 +46,9 @@ func (IdempotencyKey) Fields() []ent.Field {
 		field.String("content_type").Default(""),
 		field.String("location").Default(""),
 		field.Bytes("body").Optional(),
+		// withheld names the response fields marked secret that were not
+		// kept: a replay says they were shown once instead of repeating them.
+		field.String("withheld").Default(""),
 		field.Time("created_at"),
 	}
 }
@@ -50,3 +60,27 @@ func (IdempotencyKey) Indexes() []ent.Index {
 
 // Annotations of IdempotencyKey: internal, staff only.
 func (IdempotencyKey) Annotations() []schema.Annotation { return []schema.Annotation{Scope{}} }
+
+// Throttle counts failures (logins, current-password checks) per kind and
+// key in a fixed window, in the database so every panel process shares it.
+type Throttle struct{ ent.Schema }
+
+// Fields of Throttle.
+func (Throttle) Fields() []ent.Field {
+	return []ent.Field{
+		// kind is what is counted (login by username, login by address,
+		// password check by account); key is the username, address or id.
+		field.String("kind").MaxLen(32),
+		field.String("key").MaxLen(255),
+		field.Int("count").Default(0),
+		field.Time("window_start"),
+	}
+}
+
+// Indexes of Throttle.
+func (Throttle) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("kind", "key").Unique(), index.Fields("window_start")}
+}
+
+// Annotations of Throttle: internal, staff only.
+func (Throttle) Annotations() []schema.Annotation { return []schema.Annotation{Scope{}} }

@@ -25,6 +25,8 @@ const (
 	FieldLocation = "location"
 	// FieldBody holds the string denoting the body field in the database.
 	FieldBody = "body"
+	// FieldWithheld holds the string denoting the withheld field in the database.
+	FieldWithheld = "withheld"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// Table holds the table name of the idempotencykey in the database.
@@ -41,6 +43,7 @@ var Columns = []string{
 	FieldContentType,
 	FieldLocation,
 	FieldBody,
+	FieldWithheld,
 	FieldCreatedAt,
 }
 
@@ -67,6 +70,8 @@ var (
 	DefaultContentType string
 	// DefaultLocation holds the default value on creation for the "location" field.
 	DefaultLocation string
+	// DefaultWithheld holds the default value on creation for the "withheld" field.
+	DefaultWithheld string
 )
 
 // OrderOption defines the ordering options for the IdempotencyKey queries.
@@ -105,6 +110,11 @@ func ByContentType(opts ...sql.OrderTermOption) OrderOption {
 // ByLocation orders the results by the location field.
 func ByLocation(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLocation, opts...).ToFunc()
+}
+
+// ByWithheld orders the results by the withheld field.
+func ByWithheld(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWithheld, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

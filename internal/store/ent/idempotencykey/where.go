@@ -89,6 +89,11 @@ func Body(v []byte) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldBody, v))
 }
 
+// Withheld applies equality check predicate on the "withheld" field. It's identical to WithheldEQ.
+func Withheld(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldWithheld, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldCreatedAt, v))
@@ -507,6 +512,71 @@ func BodyIsNil() predicate.IdempotencyKey {
 // BodyNotNil applies the NotNil predicate on the "body" field.
 func BodyNotNil() predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldNotNull(FieldBody))
+}
+
+// WithheldEQ applies the EQ predicate on the "withheld" field.
+func WithheldEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldWithheld, v))
+}
+
+// WithheldNEQ applies the NEQ predicate on the "withheld" field.
+func WithheldNEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNEQ(FieldWithheld, v))
+}
+
+// WithheldIn applies the In predicate on the "withheld" field.
+func WithheldIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIn(FieldWithheld, vs...))
+}
+
+// WithheldNotIn applies the NotIn predicate on the "withheld" field.
+func WithheldNotIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotIn(FieldWithheld, vs...))
+}
+
+// WithheldGT applies the GT predicate on the "withheld" field.
+func WithheldGT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGT(FieldWithheld, v))
+}
+
+// WithheldGTE applies the GTE predicate on the "withheld" field.
+func WithheldGTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGTE(FieldWithheld, v))
+}
+
+// WithheldLT applies the LT predicate on the "withheld" field.
+func WithheldLT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLT(FieldWithheld, v))
+}
+
+// WithheldLTE applies the LTE predicate on the "withheld" field.
+func WithheldLTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLTE(FieldWithheld, v))
+}
+
+// WithheldContains applies the Contains predicate on the "withheld" field.
+func WithheldContains(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContains(FieldWithheld, v))
+}
+
+// WithheldHasPrefix applies the HasPrefix predicate on the "withheld" field.
+func WithheldHasPrefix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasPrefix(FieldWithheld, v))
+}
+
+// WithheldHasSuffix applies the HasSuffix predicate on the "withheld" field.
+func WithheldHasSuffix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasSuffix(FieldWithheld, v))
+}
+
+// WithheldEqualFold applies the EqualFold predicate on the "withheld" field.
+func WithheldEqualFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEqualFold(FieldWithheld, v))
+}
+
+// WithheldContainsFold applies the ContainsFold predicate on the "withheld" field.
+func WithheldContainsFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContainsFold(FieldWithheld, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.

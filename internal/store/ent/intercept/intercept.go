@@ -26,6 +26,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 )
 
@@ -544,6 +545,33 @@ func (f TraverseSystemUser) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SystemUserQuery", q)
 }
 
+// The ThrottleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ThrottleFunc func(context.Context, *ent.ThrottleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ThrottleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ThrottleQuery", q)
+}
+
+// The TraverseThrottle type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseThrottle func(context.Context, *ent.ThrottleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseThrottle) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseThrottle) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ThrottleQuery", q)
+}
+
 // The TokenFunc type is an adapter to allow the use of ordinary function as a Querier.
 type TokenFunc func(context.Context, *ent.TokenQuery) (ent.Value, error)
 
@@ -608,6 +636,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SettingQuery, predicate.Setting, setting.OrderOption]{typ: ent.TypeSetting, tq: q}, nil
 	case *ent.SystemUserQuery:
 		return &query[*ent.SystemUserQuery, predicate.SystemUser, systemuser.OrderOption]{typ: ent.TypeSystemUser, tq: q}, nil
+	case *ent.ThrottleQuery:
+		return &query[*ent.ThrottleQuery, predicate.Throttle, throttle.OrderOption]{typ: ent.TypeThrottle, tq: q}, nil
 	case *ent.TokenQuery:
 		return &query[*ent.TokenQuery, predicate.Token, token.OrderOption]{typ: ent.TypeToken, tq: q}, nil
 	default:

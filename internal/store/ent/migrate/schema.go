@@ -315,6 +315,7 @@ var (
 		{Name: "content_type", Type: field.TypeString, Default: ""},
 		{Name: "location", Type: field.TypeString, Default: ""},
 		{Name: "body", Type: field.TypeBytes, Nullable: true},
+		{Name: "withheld", Type: field.TypeString, Default: ""},
 		{Name: "created_at", Type: field.TypeTime},
 	}
 	// IdempotencyKeysTable holds the schema information for the "idempotency_keys" table.
@@ -331,7 +332,7 @@ var (
 			{
 				Name:    "idempotencykey_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{IdempotencyKeysColumns[8]},
+				Columns: []*schema.Column{IdempotencyKeysColumns[9]},
 			},
 		},
 	}
@@ -491,9 +492,10 @@ var (
 	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
-		{Name: "token", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
 		{Name: "data", Type: field.TypeBytes},
 		{Name: "expiry", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeInt, Nullable: true},
 	}
 	// SessionsTable holds the schema information for the "sessions" table.
 	SessionsTable = &schema.Table{
@@ -505,6 +507,11 @@ var (
 				Name:    "session_expiry",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[2]},
+			},
+			{
+				Name:    "session_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[3]},
 			},
 		},
 	}
@@ -555,6 +562,32 @@ var (
 				Name:    "systemuser_account_id",
 				Unique:  false,
 				Columns: []*schema.Column{SystemUsersColumns[11]},
+			},
+		},
+	}
+	// ThrottlesColumns holds the columns for the "throttles" table.
+	ThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeString, Size: 32},
+		{Name: "key", Type: field.TypeString, Size: 255},
+		{Name: "count", Type: field.TypeInt, Default: 0},
+		{Name: "window_start", Type: field.TypeTime},
+	}
+	// ThrottlesTable holds the schema information for the "throttles" table.
+	ThrottlesTable = &schema.Table{
+		Name:       "throttles",
+		Columns:    ThrottlesColumns,
+		PrimaryKey: []*schema.Column{ThrottlesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "throttle_kind_key",
+				Unique:  true,
+				Columns: []*schema.Column{ThrottlesColumns[1], ThrottlesColumns[2]},
+			},
+			{
+				Name:    "throttle_window_start",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottlesColumns[4]},
 			},
 		},
 	}
@@ -659,6 +692,7 @@ var (
 		SessionsTable,
 		SettingsTable,
 		SystemUsersTable,
+		ThrottlesTable,
 		TokensTable,
 		DatabaseGrantsTable,
 		SystemUserGroupsTable,

@@ -57,5 +57,8 @@ type Setting func(*sql.Selector)
 // SystemUser is the predicate function for systemuser builders.
 type SystemUser func(*sql.Selector)
 
+// Throttle is the predicate function for throttle builders.
+type Throttle func(*sql.Selector)
+
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)

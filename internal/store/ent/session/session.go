@@ -10,11 +10,13 @@ const (
 	// Label holds the string label denoting the session type in the database.
 	Label = "session"
 	// FieldID holds the string denoting the id field in the database.
-	FieldID = "token"
+	FieldID = "token_hash"
 	// FieldData holds the string denoting the data field in the database.
 	FieldData = "data"
 	// FieldExpiry holds the string denoting the expiry field in the database.
 	FieldExpiry = "expiry"
+	// FieldAccountID holds the string denoting the account_id field in the database.
+	FieldAccountID = "account_id"
 	// Table holds the table name of the session in the database.
 	Table = "sessions"
 )
@@ -24,6 +26,7 @@ var Columns = []string{
 	FieldID,
 	FieldData,
 	FieldExpiry,
+	FieldAccountID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -52,4 +55,9 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByExpiry orders the results by the expiry field.
 func ByExpiry(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpiry, opts...).ToFunc()
+}
+
+// ByAccountID orders the results by the account_id field.
+func ByAccountID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccountID, opts...).ToFunc()
 }

@@ -74,6 +74,11 @@ func Expiry(v time.Time) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldExpiry, v))
 }
 
+// AccountID applies equality check predicate on the "account_id" field. It's identical to AccountIDEQ.
+func AccountID(v int) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldAccountID, v))
+}
+
 // DataEQ applies the EQ predicate on the "data" field.
 func DataEQ(v []byte) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldData, v))
@@ -152,6 +157,56 @@ func ExpiryLT(v time.Time) predicate.Session {
 // ExpiryLTE applies the LTE predicate on the "expiry" field.
 func ExpiryLTE(v time.Time) predicate.Session {
 	return predicate.Session(sql.FieldLTE(FieldExpiry, v))
+}
+
+// AccountIDEQ applies the EQ predicate on the "account_id" field.
+func AccountIDEQ(v int) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldAccountID, v))
+}
+
+// AccountIDNEQ applies the NEQ predicate on the "account_id" field.
+func AccountIDNEQ(v int) predicate.Session {
+	return predicate.Session(sql.FieldNEQ(FieldAccountID, v))
+}
+
+// AccountIDIn applies the In predicate on the "account_id" field.
+func AccountIDIn(vs ...int) predicate.Session {
+	return predicate.Session(sql.FieldIn(FieldAccountID, vs...))
+}
+
+// AccountIDNotIn applies the NotIn predicate on the "account_id" field.
+func AccountIDNotIn(vs ...int) predicate.Session {
+	return predicate.Session(sql.FieldNotIn(FieldAccountID, vs...))
+}
+
+// AccountIDGT applies the GT predicate on the "account_id" field.
+func AccountIDGT(v int) predicate.Session {
+	return predicate.Session(sql.FieldGT(FieldAccountID, v))
+}
+
+// AccountIDGTE applies the GTE predicate on the "account_id" field.
+func AccountIDGTE(v int) predicate.Session {
+	return predicate.Session(sql.FieldGTE(FieldAccountID, v))
+}
+
+// AccountIDLT applies the LT predicate on the "account_id" field.
+func AccountIDLT(v int) predicate.Session {
+	return predicate.Session(sql.FieldLT(FieldAccountID, v))
+}
+
+// AccountIDLTE applies the LTE predicate on the "account_id" field.
+func AccountIDLTE(v int) predicate.Session {
+	return predicate.Session(sql.FieldLTE(FieldAccountID, v))
+}
+
+// AccountIDIsNil applies the IsNil predicate on the "account_id" field.
+func AccountIDIsNil() predicate.Session {
+	return predicate.Session(sql.FieldIsNull(FieldAccountID))
+}
+
+// AccountIDNotNil applies the NotNil predicate on the "account_id" field.
+func AccountIDNotNil() predicate.Session {
+	return predicate.Session(sql.FieldNotNull(FieldAccountID))
 }
 
 // And groups predicates with the AND operator between them.
