@@ -178,6 +178,9 @@ func writeChanges(ctx context.Context, tx *ent.Tx, changes []pending, fields []s
 	builders := make([]*ent.ChangeCreate, 0, len(changes))
 	for _, c := range changes {
 		meta := ent.Meta[c.model.name]
+		if c.action == ActionDelete || !appliesSaves(c.model.name) {
+			c.snapshot = withoutSecrets(c.model.name, c.snapshot) // no script will need them
+		}
 		b := tx.Change.Create().SetCreatedAt(now).SetModel(c.model.name).SetObjectID(c.id).
 			SetAction(c.action).SetSnapshot(c.snapshot).SetActor(v.Username).SetChannel(channel)
 		if meta.Repr != "" {
