@@ -80,6 +80,8 @@ func (o *logOutput) start(ctx context.Context) <-chan struct{} {
 			o.dirty = false
 			o.mu.Unlock()
 			out, errOut := o.text()
+			// a secret half written so far is not masked yet: hold it back
+			out, errOut = withoutPartialSecret(out, o.secrets), withoutPartialSecret(errOut, o.secrets)
 			if !dirty {
 				continue
 			}
@@ -93,3 +95,17 @@ func (o *logOutput) start(ctx context.Context) <-chan struct{} {
 }
 
 func (o *logOutput) stop() { close(o.stopped) }
+
+// withoutPartialSecret cuts the end of text that is the start of a secret.
+func withoutPartialSecret(text string, secrets []string) string {
+	cut := 0
+	for _, v := range secrets {
+		for k := min(len(v)-1, len(text)); k > cut; k-- {
+			if strings.HasSuffix(text, v[:k]) {
+				cut = k
+				break
+			}
+		}
+	}
+	return text[:len(text)-cut]
+}

@@ -321,3 +321,19 @@ func TestSecretsMasked(t *testing.T) {
 		t.Errorf("output masked as %q", got)
 	}
 }
+
+func TestWithoutPartialSecret(t *testing.T) {
+	secrets := []string{"$6$abcdef", "zz"}
+	for text, want := range map[string]string{
+		"":                 "",
+		"line\n":           "line\n",
+		"hash: $6$ab":      "hash: ",
+		"hash: $6$abcdef":  "hash: $6$abcdef", // whole: masked by MaskSecrets
+		"z":                "",
+		"$6$abcdef and $6": "$6$abcdef and ",
+	} {
+		if got := withoutPartialSecret(text, secrets); got != want {
+			t.Errorf("%q: got %q, want %q", text, got, want)
+		}
+	}
+}
