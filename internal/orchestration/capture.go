@@ -176,9 +176,15 @@ func writeChanges(ctx context.Context, tx *ent.Tx, changes []pending, fields []s
 	}
 	now := time.Now().UTC()
 	builders := make([]*ent.ChangeCreate, 0, len(changes))
+	applied := map[string]bool{}
 	for _, c := range changes {
 		meta := ent.Meta[c.model.name]
-		if c.action == ActionDelete || !appliesSaves(c.model.name) {
+		a, ok := applied[c.model.name]
+		if !ok {
+			a = appliesSaves(c.model.name)
+			applied[c.model.name] = a
+		}
+		if c.action == ActionDelete || !a {
 			c.snapshot = withoutSecrets(c.model.name, c.snapshot) // no script will need them
 		}
 		b := tx.Change.Create().SetCreatedAt(now).SetModel(c.model.name).SetObjectID(c.id).

@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	entaccount "github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
@@ -104,6 +105,22 @@ func TestSecretsOfAnInProcessBackend(t *testing.T) {
 			t.Errorf("a final unit's operation: %v", ops[0].Snapshot)
 		}
 
+		// a delete needs no secret: its change never has it
+		mustTx(t, st, func(ctx context.Context, tx *ent.Tx) error {
+			_, err := tx.Account.Delete().Where(entaccount.Username("xena")).Exec(ctx)
+			return err
+		})
+		del := st.Change.Query().Where(change.Action(orchestration.ActionDelete), change.Model("Account")).OnlyX(sys)
+		if _, ok := del.Snapshot["password"]; ok || del.PlannedAt != nil || del.Snapshot["username"] != "xena" {
+			t.Errorf("the delete's change: planned %v, snapshot %v", del.PlannedAt, del.Snapshot)
+		}
+		if _, err := p.Plan(sys); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ex.RunLane(sys, srv.ID); err != nil {
+			t.Fatal(err)
+		}
+
 		hash = account("xfail", "FAIL")
 		if _, err := ex.RunLane(sys, srv.ID); err != nil {
 			t.Fatal(err)
@@ -116,7 +133,7 @@ func TestSecretsOfAnInProcessBackend(t *testing.T) {
 			t.Errorf("the alert's operation keeps the hash")
 		}
 		mu.Lock()
-		if len(seen) != 2 || seen[1] != hash {
+		if len(seen) != 3 || seen[1] != "" || seen[2] != hash {
 			t.Errorf("the backend read %q, want the hash", seen)
 		}
 		mu.Unlock()
