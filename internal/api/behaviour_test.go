@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
@@ -209,8 +210,32 @@ func TestSettingsAPI(t *testing.T) {
 		if v := admin.do("GET", "/settings/ACCOUNTS_DEFAULT_TYPE", nil).json()["value"]; v != "INDIVIDUAL" {
 			t.Fatalf("after reset: %v", v)
 		}
+		// A secret setting's value is recorded as changed, never as itself.
+		admin.do("PUT", "/settings/API_TEST_SECRET", map[string]any{"value": "smtp-pass-1"}).want(http.StatusOK)
+		admin.do("PUT", "/settings/API_TEST_SECRET", map[string]any{"value": "smtp-pass-2"}).want(http.StatusOK)
+		t.Cleanup(func() { admin.do("DELETE", "/settings/API_TEST_SECRET", nil) })
+		if testSecret.Get() != "smtp-pass-2" {
+			t.Errorf("the secret setting is not in effect")
+		}
+		h := admin.do("GET", "/history?object_type=Setting", nil).want(http.StatusOK)
+		recorded := 0
+		for _, r := range h.json()["results"].([]any) {
+			e := r.(map[string]any)
+			if e["object_repr"] != "API_TEST_SECRET" {
+				continue
+			}
+			if v, _ := e["changes"].(map[string]any)["value"].(map[string]any); v["secret"] == true {
+				recorded++
+			}
+		}
+		if strings.Contains(string(h.body), "smtp-pass") || recorded != 2 {
+			t.Errorf("the secret setting's history: %s", h.body)
+		}
 	})
 }
+
+// testSecret is a secret setting, as MAIL_SMTP_PASSWORD is.
+var testSecret = settings.String("API_TEST_SECRET", "", "A secret for tests.", settings.Secret())
 
 func TestDocsServed(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -32,8 +33,12 @@ func (s SettingStore) All(ctx context.Context) (map[string]json.RawMessage, erro
 	return out, nil
 }
 
-// Put stores a value.
+// Put stores a value; the history notes that a secret one changed, never
+// the value.
 func (s SettingStore) Put(ctx context.Context, name string, value json.RawMessage) error {
+	if info, ok := settings.Lookup(name); ok && info.Secret {
+		ctx = audit.WithSecrets(ctx, setting.FieldValue)
+	}
 	return s.Store.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		n, err := tx.Setting.Update().Where(setting.Name(name)).SetValue(value).Save(ctx)
 		if err != nil || n > 0 {

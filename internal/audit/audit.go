@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -26,6 +27,20 @@ type skipKey struct{}
 // Without marks ctx for bookkeeping writes that are no one's change (a
 // token's last use, for instance): they are not recorded.
 func Without(ctx context.Context) context.Context { return context.WithValue(ctx, skipKey{}, true) }
+
+type secretsKey struct{}
+
+// WithSecrets marks fields as secret for the writes made with ctx, beside
+// those the schema declares: for a value that is secret by what it holds,
+// not by its column (a secret setting's value).
+func WithSecrets(ctx context.Context, fields ...string) context.Context {
+	return context.WithValue(ctx, secretsKey{}, append(secretFields(ctx), fields...))
+}
+
+func secretFields(ctx context.Context) []string {
+	f, _ := ctx.Value(secretsKey{}).([]string)
+	return slices.Clip(f)
+}
 
 // Hook returns the history hook for a client of the given SQL dialect.
 func Hook(dialect string) ent.Hook {
@@ -241,7 +256,7 @@ func (r *recorder) changes(o object, action string) map[string]any {
 		if f == "version" || f == "updated_at" || f == "created_at" {
 			continue
 		}
-		if r.meta.Secret[f] {
+		if r.meta.Secret[f] || slices.Contains(secretFields(r.ctx), f) {
 			out[f] = map[string]any{"secret": true}
 			continue
 		}

@@ -2,16 +2,19 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
+	"github.com/orchestra-panel/orchestra/internal/audit"
 	_ "github.com/orchestra-panel/orchestra/internal/contacts"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
@@ -132,6 +135,53 @@ func TestLargeBulkUpdateHistory(t *testing.T) {
 		}
 		if got := st.History.Query().Where(history.Action("update")).CountX(ctx); got != n {
 			t.Errorf("%d update entries, want %d", got, n)
+		}
+	})
+}
+
+// A value secret by what it holds (a secret setting) is recorded as changed,
+// never as itself, when its write says so; the schema's secret fields are
+// never recorded on any path.
+func TestHistoryHoldsNoSecret(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		err := st.Tx(audit.WithSecrets(ctx, "value"), func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Setting.Create().SetName("MAIL_SMTP_PASSWORD").SetValue([]byte(`"smtp-secret"`)).Exec(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Tx(audit.WithSecrets(ctx, "value"), func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Setting.Update().Where(setting.Name("MAIL_SMTP_PASSWORD")).SetValue([]byte(`"smtp-secret-2"`)).Exec(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			a, err := tx.Account.Create().SetUsername("sam").SetFullName("Sam").SetEmail("sam@example.com").
+				SetPassword("hash-1").Save(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx.Account.UpdateOne(a).SetPassword("hash-2").Exec(ctx); err != nil {
+				return err
+			}
+			return tx.Account.Update().SetPassword("hash-3").Exec(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := st.History.Query().Order(history.ByID()).AllX(ctx)
+		if len(all) != 5 {
+			t.Fatalf("%d history entries, want 5", len(all))
+		}
+		for _, h := range all {
+			b, _ := json.Marshal(h.Changes)
+			field := map[string]string{"Setting": "value", "Account": "password"}[h.ObjectType]
+			if c, _ := h.Changes[field].(map[string]any); c["secret"] != true || strings.Contains(string(b), "secret-") ||
+				strings.Contains(string(b), "hash-") {
+				t.Errorf("%s %s recorded as %s", h.Action, h.ObjectType, b)
+			}
 		}
 	})
 }

@@ -54,7 +54,7 @@ type PlanArgs struct{}
 // Kind implements river.JobArgs.
 func (PlanArgs) Kind() string { return "orchestration.plan" }
 
-// CleanupArgs is the periodic job deleting old execution logs.
+// CleanupArgs is the periodic job deleting old execution logs and changes.
 type CleanupArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -79,7 +79,11 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	if n > 0 {
 		slog.InfoContext(ctx, "orchestration: deleted old execution logs", "count", n)
 	}
-	return err
+	c, err2 := orchestration.CleanupChanges(ctx, w.st, time.Now().Add(-orchestration.ChangeRetention.Get()))
+	if c > 0 {
+		slog.InfoContext(ctx, "orchestration: deleted old changes", "count", c)
+	}
+	return errors.Join(err, err2)
 }
 
 // Queue is the job queue of one process.

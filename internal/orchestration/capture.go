@@ -176,8 +176,17 @@ func writeChanges(ctx context.Context, tx *ent.Tx, changes []pending, fields []s
 	}
 	now := time.Now().UTC()
 	builders := make([]*ent.ChangeCreate, 0, len(changes))
+	applied := map[string]bool{}
 	for _, c := range changes {
 		meta := ent.Meta[c.model.name]
+		a, ok := applied[c.model.name]
+		if !ok {
+			a = appliesSaves(c.model.name)
+			applied[c.model.name] = a
+		}
+		if c.action == ActionDelete || !a {
+			c.snapshot = withoutSecrets(c.model.name, c.snapshot) // no script will need them
+		}
 		b := tx.Change.Create().SetCreatedAt(now).SetModel(c.model.name).SetObjectID(c.id).
 			SetAction(c.action).SetSnapshot(c.snapshot).SetActor(v.Username).SetChannel(channel)
 		if meta.Repr != "" {

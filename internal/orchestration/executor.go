@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
@@ -37,6 +38,8 @@ var (
 		"How long a process's hold on a server's lane lasts without renewal: how soon another process takes over the lanes of one that died.")
 	LogRetention = settings.Duration("ORCHESTRATION_LOG_RETENTION", 90*24*time.Hour,
 		"Execution logs and their operations older than this are deleted.")
+	ChangeRetention = settings.Duration("ORCHESTRATION_CHANGE_RETENTION", 90*24*time.Hour,
+		"Planned changes older than this are deleted, unless some of their operations have yet to run.")
 )
 
 // maxOutput bounds the stdout and stderr kept in a log, each.
@@ -378,9 +381,13 @@ func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog,
 	if l.RetryOf != nil {
 		place = *l.RetryOf
 	}
-	n, err := tx.ExecutionLog.Create().SetBackend(l.Backend).SetServerID(l.ServerID).
-		SetAsync(l.Async).SetScript(l.Script).SetRetryOf(place).
-		SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
+	c := tx.ExecutionLog.Create().SetBackend(l.Backend).SetServerID(l.ServerID).
+		SetAsync(l.Async).SetScript(l.Script).SetSecretScript(l.SecretScript).SetRetryOf(place).
+		SetCreatedAt(now).SetUpdatedAt(now)
+	if len(l.Secrets) > 0 {
+		c.SetSecrets(l.Secrets)
+	}
+	n, err := c.Save(ctx)
 	if err != nil {
 		return err
 	}
@@ -398,7 +405,10 @@ func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog,
 	if err := tx.Operation.CreateBulk(rows...).Exec(ctx); err != nil {
 		return err
 	}
-	return tx.Operation.Update().Where(entop.LogID(l.ID)).SetState(state).Exec(ctx)
+	if err := tx.Operation.Update().Where(entop.LogID(l.ID)).SetState(state).Exec(ctx); err != nil {
+		return err
+	}
+	return scrubLog(ctx, tx, e.st.Dialect, l.ID) // the new log holds what runs
 }
 
 // execute runs one unit and records its outcome; a non-zero retryAt means
@@ -416,7 +426,7 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 		return time.Now().Add(time.Second)
 	}
 
-	out := newLogOutput(e.st, l.ID)
+	out := newLogOutput(e.st, l.ID, l.Secrets)
 	flushed := out.start(bg)
 	code, runErr := e.run(ctx, l, srv, out)
 	out.stop()
@@ -461,6 +471,7 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 	default: // pinned host key refused or missing, bad target, NUL in script
 		state, problem = StateError, runErr.Error()
 	}
+	problem = MaskSecrets(problem, l.Secrets)
 	stdout, stderr := out.text()
 	end := time.Now().UTC()
 	err = e.setState(bg, l.ID, state, func(u *ent.ExecutionLogUpdateOne) {
@@ -488,7 +499,11 @@ func (e *Executor) run(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server
 	if b, ok := Lookup(l.Backend); ok && b.Exec != nil {
 		return e.runGo(ctx, b, l, srv, out)
 	}
-	return e.cfg.Pool.Run(ctx, target(srv), []byte(l.Script), out.stdout(), out.stderr())
+	script := l.Script
+	if l.SecretScript != "" {
+		script = l.SecretScript
+	}
+	return e.cfg.Pool.Run(ctx, target(srv), []byte(script), out.stdout(), out.stderr())
 }
 
 // runGo runs the in-process steps of a backend that talks to an HTTP API.
@@ -522,7 +537,13 @@ func (e *Executor) setState(ctx context.Context, logID int, state string, more f
 		if err := u.Exec(ctx); err != nil {
 			return err
 		}
-		return tx.Operation.Update().Where(entop.LogID(logID)).SetState(state).Exec(ctx)
+		if err := tx.Operation.Update().Where(entop.LogID(logID)).SetState(state).Exec(ctx); err != nil {
+			return err
+		}
+		if Final(state) {
+			return scrubLog(ctx, tx, e.st.Dialect, logID)
+		}
+		return nil
 	})
 	if err == nil && Final(state) {
 		e.mu.Lock()
@@ -600,6 +621,29 @@ func Cleanup(ctx context.Context, st *store.Store, cutoff time.Time) (int, error
 		}
 		total += len(ids)
 		if _, err := st.Operation.Delete().Where(entop.LogIDIsNil(), entop.CreatedAtLT(cutoff)).Exec(ctx); err != nil {
+			return total, err
+		}
+	}
+}
+
+// CleanupChanges deletes the changes created before cutoff that are planned
+// and whose operations have all ended (or been deleted); it returns how many
+// it deleted.
+func CleanupChanges(ctx context.Context, st *store.Store, cutoff time.Time) (int, error) {
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	total := 0
+	for {
+		ids, err := st.Change.Query().Where(change.CreatedAtLT(cutoff), change.PlannedAtNotNil(),
+			func(s *entsql.Selector) {
+				s.Where(entsql.NotIn(s.C(change.FieldID), entsql.Select(entop.FieldChangeID).From(entsql.Table(entop.Table)).
+					Where(entsql.And(entsql.NotNull(entop.FieldChangeID), entsql.In(entop.FieldState, StateReceived, StateStarted)))))
+			}).Limit(1000).IDs(ctx)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		n, err := st.Change.Delete().Where(change.IDIn(ids...)).Exec(ctx)
+		total += n
+		if err != nil {
 			return total, err
 		}
 	}

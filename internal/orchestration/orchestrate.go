@@ -140,19 +140,28 @@ func (p *Planner) record(ctx context.Context, tx *ent.Tx, units []*unit, serverI
 	}
 	var out []Unit
 	for _, u := range units {
-		script, state, problem := render(u)
-		pu := Unit{Server: u.server, Backend: u.backend.Name, State: state, Problem: problem, Script: script, Operations: len(u.ops)}
+		r := render(u)
+		pu := Unit{Server: u.server, Backend: u.backend.Name, State: r.state, Problem: r.problem, Script: r.script, Operations: len(u.ops)}
 		if !dryRun {
-			log, err := tx.ExecutionLog.Create().SetBackend(u.backend.Name).SetServerID(u.server.ID).
-				SetState(state).SetAsync(u.async).SetScript(script).SetError(problem).SetNillableRetryOf(retryOf).
-				SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
+			c := tx.ExecutionLog.Create().SetBackend(u.backend.Name).SetServerID(u.server.ID).
+				SetState(r.state).SetAsync(u.async).SetScript(r.script).SetSecretScript(r.secretScript).
+				SetError(r.problem).SetNillableRetryOf(retryOf).SetCreatedAt(now).SetUpdatedAt(now)
+			if len(r.secrets) > 0 {
+				c.SetSecrets(r.secrets)
+			}
+			log, err := c.Save(ctx)
 			if err != nil {
 				return nil, err
 			}
 			pu.LogID = log.ID
+			// only a backend running in-process reads the snapshots then
+			keep := u.backend.Exec != nil && r.state == StateReceived
 			rows := make([]*ent.OperationCreate, 0, len(u.ops))
 			for _, op := range u.ops {
-				rows = append(rows, opRow(tx, op, now).SetLogID(log.ID).SetServerID(u.server.ID).SetState(state))
+				if !keep {
+					op.obj.Snapshot = withoutSecrets(op.obj.Model, op.obj.Snapshot)
+				}
+				rows = append(rows, opRow(tx, op, now).SetLogID(log.ID).SetServerID(u.server.ID).SetState(r.state))
 			}
 			for i := 0; i < len(rows); i += 500 {
 				if err := tx.Operation.CreateBulk(rows[i:min(i+500, len(rows))]...).Exec(ctx); err != nil {

@@ -18,8 +18,9 @@ const flushEvery = 200 * time.Millisecond
 // logOutput collects a unit's stdout and stderr as they arrive and writes
 // them to its log every flushEvery, so staff watch a running script.
 type logOutput struct {
-	st    *store.Store
-	logID int
+	st      *store.Store
+	logID   int
+	secrets []string // masked in what is stored
 
 	mu       sync.Mutex
 	out, err strings.Builder
@@ -27,8 +28,8 @@ type logOutput struct {
 	stopped  chan struct{}
 }
 
-func newLogOutput(st *store.Store, logID int) *logOutput {
-	return &logOutput{st: st, logID: logID, stopped: make(chan struct{})}
+func newLogOutput(st *store.Store, logID int, secrets []string) *logOutput {
+	return &logOutput{st: st, logID: logID, secrets: secrets, stopped: make(chan struct{})}
 }
 
 type outWriter struct {
@@ -57,7 +58,7 @@ func (o *logOutput) stderr() io.Writer { return outWriter{o, &o.err} }
 func (o *logOutput) text() (string, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.out.String(), o.err.String()
+	return MaskSecrets(o.out.String(), o.secrets), MaskSecrets(o.err.String(), o.secrets)
 }
 
 // start flushes until stop; the returned channel closes after the last
@@ -77,8 +78,10 @@ func (o *logOutput) start(ctx context.Context) <-chan struct{} {
 			o.mu.Lock()
 			dirty := o.dirty
 			o.dirty = false
-			out, errOut := o.out.String(), o.err.String()
 			o.mu.Unlock()
+			out, errOut := o.text()
+			// a secret half written so far is not masked yet: hold it back
+			out, errOut = withoutPartialSecret(out, o.secrets), withoutPartialSecret(errOut, o.secrets)
 			if !dirty {
 				continue
 			}
@@ -92,3 +95,17 @@ func (o *logOutput) start(ctx context.Context) <-chan struct{} {
 }
 
 func (o *logOutput) stop() { close(o.stopped) }
+
+// withoutPartialSecret cuts the end of text that is the start of a secret.
+func withoutPartialSecret(text string, secrets []string) string {
+	cut := 0
+	for _, v := range secrets {
+		for k := min(len(v)-1, len(text)); k > cut; k-- {
+			if strings.HasSuffix(text, v[:k]) {
+				cut = k
+				break
+			}
+		}
+	}
+	return text[:len(text)-cut]
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
@@ -105,6 +107,7 @@ func (p *Planner) plan(ctx context.Context, tx *ent.Tx, servers []int) (int, []i
 	now := time.Now().UTC()
 	rows := make([]*ent.OperationCreate, 0, len(skipped))
 	for _, op := range skipped {
+		op.obj.Snapshot = withoutSecrets(op.obj.Model, op.obj.Snapshot) // final already
 		rows = append(rows, opRow(tx, op, now).SetState(StateSkipped))
 	}
 	for i := 0; i < len(rows); i += 500 {
@@ -122,11 +125,24 @@ func (p *Planner) plan(ctx context.Context, tx *ent.Tx, servers []int) (int, []i
 		}
 	}
 	ids := make([]int, len(changes))
+	var secret []int
 	for i, c := range changes {
 		ids[i] = c.ID
+		if hasSecrets(c.Model, c.Snapshot) {
+			secret = append(secret, c.ID)
+		}
 	}
 	for i := 0; i < len(ids); i += 1000 {
 		if err := tx.Change.Update().Where(change.IDIn(ids[i:min(i+1000, len(ids))]...)).SetPlannedAt(now).Exec(ctx); err != nil {
+			return 0, servers, err
+		}
+	}
+	// the operations and scripts planned hold what the units need
+	for i := 0; i < len(secret); i += 1000 {
+		batch := secret[i:min(i+1000, len(secret))]
+		if err := scrubSnapshots(ctx, tx, p.st.Dialect, "changes", func() *entsql.Predicate {
+			return entsql.InInts("id", batch...)
+		}); err != nil {
 			return 0, servers, err
 		}
 	}
@@ -333,18 +349,42 @@ type loaded struct {
 	err   error
 }
 
+// rendered is a unit's script: masked as stored and shown, and as it runs
+// while it holds secrets.
+type rendered struct {
+	script, secretScript string
+	secrets              []string
+	state, problem       string
+}
+
 // render writes a unit's script: prepare, every operation's action, commit.
-func render(u *unit) (script, state, problem string) {
+func render(u *unit) rendered {
+	s := NewScript()
+	for _, op := range u.ops {
+		for f := range ent.Meta[op.obj.Model].Secret {
+			s.Secret(op.obj.String(f))
+		}
+	}
 	if u.backend.Exec != nil {
-		// run in-process: the log shows what will be done
+		// run in-process: the log shows what will be done; the secrets
+		// mask the output
 		var b strings.Builder
 		for _, op := range u.ops {
 			fmt.Fprintf(&b, "# %s %s %d %s\n", op.action, op.obj.Model, op.obj.ID, op.obj.Repr)
 		}
-		return b.String(), StateReceived, ""
+		return rendered{script: MaskSecrets(b.String(), s.secrets), secrets: s.Secrets(), state: StateReceived}
+	}
+	out := func(state, problem string) rendered {
+		r := rendered{script: s.Masked(), state: state, problem: MaskSecrets(problem, s.secrets)}
+		if state == StateReceived {
+			r.secrets = s.Secrets() // masks the output too
+			if r.script != s.String() {
+				r.secretScript = s.String()
+			}
+		}
+		return r
 	}
 	srv := Server{ID: u.server.ID, Name: u.server.Name, Address: u.server.Address, Settings: u.server.Settings}
-	s := NewScript()
 	if u.backend.Prepare != nil {
 		s.into(&s.head)
 		u.backend.Prepare(s, srv)
@@ -356,18 +396,18 @@ func render(u *unit) (script, state, problem string) {
 			err = u.backend.Apply(s, srv, op.action, op.obj)
 		}
 		if err != nil {
-			return s.String(), StateError, fmt.Sprintf("%s %s %d: %v", op.action, op.obj.Model, op.obj.ID, err)
+			return out(StateError, fmt.Sprintf("%s %s %d: %v", op.action, op.obj.Model, op.obj.ID, err))
 		}
 	}
 	if s.Err() != nil {
-		return s.String(), StateError, s.Err().Error()
+		return out(StateError, s.Err().Error())
 	}
 	if s.Empty() {
-		return "", StateNothing, ""
+		return rendered{state: StateNothing}
 	}
 	if u.backend.Commit != nil {
 		s.into(&s.tail)
 		u.backend.Commit(s, srv)
 	}
-	return s.String(), StateReceived, ""
+	return out(StateReceived, "")
 }

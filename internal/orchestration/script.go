@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,11 +18,16 @@ var ErrNUL = errors.New("orchestration: NUL byte in a script argument")
 // Script builds a bash script in three sections. Every argument is quoted
 // and file contents are shipped base64-encoded, so nothing a user typed is
 // ever interpreted by the shell.
+//
+// Secret values (those of a snapshot's secret fields, and any a backend
+// marks with Secret) are in the script that runs, masked in what is stored
+// and shown (Masked).
 type Script struct {
 	head, body, tail []string
 	section          *[]string
 	staged           bool // files written but not yet renamed into place
 	err              error
+	secrets          []string
 }
 
 // NewScript returns an empty script writing to its body.
@@ -60,6 +66,51 @@ func (s *Script) Cmd(argv ...string) {
 func (s *Script) Raw(text string) {
 	s.flush()
 	*s.section = append(*s.section, text)
+}
+
+// Mask is what a secret value shows as in stored scripts, output and alerts.
+const Mask = "********"
+
+// Secret marks value as secret and returns it: wherever it appears in the
+// script, the stored and mailed copies show Mask instead. Mark a value
+// before writing it: a file written with WriteFile is masked whole when its
+// content holds a marked value and it has to be shipped base64-encoded.
+// Values of the fields a schema declares Sensitive() are marked already.
+func (s *Script) Secret(value string) string {
+	if value != "" && !slices.Contains(s.secrets, value) {
+		s.secrets = append(s.secrets, value)
+	}
+	return value
+}
+
+// Secrets returns the values marked secret.
+func (s *Script) Secrets() []string { return slices.Clone(s.secrets) }
+
+// Masked renders the script with every secret value masked.
+func (s *Script) Masked() string { return MaskSecrets(s.String(), s.secrets) }
+
+// MaskSecrets replaces each of secrets in text, as it is and as Quote
+// writes it inside a quoted word, with Mask.
+func MaskSecrets(text string, secrets []string) string {
+	if len(secrets) == 0 {
+		return text
+	}
+	var forms []string
+	for _, v := range secrets {
+		if v == "" {
+			continue
+		}
+		forms = append(forms, v)
+		if q := strings.ReplaceAll(v, "'", `'\''`); q != v {
+			forms = append(forms, q)
+		}
+	}
+	// longest first, so that a secret holding another is masked whole
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		text = strings.ReplaceAll(text, f, Mask)
+	}
+	return text
 }
 
 // Var appends `name=value` with the value quoted; name must be a constant.
@@ -113,8 +164,13 @@ func (s *Script) WriteFileChecked(path string, content []byte, mode string, chec
 		b := make([]byte, 8)
 		rand.Read(b)
 		eof := "ORCHESTRA_EOF_" + hex.EncodeToString(b)
+		encoded := wrap(base64.StdEncoding.EncodeToString(content))
+		// a secret in base64 is no longer a substring to mask: mask it all
+		if slices.ContainsFunc(s.secrets, func(v string) bool { return bytes.Contains(content, []byte(v)) }) {
+			s.Secret(encoded)
+		}
 		*s.section = append(*s.section, fmt.Sprintf("orchestra_write_base64 %s %s%s <<'%s'\n%s\n%s",
-			Quote(path), mode, checkWords, eof, wrap(base64.StdEncoding.EncodeToString(content)), eof))
+			Quote(path), mode, checkWords, eof, encoded, eof))
 	}
 	s.staged = true
 }

@@ -280,3 +280,60 @@ func TestBeforeFlush(t *testing.T) {
 		}
 	}
 }
+
+// A secret reaches the shell intact and is masked in the stored copy in
+// every form a backend may write it: an argv word, a quoted variable, file
+// content as text and as base64.
+func TestSecretsMasked(t *testing.T) {
+	dir := t.TempDir()
+	s := NewScript()
+	hash := s.Secret(`$6$rounds=5000$salt'quote$hashHASH/.`)
+	s.Secret("") // nothing to mask
+	s.Var("hash", hash)
+	s.Raw(`printf '%s\n' "$hash"`)
+	s.Cmd("printf", "%s\n", hash)
+	s.WriteFile(filepath.Join(dir, "text"), []byte("user:"+hash+"\n"), "0600")
+	s.WriteFile(filepath.Join(dir, "binary"), []byte("user\x00"+hash+"\n"), "0600")
+
+	out, _ := runBash(t, s.String())
+	if want := hash + "\n" + hash + "\n"; out != want {
+		t.Errorf("the shell got %q, want %q", out, want)
+	}
+	for name, want := range map[string]string{"text": "user:" + hash + "\n", "binary": "user\x00" + hash + "\n"} {
+		if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != want {
+			t.Errorf("%s file: %q", name, got)
+		}
+	}
+
+	masked := s.Masked()
+	for _, leak := range []string{hash, "hashHASH", "salt"} {
+		if strings.Contains(masked, leak) {
+			t.Errorf("masked script holds %q:\n%s", leak, masked)
+		}
+	}
+	if n := strings.Count(masked, Mask); n != 4 {
+		t.Errorf("%d masks, want 4 (variable, argv, text file, base64 file):\n%s", n, masked)
+	}
+	if !strings.Contains(masked, "orchestra_write_base64") || !strings.Contains(masked, "user:") {
+		t.Errorf("masking took more than the secrets:\n%s", masked)
+	}
+	if got := MaskSecrets("echo "+hash+" again", s.Secrets()); got != "echo "+Mask+" again" {
+		t.Errorf("output masked as %q", got)
+	}
+}
+
+func TestWithoutPartialSecret(t *testing.T) {
+	secrets := []string{"$6$abcdef", "zz"}
+	for text, want := range map[string]string{
+		"":                 "",
+		"line\n":           "line\n",
+		"hash: $6$ab":      "hash: ",
+		"hash: $6$abcdef":  "hash: $6$abcdef", // whole: masked by MaskSecrets
+		"z":                "",
+		"$6$abcdef and $6": "$6$abcdef and ",
+	} {
+		if got := withoutPartialSecret(text, secrets); got != want {
+			t.Errorf("%q: got %q, want %q", text, got, want)
+		}
+	}
+}

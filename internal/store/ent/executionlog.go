@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ type ExecutionLog struct {
 	Async bool `json:"async,omitempty"`
 	// Script holds the value of the "script" field.
 	Script string `json:"script,omitempty"`
+	// SecretScript holds the value of the "secret_script" field.
+	SecretScript string `json:"-"`
+	// Secrets holds the value of the "secrets" field.
+	Secrets []string `json:"-"`
 	// Stdout holds the value of the "stdout" field.
 	Stdout string `json:"stdout,omitempty"`
 	// Stderr holds the value of the "stderr" field.
@@ -78,11 +83,13 @@ func (*ExecutionLog) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case executionlog.FieldSecrets:
+			values[i] = new([]byte)
 		case executionlog.FieldAsync:
 			values[i] = new(sql.NullBool)
 		case executionlog.FieldID, executionlog.FieldServerID, executionlog.FieldExitCode, executionlog.FieldAttempts, executionlog.FieldRetryOf:
 			values[i] = new(sql.NullInt64)
-		case executionlog.FieldBackend, executionlog.FieldState, executionlog.FieldScript, executionlog.FieldStdout, executionlog.FieldStderr, executionlog.FieldError:
+		case executionlog.FieldBackend, executionlog.FieldState, executionlog.FieldScript, executionlog.FieldSecretScript, executionlog.FieldStdout, executionlog.FieldStderr, executionlog.FieldError:
 			values[i] = new(sql.NullString)
 		case executionlog.FieldCreatedAt, executionlog.FieldUpdatedAt, executionlog.FieldStartedAt, executionlog.FieldFinishedAt, executionlog.FieldNextAttemptAt:
 			values[i] = new(sql.NullTime)
@@ -136,6 +143,20 @@ func (_m *ExecutionLog) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field script", values[i])
 			} else if value.Valid {
 				_m.Script = value.String
+			}
+		case executionlog.FieldSecretScript:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field secret_script", values[i])
+			} else if value.Valid {
+				_m.SecretScript = value.String
+			}
+		case executionlog.FieldSecrets:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field secrets", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Secrets); err != nil {
+					return fmt.Errorf("unmarshal field secrets: %w", err)
+				}
 			}
 		case executionlog.FieldStdout:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -263,6 +284,10 @@ func (_m *ExecutionLog) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("script=")
 	builder.WriteString(_m.Script)
+	builder.WriteString(", ")
+	builder.WriteString("secret_script=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("secrets=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("stdout=")
 	builder.WriteString(_m.Stdout)

@@ -77,6 +77,26 @@ func (_c *ExecutionLogCreate) SetNillableScript(v *string) *ExecutionLogCreate {
 	return _c
 }
 
+// SetSecretScript sets the "secret_script" field.
+func (_c *ExecutionLogCreate) SetSecretScript(v string) *ExecutionLogCreate {
+	_c.mutation.SetSecretScript(v)
+	return _c
+}
+
+// SetNillableSecretScript sets the "secret_script" field if the given value is not nil.
+func (_c *ExecutionLogCreate) SetNillableSecretScript(v *string) *ExecutionLogCreate {
+	if v != nil {
+		_c.SetSecretScript(*v)
+	}
+	return _c
+}
+
+// SetSecrets sets the "secrets" field.
+func (_c *ExecutionLogCreate) SetSecrets(v []string) *ExecutionLogCreate {
+	_c.mutation.SetSecrets(v)
+	return _c
+}
+
 // SetStdout sets the "stdout" field.
 func (_c *ExecutionLogCreate) SetStdout(v string) *ExecutionLogCreate {
 	_c.mutation.SetStdout(v)
@@ -277,6 +297,10 @@ func (_c *ExecutionLogCreate) defaults() {
 		v := executionlog.DefaultScript
 		_c.mutation.SetScript(v)
 	}
+	if _, ok := _c.mutation.SecretScript(); !ok {
+		v := executionlog.DefaultSecretScript
+		_c.mutation.SetSecretScript(v)
+	}
 	if _, ok := _c.mutation.Stdout(); !ok {
 		v := executionlog.DefaultStdout
 		_c.mutation.SetStdout(v)
@@ -311,6 +335,9 @@ func (_c *ExecutionLogCreate) check() error {
 	}
 	if _, ok := _c.mutation.Script(); !ok {
 		return &ValidationError{Name: "script", err: errors.New(`ent: missing required field "ExecutionLog.script"`)}
+	}
+	if _, ok := _c.mutation.SecretScript(); !ok {
+		return &ValidationError{Name: "secret_script", err: errors.New(`ent: missing required field "ExecutionLog.secret_script"`)}
 	}
 	if _, ok := _c.mutation.Stdout(); !ok {
 		return &ValidationError{Name: "stdout", err: errors.New(`ent: missing required field "ExecutionLog.stdout"`)}
@@ -376,6 +403,14 @@ func (_c *ExecutionLogCreate) createSpec() (*ExecutionLog, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Script(); ok {
 		_spec.SetField(executionlog.FieldScript, field.TypeString, value)
 		_node.Script = value
+	}
+	if value, ok := _c.mutation.SecretScript(); ok {
+		_spec.SetField(executionlog.FieldSecretScript, field.TypeString, value)
+		_node.SecretScript = value
+	}
+	if value, ok := _c.mutation.Secrets(); ok {
+		_spec.SetField(executionlog.FieldSecrets, field.TypeJSON, value)
+		_node.Secrets = value
 	}
 	if value, ok := _c.mutation.Stdout(); ok {
 		_spec.SetField(executionlog.FieldStdout, field.TypeString, value)
@@ -552,6 +587,36 @@ func (u *ExecutionLogUpsert) SetScript(v string) *ExecutionLogUpsert {
 // UpdateScript sets the "script" field to the value that was provided on create.
 func (u *ExecutionLogUpsert) UpdateScript() *ExecutionLogUpsert {
 	u.SetExcluded(executionlog.FieldScript)
+	return u
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (u *ExecutionLogUpsert) SetSecretScript(v string) *ExecutionLogUpsert {
+	u.Set(executionlog.FieldSecretScript, v)
+	return u
+}
+
+// UpdateSecretScript sets the "secret_script" field to the value that was provided on create.
+func (u *ExecutionLogUpsert) UpdateSecretScript() *ExecutionLogUpsert {
+	u.SetExcluded(executionlog.FieldSecretScript)
+	return u
+}
+
+// SetSecrets sets the "secrets" field.
+func (u *ExecutionLogUpsert) SetSecrets(v []string) *ExecutionLogUpsert {
+	u.Set(executionlog.FieldSecrets, v)
+	return u
+}
+
+// UpdateSecrets sets the "secrets" field to the value that was provided on create.
+func (u *ExecutionLogUpsert) UpdateSecrets() *ExecutionLogUpsert {
+	u.SetExcluded(executionlog.FieldSecrets)
+	return u
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (u *ExecutionLogUpsert) ClearSecrets() *ExecutionLogUpsert {
+	u.SetNull(executionlog.FieldSecrets)
 	return u
 }
 
@@ -842,6 +907,41 @@ func (u *ExecutionLogUpsertOne) SetScript(v string) *ExecutionLogUpsertOne {
 func (u *ExecutionLogUpsertOne) UpdateScript() *ExecutionLogUpsertOne {
 	return u.Update(func(s *ExecutionLogUpsert) {
 		s.UpdateScript()
+	})
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (u *ExecutionLogUpsertOne) SetSecretScript(v string) *ExecutionLogUpsertOne {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.SetSecretScript(v)
+	})
+}
+
+// UpdateSecretScript sets the "secret_script" field to the value that was provided on create.
+func (u *ExecutionLogUpsertOne) UpdateSecretScript() *ExecutionLogUpsertOne {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.UpdateSecretScript()
+	})
+}
+
+// SetSecrets sets the "secrets" field.
+func (u *ExecutionLogUpsertOne) SetSecrets(v []string) *ExecutionLogUpsertOne {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.SetSecrets(v)
+	})
+}
+
+// UpdateSecrets sets the "secrets" field to the value that was provided on create.
+func (u *ExecutionLogUpsertOne) UpdateSecrets() *ExecutionLogUpsertOne {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.UpdateSecrets()
+	})
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (u *ExecutionLogUpsertOne) ClearSecrets() *ExecutionLogUpsertOne {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.ClearSecrets()
 	})
 }
 
@@ -1326,6 +1426,41 @@ func (u *ExecutionLogUpsertBulk) SetScript(v string) *ExecutionLogUpsertBulk {
 func (u *ExecutionLogUpsertBulk) UpdateScript() *ExecutionLogUpsertBulk {
 	return u.Update(func(s *ExecutionLogUpsert) {
 		s.UpdateScript()
+	})
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (u *ExecutionLogUpsertBulk) SetSecretScript(v string) *ExecutionLogUpsertBulk {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.SetSecretScript(v)
+	})
+}
+
+// UpdateSecretScript sets the "secret_script" field to the value that was provided on create.
+func (u *ExecutionLogUpsertBulk) UpdateSecretScript() *ExecutionLogUpsertBulk {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.UpdateSecretScript()
+	})
+}
+
+// SetSecrets sets the "secrets" field.
+func (u *ExecutionLogUpsertBulk) SetSecrets(v []string) *ExecutionLogUpsertBulk {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.SetSecrets(v)
+	})
+}
+
+// UpdateSecrets sets the "secrets" field to the value that was provided on create.
+func (u *ExecutionLogUpsertBulk) UpdateSecrets() *ExecutionLogUpsertBulk {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.UpdateSecrets()
+	})
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (u *ExecutionLogUpsertBulk) ClearSecrets() *ExecutionLogUpsertBulk {
+	return u.Update(func(s *ExecutionLogUpsert) {
+		s.ClearSecrets()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
@@ -104,6 +105,38 @@ func (_u *ExecutionLogUpdate) SetNillableScript(v *string) *ExecutionLogUpdate {
 	if v != nil {
 		_u.SetScript(*v)
 	}
+	return _u
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (_u *ExecutionLogUpdate) SetSecretScript(v string) *ExecutionLogUpdate {
+	_u.mutation.SetSecretScript(v)
+	return _u
+}
+
+// SetNillableSecretScript sets the "secret_script" field if the given value is not nil.
+func (_u *ExecutionLogUpdate) SetNillableSecretScript(v *string) *ExecutionLogUpdate {
+	if v != nil {
+		_u.SetSecretScript(*v)
+	}
+	return _u
+}
+
+// SetSecrets sets the "secrets" field.
+func (_u *ExecutionLogUpdate) SetSecrets(v []string) *ExecutionLogUpdate {
+	_u.mutation.SetSecrets(v)
+	return _u
+}
+
+// AppendSecrets appends value to the "secrets" field.
+func (_u *ExecutionLogUpdate) AppendSecrets(v []string) *ExecutionLogUpdate {
+	_u.mutation.AppendSecrets(v)
+	return _u
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (_u *ExecutionLogUpdate) ClearSecrets() *ExecutionLogUpdate {
+	_u.mutation.ClearSecrets()
 	return _u
 }
 
@@ -399,6 +432,20 @@ func (_u *ExecutionLogUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.Script(); ok {
 		_spec.SetField(executionlog.FieldScript, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.SecretScript(); ok {
+		_spec.SetField(executionlog.FieldSecretScript, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Secrets(); ok {
+		_spec.SetField(executionlog.FieldSecrets, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedSecrets(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, executionlog.FieldSecrets, value)
+		})
+	}
+	if _u.mutation.SecretsCleared() {
+		_spec.ClearField(executionlog.FieldSecrets, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Stdout(); ok {
 		_spec.SetField(executionlog.FieldStdout, field.TypeString, value)
 	}
@@ -594,6 +641,38 @@ func (_u *ExecutionLogUpdateOne) SetNillableScript(v *string) *ExecutionLogUpdat
 	if v != nil {
 		_u.SetScript(*v)
 	}
+	return _u
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (_u *ExecutionLogUpdateOne) SetSecretScript(v string) *ExecutionLogUpdateOne {
+	_u.mutation.SetSecretScript(v)
+	return _u
+}
+
+// SetNillableSecretScript sets the "secret_script" field if the given value is not nil.
+func (_u *ExecutionLogUpdateOne) SetNillableSecretScript(v *string) *ExecutionLogUpdateOne {
+	if v != nil {
+		_u.SetSecretScript(*v)
+	}
+	return _u
+}
+
+// SetSecrets sets the "secrets" field.
+func (_u *ExecutionLogUpdateOne) SetSecrets(v []string) *ExecutionLogUpdateOne {
+	_u.mutation.SetSecrets(v)
+	return _u
+}
+
+// AppendSecrets appends value to the "secrets" field.
+func (_u *ExecutionLogUpdateOne) AppendSecrets(v []string) *ExecutionLogUpdateOne {
+	_u.mutation.AppendSecrets(v)
+	return _u
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (_u *ExecutionLogUpdateOne) ClearSecrets() *ExecutionLogUpdateOne {
+	_u.mutation.ClearSecrets()
 	return _u
 }
 
@@ -918,6 +997,20 @@ func (_u *ExecutionLogUpdateOne) sqlSave(ctx context.Context) (_node *ExecutionL
 	}
 	if value, ok := _u.mutation.Script(); ok {
 		_spec.SetField(executionlog.FieldScript, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SecretScript(); ok {
+		_spec.SetField(executionlog.FieldSecretScript, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Secrets(); ok {
+		_spec.SetField(executionlog.FieldSecrets, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedSecrets(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, executionlog.FieldSecrets, value)
+		})
+	}
+	if _u.mutation.SecretsCleared() {
+		_spec.ClearField(executionlog.FieldSecrets, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Stdout(); ok {
 		_spec.SetField(executionlog.FieldStdout, field.TypeString, value)

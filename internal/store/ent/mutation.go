@@ -6670,6 +6670,9 @@ type ExecutionLogMutation struct {
 	state             *string
 	async             *bool
 	script            *string
+	secret_script     *string
+	secrets           *[]string
+	appendsecrets     []string
 	stdout            *string
 	stderr            *string
 	exit_code         *int
@@ -6989,6 +6992,107 @@ func (m *ExecutionLogMutation) OldScript(ctx context.Context) (v string, err err
 // ResetScript resets all changes to the "script" field.
 func (m *ExecutionLogMutation) ResetScript() {
 	m.script = nil
+}
+
+// SetSecretScript sets the "secret_script" field.
+func (m *ExecutionLogMutation) SetSecretScript(s string) {
+	m.secret_script = &s
+}
+
+// SecretScript returns the value of the "secret_script" field in the mutation.
+func (m *ExecutionLogMutation) SecretScript() (r string, exists bool) {
+	v := m.secret_script
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecretScript returns the old "secret_script" field's value of the ExecutionLog entity.
+// If the ExecutionLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExecutionLogMutation) OldSecretScript(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecretScript is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecretScript requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecretScript: %w", err)
+	}
+	return oldValue.SecretScript, nil
+}
+
+// ResetSecretScript resets all changes to the "secret_script" field.
+func (m *ExecutionLogMutation) ResetSecretScript() {
+	m.secret_script = nil
+}
+
+// SetSecrets sets the "secrets" field.
+func (m *ExecutionLogMutation) SetSecrets(s []string) {
+	m.secrets = &s
+	m.appendsecrets = nil
+}
+
+// Secrets returns the value of the "secrets" field in the mutation.
+func (m *ExecutionLogMutation) Secrets() (r []string, exists bool) {
+	v := m.secrets
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecrets returns the old "secrets" field's value of the ExecutionLog entity.
+// If the ExecutionLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExecutionLogMutation) OldSecrets(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecrets is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecrets requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecrets: %w", err)
+	}
+	return oldValue.Secrets, nil
+}
+
+// AppendSecrets adds s to the "secrets" field.
+func (m *ExecutionLogMutation) AppendSecrets(s []string) {
+	m.appendsecrets = append(m.appendsecrets, s...)
+}
+
+// AppendedSecrets returns the list of values that were appended to the "secrets" field in this mutation.
+func (m *ExecutionLogMutation) AppendedSecrets() ([]string, bool) {
+	if len(m.appendsecrets) == 0 {
+		return nil, false
+	}
+	return m.appendsecrets, true
+}
+
+// ClearSecrets clears the value of the "secrets" field.
+func (m *ExecutionLogMutation) ClearSecrets() {
+	m.secrets = nil
+	m.appendsecrets = nil
+	m.clearedFields[executionlog.FieldSecrets] = struct{}{}
+}
+
+// SecretsCleared returns if the "secrets" field was cleared in this mutation.
+func (m *ExecutionLogMutation) SecretsCleared() bool {
+	_, ok := m.clearedFields[executionlog.FieldSecrets]
+	return ok
+}
+
+// ResetSecrets resets all changes to the "secrets" field.
+func (m *ExecutionLogMutation) ResetSecrets() {
+	m.secrets = nil
+	m.appendsecrets = nil
+	delete(m.clearedFields, executionlog.FieldSecrets)
 }
 
 // SetStdout sets the "stdout" field.
@@ -7602,7 +7706,7 @@ func (m *ExecutionLogMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ExecutionLogMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.backend != nil {
 		fields = append(fields, executionlog.FieldBackend)
 	}
@@ -7617,6 +7721,12 @@ func (m *ExecutionLogMutation) Fields() []string {
 	}
 	if m.script != nil {
 		fields = append(fields, executionlog.FieldScript)
+	}
+	if m.secret_script != nil {
+		fields = append(fields, executionlog.FieldSecretScript)
+	}
+	if m.secrets != nil {
+		fields = append(fields, executionlog.FieldSecrets)
 	}
 	if m.stdout != nil {
 		fields = append(fields, executionlog.FieldStdout)
@@ -7669,6 +7779,10 @@ func (m *ExecutionLogMutation) Field(name string) (ent.Value, bool) {
 		return m.Async()
 	case executionlog.FieldScript:
 		return m.Script()
+	case executionlog.FieldSecretScript:
+		return m.SecretScript()
+	case executionlog.FieldSecrets:
+		return m.Secrets()
 	case executionlog.FieldStdout:
 		return m.Stdout()
 	case executionlog.FieldStderr:
@@ -7710,6 +7824,10 @@ func (m *ExecutionLogMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldAsync(ctx)
 	case executionlog.FieldScript:
 		return m.OldScript(ctx)
+	case executionlog.FieldSecretScript:
+		return m.OldSecretScript(ctx)
+	case executionlog.FieldSecrets:
+		return m.OldSecrets(ctx)
 	case executionlog.FieldStdout:
 		return m.OldStdout(ctx)
 	case executionlog.FieldStderr:
@@ -7775,6 +7893,20 @@ func (m *ExecutionLogMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetScript(v)
+		return nil
+	case executionlog.FieldSecretScript:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecretScript(v)
+		return nil
+	case executionlog.FieldSecrets:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecrets(v)
 		return nil
 	case executionlog.FieldStdout:
 		v, ok := value.(string)
@@ -7934,6 +8066,9 @@ func (m *ExecutionLogMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *ExecutionLogMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(executionlog.FieldSecrets) {
+		fields = append(fields, executionlog.FieldSecrets)
+	}
 	if m.FieldCleared(executionlog.FieldExitCode) {
 		fields = append(fields, executionlog.FieldExitCode)
 	}
@@ -7963,6 +8098,9 @@ func (m *ExecutionLogMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *ExecutionLogMutation) ClearField(name string) error {
 	switch name {
+	case executionlog.FieldSecrets:
+		m.ClearSecrets()
+		return nil
 	case executionlog.FieldExitCode:
 		m.ClearExitCode()
 		return nil
@@ -8000,6 +8138,12 @@ func (m *ExecutionLogMutation) ResetField(name string) error {
 		return nil
 	case executionlog.FieldScript:
 		m.ResetScript()
+		return nil
+	case executionlog.FieldSecretScript:
+		m.ResetSecretScript()
+		return nil
+	case executionlog.FieldSecrets:
+		m.ResetSecrets()
 		return nil
 	case executionlog.FieldStdout:
 		m.ResetStdout()

@@ -325,20 +325,24 @@ func init() {
 	executionlogDescScript := executionlogFields[4].Descriptor()
 	// executionlog.DefaultScript holds the default value on creation for the script field.
 	executionlog.DefaultScript = executionlogDescScript.Default.(string)
+	// executionlogDescSecretScript is the schema descriptor for secret_script field.
+	executionlogDescSecretScript := executionlogFields[5].Descriptor()
+	// executionlog.DefaultSecretScript holds the default value on creation for the secret_script field.
+	executionlog.DefaultSecretScript = executionlogDescSecretScript.Default.(string)
 	// executionlogDescStdout is the schema descriptor for stdout field.
-	executionlogDescStdout := executionlogFields[5].Descriptor()
+	executionlogDescStdout := executionlogFields[7].Descriptor()
 	// executionlog.DefaultStdout holds the default value on creation for the stdout field.
 	executionlog.DefaultStdout = executionlogDescStdout.Default.(string)
 	// executionlogDescStderr is the schema descriptor for stderr field.
-	executionlogDescStderr := executionlogFields[6].Descriptor()
+	executionlogDescStderr := executionlogFields[8].Descriptor()
 	// executionlog.DefaultStderr holds the default value on creation for the stderr field.
 	executionlog.DefaultStderr = executionlogDescStderr.Default.(string)
 	// executionlogDescError is the schema descriptor for error field.
-	executionlogDescError := executionlogFields[8].Descriptor()
+	executionlogDescError := executionlogFields[10].Descriptor()
 	// executionlog.DefaultError holds the default value on creation for the error field.
 	executionlog.DefaultError = executionlogDescError.Default.(string)
 	// executionlogDescAttempts is the schema descriptor for attempts field.
-	executionlogDescAttempts := executionlogFields[9].Descriptor()
+	executionlogDescAttempts := executionlogFields[11].Descriptor()
 	// executionlog.DefaultAttempts holds the default value on creation for the attempts field.
 	executionlog.DefaultAttempts = executionlogDescAttempts.Default.(int)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()

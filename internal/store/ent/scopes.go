@@ -20,7 +20,9 @@ type TypeMeta struct {
 	Repr string
 	// Audit records changes in the history.
 	Audit bool
-	// Secret fields are never recorded or returned.
+	// Secret fields are those the schema declares Sensitive(): never
+	// recorded in the history nor returned, masked in scripts, and kept in
+	// change and operation snapshots only while a unit needs them.
 	Secret map[string]bool
 	// StaffOnly fields may be set by superusers only.
 	StaffOnly map[string]bool
@@ -90,7 +92,7 @@ var Meta = map[string]TypeMeta{
 		Owner:         "",
 		Repr:          "",
 		Audit:         false,
-		Secret:        map[string]bool{},
+		Secret:        map[string]bool{"secret_script": true, "secrets": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 	},
@@ -185,12 +187,13 @@ var Meta = map[string]TypeMeta{
 		StaffDefaults: map[string]any{"is_main": systemuser.DefaultIsMain},
 	},
 	"Throttle": {
-		Table:     "throttles",
-		Owner:     "",
-		Repr:      "",
-		Audit:     false,
-		Secret:    map[string]bool{},
-		StaffOnly: map[string]bool{},
+		Table:         "throttles",
+		Owner:         "",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
 	},
 	"Token": {
 		Table:         "tokens",

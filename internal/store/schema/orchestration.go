@@ -128,7 +128,13 @@ func (ExecutionLog) Fields() []ent.Field {
 		field.Int("server_id"),
 		field.String("state").Default("RECEIVED"),
 		field.Bool("async").Default(false),
+		// script is what staff and alerts see: secret values masked.
 		field.Text("script").Default(""),
+		// secret_script is the script as it runs, secrets included, and
+		// secrets the values masked in script and output; both only while
+		// the unit may still run (see docs/secrets.md).
+		field.Text("secret_script").Default("").Sensitive(),
+		field.Strings("secrets").Optional().Sensitive(),
 		field.Text("stdout").Default(""),
 		field.Text("stderr").Default(""),
 		field.Int("exit_code").Optional().Nillable(),

@@ -12,6 +12,8 @@ import (
 // Scope is read by the code generator (see ../entc.go) to build ent.Meta, the
 // one table that authorization and the audit history consult. New models get
 // scoping and auditing by declaring it here, not by editing those packages.
+// Secret fields are declared on the field itself, with Sensitive(): they
+// become TypeMeta.Secret (see docs/secrets.md).
 type Scope struct {
 	// Owner is the column naming the owning account: "account_id" for
 	// account-owned objects, "id" for the Account itself, "" for staff-only.

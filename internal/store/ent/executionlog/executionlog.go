@@ -22,6 +22,10 @@ const (
 	FieldAsync = "async"
 	// FieldScript holds the string denoting the script field in the database.
 	FieldScript = "script"
+	// FieldSecretScript holds the string denoting the secret_script field in the database.
+	FieldSecretScript = "secret_script"
+	// FieldSecrets holds the string denoting the secrets field in the database.
+	FieldSecrets = "secrets"
 	// FieldStdout holds the string denoting the stdout field in the database.
 	FieldStdout = "stdout"
 	// FieldStderr holds the string denoting the stderr field in the database.
@@ -65,6 +69,8 @@ var Columns = []string{
 	FieldState,
 	FieldAsync,
 	FieldScript,
+	FieldSecretScript,
+	FieldSecrets,
 	FieldStdout,
 	FieldStderr,
 	FieldExitCode,
@@ -95,6 +101,8 @@ var (
 	DefaultAsync bool
 	// DefaultScript holds the default value on creation for the "script" field.
 	DefaultScript string
+	// DefaultSecretScript holds the default value on creation for the "secret_script" field.
+	DefaultSecretScript string
 	// DefaultStdout holds the default value on creation for the "stdout" field.
 	DefaultStdout string
 	// DefaultStderr holds the default value on creation for the "stderr" field.
@@ -136,6 +144,11 @@ func ByAsync(opts ...sql.OrderTermOption) OrderOption {
 // ByScript orders the results by the script field.
 func ByScript(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldScript, opts...).ToFunc()
+}
+
+// BySecretScript orders the results by the secret_script field.
+func BySecretScript(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSecretScript, opts...).ToFunc()
 }
 
 // ByStdout orders the results by the stdout field.

@@ -80,6 +80,11 @@ func Script(v string) predicate.ExecutionLog {
 	return predicate.ExecutionLog(sql.FieldEQ(FieldScript, v))
 }
 
+// SecretScript applies equality check predicate on the "secret_script" field. It's identical to SecretScriptEQ.
+func SecretScript(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldEQ(FieldSecretScript, v))
+}
+
 // Stdout applies equality check predicate on the "stdout" field. It's identical to StdoutEQ.
 func Stdout(v string) predicate.ExecutionLog {
 	return predicate.ExecutionLog(sql.FieldEQ(FieldStdout, v))
@@ -378,6 +383,81 @@ func ScriptEqualFold(v string) predicate.ExecutionLog {
 // ScriptContainsFold applies the ContainsFold predicate on the "script" field.
 func ScriptContainsFold(v string) predicate.ExecutionLog {
 	return predicate.ExecutionLog(sql.FieldContainsFold(FieldScript, v))
+}
+
+// SecretScriptEQ applies the EQ predicate on the "secret_script" field.
+func SecretScriptEQ(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldEQ(FieldSecretScript, v))
+}
+
+// SecretScriptNEQ applies the NEQ predicate on the "secret_script" field.
+func SecretScriptNEQ(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldNEQ(FieldSecretScript, v))
+}
+
+// SecretScriptIn applies the In predicate on the "secret_script" field.
+func SecretScriptIn(vs ...string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldIn(FieldSecretScript, vs...))
+}
+
+// SecretScriptNotIn applies the NotIn predicate on the "secret_script" field.
+func SecretScriptNotIn(vs ...string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldNotIn(FieldSecretScript, vs...))
+}
+
+// SecretScriptGT applies the GT predicate on the "secret_script" field.
+func SecretScriptGT(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldGT(FieldSecretScript, v))
+}
+
+// SecretScriptGTE applies the GTE predicate on the "secret_script" field.
+func SecretScriptGTE(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldGTE(FieldSecretScript, v))
+}
+
+// SecretScriptLT applies the LT predicate on the "secret_script" field.
+func SecretScriptLT(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldLT(FieldSecretScript, v))
+}
+
+// SecretScriptLTE applies the LTE predicate on the "secret_script" field.
+func SecretScriptLTE(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldLTE(FieldSecretScript, v))
+}
+
+// SecretScriptContains applies the Contains predicate on the "secret_script" field.
+func SecretScriptContains(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldContains(FieldSecretScript, v))
+}
+
+// SecretScriptHasPrefix applies the HasPrefix predicate on the "secret_script" field.
+func SecretScriptHasPrefix(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldHasPrefix(FieldSecretScript, v))
+}
+
+// SecretScriptHasSuffix applies the HasSuffix predicate on the "secret_script" field.
+func SecretScriptHasSuffix(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldHasSuffix(FieldSecretScript, v))
+}
+
+// SecretScriptEqualFold applies the EqualFold predicate on the "secret_script" field.
+func SecretScriptEqualFold(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldEqualFold(FieldSecretScript, v))
+}
+
+// SecretScriptContainsFold applies the ContainsFold predicate on the "secret_script" field.
+func SecretScriptContainsFold(v string) predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldContainsFold(FieldSecretScript, v))
+}
+
+// SecretsIsNil applies the IsNil predicate on the "secrets" field.
+func SecretsIsNil() predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldIsNull(FieldSecrets))
+}
+
+// SecretsNotNil applies the NotNil predicate on the "secrets" field.
+func SecretsNotNil() predicate.ExecutionLog {
+	return predicate.ExecutionLog(sql.FieldNotNull(FieldSecrets))
 }
 
 // StdoutEQ applies the EQ predicate on the "stdout" field.

@@ -233,6 +233,8 @@ var (
 		{Name: "state", Type: field.TypeString, Default: "RECEIVED"},
 		{Name: "async", Type: field.TypeBool, Default: false},
 		{Name: "script", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "secret_script", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "secrets", Type: field.TypeJSON, Nullable: true},
 		{Name: "stdout", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "stderr", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "exit_code", Type: field.TypeInt, Nullable: true},
@@ -259,7 +261,7 @@ var (
 			{
 				Name:    "executionlog_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ExecutionLogsColumns[12]},
+				Columns: []*schema.Column{ExecutionLogsColumns[14]},
 			},
 			{
 				Name:    "executionlog_state",
