@@ -69,6 +69,10 @@ StrictModes no
 MaxSessions 20
 # concurrent tests open many connections at once; the default 10:30:100 drops some
 MaxStartups 200
+# bash sources ~/.bashrc for commands sshd starts unless it is nested
+# (SHLVL): the machine's own rc files (pyenv, nvm) must neither slow every
+# unit down nor stall it on their lock files
+SetEnv SHLVL=1
 UseDNS no
 PrintMotd no
 PrintLastLog no
