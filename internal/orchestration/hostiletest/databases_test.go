@@ -30,7 +30,7 @@ import (
 // MariaDB and PostgreSQL: names are read from the engines' catalogs and
 // password hashes from their user tables, hex-encoded. The rules'
 // documented forms: names and types without surrounding space; an empty
-// type takes DATABASES_DEFAULT_TYPE.
+// type (once trimmed) takes DATABASES_DEFAULT_TYPE.
 var databasesSuite = suite{
 	name: "databases",
 	backends: []string{databases.MySQLBackend, databases.MySQLUserBackend,
@@ -215,7 +215,7 @@ func runDatabases(t *testing.T, st *store.Store, r *recorder) {
 			d, err = tx.Database.Create().SetName(name).SetType(typ).SetAccountID(acc).Save(ctx)
 			return err
 		}) {
-			if d.Name != strings.TrimSpace(name) || (typ != "" && d.Type != strings.TrimSpace(typ)) || (typ == "" && d.Type != databases.DefaultType.Get()) {
+			if d.Name != strings.TrimSpace(name) || d.Type != orDefault(typ, databases.DefaultType.Get()) {
 				t.Errorf("database %q of type %q stored as %q of %q", name, typ, d.Name, d.Type)
 			}
 			want[d.Type].dbs = append(want[d.Type].dbs, d.Name)
@@ -233,7 +233,7 @@ func runDatabases(t *testing.T, st *store.Store, r *recorder) {
 			u, err = tx.DatabaseUser.Create().SetUsername(name).SetType(typ).SetPassword(hash).SetAccountID(acc).Save(ctx)
 			return err
 		}) {
-			if u.Username != strings.TrimSpace(name) || u.Password != hash || (typ != "" && u.Type != strings.TrimSpace(typ)) || (typ == "" && u.Type != databases.DefaultType.Get()) {
+			if u.Username != strings.TrimSpace(name) || u.Password != hash || u.Type != orDefault(typ, databases.DefaultType.Get()) {
 				t.Errorf("user %q of type %q stored as %q of %q", name, typ, u.Username, u.Type)
 			}
 			want[u.Type].users[u.Username] = u.Password
@@ -250,7 +250,7 @@ func runDatabases(t *testing.T, st *store.Store, r *recorder) {
 			for _, w := range []string{"u" + tag + s, s + "u" + tag} {
 				addUser("DatabaseUser.username", w, w, typ, hashes[typ])
 			}
-			for _, w := range []string{s, "*" + s, "SCRAM-SHA-256$4096:" + s, hashes[typ] + s} {
+			for _, w := range []string{map[string]string{databases.MySQL: "*", databases.PostgreSQL: "SCRAM-SHA-256$4096:"}[typ] + s, hashes[typ] + s} {
 				addUser("DatabaseUser.password", w, "", typ, w)
 			}
 		}
@@ -266,8 +266,10 @@ func runDatabases(t *testing.T, st *store.Store, r *recorder) {
 		addUser("DatabaseUser.type", s, "", s, hashFor(s))
 	}
 
+	r.phase("writes done")
 	startExecutor(t, st, pool)
 	last := settle(t, st, 0)
+	r.phase("units done")
 	got := state()
 	for _, typ := range databases.Engines {
 		w, g := want[typ], got[typ]

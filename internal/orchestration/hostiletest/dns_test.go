@@ -91,7 +91,7 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 	}
 	owners := map[string]*ent.Domain{}
 	err = st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
-		for _, n := range []string{"", "txt", "caa", "mx", "a", "aaaa", "_s._tcp", "ty"} {
+		for _, n := range []string{"", "txt", "caa", "mx", "a", "_s._tcp", "ty"} {
 			name := strings.TrimPrefix(n+"."+zone, ".")
 			if owners[n], err = create(ctx, tx, name); err != nil {
 				return err
@@ -109,12 +109,12 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 	var txt []string // TXT values of txt.<zone>, as typed
 
 	// Domain.name: a subdomain (with a TXT record naming it, so that the
-	// name is in the zone), the seed inside a label, and a top domain
+	// name is in the zone) and a top domain, the seed inside a label
 	for i, s := range ss {
-		for j, w := range []string{s + "." + zone, "x" + s + "y." + zone, fmt.Sprintf("x%s-%d%s.example.org", s, i, tag)} {
+		for j, w := range []string{s + "." + zone, fmt.Sprintf("x%s-%d%s.example.org", s, i, tag)} {
 			var d *ent.Domain
 			if !r.one(cust, "Domain.name", w, func(ctx context.Context, tx *ent.Tx) (err error) {
-				if d, err = create(ctx, tx, w); err != nil || j == 2 {
+				if d, err = create(ctx, tx, w); err != nil || j == 1 {
 					return err
 				}
 				return tx.Record.Create().SetDomainID(d.ID).SetType("TXT").SetValue(d.Name).Exec(ctx)
@@ -124,7 +124,7 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 			if want := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(w), ".")); d.Name != want {
 				t.Errorf("Domain.name %q stored as %q, want %q", w, d.Name, want)
 			}
-			if j == 2 {
+			if j == 1 {
 				answers = append(answers, dnsAnswer{key: "Domain.name", name: d.Name, typ: "SOA", want: strings.Join(defaults, " "), slave: true})
 			} else {
 				answers = append(answers, dnsAnswer{key: "Domain.name", name: d.Name, typ: "TXT", want: `"` + d.Name + `"`})
@@ -209,8 +209,8 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 		}
 	}
 
-	// Record.value of every type, as typed and inside the type's shape; a
-	// CNAME has a name of its own
+	// Record.value: as typed for text and names, inside the type's shape
+	// where a value has several parts; a CNAME has a name of its own
 	id := func(s string) string { return s }
 	n := 0
 	for _, c := range []struct {
@@ -218,12 +218,10 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 		owner *ent.Domain // nil: a new name per value
 		wrap  func(string) string
 	}{
-		{"TXT", owners["txt"], id},
-		{"CAA", owners["caa"], id}, {"CAA", owners["caa"], func(s string) string { return `0 issue "` + s + `"` }},
-		{"MX", owners["mx"], id}, {"MX", owners["mx"], func(s string) string { return "10 " + s }},
-		{"A", owners["a"], id}, {"AAAA", owners["aaaa"], id},
-		{"SRV", owners["_s._tcp"], id}, {"SRV", owners["_s._tcp"], func(s string) string { return "1 2 3 " + s }},
-		{"NS", top, id}, {"CNAME", nil, id}, {"SOA", top, id},
+		{"TXT", owners["txt"], id}, {"A", owners["a"], id}, {"NS", top, id}, {"CNAME", nil, id},
+		{"CAA", owners["caa"], func(s string) string { return `0 issue "` + s + `"` }},
+		{"MX", owners["mx"], func(s string) string { return "10 " + s }},
+		{"SRV", owners["_s._tcp"], func(s string) string { return "1 2 3 " + s }},
 	} {
 		for _, s := range ss {
 			v := c.wrap(s)
@@ -255,8 +253,10 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 		}
 	}
 
+	r.phase("writes done")
 	startExecutor(t, st, pool)
 	settle(t, st, 0)
+	r.phase("units done")
 
 	for _, a := range answers {
 		if got, ok := answer(t, bed.Master, a); ok {

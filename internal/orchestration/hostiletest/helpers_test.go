@@ -39,30 +39,23 @@ var sys = viewer.System(context.Background(), viewer.ChannelSystem)
 
 // seeds are strings a shell, a heredoc, printf, an option parser, a zone
 // file, SQL or /etc/passwd would act on if they were not data; "CANARY"
-// stands for the run's canary file. They extend the seeds of the account
-// fuzz test (internal/orchestration/hostile_test.go) with the separators of
-// the servers' own files and names at the limits of the file system.
+// stands for the run's canary file. They are a selection of the seeds of
+// the account fuzz test (internal/orchestration/hostile_test.go), every
+// write being a transaction, plus the separators of the servers' own files
+// and names at the limits of the file system.
 func seeds(canary string) []string {
 	in := []string{
-		`it's "quoted"`, `'`, `"`, `''`, `'\''`, `"'"'"`,
-		`$(touch CANARY)`, "`touch CANARY`", `$(touch${IFS}CANARY)`,
-		`'; touch CANARY; '`, `"; touch CANARY; "`, `'$(touch CANARY)'`, ";touch CANARY", "x && touch CANARY",
-		"x\ntouch CANARY\n", "a\r\nb\rc\n", "\n", "\r", "\t", " \t padded \t\n ",
-		"; rm -rf / #", "a | b && c || d > CANARY < /etc/passwd", "x & touch CANARY",
-		"* ? [a-z] {a,b} ~ ~root", "$HOME ${PATH} ${X:-y} $1 $@ $$ $? !! \\$x", `$'\x41'`,
-		`\`, `\\`, `\n\t\x41\0`, "%s%n%d %% %b",
-		"--help", "-rf", "-", "--", ".", "..", "../../etc/passwd", "/", "a/", "/a", "a//b", "./a", "a/..",
-		"a:b", "a,b=c", "#x", "x@y",
-		"Núria 山田 🎉", "\u202eevil\u202c", "\u200fRTL", "\u00a0nbsp\u2028line\u2029", "\ufeffbom", "e\u0301",
-		"\xff\xfe invalid \xc3(", "\xed\xa0\x80",
-		"ORCHESTRA_EOF_0000000000000000", "orchestra_flush; touch CANARY", "EOF\nORCHESTRA_EOF\n",
-		"`id`'$HOME'*?{}~!#|&^=/@example.com",
-		"a\x00b", "\x00", "a\x01b\x7f",
+		`it's "quoted"`, `'`, `"`, `'\''`,
+		`$(touch CANARY)`, "`touch CANARY`", `$(touch${IFS}CANARY)`, `'; touch CANARY; '`, `"; touch CANARY; "`,
+		";touch CANARY", "x && touch CANARY", "x\ntouch CANARY\n", "a\r\nb\rc\n", "\t", " \t padded \t\n ",
+		"* ? [a-z] {a,b} ~ ~root", "$HOME ${PATH} $1 $@ $$ !! \\$x", `\`, `\n\t\x41\0`, "%s%n%d %b",
+		"--help", "-rf", "-", "..", "../../etc/passwd", "/", "a/", "a//b", "a:b", "a,b=c",
+		"Núria 山田 🎉", "\u202eevil\u202c", "\ufeffbom", "e\u0301", "\xff\xfe invalid",
+		"ORCHESTRA_EOF\n", "orchestra_flush; touch CANARY", "`id`'$HOME'*?{}~!#|&^=/@example.com",
+		"a\x00b", "a\x01b\x7f",
 		strings.Repeat("'\"$(x)`;\n山", 500),
-		strings.Repeat("x", 5000),
 		strings.Repeat("x", 256), strings.Repeat("山", 100), // one name over NAME_MAX bytes
-		"",
-		"STAFF", "EN", "h-rf", "x_y", "x.y",
+		"", "STAFF", "h-rf", "x_y", "x.y",
 	}
 	out := make([]string, len(in))
 	for i, s := range in {
@@ -122,14 +115,16 @@ type outcome struct{ refused, arrived int }
 // recorder writes values through the store and keeps the outcome of each
 // field ("Model.field").
 type recorder struct {
-	t  *testing.T
-	st *store.Store
-	mu sync.Mutex
-	by map[string]*outcome
+	t       *testing.T
+	st      *store.Store
+	mu      sync.Mutex
+	by      map[string]*outcome
+	queued  int // changes in the store after the last write; -1 before the first
+	started time.Time
 }
 
 func newRecorder(t *testing.T, st *store.Store) *recorder {
-	return &recorder{t: t, st: st, by: map[string]*outcome{}}
+	return &recorder{t: t, st: st, by: map[string]*outcome{}, queued: -1, started: time.Now()}
 }
 
 func (r *recorder) get(key string) *outcome {
@@ -141,6 +136,11 @@ func (r *recorder) get(key string) *outcome {
 		r.by[key] = o
 	}
 	return o
+}
+
+// phase logs how long the suite took so far.
+func (r *recorder) phase(what string) {
+	r.t.Logf("%s after %s", what, time.Since(r.started).Round(100*time.Millisecond))
 }
 
 // arrived notes a value of key found on the server as the store holds it.
@@ -161,9 +161,12 @@ func (r *recorder) changes() int {
 // (nil when the write was saved).
 func (r *recorder) write(ctx context.Context, key string, value string, blame []string, fn func(ctx context.Context, tx *ent.Tx) error) []string {
 	r.t.Helper()
-	before := r.changes()
+	if r.queued < 0 {
+		r.queued = r.changes()
+	}
 	err := r.st.Tx(ctx, fn)
 	if err == nil {
+		r.queued = r.changes()
 		return nil
 	}
 	named := errorFields(err)
@@ -171,8 +174,9 @@ func (r *recorder) write(ctx context.Context, key string, value string, blame []
 		r.t.Errorf("%s = %q: refused with %v, which is not a validation error naming %v", key, value, err, blame)
 		return []string{"?"}
 	}
-	if after := r.changes(); after != before {
-		r.t.Errorf("%s = %q: refused (%v) but %d changes were queued", key, value, err, after-before)
+	if after := r.changes(); after != r.queued {
+		r.t.Errorf("%s = %q: refused (%v) but %d changes were queued", key, value, err, after-r.queued)
+		r.queued = after
 	}
 	model, _, _ := strings.Cut(key, ".")
 	for _, f := range named {
@@ -208,7 +212,7 @@ func (r *recorder) check(fields map[string][]string) {
 			r.t.Errorf("%s: refused %d and arrived %d values; the test must see both", k, o.refused, o.arrived)
 		}
 	}
-	r.t.Logf("outcomes:%s", table.String())
+	r.t.Logf("outcomes (%s):%s", time.Since(r.started).Round(time.Second), table.String())
 }
 
 // account creates an account (as the panel) and returns its id and a
@@ -291,7 +295,7 @@ func settle(t *testing.T, st *store.Store, since int) int {
 	for _, l := range logs {
 		last = l.ID
 		if l.State != orchestration.StateSuccess && l.State != orchestration.StateNothing {
-			t.Fatalf("log %d (%s) %s: %s\nstderr: %.3000s\nscript: %.3000s", l.ID, l.Backend, l.State, l.Error, l.Stderr, l.Script)
+			t.Fatalf("log %d (%s) %s: %s\nstderr, last lines: %s", l.ID, l.Backend, l.State, l.Error, l.Stderr[max(0, len(l.Stderr)-2000):])
 		}
 	}
 	return last
@@ -305,13 +309,10 @@ func noCanary(t *testing.T, pool *sshpool.Pool, target sshpool.Target, canary st
 	}
 }
 
-// unique drops repeated values, keeping the first of each.
-func unique(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
+// orDefault is a choice as the rules store it: trimmed, def when empty.
+func orDefault(s, def string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return def
 	}
-	return out
+	return s
 }
