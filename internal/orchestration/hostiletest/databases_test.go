@@ -67,7 +67,7 @@ func runDatabases(t *testing.T, st *store.Store, r *recorder) {
 		t.Fatal(err)
 	}
 	pgURL.Path = "/postgres"
-	pool := newPool(t, sshpool.Config{Signer: bed.Signer})
+	pool := sharedPool(t, bed.Signer)
 	s0 := bed.Servers[0]
 	target := sshpool.Target{Address: s0.Address, Port: s0.Port, HostKey: s0.HostKey}
 	var probe strings.Builder

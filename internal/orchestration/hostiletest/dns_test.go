@@ -56,7 +56,7 @@ func seconds(t *testing.T, v, def string) string {
 
 func runDNS(t *testing.T, st *store.Store, r *recorder) {
 	bed := bindtest.Load(t)
-	pool := newPool(t, sshpool.Config{Signer: bed.SSH.Signer})
+	pool := sharedPool(t, bed.SSH.Signer)
 	tag := bed.Token()
 	zone := tag + ".example.org"
 	canary := "/tmp/orchestra-canary-" + tag

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"entgo.io/ent/schema/field"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
@@ -231,15 +233,31 @@ func account(t *testing.T, st *store.Store, name string) (int, context.Context) 
 	return a.ID, viewer.With(context.Background(), viewer.Viewer{AccountID: a.ID, Username: name, Channel: viewer.ChannelAPI})
 }
 
-// newPool returns a pool of SSH connections closed after the test.
-func newPool(t *testing.T, signer sshpool.Config) *sshpool.Pool {
+// pool is shared by every suite and store of the run: a session's first
+// connection costs what the servers' login takes, paid once per server.
+var shared struct {
+	once sync.Once
+	p    *sshpool.Pool
+	err  error
+}
+
+// sharedPool returns the run's pool of SSH connections to the test bed,
+// closed by TestMain.
+func sharedPool(t *testing.T, signer ssh.Signer) *sshpool.Pool {
 	t.Helper()
-	pool, err := sshpool.New(signer)
-	if err != nil {
-		t.Fatal(err)
+	shared.once.Do(func() { shared.p, shared.err = sshpool.New(sshpool.Config{Signer: signer}) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
 	}
-	t.Cleanup(func() { pool.Close() })
-	return pool
+	return shared.p
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.p != nil {
+		shared.p.Close()
+	}
+	os.Exit(code)
 }
 
 // run runs script as root on target and returns its standard output.

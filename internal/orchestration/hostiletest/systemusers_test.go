@@ -40,7 +40,7 @@ type unixWant struct {
 
 func runSystemUsers(t *testing.T, st *store.Store, r *recorder) {
 	bed := sshtest.Load(t)
-	pool := newPool(t, sshpool.Config{Signer: bed.Signer})
+	pool := sharedPool(t, bed.Signer)
 	s0 := bed.Servers[0]
 	target := sshpool.Target{Address: s0.Address, Port: s0.Port, HostKey: s0.HostKey}
 	// usernames are global on the server: every one holds the tag
