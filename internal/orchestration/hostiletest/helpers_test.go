@@ -233,7 +233,7 @@ func account(t *testing.T, st *store.Store, name string) (int, context.Context) 
 	return a.ID, viewer.With(context.Background(), viewer.Viewer{AccountID: a.ID, Username: name, Channel: viewer.ChannelAPI})
 }
 
-// pool is shared by every suite and store of the run: a session's first
+// shared is the pool of every suite and store of the run: a session's first
 // connection costs what the servers' login takes, paid once per server.
 var shared struct {
 	once sync.Once
