@@ -73,6 +73,27 @@ var (
 // be read as a uid).
 var nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
+// hashRe is a SHA-512 crypt hash as crypt(3) writes it: the backend pipes
+// "user:hash" lines into chpasswd -e, where a newline in a hash would set
+// another user's password and a colon would shift the fields of
+// /etc/shadow.
+var hashRe = regexp.MustCompile(`^\$6\$(rounds=[0-9]{1,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$`)
+
+// passwdPathProblem is what /etc/passwd and the file system refuse in a
+// home that paths accepts: useradd refuses a colon (the field separator),
+// and no file system takes a name of more than 255 bytes.
+func passwdPathProblem(ctx context.Context, p string) string {
+	if strings.Contains(p, ":") {
+		return i18n.T(ctx, "A home cannot contain a colon (:), the field separator of /etc/passwd.")
+	}
+	for _, name := range strings.Split(p, "/") {
+		if len(name) > 255 {
+			return i18n.T(ctx, "Each name in a path has at most 255 bytes.")
+		}
+	}
+	return ""
+}
+
 // HashPassword returns the SHA-512 crypt hash ($6$) useradd and chpasswd -e
 // take: the server never sees the clear text.
 func HashPassword(pw string) (string, error) {
@@ -200,7 +221,7 @@ func Validate(ctx context.Context, m *ent.SystemUserMutation) error {
 		return ""
 	})
 	errs.Check(ctx, m, "password", func(s string) string {
-		if s != "" && !strings.HasPrefix(s, "$6$") {
+		if s != "" && !hashRe.MatchString(s) {
 			return i18n.T(ctx, "The password is stored as a SHA-512 crypt hash.")
 		}
 		return ""
@@ -209,13 +230,19 @@ func Validate(ctx context.Context, m *ent.SystemUserMutation) error {
 		if s == "" {
 			return ""
 		}
-		return paths.AbsProblem(ctx, s)
+		if msg := paths.AbsProblem(ctx, s); msg != "" {
+			return msg
+		}
+		return passwdPathProblem(ctx, s)
 	})
 	errs.Check(ctx, m, "directory", func(s string) string {
 		if s == "" {
 			return ""
 		}
 		if msg := paths.RelProblem(ctx, s); msg != "" {
+			return msg
+		}
+		if msg := passwdPathProblem(ctx, s); msg != "" {
 			return msg
 		}
 		for _, g := range ForbiddenPaths.Get() {
