@@ -25,6 +25,9 @@ import (
 // backends append).
 const MaxLen = 1024
 
+// MaxName is the longest name of one file system entry (NAME_MAX).
+const MaxName = 255
+
 // Base is a directory tree an account owns on its servers, and the UNIX
 // user that owns it: on the server, what is made in it is made as Owner.
 type Base struct {
@@ -139,6 +142,11 @@ func textProblem(ctx context.Context, p string) string {
 		return i18n.T(ctx, "Enter valid UTF-8 text.")
 	case strings.IndexFunc(p, unicode.IsControl) >= 0:
 		return i18n.T(ctx, "Enter a path without control characters (newlines, tabs, NUL…).")
+	}
+	for _, name := range strings.Split(p, "/") {
+		if len(name) > MaxName {
+			return i18n.T(ctx, "Each name in a path has at most %d bytes.", MaxName)
+		}
 	}
 	return ""
 }

@@ -79,17 +79,11 @@ var nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 // /etc/shadow.
 var hashRe = regexp.MustCompile(`^\$6\$(rounds=[0-9]{1,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$`)
 
-// passwdPathProblem is what /etc/passwd and the file system refuse in a
-// home that paths accepts: useradd refuses a colon (the field separator),
-// and no file system takes a name of more than 255 bytes.
+// passwdPathProblem is what /etc/passwd refuses in a home that paths
+// accepts: useradd refuses a colon, its field separator.
 func passwdPathProblem(ctx context.Context, p string) string {
 	if strings.Contains(p, ":") {
 		return i18n.T(ctx, "A home cannot contain a colon (:), the field separator of /etc/passwd.")
-	}
-	for _, name := range strings.Split(p, "/") {
-		if len(name) > 255 {
-			return i18n.T(ctx, "Each name in a path has at most 255 bytes.")
-		}
 	}
 	return ""
 }
