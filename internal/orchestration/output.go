@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ const flushEvery = 200 * time.Millisecond
 type logOutput struct {
 	st      *store.Store
 	logID   int
-	secrets []string // masked in what is stored
+	secrets []string          // masked in what is stored
+	mask    *strings.Replacer // built from secrets at the first flush
 
 	mu       sync.Mutex
 	out, err strings.Builder
@@ -58,7 +60,12 @@ func (o *logOutput) stderr() io.Writer { return outWriter{o, &o.err} }
 func (o *logOutput) text() (string, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return MaskSecrets(o.out.String(), o.secrets), MaskSecrets(o.err.String(), o.secrets)
+	if o.mask == nil {
+		if o.mask = masker(o.secrets); o.mask == nil {
+			o.mask = strings.NewReplacer()
+		}
+	}
+	return o.mask.Replace(o.out.String()), o.mask.Replace(o.err.String())
 }
 
 // start flushes until stop; the returned channel closes after the last
@@ -97,15 +104,25 @@ func (o *logOutput) start(ctx context.Context) <-chan struct{} {
 func (o *logOutput) stop() { close(o.stopped) }
 
 // withoutPartialSecret cuts the end of text that is the start of a secret.
+// Each suffix of text shorter than the longest secret is looked up among
+// the sorted secrets, so a unit with thousands of them costs little per
+// flush.
 func withoutPartialSecret(text string, secrets []string) string {
-	cut := 0
-	for _, v := range secrets {
-		for k := min(len(v)-1, len(text)); k > cut; k-- {
-			if strings.HasSuffix(text, v[:k]) {
-				cut = k
-				break
+	sorted := slices.Clone(secrets)
+	slices.Sort(sorted)
+	longest := 0
+	for _, v := range sorted {
+		longest = max(longest, len(v))
+	}
+	for k := min(longest-1, len(text)); k > 0; k-- {
+		suffix := text[len(text)-k:]
+		// the first secret not below suffix starts with it, if any does
+		i, _ := slices.BinarySearch(sorted, suffix)
+		for ; i < len(sorted) && strings.HasPrefix(sorted[i], suffix); i++ {
+			if len(sorted[i]) > k {
+				return text[:len(text)-k]
 			}
 		}
 	}
-	return text[:len(text)-cut]
+	return text
 }
