@@ -258,6 +258,19 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		if _, code := sh("test -e /home/" + shellUser); code == 0 {
 			t.Error("the deleted user's home is still there")
 		}
+		if _, code := sh("getent group " + shellUser); code == 0 {
+			t.Error("the deleted user's group is still there")
+		}
+		// nothing left blocks a user of the same name
+		r = admin.do("POST", "/system-users", map[string]any{"username": shellUser, "account": acc, "shell": "/bin/bash",
+			"password": "Again-secret-44"}).want(http.StatusCreated)
+		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("created again: %v", r.header)
+		}
+		if out, err := login(t, s0, shellUser, "Again-secret-44", "id -un"); err != nil || out != shellUser+"\n" {
+			t.Errorf("created again, login: %q, %v", out, err)
+		}
+		admin.do("DELETE", fmt.Sprintf("/system-users/%d", r.id()), nil).want(http.StatusNoContent)
 
 		// the account deleted: its users go with it, the main one included
 		r = admin.do("DELETE", fmt.Sprintf("/accounts/%d", acc), nil).want(http.StatusNoContent)

@@ -114,11 +114,17 @@ func apply(s *orchestration.Script, srv orchestration.Server, action string, o o
 			s.Var("base", base.Path)
 			s.Raw(`  if [[ -d $home ]]; then (orchestra_enter "$base" "$home" && setfacl -R -P -x "u:$user,d:u:$user" -- .) 2>/dev/null || true; fi`)
 		}
+		// The user's own group goes too, even with members left in it
+		// (www-data, the main user), and also when a run cut short after
+		// userdel is run again: a leftover group would make a user of the
+		// same name impossible to create again.
 		s.Raw(`  userdel -- "$user"
   if [[ -n $own_home && -d $home && ! -L $home ]]; then
     if [[ -n $move_to ]]; then install -d -m 0700 -- "$move_to" && mv -- "$home" "$move_to/${home##*/}.$(date +%Y%m%d%H%M%S)"; else rm -rf -- "$home"; fi
   fi
-fi`)
+fi
+gid=$(getent group -- "$user" | cut -d: -f3) || true
+if [[ -n $gid ]] && (( gid >= 1000 )) && ! id -u -- "$user" >/dev/null 2>&1; then groupdel -- "$user"; fi`)
 		return nil
 	}
 	if !own && base.Path == "" {
