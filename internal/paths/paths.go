@@ -9,6 +9,7 @@ package paths
 
 import (
 	"context"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -55,29 +56,24 @@ func Register(name string, p Provider) {
 	providers[name] = p
 }
 
-// Owned returns every base account owns, longest path first (so that
-// Within picks the innermost), whoever the viewer in ctx is.
+// Owned returns every base account owns, whoever the viewer in ctx is.
 func Owned(ctx context.Context, client *ent.Client, account int) ([]Base, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	mu.RLock()
-	names := make([]string, 0, len(providers))
-	for n := range providers {
-		names = append(names, n)
+	names := slices.Sorted(maps.Keys(providers))
+	list := make([]Provider, len(names))
+	for i, n := range names {
+		list[i] = providers[n]
 	}
 	mu.RUnlock()
-	slices.Sort(names)
 	var out []Base
-	for _, n := range names {
-		mu.RLock()
-		p := providers[n]
-		mu.RUnlock()
+	for _, p := range list {
 		bases, err := p(ctx, client, account)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, bases...)
 	}
-	slices.SortStableFunc(out, func(a, b Base) int { return len(b.Path) - len(a.Path) })
 	return out, nil
 }
 
@@ -149,15 +145,4 @@ func textProblem(ctx context.Context, p string) string {
 		}
 	}
 	return ""
-}
-
-// Join returns base joined with rel, which RelProblem accepted.
-func Join(base, rel string) string { return path.Join(base, rel) }
-
-// Rel returns p relative to base, which p lies in.
-func Rel(base, p string) string {
-	if p == base {
-		return "."
-	}
-	return strings.TrimPrefix(p, strings.TrimSuffix(base, "/")+"/")
 }
