@@ -132,11 +132,13 @@ func TestBrowser(t *testing.T) {
 			domainURL, _, _ := strings.Cut(b.location(), "?")
 			domainID := domainURL[strings.LastIndex(domainURL, "/")+1:]
 			// the execution log, coloured by its state
-			b.run(click(`#ops a[href^="/logs/"]`), waitvisible("#fields .state-SUCCESS"))
+			b.follow(`#ops a[href^="/logs/"]`)
+			b.run(waitvisible("#fields .state-SUCCESS"))
 			b.shot("execution-log")
 			// retry it: the new log's page refreshes itself until the unit ends
-			b.run(click(`.actions a[href$="/do/retry"]`), click(".form button[type=submit]"),
-				click(`dl.fields a[href^="/logs/"]`), waitvisible("#fields"))
+			b.run(click(`.actions a[href$="/do/retry"]`), click(".form button[type=submit]"))
+			b.follow(`dl.fields a[href^="/logs/"]`)
+			b.run(waitvisible("#fields"))
 			b.poll(`!!document.querySelector('#fields .state-SUCCESS')`, 60*time.Second)
 			if got := b.text("#fields"); !strings.Contains(got, "Retry of") {
 				t.Errorf("the retry's log:\n%s", got)
@@ -383,6 +385,20 @@ func (b *browser) poll(js string, timeout time.Duration) {
 		b.shot("failure")
 		b.t.Fatalf("browser: waiting for %s: %v\nat %s\n%s", js, err, b.location(), body)
 	}
+}
+
+// follow opens the link sel once it is on the page. It reads the address
+// instead of clicking: a live page swaps its fields while they refresh, and a
+// click can land on a node that was just replaced.
+func (b *browser) follow(sel string) {
+	b.t.Helper()
+	js := `(() => { const a = document.querySelector(` + strconv.Quote(sel) + `); return a ? a.href : ""; })()`
+	href, err := chromedp.Run(b.ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		b.shot("failure")
+		b.t.Fatalf("browser: no link %s: %v\nat %s", sel, err, b.location())
+	}
+	b.run(chromedp.Navigate(href))
 }
 
 func (b *browser) value(sel string) string {
