@@ -25,3 +25,30 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	// e2e-files writes TEST_ROOT/files/<username> per account, with no wait:
+	// batches of thousands of operations in one unit. On a delete it removes
+	// the file. With TEST_GATE set, a unit first waits until that file
+	// exists, so a test can act while it is surely running.
+	orchestration.Register(&orchestration.Backend{
+		Name: "e2e-files", Model: "Account",
+		Prepare: func(s *orchestration.Script, srv orchestration.Server) {
+			s.Var("root", srv.Setting("TEST_ROOT", "/nonexistent"))
+			s.Raw(`mkdir -p "$root/files"`)
+			if gate := srv.Setting("TEST_GATE", ""); gate != "" {
+				s.Var("gate", gate)
+				s.Raw(`echo waiting; while [[ ! -e $gate ]]; do sleep 0.1; done`)
+			}
+		},
+		Apply: func(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+			path := srv.Setting("TEST_ROOT", "/nonexistent") + "/files/" + o.String("username")
+			if action == orchestration.ActionDelete {
+				s.Cmd("rm", "-f", "--", path)
+				return nil
+			}
+			s.WriteFile(path, []byte(o.String("full_name")), "0644")
+			return nil
+		},
+	})
+}
