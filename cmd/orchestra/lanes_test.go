@@ -143,7 +143,11 @@ func (b *laneBed) until(what string, d time.Duration, cond func() bool) {
 	b.t.Helper()
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: not within %s", what, d)
+			var states []string
+			for _, l := range b.logs() {
+				states = append(states, fmt.Sprintf("%d %s %q %q", l.ID, l.State, l.Error, l.Stdout+l.Stderr))
+			}
+			b.t.Fatalf("%s: not within %s; lane held by %q; logs:\n%s", what, d, b.laneOwner(), strings.Join(states, "\n"))
 		}
 	}
 }
@@ -249,16 +253,17 @@ func TestPausedProcessNeverRunsBeside(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			b := newLaneBed(t, engine, "e2e-sleepy")
 			a := b.serve("orch-a")
-			// five accounts, one unit of five seconds (e2e-sleepy sleeps 1 s each)
+			// twelve accounts, one unit of twelve seconds (e2e-sleepy sleeps 1 s
+			// each): the other process takes over well before it ends
 			var first []string
-			for i := range 5 {
+			for i := range 12 {
 				first = append(first, fmt.Sprintf("p%02d", i))
 			}
 			b.accounts(first, func(n string) string { return "Name " + n })
 			var running *ent.ExecutionLog
 			b.until("the unit runs its first operation", 60*time.Second, func() bool {
 				for _, l := range b.logs() {
-					if l.State == orchestration.StateStarted && strings.Contains(l.Stdout, "applied p00") {
+					if l.State == orchestration.StateStarted && strings.Contains(l.Stdout, "applied ") {
 						running = l
 						return true
 					}
@@ -339,12 +344,12 @@ func TestTenThousandOperationUnitRecovers(t *testing.T) {
 			// one unit whatever the size cap
 			big := []string{"ORCHESTRA_ORCHESTRATION_UNIT_MAX_OPERATIONS=20000",
 				"ORCHESTRA_ORCHESTRATION_UNIT_MAX_SCRIPT_BYTES=67108864"}
-			first := b.serve("orch-a", big...)
 			names := make([]string, n)
 			for i := range names {
 				names[i] = fmt.Sprintf("u%05d", i)
 			}
 			b.accounts(names, func(n string) string { return "Name " + n })
+			first := b.serve("orch-a", big...)
 			var running *ent.ExecutionLog
 			b.until("the unit starts", 120*time.Second, func() bool {
 				for _, l := range b.logs() {
