@@ -157,10 +157,10 @@ var errLaneBusy = errors.New("the server still runs an older unit")
 
 func laneLock(wait time.Duration) string {
 	return `orchestra_alive() {
-  local l
+  local l start=$2
   { read -r l </proc/$1/stat; } 2>/dev/null || return 1
   l=${l##*) }; set -f; set -- $l; set +f
-  [[ ${20} == "$2" ]]
+  [[ ${20} == "$start" ]]
 }
 orchestra_lane_lock() {
   local lock=/run/orchestra-lane me l holder tries=0 fd

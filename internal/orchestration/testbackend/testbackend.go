@@ -1,8 +1,8 @@
 // Package testbackend registers a backend for end-to-end tests of the built
 // binary: cmd/orchestra imports it only when built with -tags testbackend.
 //
-// e2e-sleepy records each account's unit in TEST_ROOT/log ("start <name>",
-// then "end <name>" a second later) and writes TEST_ROOT/<name>, so a test can
+// e2e-sleepy records each account's unit in TEST_ROOT/log ("start <name>
+// <pid>", then "end <name> <pid>" a second later, pid the script's process) and writes TEST_ROOT/<name>, so a test can
 // kill the process in the middle of a batch and see what ran; it prints
 // "applied <name>" for each.
 package testbackend
@@ -18,9 +18,9 @@ func init() {
 		},
 		Apply: func(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
 			s.Var("name", o.String("username"))
-			s.Raw(`echo "start $name" >>"$root/log"; sleep 1`)
+			s.Raw(`echo "start $name $BASHPID" >>"$root/log"; sleep 1`)
 			s.WriteFile(srv.Setting("TEST_ROOT", "/nonexistent")+"/"+o.String("username"), []byte(o.String("full_name")), "0644")
-			s.Raw(`echo "end $name" >>"$root/log"; echo "applied $name"`)
+			s.Raw(`echo "end $name $BASHPID" >>"$root/log"; echo "applied $name"`)
 			return nil
 		},
 	})
