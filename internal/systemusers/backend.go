@@ -26,7 +26,7 @@ const (
 // loaded is what Apply needs beyond the user's row.
 type loaded struct {
 	active bool     // the user and its account are active
-	groups []string // names of the groups it is in (other system users')
+	groups []string // the groups it is in: other system users' (a main user: all of its account's)
 	main   string   // the account's main user, for a user that is not it
 	// bases the account owns, for a user living in another's home and for
 	// custom actions: paths are checked against them on the server
