@@ -110,7 +110,8 @@ for g in $(getent group | cut -d: -f1 | grep '^%[1]s'); do groupdel "$g" 2>/dev/
 			}
 			b.ReportMetric(time.Since(t0).Seconds(), "s/1000-users")
 			b.ReportMetric(onServer(t0), "s-on-server/1000-users")
-			logs, err := st.ExecutionLog.Query().Where(executionlog.Backend(systemusers.Backend)).All(viewer.System(ctx, viewer.ChannelSystem))
+			logs, err := st.ExecutionLog.Query().Where(executionlog.Backend(systemusers.Backend), executionlog.CreatedAtGTE(t0)).
+				All(viewer.System(ctx, viewer.ChannelSystem))
 			if err != nil {
 				b.Fatal(err)
 			}
