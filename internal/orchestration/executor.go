@@ -417,13 +417,32 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 	bg := context.WithoutCancel(ctx) // records are written even as ctx ends
 	now := time.Now().UTC()
 	attempts := l.Attempts + 1
-	err := e.setState(bg, l.ID, StateStarted, func(u *ent.ExecutionLogUpdateOne) {
-		u.SetStartedAt(now).SetAttempts(attempts).ClearNextAttemptAt().SetError("").
-			SetStdout("").SetStderr("").ClearExitCode().ClearFinishedAt()
+	// it starts only if it still waits, with the script and operations it
+	// has then: the planner may have joined later operations to it
+	claimed := false
+	err := e.st.Tx(bg, func(c context.Context, tx *ent.Tx) error {
+		n, err := tx.ExecutionLog.Update().Where(executionlog.ID(l.ID), executionlog.State(StateReceived)).
+			SetState(StateStarted).SetUpdatedAt(now).SetStartedAt(now).SetAttempts(attempts).ClearNextAttemptAt().
+			SetError("").SetStdout("").SetStderr("").ClearExitCode().ClearFinishedAt().Save(c)
+		if err != nil || n == 0 {
+			return err
+		}
+		if err := tx.Operation.Update().Where(entop.LogID(l.ID)).SetState(StateStarted).Exec(c); err != nil {
+			return err
+		}
+		cur, err := tx.ExecutionLog.Get(c, l.ID)
+		if err != nil {
+			return err
+		}
+		l, claimed = cur, true
+		return nil
 	})
 	if err != nil {
 		slog.Error("orchestration: starting a unit", "log", l.ID, "err", err)
 		return time.Now().Add(time.Second)
+	}
+	if !claimed {
+		return time.Time{} // no longer waiting: the lane looks again
 	}
 
 	out := newLogOutput(e.st, l.ID, l.Secrets)
