@@ -158,6 +158,12 @@ func (p *Planner) record(ctx context.Context, tx *ent.Tx, units []*unit, serverI
 func (p *Planner) writeDrafts(ctx context.Context, tx *ent.Tx, drafts []draft, retryOf *int) ([]Unit, error) {
 	now := time.Now().UTC()
 	out := make([]Unit, 0, len(drafts))
+	// joined logs first: they are before the new ones in their lanes, and
+	// rewrite checks that none is queued behind them
+	drafts = slices.Clone(drafts)
+	slices.SortStableFunc(drafts, func(a, b draft) int {
+		return cmp.Compare(boolInt(a.joined == nil), boolInt(b.joined == nil))
+	})
 	for _, d := range drafts {
 		u, r := d.u, d.r
 		pu := Unit{Server: u.server, Backend: u.backend.Name, State: r.state, Problem: r.problem, Script: r.script, Operations: len(u.ops)}
@@ -201,6 +207,13 @@ func (p *Planner) writeDrafts(ctx context.Context, tx *ent.Tx, drafts []draft, r
 		out = append(out, pu)
 	}
 	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // rewrite puts a joined unit's new script in its log, on the condition that
