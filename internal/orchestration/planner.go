@@ -222,13 +222,15 @@ func (p *Planner) planned(ctx context.Context, ids []int) (bool, error) {
 	return true, nil
 }
 
-// planned batch: what read found and rendered, for write.
+// plannedBatch is what read found and rendered, for write.
 type plannedBatch struct {
 	changes []*ent.Change
 	skipped []operation
 	drafts  []draft
 }
 
+// read reads the oldest pending changes, at most planBatch, and renders
+// their units (joining waiting ones with join); nil when none is pending.
 func (p *Planner) read(ctx context.Context, join bool) (*plannedBatch, error) {
 	var b *plannedBatch
 	var units []*unit
@@ -264,6 +266,8 @@ func (p *Planner) read(ctx context.Context, join bool) (*plannedBatch, error) {
 	return b, nil
 }
 
+// write records what read found and marks its changes planned, or returns
+// errReplanned, writing nothing, when they were planned meanwhile.
 func (p *Planner) write(ctx context.Context, b *plannedBatch) ([]int, error) {
 	var servers []int
 	err := p.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
