@@ -651,4 +651,3 @@ func TestPlanningUnderHostileTiming(t *testing.T) {
 		b.matches(t)
 	})
 }
-
