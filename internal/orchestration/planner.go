@@ -44,7 +44,7 @@ const planLock = 0x6f72636865737472 // "orchestr"
 // planBatch bounds the changes one planning batch reads: a batch is read and
 // rendered without a write lock and written in one short transaction, and a
 // write waiting for its own change waits for at most a batch of others'.
-const planBatch = 500
+const planBatch = 250
 
 // Settings of units' size.
 var (
