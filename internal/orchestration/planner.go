@@ -2,6 +2,7 @@ package orchestration
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -138,22 +139,23 @@ var planLocks sync.Map // *sql.DB → chan struct{}
 func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) {
 	v, _ := planLocks.LoadOrStore(p.st.DB, make(chan struct{}, 1))
 	turn := v.(chan struct{})
+	wait := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
+		wait, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	select {
 	case turn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-wait.Done():
+		return nil, wait.Err()
 	}
 	if p.st.Dialect != dialect.Postgres {
 		return func() { <-turn }, nil
 	}
-	conn, err := p.st.DB.Conn(ctx)
+	conn, err := p.st.DB.Conn(wait)
 	if err == nil {
-		if _, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", planLock); err != nil {
+		if err = advisoryLock(ctx, conn, deadline); err != nil {
 			conn.Close()
 		}
 	}
@@ -171,6 +173,30 @@ func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) 
 		conn.Close()
 		<-turn
 	}, nil
+}
+
+// advisoryLock takes the planning lock on conn: waiting for it, or with a
+// deadline by trying until then (cancelling a waiting query would cost the
+// connection).
+func advisoryLock(ctx context.Context, conn *sql.Conn, deadline time.Time) error {
+	if deadline.IsZero() {
+		_, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", planLock)
+		return err
+	}
+	for {
+		var ok bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", planLock).Scan(&ok); err != nil || ok {
+			return err
+		}
+		if time.Now().Add(20 * time.Millisecond).After(deadline) {
+			return context.DeadlineExceeded
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // another process plans a batch
+		}
+	}
 }
 
 // batch plans the oldest pending changes, at most planBatch of them, and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -595,7 +597,8 @@ func TestPlanningUnderHostileTiming(t *testing.T) {
 							}
 							return err
 						})
-						if ent.IsConstraintError(err) {
+						var taken *validate.Conflict
+						if ent.IsConstraintError(err) || errors.As(err, &taken) {
 							continue // created by another writer meanwhile
 						}
 						if err == nil && i%2 == 0 {

@@ -189,7 +189,7 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 		}
 		n, got, err := p.batch(ctx, deadline, ids)
 		servers = addServers(servers, got)
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
 		}
 		if err != nil || n == 0 || once {
