@@ -530,6 +530,14 @@ func TestJoiningWhileUnitRuns(t *testing.T) {
 		b.sh(t, 0, "touch "+b.roots[0]+"/gate")
 		b.settle(t, 2*time.Minute)
 		b.matches(t)
+
+		// run again, the unit applies each object once: 19 saves, a01's delete
+		again, err := b.ex.Retry(sys, l.ID)
+		if err != nil || again.Operations != n {
+			t.Errorf("retry of the joined unit: %d operations (%v), want %d", again.Operations, err, n)
+		}
+		b.settle(t, 2*time.Minute)
+		b.matches(t)
 	})
 }
 
