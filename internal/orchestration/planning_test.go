@@ -316,6 +316,12 @@ func TestUnitSizeCap(t *testing.T) {
 			t.Errorf("the server applied %d accounts, not in change order: %v…", len(ran), ran[:min(len(ran), 10)])
 		}
 
+		// a resync is cut the same way
+		units, err := b.ex.Orchestrate(sys, orchestration.Selection{Backend: "test-lane", ServerID: b.servers[0].ID}, true)
+		if err != nil || len(units) != 3 || units[0].Operations != 500 || units[2].Operations != 200 {
+			t.Errorf("resync of 1,200 accounts: %d units (%v)", len(units), err)
+		}
+
 		// by bytes: 60 saves of 4 KiB and, in the middle, one of 100 KiB,
 		// with a cap of 64 KiB
 		withSettings(t, map[string]string{"ORCHESTRA_ORCHESTRATION_UNIT_MAX_OPERATIONS": "10000",
