@@ -1,6 +1,7 @@
 package orchestration
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,21 +131,51 @@ func owned(v viewer.Viewer, model string, list []Object, ids []int) bool {
 	return true
 }
 
-// record renders units (those for serverID only, when it is not 0) and,
-// unless dryRun, writes them as logs with their operations.
+// record renders units (those for serverID only, when it is not 0), split
+// to the size of a unit, and, unless dryRun, writes them as logs with their
+// operations.
 func (p *Planner) record(ctx context.Context, tx *ent.Tx, units []*unit, serverID int, retryOf *int, dryRun bool) ([]Unit, error) {
-	now := time.Now().UTC()
 	if serverID != 0 {
 		units = slices.DeleteFunc(units, func(u *unit) bool { return u.server.ID != serverID })
 	}
 	if err := load(ctx, tx, units); err != nil {
 		return nil, err
 	}
-	var out []Unit
-	for _, u := range units {
-		r := render(u)
+	drafts := compose(units)
+	if !dryRun {
+		return p.writeDrafts(ctx, tx, drafts, retryOf)
+	}
+	out := make([]Unit, len(drafts))
+	for i, d := range drafts {
+		out[i] = Unit{Server: d.u.server, Backend: d.u.backend.Name, State: d.r.state, Problem: d.r.problem,
+			Script: d.r.script, Operations: len(d.u.ops)}
+	}
+	return out, nil
+}
+
+// writeDrafts writes drafts, in order, as new logs (ids ascending: their
+// order in the lanes) or over the waiting logs they join, with their
+// operations. A joined log is rewritten only while it still waits as it was
+// read, and is still the last in its lane; else errReplanned.
+func (p *Planner) writeDrafts(ctx context.Context, tx *ent.Tx, drafts []draft, retryOf *int) ([]Unit, error) {
+	now := time.Now().UTC()
+	out := make([]Unit, 0, len(drafts))
+	// joined logs first: they are before the new ones in their lanes, and
+	// rewrite checks that none is queued behind them
+	drafts = slices.Clone(drafts)
+	slices.SortStableFunc(drafts, func(a, b draft) int {
+		return cmp.Compare(boolInt(a.joined == nil), boolInt(b.joined == nil))
+	})
+	for _, d := range drafts {
+		u, r := d.u, d.r
 		pu := Unit{Server: u.server, Backend: u.backend.Name, State: r.state, Problem: r.problem, Script: r.script, Operations: len(u.ops)}
-		if !dryRun {
+		var logID int
+		if d.joined != nil {
+			if err := p.rewrite(ctx, tx, d, now); err != nil {
+				return nil, err
+			}
+			logID = d.joined.logID
+		} else {
 			c := tx.ExecutionLog.Create().SetBackend(u.backend.Name).SetServerID(u.server.ID).
 				SetState(r.state).SetAsync(u.async).SetScript(r.script).SetSecretScript(r.secretScript).
 				SetError(r.problem).SetNillableRetryOf(retryOf).SetCreatedAt(now).SetUpdatedAt(now)
@@ -155,25 +186,71 @@ func (p *Planner) record(ctx context.Context, tx *ent.Tx, units []*unit, serverI
 			if err != nil {
 				return nil, err
 			}
-			pu.LogID = log.ID
-			// only a backend running in-process reads the snapshots then
-			keep := u.backend.Exec != nil && r.state == StateReceived
-			rows := make([]*ent.OperationCreate, 0, len(u.ops))
-			for _, op := range u.ops {
-				if !keep {
-					op.obj.Snapshot = withoutSecrets(op.obj.Model, op.obj.Snapshot)
-				}
-				rows = append(rows, opRow(tx, op, now).SetLogID(log.ID).SetServerID(u.server.ID).SetState(r.state))
+			logID = log.ID
+		}
+		pu.LogID = logID
+		// only a backend running in-process reads the snapshots then
+		keep := u.backend.Exec != nil && r.state == StateReceived
+		rows := make([]*ent.OperationCreate, 0, len(u.ops))
+		for _, op := range u.ops {
+			if op.id != 0 {
+				continue // the joined log's already
 			}
-			for i := 0; i < len(rows); i += 500 {
-				if err := tx.Operation.CreateBulk(rows[i:min(i+500, len(rows))]...).Exec(ctx); err != nil {
-					return nil, err
-				}
+			if !keep {
+				op.obj.Snapshot = withoutSecrets(op.obj.Model, op.obj.Snapshot)
+			}
+			rows = append(rows, opRow(tx, op, now).SetLogID(logID).SetServerID(u.server.ID).SetState(r.state))
+		}
+		for i := 0; i < len(rows); i += 500 {
+			if err := tx.Operation.CreateBulk(rows[i:min(i+500, len(rows))]...).Exec(ctx); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, pu)
 	}
 	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// rewrite puts a joined unit's new script in its log, on the condition that
+// the log still waits untried (the executor starts a unit with the converse
+// condition, so a unit is either joined or started), and that nothing has
+// joined it or been queued behind it since it was read.
+func (p *Planner) rewrite(ctx context.Context, tx *ent.Tx, d draft, now time.Time) error {
+	j := d.joined
+	upd := tx.ExecutionLog.Update().Where(executionlog.ID(j.logID), executionlog.State(StateReceived),
+		executionlog.Attempts(0), executionlog.NextAttemptAtIsNil(), executionlog.RetryOfIsNil()).
+		SetScript(d.r.script).SetSecretScript(d.r.secretScript).SetUpdatedAt(now)
+	if len(d.r.secrets) > 0 {
+		upd.SetSecrets(d.r.secrets)
+	} else {
+		upd.ClearSecrets()
+	}
+	n, err := upd.Save(ctx)
+	if err != nil || n != 1 {
+		return cmp.Or(err, errReplanned)
+	}
+	rows, err := tx.Operation.Query().Where(entop.LogID(j.logID)).Count(ctx)
+	if err != nil || rows != j.rows {
+		return cmp.Or(err, errReplanned)
+	}
+	behind, err := tx.ExecutionLog.Query().Where(executionlog.ServerID(d.u.server.ID),
+		executionlog.StateIn(StateReceived, StateStarted), executionlog.IDNEQ(j.logID),
+		func(s *entsql.Selector) {
+			s.Where(entsql.P(func(b *entsql.Builder) {
+				b.WriteString("COALESCE(" + s.C(executionlog.FieldRetryOf) + ", " + s.C(executionlog.FieldID) + ") > ").Arg(j.logID)
+			}))
+		}).Exist(ctx)
+	if err != nil || behind {
+		return cmp.Or(err, errReplanned)
+	}
+	return nil
 }
 
 // SelectionError is a selection naming something that does not exist or
@@ -342,6 +419,8 @@ func (p *Planner) Retry(ctx context.Context, logID int) (Unit, error) {
 		if len(left) > 0 {
 			why = "left out, another object has its name on the server now: " + strings.Join(left, ", ")
 		}
+		// a unit that was joined holds the operations later ones superseded
+		u.ops, _ = merge(nil, u.ops)
 		if len(u.ops) == 0 {
 			out = Unit{Server: srv, Backend: b.Name, State: StateNothing, Problem: why}
 			return nil

@@ -2,6 +2,7 @@ package orchestration_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,10 +149,18 @@ func TestPlanner(t *testing.T) {
 		if len(skipped) != 1 || skipped[0].Backend != "test-contact" || skipped[0].LogID != nil {
 			t.Errorf("skipped: %+v", skipped)
 		}
-		// The contact fanned out to a save of its company.
-		last := st.ExecutionLog.Query().Order(ent.Desc(executionlog.FieldID)).FirstX(ctx)
-		if last.Backend != "test-companies" || !strings.Contains(last.Script, "echo save acme") {
-			t.Errorf("fan-out unit: %+v", last)
+		// The contact fanned out to a save of its company, which joined the
+		// company's unit still waiting on a (the last in its lane): one
+		// unit, its script applying acme once, the operations of acme, joe
+		// and gone and the fan-out's in it.
+		companies := st.ExecutionLog.Query().Where(executionlog.Backend("test-companies"), executionlog.ServerID(a.ID)).
+			WithOperations().AllX(ctx)
+		if len(companies) != 1 || strings.Count(companies[0].Script, "echo save acme") != 1 ||
+			len(companies[0].Edges.Operations) != 4 {
+			t.Errorf("fan-out unit: %d logs, %d operations\n%s", len(companies), len(companies[0].Edges.Operations), companies[0].Script)
+		}
+		if n := st.ExecutionLog.Query().CountX(ctx); n != 3 {
+			t.Errorf("%d logs after the fan-out, want 3", n)
 		}
 		// A unit whose actions wrote nothing is NOTHING, and not sent to run.
 		mustTx(t, st, func(ctx context.Context, tx *ent.Tx) error {
@@ -166,8 +175,10 @@ func TestPlanner(t *testing.T) {
 		if nothing.State != "NOTHING" || nothing.Script != "" {
 			t.Errorf("empty unit: %+v", nothing)
 		}
-		if len(servers) != 1 || servers[0] != b.ID {
-			t.Errorf("servers to run: %v, want only b (test-account-dir)", servers)
+		// joe's save joined the waiting units of b (test-account-dir) and of
+		// a (test-companies, which writes nothing for joe but still runs)
+		if slices.Sort(servers); !slices.Equal(servers, []int{a.ID, b.ID}) {
+			t.Errorf("servers to run: %v, want a and b", servers)
 		}
 		// Every change is planned, once: planning again adds nothing.
 		if n := st.Change.Query().Where(change.PlannedAtIsNil()).CountX(ctx); n != 0 {

@@ -2,12 +2,14 @@ package orchestration
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -75,16 +77,35 @@ var severity = map[string]int{
 	StateAborted: 5, StateTimeout: 6, StateFailure: 7, StateError: 8,
 }
 
-// Follow plans the changes pending now (changes among them) and waits, up to
+// asyncPlanWait bounds how long a write that waits for none of its units
+// waits for its changes to be planned, to name its operations.
+const asyncPlanWait = 2 * time.Second
+
+// Follow plans the changes pending now, up to changes, and waits, up to
 // wait, until the units of the changes' operations are final. With syncOnly
 // it waits only for units of synchronous routes: an async route's unit is
-// reported as it stands. wait 0 plans without waiting.
+// reported as it stands. wait 0 waits for no unit.
+//
+// Planning is done batch by batch, in change order, by whoever's turn it
+// is, and a write's changes come after those committed before: the wait
+// bounds the planning too, so a write behind a large batch answers in time
+// with its outcome PENDING, its changes planned later. A write that waits
+// for nothing plans only when its changes are in the next batch.
 func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration, syncOnly bool) (Outcome, error) {
 	if len(changes) == 0 {
 		return Outcome{}, nil
 	}
 	sys := viewer.System(ctx, viewer.ChannelSystem)
-	if err := e.PlanNow(sys); err != nil {
+	start := time.Now()
+	deadline := start.Add(wait)
+	if wait <= 0 {
+		deadline = start.Add(asyncPlanWait)
+	}
+	servers, err := e.planner.planFor(sys, changes, deadline, wait <= 0)
+	for _, s := range servers {
+		e.StartLane(s)
+	}
+	if err != nil {
 		return Outcome{}, err
 	}
 	ops, err := operationsOf(sys, e, changes)
@@ -95,11 +116,16 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	for _, op := range ops {
 		if op.LogID != nil && !slices.Contains(logs, *op.LogID) {
 			logs = append(logs, *op.LogID)
+			// planned by another pass, whose lanes start when it ends
+			if !Final(op.State) && op.ServerID != nil && !slices.Contains(servers, *op.ServerID) {
+				servers = append(servers, *op.ServerID)
+				e.StartLane(*op.ServerID)
+			}
 		}
 	}
 	waited := map[int]bool{}
 	if len(logs) > 0 {
-		wctx, cancel := context.WithTimeout(sys, wait)
+		wctx, cancel := context.WithDeadline(sys, start.Add(wait))
 		defer cancel()
 		var final []*ent.ExecutionLog
 		if syncOnly {
@@ -116,7 +142,7 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 			waited[id] = true
 		}
 		if wait > 0 && len(logs) > 0 {
-			if _, err := e.Await(wctx, logs); err != nil {
+			if _, err := e.Await(wctx, logs); err != nil && wctx.Err() == nil {
 				return Outcome{}, err
 			}
 		}
@@ -140,7 +166,37 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	if out.State == "" && len(ops) > 0 {
 		out.State = StatePending // only async units, not waited for
 	}
+	if len(ops) == 0 && len(changes) > 0 {
+		if done, err := e.planner.planned(sys, changes); err == nil && !done {
+			out.State = StatePending // not planned yet: behind others' changes
+		}
+	}
 	return out, nil
+}
+
+// planFor plans batches until the changes ids are planned or deadline
+// passes; once, it plans only if they are in the next batch, and at most
+// that one. It returns the servers that got units to run.
+func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, once bool) ([]int, error) {
+	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	var servers []int
+	for time.Now().Before(deadline) {
+		if once {
+			ahead, err := p.st.Change.Query().Where(change.PlannedAtIsNil(), change.IDLT(slices.Max(ids))).Count(ctx)
+			if err != nil || ahead >= planBatch {
+				return servers, err
+			}
+		}
+		n, got, err := p.batch(ctx, deadline, ids)
+		servers = addServers(servers, got)
+		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
+			return servers, nil // the wait is over: planned later
+		}
+		if err != nil || n == 0 || once {
+			return servers, err
+		}
+	}
+	return servers, nil
 }
 
 func operationsOf(ctx context.Context, e *Executor, changes []int) ([]*ent.Operation, error) {

@@ -159,3 +159,21 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 	}
 	return nil
 }
+
+// ReadTx runs fn in a read-only transaction: one consistent snapshot of
+// the database that takes no write lock (SQLite: a deferred transaction
+// under WAL, whereas Tx's are immediate; PostgreSQL: READ ONLY,
+// REPEATABLE READ), so long reads do not hold writers up. fn must not
+// write; the transaction is rolled back.
+func (s *Store) ReadTx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.Dialect == dialect.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.Client.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(ent.NewTxContext(ctx, tx), tx)
+}
