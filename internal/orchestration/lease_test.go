@@ -1,6 +1,7 @@
 package orchestration
 
 import (
+	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -25,14 +26,16 @@ func TestLaneLockOnServer(t *testing.T) {
 		return exec.Command("bash", "-c", "set -euo pipefail\n"+lock+"\n"+body)
 	}
 	first := script(`echo held; exec sleep 600`)
-	var out bytes.Buffer
-	first.Stdout = &out
+	out, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer first.Process.Kill()
-	for !strings.Contains(out.String(), "held") {
-		time.Sleep(10 * time.Millisecond)
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
+		t.Fatalf("the first script: %q, %v", line, err)
 	}
 	var stderr bytes.Buffer
 	second := script(`echo ran`)
