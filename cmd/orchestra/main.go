@@ -158,8 +158,12 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	if err != nil {
 		return err
 	}
+	// the same on every start of this panel: a restart takes over at once
+	// the Idempotency-Keys of requests the previous process died with
+	host, _ := os.Hostname()
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
-		TrustedProxies: proxies, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex})
+		TrustedProxies: proxies, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex,
+		Instance: host + " " + c.Listen})
 	go srv.Maintain(ctx, 10*time.Minute)
 	// Migrations and the first superuser's password hash are start-up peaks;
 	// hand their memory back now rather than when the scavenger gets to it.

@@ -194,6 +194,9 @@ var Tables = []*Table{
 			{Name: "body", Type: field.TypeBytes},
 			{Name: "withheld", Type: field.TypeString},
 			{Name: "created_at", Type: field.TypeTime},
+			{Name: "holder", Type: field.TypeString},
+			{Name: "instance", Type: field.TypeString},
+			{Name: "held_until", Type: field.TypeTime},
 		},
 	},
 	{
