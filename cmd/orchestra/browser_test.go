@@ -389,9 +389,11 @@ func (b *browser) poll(js string, timeout time.Duration) {
 
 // follow opens the link sel once it is on the page. It reads the address
 // instead of clicking: a live page swaps its fields while they refresh, and a
-// click can land on a node that was just replaced.
+// click can land on a node that was just replaced. Waiting for the node first
+// lets a navigation under way (a form's answer) end.
 func (b *browser) follow(sel string) {
 	b.t.Helper()
+	b.run(waitvisible(sel))
 	js := `(() => { const a = document.querySelector(` + strconv.Quote(sel) + `); return a ? a.href : ""; })()`
 	href, err := chromedp.Run(b.ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(30*time.Second)))
 	if err != nil {

@@ -171,7 +171,7 @@ func (s *Server) logRoutes() {
 	retry := op("retry-log", http.MethodPost, "/logs/{id}/retry", "Run a finished log's operations again on its server (staff)", "Orchestration")
 	retry.DefaultStatus = http.StatusAccepted
 	retry.Description = "Saves are applied with the objects as they are now (an object deleted since is left out), " +
-		"deletes from the snapshot taken when the object was deleted. The answer names the new log."
+		"deletes from the snapshot taken when the object was deleted, unless another object has that name on the server now (such a delete is left out and the answer says so). The answer names the new log."
 	huma.Register(s.api, retry, func(ctx context.Context, in *IDPath) (*struct {
 		Location string `header:"Location"`
 		Body     PlannedUnit

@@ -251,7 +251,7 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		}
 
 		// deleted: gone from the server
-		admin.do("DELETE", fmt.Sprintf("/system-users/%d", int(id)), nil).want(http.StatusNoContent)
+		del := admin.do("DELETE", fmt.Sprintf("/system-users/%d", int(id)), nil).want(http.StatusNoContent)
 		if _, code := sh("id -u " + shellUser); code == 0 {
 			t.Error("the deleted user still exists")
 		}
@@ -269,6 +269,20 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		}
 		if out, err := login(t, s0, shellUser, "Again-secret-44", "id -un"); err != nil || out != shellUser+"\n" {
 			t.Errorf("created again, login: %q, %v", out, err)
+		}
+		// a retry of the old delete leaves the new user of that name alone
+		var delLog float64
+		for _, o := range admin.do("GET", "/operations?ids="+del.header.Get("Orchestra-Operations"), nil).json()["results"].([]any) {
+			if o := o.(map[string]any); o["action"] == "delete" && o["model"] == "SystemUser" {
+				delLog = o["log"].(float64)
+			}
+		}
+		retried := admin.do("POST", fmt.Sprintf("/logs/%d/retry", int(delLog)), nil).want(http.StatusAccepted).json()
+		if retried["state"] != "NOTHING" || !strings.Contains(fmt.Sprint(retried["problem"]), "delete SystemUser") {
+			t.Errorf("the old delete retried: %v", retried)
+		}
+		if out, err := login(t, s0, shellUser, "Again-secret-44", "id -un"); err != nil || out != shellUser+"\n" {
+			t.Errorf("after retrying the old delete, login: %q, %v", out, err)
 		}
 		admin.do("DELETE", fmt.Sprintf("/system-users/%d", r.id()), nil).want(http.StatusNoContent)
 

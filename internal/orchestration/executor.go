@@ -3,7 +3,6 @@ package orchestration
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
@@ -248,7 +246,7 @@ func (e *Executor) wakeAt(serverID int, t time.Time) {
 // is when a unit waiting for a retry comes due.
 func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, err error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
-	ok, err := e.lease(ctx, serverID)
+	gen, ok, err := e.acquire(ctx, serverID)
 	if err != nil || !ok {
 		return time.Time{}, err
 	}
@@ -259,16 +257,26 @@ func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, e
 		defer close(renewed)
 		t := time.NewTicker(e.cfg.LeaseTTL / 3)
 		defer t.Stop()
+		last := time.Now() // this process's monotonic clock: how long since the last renewal
 		for {
 			select {
 			case <-laneCtx.Done():
 				return
 			case <-t.C:
 			}
-			ok, err := e.lease(ctx, serverID)
-			if err != nil || !ok {
-				// another process may take the lane over: stop at once
-				stop(fmt.Errorf("lost the lease of server %d's lane (%v)", serverID, err))
+			ok, err := e.renew(ctx, serverID, gen)
+			switch {
+			case ok:
+				last = time.Now()
+			case err == nil:
+				// another process took the lane over: stop at once (its
+				// results would be refused anyway)
+				stop(fmt.Errorf("lost the lease of server %d's lane", serverID))
+				return
+			case time.Since(last) > e.cfg.LeaseTTL*2/3:
+				// a busy database may refuse a renewal or two; stop before
+				// the lease can run out under a running unit
+				stop(fmt.Errorf("could not renew the lease of server %d's lane: %w", serverID, err))
 				return
 			}
 		}
@@ -276,15 +284,15 @@ func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, e
 	defer func() {
 		stop(nil)
 		<-renewed
-		e.unlease(context.WithoutCancel(ctx), serverID)
+		e.release(context.WithoutCancel(ctx), serverID, gen)
 	}()
 
 	srv, err := e.st.Server.Get(ctx, serverID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	// whoever held the lane before us died running these
-	if err := e.abortStarted(ctx, serverID, "the process running it stopped (lane taken over)"); err != nil {
+	// whoever held the lane before us stopped while running these
+	if err := e.abortStarted(ctx, serverID, gen, "the process running it stopped (lane taken over)"); err != nil {
 		return time.Time{}, err
 	}
 	for laneCtx.Err() == nil {
@@ -303,7 +311,11 @@ func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, e
 		if !srv.IsActive {
 			return time.Time{}, nil // kept until the server is active again
 		}
-		if retryAt := e.execute(laneCtx, l, srv); !retryAt.IsZero() {
+		retryAt, err := e.execute(laneCtx, l, srv, gen)
+		if errors.Is(err, errFenced) {
+			return time.Time{}, err
+		}
+		if !retryAt.IsZero() {
 			return retryAt, nil
 		}
 	}
@@ -320,61 +332,45 @@ func laneOrder(s *entsql.Selector) {
 	s.OrderBy(s.C(executionlog.FieldID))
 }
 
-// lease takes or renews the lane lease of a server.
-func (e *Executor) lease(ctx context.Context, serverID int) (bool, error) {
-	for range 2 {
-		now := time.Now().UTC()
-		n, err := e.st.Lane.Update().
-			Where(lane.ID(serverID), lane.Or(lane.Owner(e.owner), lane.UntilIsNil(), lane.UntilLT(now))).
-			SetOwner(e.owner).SetUntil(now.Add(e.cfg.LeaseTTL)).Save(ctx)
-		if err != nil || n == 1 {
-			return n == 1, err
-		}
-		exists, err := e.st.Lane.Query().Where(lane.ID(serverID)).Exist(ctx)
-		if err != nil || exists {
-			return false, err
-		}
-		// a concurrent insert wins and the update above decides again
-		err = e.st.Lane.Create().SetID(serverID).OnConflictColumns(lane.FieldID).DoNothing().Exec(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, err
-		}
-	}
-	return false, nil
-}
-
-func (e *Executor) unlease(ctx context.Context, serverID int) {
-	err := e.st.Lane.Update().Where(lane.ID(serverID), lane.Owner(e.owner)).
-		SetOwner("").ClearUntil().Exec(ctx)
-	if err != nil {
-		slog.Error("orchestration: releasing a lane", "server", serverID, "err", err)
-	}
-}
-
 // abortStarted marks the server's STARTED units ABORTED and queues each
-// again, in its place (scripts are idempotent).
-func (e *Executor) abortStarted(ctx context.Context, serverID int, why string) error {
-	return e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-		started, err := tx.ExecutionLog.Query().
-			Where(executionlog.ServerID(serverID), executionlog.State(StateStarted)).All(ctx)
+// again, in its place (scripts are idempotent). Their scripts may still be
+// running on the server: the new units wait for them there (laneLock).
+func (e *Executor) abortStarted(ctx context.Context, serverID int, gen int64, why string) error {
+	ids, err := e.st.ExecutionLog.Query().
+		Where(executionlog.ServerID(serverID), executionlog.State(StateStarted)).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			if err := e.fence(ctx, tx, serverID, gen); err != nil {
+				return err
+			}
+			return e.requeue(ctx, tx, id, StateAborted, why)
+		})
 		if err != nil {
 			return err
 		}
-		for _, l := range started {
-			if err := e.requeue(ctx, tx, l, StateAborted, why); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// requeue ends l in state (with why) and queues a new log that runs the
-// same script for the same operations, in l's place.
-func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog, state, why string) error {
+// requeueChunk bounds the rows of one insert (SQLite allows 32,766
+// variables per statement; an operation takes 13).
+const requeueChunk = 500
+
+// requeue ends log id in state (with why) and queues a new log that runs
+// the same script for the same operations, in its place. A log that is no
+// longer STARTED (ended, or re-queued by another holder) is left alone.
+func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, id int, state, why string) error {
 	now := time.Now().UTC()
-	if err := tx.ExecutionLog.UpdateOne(l).SetState(state).SetError(why).SetFinishedAt(now).
-		SetUpdatedAt(now).Exec(ctx); err != nil {
+	n, err := tx.ExecutionLog.Update().Where(executionlog.ID(id), executionlog.State(StateStarted)).
+		SetState(state).SetError(why).SetFinishedAt(now).SetUpdatedAt(now).Save(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	l, err := tx.ExecutionLog.Get(ctx, id)
+	if err != nil {
 		return err
 	}
 	place := l.ID
@@ -387,23 +383,30 @@ func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog,
 	if len(l.Secrets) > 0 {
 		c.SetSecrets(l.Secrets)
 	}
-	n, err := c.Save(ctx)
+	nl, err := c.Save(ctx)
 	if err != nil {
 		return err
 	}
-	ops, err := tx.Operation.Query().Where(entop.LogID(l.ID)).All(ctx)
-	if err != nil {
-		return err
-	}
-	rows := make([]*ent.OperationCreate, len(ops))
-	for i, op := range ops {
-		rows[i] = tx.Operation.Create().SetLogID(n.ID).SetNillableChangeID(op.ChangeID).
-			SetNillableServerID(op.ServerID).SetBackend(op.Backend).SetAction(op.Action).SetModel(op.Model).
-			SetObjectID(op.ObjectID).SetRepr(op.Repr).SetNillableAccountID(op.AccountID).
-			SetSnapshot(op.Snapshot).SetCreatedAt(now)
-	}
-	if err := tx.Operation.CreateBulk(rows...).Exec(ctx); err != nil {
-		return err
+	for after := 0; ; {
+		ops, err := tx.Operation.Query().Where(entop.LogID(l.ID), entop.IDGT(after)).
+			Order(ent.Asc(entop.FieldID)).Limit(requeueChunk).All(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ops) == 0 {
+			break
+		}
+		rows := make([]*ent.OperationCreate, len(ops))
+		for i, op := range ops {
+			rows[i] = tx.Operation.Create().SetLogID(nl.ID).SetNillableChangeID(op.ChangeID).
+				SetNillableServerID(op.ServerID).SetBackend(op.Backend).SetAction(op.Action).SetModel(op.Model).
+				SetObjectID(op.ObjectID).SetRepr(op.Repr).SetNillableAccountID(op.AccountID).
+				SetSnapshot(op.Snapshot).SetArgs(op.Args).SetCreatedAt(now)
+		}
+		if err := tx.Operation.CreateBulk(rows...).Exec(ctx); err != nil {
+			return err
+		}
+		after = ops[len(ops)-1].ID
 	}
 	if err := tx.Operation.Update().Where(entop.LogID(l.ID)).SetState(state).Exec(ctx); err != nil {
 		return err
@@ -412,19 +415,21 @@ func (e *Executor) requeue(ctx context.Context, tx *ent.Tx, l *ent.ExecutionLog,
 }
 
 // execute runs one unit and records its outcome; a non-zero retryAt means
-// the server could not be reached and the unit waits for another attempt.
-func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server) (retryAt time.Time) {
+// the server could not be reached (or still runs an older unit) and the
+// unit waits for another attempt. err is errFenced when the lane changed
+// hands: nothing of this run was recorded.
+func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Server, gen int64) (retryAt time.Time, err error) {
 	bg := context.WithoutCancel(ctx) // records are written even as ctx ends
-	now := time.Now().UTC()
-	attempts := l.Attempts + 1
-	err := e.setState(bg, l.ID, StateStarted, func(u *ent.ExecutionLogUpdateOne) {
-		u.SetStartedAt(now).SetAttempts(attempts).ClearNextAttemptAt().SetError("").
-			SetStdout("").SetStderr("").ClearExitCode().ClearFinishedAt()
-	})
-	if err != nil {
-		slog.Error("orchestration: starting a unit", "log", l.ID, "err", err)
-		return time.Now().Add(time.Second)
+	id := l.ID
+	l, err = e.claim(bg, id, srv.ID, gen)
+	if err != nil || l == nil {
+		if err != nil && !errors.Is(err, errFenced) {
+			slog.Error("orchestration: starting a unit", "log", id, "err", err)
+			return time.Now().Add(time.Second), nil
+		}
+		return time.Time{}, err // nil l: joined or taken meanwhile; the lane reads again
 	}
+	attempts := l.Attempts
 
 	out := newLogOutput(e.st, l.ID, l.Secrets)
 	flushed := out.start(bg)
@@ -435,50 +440,52 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 	state, problem := StateSuccess, ""
 	var exit *int
 	switch {
+	case runErr == nil && code == laneBusyExit && laneBusy(out):
+		runErr = errLaneBusy
+		fallthrough
+	case errors.Is(runErr, sshpool.ErrTransport) || errors.Is(runErr, errLaneBusy):
+		if ctx.Err() != nil {
+			return e.interrupted(ctx, l, srv.ID, gen)
+		}
+		if attempts < max(1, TransportRetries.Get()) {
+			delay := min(RetryBackoff.Get()<<(attempts-1), 5*time.Minute)
+			at := time.Now().Add(delay).UTC()
+			err := e.setState(bg, l.ID, srv.ID, gen, StateReceived, func(u *ent.ExecutionLogUpdateOne) {
+				u.SetNextAttemptAt(at).SetError(fmt.Sprintf("attempt %d: %v (next attempt at %s)",
+					attempts, runErr, at.Format(time.RFC3339)))
+			})
+			if err != nil {
+				slog.Error("orchestration: deferring a unit", "log", l.ID, "err", err)
+				return time.Time{}, err
+			}
+			return at, nil
+		}
+		if errors.Is(runErr, errLaneBusy) {
+			state, problem = StateTimeout, fmt.Sprintf("the server still ran an older unit after %d attempts", attempts)
+		} else {
+			state, problem = StateTimeout, fmt.Sprintf("server unreachable after %d attempts: %v", attempts, runErr)
+		}
 	case runErr == nil && code == 0:
 		exit = &code
 	case runErr == nil:
 		state, exit = StateFailure, &code
 	case ctx.Err() != nil:
 		// shutdown or a lost lease, not the script's doing: run it again
-		err := e.st.Tx(bg, func(c context.Context, tx *ent.Tx) error {
-			cur, err := tx.ExecutionLog.Get(c, l.ID)
-			if err != nil {
-				return err
-			}
-			return e.requeue(c, tx, cur, StateAborted, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
-		})
-		if err != nil {
-			slog.Error("orchestration: aborting a unit", "log", l.ID, "err", err)
-		}
-		return time.Time{}
+		return e.interrupted(ctx, l, srv.ID, gen)
 	case errors.Is(runErr, context.DeadlineExceeded):
 		state, problem = StateTimeout, runErr.Error()
-	case errors.Is(runErr, sshpool.ErrTransport):
-		if attempts < max(1, TransportRetries.Get()) {
-			delay := min(RetryBackoff.Get()<<(attempts-1), 5*time.Minute)
-			at := time.Now().Add(delay).UTC()
-			err := e.setState(bg, l.ID, StateReceived, func(u *ent.ExecutionLogUpdateOne) {
-				u.SetNextAttemptAt(at).SetError(fmt.Sprintf("attempt %d: %v (next attempt at %s)",
-					attempts, runErr, at.Format(time.RFC3339)))
-			})
-			if err != nil {
-				slog.Error("orchestration: deferring a unit", "log", l.ID, "err", err)
-			}
-			return at
-		}
-		state, problem = StateTimeout, fmt.Sprintf("server unreachable after %d attempts: %v", attempts, runErr)
 	default: // pinned host key refused or missing, bad target, NUL in script
 		state, problem = StateError, runErr.Error()
 	}
 	problem = MaskSecrets(problem, l.Secrets)
 	stdout, stderr := out.text()
 	end := time.Now().UTC()
-	err = e.setState(bg, l.ID, state, func(u *ent.ExecutionLogUpdateOne) {
+	err = e.setState(bg, l.ID, srv.ID, gen, state, func(u *ent.ExecutionLogUpdateOne) {
 		u.SetStdout(stdout).SetStderr(stderr).SetNillableExitCode(exit).SetError(problem).SetFinishedAt(end)
 	})
 	if err != nil {
 		slog.Error("orchestration: recording a unit", "log", l.ID, "err", err)
+		return time.Time{}, err
 	}
 	if state != StateSuccess && e.cfg.Alert != nil {
 		final, err1 := e.st.ExecutionLog.Get(bg, l.ID)
@@ -489,7 +496,51 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 			e.cfg.Alert(bg, Alert{Log: final, Server: srv, Ops: ops})
 		}
 	}
-	return time.Time{}
+	return time.Time{}, nil
+}
+
+// claim starts log id if it is still waiting and this process still holds
+// the lane, and returns it as started (its script as it is now: a waiting
+// unit may have been joined by later operations); nil when it no longer
+// waits.
+func (e *Executor) claim(ctx context.Context, id, serverID int, gen int64) (*ent.ExecutionLog, error) {
+	var l *ent.ExecutionLog
+	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		if err := e.fence(ctx, tx, serverID, gen); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		n, err := tx.ExecutionLog.Update().Where(executionlog.ID(id), executionlog.State(StateReceived)).
+			SetState(StateStarted).SetUpdatedAt(now).SetStartedAt(now).AddAttempts(1).ClearNextAttemptAt().
+			SetError("").SetStdout("").SetStderr("").ClearExitCode().ClearFinishedAt().Save(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		if err := tx.Operation.Update().Where(entop.LogID(id)).SetState(StateStarted).Exec(ctx); err != nil {
+			return err
+		}
+		l, err = tx.ExecutionLog.Get(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// interrupted re-queues a unit cut short by shutdown or a lost lease, if
+// this process still holds the lane (else its new holder does).
+func (e *Executor) interrupted(ctx context.Context, l *ent.ExecutionLog, serverID int, gen int64) (time.Time, error) {
+	err := e.st.Tx(context.WithoutCancel(ctx), func(c context.Context, tx *ent.Tx) error {
+		if err := e.fence(c, tx, serverID, gen); err != nil {
+			return err
+		}
+		return e.requeue(c, tx, l.ID, StateAborted, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
+	})
+	if err != nil && !errors.Is(err, errFenced) {
+		slog.Error("orchestration: aborting a unit", "log", l.ID, "err", err)
+	}
+	return time.Time{}, err
 }
 
 // run runs the unit's script over SSH, or its backend's Go steps.
@@ -526,10 +577,13 @@ func (e *Executor) runGo(ctx context.Context, b *Backend, l *ent.ExecutionLog, s
 	return 0, nil
 }
 
-// setState updates a log and its operations to state, and wakes waiters
-// when the state is final.
-func (e *Executor) setState(ctx context.Context, logID int, state string, more func(*ent.ExecutionLogUpdateOne)) error {
+// setState updates a log and its operations to state, if this process
+// still holds the lane, and wakes waiters when the state is final.
+func (e *Executor) setState(ctx context.Context, logID, serverID int, gen int64, state string, more func(*ent.ExecutionLogUpdateOne)) error {
 	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		if err := e.fence(ctx, tx, serverID, gen); err != nil {
+			return err
+		}
 		u := tx.ExecutionLog.UpdateOneID(logID).SetState(state).SetUpdatedAt(time.Now().UTC())
 		if more != nil {
 			more(u)

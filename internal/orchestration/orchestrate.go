@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -14,6 +15,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -307,9 +309,19 @@ func (p *Planner) Retry(ctx context.Context, logID int) (Unit, error) {
 			return err
 		}
 		u := &unit{server: srv, backend: b, async: l.Async}
+		var left []string
 		for _, r := range rows {
 			obj := Object{Model: r.Model, ID: r.ObjectID, Repr: r.Repr, Snapshot: r.Snapshot}
-			if r.Action != ActionDelete {
+			if r.Action == ActionDelete {
+				taken, err := p.nameTaken(ctx, tx, b, srv.ID, obj)
+				if err != nil {
+					return err
+				}
+				if taken {
+					left = append(left, fmt.Sprintf("delete %s %d %s", r.Model, r.ObjectID, r.Repr))
+					continue
+				}
+			} else {
 				now, err := p.objects(ctx, tx, r.Model, []int{r.ObjectID})
 				if err != nil {
 					return err
@@ -326,8 +338,12 @@ func (p *Planner) Retry(ctx context.Context, logID int) (Unit, error) {
 			}
 			u.ops = append(u.ops, op)
 		}
+		why := ""
+		if len(left) > 0 {
+			why = "left out, another object has its name on the server now: " + strings.Join(left, ", ")
+		}
 		if len(u.ops) == 0 {
-			out = Unit{Server: srv, Backend: b.Name, State: StateNothing}
+			out = Unit{Server: srv, Backend: b.Name, State: StateNothing, Problem: why}
 			return nil
 		}
 		units, err := p.record(ctx, tx, []*unit{u}, 0, &l.ID, false)
@@ -335,9 +351,60 @@ func (p *Planner) Retry(ctx context.Context, logID int) (Unit, error) {
 			return err
 		}
 		out = units[0]
+		if out.Problem == "" {
+			out.Problem = why
+		}
 		return nil
 	})
 	return out, err
+}
+
+// nameTaken reports whether another object now has the name (the model's
+// Repr field: a user name, a domain, a database) that obj had, and would go
+// to the same server by b's route: a retried delete would remove that newer
+// object's data there.
+func (p *Planner) nameTaken(ctx context.Context, tx *ent.Tx, b *Backend, serverID int, obj Object) (bool, error) {
+	field := ent.Meta[obj.Model].Repr
+	name, ok := obj.Snapshot[field]
+	if field == "" || !ok {
+		return false, nil
+	}
+	query, args := entsql.Dialect(p.st.Dialect).Select("id").From(entsql.Table(ent.Meta[obj.Model].Table)).
+		Where(entsql.And(entsql.EQ(field, name), entsql.NEQ("id", obj.ID))).Query()
+	var ids []int
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return false, err
+	}
+	rt, err := tx.Route.Query().Where(route.Backend(b.Name), route.ServerID(serverID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return false, nil // no longer routed there: nothing will put the newer one there
+	}
+	if err != nil {
+		return false, err
+	}
+	others, err := p.objects(ctx, tx, obj.Model, ids)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range others {
+		if ok, err := p.matcher.matches(b.Name, rt.Match, o); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // Orchestrate plans a selection (see Planner.Orchestrate) and starts the

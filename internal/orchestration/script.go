@@ -328,6 +328,8 @@ func (s *Script) String() string {
 	b.WriteString("\n")
 	b.WriteString(confineHelpers)
 	b.WriteString("\n")
+	b.WriteString(laneLock(LaneLockWait.Get()))
+	b.WriteString("\n")
 	for _, sec := range [][]string{s.head, s.body, s.tail} {
 		for _, l := range sec {
 			b.WriteString(l)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -25,7 +26,7 @@ const (
 // loaded is what Apply needs beyond the user's row.
 type loaded struct {
 	active bool     // the user and its account are active
-	groups []string // names of the groups it is in (other system users')
+	groups []string // the groups it is in: other system users' (a main user: all of its account's)
 	main   string   // the account's main user, for a user that is not it
 	// bases the account owns, for a user living in another's home and for
 	// custom actions: paths are checked against them on the server
@@ -51,7 +52,16 @@ func init() {
 			for _, g := range u.Edges.Groups {
 				l.groups = append(l.groups, g.Username)
 			}
-			if !u.IsMain {
+			if u.IsMain {
+				// the main user is in the group of each of the account's
+				// users (they add it): saving it keeps it there
+				others, err := tx.SystemUser.Query().Where(systemuser.AccountID(u.AccountID), systemuser.IDNEQ(u.ID)).
+					Select(systemuser.FieldUsername).Strings(ctx)
+				if err != nil {
+					return err
+				}
+				l.groups = append(l.groups, others...)
+			} else {
 				main, err := tx.SystemUser.Query().Where(systemuser.AccountID(u.AccountID), systemuser.IsMain(true)).Only(ctx)
 				if err != nil && !ent.IsNotFound(err) {
 					return err
@@ -71,9 +81,12 @@ func init() {
 		Prepare: func(s *orchestration.Script, srv orchestration.Server) {
 			s.Var("sftp_group", srv.Setting("SYSTEMUSERS_SFTP_GROUP", SFTPGroup.Get()))
 			s.Raw(`getent group "$sftp_group" >/dev/null || groupadd --system "$sftp_group"`)
+			s.Var("move_to", srv.Setting("SYSTEMUSERS_MOVE_ON_DELETE_PATH", MoveOnDelete.Get()))
+			s.Raw(usersHelpers)
 		},
-		Check: check,
-		Apply: apply,
+		Check:  check,
+		Apply:  apply,
+		Commit: func(s *orchestration.Script, srv orchestration.Server) { s.Raw("orchestra_users_commit") },
 	})
 }
 
@@ -92,43 +105,29 @@ func homeOf(o orchestration.Object, bases []paths.Base) (home string, base paths
 }
 
 func apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
-	l, _ := o.Extra.(loaded)
-	home, base, own := homeOf(o, l.bases)
-	s.Var("user", o.String("username"))
-	s.Var("home", home)
 	switch action {
-	case ActionSetPermission, ActionCreateLink, ActionCheckPaths:
-		return applyCustom(s, action, o, l.bases, home)
-	}
-	if action == orchestration.ActionDelete {
-		s.Var("move_to", srv.Setting("SYSTEMUSERS_MOVE_ON_DELETE_PATH", MoveOnDelete.Get()))
-		s.Var("own_home", flag(own))
-		// Only the user's own base home is removed: a home in another
-		// user's tree is that user's data (its access is revoked).
-		s.Raw(`if id -u -- "$user" >/dev/null 2>&1; then
-  uid=$(id -u -- "$user")
-  if (( uid < 1000 )); then echo "refusing to delete $user: uid $uid is a system account" >&2; exit 1; fi
-  pkill -KILL -u "$uid" || true`)
-		if !own && base.Path != "" {
-			// best effort: a link planted there since must not stop the deletion
-			s.Var("base", base.Path)
-			s.Raw(`  if [[ -d $home ]]; then (orchestra_enter "$base" "$home" && setfacl -R -P -x "u:$user,d:u:$user" -- .) 2>/dev/null || true; fi`)
-		}
-		// The user's own group goes too, even with members left in it
-		// (www-data, the main user), and also when a run cut short after
-		// userdel is run again: a leftover group would make a user of the
-		// same name impossible to create again.
-		s.Raw(`  userdel -- "$user"
-  if [[ -n $own_home && -d $home && ! -L $home ]]; then
-    if [[ -n $move_to ]]; then install -d -m 0700 -- "$move_to" && mv -- "$home" "$move_to/${home##*/}.$(date +%Y%m%d%H%M%S)"; else rm -rf -- "$home"; fi
-  fi
-fi
-gid=$(getent group -- "$user" | cut -d: -f3) || true
-if [[ -n $gid ]] && (( gid >= 1000 )) && ! id -u -- "$user" >/dev/null 2>&1; then groupdel -- "$user"; fi`)
+	case orchestration.ActionSave:
+		return applySave(s, srv, o)
+	case orchestration.ActionDelete:
+		applyDelete(s, o)
 		return nil
 	}
+	l, _ := o.Extra.(loaded)
+	home, _, _ := homeOf(o, l.bases)
+	s.Var("user", o.String("username"))
+	s.Var("home", home)
+	return applyCustom(s, action, o, l.bases, home)
+}
+
+// applySave records the user for the unit's batch (see usersHelpers). A
+// home in another user's tree is made after the batch, when the user
+// exists: its commands go into a function the batch calls.
+func applySave(s *orchestration.Script, srv orchestration.Server, o orchestration.Object) error {
+	l, _ := o.Extra.(loaded)
+	home, base, own := homeOf(o, l.bases)
+	name, id := o.String("username"), strconv.Itoa(o.ID)
 	if !own && base.Path == "" {
-		return fmt.Errorf("%s: the home %s is no longer the home of one of the account's system users", o.String("username"), o.String("home"))
+		return fmt.Errorf("%s: the home %s is no longer the home of one of the account's system users", name, o.String("home"))
 	}
 	shell, groups := o.String("shell"), l.groups
 	switch shell {
@@ -138,49 +137,53 @@ if [[ -n $gid ]] && (( gid >= 1000 )) && ! id -u -- "$user" >/dev/null 2>&1; the
 	case ShellNone:
 		shell = "/dev/null"
 	}
-	hash := o.String("password")
-	if hash == "" {
-		hash = "*" // no password login
-	}
-	if !l.active {
-		hash = "!" + hash // locked; the expiry date below also stops key logins
-	}
-	s.Var("shell", shell)
-	s.Var("groups", strings.Join(groups, " "))
-	s.Var("hash", hash)
-	s.Var("active", flag(l.active))
 	// the web server, and the account's main user, read the user's files
 	members := srv.SettingList("SYSTEMUSERS_DEFAULT_GROUP_MEMBERS", DefaultGroupMembers.Get())
 	if l.main != "" {
 		members = append(members, l.main)
 	}
-	s.Var("group_members", strings.Join(members, " "))
-	s.Raw(`member_of=""
-for g in $groups; do getent group "$g" >/dev/null && member_of+="${member_of:+,}$g"; done
-if id -u -- "$user" >/dev/null 2>&1; then
-  usermod --home "$home" --shell "$shell" --groups "$member_of" "$user"
-else
-  useradd --home-dir "$home" --shell "$shell" --groups "$member_of" --user-group "$user"
-fi
-printf '%s:%s\n' "$user" "$hash" | chpasswd -e
-if [[ -n $active ]]; then usermod --expiredate '' "$user"; else usermod --expiredate 1 "$user"; fi
-for m in $group_members; do id -u -- "$m" >/dev/null 2>&1 && usermod --append --groups "$user" "$m"; done`)
-	if own {
-		// the base home's parent is the server's (/home): no customer link
-		// can stand in its place
-		s.Raw(`if [[ -L $home ]]; then echo "$home is a link: refused" >&2; exit 1; fi
-install -d -m 0750 -o "$user" -g "$user" -- "$home"`)
-		return nil
+	tree := ""
+	if !own {
+		// made as the owner of the tree, then the user gets rwx on it (and
+		// on what is made in it) and passage down to it by ACL entries,
+		// set on the directories reached without following links
+		s.Raw("orchestra_user_home_" + id + "() {")
+		s.Var("user", name)
+		s.MkdirAs(base, home)
+		s.Var("owner", base.Owner)
+		s.Raw(`setfacl -P -m "u:$user:rwx,d:u:$user:rwx,d:u:$owner:rwx" -- .`)
+		s.Traverse(name, base)
+		s.Leave()
+		s.Raw("}")
+		tree = "1"
 	}
-	// A home in another user's tree: made as that user, then the user gets
-	// rwx on it (and on what is made in it) and passage down to it by ACL
-	// entries, set on the directories reached without following links.
-	s.MkdirAs(base, home)
-	s.Var("owner", base.Owner)
-	s.Raw(`setfacl -P -m "u:$user:rwx,d:u:$user:rwx,d:u:$owner:rwx" -- .`)
-	s.Traverse(o.String("username"), base)
-	s.Leave()
+	// an empty hash is no password login (*); an inactive user's is locked
+	s.Cmd("orchestra_user_save", id, name, home, flag(own), shell, strings.Join(groups, " "),
+		s.Secret(o.String("password")), flag(l.active), strings.Join(members, " "), tree)
 	return nil
+}
+
+// applyDelete records the deletion for the unit's batch. Only the user's
+// own base home is removed: a home in another user's tree is that user's
+// data, where the deleted user only loses its ACL entries. A delete has no
+// Load: the snapshot's home is the base the directory lay in (the rules
+// made it one of the account's base homes), and Enter checks that the
+// directory is physically inside it.
+func applyDelete(s *orchestration.Script, o orchestration.Object) {
+	name, id := o.String("username"), strconv.Itoa(o.ID)
+	home, own, tree := baseHome(name), o.String("home") == "", ""
+	if !own {
+		home = path.Join(o.String("home"), o.String("directory"))
+		s.Raw("orchestra_user_leave_" + id + "() {")
+		s.Var("user", name)
+		s.Var("home", home)
+		s.Var("base", o.String("home"))
+		// best effort: a link planted there since must not stop the deletion
+		s.Raw(`if [[ -d $home ]]; then (orchestra_enter "$base" "$home" && setfacl -R -P -x "u:$user,d:u:$user" -- .) 2>/dev/null || true; fi`)
+		s.Raw("}")
+		tree = "1"
+	}
+	s.Cmd("orchestra_user_delete", id, name, home, flag(own), tree)
 }
 
 func flag(b bool) string {

@@ -5,7 +5,6 @@ package ent
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
@@ -19,8 +18,10 @@ type Lane struct {
 	ID int `json:"id,omitempty"`
 	// Owner holds the value of the "owner" field.
 	Owner string `json:"owner,omitempty"`
-	// Until holds the value of the "until" field.
-	Until        *time.Time `json:"until,omitempty"`
+	// Expires holds the value of the "expires" field.
+	Expires *int64 `json:"expires,omitempty"`
+	// Generation holds the value of the "generation" field.
+	Generation   int64 `json:"generation,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -29,12 +30,10 @@ func (*Lane) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case lane.FieldID:
+		case lane.FieldID, lane.FieldExpires, lane.FieldGeneration:
 			values[i] = new(sql.NullInt64)
 		case lane.FieldOwner:
 			values[i] = new(sql.NullString)
-		case lane.FieldUntil:
-			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -62,12 +61,18 @@ func (_m *Lane) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Owner = value.String
 			}
-		case lane.FieldUntil:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field until", values[i])
+		case lane.FieldExpires:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field expires", values[i])
 			} else if value.Valid {
-				_m.Until = new(time.Time)
-				*_m.Until = value.Time
+				_m.Expires = new(int64)
+				*_m.Expires = value.Int64
+			}
+		case lane.FieldGeneration:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field generation", values[i])
+			} else if value.Valid {
+				_m.Generation = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -108,10 +113,13 @@ func (_m *Lane) String() string {
 	builder.WriteString("owner=")
 	builder.WriteString(_m.Owner)
 	builder.WriteString(", ")
-	if v := _m.Until; v != nil {
-		builder.WriteString("until=")
-		builder.WriteString(v.Format(time.ANSIC))
+	if v := _m.Expires; v != nil {
+		builder.WriteString("expires=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("generation=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Generation))
 	builder.WriteByte(')')
 	return builder.String()
 }

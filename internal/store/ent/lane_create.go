@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -36,16 +35,30 @@ func (_c *LaneCreate) SetNillableOwner(v *string) *LaneCreate {
 	return _c
 }
 
-// SetUntil sets the "until" field.
-func (_c *LaneCreate) SetUntil(v time.Time) *LaneCreate {
-	_c.mutation.SetUntil(v)
+// SetExpires sets the "expires" field.
+func (_c *LaneCreate) SetExpires(v int64) *LaneCreate {
+	_c.mutation.SetExpires(v)
 	return _c
 }
 
-// SetNillableUntil sets the "until" field if the given value is not nil.
-func (_c *LaneCreate) SetNillableUntil(v *time.Time) *LaneCreate {
+// SetNillableExpires sets the "expires" field if the given value is not nil.
+func (_c *LaneCreate) SetNillableExpires(v *int64) *LaneCreate {
 	if v != nil {
-		_c.SetUntil(*v)
+		_c.SetExpires(*v)
+	}
+	return _c
+}
+
+// SetGeneration sets the "generation" field.
+func (_c *LaneCreate) SetGeneration(v int64) *LaneCreate {
+	_c.mutation.SetGeneration(v)
+	return _c
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_c *LaneCreate) SetNillableGeneration(v *int64) *LaneCreate {
+	if v != nil {
+		_c.SetGeneration(*v)
 	}
 	return _c
 }
@@ -95,12 +108,19 @@ func (_c *LaneCreate) defaults() {
 		v := lane.DefaultOwner
 		_c.mutation.SetOwner(v)
 	}
+	if _, ok := _c.mutation.Generation(); !ok {
+		v := lane.DefaultGeneration
+		_c.mutation.SetGeneration(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *LaneCreate) check() error {
 	if _, ok := _c.mutation.Owner(); !ok {
 		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required field "Lane.owner"`)}
+	}
+	if _, ok := _c.mutation.Generation(); !ok {
+		return &ValidationError{Name: "generation", err: errors.New(`ent: missing required field "Lane.generation"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := lane.IDValidator(v); err != nil {
@@ -144,9 +164,13 @@ func (_c *LaneCreate) createSpec() (*Lane, *sqlgraph.CreateSpec) {
 		_spec.SetField(lane.FieldOwner, field.TypeString, value)
 		_node.Owner = value
 	}
-	if value, ok := _c.mutation.Until(); ok {
-		_spec.SetField(lane.FieldUntil, field.TypeTime, value)
-		_node.Until = &value
+	if value, ok := _c.mutation.Expires(); ok {
+		_spec.SetField(lane.FieldExpires, field.TypeInt64, value)
+		_node.Expires = &value
+	}
+	if value, ok := _c.mutation.Generation(); ok {
+		_spec.SetField(lane.FieldGeneration, field.TypeInt64, value)
+		_node.Generation = value
 	}
 	return _node, _spec
 }
@@ -212,21 +236,45 @@ func (u *LaneUpsert) UpdateOwner() *LaneUpsert {
 	return u
 }
 
-// SetUntil sets the "until" field.
-func (u *LaneUpsert) SetUntil(v time.Time) *LaneUpsert {
-	u.Set(lane.FieldUntil, v)
+// SetExpires sets the "expires" field.
+func (u *LaneUpsert) SetExpires(v int64) *LaneUpsert {
+	u.Set(lane.FieldExpires, v)
 	return u
 }
 
-// UpdateUntil sets the "until" field to the value that was provided on create.
-func (u *LaneUpsert) UpdateUntil() *LaneUpsert {
-	u.SetExcluded(lane.FieldUntil)
+// UpdateExpires sets the "expires" field to the value that was provided on create.
+func (u *LaneUpsert) UpdateExpires() *LaneUpsert {
+	u.SetExcluded(lane.FieldExpires)
 	return u
 }
 
-// ClearUntil clears the value of the "until" field.
-func (u *LaneUpsert) ClearUntil() *LaneUpsert {
-	u.SetNull(lane.FieldUntil)
+// AddExpires adds v to the "expires" field.
+func (u *LaneUpsert) AddExpires(v int64) *LaneUpsert {
+	u.Add(lane.FieldExpires, v)
+	return u
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (u *LaneUpsert) ClearExpires() *LaneUpsert {
+	u.SetNull(lane.FieldExpires)
+	return u
+}
+
+// SetGeneration sets the "generation" field.
+func (u *LaneUpsert) SetGeneration(v int64) *LaneUpsert {
+	u.Set(lane.FieldGeneration, v)
+	return u
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *LaneUpsert) UpdateGeneration() *LaneUpsert {
+	u.SetExcluded(lane.FieldGeneration)
+	return u
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *LaneUpsert) AddGeneration(v int64) *LaneUpsert {
+	u.Add(lane.FieldGeneration, v)
 	return u
 }
 
@@ -292,24 +340,52 @@ func (u *LaneUpsertOne) UpdateOwner() *LaneUpsertOne {
 	})
 }
 
-// SetUntil sets the "until" field.
-func (u *LaneUpsertOne) SetUntil(v time.Time) *LaneUpsertOne {
+// SetExpires sets the "expires" field.
+func (u *LaneUpsertOne) SetExpires(v int64) *LaneUpsertOne {
 	return u.Update(func(s *LaneUpsert) {
-		s.SetUntil(v)
+		s.SetExpires(v)
 	})
 }
 
-// UpdateUntil sets the "until" field to the value that was provided on create.
-func (u *LaneUpsertOne) UpdateUntil() *LaneUpsertOne {
+// AddExpires adds v to the "expires" field.
+func (u *LaneUpsertOne) AddExpires(v int64) *LaneUpsertOne {
 	return u.Update(func(s *LaneUpsert) {
-		s.UpdateUntil()
+		s.AddExpires(v)
 	})
 }
 
-// ClearUntil clears the value of the "until" field.
-func (u *LaneUpsertOne) ClearUntil() *LaneUpsertOne {
+// UpdateExpires sets the "expires" field to the value that was provided on create.
+func (u *LaneUpsertOne) UpdateExpires() *LaneUpsertOne {
 	return u.Update(func(s *LaneUpsert) {
-		s.ClearUntil()
+		s.UpdateExpires()
+	})
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (u *LaneUpsertOne) ClearExpires() *LaneUpsertOne {
+	return u.Update(func(s *LaneUpsert) {
+		s.ClearExpires()
+	})
+}
+
+// SetGeneration sets the "generation" field.
+func (u *LaneUpsertOne) SetGeneration(v int64) *LaneUpsertOne {
+	return u.Update(func(s *LaneUpsert) {
+		s.SetGeneration(v)
+	})
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *LaneUpsertOne) AddGeneration(v int64) *LaneUpsertOne {
+	return u.Update(func(s *LaneUpsert) {
+		s.AddGeneration(v)
+	})
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *LaneUpsertOne) UpdateGeneration() *LaneUpsertOne {
+	return u.Update(func(s *LaneUpsert) {
+		s.UpdateGeneration()
 	})
 }
 
@@ -541,24 +617,52 @@ func (u *LaneUpsertBulk) UpdateOwner() *LaneUpsertBulk {
 	})
 }
 
-// SetUntil sets the "until" field.
-func (u *LaneUpsertBulk) SetUntil(v time.Time) *LaneUpsertBulk {
+// SetExpires sets the "expires" field.
+func (u *LaneUpsertBulk) SetExpires(v int64) *LaneUpsertBulk {
 	return u.Update(func(s *LaneUpsert) {
-		s.SetUntil(v)
+		s.SetExpires(v)
 	})
 }
 
-// UpdateUntil sets the "until" field to the value that was provided on create.
-func (u *LaneUpsertBulk) UpdateUntil() *LaneUpsertBulk {
+// AddExpires adds v to the "expires" field.
+func (u *LaneUpsertBulk) AddExpires(v int64) *LaneUpsertBulk {
 	return u.Update(func(s *LaneUpsert) {
-		s.UpdateUntil()
+		s.AddExpires(v)
 	})
 }
 
-// ClearUntil clears the value of the "until" field.
-func (u *LaneUpsertBulk) ClearUntil() *LaneUpsertBulk {
+// UpdateExpires sets the "expires" field to the value that was provided on create.
+func (u *LaneUpsertBulk) UpdateExpires() *LaneUpsertBulk {
 	return u.Update(func(s *LaneUpsert) {
-		s.ClearUntil()
+		s.UpdateExpires()
+	})
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (u *LaneUpsertBulk) ClearExpires() *LaneUpsertBulk {
+	return u.Update(func(s *LaneUpsert) {
+		s.ClearExpires()
+	})
+}
+
+// SetGeneration sets the "generation" field.
+func (u *LaneUpsertBulk) SetGeneration(v int64) *LaneUpsertBulk {
+	return u.Update(func(s *LaneUpsert) {
+		s.SetGeneration(v)
+	})
+}
+
+// AddGeneration adds v to the "generation" field.
+func (u *LaneUpsertBulk) AddGeneration(v int64) *LaneUpsertBulk {
+	return u.Update(func(s *LaneUpsert) {
+		s.AddGeneration(v)
+	})
+}
+
+// UpdateGeneration sets the "generation" field to the value that was provided on create.
+func (u *LaneUpsertBulk) UpdateGeneration() *LaneUpsertBulk {
+	return u.Update(func(s *LaneUpsert) {
+		s.UpdateGeneration()
 	})
 }
 

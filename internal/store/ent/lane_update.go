@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -43,23 +42,51 @@ func (_u *LaneUpdate) SetNillableOwner(v *string) *LaneUpdate {
 	return _u
 }
 
-// SetUntil sets the "until" field.
-func (_u *LaneUpdate) SetUntil(v time.Time) *LaneUpdate {
-	_u.mutation.SetUntil(v)
+// SetExpires sets the "expires" field.
+func (_u *LaneUpdate) SetExpires(v int64) *LaneUpdate {
+	_u.mutation.ResetExpires()
+	_u.mutation.SetExpires(v)
 	return _u
 }
 
-// SetNillableUntil sets the "until" field if the given value is not nil.
-func (_u *LaneUpdate) SetNillableUntil(v *time.Time) *LaneUpdate {
+// SetNillableExpires sets the "expires" field if the given value is not nil.
+func (_u *LaneUpdate) SetNillableExpires(v *int64) *LaneUpdate {
 	if v != nil {
-		_u.SetUntil(*v)
+		_u.SetExpires(*v)
 	}
 	return _u
 }
 
-// ClearUntil clears the value of the "until" field.
-func (_u *LaneUpdate) ClearUntil() *LaneUpdate {
-	_u.mutation.ClearUntil()
+// AddExpires adds value to the "expires" field.
+func (_u *LaneUpdate) AddExpires(v int64) *LaneUpdate {
+	_u.mutation.AddExpires(v)
+	return _u
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (_u *LaneUpdate) ClearExpires() *LaneUpdate {
+	_u.mutation.ClearExpires()
+	return _u
+}
+
+// SetGeneration sets the "generation" field.
+func (_u *LaneUpdate) SetGeneration(v int64) *LaneUpdate {
+	_u.mutation.ResetGeneration()
+	_u.mutation.SetGeneration(v)
+	return _u
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_u *LaneUpdate) SetNillableGeneration(v *int64) *LaneUpdate {
+	if v != nil {
+		_u.SetGeneration(*v)
+	}
+	return _u
+}
+
+// AddGeneration adds value to the "generation" field.
+func (_u *LaneUpdate) AddGeneration(v int64) *LaneUpdate {
+	_u.mutation.AddGeneration(v)
 	return _u
 }
 
@@ -113,11 +140,20 @@ func (_u *LaneUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Owner(); ok {
 		_spec.SetField(lane.FieldOwner, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Until(); ok {
-		_spec.SetField(lane.FieldUntil, field.TypeTime, value)
+	if value, ok := _u.mutation.Expires(); ok {
+		_spec.SetField(lane.FieldExpires, field.TypeInt64, value)
 	}
-	if _u.mutation.UntilCleared() {
-		_spec.ClearField(lane.FieldUntil, field.TypeTime)
+	if value, ok := _u.mutation.AddedExpires(); ok {
+		_spec.AddField(lane.FieldExpires, field.TypeInt64, value)
+	}
+	if _u.mutation.ExpiresCleared() {
+		_spec.ClearField(lane.FieldExpires, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Generation(); ok {
+		_spec.SetField(lane.FieldGeneration, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedGeneration(); ok {
+		_spec.AddField(lane.FieldGeneration, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -155,23 +191,51 @@ func (_u *LaneUpdateOne) SetNillableOwner(v *string) *LaneUpdateOne {
 	return _u
 }
 
-// SetUntil sets the "until" field.
-func (_u *LaneUpdateOne) SetUntil(v time.Time) *LaneUpdateOne {
-	_u.mutation.SetUntil(v)
+// SetExpires sets the "expires" field.
+func (_u *LaneUpdateOne) SetExpires(v int64) *LaneUpdateOne {
+	_u.mutation.ResetExpires()
+	_u.mutation.SetExpires(v)
 	return _u
 }
 
-// SetNillableUntil sets the "until" field if the given value is not nil.
-func (_u *LaneUpdateOne) SetNillableUntil(v *time.Time) *LaneUpdateOne {
+// SetNillableExpires sets the "expires" field if the given value is not nil.
+func (_u *LaneUpdateOne) SetNillableExpires(v *int64) *LaneUpdateOne {
 	if v != nil {
-		_u.SetUntil(*v)
+		_u.SetExpires(*v)
 	}
 	return _u
 }
 
-// ClearUntil clears the value of the "until" field.
-func (_u *LaneUpdateOne) ClearUntil() *LaneUpdateOne {
-	_u.mutation.ClearUntil()
+// AddExpires adds value to the "expires" field.
+func (_u *LaneUpdateOne) AddExpires(v int64) *LaneUpdateOne {
+	_u.mutation.AddExpires(v)
+	return _u
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (_u *LaneUpdateOne) ClearExpires() *LaneUpdateOne {
+	_u.mutation.ClearExpires()
+	return _u
+}
+
+// SetGeneration sets the "generation" field.
+func (_u *LaneUpdateOne) SetGeneration(v int64) *LaneUpdateOne {
+	_u.mutation.ResetGeneration()
+	_u.mutation.SetGeneration(v)
+	return _u
+}
+
+// SetNillableGeneration sets the "generation" field if the given value is not nil.
+func (_u *LaneUpdateOne) SetNillableGeneration(v *int64) *LaneUpdateOne {
+	if v != nil {
+		_u.SetGeneration(*v)
+	}
+	return _u
+}
+
+// AddGeneration adds value to the "generation" field.
+func (_u *LaneUpdateOne) AddGeneration(v int64) *LaneUpdateOne {
+	_u.mutation.AddGeneration(v)
 	return _u
 }
 
@@ -255,11 +319,20 @@ func (_u *LaneUpdateOne) sqlSave(ctx context.Context) (_node *Lane, err error) {
 	if value, ok := _u.mutation.Owner(); ok {
 		_spec.SetField(lane.FieldOwner, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Until(); ok {
-		_spec.SetField(lane.FieldUntil, field.TypeTime, value)
+	if value, ok := _u.mutation.Expires(); ok {
+		_spec.SetField(lane.FieldExpires, field.TypeInt64, value)
 	}
-	if _u.mutation.UntilCleared() {
-		_spec.ClearField(lane.FieldUntil, field.TypeTime)
+	if value, ok := _u.mutation.AddedExpires(); ok {
+		_spec.AddField(lane.FieldExpires, field.TypeInt64, value)
+	}
+	if _u.mutation.ExpiresCleared() {
+		_spec.ClearField(lane.FieldExpires, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Generation(); ok {
+		_spec.SetField(lane.FieldGeneration, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedGeneration(); ok {
+		_spec.AddField(lane.FieldGeneration, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Lane{config: _u.config}

@@ -10227,7 +10227,10 @@ type LaneMutation struct {
 	typ           string
 	id            *int
 	owner         *string
-	until         *time.Time
+	expires       *int64
+	addexpires    *int64
+	generation    *int64
+	addgeneration *int64
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*Lane, error)
@@ -10374,53 +10377,130 @@ func (m *LaneMutation) ResetOwner() {
 	m.owner = nil
 }
 
-// SetUntil sets the "until" field.
-func (m *LaneMutation) SetUntil(t time.Time) {
-	m.until = &t
+// SetExpires sets the "expires" field.
+func (m *LaneMutation) SetExpires(i int64) {
+	m.expires = &i
+	m.addexpires = nil
 }
 
-// Until returns the value of the "until" field in the mutation.
-func (m *LaneMutation) Until() (r time.Time, exists bool) {
-	v := m.until
+// Expires returns the value of the "expires" field in the mutation.
+func (m *LaneMutation) Expires() (r int64, exists bool) {
+	v := m.expires
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldUntil returns the old "until" field's value of the Lane entity.
+// OldExpires returns the old "expires" field's value of the Lane entity.
 // If the Lane object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *LaneMutation) OldUntil(ctx context.Context) (v *time.Time, err error) {
+func (m *LaneMutation) OldExpires(ctx context.Context) (v *int64, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldUntil is only allowed on UpdateOne operations")
+		return v, errors.New("OldExpires is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldUntil requires an ID field in the mutation")
+		return v, errors.New("OldExpires requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldUntil: %w", err)
+		return v, fmt.Errorf("querying old value for OldExpires: %w", err)
 	}
-	return oldValue.Until, nil
+	return oldValue.Expires, nil
 }
 
-// ClearUntil clears the value of the "until" field.
-func (m *LaneMutation) ClearUntil() {
-	m.until = nil
-	m.clearedFields[lane.FieldUntil] = struct{}{}
+// AddExpires adds i to the "expires" field.
+func (m *LaneMutation) AddExpires(i int64) {
+	if m.addexpires != nil {
+		*m.addexpires += i
+	} else {
+		m.addexpires = &i
+	}
 }
 
-// UntilCleared returns if the "until" field was cleared in this mutation.
-func (m *LaneMutation) UntilCleared() bool {
-	_, ok := m.clearedFields[lane.FieldUntil]
+// AddedExpires returns the value that was added to the "expires" field in this mutation.
+func (m *LaneMutation) AddedExpires() (r int64, exists bool) {
+	v := m.addexpires
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearExpires clears the value of the "expires" field.
+func (m *LaneMutation) ClearExpires() {
+	m.expires = nil
+	m.addexpires = nil
+	m.clearedFields[lane.FieldExpires] = struct{}{}
+}
+
+// ExpiresCleared returns if the "expires" field was cleared in this mutation.
+func (m *LaneMutation) ExpiresCleared() bool {
+	_, ok := m.clearedFields[lane.FieldExpires]
 	return ok
 }
 
-// ResetUntil resets all changes to the "until" field.
-func (m *LaneMutation) ResetUntil() {
-	m.until = nil
-	delete(m.clearedFields, lane.FieldUntil)
+// ResetExpires resets all changes to the "expires" field.
+func (m *LaneMutation) ResetExpires() {
+	m.expires = nil
+	m.addexpires = nil
+	delete(m.clearedFields, lane.FieldExpires)
+}
+
+// SetGeneration sets the "generation" field.
+func (m *LaneMutation) SetGeneration(i int64) {
+	m.generation = &i
+	m.addgeneration = nil
+}
+
+// Generation returns the value of the "generation" field in the mutation.
+func (m *LaneMutation) Generation() (r int64, exists bool) {
+	v := m.generation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeneration returns the old "generation" field's value of the Lane entity.
+// If the Lane object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LaneMutation) OldGeneration(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeneration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeneration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeneration: %w", err)
+	}
+	return oldValue.Generation, nil
+}
+
+// AddGeneration adds i to the "generation" field.
+func (m *LaneMutation) AddGeneration(i int64) {
+	if m.addgeneration != nil {
+		*m.addgeneration += i
+	} else {
+		m.addgeneration = &i
+	}
+}
+
+// AddedGeneration returns the value that was added to the "generation" field in this mutation.
+func (m *LaneMutation) AddedGeneration() (r int64, exists bool) {
+	v := m.addgeneration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetGeneration resets all changes to the "generation" field.
+func (m *LaneMutation) ResetGeneration() {
+	m.generation = nil
+	m.addgeneration = nil
 }
 
 // Where appends a list predicates to the LaneMutation builder.
@@ -10457,12 +10537,15 @@ func (m *LaneMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LaneMutation) Fields() []string {
-	fields := make([]string, 0, 2)
+	fields := make([]string, 0, 3)
 	if m.owner != nil {
 		fields = append(fields, lane.FieldOwner)
 	}
-	if m.until != nil {
-		fields = append(fields, lane.FieldUntil)
+	if m.expires != nil {
+		fields = append(fields, lane.FieldExpires)
+	}
+	if m.generation != nil {
+		fields = append(fields, lane.FieldGeneration)
 	}
 	return fields
 }
@@ -10474,8 +10557,10 @@ func (m *LaneMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case lane.FieldOwner:
 		return m.Owner()
-	case lane.FieldUntil:
-		return m.Until()
+	case lane.FieldExpires:
+		return m.Expires()
+	case lane.FieldGeneration:
+		return m.Generation()
 	}
 	return nil, false
 }
@@ -10487,8 +10572,10 @@ func (m *LaneMutation) OldField(ctx context.Context, name string) (ent.Value, er
 	switch name {
 	case lane.FieldOwner:
 		return m.OldOwner(ctx)
-	case lane.FieldUntil:
-		return m.OldUntil(ctx)
+	case lane.FieldExpires:
+		return m.OldExpires(ctx)
+	case lane.FieldGeneration:
+		return m.OldGeneration(ctx)
 	}
 	return nil, fmt.Errorf("unknown Lane field %s", name)
 }
@@ -10505,12 +10592,19 @@ func (m *LaneMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetOwner(v)
 		return nil
-	case lane.FieldUntil:
-		v, ok := value.(time.Time)
+	case lane.FieldExpires:
+		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetUntil(v)
+		m.SetExpires(v)
+		return nil
+	case lane.FieldGeneration:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeneration(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Lane field %s", name)
@@ -10519,13 +10613,26 @@ func (m *LaneMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *LaneMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addexpires != nil {
+		fields = append(fields, lane.FieldExpires)
+	}
+	if m.addgeneration != nil {
+		fields = append(fields, lane.FieldGeneration)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *LaneMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case lane.FieldExpires:
+		return m.AddedExpires()
+	case lane.FieldGeneration:
+		return m.AddedGeneration()
+	}
 	return nil, false
 }
 
@@ -10534,6 +10641,20 @@ func (m *LaneMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *LaneMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case lane.FieldExpires:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExpires(v)
+		return nil
+	case lane.FieldGeneration:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGeneration(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Lane numeric field %s", name)
 }
@@ -10542,8 +10663,8 @@ func (m *LaneMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *LaneMutation) ClearedFields() []string {
 	var fields []string
-	if m.FieldCleared(lane.FieldUntil) {
-		fields = append(fields, lane.FieldUntil)
+	if m.FieldCleared(lane.FieldExpires) {
+		fields = append(fields, lane.FieldExpires)
 	}
 	return fields
 }
@@ -10559,8 +10680,8 @@ func (m *LaneMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *LaneMutation) ClearField(name string) error {
 	switch name {
-	case lane.FieldUntil:
-		m.ClearUntil()
+	case lane.FieldExpires:
+		m.ClearExpires()
 		return nil
 	}
 	return fmt.Errorf("unknown Lane nullable field %s", name)
@@ -10573,8 +10694,11 @@ func (m *LaneMutation) ResetField(name string) error {
 	case lane.FieldOwner:
 		m.ResetOwner()
 		return nil
-	case lane.FieldUntil:
-		m.ResetUntil()
+	case lane.FieldExpires:
+		m.ResetExpires()
+		return nil
+	case lane.FieldGeneration:
+		m.ResetGeneration()
 		return nil
 	}
 	return fmt.Errorf("unknown Lane field %s", name)

@@ -393,6 +393,10 @@ func init() {
 	laneDescOwner := laneFields[1].Descriptor()
 	// lane.DefaultOwner holds the default value on creation for the owner field.
 	lane.DefaultOwner = laneDescOwner.Default.(string)
+	// laneDescGeneration is the schema descriptor for generation field.
+	laneDescGeneration := laneFields[3].Descriptor()
+	// lane.DefaultGeneration holds the default value on creation for the generation field.
+	lane.DefaultGeneration = laneDescGeneration.Default.(int64)
 	// laneDescID is the schema descriptor for id field.
 	laneDescID := laneFields[0].Descriptor()
 	// lane.IDValidator is a validator for the "id" field. It is called by the builders before save.

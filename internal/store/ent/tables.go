@@ -204,7 +204,8 @@ var Tables = []*Table{
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},
 			{Name: "owner", Type: field.TypeString},
-			{Name: "until", Type: field.TypeTime},
+			{Name: "expires", Type: field.TypeInt64},
+			{Name: "generation", Type: field.TypeInt64},
 		},
 	},
 	{

@@ -221,7 +221,12 @@ func (Lane) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("id").Positive().Immutable(), // the server's id
 		field.String("owner").Default(""),
-		field.Time("until").Optional().Nillable(),
+		// expires is when the lease ends, in milliseconds since the epoch
+		// of the database's clock: processes never compare their own clocks.
+		field.Int64("expires").Optional().Nillable(),
+		// generation grows whenever the lane changes hands; every result a
+		// holder writes is checked against it (fencing).
+		field.Int64("generation").Default(0),
 	}
 }
 

@@ -13,8 +13,10 @@ const (
 	FieldID = "id"
 	// FieldOwner holds the string denoting the owner field in the database.
 	FieldOwner = "owner"
-	// FieldUntil holds the string denoting the until field in the database.
-	FieldUntil = "until"
+	// FieldExpires holds the string denoting the expires field in the database.
+	FieldExpires = "expires"
+	// FieldGeneration holds the string denoting the generation field in the database.
+	FieldGeneration = "generation"
 	// Table holds the table name of the lane in the database.
 	Table = "lanes"
 )
@@ -23,7 +25,8 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldOwner,
-	FieldUntil,
+	FieldExpires,
+	FieldGeneration,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -39,6 +42,8 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultOwner holds the default value on creation for the "owner" field.
 	DefaultOwner string
+	// DefaultGeneration holds the default value on creation for the "generation" field.
+	DefaultGeneration int64
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(int) error
 )
@@ -56,7 +61,12 @@ func ByOwner(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOwner, opts...).ToFunc()
 }
 
-// ByUntil orders the results by the until field.
-func ByUntil(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldUntil, opts...).ToFunc()
+// ByExpires orders the results by the expires field.
+func ByExpires(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpires, opts...).ToFunc()
+}
+
+// ByGeneration orders the results by the generation field.
+func ByGeneration(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGeneration, opts...).ToFunc()
 }

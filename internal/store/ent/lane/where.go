@@ -3,8 +3,6 @@
 package lane
 
 import (
-	"time"
-
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 )
@@ -59,9 +57,14 @@ func Owner(v string) predicate.Lane {
 	return predicate.Lane(sql.FieldEQ(FieldOwner, v))
 }
 
-// Until applies equality check predicate on the "until" field. It's identical to UntilEQ.
-func Until(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldEQ(FieldUntil, v))
+// Expires applies equality check predicate on the "expires" field. It's identical to ExpiresEQ.
+func Expires(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldEQ(FieldExpires, v))
+}
+
+// Generation applies equality check predicate on the "generation" field. It's identical to GenerationEQ.
+func Generation(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldEQ(FieldGeneration, v))
 }
 
 // OwnerEQ applies the EQ predicate on the "owner" field.
@@ -129,54 +132,94 @@ func OwnerContainsFold(v string) predicate.Lane {
 	return predicate.Lane(sql.FieldContainsFold(FieldOwner, v))
 }
 
-// UntilEQ applies the EQ predicate on the "until" field.
-func UntilEQ(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldEQ(FieldUntil, v))
+// ExpiresEQ applies the EQ predicate on the "expires" field.
+func ExpiresEQ(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldEQ(FieldExpires, v))
 }
 
-// UntilNEQ applies the NEQ predicate on the "until" field.
-func UntilNEQ(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldNEQ(FieldUntil, v))
+// ExpiresNEQ applies the NEQ predicate on the "expires" field.
+func ExpiresNEQ(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldNEQ(FieldExpires, v))
 }
 
-// UntilIn applies the In predicate on the "until" field.
-func UntilIn(vs ...time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldIn(FieldUntil, vs...))
+// ExpiresIn applies the In predicate on the "expires" field.
+func ExpiresIn(vs ...int64) predicate.Lane {
+	return predicate.Lane(sql.FieldIn(FieldExpires, vs...))
 }
 
-// UntilNotIn applies the NotIn predicate on the "until" field.
-func UntilNotIn(vs ...time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldNotIn(FieldUntil, vs...))
+// ExpiresNotIn applies the NotIn predicate on the "expires" field.
+func ExpiresNotIn(vs ...int64) predicate.Lane {
+	return predicate.Lane(sql.FieldNotIn(FieldExpires, vs...))
 }
 
-// UntilGT applies the GT predicate on the "until" field.
-func UntilGT(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldGT(FieldUntil, v))
+// ExpiresGT applies the GT predicate on the "expires" field.
+func ExpiresGT(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldGT(FieldExpires, v))
 }
 
-// UntilGTE applies the GTE predicate on the "until" field.
-func UntilGTE(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldGTE(FieldUntil, v))
+// ExpiresGTE applies the GTE predicate on the "expires" field.
+func ExpiresGTE(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldGTE(FieldExpires, v))
 }
 
-// UntilLT applies the LT predicate on the "until" field.
-func UntilLT(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldLT(FieldUntil, v))
+// ExpiresLT applies the LT predicate on the "expires" field.
+func ExpiresLT(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldLT(FieldExpires, v))
 }
 
-// UntilLTE applies the LTE predicate on the "until" field.
-func UntilLTE(v time.Time) predicate.Lane {
-	return predicate.Lane(sql.FieldLTE(FieldUntil, v))
+// ExpiresLTE applies the LTE predicate on the "expires" field.
+func ExpiresLTE(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldLTE(FieldExpires, v))
 }
 
-// UntilIsNil applies the IsNil predicate on the "until" field.
-func UntilIsNil() predicate.Lane {
-	return predicate.Lane(sql.FieldIsNull(FieldUntil))
+// ExpiresIsNil applies the IsNil predicate on the "expires" field.
+func ExpiresIsNil() predicate.Lane {
+	return predicate.Lane(sql.FieldIsNull(FieldExpires))
 }
 
-// UntilNotNil applies the NotNil predicate on the "until" field.
-func UntilNotNil() predicate.Lane {
-	return predicate.Lane(sql.FieldNotNull(FieldUntil))
+// ExpiresNotNil applies the NotNil predicate on the "expires" field.
+func ExpiresNotNil() predicate.Lane {
+	return predicate.Lane(sql.FieldNotNull(FieldExpires))
+}
+
+// GenerationEQ applies the EQ predicate on the "generation" field.
+func GenerationEQ(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldEQ(FieldGeneration, v))
+}
+
+// GenerationNEQ applies the NEQ predicate on the "generation" field.
+func GenerationNEQ(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldNEQ(FieldGeneration, v))
+}
+
+// GenerationIn applies the In predicate on the "generation" field.
+func GenerationIn(vs ...int64) predicate.Lane {
+	return predicate.Lane(sql.FieldIn(FieldGeneration, vs...))
+}
+
+// GenerationNotIn applies the NotIn predicate on the "generation" field.
+func GenerationNotIn(vs ...int64) predicate.Lane {
+	return predicate.Lane(sql.FieldNotIn(FieldGeneration, vs...))
+}
+
+// GenerationGT applies the GT predicate on the "generation" field.
+func GenerationGT(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldGT(FieldGeneration, v))
+}
+
+// GenerationGTE applies the GTE predicate on the "generation" field.
+func GenerationGTE(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldGTE(FieldGeneration, v))
+}
+
+// GenerationLT applies the LT predicate on the "generation" field.
+func GenerationLT(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldLT(FieldGeneration, v))
+}
+
+// GenerationLTE applies the LTE predicate on the "generation" field.
+func GenerationLTE(v int64) predicate.Lane {
+	return predicate.Lane(sql.FieldLTE(FieldGeneration, v))
 }
 
 // And groups predicates with the AND operator between them.

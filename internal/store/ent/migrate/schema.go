@@ -345,7 +345,8 @@ var (
 	LanesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "owner", Type: field.TypeString, Default: ""},
-		{Name: "until", Type: field.TypeTime, Nullable: true},
+		{Name: "expires", Type: field.TypeInt64, Nullable: true},
+		{Name: "generation", Type: field.TypeInt64, Default: 0},
 	}
 	// LanesTable holds the schema information for the "lanes" table.
 	LanesTable = &schema.Table{
