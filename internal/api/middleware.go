@@ -200,7 +200,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 // idempotent makes an authenticated POST carrying an Idempotency-Key run
 // once: a retry with the same key and body gets the first response again; the
 // same key with a different body, or while the first is still running, is
-// refused. Keys are per account, so callers never see each other's replies.
+// refused; a key whose request died with its process is the retry's (see
+// holdKey). Keys are per account, so callers never see each other's replies.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), addrKey{}, s.ClientAddr(r)))
