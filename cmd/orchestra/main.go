@@ -158,8 +158,12 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	if err != nil {
 		return err
 	}
+	// the same on every start of this panel: a restart takes over at once
+	// the Idempotency-Keys of requests the previous process died with
+	host, _ := os.Hostname()
 	srv := api.New(st, api.Config{Version: version, SecureCookies: c.SecureCookies, TrustProxy: c.TrustProxy,
-		TrustedProxies: proxies, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex})
+		TrustedProxies: proxies, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionMax, Executor: ex,
+		Instance: host + " " + c.Listen})
 	go srv.Maintain(ctx, 10*time.Minute)
 	// Migrations and the first superuser's password hash are start-up peaks;
 	// hand their memory back now rather than when the scavenger gets to it.
@@ -205,30 +209,29 @@ func (c *ServeCmd) trustedProxies() ([]netip.Prefix, error) {
 
 // trimWhenIdle returns the memory left over from a burst of requests (Go's
 // heap, the database driver's caches) to the system once no request has
-// arrived for a whole period: a panel is idle most of the time.
+// arrived for period: a panel is idle most of the time. It looks every
+// quarter period, so the trim comes at most a quarter period late.
 func trimWhenIdle(ctx context.Context, next http.Handler, period time.Duration) http.Handler {
-	var requests atomic.Int64
+	var last atomic.Int64 // time of the latest request, in Unix nanoseconds
+	var dirty atomic.Bool // a request arrived since the last trim
 	go func() {
-		t := time.NewTicker(period)
+		t := time.NewTicker(period / 4)
 		defer t.Stop()
-		last, trimmed := int64(0), true
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			n := requests.Load()
-			if n != last {
-				last, trimmed = n, false
-			} else if !trimmed {
+			if dirty.Load() && time.Since(time.Unix(0, last.Load())) >= period {
+				dirty.Store(false)
 				debug.FreeOSMemory()
-				trimmed = true
 			}
 		}
 	}()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
+		last.Store(time.Now().UnixNano())
+		dirty.Store(true)
 		next.ServeHTTP(w, r)
 	})
 }

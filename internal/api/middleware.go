@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,9 +13,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -22,6 +25,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -130,6 +134,47 @@ type addrKey struct{}
 // idempotencyTTL is how long a key's response is remembered.
 const idempotencyTTL = 24 * time.Hour
 
+// A request holding its key renews the lease every idempotencyRenew; a key
+// whose lease ran out belongs to a process that died (or stalled for that
+// long) and a retry takes it over.
+var (
+	idempotencyLease = 30 * time.Second
+	idempotencyRenew = 10 * time.Second
+)
+
+// heldHook, when set (by tests), runs once a request holds its key, before
+// it is served.
+var heldHook atomic.Pointer[func(r *http.Request)]
+
+// keyHolder names this process in the keys it holds: its instance, the same
+// across restarts, and an id of this start.
+type keyHolder struct {
+	instance string
+	id       string
+}
+
+func newKeyHolder(instance string) keyHolder {
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	if len(instance) > 255 {
+		instance = instance[:255]
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	return keyHolder{instance: instance, id: hex.EncodeToString(b)}
+}
+
+// abandoned tells whether the in-progress key k was left by a request that
+// is no longer running: an earlier life of this instance held it, or its
+// holder stopped renewing the lease (keys from before leases have none).
+func (h keyHolder) abandoned(k *ent.IdempotencyKey, now time.Time) bool {
+	if k.Status != 0 || k.Holder == h.id {
+		return false
+	}
+	return k.Instance == h.instance || k.HeldUntil == nil || k.HeldUntil.Before(now)
+}
+
 // recorder captures a response so it can be replayed.
 type recorder struct {
 	http.ResponseWriter
@@ -155,7 +200,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 // idempotent makes an authenticated POST carrying an Idempotency-Key run
 // once: a retry with the same key and body gets the first response again; the
 // same key with a different body, or while the first is still running, is
-// refused. Keys are per account, so callers never see each other's replies.
+// refused; a key whose request died with its process is the retry's (see
+// holdKey). Keys are per account, so callers never see each other's replies.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), addrKey{}, s.ClientAddr(r)))
@@ -186,68 +232,147 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		scope := "account:" + strconv.Itoa(v.AccountID)
 		sys := viewer.System(ctx, viewer.ChannelSystem)
 
-		row, err := s.st.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetFingerprint(fp).
-			SetCreatedAt(time.Now()).Save(sys)
-		if ent.IsConstraintError(err) {
-			prev, err := s.st.IdempotencyKey.Query().
-				Where(idempotencykey.Scope(scope), idempotencykey.Key(key)).Only(sys)
-			switch {
-			case err != nil:
-				writeProblem(w, http.StatusConflict, i18n.T(ctx, "A request with this Idempotency-Key is in progress; retry later."))
-			case prev.Fingerprint != fp:
-				writeProblem(w, http.StatusUnprocessableEntity, i18n.T(ctx, "This Idempotency-Key was already used for a different request."))
-			case prev.Status == 0:
-				writeProblem(w, http.StatusConflict, i18n.T(ctx, "A request with this Idempotency-Key is in progress; retry later."))
-			case prev.Withheld != "":
-				// the first answer held a secret, shown once and not kept
-				if prev.Location != "" {
-					w.Header().Set("Location", prev.Location)
-				}
-				w.Header().Set("Idempotent-Replayed", "true")
-				writeProblem(w, http.StatusConflict, i18n.T(ctx,
-					"This request was already performed; its answer held a secret (%s) that is shown only once and not kept. The Location header names what it created.",
-					prev.Withheld))
-			default:
-				if prev.ContentType != "" {
-					w.Header().Set("Content-Type", prev.ContentType)
-				}
-				if prev.Location != "" {
-					w.Header().Set("Location", prev.Location)
-				}
-				w.Header().Set("Idempotent-Replayed", "true")
-				w.WriteHeader(prev.Status)
-				w.Write(prev.Body)
-			}
-			return
-		}
+		row, status, err := s.holdKey(sys, scope, key, fp)
 		if err != nil {
 			slog.ErrorContext(ctx, "idempotency key", "err", err)
 			writeProblem(w, http.StatusInternalServerError, i18n.T(ctx, "Internal error; it has been logged."))
 			return
 		}
+		switch {
+		case status == holdInProgress:
+			writeProblem(w, http.StatusConflict, i18n.T(ctx, "A request with this Idempotency-Key is in progress; retry later."))
+			return
+		case status == holdOtherRequest:
+			writeProblem(w, http.StatusUnprocessableEntity, i18n.T(ctx, "This Idempotency-Key was already used for a different request."))
+			return
+		case status == holdDone && row.Withheld != "":
+			// the first answer held a secret, shown once and not kept
+			if row.Location != "" {
+				w.Header().Set("Location", row.Location)
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeProblem(w, http.StatusConflict, i18n.T(ctx,
+				"This request was already performed; its answer held a secret (%s) that is shown only once and not kept. The Location header names what it created.",
+				row.Withheld))
+			return
+		case status == holdDone:
+			if row.ContentType != "" {
+				w.Header().Set("Content-Type", row.ContentType)
+			}
+			if row.Location != "" {
+				w.Header().Set("Location", row.Location)
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(row.Status)
+			w.Write(row.Body)
+			return
+		}
+		stopRenewing := s.renewKey(sys, row.ID)
 		rec := &recorder{ResponseWriter: w}
 		secrets := &withheld{}
 		r = r.WithContext(context.WithValue(ctx, withheldKey{}, secrets))
 		defer func() {
+			stopRenewing()
+			mine := []predicate.IdempotencyKey{idempotencykey.ID(row.ID), idempotencykey.Holder(s.holder.id)}
+			bg := context.WithoutCancel(sys)
 			// Server errors are not remembered: the client should be able to retry.
 			if rec.status == 0 || rec.status >= 500 {
-				s.st.IdempotencyKey.DeleteOneID(row.ID).Exec(context.WithoutCancel(sys))
+				s.st.IdempotencyKey.Delete().Where(mine...).Exec(bg)
 				return
 			}
-			u := s.st.IdempotencyKey.UpdateOneID(row.ID).SetStatus(rec.status).
-				SetContentType(w.Header().Get("Content-Type")).SetLocation(w.Header().Get("Location"))
+			u := s.st.IdempotencyKey.Update().Where(mine...).SetStatus(rec.status).
+				SetContentType(w.Header().Get("Content-Type")).SetLocation(w.Header().Get("Location")).ClearHeldUntil()
 			if len(secrets.fields) > 0 {
 				u.SetWithheld(strings.Join(secrets.fields, ", "))
 			} else {
 				u.SetBody(rec.body.Bytes())
 			}
-			err := u.Exec(context.WithoutCancel(sys))
+			n, err := u.Save(bg)
 			if err != nil {
 				slog.ErrorContext(ctx, "idempotency key", "err", err)
+			} else if n == 0 {
+				slog.WarnContext(ctx, "idempotency key taken over while its request ran (its lease ran out)", "key", key)
 			}
 		}()
+		if f := heldHook.Load(); f != nil {
+			(*f)(r)
+		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// What holdKey found.
+const (
+	holdNew          = iota // the key is this request's now
+	holdInProgress          // a running request holds it
+	holdOtherRequest        // it was used for a different request
+	holdDone                // its answer is recorded: replay it
+)
+
+// holdKey makes the key this request's: a new row, or one a dead request
+// left (see keyHolder.abandoned), taken over with a compare-and-set on its
+// holder so that of concurrent retries one wins. Otherwise it returns the
+// row as it is and why the request cannot run.
+func (s *Server) holdKey(ctx context.Context, scope, key, fp string) (*ent.IdempotencyKey, int, error) {
+	now := time.Now()
+	row, err := s.st.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetFingerprint(fp).
+		SetCreatedAt(now).SetHolder(s.holder.id).SetInstance(s.holder.instance).
+		SetHeldUntil(now.Add(idempotencyLease)).Save(ctx)
+	if !ent.IsConstraintError(err) {
+		return row, holdNew, err
+	}
+	prev, err := s.st.IdempotencyKey.Query().Where(idempotencykey.Scope(scope), idempotencykey.Key(key)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return nil, holdInProgress, nil // finished with a server error and deleted just now: retry
+	case err != nil:
+		return nil, 0, err
+	case prev.Fingerprint != fp:
+		return prev, holdOtherRequest, nil
+	case prev.Status != 0:
+		return prev, holdDone, nil
+	case !s.holder.abandoned(prev, now):
+		return prev, holdInProgress, nil
+	}
+	n, err := s.st.IdempotencyKey.Update().
+		Where(idempotencykey.ID(prev.ID), idempotencykey.Status(0), idempotencykey.Holder(prev.Holder)).
+		SetHolder(s.holder.id).SetInstance(s.holder.instance).SetHeldUntil(now.Add(idempotencyLease)).
+		SetCreatedAt(now).Save(ctx)
+	if err != nil || n == 0 {
+		return prev, holdInProgress, err // another retry took it over first
+	}
+	slog.InfoContext(ctx, "idempotency key taken over from a request that died", "key", key,
+		"holder", prev.Holder, "instance", prev.Instance)
+	return prev, holdNew, nil
+}
+
+// renewKey renews the lease of the key row id while its request runs,
+// until the returned function is called.
+func (s *Server) renewKey(ctx context.Context, id int) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(idempotencyRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			_, err := s.st.IdempotencyKey.Update().
+				Where(idempotencykey.ID(id), idempotencykey.Holder(s.holder.id)).
+				SetHeldUntil(time.Now().Add(idempotencyLease)).Save(context.WithoutCancel(ctx))
+			if err != nil {
+				slog.WarnContext(ctx, "renewing an idempotency key", "err", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 func (s *Server) expireIdempotencyKeys(ctx context.Context) error {

@@ -48,6 +48,10 @@ type Config struct {
 	// Executor runs units in this process: writes plan their changes at
 	// once and may wait for their outcome; ping, resync and retry need it.
 	Executor *orchestration.Executor
+	// Instance names this server the same way across restarts (host name
+	// and listen address; the host name when empty): an Idempotency-Key an
+	// earlier process of the same instance left in progress died with it.
+	Instance string
 }
 
 // Server is the API's HTTP handler and what it needs.
@@ -59,6 +63,7 @@ type Server struct {
 	throttle *auth.Throttle
 	handler  http.Handler
 	inner    http.Handler // for Call: the viewer is already in the context
+	holder   keyHolder    // this process, in the idempotency keys it holds
 }
 
 // New builds the API server.
@@ -75,7 +80,7 @@ func New(st *store.Store, cfg Config) *Server {
 	if cfg.TrustProxy && len(cfg.TrustedProxies) == 0 {
 		cfg.TrustedProxies = DefaultTrustedProxies()
 	}
-	s := &Server{st: st, cfg: cfg, throttle: auth.NewThrottle(st.Client, 15*time.Minute)}
+	s := &Server{st: st, cfg: cfg, throttle: auth.NewThrottle(st.Client, 15*time.Minute), holder: newKeyHolder(cfg.Instance)}
 
 	s.sessions = scs.New()
 	s.sessions.Codec = scs.GobCodec{} // auth.SessionStore reads the account from it
@@ -119,8 +124,11 @@ func New(st *store.Store, cfg Config) *Server {
 	})
 
 	var h http.Handler = mux
-	h = s.follow(h)
+	// the answer is recorded for Idempotency-Key retries as soon as the
+	// handler gives it, before the wait for the write's units: a process
+	// that dies during that wait has recorded it already
 	h = s.idempotent(h)
+	h = s.follow(h)
 	s.inner = recoverer(h)
 	h = s.authenticate(h)
 	h = s.sessions.LoadAndSave(h)

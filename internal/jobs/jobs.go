@@ -5,16 +5,17 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -23,16 +24,39 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
 
-func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
-	if st.Dialect == dialect.Postgres {
-		return riverdatabasesql.New(st.DB)
+// River runs on SQLite through database/sql (riversqlite) and on PostgreSQL
+// through pgx (riverpgxv5): that driver listens for inserts (LISTEN/NOTIFY)
+// instead of polling, and does not link lib/pq as riverdatabasesql does.
+// It has a pool of its own, beside the store's database/sql one; inserts
+// run on the connection of the store's transaction.
+
+// newPool opens River's PostgreSQL pool; connections open when needed and
+// close after a while idle, like the store's.
+func newPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
 	}
-	return riversqlite.New(st.DB)
+	cfg.MaxConns = 4 // the listener, fetches, completions, maintenance
+	cfg.MaxConnIdleTime = 15 * time.Second
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 // Migrate creates or upgrades the queue's tables.
 func Migrate(ctx context.Context, st *store.Store) error {
-	m, err := rivermigrate.New(driver(st), &rivermigrate.Config{Logger: quiet()})
+	if st.Dialect == dialect.Postgres {
+		pool, err := newPool(ctx, st.URL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return migrate(ctx, riverpgxv5.New(pool))
+	}
+	return migrate(ctx, riversqlite.New(st.DB))
+}
+
+func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: quiet()})
 	if err != nil {
 		return err
 	}
@@ -88,8 +112,13 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 
 // Queue is the job queue of one process.
 type Queue struct {
-	client *river.Client[*sql.Tx]
-	work   bool
+	client interface {
+		Start(ctx context.Context) error
+		Stop(ctx context.Context) error
+	}
+	insertPlan func(ctx context.Context, tx *ent.Tx) error
+	pool       *pgxpool.Pool // River's, on PostgreSQL when working jobs
+	work       bool
 }
 
 // New returns the queue and makes every transaction that writes changes
@@ -99,8 +128,8 @@ func New(st *store.Store, ex *orchestration.Executor) (*Queue, error) {
 	cfg := &river.Config{
 		Logger:                      quiet(),
 		CompletedJobRetentionPeriod: time.Hour,
-		// the executor is told of local commits at once; polling catches
-		// other processes' jobs
+		// the executor is told of local commits at once; PostgreSQL's
+		// notifications, or polling on SQLite, bring other processes' jobs
 		FetchCooldown:     50 * time.Millisecond,
 		FetchPollInterval: time.Second,
 	}
@@ -116,25 +145,56 @@ func New(st *store.Store, ex *orchestration.Executor) (*Queue, error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}
-	if st.Dialect != dialect.Postgres {
+	q := &Queue{work: ex != nil}
+	if st.Dialect == dialect.Postgres {
+		if q.work { // an inserting-only client needs no pool
+			pool, err := newPool(context.Background(), st.URL)
+			if err != nil {
+				return nil, fmt.Errorf("job queue: %w", err)
+			}
+			q.pool = pool
+		}
+		client, err := river.NewClient(riverpgxv5.New(q.pool), cfg)
+		if err != nil {
+			q.closePool()
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.client = client
+		q.insertPlan = func(ctx context.Context, tx *ent.Tx) error {
+			return store.Raw(tx, func(dc any) error {
+				c, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return fmt.Errorf("job queue: %T is not a pgx connection", dc)
+				}
+				_, err := client.InsertTx(ctx, txConn{c.Conn()}, PlanArgs{}, nil)
+				return err
+			})
+		}
+	} else {
 		cfg.PollOnly = true // SQLite has no LISTEN/NOTIFY
+		client, err := river.NewClient(riversqlite.New(st.DB), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.client = client
+		q.insertPlan = func(ctx context.Context, tx *ent.Tx) error {
+			stx := tx.SQLTx()
+			if stx == nil {
+				return errors.New("the transaction is not a database/sql one")
+			}
+			_, err := client.InsertTx(ctx, stx, PlanArgs{}, nil)
+			return err
+		}
 	}
-	client, err := river.NewClient(driver(st), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	q := &Queue{client: client, work: ex != nil}
 	orchestration.SetTxJob(q.insertPlan)
 	return q, nil
 }
 
-func (q *Queue) insertPlan(ctx context.Context, tx *ent.Tx) error {
-	stx := tx.SQLTx()
-	if stx == nil {
-		return errors.New("the transaction is not a database/sql one")
+func (q *Queue) closePool() {
+	if q.pool != nil {
+		q.pool.Close()
+		q.pool = nil
 	}
-	_, err := q.client.InsertTx(ctx, stx, PlanArgs{}, nil)
-	return err
 }
 
 // Start works jobs until Stop.
@@ -151,5 +211,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if !q.work {
 		return nil
 	}
-	return q.client.Stop(ctx)
+	err := q.client.Stop(ctx)
+	q.closePool()
+	return err
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/jobs"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -40,6 +42,17 @@ func planJobs(t *testing.T, st *store.Store, state string) int {
 	return n
 }
 
+func createAccount(ctx context.Context, st *store.Store, name string, fail bool) error {
+	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		err := tx.Account.Create().SetUsername(name).SetPassword("!").SetFullName(name).
+			SetEmail(name + "@example.com").Exec(ctx)
+		if err == nil && fail {
+			err = errors.New("rolled back")
+		}
+		return err
+	})
+}
+
 func TestPlanningJobInTheChangesTransaction(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
@@ -54,16 +67,7 @@ func TestPlanningJobInTheChangesTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { q.Stop(context.Background()) })
-		create := func(name string, fail bool) error {
-			return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				err := tx.Account.Create().SetUsername(name).SetPassword("!").SetFullName(name).
-					SetEmail(name + "@example.com").Exec(ctx)
-				if err == nil && fail {
-					err = errors.New("rolled back")
-				}
-				return err
-			})
-		}
+		create := func(name string, fail bool) error { return createAccount(ctx, st, name, fail) }
 		// a rolled-back write leaves neither change nor job
 		if err := create("ghost", true); err == nil {
 			t.Fatal("no error")
@@ -93,4 +97,89 @@ func TestPlanningJobInTheChangesTransaction(t *testing.T) {
 			t.Errorf("unplanned changes after the job: %d %v", n, err)
 		}
 	})
+}
+
+// A process that only inserts (the CLI) queues the planning job in the
+// write's transaction too.
+func TestInsertingOnlyQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		if err := jobs.Migrate(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		q, err := jobs.New(st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Stop(context.Background()) })
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := createAccount(ctx, st, "bob", true); err == nil {
+			t.Fatal("no error")
+		}
+		if err := createAccount(ctx, st, "carol", false); err != nil {
+			t.Fatal(err)
+		}
+		if n := planJobs(t, st, "available"); n != 1 {
+			t.Errorf("%d planning jobs available, want 1", n)
+		}
+	})
+}
+
+// On PostgreSQL a queued job is announced (NOTIFY, in the write's
+// transaction) and the worker listens for it instead of polling.
+func TestPostgresQueueListens(t *testing.T) {
+	st := storetest.Postgres(t)
+	if st == nil {
+		t.Skip("ORCHESTRA_TEST_POSTGRES_URL not set")
+	}
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	if err := jobs.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := st.DB.QueryRow("SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	listener, err := pgx.Connect(ctx, st.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(context.Background())
+	if _, err := listener.Exec(ctx, `LISTEN "`+schema+`.river_insert"`); err != nil {
+		t.Fatal(err)
+	}
+	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
+	q, err := jobs.New(st, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := createAccount(ctx, st, "dave", false); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := listener.WaitForNotification(wait); err != nil {
+		t.Fatalf("no insert notification: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := st.DB.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE pid <> $1 AND query LIKE $2`,
+			listener.PgConn().PID(), `LISTEN "`+schema+`.%`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the queue does not listen")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

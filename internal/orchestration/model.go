@@ -12,20 +12,19 @@ import (
 	"unicode"
 
 	entsql "entgo.io/ent/dialect/sql"
-	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/migrate"
 )
 
 // model is what orchestration knows of an ent model from its table: the
 // column types (to decode snapshots and type route expressions) and the
-// foreign keys that cascade deletes into it.
+// foreign keys that cascade deletes into it. Tables come from ent.Tables, not
+// ent's migrate package, which would link Atlas into the server.
 type model struct {
 	name    string // ent type name, e.g. "Account"
 	varName string // name in route expressions, e.g. "account"
-	table   *schema.Table
+	table   *ent.Table
 	env     reflect.Type // struct with one field per column, tagged with its name
 }
 
@@ -38,8 +37,8 @@ var (
 func loadModels() {
 	modelsOnce.Do(func() {
 		models, byTable = map[string]*model{}, map[string]*model{}
-		tables := map[string]*schema.Table{}
-		for _, t := range migrate.Tables {
+		tables := map[string]*ent.Table{}
+		for _, t := range ent.Tables {
 			tables[t.Name] = t
 		}
 		for name, meta := range ent.Meta {
@@ -95,7 +94,7 @@ func goType(t field.Type) reflect.Type {
 
 // envType builds a struct type whose fields are the table's columns, so that
 // expr checks field names and types when a route is saved.
-func envType(t *schema.Table) reflect.Type {
+func envType(t *ent.Table) reflect.Type {
 	fields := make([]reflect.StructField, 0, len(t.Columns))
 	for i, c := range t.Columns {
 		fields = append(fields, reflect.StructField{
@@ -219,14 +218,14 @@ func (m *model) cascades() []struct {
 		child  *model
 		column string
 	}
-	for _, t := range migrate.Tables {
+	for _, t := range ent.Tables {
 		for _, fk := range t.ForeignKeys {
-			if fk.RefTable == m.table && fk.OnDelete == schema.Cascade && len(fk.Columns) == 1 {
+			if fk.RefTable == m.table.Name && fk.Cascade && len(fk.Columns) == 1 {
 				if child := byTable[t.Name]; child != nil {
 					out = append(out, struct {
 						child  *model
 						column string
-					}{child, fk.Columns[0].Name})
+					}{child, fk.Columns[0]})
 				}
 			}
 		}

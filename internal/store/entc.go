@@ -1,7 +1,8 @@
 //go:build ignore
 
 // entc.go generates the ent client from ./schema together with ent.Meta, the
-// per-model scope table built from each schema's Scope annotation.
+// per-model scope table built from each schema's Scope annotation, and
+// ent.Tables, the tables' columns and foreign keys.
 package main
 
 import (
@@ -23,7 +24,21 @@ func main() {
 			return next.Generate(g)
 		})
 	}
-	err := entc.Generate("./schema", &gen.Config{
+	// The client does without ent's migrate package (migrations are goose
+	// files applied at startup), so the server links no Atlas nor HCL; the
+	// package itself is still generated for migrationsgen and tests.
+	storage, err := gen.NewStorage("sql")
+	if err != nil {
+		log.Fatal(err)
+	}
+	storage.SchemaMode &^= gen.Migrate
+	for i, t := range gen.GraphTemplates {
+		if t.Name == "migrate" || t.Name == "schema" {
+			gen.GraphTemplates[i].Skip = nil
+		}
+	}
+	err = entc.Generate("./schema", &gen.Config{
+		Storage:  storage,
 		Target:   "./ent",
 		Package:  "github.com/orchestra-panel/orchestra/internal/store/ent",
 		Features: []gen.Feature{gen.FeatureIntercept, gen.FeatureExecQuery, gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureUpsert, gen.FeatureModifier},
@@ -31,6 +46,7 @@ func main() {
 			gen.MustParse(gen.NewTemplate("scopes").ParseFiles("scopes.tmpl")),
 			gen.MustParse(gen.NewTemplate("query").ParseFiles("query.tmpl")),
 			gen.MustParse(gen.NewTemplate("sqltx").ParseFiles("sqltx.tmpl")),
+			gen.MustParse(gen.NewTemplate("tables").ParseFiles("tables.tmpl")),
 		},
 		Hooks: []gen.Hook{requireScope},
 	})

@@ -83,7 +83,11 @@ func Open(url string) (*Store, error) {
 	// one a backend process: keep a few and close the rest after a while.
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(15 * time.Second)
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
+	var drv dialect.Driver = entsql.OpenDB(dia, db)
+	if dia == dialect.Postgres {
+		drv = connDriver{entsql.OpenDB(dia, db)}
+	}
+	client := ent.NewClient(ent.Driver(drv))
 	install(client, dia)
 	return &Store{Client: client, DB: db, Dialect: dia, URL: url}, nil
 }

@@ -9,8 +9,6 @@ import (
 	"log"
 	"reflect"
 
-	"github.com/orchestra-panel/orchestra/internal/store/ent/migrate"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -41,8 +39,6 @@ import (
 // Client is the client that holds all ent builders.
 type Client struct {
 	config
-	// Schema is the client for creating, migrating and dropping schema.
-	Schema *migrate.Schema
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
 	// Change is the client for interacting with the Change builders.
@@ -91,7 +87,6 @@ func NewClient(opts ...Option) *Client {
 }
 
 func (c *Client) init() {
-	c.Schema = migrate.NewSchema(c.driver)
 	c.Account = NewAccountClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)

@@ -34,7 +34,13 @@ type IdempotencyKey struct {
 	// Withheld holds the value of the "withheld" field.
 	Withheld string `json:"withheld,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
-	CreatedAt    time.Time `json:"created_at,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Holder holds the value of the "holder" field.
+	Holder string `json:"holder,omitempty"`
+	// Instance holds the value of the "instance" field.
+	Instance string `json:"instance,omitempty"`
+	// HeldUntil holds the value of the "held_until" field.
+	HeldUntil    *time.Time `json:"held_until,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -47,9 +53,9 @@ func (*IdempotencyKey) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case idempotencykey.FieldID, idempotencykey.FieldStatus:
 			values[i] = new(sql.NullInt64)
-		case idempotencykey.FieldScope, idempotencykey.FieldKey, idempotencykey.FieldFingerprint, idempotencykey.FieldContentType, idempotencykey.FieldLocation, idempotencykey.FieldWithheld:
+		case idempotencykey.FieldScope, idempotencykey.FieldKey, idempotencykey.FieldFingerprint, idempotencykey.FieldContentType, idempotencykey.FieldLocation, idempotencykey.FieldWithheld, idempotencykey.FieldHolder, idempotencykey.FieldInstance:
 			values[i] = new(sql.NullString)
-		case idempotencykey.FieldCreatedAt:
+		case idempotencykey.FieldCreatedAt, idempotencykey.FieldHeldUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -126,6 +132,25 @@ func (_m *IdempotencyKey) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
+		case idempotencykey.FieldHolder:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field holder", values[i])
+			} else if value.Valid {
+				_m.Holder = value.String
+			}
+		case idempotencykey.FieldInstance:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field instance", values[i])
+			} else if value.Valid {
+				_m.Instance = value.String
+			}
+		case idempotencykey.FieldHeldUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field held_until", values[i])
+			} else if value.Valid {
+				_m.HeldUntil = new(time.Time)
+				*_m.HeldUntil = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -188,6 +213,17 @@ func (_m *IdempotencyKey) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("holder=")
+	builder.WriteString(_m.Holder)
+	builder.WriteString(", ")
+	builder.WriteString("instance=")
+	builder.WriteString(_m.Instance)
+	builder.WriteString(", ")
+	if v := _m.HeldUntil; v != nil {
+		builder.WriteString("held_until=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -108,6 +108,48 @@ func (_c *IdempotencyKeyCreate) SetCreatedAt(v time.Time) *IdempotencyKeyCreate 
 	return _c
 }
 
+// SetHolder sets the "holder" field.
+func (_c *IdempotencyKeyCreate) SetHolder(v string) *IdempotencyKeyCreate {
+	_c.mutation.SetHolder(v)
+	return _c
+}
+
+// SetNillableHolder sets the "holder" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableHolder(v *string) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetHolder(*v)
+	}
+	return _c
+}
+
+// SetInstance sets the "instance" field.
+func (_c *IdempotencyKeyCreate) SetInstance(v string) *IdempotencyKeyCreate {
+	_c.mutation.SetInstance(v)
+	return _c
+}
+
+// SetNillableInstance sets the "instance" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableInstance(v *string) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetInstance(*v)
+	}
+	return _c
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (_c *IdempotencyKeyCreate) SetHeldUntil(v time.Time) *IdempotencyKeyCreate {
+	_c.mutation.SetHeldUntil(v)
+	return _c
+}
+
+// SetNillableHeldUntil sets the "held_until" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableHeldUntil(v *time.Time) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetHeldUntil(*v)
+	}
+	return _c
+}
+
 // Mutation returns the IdempotencyKeyMutation object of the builder.
 func (_c *IdempotencyKeyCreate) Mutation() *IdempotencyKeyMutation {
 	return _c.mutation
@@ -159,6 +201,14 @@ func (_c *IdempotencyKeyCreate) defaults() {
 		v := idempotencykey.DefaultWithheld
 		_c.mutation.SetWithheld(v)
 	}
+	if _, ok := _c.mutation.Holder(); !ok {
+		v := idempotencykey.DefaultHolder
+		_c.mutation.SetHolder(v)
+	}
+	if _, ok := _c.mutation.Instance(); !ok {
+		v := idempotencykey.DefaultInstance
+		_c.mutation.SetInstance(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -201,6 +251,22 @@ func (_c *IdempotencyKeyCreate) check() error {
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "IdempotencyKey.created_at"`)}
+	}
+	if _, ok := _c.mutation.Holder(); !ok {
+		return &ValidationError{Name: "holder", err: errors.New(`ent: missing required field "IdempotencyKey.holder"`)}
+	}
+	if v, ok := _c.mutation.Holder(); ok {
+		if err := idempotencykey.HolderValidator(v); err != nil {
+			return &ValidationError{Name: "holder", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.holder": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Instance(); !ok {
+		return &ValidationError{Name: "instance", err: errors.New(`ent: missing required field "IdempotencyKey.instance"`)}
+	}
+	if v, ok := _c.mutation.Instance(); ok {
+		if err := idempotencykey.InstanceValidator(v); err != nil {
+			return &ValidationError{Name: "instance", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.instance": %w`, err)}
+		}
 	}
 	return nil
 }
@@ -264,6 +330,18 @@ func (_c *IdempotencyKeyCreate) createSpec() (*IdempotencyKey, *sqlgraph.CreateS
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.Holder(); ok {
+		_spec.SetField(idempotencykey.FieldHolder, field.TypeString, value)
+		_node.Holder = value
+	}
+	if value, ok := _c.mutation.Instance(); ok {
+		_spec.SetField(idempotencykey.FieldInstance, field.TypeString, value)
+		_node.Instance = value
+	}
+	if value, ok := _c.mutation.HeldUntil(); ok {
+		_spec.SetField(idempotencykey.FieldHeldUntil, field.TypeTime, value)
+		_node.HeldUntil = &value
 	}
 	return _node, _spec
 }
@@ -434,6 +512,48 @@ func (u *IdempotencyKeyUpsert) SetCreatedAt(v time.Time) *IdempotencyKeyUpsert {
 // UpdateCreatedAt sets the "created_at" field to the value that was provided on create.
 func (u *IdempotencyKeyUpsert) UpdateCreatedAt() *IdempotencyKeyUpsert {
 	u.SetExcluded(idempotencykey.FieldCreatedAt)
+	return u
+}
+
+// SetHolder sets the "holder" field.
+func (u *IdempotencyKeyUpsert) SetHolder(v string) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldHolder, v)
+	return u
+}
+
+// UpdateHolder sets the "holder" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateHolder() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldHolder)
+	return u
+}
+
+// SetInstance sets the "instance" field.
+func (u *IdempotencyKeyUpsert) SetInstance(v string) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldInstance, v)
+	return u
+}
+
+// UpdateInstance sets the "instance" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateInstance() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldInstance)
+	return u
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (u *IdempotencyKeyUpsert) SetHeldUntil(v time.Time) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldHeldUntil, v)
+	return u
+}
+
+// UpdateHeldUntil sets the "held_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateHeldUntil() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldHeldUntil)
+	return u
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (u *IdempotencyKeyUpsert) ClearHeldUntil() *IdempotencyKeyUpsert {
+	u.SetNull(idempotencykey.FieldHeldUntil)
 	return u
 }
 
@@ -614,6 +734,55 @@ func (u *IdempotencyKeyUpsertOne) SetCreatedAt(v time.Time) *IdempotencyKeyUpser
 func (u *IdempotencyKeyUpsertOne) UpdateCreatedAt() *IdempotencyKeyUpsertOne {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.UpdateCreatedAt()
+	})
+}
+
+// SetHolder sets the "holder" field.
+func (u *IdempotencyKeyUpsertOne) SetHolder(v string) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetHolder(v)
+	})
+}
+
+// UpdateHolder sets the "holder" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateHolder() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateHolder()
+	})
+}
+
+// SetInstance sets the "instance" field.
+func (u *IdempotencyKeyUpsertOne) SetInstance(v string) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetInstance(v)
+	})
+}
+
+// UpdateInstance sets the "instance" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateInstance() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateInstance()
+	})
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (u *IdempotencyKeyUpsertOne) SetHeldUntil(v time.Time) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetHeldUntil(v)
+	})
+}
+
+// UpdateHeldUntil sets the "held_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateHeldUntil() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateHeldUntil()
+	})
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (u *IdempotencyKeyUpsertOne) ClearHeldUntil() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.ClearHeldUntil()
 	})
 }
 
@@ -958,6 +1127,55 @@ func (u *IdempotencyKeyUpsertBulk) SetCreatedAt(v time.Time) *IdempotencyKeyUpse
 func (u *IdempotencyKeyUpsertBulk) UpdateCreatedAt() *IdempotencyKeyUpsertBulk {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.UpdateCreatedAt()
+	})
+}
+
+// SetHolder sets the "holder" field.
+func (u *IdempotencyKeyUpsertBulk) SetHolder(v string) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetHolder(v)
+	})
+}
+
+// UpdateHolder sets the "holder" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateHolder() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateHolder()
+	})
+}
+
+// SetInstance sets the "instance" field.
+func (u *IdempotencyKeyUpsertBulk) SetInstance(v string) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetInstance(v)
+	})
+}
+
+// UpdateInstance sets the "instance" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateInstance() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateInstance()
+	})
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (u *IdempotencyKeyUpsertBulk) SetHeldUntil(v time.Time) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetHeldUntil(v)
+	})
+}
+
+// UpdateHeldUntil sets the "held_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateHeldUntil() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateHeldUntil()
+	})
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (u *IdempotencyKeyUpsertBulk) ClearHeldUntil() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.ClearHeldUntil()
 	})
 }
 

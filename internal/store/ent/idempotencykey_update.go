@@ -160,6 +160,54 @@ func (_u *IdempotencyKeyUpdate) SetNillableCreatedAt(v *time.Time) *IdempotencyK
 	return _u
 }
 
+// SetHolder sets the "holder" field.
+func (_u *IdempotencyKeyUpdate) SetHolder(v string) *IdempotencyKeyUpdate {
+	_u.mutation.SetHolder(v)
+	return _u
+}
+
+// SetNillableHolder sets the "holder" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableHolder(v *string) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetHolder(*v)
+	}
+	return _u
+}
+
+// SetInstance sets the "instance" field.
+func (_u *IdempotencyKeyUpdate) SetInstance(v string) *IdempotencyKeyUpdate {
+	_u.mutation.SetInstance(v)
+	return _u
+}
+
+// SetNillableInstance sets the "instance" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableInstance(v *string) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetInstance(*v)
+	}
+	return _u
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (_u *IdempotencyKeyUpdate) SetHeldUntil(v time.Time) *IdempotencyKeyUpdate {
+	_u.mutation.SetHeldUntil(v)
+	return _u
+}
+
+// SetNillableHeldUntil sets the "held_until" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableHeldUntil(v *time.Time) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetHeldUntil(*v)
+	}
+	return _u
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (_u *IdempotencyKeyUpdate) ClearHeldUntil() *IdempotencyKeyUpdate {
+	_u.mutation.ClearHeldUntil()
+	return _u
+}
+
 // Mutation returns the IdempotencyKeyMutation object of the builder.
 func (_u *IdempotencyKeyUpdate) Mutation() *IdempotencyKeyMutation {
 	return _u.mutation
@@ -207,6 +255,16 @@ func (_u *IdempotencyKeyUpdate) check() error {
 	if v, ok := _u.mutation.Fingerprint(); ok {
 		if err := idempotencykey.FingerprintValidator(v); err != nil {
 			return &ValidationError{Name: "fingerprint", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.fingerprint": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Holder(); ok {
+		if err := idempotencykey.HolderValidator(v); err != nil {
+			return &ValidationError{Name: "holder", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.holder": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Instance(); ok {
+		if err := idempotencykey.InstanceValidator(v); err != nil {
+			return &ValidationError{Name: "instance", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.instance": %w`, err)}
 		}
 	}
 	return nil
@@ -262,6 +320,18 @@ func (_u *IdempotencyKeyUpdate) sqlSave(ctx context.Context) (_node int, err err
 	}
 	if value, ok := _u.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Holder(); ok {
+		_spec.SetField(idempotencykey.FieldHolder, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Instance(); ok {
+		_spec.SetField(idempotencykey.FieldInstance, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.HeldUntil(); ok {
+		_spec.SetField(idempotencykey.FieldHeldUntil, field.TypeTime, value)
+	}
+	if _u.mutation.HeldUntilCleared() {
+		_spec.ClearField(idempotencykey.FieldHeldUntil, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -416,6 +486,54 @@ func (_u *IdempotencyKeyUpdateOne) SetNillableCreatedAt(v *time.Time) *Idempoten
 	return _u
 }
 
+// SetHolder sets the "holder" field.
+func (_u *IdempotencyKeyUpdateOne) SetHolder(v string) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetHolder(v)
+	return _u
+}
+
+// SetNillableHolder sets the "holder" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableHolder(v *string) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetHolder(*v)
+	}
+	return _u
+}
+
+// SetInstance sets the "instance" field.
+func (_u *IdempotencyKeyUpdateOne) SetInstance(v string) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetInstance(v)
+	return _u
+}
+
+// SetNillableInstance sets the "instance" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableInstance(v *string) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetInstance(*v)
+	}
+	return _u
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (_u *IdempotencyKeyUpdateOne) SetHeldUntil(v time.Time) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetHeldUntil(v)
+	return _u
+}
+
+// SetNillableHeldUntil sets the "held_until" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableHeldUntil(v *time.Time) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetHeldUntil(*v)
+	}
+	return _u
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (_u *IdempotencyKeyUpdateOne) ClearHeldUntil() *IdempotencyKeyUpdateOne {
+	_u.mutation.ClearHeldUntil()
+	return _u
+}
+
 // Mutation returns the IdempotencyKeyMutation object of the builder.
 func (_u *IdempotencyKeyUpdateOne) Mutation() *IdempotencyKeyMutation {
 	return _u.mutation
@@ -476,6 +594,16 @@ func (_u *IdempotencyKeyUpdateOne) check() error {
 	if v, ok := _u.mutation.Fingerprint(); ok {
 		if err := idempotencykey.FingerprintValidator(v); err != nil {
 			return &ValidationError{Name: "fingerprint", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.fingerprint": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Holder(); ok {
+		if err := idempotencykey.HolderValidator(v); err != nil {
+			return &ValidationError{Name: "holder", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.holder": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Instance(); ok {
+		if err := idempotencykey.InstanceValidator(v); err != nil {
+			return &ValidationError{Name: "instance", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.instance": %w`, err)}
 		}
 	}
 	return nil
@@ -548,6 +676,18 @@ func (_u *IdempotencyKeyUpdateOne) sqlSave(ctx context.Context) (_node *Idempote
 	}
 	if value, ok := _u.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Holder(); ok {
+		_spec.SetField(idempotencykey.FieldHolder, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Instance(); ok {
+		_spec.SetField(idempotencykey.FieldInstance, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.HeldUntil(); ok {
+		_spec.SetField(idempotencykey.FieldHeldUntil, field.TypeTime, value)
+	}
+	if _u.mutation.HeldUntilCleared() {
+		_spec.ClearField(idempotencykey.FieldHeldUntil, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &IdempotencyKey{config: _u.config}

@@ -9239,6 +9239,9 @@ type IdempotencyKeyMutation struct {
 	body          *[]byte
 	withheld      *string
 	created_at    *time.Time
+	holder        *string
+	instance      *string
+	held_until    *time.Time
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*IdempotencyKey, error)
@@ -9700,6 +9703,127 @@ func (m *IdempotencyKeyMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetHolder sets the "holder" field.
+func (m *IdempotencyKeyMutation) SetHolder(s string) {
+	m.holder = &s
+}
+
+// Holder returns the value of the "holder" field in the mutation.
+func (m *IdempotencyKeyMutation) Holder() (r string, exists bool) {
+	v := m.holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolder returns the old "holder" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolder: %w", err)
+	}
+	return oldValue.Holder, nil
+}
+
+// ResetHolder resets all changes to the "holder" field.
+func (m *IdempotencyKeyMutation) ResetHolder() {
+	m.holder = nil
+}
+
+// SetInstance sets the "instance" field.
+func (m *IdempotencyKeyMutation) SetInstance(s string) {
+	m.instance = &s
+}
+
+// Instance returns the value of the "instance" field in the mutation.
+func (m *IdempotencyKeyMutation) Instance() (r string, exists bool) {
+	v := m.instance
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInstance returns the old "instance" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldInstance(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInstance is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInstance requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInstance: %w", err)
+	}
+	return oldValue.Instance, nil
+}
+
+// ResetInstance resets all changes to the "instance" field.
+func (m *IdempotencyKeyMutation) ResetInstance() {
+	m.instance = nil
+}
+
+// SetHeldUntil sets the "held_until" field.
+func (m *IdempotencyKeyMutation) SetHeldUntil(t time.Time) {
+	m.held_until = &t
+}
+
+// HeldUntil returns the value of the "held_until" field in the mutation.
+func (m *IdempotencyKeyMutation) HeldUntil() (r time.Time, exists bool) {
+	v := m.held_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeldUntil returns the old "held_until" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldHeldUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeldUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeldUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeldUntil: %w", err)
+	}
+	return oldValue.HeldUntil, nil
+}
+
+// ClearHeldUntil clears the value of the "held_until" field.
+func (m *IdempotencyKeyMutation) ClearHeldUntil() {
+	m.held_until = nil
+	m.clearedFields[idempotencykey.FieldHeldUntil] = struct{}{}
+}
+
+// HeldUntilCleared returns if the "held_until" field was cleared in this mutation.
+func (m *IdempotencyKeyMutation) HeldUntilCleared() bool {
+	_, ok := m.clearedFields[idempotencykey.FieldHeldUntil]
+	return ok
+}
+
+// ResetHeldUntil resets all changes to the "held_until" field.
+func (m *IdempotencyKeyMutation) ResetHeldUntil() {
+	m.held_until = nil
+	delete(m.clearedFields, idempotencykey.FieldHeldUntil)
+}
+
 // Where appends a list predicates to the IdempotencyKeyMutation builder.
 func (m *IdempotencyKeyMutation) Where(ps ...predicate.IdempotencyKey) {
 	m.predicates = append(m.predicates, ps...)
@@ -9734,7 +9858,7 @@ func (m *IdempotencyKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *IdempotencyKeyMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 12)
 	if m.scope != nil {
 		fields = append(fields, idempotencykey.FieldScope)
 	}
@@ -9762,6 +9886,15 @@ func (m *IdempotencyKeyMutation) Fields() []string {
 	if m.created_at != nil {
 		fields = append(fields, idempotencykey.FieldCreatedAt)
 	}
+	if m.holder != nil {
+		fields = append(fields, idempotencykey.FieldHolder)
+	}
+	if m.instance != nil {
+		fields = append(fields, idempotencykey.FieldInstance)
+	}
+	if m.held_until != nil {
+		fields = append(fields, idempotencykey.FieldHeldUntil)
+	}
 	return fields
 }
 
@@ -9788,6 +9921,12 @@ func (m *IdempotencyKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.Withheld()
 	case idempotencykey.FieldCreatedAt:
 		return m.CreatedAt()
+	case idempotencykey.FieldHolder:
+		return m.Holder()
+	case idempotencykey.FieldInstance:
+		return m.Instance()
+	case idempotencykey.FieldHeldUntil:
+		return m.HeldUntil()
 	}
 	return nil, false
 }
@@ -9815,6 +9954,12 @@ func (m *IdempotencyKeyMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldWithheld(ctx)
 	case idempotencykey.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case idempotencykey.FieldHolder:
+		return m.OldHolder(ctx)
+	case idempotencykey.FieldInstance:
+		return m.OldInstance(ctx)
+	case idempotencykey.FieldHeldUntil:
+		return m.OldHeldUntil(ctx)
 	}
 	return nil, fmt.Errorf("unknown IdempotencyKey field %s", name)
 }
@@ -9887,6 +10032,27 @@ func (m *IdempotencyKeyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case idempotencykey.FieldHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolder(v)
+		return nil
+	case idempotencykey.FieldInstance:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInstance(v)
+		return nil
+	case idempotencykey.FieldHeldUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeldUntil(v)
+		return nil
 	}
 	return fmt.Errorf("unknown IdempotencyKey field %s", name)
 }
@@ -9935,6 +10101,9 @@ func (m *IdempotencyKeyMutation) ClearedFields() []string {
 	if m.FieldCleared(idempotencykey.FieldBody) {
 		fields = append(fields, idempotencykey.FieldBody)
 	}
+	if m.FieldCleared(idempotencykey.FieldHeldUntil) {
+		fields = append(fields, idempotencykey.FieldHeldUntil)
+	}
 	return fields
 }
 
@@ -9951,6 +10120,9 @@ func (m *IdempotencyKeyMutation) ClearField(name string) error {
 	switch name {
 	case idempotencykey.FieldBody:
 		m.ClearBody()
+		return nil
+	case idempotencykey.FieldHeldUntil:
+		m.ClearHeldUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown IdempotencyKey nullable field %s", name)
@@ -9986,6 +10158,15 @@ func (m *IdempotencyKeyMutation) ResetField(name string) error {
 		return nil
 	case idempotencykey.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case idempotencykey.FieldHolder:
+		m.ResetHolder()
+		return nil
+	case idempotencykey.FieldInstance:
+		m.ResetInstance()
+		return nil
+	case idempotencykey.FieldHeldUntil:
+		m.ResetHeldUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown IdempotencyKey field %s", name)

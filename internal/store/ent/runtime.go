@@ -375,6 +375,18 @@ func init() {
 	idempotencykeyDescWithheld := idempotencykeyFields[7].Descriptor()
 	// idempotencykey.DefaultWithheld holds the default value on creation for the withheld field.
 	idempotencykey.DefaultWithheld = idempotencykeyDescWithheld.Default.(string)
+	// idempotencykeyDescHolder is the schema descriptor for holder field.
+	idempotencykeyDescHolder := idempotencykeyFields[9].Descriptor()
+	// idempotencykey.DefaultHolder holds the default value on creation for the holder field.
+	idempotencykey.DefaultHolder = idempotencykeyDescHolder.Default.(string)
+	// idempotencykey.HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	idempotencykey.HolderValidator = idempotencykeyDescHolder.Validators[0].(func(string) error)
+	// idempotencykeyDescInstance is the schema descriptor for instance field.
+	idempotencykeyDescInstance := idempotencykeyFields[10].Descriptor()
+	// idempotencykey.DefaultInstance holds the default value on creation for the instance field.
+	idempotencykey.DefaultInstance = idempotencykeyDescInstance.Default.(string)
+	// idempotencykey.InstanceValidator is a validator for the "instance" field. It is called by the builders before save.
+	idempotencykey.InstanceValidator = idempotencykeyDescInstance.Validators[0].(func(string) error)
 	laneFields := schema.Lane{}.Fields()
 	_ = laneFields
 	// laneDescOwner is the schema descriptor for owner field.

@@ -4,14 +4,15 @@ package ent
 
 import (
 	stdsql "database/sql"
+	"database/sql/driver"
 
 	entsql "entgo.io/ent/dialect/sql"
 )
 
-// SQLTx returns the database/sql transaction under tx, so that libraries
-// taking one (the job queue) write in the same transaction; nil if tx does
-// not run on database/sql.
-func (tx *Tx) SQLTx() *stdsql.Tx {
+// DriverTx returns the transaction the store's driver began under tx: a
+// *sql.Tx, or on PostgreSQL the store's wrapper of one with its connection;
+// nil if tx does not run on database/sql.
+func (tx *Tx) DriverTx() driver.Tx {
 	d, ok := tx.config.driver.(*txDriver)
 	if !ok {
 		return nil
@@ -20,6 +21,18 @@ func (tx *Tx) SQLTx() *stdsql.Tx {
 	if !ok {
 		return nil
 	}
-	st, _ := t.Tx.(*stdsql.Tx)
-	return st
+	return t.Tx
+}
+
+// SQLTx returns the database/sql transaction under tx, so that libraries
+// taking one write in the same transaction; nil if tx does not run on
+// database/sql.
+func (tx *Tx) SQLTx() *stdsql.Tx {
+	switch t := tx.DriverTx().(type) {
+	case *stdsql.Tx:
+		return t
+	case interface{ SQLTx() *stdsql.Tx }:
+		return t.SQLTx()
+	}
+	return nil
 }

@@ -50,6 +50,14 @@ func (IdempotencyKey) Fields() []ent.Field {
 		// kept: a replay says they were shown once instead of repeating them.
 		field.String("withheld").Default(""),
 		field.Time("created_at"),
+		// While status is 0 the request runs in the process holder (a random
+		// id per process start) of instance (host and listen address), which
+		// renews held_until while it runs. A retry takes over a key whose
+		// holder stopped renewing, or that an earlier life of its own
+		// instance left behind: that request died with its process.
+		field.String("holder").MaxLen(64).Default(""),
+		field.String("instance").MaxLen(255).Default(""),
+		field.Time("held_until").Optional().Nillable(),
 	}
 }
 

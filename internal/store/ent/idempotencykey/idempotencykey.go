@@ -29,6 +29,12 @@ const (
 	FieldWithheld = "withheld"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldHolder holds the string denoting the holder field in the database.
+	FieldHolder = "holder"
+	// FieldInstance holds the string denoting the instance field in the database.
+	FieldInstance = "instance"
+	// FieldHeldUntil holds the string denoting the held_until field in the database.
+	FieldHeldUntil = "held_until"
 	// Table holds the table name of the idempotencykey in the database.
 	Table = "idempotency_keys"
 )
@@ -45,6 +51,9 @@ var Columns = []string{
 	FieldBody,
 	FieldWithheld,
 	FieldCreatedAt,
+	FieldHolder,
+	FieldInstance,
+	FieldHeldUntil,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -72,6 +81,14 @@ var (
 	DefaultLocation string
 	// DefaultWithheld holds the default value on creation for the "withheld" field.
 	DefaultWithheld string
+	// DefaultHolder holds the default value on creation for the "holder" field.
+	DefaultHolder string
+	// HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	HolderValidator func(string) error
+	// DefaultInstance holds the default value on creation for the "instance" field.
+	DefaultInstance string
+	// InstanceValidator is a validator for the "instance" field. It is called by the builders before save.
+	InstanceValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the IdempotencyKey queries.
@@ -120,4 +137,19 @@ func ByWithheld(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByHolder orders the results by the holder field.
+func ByHolder(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHolder, opts...).ToFunc()
+}
+
+// ByInstance orders the results by the instance field.
+func ByInstance(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldInstance, opts...).ToFunc()
+}
+
+// ByHeldUntil orders the results by the held_until field.
+func ByHeldUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHeldUntil, opts...).ToFunc()
 }

@@ -99,6 +99,21 @@ func CreatedAt(v time.Time) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// Holder applies equality check predicate on the "holder" field. It's identical to HolderEQ.
+func Holder(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldHolder, v))
+}
+
+// Instance applies equality check predicate on the "instance" field. It's identical to InstanceEQ.
+func Instance(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldInstance, v))
+}
+
+// HeldUntil applies equality check predicate on the "held_until" field. It's identical to HeldUntilEQ.
+func HeldUntil(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldHeldUntil, v))
+}
+
 // ScopeEQ applies the EQ predicate on the "scope" field.
 func ScopeEQ(v string) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldScope, v))
@@ -617,6 +632,186 @@ func CreatedAtLT(v time.Time) predicate.IdempotencyKey {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// HolderEQ applies the EQ predicate on the "holder" field.
+func HolderEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldHolder, v))
+}
+
+// HolderNEQ applies the NEQ predicate on the "holder" field.
+func HolderNEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNEQ(FieldHolder, v))
+}
+
+// HolderIn applies the In predicate on the "holder" field.
+func HolderIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIn(FieldHolder, vs...))
+}
+
+// HolderNotIn applies the NotIn predicate on the "holder" field.
+func HolderNotIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotIn(FieldHolder, vs...))
+}
+
+// HolderGT applies the GT predicate on the "holder" field.
+func HolderGT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGT(FieldHolder, v))
+}
+
+// HolderGTE applies the GTE predicate on the "holder" field.
+func HolderGTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGTE(FieldHolder, v))
+}
+
+// HolderLT applies the LT predicate on the "holder" field.
+func HolderLT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLT(FieldHolder, v))
+}
+
+// HolderLTE applies the LTE predicate on the "holder" field.
+func HolderLTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLTE(FieldHolder, v))
+}
+
+// HolderContains applies the Contains predicate on the "holder" field.
+func HolderContains(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContains(FieldHolder, v))
+}
+
+// HolderHasPrefix applies the HasPrefix predicate on the "holder" field.
+func HolderHasPrefix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasPrefix(FieldHolder, v))
+}
+
+// HolderHasSuffix applies the HasSuffix predicate on the "holder" field.
+func HolderHasSuffix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasSuffix(FieldHolder, v))
+}
+
+// HolderEqualFold applies the EqualFold predicate on the "holder" field.
+func HolderEqualFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEqualFold(FieldHolder, v))
+}
+
+// HolderContainsFold applies the ContainsFold predicate on the "holder" field.
+func HolderContainsFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContainsFold(FieldHolder, v))
+}
+
+// InstanceEQ applies the EQ predicate on the "instance" field.
+func InstanceEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldInstance, v))
+}
+
+// InstanceNEQ applies the NEQ predicate on the "instance" field.
+func InstanceNEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNEQ(FieldInstance, v))
+}
+
+// InstanceIn applies the In predicate on the "instance" field.
+func InstanceIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIn(FieldInstance, vs...))
+}
+
+// InstanceNotIn applies the NotIn predicate on the "instance" field.
+func InstanceNotIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotIn(FieldInstance, vs...))
+}
+
+// InstanceGT applies the GT predicate on the "instance" field.
+func InstanceGT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGT(FieldInstance, v))
+}
+
+// InstanceGTE applies the GTE predicate on the "instance" field.
+func InstanceGTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGTE(FieldInstance, v))
+}
+
+// InstanceLT applies the LT predicate on the "instance" field.
+func InstanceLT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLT(FieldInstance, v))
+}
+
+// InstanceLTE applies the LTE predicate on the "instance" field.
+func InstanceLTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLTE(FieldInstance, v))
+}
+
+// InstanceContains applies the Contains predicate on the "instance" field.
+func InstanceContains(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContains(FieldInstance, v))
+}
+
+// InstanceHasPrefix applies the HasPrefix predicate on the "instance" field.
+func InstanceHasPrefix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasPrefix(FieldInstance, v))
+}
+
+// InstanceHasSuffix applies the HasSuffix predicate on the "instance" field.
+func InstanceHasSuffix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasSuffix(FieldInstance, v))
+}
+
+// InstanceEqualFold applies the EqualFold predicate on the "instance" field.
+func InstanceEqualFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEqualFold(FieldInstance, v))
+}
+
+// InstanceContainsFold applies the ContainsFold predicate on the "instance" field.
+func InstanceContainsFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContainsFold(FieldInstance, v))
+}
+
+// HeldUntilEQ applies the EQ predicate on the "held_until" field.
+func HeldUntilEQ(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldHeldUntil, v))
+}
+
+// HeldUntilNEQ applies the NEQ predicate on the "held_until" field.
+func HeldUntilNEQ(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNEQ(FieldHeldUntil, v))
+}
+
+// HeldUntilIn applies the In predicate on the "held_until" field.
+func HeldUntilIn(vs ...time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIn(FieldHeldUntil, vs...))
+}
+
+// HeldUntilNotIn applies the NotIn predicate on the "held_until" field.
+func HeldUntilNotIn(vs ...time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotIn(FieldHeldUntil, vs...))
+}
+
+// HeldUntilGT applies the GT predicate on the "held_until" field.
+func HeldUntilGT(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGT(FieldHeldUntil, v))
+}
+
+// HeldUntilGTE applies the GTE predicate on the "held_until" field.
+func HeldUntilGTE(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGTE(FieldHeldUntil, v))
+}
+
+// HeldUntilLT applies the LT predicate on the "held_until" field.
+func HeldUntilLT(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLT(FieldHeldUntil, v))
+}
+
+// HeldUntilLTE applies the LTE predicate on the "held_until" field.
+func HeldUntilLTE(v time.Time) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLTE(FieldHeldUntil, v))
+}
+
+// HeldUntilIsNil applies the IsNil predicate on the "held_until" field.
+func HeldUntilIsNil() predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIsNull(FieldHeldUntil))
+}
+
+// HeldUntilNotNil applies the NotNil predicate on the "held_until" field.
+func HeldUntilNotNil() predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotNull(FieldHeldUntil))
 }
 
 // And groups predicates with the AND operator between them.

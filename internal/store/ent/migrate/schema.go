@@ -319,6 +319,9 @@ var (
 		{Name: "body", Type: field.TypeBytes, Nullable: true},
 		{Name: "withheld", Type: field.TypeString, Default: ""},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "holder", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "instance", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "held_until", Type: field.TypeTime, Nullable: true},
 	}
 	// IdempotencyKeysTable holds the schema information for the "idempotency_keys" table.
 	IdempotencyKeysTable = &schema.Table{
