@@ -100,12 +100,18 @@ func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &Executor{
+	e := &Executor{
 		st: st, planner: NewPlanner(st), cfg: cfg,
 		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
 		kick:  make(chan struct{}, 1), lanes: map[int]*laneRun{}, timers: map[int]*time.Timer{},
 		done: make(chan struct{}),
 	}
+	e.planner.onBatch = func(servers []int) {
+		for _, s := range servers {
+			e.StartLane(s)
+		}
+	}
+	return e
 }
 
 // Owner identifies this executor in lane leases.

@@ -68,6 +68,9 @@ func atLeastOne(v any) error {
 type Planner struct {
 	st      *store.Store
 	matcher matcher
+	// onBatch, when set, is told after each batch which servers got
+	// units: their lanes start while later batches are still planned.
+	onBatch func(servers []int)
 }
 
 // NewPlanner returns a planner over st.
@@ -115,6 +118,9 @@ func (p *Planner) Plan(ctx context.Context) ([]int, error) {
 	for {
 		n, got, err := p.batch(ctx, time.Time{}, nil)
 		servers = addServers(servers, got)
+		if p.onBatch != nil && len(got) > 0 {
+			p.onBatch(got)
+		}
 		if err != nil || n < planBatch {
 			return servers, err
 		}
