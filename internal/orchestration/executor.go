@@ -106,11 +106,6 @@ func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
 		kick:  make(chan struct{}, 1), lanes: map[int]*laneRun{}, timers: map[int]*time.Timer{},
 		done: make(chan struct{}),
 	}
-	e.planner.onBatch = func(servers []int) {
-		for _, s := range servers {
-			e.StartLane(s)
-		}
-	}
 	return e
 }
 

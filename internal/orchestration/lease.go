@@ -155,7 +155,21 @@ var LaneLockWait = settings.Duration("ORCHESTRATION_LANE_LOCK_WAIT", 30*time.Sec
 
 var errLaneBusy = errors.New("the server still runs an older unit")
 
-func laneLock(wait time.Duration) string {
+// laneName names a server's lock after its row (id and creation time):
+// every process of one panel takes the same lock, and two panels that
+// happen to manage one machine (a test bed, a staging copy) do not wait
+// for each other.
+func laneName(srv *ent.Server) string {
+	if srv == nil {
+		return ""
+	}
+	return fmt.Sprintf("orchestra-lane-%d-%d", srv.ID, srv.CreatedAt.UnixMilli())
+}
+
+func laneLock(wait time.Duration, name string) string {
+	if name == "" {
+		name = "orchestra-lane"
+	}
 	return `orchestra_alive() {
   local l start=$2
   { read -r l </proc/$1/stat; } 2>/dev/null || return 1
@@ -163,8 +177,8 @@ func laneLock(wait time.Duration) string {
   [[ ${20} == "$start" ]]
 }
 orchestra_lane_lock() {
-  local lock=/run/orchestra-lane me l holder tries=0 fd
-  [[ -w /run ]] || lock=$HOME/.orchestra-lane
+  local lock=/run/` + name + ` me l holder tries=0 fd
+  [[ -w /run ]] || lock=$HOME/.` + name + `
   read -r l </proc/$BASHPID/stat; l=${l##*) }; set -f; set -- $l; set +f
   me="$BASHPID ${20}"
   while :; do

@@ -18,7 +18,7 @@ import (
 func TestLaneLockOnServer(t *testing.T) {
 	dir := t.TempDir()
 	// not the test bed's own /run/orchestra-lane
-	lock := strings.Replace(laneLock(time.Second), "lock=/run/orchestra-lane", "lock="+dir+"/lane", 1)
+	lock := strings.Replace(laneLock(time.Second, ""), "lock=/run/orchestra-lane", "lock="+dir+"/lane", 1)
 	if !strings.Contains(lock, dir) {
 		t.Fatal("the lock's path moved")
 	}

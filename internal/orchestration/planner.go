@@ -68,9 +68,6 @@ func atLeastOne(v any) error {
 type Planner struct {
 	st      *store.Store
 	matcher matcher
-	// onBatch, when set, is told after each batch which servers got
-	// units: their lanes start while later batches are still planned.
-	onBatch func(servers []int)
 }
 
 // NewPlanner returns a planner over st.
@@ -118,9 +115,6 @@ func (p *Planner) Plan(ctx context.Context) ([]int, error) {
 	for {
 		n, got, err := p.batch(ctx, time.Time{}, nil)
 		servers = addServers(servers, got)
-		if p.onBatch != nil && len(got) > 0 {
-			p.onBatch(got)
-		}
 		if err != nil || n < planBatch {
 			return servers, err
 		}
@@ -864,6 +858,7 @@ func (r rendered) size() int { return max(len(r.script), len(r.secretScript)) }
 // render writes a unit's script: prepare, every operation's action, commit.
 func render(u *unit) rendered {
 	s := NewScript()
+	s.lane = laneName(u.server)
 	for _, op := range u.ops {
 		for f := range ent.Meta[op.obj.Model].Secret {
 			s.Secret(op.obj.String(f))

@@ -28,6 +28,7 @@ type Script struct {
 	staged           bool // files written but not yet renamed into place
 	err              error
 	secrets          []string
+	lane             string // the server's lock name (laneName); "" for the default
 }
 
 // NewScript returns an empty script writing to its body.
@@ -328,7 +329,7 @@ func (s *Script) String() string {
 	b.WriteString("\n")
 	b.WriteString(confineHelpers)
 	b.WriteString("\n")
-	b.WriteString(laneLock(LaneLockWait.Get()))
+	b.WriteString(laneLock(LaneLockWait.Get(), s.lane))
 	b.WriteString("\n")
 	for _, sec := range [][]string{s.head, s.body, s.tail} {
 		for _, l := range sec {
