@@ -25,8 +25,9 @@ import (
 //     top domain takes over the domains below it; a subdomain belongs to its
 //     top's account, and nobody registers a name under another account's;
 //   - every change of a zone bumps its serial, and the zone as it will be
-//     must load (parsed, then named-checkzone) or the write is refused,
-//     naming the record at fault.
+//     must load or the write is refused, naming the record at fault: a
+//     record is judged on its own and by the few rows its rules involve
+//     (checks.go), a new zone whole (parsed, then named-checkzone).
 
 func init() {
 	store.RegisterHook("Domain", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
@@ -52,7 +53,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return v, zonesChanged(ctx, m.Client(), tops, 0)
+			return v, zonesChanged(ctx, m.Client(), tops, 0, false)
 		})
 	})
 	store.RegisterHook("Record", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
@@ -77,7 +78,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return v, zonesChanged(ctx, m.Client(), domains, 0)
+			return v, zonesChanged(ctx, m.Client(), domains, 0, false)
 		})
 	})
 }
@@ -213,7 +214,7 @@ func saveDomain(ctx context.Context, m *ent.DomainMutation, next ent.Mutator) (e
 		if err != nil {
 			return nil, err
 		}
-		return v, zonesChanged(ctx, client, ids, 0)
+		return v, zonesChanged(ctx, client, ids, 0, false)
 	}
 	if len(below) > 0 && d.TopID == nil {
 		// a new top domain takes its subdomains' zones over: each moved
@@ -228,7 +229,8 @@ func saveDomain(ctx context.Context, m *ent.DomainMutation, next ent.Mutator) (e
 			return nil, err
 		}
 	}
-	return v, zonesChanged(ctx, client, []int{d.ID}, 0)
+	// a new zone is judged whole once: it is written whole anyway
+	return v, zonesChanged(ctx, client, []int{d.ID}, 0, m.Op().Is(ent.OpCreate) && d.TopID == nil)
 }
 
 func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (ent.Value, error) {
@@ -297,6 +299,18 @@ func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (e
 	if typ == "SOA" && d.TopID != nil {
 		return nil, fieldErr("type", i18n.T(ctx, "Only a top domain has an SOA record; %s is in the zone of its top domain.", d.Name))
 	}
+	value, _ := validate.String(ctx, m, "value")
+	if msg := recordProblem(ctx, d.Name, typ, value); msg != "" {
+		zone := d.Name
+		if d.TopID != nil {
+			t, err := client.Domain.Get(sys(ctx), *d.TopID)
+			if err != nil {
+				return nil, err
+			}
+			zone = t.Name
+		}
+		return nil, fieldErr("value", i18n.T(ctx, "The zone %s would not load: %s", zone, msg))
+	}
 	v, err := next.Mutate(ctx, m)
 	if err != nil {
 		return nil, err
@@ -317,20 +331,23 @@ func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (e
 		return nil, fieldErr("type", i18n.T(ctx, "A name with a CNAME record has no other records (RFC 1034): %s has %d.", d.Name, len(recs)))
 	case count["SOA"] > 1:
 		return nil, fieldErr("type", i18n.T(ctx, "A domain has one SOA record."))
+	case count[typ] > maxPerType:
+		return nil, fieldErr("type", i18n.T(ctx, "A name has at most %d records of one type: %s would have %d %s records.", maxPerType, d.Name, count[typ], typ))
 	}
 	id := 0
 	if saved != nil {
 		id = saved.ID
 	}
-	return v, zonesChanged(ctx, client, []int{d.ID}, id)
+	return v, zonesChanged(ctx, client, []int{d.ID}, id, false)
 }
 
 // zonesChanged notes that the zones of domains (the domains' tops, or
 // themselves when top) change in this transaction; record is the record
-// being saved. When the transaction commits, each zone gets one serial bump
-// and one check (see checkZones), so that a domain and its records written
-// together are judged as a whole.
-func zonesChanged(ctx context.Context, client *ent.Client, domains []int, record int) error {
+// being saved, fresh says domains is a top domain created now. When the
+// transaction commits, each zone gets one serial bump and one check (see
+// checkZones), so that a domain and its records written together are
+// judged as a whole.
+func zonesChanged(ctx context.Context, client *ent.Client, domains []int, record int, fresh bool) error {
 	ds, err := client.Domain.Query().Where(domain.IDIn(domains...)).All(sys(ctx))
 	if err != nil {
 		return err
@@ -344,19 +361,20 @@ func zonesChanged(ctx context.Context, client *ent.Client, domains []int, record
 		tops = append(tops, t)
 	}
 	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		return checkZones(ctx, client, tops, []int{record})
-	}
 	st := &zoneTx{}
+	if tx == nil {
+		st.add(tops, record, fresh)
+		return checkZones(ctx, client, st)
+	}
 	if v, loaded := zoneTxs.LoadOrStore(tx, st); loaded {
-		v.(*zoneTx).add(tops, record)
+		v.(*zoneTx).add(tops, record, fresh)
 		return nil
 	}
-	st.add(tops, record)
+	st.add(tops, record, fresh)
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(c context.Context, tx *ent.Tx) error {
 			zoneTxs.Delete(tx)
-			if err := checkZones(ctx, tx.Client(), st.tops, st.records); err != nil {
+			if err := checkZones(ctx, tx.Client(), st); err != nil {
 				return err
 			}
 			return next.Commit(c, tx)
@@ -377,15 +395,19 @@ var zoneTxs sync.Map
 type zoneTx struct {
 	mu      sync.Mutex
 	tops    []int
-	records []int
+	fresh   []int // tops created in the transaction
+	records []int // records the user saved
 }
 
-func (z *zoneTx) add(tops []int, record int) {
+func (z *zoneTx) add(tops []int, record int, fresh bool) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	for _, t := range tops {
 		if !slices.Contains(z.tops, t) {
 			z.tops = append(z.tops, t)
+		}
+		if fresh && !slices.Contains(z.fresh, t) {
+			z.fresh = append(z.fresh, t)
 		}
 	}
 	if record != 0 {
@@ -393,12 +415,14 @@ func (z *zoneTx) add(tops []int, record int) {
 	}
 }
 
-// checkZones bumps the serial of each top domain in tops that still exists
-// and checks that its zone loads; an error names the record at fault, in
-// the words of the user's own record when it is one of records.
-func checkZones(ctx context.Context, client *ent.Client, tops, records []int) error {
+// checkZones bumps the serial of each zone z changed that still exists and
+// checks what the records saved alone could not tell: a new zone whole,
+// another the name servers it has in itself (checkNameServers). An error
+// names the record at fault, in the words of the user's own record when it
+// is one of z.records.
+func checkZones(ctx context.Context, client *ent.Client, z *zoneTx) error {
 	quiet := orchestration.WithoutChanges(internalCtx(ctx))
-	for _, t := range tops {
+	for _, t := range z.tops {
 		top, err := client.Domain.Get(quiet, t)
 		if ent.IsNotFound(err) {
 			continue // deleted in this transaction
@@ -410,24 +434,35 @@ func checkZones(ctx context.Context, client *ent.Client, tops, records []int) er
 		if err != nil {
 			return err
 		}
-		z, err := LoadZone(quiet, client, top)
-		if err != nil {
+		if err := checkNameServers(ctx, client, top, z.records); err != nil {
 			return err
 		}
-		text, lines := z.Render()
-		if err := Check(ctx, top.Name, text, lines); err != nil {
-			var ze *ZoneError
-			if !errors.As(err, &ze) {
+		if slices.Contains(z.fresh, t) {
+			if err := checkWhole(ctx, client, top, z.records); err != nil {
 				return err
 			}
-			msg := i18n.T(ctx, "The zone %s would not load: %s", top.Name, ze.Message)
-			if id := ze.Line.RecordID; id != 0 && !slices.Contains(records, id) {
-				msg = i18n.T(ctx, "The zone %s would not load because of record %d of %s: %s", top.Name, id, ze.Line.Name, ze.Message)
-			}
-			return fieldErr("value", msg)
 		}
 	}
 	return nil
+}
+
+// checkWhole renders the zone of top and loads it as a name server would.
+func checkWhole(ctx context.Context, client *ent.Client, top *ent.Domain, records []int) error {
+	z, err := LoadZone(ctx, client, top)
+	if err != nil {
+		return err
+	}
+	text, lines := z.Render()
+	err = Check(ctx, top.Name, text, lines)
+	var ze *ZoneError
+	if err == nil || !errors.As(err, &ze) {
+		return err
+	}
+	msg := i18n.T(ctx, "The zone %s would not load: %s", top.Name, ze.Message)
+	if id := ze.Line.RecordID; id != 0 && !slices.Contains(records, id) {
+		msg = i18n.T(ctx, "The zone %s would not load because of record %d of %s: %s", top.Name, id, ze.Line.Name, ze.Message)
+	}
+	return fieldErr("value", msg)
 }
 
 // LoadZone reads the zone of top domain d: d, the domains whose top it is,

@@ -3,6 +3,7 @@ package dns_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -870,5 +871,111 @@ func TestDeleteCascade(t *testing.T) {
 		if n, _ := st.Record.Query().Count(staff); n != 0 {
 			t.Errorf("%d records left", n)
 		}
+	})
+}
+
+// TestRecordAlone: the rules BIND applies to a record on its own are
+// checked without the rest of the zone, and those that involve other
+// records (the zone's own name servers) with the few rows they concern.
+func TestRecordAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := zoneBed{t, st}
+		alice := b.account("alice")
+		top := b.mustDomain(staff, "example.com", alice)
+		dmarc := b.mustDomain(staff, "_dmarc.example.com", 0)
+		sip := b.mustDomain(staff, "_sip._tcp.example.com", 0)
+
+		// check-names: records of hosts on host names, host names in the data
+		for _, c := range []struct {
+			dom       int
+			typ, val  string
+			refused   bool
+			mentioned string
+		}{
+			{dmarc.ID, "A", "192.0.2.1", true, "_dmarc.example.com"},
+			{sip.ID, "AAAA", "2001:db8::1", true, "_sip._tcp.example.com"},
+			{dmarc.ID, "MX", "10 mx.example.org", true, "_dmarc.example.com"},
+			{top.ID, "NS", "ns_1.example.org", true, "ns_1.example.org"},
+			{top.ID, "MX", "10 x_y.example.org", true, "x_y.example.org"},
+			{sip.ID, "SRV", "1 2 3 sip_1.example.org", true, "sip_1.example.org"},
+			{top.ID, "SOA", "ns_x.example.org. h.example.org. 1 1d 2h 4w 1h", true, "ns_x.example.org"},
+			{top.ID, "SOA", "ns.example.org. h.x_y.example.org. 1 1d 2h 4w 1h", true, "x_y.example.org"},
+			{top.ID, "SOA", `ns.example.org. first_last.example.org. 1 1d 2h 4w 1h`, false, ""},
+			{dmarc.ID, "TXT", "v=DMARC1; p=none", false, ""},
+			{sip.ID, "SRV", "1 2 3 sip.example.org", false, ""},
+			{top.ID, "MX", "0 .", false, ""},
+			{b.mustDomain(staff, "alias.example.com", 0).ID, "CNAME", "_sip._tcp.example.com", false, ""},
+		} {
+			_, err := b.addRecord(staff, c.dom, c.typ, c.val, "")
+			if !c.refused {
+				if err != nil {
+					t.Errorf("%s %s: %v", c.typ, c.val, err)
+				}
+				continue
+			}
+			fieldErr(t, err, "value", "The zone example.com would not load")
+			fieldErr(t, err, "value", c.mentioned)
+		}
+
+		// at most 100 records of one type on a name: BIND loads no more
+		many := b.mustDomain(staff, "_many.example.com", 0)
+		b.tx(func(ctx context.Context, tx *ent.Tx) error {
+			for i := range 100 {
+				if err := tx.Record.Create().SetDomainID(many.ID).SetType("TXT").SetValue(fmt.Sprint("t", i)).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		_, err := b.addRecord(staff, many.ID, "TXT", "one too many", "")
+		fieldErr(t, err, "type", "at most 100 records of one type")
+		b.mustRecord(staff, many.ID, "CAA", `0 issue "letsencrypt.org"`)
+
+		// the zone's own name servers in it: an address of their own, the
+		// default one of a host, or a wildcard's
+		wild := b.mustDomain(staff, "*.example.com", 0)
+		wildA := b.mustRecord(staff, wild.ID, "A", "192.0.2.9")
+		ns := b.mustRecord(staff, top.ID, "NS", "ns1.example.com")
+		text := b.mustDomain(staff, "text.example.com", 0)
+		b.mustRecord(staff, text.ID, "TXT", "not a host")
+		_, err = b.addRecord(staff, top.ID, "NS", "text.example.com", "")
+		fieldErr(t, err, "value", "the name server text.example.com has no address")
+		// a wildcard with text only is no host: ns1 has no address then
+		err = st.Tx(staff, func(ctx context.Context, tx *ent.Tx) error {
+			if err := tx.Record.DeleteOneID(wildA.ID).Exec(ctx); err != nil {
+				return err
+			}
+			return tx.Record.Create().SetDomainID(wild.ID).SetType("TXT").SetValue("wild").Exec(ctx)
+		})
+		fieldErr(t, err, "value", fmt.Sprintf("because of record %d of example.com: the name server ns1.example.com has no address", ns.ID))
+		// its own name, with nothing else, is a host: it gets the default address
+		b.mustDomain(staff, "ns1.example.com", 0)
+		b.tx(func(ctx context.Context, tx *ent.Tx) error { return tx.Record.DeleteOneID(wildA.ID).Exec(ctx) })
+		// and an alias is no name server
+		_, err = b.addRecord(staff, b.byName("ns1.example.com").ID, "CNAME", "text.example.com", "")
+		fieldErr(t, err, "value", "the name server ns1.example.com is an alias")
+		// unless the default address is none
+		rulesEnv(t, map[string]string{"ORCHESTRA_DOMAINS_DEFAULT_A": ""})
+		_, err = b.addRecord(staff, dmarc.ID, "TXT", "any change of the zone", "")
+		fieldErr(t, err, "value", "the name server ns1.example.com has no address")
+
+		// default name servers in the zone count as its own
+		rulesEnv(t, map[string]string{"ORCHESTRA_DOMAINS_DEFAULT_NS": "ns1.example.net., ns2.other.org."})
+		_, err = b.addDomain(staff, "example.net", alice)
+		fieldErr(t, err, "value", "The zone example.net would not load: the name server ns1.example.net has no address")
+		b.tx(func(ctx context.Context, tx *ent.Tx) error {
+			d, err := tx.Domain.Create().SetName("example.net").SetAccountID(alice).Save(ctx)
+			if err != nil {
+				return err
+			}
+			ns, err := tx.Domain.Create().SetName("ns1.example.net").Save(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx.Record.Create().SetDomainID(ns.ID).SetType("AAAA").SetValue("2001:db8::53").Exec(ctx); err != nil {
+				return err
+			}
+			return tx.Record.Create().SetDomainID(d.ID).SetType("TXT").SetValue("served").Exec(ctx)
+		})
 	})
 }
