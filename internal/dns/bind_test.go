@@ -4,67 +4,225 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 )
 
-// TestMasterScriptChecksZones runs the master backend's script locally: a
-// batch of zones is put in place only if named-checkconf -z loads them all,
-// and the statements' index is included once.
-func TestMasterScriptChecksZones(t *testing.T) {
+// localUnit runs units of the master or slave backend locally, with a fake
+// rndc that logs its arguments (and fails while dir/rndc-fails exists).
+type localUnit struct {
+	t   *testing.T
+	dir string
+	srv orchestration.Server
+}
+
+func newLocalUnit(t *testing.T, zonesUnderConf bool) *localUnit {
+	t.Helper()
 	if _, err := exec.LookPath("named-checkconf"); err != nil {
 		t.Skip("named-checkconf is not installed")
 	}
 	dir := t.TempDir()
-	srv := orchestration.Server{Name: "local", Settings: map[string]string{
-		"DOMAINS_ZONES_DIR": dir + "/zones", "DOMAINS_CONF_DIR": dir + "/conf", "DOMAINS_NAMED_CONF": dir + "/named.conf",
-		"DOMAINS_RELOAD": "touch " + dir + "/reloaded",
-	}}
-	good, _ := Zone{Origin: "good.example", Serial: 2026010100, Names: []Name{{Name: "good.example"}}}.Render()
-	run := func(zones map[string]string) (string, error) {
-		s := orchestration.NewScript()
-		prepare(false)(s, srv)
-		for _, name := range []string{"good.example", "bad.example"} {
-			if text, ok := zones[name]; ok {
-				o := orchestration.Object{Model: "Domain", Snapshot: map[string]any{"name": name, "top_id": nil},
-					Extra: masterZone{text: text}}
-				if err := applyMaster(s, srv, orchestration.ActionSave, o); err != nil {
-					t.Fatal(err)
+	rndc := dir + "/rndc"
+	err := os.WriteFile(rndc, []byte("#!/bin/sh\necho \"$*\" >>"+dir+"/rndc.log\n[ ! -e "+dir+"/rndc-fails ]\n"), 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := dir + "/zones"
+	if zonesUnderConf {
+		zones = dir + "/conf/zones" // the defaults' layout
+	}
+	return &localUnit{t: t, dir: dir, srv: orchestration.Server{Name: "local", Settings: map[string]string{
+		"DOMAINS_ZONES_DIR": zones, "DOMAINS_CONF_DIR": dir + "/conf", "DOMAINS_NAMED_CONF": dir + "/named.conf",
+		"DOMAINS_SLAVE_ZONES_DIR": dir + "/slave", "DOMAINS_RNDC": rndc,
+	}}}
+}
+
+// op is one operation of a unit: a zone's text to save, or "" to delete it.
+type op struct{ name, text string }
+
+// run runs one unit of ops and returns its output, and what rndc was asked.
+func (u *localUnit) run(slave bool, ops ...op) (string, []string, error) {
+	u.t.Helper()
+	os.Remove(u.dir + "/rndc.log")
+	s := orchestration.NewScript()
+	prepare(slave)(s, u.srv)
+	apply := applyMaster
+	if slave {
+		apply = applySlave
+	}
+	for _, o := range ops {
+		obj := orchestration.Object{Model: "Domain", Snapshot: map[string]any{"name": o.name, "top_id": nil},
+			Extra: masterZone{text: o.text, slaves: []string{"192.0.2.53"}}}
+		action := orchestration.ActionSave
+		if slave {
+			obj.Extra = slaveZone{masters: []string{"192.0.2.1"}}
+		}
+		if o.text == "" {
+			action = orchestration.ActionDelete
+		}
+		if err := apply(s, u.srv, action, obj); err != nil {
+			u.t.Fatal(err)
+		}
+	}
+	commit(s, u.srv)
+	if s.Err() != nil {
+		u.t.Fatal(s.Err())
+	}
+	out, err := exec.Command("/bin/bash", "-c", s.String()).CombinedOutput()
+	log, _ := os.ReadFile(u.dir + "/rndc.log")
+	calls := strings.Split(strings.TrimSpace(string(log)), "\n")
+	if len(log) == 0 {
+		calls = nil
+	}
+	return string(out), calls, err
+}
+
+func (u *localUnit) read(path string) string {
+	b, _ := os.ReadFile(filepath.Join(u.dir, path))
+	return string(b)
+}
+
+func (u *localUnit) zones() string {
+	return strings.TrimPrefix(u.srv.Settings["DOMAINS_ZONES_DIR"], u.dir+"/")
+}
+
+func zoneText(t *testing.T, name string, records ...Rec) string {
+	t.Helper()
+	text, _ := Zone{Origin: name, Serial: 2026010100, Names: []Name{{Name: name, Records: records}}}.Render()
+	return text
+}
+
+// TestMasterScript runs the master backend's units locally, in both
+// layouts: each changed zone is loaded by named-checkconf before it is put
+// in place, a zone that does not load stays as it was while the others go
+// ahead, named reloads only the zones that changed (reconfig when zones
+// come or go), and the statements' index is included once.
+func TestMasterScript(t *testing.T) {
+	for _, underConf := range []bool{true, false} {
+		t.Run(map[bool]string{true: "default layout", false: "separate zones directory"}[underConf], func(t *testing.T) {
+			u := newLocalUnit(t, underConf)
+			good := zoneText(t, "good.example")
+			// a domain named like another's statement file
+			conf := zoneText(t, "good.example.conf", Rec{Type: "TXT", Value: "conf"})
+			bad := zoneText(t, "bad.example") + "www.bad.example. IN A not-an-address\n"
+
+			out, calls, err := u.run(false, op{"good.example", good}, op{"bad.example", bad}, op{"good.example.conf", conf})
+			if err == nil || !strings.Contains(out, "bad.example") || !strings.Contains(out, "not-an-address") {
+				t.Fatalf("a bad zone in the unit: %v\n%s", err, out)
+			}
+			if strings.Contains(out, ".orchestra-check") {
+				t.Errorf("the error names the check's file, not the zone's:\n%s", out)
+			}
+			if got := u.read(u.zones() + "/good.example.zone"); got != good {
+				t.Errorf("good.example not put in place beside the bad zone: %q", got)
+			}
+			if got := u.read(u.zones() + "/good.example.conf.zone"); got != conf {
+				t.Errorf("good.example.conf: %q", got)
+			}
+			for _, f := range []string{u.zones() + "/bad.example.zone", "conf/zones/bad.example.conf"} {
+				if _, err := os.Stat(filepath.Join(u.dir, f)); err == nil {
+					t.Errorf("%s put in place", f)
 				}
 			}
-		}
-		commit(s, srv)
-		out, err := exec.Command("/bin/bash", "-c", s.String()).CombinedOutput()
-		return string(out), err
-	}
+			if m, _ := filepath.Glob(u.dir + "/*/*/.orchestra-check/*"); len(m) != 0 {
+				t.Errorf("check files left behind: %v", m)
+			}
+			if m, _ := filepath.Glob(u.dir + "/*/*.orchestra-new"); len(m) != 0 {
+				t.Errorf("staged files left behind: %v", m)
+			}
+			if !slices.Equal(calls, []string{"reconfig"}) {
+				t.Errorf("new zones: rndc %q, want reconfig", calls)
+			}
+			wantIndex := `include "` + u.dir + `/conf/zones/good.example.conf";` + "\n" +
+				`include "` + u.dir + `/conf/zones/good.example.conf.conf";` + "\n"
+			if got := u.read("conf/index.conf"); got != wantIndex {
+				t.Errorf("index:\n%s\nwant\n%s", got, wantIndex)
+			}
+			if stmt := u.read("conf/zones/good.example.conf"); !strings.Contains(stmt, `file "`+u.dir+"/"+u.zones()+`/good.example.zone";`) {
+				t.Errorf("statement: %s", stmt)
+			}
 
-	out, err := run(map[string]string{"good.example": good, "bad.example": good + "www IN A not-an-address\n"})
-	if err == nil || !strings.Contains(out, "bad.example") {
-		t.Fatalf("a bad zone in the batch: %v\n%s", err, out)
-	}
-	if m, _ := filepath.Glob(dir + "/zones/*"); len(m) != 0 {
-		t.Errorf("files put in place or left behind: %v", m)
-	}
-	if _, err := os.Stat(dir + "/reloaded"); err == nil {
-		t.Error("reloaded after a refused batch")
-	}
+			// nothing changed: nothing asked of named
+			if out, calls, err := u.run(false, op{"good.example", good}, op{"good.example.conf", conf}); err != nil || len(calls) != 0 {
+				t.Errorf("unchanged zones: %v, rndc %q\n%s", err, calls, out)
+			}
+			// one zone changed, several times in the unit: reloaded alone, once
+			changed := zoneText(t, "good.example", Rec{Type: "A", Value: "192.0.2.7"})
+			out, calls, err = u.run(false, op{"good.example", good + "; first\n"}, op{"good.example.conf", conf}, op{"good.example", changed})
+			if err != nil || !slices.Equal(calls, []string{"reload good.example"}) {
+				t.Errorf("a changed zone: %v, rndc %q, want reload good.example\n%s", err, calls, out)
+			}
+			if got := u.read(u.zones() + "/good.example.zone"); got != changed {
+				t.Errorf("good.example holds %q", got)
+			}
 
-	for range 2 {
-		if out, err := run(map[string]string{"good.example": good}); err != nil {
-			t.Fatalf("good zone: %v\n%s", err, out)
-		}
+			// named did not take it: the next unit, with nothing new, asks again
+			os.WriteFile(u.dir+"/rndc-fails", nil, 0o644)
+			if _, _, err := u.run(false, op{"good.example", good}); err == nil {
+				t.Fatal("rndc failed and the unit succeeded")
+			}
+			os.Remove(u.dir + "/rndc-fails")
+			if out, calls, err := u.run(false, op{"good.example", good}); err != nil || !slices.Equal(calls, []string{"reload good.example"}) {
+				t.Errorf("after a failed reload: %v, rndc %q\n%s", err, calls, out)
+			}
+
+			// a deleted zone goes with its files; the other stays
+			out, calls, err = u.run(false, op{name: "good.example.conf"})
+			if err != nil || !slices.Equal(calls, []string{"reconfig"}) {
+				t.Errorf("delete: %v, rndc %q\n%s", err, calls, out)
+			}
+			if _, err := os.Stat(filepath.Join(u.dir, u.zones(), "good.example.conf.zone")); err == nil {
+				t.Error("the deleted zone's file is left")
+			}
+			if got := u.read("conf/index.conf"); got != `include "`+u.dir+`/conf/zones/good.example.conf";`+"\n" {
+				t.Errorf("index after the delete: %q", got)
+			}
+			if u.read(u.zones()+"/good.example.zone") != good {
+				t.Error("the other zone went too")
+			}
+			if named := u.read("named.conf"); named != `include "`+u.dir+`/conf/index.conf";`+"\n" {
+				t.Errorf("named.conf: %q", named)
+			}
+
+			// many changed zones: one reload of the whole server
+			var many []op
+			for i := range reloadAll + 1 {
+				name := "z" + string(rune('a'+i)) + ".example"
+				many = append(many, op{name, zoneText(t, name)})
+			}
+			u.run(false, many...)
+			for i := range many {
+				many[i].text += "; changed\n"
+			}
+			if out, calls, err := u.run(false, many...); err != nil || !slices.Equal(calls, []string{"reload"}) {
+				t.Errorf("%d changed zones: %v, rndc %q\n%s", len(many), err, calls, out)
+			}
+		})
 	}
-	if b, _ := os.ReadFile(dir + "/zones/good.example"); string(b) != good {
-		t.Errorf("zone file holds %q", b)
+}
+
+// TestSlaveScript: a slave's unit writes statements only, and has named
+// reconfigure only when one comes, goes or changes.
+func TestSlaveScript(t *testing.T) {
+	u := newLocalUnit(t, true)
+	out, calls, err := u.run(true, op{"a.example", "x"}, op{"a.example.conf", "x"})
+	if err != nil || !slices.Equal(calls, []string{"reconfig"}) {
+		t.Fatalf("new zones: %v, rndc %q\n%s", err, calls, out)
 	}
-	named, _ := os.ReadFile(dir + "/named.conf")
-	if string(named) != `include "`+dir+`/conf/index.conf";`+"\n" {
-		t.Errorf("named.conf: %q", named)
+	if stmt := u.read("conf/zones/a.example.conf"); !strings.Contains(stmt, "type slave;") ||
+		!strings.Contains(stmt, `file "`+u.dir+`/slave/a.example.zone";`) {
+		t.Errorf("statement: %s", stmt)
 	}
-	index, _ := os.ReadFile(dir + "/conf/index.conf")
-	if string(index) != `include "`+dir+`/conf/zones/good.example.conf";`+"\n" {
-		t.Errorf("index: %q", index)
+	if _, calls, err := u.run(true, op{"a.example", "x"}); err != nil || len(calls) != 0 {
+		t.Errorf("nothing changed: %v, rndc %q", err, calls)
+	}
+	if _, calls, err := u.run(true, op{name: "a.example"}); err != nil || !slices.Equal(calls, []string{"reconfig"}) {
+		t.Errorf("delete: %v, rndc %q", err, calls)
+	}
+	if got := u.read("conf/index.conf"); got != `include "`+u.dir+`/conf/zones/a.example.conf.conf";`+"\n" {
+		t.Errorf("index: %q", got)
 	}
 }

@@ -43,12 +43,12 @@ var (
 		"File that gets one include of Orchestra's zone index.")
 	SlaveZonesDir = settings.String("DOMAINS_SLAVE_ZONES_DIR", "/var/cache/bind/orchestra",
 		"Directory where a slave keeps the zones it transfers.")
-	Reload = settings.String("DOMAINS_RELOAD", "rndc reload",
-		"Command that makes the name server load changed zones and configuration.")
+	Rndc = settings.String("DOMAINS_RNDC", "rndc",
+		"rndc, with its options (e.g. rndc -c /etc/bind/rndc.conf), with which the name server loads changed zones: rndc reload <zone> for each, rndc reconfig when zones come or go.")
 	CheckConf = settings.String("DOMAINS_CHECKCONF", "named-checkconf",
-		"named-checkconf on the master, which loads the zones about to be written (-z) before any is put in place.")
+		"named-checkconf on the master, which loads each changed zone (-z) before it is put in place.")
 	CheckZone = settings.String("DOMAINS_CHECKZONE", "named-checkzone",
-		"named-checkzone used to check every zone before it is saved (on the panel's host) and before it is applied (on the server); if missing on the panel's host, zones are checked there by parsing only.")
+		"named-checkzone on the panel's host, which checks a new zone whole before it is saved; if missing there, the new zone is only parsed (the master loads every changed zone before it is put in place).")
 )
 
 func intervalSetting(v any) error {

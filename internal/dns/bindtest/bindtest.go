@@ -40,7 +40,7 @@ func Load(tb testing.TB) *Bed {
 			conf := b.confDir(dir)
 			exec.Command("sed", "-i", `\#`+conf+`/index.conf#d`, dir+"/zones.conf").Run()
 			os.RemoveAll(conf)
-			exec.Command("rndc", "-c", dir+"/rndc.conf", "reload").Run()
+			exec.Command("rndc", "-c", dir+"/rndc.conf", "reconfig").Run()
 		}
 	})
 	return b
@@ -58,11 +58,14 @@ func (b *Bed) MasterSettings() map[string]string { return b.settings(b.MasterDir
 // SlaveSettings: see MasterSettings.
 func (b *Bed) SlaveSettings() map[string]string { return b.settings(b.SlaveDir) }
 
+// settings lay the zones out under the test's own directory as the
+// defaults do under /etc/bind/orchestra: zone files in the statements'
+// directory (DOMAINS_ZONES_DIR is DOMAINS_CONF_DIR/zones).
 func (b *Bed) settings(dir string) map[string]string {
 	conf := b.confDir(dir)
 	return map[string]string{
-		"DOMAINS_ZONES_DIR": conf + "/master", "DOMAINS_CONF_DIR": conf, "DOMAINS_NAMED_CONF": dir + "/zones.conf",
-		"DOMAINS_SLAVE_ZONES_DIR": conf + "/slave", "DOMAINS_RELOAD": "rndc -c " + dir + "/rndc.conf reload",
+		"DOMAINS_ZONES_DIR": conf + "/zones", "DOMAINS_CONF_DIR": conf, "DOMAINS_NAMED_CONF": dir + "/zones.conf",
+		"DOMAINS_SLAVE_ZONES_DIR": conf + "/slave", "DOMAINS_RNDC": "rndc -c " + dir + "/rndc.conf",
 	}
 }
 
