@@ -33,7 +33,7 @@ type bindBed struct {
 	token               string
 }
 
-func newBindBed(t *testing.T, st *store.Store) *bindBed {
+func newBindBed(t testing.TB, st *store.Store) *bindBed {
 	t.Helper()
 	bed := bindtest.Load(t)
 	b := &bindBed{Bed: bed, st: st, token: bed.Token()}
@@ -69,7 +69,7 @@ func newBindBed(t *testing.T, st *store.Store) *bindBed {
 
 // settle waits until every change is planned and every log final, and
 // fails on a log that did not succeed.
-func (b *bindBed) settle(t *testing.T) {
+func (b *bindBed) settle(t testing.TB) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		unplanned, err := b.st.Change.Query().Where(change.PlannedAtIsNil()).Exist(sys)
@@ -107,7 +107,7 @@ var (
 	eventually = bindtest.Eventually
 )
 
-func (b *bindBed) account(t *testing.T, name string) int {
+func (b *bindBed) account(t testing.TB, name string) int {
 	t.Helper()
 	var a *ent.Account
 	err := b.st.Tx(sys, func(ctx context.Context, tx *ent.Tx) (err error) {
@@ -120,7 +120,7 @@ func (b *bindBed) account(t *testing.T, name string) int {
 	return a.ID
 }
 
-func (b *bindBed) domain(t *testing.T, account int, name string, recs ...[2]string) *ent.Domain {
+func (b *bindBed) domain(t testing.TB, account int, name string, recs ...[2]string) *ent.Domain {
 	t.Helper()
 	var d *ent.Domain
 	err := b.st.Tx(sys, func(ctx context.Context, tx *ent.Tx) (err error) {
