@@ -358,6 +358,7 @@ func BenchmarkRecordPatchLatency(b *testing.B) {
 		version := int(rec["version"].(float64))
 		a.waitMatch(b, []*ent.Domain{top}, time.Minute)
 		var took, slave []time.Duration
+		steps := map[string][]time.Duration{}
 		b.ResetTimer()
 		for i := range b.N * changes {
 			t0 := time.Now()
@@ -371,6 +372,7 @@ func BenchmarkRecordPatchLatency(b *testing.B) {
 				b.Fatalf("change %d: outcome %q", i, o)
 			}
 			b.StopTimer()
+			a.steps(b, t0, t0.Add(took[len(took)-1]), h, steps)
 			d, err := a.st.Domain.Get(sys, top.ID)
 			if err != nil {
 				b.Fatal(err)
@@ -388,7 +390,44 @@ func BenchmarkRecordPatchLatency(b *testing.B) {
 		b.ReportMetric(percentile(took, 50).Seconds()*1000, "ms-p50")
 		b.ReportMetric(percentile(took, 90).Seconds()*1000, "ms-p90")
 		b.ReportMetric(percentile(slave, 50).Seconds()*1000, "ms-slave-p50")
+		for step, ds := range steps {
+			b.ReportMetric(percentile(ds, 50).Seconds()*1000, "ms-"+step+"-p50")
+		}
 	})
+}
+
+// steps adds where the time of a write answered at end, sent at start, went
+// (by the timestamps of its change and its master unit's log) to steps:
+// until its change was written, planned, started and finished, and the
+// answer after that.
+func (a *apiBed) steps(tb testing.TB, start, end time.Time, h http.Header, steps map[string][]time.Duration) {
+	tb.Helper()
+	ids := strings.Split(h.Get("Orchestra-Operations"), ",")
+	id, err := strconv.Atoi(ids[0])
+	if err != nil {
+		tb.Fatalf("operations %q", ids)
+	}
+	op, err := a.st.Operation.Get(sys, id)
+	if err != nil || op.LogID == nil || op.ChangeID == nil {
+		tb.Fatalf("operation %d: %+v %v", id, op, err)
+	}
+	c, err := a.st.Change.Get(sys, *op.ChangeID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := a.st.ExecutionLog.Get(sys, *op.LogID)
+	if err != nil || l.StartedAt == nil || l.FinishedAt == nil {
+		tb.Fatalf("log %d: %v", *op.LogID, err)
+	}
+	for _, s := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"write", start, c.CreatedAt}, {"plan", c.CreatedAt, l.CreatedAt}, {"queue", l.CreatedAt, *l.StartedAt},
+		{"run", *l.StartedAt, *l.FinishedAt}, {"answer", *l.FinishedAt, end},
+	} {
+		steps[s.name] = append(steps[s.name], s.to.Sub(s.from))
+	}
 }
 
 func percentile(ds []time.Duration, p int) time.Duration {

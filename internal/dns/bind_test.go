@@ -127,8 +127,12 @@ func TestMasterScript(t *testing.T) {
 					t.Errorf("%s put in place", f)
 				}
 			}
-			if m, _ := filepath.Glob(u.dir + "/*/*/.orchestra-check/*"); len(m) != 0 {
-				t.Errorf("check files left behind: %v", m)
+			m, _ := filepath.Glob(u.dir + "/*/.orchestra-check/*")
+			m2, _ := filepath.Glob(u.dir + "/*/*/.orchestra-check/*")
+			for _, f := range append(m, m2...) {
+				if fi, err := os.Stat(f); err != nil || fi.Size() != 0 {
+					t.Errorf("a check file left with content: %s", f)
+				}
 			}
 			if m, _ := filepath.Glob(u.dir + "/*/*.orchestra-new"); len(m) != 0 {
 				t.Errorf("staged files left behind: %v", m)

@@ -3,6 +3,7 @@ package dns_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -277,6 +278,77 @@ func TestBindMasterSlave(t *testing.T) {
 				s := bindtest.Status(t, srv, zone)
 				return s, s == "REFUSED"
 			})
+		}
+	})
+}
+
+// TestDefaultLayout drives the real master and slave with the defaults'
+// layout under the test bed's directory: zone files in the statements'
+// directory (DOMAINS_ZONES_DIR is DOMAINS_CONF_DIR/zones). New zones load,
+// including one named like another's statement file, and the directory
+// holds each zone's statement and file, nothing taken for the other.
+func TestDefaultLayout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newBindBed(t, st)
+		set := b.MasterSettings()
+		conf, zones := set["DOMAINS_CONF_DIR"], set["DOMAINS_ZONES_DIR"]
+		if zones != conf+"/zones" || dns.ZonesDir.Get() != dns.ConfDir.Get()+"/zones" {
+			t.Fatalf("the test bed's layout (%s, %s) is not the defaults' (%s, %s)", conf, zones, dns.ConfDir.Get(), dns.ZonesDir.Get())
+		}
+		acc := b.account(t, "layout")
+		zone := b.token + ".example.org"
+		b.domain(t, acc, zone, [2]string{"A", "192.0.2.30"})
+		b.domain(t, acc, zone+".conf", [2]string{"A", "192.0.2.31"})
+		b.settle(t)
+		for name, want := range map[string]string{zone: "192.0.2.30", zone + ".conf": "192.0.2.31"} {
+			if got := dig(t, b.Master, name, "A"); got != want {
+				t.Errorf("master %s A: %q, want %q", name, got, want)
+			}
+			eventually(t, "slave "+name, func() (string, bool) {
+				got := dig(t, b.Slave, name, "A")
+				return got, got == want
+			})
+		}
+		entries, err := os.ReadDir(zones)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		for _, e := range entries {
+			files = append(files, e.Name())
+		}
+		want := []string{".orchestra-check", ".orchestra-pending", zone + ".conf", zone + ".conf.conf", zone + ".conf.zone", zone + ".zone"}
+		slices.Sort(want)
+		if !slices.Equal(files, want) {
+			t.Errorf("%s holds %q, want %q", zones, files, want)
+		}
+		index, _ := os.ReadFile(conf + "/index.conf")
+		if strings.Count(string(index), "include") != 2 || strings.Contains(string(index), ".zone") {
+			t.Errorf("index:\n%s", index)
+		}
+
+		// a record's change reaches both; deleting one zone leaves the other
+		d := b.domain(t, acc, "www."+zone, [2]string{"TXT", "changed"})
+		b.settle(t)
+		eventually(t, "slave www."+zone, func() (string, bool) {
+			got := dig(t, b.Slave, "www."+zone, "TXT")
+			return got, got == `"changed"`
+		})
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error { return tx.Domain.DeleteOneID(*d.TopID).Exec(ctx) }); err != nil {
+			t.Fatal(err)
+		}
+		b.settle(t)
+		for _, srv := range []string{b.Master, b.Slave} {
+			eventually(t, zone+" gone from "+srv, func() (string, bool) {
+				s := bindtest.Status(t, srv, zone)
+				return s, s == "REFUSED"
+			})
+			if got := dig(t, srv, zone+".conf", "A"); got != "192.0.2.31" {
+				t.Errorf("%s: %s.conf A %q after %s went", srv, zone, got, zone)
+			}
+		}
+		if _, err := os.Stat(zones + "/" + zone + ".zone"); err == nil {
+			t.Errorf("the deleted zone's file is left")
 		}
 	})
 }

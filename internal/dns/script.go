@@ -96,8 +96,8 @@ dns_check() {
   for name in "$@"; do
     conf+="zone \"$name\" { type master; file \"${dns_file[$name]}\"; };"$'\n'
   done
-  [[ ! -e $f && ! -L $f ]] || rm -f -- "$f"
-  printf '%s' "$conf" >"$f"
+  [[ ! -L $f ]] || rm -f -- "$f"
+  printf '%s' "$conf" >|"$f"
   if out=$("${dns_checkconf[@]}" -z "$f" 2>&1); then
     return 0
   fi
@@ -161,14 +161,20 @@ dns_commit() {
     for name in "${dns_names[@]}"; do
       [[ ${dns_action[$name]} == zone ]] && ! dns_same "$zones/$name.zone" "${dns_text[$name]}" || continue
       f="$zones/.orchestra-check/$((i++))"
-      [[ ! -e $f && ! -L $f ]] || rm -f -- "$f"
-      printf '%s' "${dns_text[$name]}" >"$f"
+      [[ ! -L $f ]] || rm -f -- "$f"
+      printf '%s' "${dns_text[$name]}" >|"$f"
       dns_file[$name]=$f
       check+=("$name")
     done
     if (( ${#check[@]} )); then
       dns_check "${check[@]}"
-      rm -f -- "$zones/.orchestra-check/"*
+      # emptied, not removed (one process less a unit), but for big batches
+      if (( ${#check[@]} > RELOAD_ALL )); then
+        rm -f -- "$zones/.orchestra-check/"*
+      else
+        for name in "${check[@]}"; do : >|"${dns_file[$name]}"; done
+        : >|"$zones/.orchestra-check/check.conf"
+      fi
     fi
   fi
   for name in "${dns_names[@]}"; do
