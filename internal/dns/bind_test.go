@@ -172,6 +172,13 @@ func TestMasterScript(t *testing.T) {
 			if out, calls, err := u.run(false, op{"good.example", good}); err != nil || !slices.Equal(calls, []string{"reload good.example"}) {
 				t.Errorf("after a failed reload: %v, rndc %q\n%s", err, calls, out)
 			}
+			// once, when the zone changes again meanwhile
+			os.WriteFile(u.dir+"/rndc-fails", nil, 0o644)
+			u.run(false, op{"good.example", changed})
+			os.Remove(u.dir + "/rndc-fails")
+			if out, calls, err := u.run(false, op{"good.example", good}); err != nil || !slices.Equal(calls, []string{"reload good.example"}) {
+				t.Errorf("after a failed reload and a change: %v, rndc %q\n%s", err, calls, out)
+			}
 
 			// a deleted zone goes with its files; the other stays
 			out, calls, err = u.run(false, op{name: "good.example.conf"})

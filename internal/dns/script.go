@@ -149,12 +149,17 @@ dns_index() {
 dns_commit() {
   local - name line f i=0 reconfig=0 note=""
   local -a check=() reload=() gone=()
-  local -A dns_file=() dns_refused=()
+  local -A dns_file=() dns_refused=() reloading=()
   set -C
   # what an earlier unit put in place but named may not have loaded
   if [[ -s $dns_pending ]]; then
     while IFS= read -r line; do
-      if [[ $line == . ]]; then reconfig=1; elif [[ -e $conf/zones/$line.conf ]]; then reload+=("$line"); fi
+      if [[ $line == . ]]; then
+        reconfig=1
+      elif [[ -e $conf/zones/$line.conf && ! -v 'reloading[$line]' ]]; then
+        reload+=("$line")
+        reloading[$line]=1
+      fi
     done <"$dns_pending"
   fi
   if (( ${#dns_checkconf[@]} )); then
@@ -190,7 +195,10 @@ dns_commit() {
     if [[ -v 'dns_file[$name]' ]]; then
       orchestra_write "$f" 0644 "${dns_text[$name]}"
       # a known zone is reloaded; reconfig loads a new one
-      [[ ! -e $conf/zones/$name.conf ]] || reload+=("$name")
+      if [[ -e $conf/zones/$name.conf && ! -v 'reloading[$name]' ]]; then
+        reload+=("$name")
+        reloading[$name]=1
+      fi
     fi
     if ! dns_same "$conf/zones/$name.conf" "${dns_stmt[$name]}"; then
       orchestra_write "$conf/zones/$name.conf" 0644 "${dns_stmt[$name]}"
