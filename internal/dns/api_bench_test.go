@@ -24,6 +24,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
 
@@ -320,8 +321,32 @@ func BenchmarkRecordStream(b *testing.B) {
 			settle := a.waitMatch(b, tops, 10*time.Minute)
 			b.ReportMetric(float64(clients*writes)/elapsed.Seconds(), "writes/s")
 			b.ReportMetric(settle.Seconds(), "s-settle")
+			a.unitMetrics(b)
 		}
 	})
+}
+
+// unitMetrics reports how many units the master ran and, at the median,
+// how long one ran and how long the lane took between one and the next.
+func (a *apiBed) unitMetrics(b *testing.B) {
+	logs, err := a.st.ExecutionLog.Query().Where(executionlog.ServerID(a.masterSrv.ID), executionlog.StartedAtNotNil(),
+		executionlog.FinishedAtNotNil()).Order(ent.Asc(executionlog.FieldStartedAt)).All(sys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var run, gap []time.Duration
+	for i, l := range logs {
+		run = append(run, l.FinishedAt.Sub(*l.StartedAt))
+		if i > 0 {
+			gap = append(gap, l.StartedAt.Sub(*logs[i-1].FinishedAt))
+		}
+	}
+	if len(gap) == 0 {
+		return
+	}
+	b.ReportMetric(float64(len(logs)), "master-units")
+	b.ReportMetric(percentile(run, 50).Seconds()*1000, "ms-unit-run-p50")
+	b.ReportMetric(percentile(gap, 50).Seconds()*1000, "ms-unit-gap-p50")
 }
 
 // BenchmarkRecordWrites: sustained record writes through the API (4
