@@ -227,6 +227,9 @@ func TestSlaveScript(t *testing.T) {
 		!strings.Contains(stmt, `file "`+u.dir+`/slave/a.example.zone";`) {
 		t.Errorf("statement: %s", stmt)
 	}
+	if _, err := os.Stat(u.dir + "/slave/.orchestra-check"); err == nil {
+		t.Error("a slave got the master's check directory")
+	}
 	if _, calls, err := u.run(true, op{"a.example", "x"}); err != nil || len(calls) != 0 {
 		t.Errorf("nothing changed: %v, rndc %q", err, calls)
 	}

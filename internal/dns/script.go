@@ -71,7 +71,8 @@ read -r -a dns_checkconf <<<"$checkconf"
 dns_names=()
 declare -A dns_action=() dns_stmt=() dns_text=()
 dns_pending="$zones/.orchestra-pending"
-[[ -d $conf/zones && -d $zones/.orchestra-check ]] || install -d -m 0755 -- "$conf/zones" "$zones" "$zones/.orchestra-check"
+[[ -d $conf/zones && -d $zones && ( -z $checkconf || -d $zones/.orchestra-check ) ]] ||
+  install -d -m 0755 -- "$conf/zones" "$zones" ${checkconf:+"$zones/.orchestra-check"}
 # dns_zone NAME STATEMENT [ZONE-FILE]: NAME is served so
 dns_zone() {
   [[ -v 'dns_action[$1]' ]] || dns_names+=("$1")
