@@ -93,12 +93,13 @@ dns_same() {
 # dns_check NAME...: loads the zones' candidate files (dns_file) as named
 # will; those that do not load go into dns_refused, named's words to stderr
 dns_check() {
-  local name conf="" out f="$zones/.orchestra-check/check.conf"
+  local name out f="$zones/.orchestra-check/check.conf"
+  local -a conf=()
   for name in "$@"; do
-    conf+="zone \"$name\" { type master; file \"${dns_file[$name]}\"; };"$'\n'
+    conf+=("zone \"$name\" { type master; file \"${dns_file[$name]}\"; };")
   done
   [[ ! -L $f ]] || rm -f -- "$f"
-  printf '%s' "$conf" >|"$f"
+  printf '%s\n' "${conf[@]}" >|"$f"
   if out=$("${dns_checkconf[@]}" -z "$f" 2>&1); then
     return 0
   fi
@@ -113,7 +114,8 @@ dns_check() {
 # dns_index: the index lists every statement and named.conf includes it;
 # sets reconfig when either changes
 dns_index() {
-  local cur="" f index="" name line need=0
+  local cur="" f text="" name line need=0
+  local -a index=()
   [[ ! -f $conf/index.conf ]] || { IFS= read -r -d '' cur <"$conf/index.conf" || true; }
   if [[ ! -f $conf/index.conf ]] || (( ${#dns_names[@]} > RELOAD_ALL )); then
     need=1
@@ -129,10 +131,11 @@ dns_index() {
   fi
   if (( need )); then
     for f in "$conf"/zones/*.conf; do
-      [[ ! -e $f ]] || index+="include \"$f\";"$'\n'
+      [[ ! -e $f ]] || index+=("include \"$f\";")
     done
-    if [[ ! -f $conf/index.conf || $index != "$cur" ]]; then
-      orchestra_write "$conf/index.conf" 0644 "$index"
+    (( ! ${#index[@]} )) || printf -v text '%s\n' "${index[@]}"
+    if [[ ! -f $conf/index.conf || $text != "$cur" ]]; then
+      orchestra_write "$conf/index.conf" 0644 "$text"
       orchestra_flush
       reconfig=1
     fi
@@ -148,8 +151,8 @@ dns_index() {
 }
 # dns_commit: puts the zones in place and has named load them
 dns_commit() {
-  local - name line f i=0 reconfig=0 note=""
-  local -a check=() reload=() gone=()
+  local - name line f i=0 reconfig=0
+  local -a check=() reload=() gone=() note=()
   local -A dns_file=() dns_refused=() reloading=()
   set -C
   # what an earlier unit put in place but named may not have loaded
@@ -207,9 +210,8 @@ dns_commit() {
     fi
   done
   if (( reconfig || ${#reload[@]} )); then
-    (( ! reconfig )) || note=.$'\n'
-    for name in "${reload[@]}"; do note+=$name$'\n'; done
-    printf '%s' "$note" >|"$dns_pending"
+    (( ! reconfig )) || note=(.)
+    printf '%s\n' "${note[@]}" "${reload[@]}" >|"$dns_pending"
   fi
   orchestra_flush
   (( ! ${#gone[@]} )) || rm -f -- "${gone[@]}"
