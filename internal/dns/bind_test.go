@@ -1,18 +1,22 @@
 package dns
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 )
 
 // localUnit runs units of the master or slave backend locally, with a fake
-// rndc that logs its arguments (and fails while dir/rndc-fails exists).
+// rndc that logs its arguments, answers dir/rndc-answer's text (and fails a
+// zone's reload when that says so), stays until dir/rndc-release exists
+// when dir/rndc-hold does, and fails while dir/rndc-fails exists.
 type localUnit struct {
 	t   *testing.T
 	dir string
@@ -26,7 +30,12 @@ func newLocalUnit(t *testing.T, zonesUnderConf bool) *localUnit {
 	}
 	dir := t.TempDir()
 	rndc := dir + "/rndc"
-	err := os.WriteFile(rndc, []byte("#!/bin/sh\necho \"$*\" >>"+dir+"/rndc.log\n[ ! -e "+dir+"/rndc-fails ]\n"), 0o755)
+	err := os.WriteFile(rndc, []byte("#!/bin/sh\necho \"$*\" >>"+dir+"/rndc.log\n"+
+		"[ ! -e "+dir+"/rndc-answer ] || cat "+dir+"/rndc-answer\n"+
+		// a zone's reload refused, as rndc says it
+		"[ $# -lt 2 ] || ! grep -q failed "+dir+"/rndc-answer 2>/dev/null || exit 1\n"+
+		"[ ! -e "+dir+"/rndc-hold ] || while [ ! -e "+dir+"/rndc-release ]; do sleep 0.01; done\n"+
+		"[ ! -e "+dir+"/rndc-fails ]\n"), 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +80,10 @@ func (u *localUnit) run(slave bool, ops ...op) (string, []string, error) {
 	if s.Err() != nil {
 		u.t.Fatal(s.Err())
 	}
-	out, err := exec.Command("/bin/bash", "-c", s.String()).CombinedOutput()
+	// a script that waited for an rndc told to stay would never end
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/bin/bash", "-c", s.String()).CombinedOutput()
 	log, _ := os.ReadFile(u.dir + "/rndc.log")
 	calls := strings.Split(strings.TrimSpace(string(log)), "\n")
 	if len(log) == 0 {
@@ -179,6 +191,24 @@ func TestMasterScript(t *testing.T) {
 			if out, calls, err := u.run(false, op{"good.example", good}); err != nil || !slices.Equal(calls, []string{"reload good.example"}) {
 				t.Errorf("after a failed reload and a change: %v, rndc %q\n%s", err, calls, out)
 			}
+
+			// rndc's answer is taken as it comes: the unit does not wait for
+			// rndc to exit; any other answer is a failure, and the whole
+			// server is reloaded instead
+			os.WriteFile(u.dir+"/rndc-answer", []byte("zone reload queued\n"), 0o644)
+			os.WriteFile(u.dir+"/rndc-hold", nil, 0o644)
+			out, calls, err = u.run(false, op{"good.example", changed})
+			os.WriteFile(u.dir+"/rndc-release", nil, 0o644)
+			if err != nil || !strings.Contains(out, "zone reload queued") || !slices.Equal(calls, []string{"reload good.example"}) {
+				t.Errorf("rndc answering before it exits: %v, rndc %q\n%s", err, calls, out)
+			}
+			os.Remove(u.dir + "/rndc-hold")
+			os.WriteFile(u.dir+"/rndc-answer", []byte("rndc: 'reload' failed: not found\n"), 0o644)
+			out, calls, err = u.run(false, op{"good.example", good})
+			if err != nil || !strings.Contains(out, "failed: not found") || !slices.Equal(calls, []string{"reload good.example", "reload"}) {
+				t.Errorf("rndc refusing a zone's reload: %v, rndc %q\n%s", err, calls, out)
+			}
+			os.Remove(u.dir + "/rndc-answer")
 
 			// a deleted zone goes with its files; the other stays
 			out, calls, err = u.run(false, op{name: "good.example.conf"})
