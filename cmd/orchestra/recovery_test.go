@@ -138,6 +138,8 @@ func TestSIGKILLRecovery(t *testing.T) {
 				}
 			}
 			if !killed {
+				first.Process.Kill()
+				first.Wait()
 				t.Fatalf("never saw a unit running after another succeeded:\n%s", out1)
 			}
 			var interrupted []int
@@ -164,6 +166,8 @@ func TestSIGKILLRecovery(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
+					second.Process.Kill()
+					second.Wait()
 					t.Fatalf("not done 90 s after the restart:\n%s", out2)
 				}
 				time.Sleep(20 * time.Millisecond)
