@@ -198,12 +198,34 @@ func (q *Queue) closePool() {
 }
 
 // Start works jobs until Stop.
+//
+// A start that fails (on SQLite, another process's long write outlasts the
+// busy timeout of the queue's first writes) is tried again, with growing
+// pauses, for up to startPatience: a panel that starts beside a busy one
+// waits for it instead of exiting.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.work {
 		return nil
 	}
-	return q.client.Start(ctx)
+	deadline := time.Now().Add(startPatience)
+	pause := 500 * time.Millisecond
+	for {
+		err := q.client.Start(ctx)
+		if err == nil || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		slog.Warn("job queue: start failed, trying again", "err", err, "in", pause)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 10*time.Second)
+	}
 }
+
+// startPatience is how long Start keeps trying.
+var startPatience = 2 * time.Minute
 
 // Stop stops working jobs (waiting for those running) and stops queueing.
 func (q *Queue) Stop(ctx context.Context) error {

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -179,6 +180,68 @@ func TestPostgresQueueListens(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the queue does not listen")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A panel that starts while another process holds SQLite's write lock
+// longer than the busy timeout waits for it: the queue's start is tried
+// again instead of failing the whole process.
+func TestStartWaitsForALongWrite(t *testing.T) {
+	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+	path := filepath.Join(t.TempDir(), "orchestra.db")
+	st, err := store.Open("sqlite:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.Open("sqlite:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.DB.BeginTx(ctx, nil) // immediate: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("UPDATE river_queue SET updated_at = updated_at"); err != nil {
+		t.Fatal(err)
+	}
+	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
+	q, err := jobs.New(st, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	started := make(chan error, 1)
+	go func() { started <- q.Start(ctx) }()
+	// past the 10 s busy timeout, or until Start gave up
+	select {
+	case err := <-started:
+		tx.Rollback()
+		t.Fatalf("Start returned while the write lock was held: %v", err)
+	case <-time.After(12 * time.Second):
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-started; err != nil {
+		t.Fatalf("Start after the lock was released: %v", err)
+	}
+	if err := createAccount(ctx, st, "late", false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for planJobs(t, st, "completed") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the started queue did not work the planning job")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,0 +1,4 @@
+package jobs
+
+// StartPatience lets tests shorten how long Start keeps trying.
+var StartPatience = &startPatience
