@@ -314,7 +314,10 @@ const (
 // holder so that of concurrent retries one wins. Otherwise it returns the
 // row as it is and why the request cannot run.
 func (s *Server) holdKey(ctx context.Context, scope, key, fp string) (*ent.IdempotencyKey, int, error) {
-	now := time.Now()
+	now, err := s.st.Now(ctx) // leases run by the database's clock
+	if err != nil {
+		return nil, 0, err
+	}
 	row, err := s.st.IdempotencyKey.Create().SetScope(scope).SetKey(key).SetFingerprint(fp).
 		SetCreatedAt(now).SetHolder(s.holder.id).SetInstance(s.holder.instance).
 		SetHeldUntil(now.Add(idempotencyLease)).Save(ctx)
@@ -361,9 +364,12 @@ func (s *Server) renewKey(ctx context.Context, id int) (stop func()) {
 				return
 			case <-t.C:
 			}
-			_, err := s.st.IdempotencyKey.Update().
-				Where(idempotencykey.ID(id), idempotencykey.Holder(s.holder.id)).
-				SetHeldUntil(time.Now().Add(idempotencyLease)).Save(context.WithoutCancel(ctx))
+			now, err := s.st.Now(context.WithoutCancel(ctx))
+			if err == nil {
+				_, err = s.st.IdempotencyKey.Update().
+					Where(idempotencykey.ID(id), idempotencykey.Holder(s.holder.id)).
+					SetHeldUntil(now.Add(idempotencyLease)).Save(context.WithoutCancel(ctx))
+			}
 			if err != nil {
 				slog.WarnContext(ctx, "renewing an idempotency key", "err", err)
 			}

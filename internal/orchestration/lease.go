@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 )
@@ -30,12 +31,7 @@ import (
 var errFenced = errors.New("the lane changed hands: this process no longer holds it")
 
 // nowMS is the database's clock in milliseconds since the epoch.
-func nowMS(dialect string) string {
-	if dialect == "postgres" {
-		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
-	}
-	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-}
+func nowMS(dialect string) string { return store.NowMS(dialect) }
 
 // bind numbers ? placeholders for PostgreSQL.
 func bind(dialect, query string) string {
