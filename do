@@ -126,7 +126,7 @@ EOF
 }
 
 case ${1:-help} in
-  run) shift; ensure_go; exec go run ./cmd/orchestra serve "$@" ;;
+  run) shift; ensure_go; CGO_ENABLED=0 exec go run ./cmd/orchestra serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; ensure_go; ensure_pkgs wrk; exec go run ./cmd/orchestra-bench "$@" ;;
   # internal steps, callable on their own

@@ -29,6 +29,8 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "orchestra")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/orchestra")
 	cmd.Dir = filepath.Dir(gomod)
+	// as released: static, without the C library's pages in memory
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/orchestra: %w", err)

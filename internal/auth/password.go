@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
@@ -67,11 +68,15 @@ func CheckPassword(hash, pw string) (bool, error) {
 }
 
 // dummyHash is checked against when a user does not exist, so unknown and
-// known usernames take the same time.
-var dummyHash, _ = HashPassword("orchestra-dummy-password")
+// known usernames take the same time. Made at the first use: hashing takes
+// argon2's 19 MiB, which a start-up or a CLI command need not spend.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("orchestra-dummy-password")
+	return h
+})
 
 // CheckDummy spends the time of one password check.
-func CheckDummy(pw string) { CheckPassword(dummyHash, pw) }
+func CheckDummy(pw string) { CheckPassword(dummyHash(), pw) }
 
 // PasswordProblem explains why pw is too weak for username, or returns "".
 // It stands in for the original's cracklib check: long enough, not the
