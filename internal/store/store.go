@@ -80,8 +80,11 @@ func Open(url string) (*Store, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	// Each idle SQLite connection keeps its page cache and each PostgreSQL
-	// one a backend process: keep a few and close the rest after a while.
-	db.SetMaxIdleConns(2)
+	// one a backend process: they close after a while idle. Under load
+	// enough stay open for every concurrent request, planner and lane: a
+	// PostgreSQL connection opened anew costs a process and an
+	// authentication, several milliseconds per write when they churn.
+	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(15 * time.Second)
 	var drv dialect.Driver = entsql.OpenDB(dia, db)
 	if dia == dialect.Postgres {
