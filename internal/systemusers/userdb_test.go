@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -267,5 +268,30 @@ func TestUserDBRefusesForeign(t *testing.T) {
 	}
 	if after := userDBFiles(t, root); !maps.EqualFunc(before, after, slices.Equal) {
 		t.Errorf("refused runs changed the database:\n%v\n%v", before, after)
+	}
+}
+
+// TestUserDBPlantedHome: an own base home that is a link (planted before the
+// user was saved, pointing at a directory of the server's) is refused, and
+// the link's target keeps its owner and mode.
+func TestUserDBPlantedHome(t *testing.T) {
+	root := userDBRoot(t)
+	target := filepath.Join(root, "etc", "target")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(root, "home", "planted")); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, ok := runUserDB(t, userDB, root, "S", "40", "planted", "/home/planted", "1", "/bin/bash", "", "", "1", "www-data")
+	if ok || !strings.Contains(errs, "/home/planted is a link: refused") {
+		t.Errorf("a linked home: succeeded %v: %s", ok, errs)
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 || fi.Mode().Perm() != 0o755 {
+		t.Errorf("the link's target became %d:%d %v", st.Uid, st.Gid, fi.Mode().Perm())
 	}
 }
