@@ -33,6 +33,10 @@ type Store struct {
 	DB      *sql.DB
 	Dialect string
 	URL     string // as given to Open
+	// writer is SQLite's one write transaction at a time in this process:
+	// writers queue here and start the moment it ends, where waiting on
+	// the database's lock would poll with sleeps of up to 100 ms.
+	writer chan struct{}
 }
 
 // Open connects to url: "postgres://…" (or "postgresql://…") selects
@@ -92,7 +96,11 @@ func Open(url string) (*Store, error) {
 	}
 	client := ent.NewClient(ent.Driver(drv))
 	install(client, dia)
-	return &Store{Client: client, DB: db, Dialect: dia, URL: url}, nil
+	st := &Store{Client: client, DB: db, Dialect: dia, URL: url}
+	if dia == dialect.SQLite {
+		st.writer = make(chan struct{}, 1)
+	}
+	return st, nil
 }
 
 // Close closes the database.
@@ -145,6 +153,19 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 	if tx := ent.TxFromContext(ctx); tx != nil {
 		return fn(ctx, tx) // already inside one: join it
 	}
+	if s.writer != nil {
+		// as long as SQLite's busy timeout, then the database's own wait
+		t := time.NewTimer(writerWait)
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
 	tx, err := s.Client.Tx(ctx)
 	if err != nil {
 		return err
@@ -166,6 +187,10 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 	}
 	return nil
 }
+
+// writerWait is how long a write transaction on SQLite waits for this
+// process's other one before it waits on the database's lock instead.
+const writerWait = 10 * time.Second
 
 // ReadTx runs fn in a read-only transaction: one consistent snapshot of
 // the database that takes no write lock (SQLite: a deferred transaction
