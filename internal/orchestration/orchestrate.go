@@ -79,7 +79,7 @@ func (p *Planner) Orchestrate(ctx context.Context, sel Selection, dryRun bool) (
 	err = p.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		out = nil
 		if p.st.Dialect == "postgres" && !dryRun {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", planLock); err != nil {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+planLockKey+")", planLock); err != nil {
 				return err
 			}
 		}
@@ -362,7 +362,7 @@ func (p *Planner) Retry(ctx context.Context, logID int) (Unit, error) {
 	var out Unit
 	err := p.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		if p.st.Dialect == "postgres" {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", planLock); err != nil {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+planLockKey+")", planLock); err != nil {
 				return err
 			}
 		}

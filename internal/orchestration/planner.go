@@ -39,8 +39,13 @@ const (
 	StateSkipped  = "SKIPPED"
 )
 
-// planLock is the PostgreSQL advisory lock key of planning.
-const planLock = 0x6f72636865737472 // "orchestr"
+// planLock seeds the PostgreSQL advisory lock key of planning, planLockKey
+// (an SQL expression of $1): one key per schema, so that panels (and tests)
+// sharing a database in schemas of their own do not plan in turn.
+const (
+	planLock    = 0x6f72636865737472 // "orchestr"
+	planLockKey = "hashtextextended(current_schema(), $1)"
+)
 
 // planBatch bounds the changes one planning batch reads: a batch is read and
 // rendered without a write lock and written in one short transaction, and a
@@ -242,7 +247,7 @@ func (p *Planner) lock(ctx context.Context, deadline, since time.Time) (func(), 
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", planLock); err != nil {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock("+planLockKey+")", planLock); err != nil {
 			// a session that may still hold the lock is closed, not reused
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
@@ -256,12 +261,12 @@ func (p *Planner) lock(ctx context.Context, deadline, since time.Time) (func(), 
 // connection).
 func advisoryLock(ctx context.Context, conn *sql.Conn, deadline time.Time) error {
 	if deadline.IsZero() {
-		_, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", planLock)
+		_, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+planLockKey+")", planLock)
 		return err
 	}
 	for {
 		var ok bool
-		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", planLock).Scan(&ok); err != nil || ok {
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+planLockKey+")", planLock).Scan(&ok); err != nil || ok {
 			return err
 		}
 		if time.Now().Add(20 * time.Millisecond).After(deadline) {

@@ -511,28 +511,37 @@ func TestConnectionLostMidRun(t *testing.T) {
 
 func TestKeepAliveAndIdle(t *testing.T) {
 	b := newTestbed(t)
-	p := b.pool(t, Config{KeepAlive: 50 * time.Millisecond})
+	// a keepalive unanswered for an interval drops the connection: the
+	// interval leaves a loaded machine's sshd time to answer
+	p := b.pool(t, Config{KeepAlive: 500 * time.Millisecond})
 	tg := b.targets[0]
 	must(t, p, tg, "true")
-	time.Sleep(300 * time.Millisecond) // several keepalives answered
+	time.Sleep(1600 * time.Millisecond) // several keepalives answered
 	must(t, p, tg, "true")
 	if d := p.dials(tg); d != 1 {
 		t.Errorf("keepalives broke the connection: %d dials", d)
 	}
-	// idle connections are closed, then redialled on demand
-	q := b.pool(t, Config{KeepAlive: 50 * time.Millisecond, IdleTimeout: 100 * time.Millisecond})
+	// idle connections are closed (at a keepalive tick), then redialled
+	q := b.pool(t, Config{KeepAlive: 500 * time.Millisecond, IdleTimeout: 100 * time.Millisecond})
 	must(t, q, tg, "true")
-	time.Sleep(400 * time.Millisecond)
-	q.mu.Lock()
-	open := 0
-	for _, h := range q.hosts {
-		open += len(h.conns)
-	}
-	q.mu.Unlock()
-	if open != 0 {
-		t.Errorf("%d idle connections still open", open)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		q.mu.Lock()
+		open := 0
+		for _, h := range q.hosts {
+			open += len(h.conns)
+		}
+		q.mu.Unlock()
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections still open", open)
+		}
 	}
 	must(t, q, tg, "true")
+	if d := q.dials(tg); d != 2 {
+		t.Errorf("dialled %d connections, want 2 (one redialled after the idle close)", d)
+	}
 }
 
 func TestPing(t *testing.T) {
