@@ -11,7 +11,7 @@ import (
 // pending changes holds it, until the returned function is called.
 func HoldPlanning(ctx context.Context, st *store.Store) (func(), error) {
 	p := NewPlanner(st)
-	unlock, err := p.lock(ctx, time.Time{}, time.Time{})
+	unlock, err := p.lock(ctx, time.Time{})
 	if err == nil {
 		p.turn().reading()
 	}

@@ -118,7 +118,7 @@ func (p *Planner) Plan(ctx context.Context) ([]int, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	var servers []int
 	for {
-		n, got, err := p.batch(ctx, time.Time{}, time.Time{}, nil)
+		n, got, err := p.batch(ctx, time.Time{}, nil)
 		servers = addServers(servers, got)
 		if err != nil || n < planBatch {
 			return servers, err
@@ -135,51 +135,45 @@ func addServers(servers, more []int) []int {
 	return servers
 }
 
-// tryOnly is the deadline that takes the planning turn only if free.
+// tryOnly is a deadline already past: take the planning turn only if free.
 var tryOnly = time.Unix(1, 0)
 
 // planTurns holds, per database, the in-process turn of its planners.
 var planTurns sync.Map // *sql.DB → *planTurn
 
-// planTurn is one database's planning turn in this process: the pass that
-// has it, or nil. One mutex guards both, so a writer that finds the turn
-// taken sees the pass that took it.
+// planTurn is one database's planning turn in this process.
 type planTurn struct {
+	ch   chan struct{} // holds a token while a pass has the turn
 	mu   sync.Mutex
-	pass *planPass
+	pass *planPass // the pass that has the turn (on PostgreSQL, before it has the session lock too)
 }
 
-// planPass is a planning pass that has the turn (on PostgreSQL, from before
-// it has the session lock too).
+// planPass is a planning pass under way.
 type planPass struct {
 	reading time.Time     // when it last began reading pending changes
 	done    chan struct{} // closed when it gives the turn up
 }
 
 func (p *Planner) turn() *planTurn {
-	v, _ := planTurns.LoadOrStore(p.st.DB, &planTurn{})
+	v, _ := planTurns.LoadOrStore(p.st.DB, &planTurn{ch: make(chan struct{}, 1)})
 	return v.(*planTurn)
 }
 
-// take takes the turn if it is free; else it returns when the pass that
-// has it ends, and whether that pass reads pending changes after since
-// (it has not read yet, or began after): changes committed before since
-// are in it then, unless more than a batch is pending.
-func (t *planTurn) take(since time.Time) (ok bool, ends <-chan struct{}, covers bool) {
+// begin and end mark the pass holding the turn.
+func (t *planTurn) begin() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.pass == nil {
-		t.pass = &planPass{done: make(chan struct{})}
-		return true, nil, false
-	}
-	return false, t.pass.done, t.pass.reading.IsZero() || t.pass.reading.After(since)
+	t.pass = &planPass{done: make(chan struct{})}
+	t.mu.Unlock()
 }
 
 func (t *planTurn) end() {
 	t.mu.Lock()
-	close(t.pass.done)
-	t.pass = nil
+	if t.pass != nil {
+		close(t.pass.done)
+		t.pass = nil
+	}
 	t.mu.Unlock()
+	<-t.ch
 }
 
 // reading notes that the pass begins reading pending changes now.
@@ -191,47 +185,46 @@ func (t *planTurn) reading() {
 	t.mu.Unlock()
 }
 
-// errBusy is lock's answer with tryOnly when another pass has the turn.
-type errBusy struct {
-	ends   <-chan struct{} // closed when that pass ends
-	covers bool            // whether it reads the changes committed before since
+// covering returns when the pass under way ends if it reads pending changes
+// after since (it has not read yet, or began after): changes committed
+// before since are in it, unless more than a batch is pending. Else nil.
+func (t *planTurn) covering(since time.Time) <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pass == nil || (!t.pass.reading.IsZero() && !t.pass.reading.After(since)) {
+		return nil
+	}
+	return t.pass.done
 }
-
-func (e *errBusy) Error() string { return "orchestration: another planning pass runs" }
 
 // lock takes the planning turn: one planner of the database at a time, in
 // this process and, on PostgreSQL, across processes (a session lock, which
-// no writer of changes waits for). It gives up at deadline (if not zero).
-// With tryOnly it takes the turn only if free, else answers *errBusy about
-// the pass that has it (for changes committed before since); on PostgreSQL
-// it then tries the session lock once (context.DeadlineExceeded).
-func (p *Planner) lock(ctx context.Context, deadline, since time.Time) (func(), error) {
+// no writer of changes waits for). It gives up at deadline (if not zero):
+// with a deadline already past (tryOnly), it takes the turn only if free.
+func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) {
 	t := p.turn()
+	turn := t.ch
 	wait := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		wait, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	for {
-		ok, ends, covers := t.take(since)
-		if ok {
-			break
-		}
-		if deadline.Equal(tryOnly) {
-			return nil, &errBusy{ends: ends, covers: covers}
-		}
+	select {
+	case turn <- struct{}{}: // free: taken, even with the deadline past
+	default:
 		select {
-		case <-ends:
+		case turn <- struct{}{}:
 		case <-wait.Done():
 			return nil, wait.Err()
 		}
 	}
+	t.begin()
 	if p.st.Dialect != dialect.Postgres {
 		return t.end, nil
 	}
 	connCtx := wait
-	if deadline.Equal(tryOnly) {
+	if !deadline.After(time.Now()) {
 		connCtx = ctx // the turn is ours: one try at the lock below
 	}
 	conn, err := p.st.DB.Conn(connCtx)
@@ -287,10 +280,9 @@ func advisoryLock(ctx context.Context, conn *sql.Conn, deadline time.Time) error
 // operations and the changes' planned_at are written in one short
 // transaction that first checks the changes are still pending. With mine,
 // it plans nothing once those changes are planned; with a deadline, it
-// gives up waiting for its turn then, and with tryOnly it does not wait
-// (see lock).
-func (p *Planner) batch(ctx context.Context, deadline, since time.Time, mine []int) (int, []int, error) {
-	unlock, err := p.lock(ctx, deadline, since)
+// gives up waiting for its turn then.
+func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (int, []int, error) {
+	unlock, err := p.lock(ctx, deadline)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -30,9 +30,8 @@ type trackerKey struct{}
 
 // Tracker collects the ids of the changes committed under its context.
 type Tracker struct {
-	mu        sync.Mutex
-	ids       []int
-	committed time.Time // when the last of its transactions committed
+	mu  sync.Mutex
+	ids []int
 }
 
 // Track returns a context whose committed changes t collects.
@@ -50,19 +49,6 @@ func (t *Tracker) add(ids []int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.ids = append(t.ids, ids...)
-	t.committed = time.Now()
-}
-
-// committedAt is when ctx's tracked changes were last committed, or now.
-func committedAt(ctx context.Context) time.Time {
-	if t := trackerFrom(ctx); t != nil {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if !t.committed.IsZero() {
-			return t.committed
-		}
-	}
-	return time.Now()
 }
 
 // Changes returns the ids of the changes committed so far.
@@ -117,11 +103,6 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	for _, s := range servers {
 		e.StartLane(s)
 	}
-	if err != nil {
-		return Outcome{}, err
-	}
-	// before the operations: a pass may plan the changes in between
-	planned, err := e.planner.planned(sys, changes)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -183,8 +164,10 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	if out.State == "" && len(ops) > 0 {
 		out.State = StatePending // only async units, not waited for
 	}
-	if len(ops) == 0 && !planned {
-		out.State = StatePending // not planned yet: behind others' changes
+	if len(ops) == 0 && len(changes) > 0 {
+		if done, err := e.planner.planned(sys, changes); err == nil && !done {
+			out.State = StatePending // not planned yet: behind others' changes
+		}
 	}
 	return out, nil
 }
@@ -199,35 +182,30 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 		// A write that waits for none of its units does not queue for the
 		// turn: concurrent writers would plan one after another, a pass
 		// each. It plans if the turn is free, or waits for the pass under
-		// way if that pass reads its changes (they are planned together,
-		// within asyncPlanWait); else it answers at once and the pass that
-		// OnChanges asked for plans them.
-		since := committedAt(ctx)
+		// way if that pass reads its changes (they are planned together);
+		// else the pass after it plans them (OnChanges asked for one).
+		since := time.Now() // the changes were committed before
 		ahead, err := p.st.Change.Query().Where(change.PlannedAtIsNil(), change.IDLT(slices.Max(ids))).Count(ctx)
 		if err != nil || ahead >= planBatch {
 			return nil, err
 		}
-		_, servers, err := p.batch(ctx, tryOnly, since, ids)
-		var busy *errBusy
-		if !errors.As(err, &busy) {
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = nil // another process plans: planned after it
-			}
-			return servers, err
-		}
-		if busy.covers {
-			select {
-			case <-busy.ends:
-			case <-time.After(asyncPlanWait):
-			case <-ctx.Done():
-				return nil, ctx.Err()
+		_, servers, err := p.batch(ctx, tryOnly, ids)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+			if done := p.turn().covering(since); done != nil {
+				select {
+				case <-done:
+				case <-time.After(asyncPlanWait):
+				case <-ctx.Done():
+					err = ctx.Err()
+				}
 			}
 		}
-		return nil, nil
+		return servers, err
 	}
 	var servers []int
 	for time.Now().Before(deadline) {
-		n, got, err := p.batch(ctx, deadline, time.Time{}, ids)
+		n, got, err := p.batch(ctx, deadline, ids)
 		servers = addServers(servers, got)
 		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
