@@ -135,75 +135,15 @@ func addServers(servers, more []int) []int {
 	return servers
 }
 
-// tryOnly is a deadline already past: take the planning turn only if free.
-var tryOnly = time.Unix(1, 0)
-
-// planTurns holds, per database, the in-process turn of its planners.
-var planTurns sync.Map // *sql.DB → *planTurn
-
-// planTurn is one database's planning turn in this process.
-type planTurn struct {
-	ch   chan struct{} // holds a token while a pass has the turn
-	mu   sync.Mutex
-	pass *planPass // the pass that has the turn (on PostgreSQL, before it has the session lock too)
-}
-
-// planPass is a planning pass under way.
-type planPass struct {
-	reading time.Time     // when it last began reading pending changes
-	done    chan struct{} // closed when it gives the turn up
-}
-
-func (p *Planner) turn() *planTurn {
-	v, _ := planTurns.LoadOrStore(p.st.DB, &planTurn{ch: make(chan struct{}, 1)})
-	return v.(*planTurn)
-}
-
-// begin and end mark the pass holding the turn.
-func (t *planTurn) begin() {
-	t.mu.Lock()
-	t.pass = &planPass{done: make(chan struct{})}
-	t.mu.Unlock()
-}
-
-func (t *planTurn) end() {
-	t.mu.Lock()
-	if t.pass != nil {
-		close(t.pass.done)
-		t.pass = nil
-	}
-	t.mu.Unlock()
-	<-t.ch
-}
-
-// reading notes that the pass begins reading pending changes now.
-func (t *planTurn) reading() {
-	t.mu.Lock()
-	if t.pass != nil {
-		t.pass.reading = time.Now()
-	}
-	t.mu.Unlock()
-}
-
-// covering returns when the pass under way ends if it reads pending changes
-// after since (it has not read yet, or began after): changes committed
-// before since are in it, unless more than a batch is pending. Else nil.
-func (t *planTurn) covering(since time.Time) <-chan struct{} {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.pass == nil || (!t.pass.reading.IsZero() && !t.pass.reading.After(since)) {
-		return nil
-	}
-	return t.pass.done
-}
+// planLocks holds, per database, the in-process turn of its planners.
+var planLocks sync.Map // *sql.DB → chan struct{}
 
 // lock takes the planning turn: one planner of the database at a time, in
 // this process and, on PostgreSQL, across processes (a session lock, which
-// no writer of changes waits for). It gives up at deadline (if not zero):
-// with a deadline already past (tryOnly), it takes the turn only if free.
+// no writer of changes waits for). It gives up at deadline (if not zero).
 func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) {
-	t := p.turn()
-	turn := t.ch
+	v, _ := planLocks.LoadOrStore(p.st.DB, make(chan struct{}, 1))
+	turn := v.(chan struct{})
 	wait := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -211,30 +151,21 @@ func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) 
 		defer cancel()
 	}
 	select {
-	case turn <- struct{}{}: // free: taken, even with the deadline past
-	default:
-		select {
-		case turn <- struct{}{}:
-		case <-wait.Done():
-			return nil, wait.Err()
-		}
+	case turn <- struct{}{}:
+	case <-wait.Done():
+		return nil, wait.Err()
 	}
-	t.begin()
 	if p.st.Dialect != dialect.Postgres {
-		return t.end, nil
+		return func() { <-turn }, nil
 	}
-	connCtx := wait
-	if !deadline.After(time.Now()) {
-		connCtx = ctx // the turn is ours: one try at the lock below
-	}
-	conn, err := p.st.DB.Conn(connCtx)
+	conn, err := p.st.DB.Conn(wait)
 	if err == nil {
 		if err = advisoryLock(ctx, conn, deadline); err != nil {
 			conn.Close()
 		}
 	}
 	if err != nil {
-		t.end()
+		<-turn
 		return nil, err
 	}
 	return func() {
@@ -245,7 +176,7 @@ func (p *Planner) lock(ctx context.Context, deadline time.Time) (func(), error) 
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		conn.Close()
-		t.end()
+		<-turn
 	}, nil
 }
 
@@ -294,7 +225,6 @@ func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (in
 				return 0, nil, err
 			}
 		}
-		p.turn().reading()
 		b, err := p.read(ctx, join)
 		if err != nil || b == nil {
 			return 0, nil, err

@@ -78,7 +78,7 @@ var severity = map[string]int{
 }
 
 // asyncPlanWait bounds how long a write that waits for none of its units
-// waits for the planning pass that plans its changes.
+// waits for its changes to be planned, to name its operations.
 const asyncPlanWait = 2 * time.Second
 
 // Follow plans the changes pending now, up to changes, and waits, up to
@@ -90,8 +90,7 @@ const asyncPlanWait = 2 * time.Second
 // is, and a write's changes come after those committed before: the wait
 // bounds the planning too, so a write behind a large batch answers in time
 // with its outcome PENDING, its changes planned later. A write that waits
-// for nothing plans only when its changes are in the next batch and the
-// planner is free.
+// for nothing plans only when its changes are in the next batch.
 func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration, syncOnly bool) (Outcome, error) {
 	if len(changes) == 0 {
 		return Outcome{}, nil
@@ -99,6 +98,9 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	sys := viewer.System(ctx, viewer.ChannelSystem)
 	start := time.Now()
 	deadline := start.Add(wait)
+	if wait <= 0 {
+		deadline = start.Add(asyncPlanWait)
+	}
 	servers, err := e.planner.planFor(sys, changes, deadline, wait <= 0)
 	for _, s := range servers {
 		e.StartLane(s)
@@ -173,44 +175,24 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 }
 
 // planFor plans batches until the changes ids are planned or deadline
-// passes; once, it plans only if they are in the next batch and no other
-// pass runs, and at most that batch. It returns the servers that got units
-// to run.
+// passes; once, it plans only if they are in the next batch, and at most
+// that one. It returns the servers that got units to run.
 func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, once bool) ([]int, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
-	if once {
-		// A write that waits for none of its units does not queue for the
-		// turn: concurrent writers would plan one after another, a pass
-		// each. It plans if the turn is free, or waits for the pass under
-		// way if that pass reads its changes (they are planned together);
-		// else the pass after it plans them (OnChanges asked for one).
-		since := time.Now() // the changes were committed before
-		ahead, err := p.st.Change.Query().Where(change.PlannedAtIsNil(), change.IDLT(slices.Max(ids))).Count(ctx)
-		if err != nil || ahead >= planBatch {
-			return nil, err
-		}
-		_, servers, err := p.batch(ctx, tryOnly, ids)
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = nil
-			if done := p.turn().covering(since); done != nil {
-				select {
-				case <-done:
-				case <-time.After(asyncPlanWait):
-				case <-ctx.Done():
-					err = ctx.Err()
-				}
-			}
-		}
-		return servers, err
-	}
 	var servers []int
 	for time.Now().Before(deadline) {
+		if once {
+			ahead, err := p.st.Change.Query().Where(change.PlannedAtIsNil(), change.IDLT(slices.Max(ids))).Count(ctx)
+			if err != nil || ahead >= planBatch {
+				return servers, err
+			}
+		}
 		n, got, err := p.batch(ctx, deadline, ids)
 		servers = addServers(servers, got)
 		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
 		}
-		if err != nil || n == 0 {
+		if err != nil || n == 0 || once {
 			return servers, err
 		}
 	}
