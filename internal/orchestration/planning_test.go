@@ -533,7 +533,7 @@ func TestJoiningWhileUnitRuns(t *testing.T) {
 		if strings.Contains(l.Script, "/acc/a01 ") || !strings.Contains(l.Script, "name=a01\nrm -f") {
 			t.Errorf("a01's save not replaced by its delete")
 		}
-		b.sh(t, 0, "touch "+b.roots[0]+"/gate")
+		b.sh(t, 0, "mkdir -p "+b.roots[0]+" && touch "+b.roots[0]+"/gate") // the gated script may not have made it yet
 		b.settle(t, 2*time.Minute)
 		b.matches(t)
 
@@ -657,7 +657,7 @@ func TestPlanningUnderHostileTiming(t *testing.T) {
 		if len(held) > rows/15+4 {
 			t.Errorf("%d units for %d operations that arrived while the lane was held", len(held), rows)
 		}
-		b.sh(t, 0, "touch "+b.roots[0]+"/gate")
+		b.sh(t, 0, "mkdir -p "+b.roots[0]+" && touch "+b.roots[0]+"/gate") // the gated script may not have made it yet
 		run(2)
 		close(stop)
 		planners.Wait()
