@@ -136,7 +136,9 @@ func TestBrowser(t *testing.T) {
 			b.run(waitvisible("#fields .state-SUCCESS"))
 			b.shot("execution-log")
 			// retry it: the new log's page refreshes itself until the unit ends
-			b.run(click(`.actions a[href$="/do/retry"]`), click(".form button[type=submit]"))
+			// (followed, not clicked: the log's page may be swapping nodes)
+			b.follow(`.actions a[href$="/do/retry"]`)
+			b.run(waitvisible(".form button[type=submit]"), click(".form button[type=submit]"))
 			b.follow(`dl.fields a[href^="/logs/"]`)
 			b.run(waitvisible("#fields"))
 			b.poll(`!!document.querySelector('#fields .state-SUCCESS')`, 60*time.Second)
