@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	mdns "github.com/miekg/dns"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
@@ -352,7 +353,8 @@ func (a *apiBed) unitMetrics(b *testing.B) {
 // BenchmarkRecordWrites: sustained record writes through the API (4
 // clients, Prefer: respond-async, creates, changes and deletes over 3
 // zones) while the units run on the bind9 test bed; b.N is the number of
-// writes (target: at least 300 a second).
+// writes (target: at least 300 a second). Also reported: the planning
+// passes and the master's units, setup included.
 func BenchmarkRecordWrites(b *testing.B) {
 	const clients = 4
 	storetest.Each(b, func(b *testing.B, st *store.Store) {
@@ -363,6 +365,18 @@ func BenchmarkRecordWrites(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(clients*max(1, b.N/clients))/elapsed.Seconds(), "writes/s")
 		a.waitMatch(b, tops, 10*time.Minute) // and nothing was lost
+		// a planning pass stamps its changes with one planned_at
+		var passes []struct{ N int }
+		err := st.Change.Query().Modify(func(s *entsql.Selector) { s.Select("COUNT(DISTINCT planned_at) AS n") }).Scan(sys, &passes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		units, err := st.ExecutionLog.Query().Where(executionlog.ServerID(a.masterSrv.ID)).Count(sys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(passes[0].N), "passes")
+		b.ReportMetric(float64(units), "master-units")
 	})
 }
 
