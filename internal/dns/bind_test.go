@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,7 +258,7 @@ func TestSlaveScript(t *testing.T) {
 		!strings.Contains(stmt, `file "`+u.dir+`/slave/a.example.zone";`) {
 		t.Errorf("statement: %s", stmt)
 	}
-	if _, err := os.Stat(u.dir + "/slave/.orchestra-check"); err == nil {
+	if _, err := os.Stat(u.dir + "/conf/.orchestra-check"); err == nil {
 		t.Error("a slave got the master's check directory")
 	}
 	if _, calls, err := u.run(true, op{"a.example", "x"}); err != nil || len(calls) != 0 {
@@ -268,5 +269,112 @@ func TestSlaveScript(t *testing.T) {
 	}
 	if got := u.read("conf/index.conf"); got != `include "`+u.dir+`/conf/zones/a.example.conf.conf";`+"\n" {
 		t.Errorf("index: %q", got)
+	}
+}
+
+// TestPlantedLinks: named writes in the zone directories (a slave's zone
+// files; a signed master's journals and signed files), so whoever runs as
+// named can plant links there. The units, which run as root, follow none:
+// with links planted at every name they use in those directories, a file
+// and a directory outside stay as they were, through new zones, changes,
+// a reload that fails (the pending note), a batch of more than reloadAll
+// zones and deletes.
+func TestPlantedLinks(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		slave, underConf bool
+	}{{"master, default layout", false, true}, {"master, separate zones directory", false, false}, {"slave", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			u := newLocalUnit(t, c.underConf)
+			outside := t.TempDir()
+			victim := outside + "/victim"
+			if err := os.WriteFile(victim, []byte("kept\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			zones := u.srv.Settings["DOMAINS_ZONES_DIR"]
+			if c.slave {
+				zones = u.srv.Settings["DOMAINS_SLAVE_ZONES_DIR"]
+			}
+			var names []string
+			for i := range reloadAll + 2 {
+				names = append(names, fmt.Sprintf("z%02d.example", i))
+			}
+			plant := func() {
+				t.Helper()
+				if err := os.MkdirAll(zones, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				links := map[string]string{".orchestra-check": outside, ".orchestra-pending": victim}
+				for _, n := range names {
+					links[n+".zone"] = victim
+					links[n+".zone.orchestra-new"] = victim
+					links[n+".zone.jnl"] = victim
+				}
+				for name, target := range links {
+					p := filepath.Join(zones, name)
+					if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+						continue // the unit's own file
+					}
+					os.RemoveAll(p)
+					if err := os.Symlink(target, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			intact := func(step string) {
+				t.Helper()
+				if got, err := os.ReadFile(victim); err != nil || string(got) != "kept\n" {
+					t.Errorf("%s: the file outside holds %q (%v)", step, got, err)
+				}
+				entries, err := os.ReadDir(outside)
+				if err != nil || len(entries) != 1 {
+					var list []string
+					for _, e := range entries {
+						list = append(list, e.Name())
+					}
+					t.Errorf("%s: the directory outside holds %q (%v)", step, list, err)
+				}
+			}
+			zonesOf := func(suffix string) []op {
+				var ops []op
+				for _, n := range names {
+					ops = append(ops, op{n, zoneText(t, n) + suffix})
+				}
+				return ops
+			}
+
+			plant()
+			out, _, err := u.run(c.slave, zonesOf("")...)
+			intact("new zones")
+			if err != nil {
+				t.Fatalf("new zones: %v\n%s", err, out)
+			}
+			if !c.slave {
+				for _, n := range names {
+					if fi, err := os.Lstat(filepath.Join(zones, n+".zone")); err != nil || !fi.Mode().IsRegular() {
+						t.Errorf("%s: not a file of its own (%v)", n, err)
+					}
+				}
+			}
+			plant()
+			os.WriteFile(u.dir+"/rndc-fails", nil, 0o644) // the note of what is still to load stays
+			u.run(c.slave, zonesOf("; changed\n")[:2]...)
+			intact("a failed reload")
+			os.Remove(u.dir + "/rndc-fails")
+			plant()
+			if out, _, err := u.run(c.slave, zonesOf("; again\n")...); err != nil {
+				t.Errorf("a batch of %d changed zones: %v\n%s", len(names), err, out)
+			}
+			intact("a batch")
+			plant()
+			var gone []op
+			for _, n := range names {
+				gone = append(gone, op{name: n})
+			}
+			if out, _, err := u.run(c.slave, gone...); err != nil {
+				t.Errorf("deletes: %v\n%s", err, out)
+			}
+			intact("deletes")
+		})
 	}
 }

@@ -317,7 +317,7 @@ func TestDefaultLayout(t *testing.T) {
 		for _, e := range entries {
 			files = append(files, e.Name())
 		}
-		want := []string{".orchestra-check", ".orchestra-pending", zone + ".conf", zone + ".conf.conf", zone + ".conf.zone", zone + ".zone"}
+		want := []string{zone + ".conf", zone + ".conf.conf", zone + ".conf.zone", zone + ".zone"}
 		slices.Sort(want)
 		if !slices.Equal(files, want) {
 			t.Errorf("%s holds %q, want %q", zones, files, want)

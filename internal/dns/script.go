@@ -70,9 +70,12 @@ var zoneFunctions = strings.ReplaceAll(`read -r -a dns_rndc <<<"$rndc"
 read -r -a dns_checkconf <<<"$checkconf"
 dns_names=()
 declare -A dns_action=() dns_stmt=() dns_text=()
-dns_pending="$zones/.orchestra-pending"
-[[ -d $conf/zones && -d $zones && ( -z $checkconf || -d $zones/.orchestra-check ) ]] ||
-  install -d -m 0755 -- "$conf/zones" "$zones" ${checkconf:+"$zones/.orchestra-check"}
+# the unit's own files live in conf, which only root writes: named writes
+# in the zone directories (slave zones, journals, signed zones), and a link
+# it planted there would be followed by a redirection
+dns_pending="$conf/.orchestra-pending"
+[[ -d $conf/zones && -d $zones ]] || install -d -m 0755 -- "$conf/zones" "$zones"
+[[ -z $checkconf || -d $conf/.orchestra-check ]] || install -d -m 0700 -- "$conf/.orchestra-check"
 # dns_zone NAME STATEMENT [ZONE-FILE]: NAME is served so
 dns_zone() {
   [[ -v 'dns_action[$1]' ]] || dns_names+=("$1")
@@ -93,13 +96,13 @@ dns_same() {
 # dns_check NAME...: loads the zones' candidate files (dns_file) as named
 # will; those that do not load go into dns_refused, named's words to stderr
 dns_check() {
-  local name out f="$zones/.orchestra-check/check.conf"
-  local -a conf=()
+  local name out f="$conf/.orchestra-check/check.conf"
+  local -a stmts=()
   for name in "$@"; do
-    conf+=("zone \"$name\" { type master; file \"${dns_file[$name]}\"; };")
+    stmts+=("zone \"$name\" { type master; file \"${dns_file[$name]}\"; };")
   done
   [[ ! -L $f ]] || rm -f -- "$f"
-  printf '%s\n' "${conf[@]}" >|"$f"
+  printf '%s\n' "${stmts[@]}" >|"$f"
   if out=$("${dns_checkconf[@]}" -z "$f" 2>&1); then
     return 0
   fi
@@ -190,7 +193,7 @@ dns_commit() {
   if (( ${#dns_checkconf[@]} )); then
     for name in "${dns_names[@]}"; do
       [[ ${dns_action[$name]} == zone ]] && ! dns_same "$zones/$name.zone" "${dns_text[$name]}" || continue
-      f="$zones/.orchestra-check/$((i++))"
+      f="$conf/.orchestra-check/$((i++))"
       [[ ! -L $f ]] || rm -f -- "$f"
       printf '%s' "${dns_text[$name]}" >|"$f"
       dns_file[$name]=$f
@@ -200,10 +203,10 @@ dns_commit() {
       dns_check "${check[@]}"
       # emptied, not removed (one process less a unit), but for big batches
       if (( ${#check[@]} > RELOAD_ALL )); then
-        rm -f -- "$zones/.orchestra-check/"*
+        rm -f -- "$conf/.orchestra-check/"*
       else
         for name in "${check[@]}"; do : >|"${dns_file[$name]}"; done
-        : >|"$zones/.orchestra-check/check.conf"
+        : >|"$conf/.orchestra-check/check.conf"
       fi
     fi
   fi
