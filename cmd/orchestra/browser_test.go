@@ -19,8 +19,8 @@ import (
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/chromedp"
 
-	"github.com/orchestra-panel/orchestra/internal/dns"
-	"github.com/orchestra-panel/orchestra/internal/dns/bindtest"
+	"github.com/orchestra-panel/orchestra/internal/services/dns"
+	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/viewer"

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/orchestra-panel/orchestra/internal/dns"
 	"github.com/orchestra-panel/orchestra/internal/jobs"
+	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"

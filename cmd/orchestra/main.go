@@ -29,6 +29,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/jobs"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all" // every service
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/jobs"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orchestra-panel/orchestra/internal/dns/bindtest"
+	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"net/http"
 	"slices"
 	"strings"

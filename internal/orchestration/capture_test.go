@@ -49,7 +49,7 @@ func init() {
 
 func changes(t *testing.T, st *store.Store) []*ent.Change {
 	t.Helper()
-	// the main system user every account brings (internal/systemusers, linked
+	// the main system user every account brings (internal/services/systemusers, linked
 	// in through the API) has changes of its own, tested there
 	cs, err := st.Change.Query().Where(change.ModelNEQ("SystemUser")).Order(ent.Asc(change.FieldID)).
 		All(viewer.System(context.Background(), viewer.ChannelSystem))

@@ -7,8 +7,10 @@ import (
 
 	// every service the panel serves, so that every backend it ships is
 	// registered: a new one without a suite below fails TestEveryBackendCovered
-	_ "github.com/orchestra-panel/orchestra/internal/api"
+	_ "github.com/orchestra-panel/orchestra/internal/accounts" // core rules
+	_ "github.com/orchestra-panel/orchestra/internal/contacts"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )

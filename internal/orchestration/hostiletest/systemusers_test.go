@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
 )
 
 // systemUsersSuite drives the unix-user backend: each accepted value is a

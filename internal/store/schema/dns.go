@@ -56,7 +56,7 @@ func (Domain) Indexes() []ent.Index {
 
 // Annotations of Domain.
 func (Domain) Annotations() []schema.Annotation {
-	// top_id and serial are kept by the rules (internal/dns), whoever writes
+	// top_id and serial are kept by the rules (internal/services/dns), whoever writes
 	return []schema.Annotation{Scope{Owner: "account_id", Audit: true, Repr: "name"}}
 }
 

@@ -8,11 +8,11 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
-	"github.com/orchestra-panel/orchestra/internal/dns"
-	"github.com/orchestra-panel/orchestra/internal/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/dns"
+	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"

@@ -21,7 +21,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
-	"github.com/orchestra-panel/orchestra/internal/dns"
+	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
@@ -32,7 +32,7 @@ import (
 // The benchmarks below drive the bind9 test bed (master and slave) through
 // the real API, as a customer with a token:
 //
-//	go test -run '^$' -bench 'RecordStream|RecordWrites|RecordPatch' -benchtime 1x ./internal/dns/
+//	go test -run '^$' -bench 'RecordStream|RecordWrites|RecordPatch' -benchtime 1x ./internal/services/dns/
 //
 // BenchmarkRecordWrites takes its number of writes from -benchtime (e.g.
 // -benchtime 2000x).

@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
-	"github.com/orchestra-panel/orchestra/internal/databases"
+	"github.com/orchestra-panel/orchestra/internal/services/databases"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
-	"github.com/orchestra-panel/orchestra/internal/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -22,7 +22,7 @@ import (
 // render, ship over SSH, check, reload, until the last zone is answered.
 // A second resync, with nothing changed, is reported beside it.
 //
-//	go test -run '^$' -bench ResyncTenThousandZones -benchtime 1x ./internal/dns/
+//	go test -run '^$' -bench ResyncTenThousandZones -benchtime 1x ./internal/services/dns/
 func BenchmarkResyncTenThousandZones(b *testing.B) {
 	const zones = 10_000
 	storetest.Each(b, func(b *testing.B, st *store.Store) {
@@ -140,7 +140,7 @@ func tail(s string) string {
 // transaction creating a record, or deleting one), in zones of growing
 // size: its cost does not grow with the zone.
 //
-//	go test -run '^$' -bench RecordSave ./internal/dns/
+//	go test -run '^$' -bench RecordSave ./internal/services/dns/
 func BenchmarkRecordSave(b *testing.B) {
 	for _, size := range []int{10, 1_000, 10_000} {
 		b.Run(fmt.Sprintf("zone=%d", size), func(b *testing.B) {

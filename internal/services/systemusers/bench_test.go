@@ -10,6 +10,7 @@ import (
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -17,7 +18,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
-	"github.com/orchestra-panel/orchestra/internal/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -26,7 +26,7 @@ import (
 // reports the time and the SSH round trips (units run) it took, then the
 // time deleting them in one write takes.
 //
-//	go test -run '^$' -bench ThousandSystemUsers -benchtime 1x ./internal/systemusers/
+//	go test -run '^$' -bench ThousandSystemUsers -benchtime 1x ./internal/services/systemusers/
 func BenchmarkThousandSystemUsers(b *testing.B) {
 	const n = 1000
 	storetest.Each(b, func(b *testing.B, st *store.Store) {

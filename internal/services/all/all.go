@@ -1,0 +1,10 @@
+// Package all is the list of the services the panel serves: importing it
+// registers every service's rules, backends and settings. A new service
+// adds its import line here.
+package all
+
+import (
+	_ "github.com/orchestra-panel/orchestra/internal/services/databases"
+	_ "github.com/orchestra-panel/orchestra/internal/services/dns"
+	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
+)
