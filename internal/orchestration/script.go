@@ -243,8 +243,9 @@ func (s *Script) Empty() bool { return len(s.body) == 0 }
 //
 // A staged file is created with O_EXCL (noclobber), so a link planted at its
 // name is never followed. Renames go through one perl coprocess per script
-// (perl is essential on Debian), started at the first flush: putting files
-// in place before a command then costs a pipe round trip, not a process.
+// (perl is essential on Debian), started at the first flush or earlier by
+// orchestra_start_mv: putting files in place before a command then costs a
+// pipe round trip, not a process.
 // A script that sets its own EXIT trap takes over removing staged files left
 // by a failure. A backend may define orchestra_before_flush: it gets the
 // paths about to be put in place (their content is at <path>.orchestra-new)
@@ -300,9 +301,7 @@ orchestra_flush() {
     echo "orchestra: the staged files were refused; nothing was put in place" >&2
     return 1
   fi
-  if [[ ! -v orchestra_mv_PID ]]; then
-    coproc orchestra_mv { exec perl -0 -ne 'BEGIN { $| = 1 } chomp; if ($_ eq "") { print "done\n" } elsif (!rename("$_.orchestra-new", $_)) { print "rename $_: $!\n" }'; }
-  fi
+  orchestra_start_mv
   printf '%s\0' "${orchestra_staged[@]}" "" >&"${orchestra_mv[1]}"
   orchestra_staged=()
   orchestra_pending=()
@@ -314,6 +313,12 @@ orchestra_flush() {
   done
   echo "orchestra_flush: the rename helper stopped" >&2
   return 1
+}
+# orchestra_start_mv starts the rename helper, if not yet: a script may
+# start it early, so that perl starts while something else runs
+orchestra_start_mv() {
+  [[ ! -v orchestra_mv_PID ]] || return 0
+  coproc orchestra_mv { exec perl -0 -ne 'BEGIN { $| = 1 } chomp; if ($_ eq "") { print "done\n" } elsif (!rename("$_.orchestra-new", $_)) { print "rename $_: $!\n" }'; }
 }
 orchestra_abandon() {
   local f

@@ -200,6 +200,7 @@ dns_commit() {
       check+=("$name")
     done
     if (( ${#check[@]} )); then
+      orchestra_start_mv # perl starts while named-checkconf runs
       dns_check "${check[@]}"
       # emptied, not removed (one process less a unit), but for big batches
       if (( ${#check[@]} > RELOAD_ALL )); then
