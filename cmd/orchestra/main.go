@@ -172,7 +172,7 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	// the API under its prefix, the web interface everywhere else
 	top := http.NewServeMux()
 	top.Handle(api.Prefix+"/", srv)
-	top.Handle("/", web.New(st, srv))
+	top.Handle("/", web.New(srv))
 	handler := trimWhenIdle(ctx, top, 20*time.Second)
 	hs := &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}

@@ -30,7 +30,7 @@ func BenchmarkPages(b *testing.B) {
 		a := api.New(st, api.Config{Version: "bench"})
 		top := http.NewServeMux()
 		top.Handle(api.Prefix+"/", a)
-		top.Handle("/", web.New(st, a))
+		top.Handle("/", web.New(a))
 		srv := httptest.NewServer(top)
 		defer srv.Close()
 		staff := account(b, st, "admin", "Adm1n-password!", true)

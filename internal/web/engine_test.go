@@ -87,7 +87,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	registerWidgets(a)
 	top := http.NewServeMux()
 	top.Handle(api.Prefix+"/", a)
-	top.Handle("/", web.New(st, a))
+	top.Handle("/", web.New(a))
 	f := &fixture{srv: httptest.NewServer(top), api: a}
 	t.Cleanup(f.srv.Close)
 	f.staff = account(t, st, "admin", "Adm1n-password!", true)

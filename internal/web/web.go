@@ -9,8 +9,10 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +23,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
-	"github.com/orchestra-panel/orchestra/internal/store"
-	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -39,16 +37,16 @@ type Me struct {
 }
 
 // Handler serves the web interface.
+// It reads and writes only through the API: no page has a door of its own.
 type Handler struct {
-	st     *store.Store
 	api    *api.Server
 	models *registry
 	h      http.Handler
 }
 
 // New returns the web interface, sharing sessions and login with a.
-func New(st *store.Store, a *api.Server) *Handler {
-	w := &Handler{st: st, api: a, models: buildRegistry(a.API().OpenAPI())}
+func New(a *api.Server) *Handler {
+	w := &Handler{api: a, models: buildRegistry(a.API().OpenAPI())}
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.FileServerFS(static))
 	mux.HandleFunc("GET /login", w.loginForm)
@@ -213,6 +211,35 @@ type failure struct {
 	ID, Backend, Server, State, When string
 }
 
+// recentFailures reads the ten latest units that failed, erred or timed
+// out, with their servers' names, through the API.
+func (w *Handler) recentFailures(r *http.Request) []failure {
+	var logs []map[string]any
+	for _, state := range []string{orchestration.StateFailure, orchestration.StateError, orchestration.StateTimeout} {
+		res, _, _ := w.listJSON(r, "logs", url.Values{"state": {state}, "ordering": {"-id"}, "page_size": {"10"}})
+		if res != nil {
+			logs = append(logs, res.Results...)
+		}
+	}
+	id := func(o map[string]any, k string) int { n, _ := o[k].(float64); return int(n) }
+	slices.SortFunc(logs, func(a, b map[string]any) int { return id(b, "id") - id(a, "id") })
+	logs = logs[:min(len(logs), 10)]
+	names := map[int]string{}
+	out := make([]failure, 0, len(logs))
+	for _, l := range logs {
+		srv := id(l, "server")
+		if _, ok := names[srv]; !ok {
+			if o, _, _ := w.getJSON(r, "/servers/"+strconv.Itoa(srv)); o != nil {
+				names[srv], _ = o["name"].(string)
+			}
+		}
+		when, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(l["updated_at"]))
+		out = append(out, failure{ID: strconv.Itoa(id(l, "id")), Backend: fmt.Sprint(l["backend"]),
+			Server: names[srv], State: fmt.Sprint(l["state"]), When: when.Format(time.DateTime)})
+	}
+	return out
+}
+
 type dashboardData struct {
 	Groups   []tileGroup
 	Failures []failure
@@ -239,25 +266,7 @@ func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 		d.Groups = append(d.Groups, tg)
 	}
 	if m.Staff {
-		logs, err := w.st.ExecutionLog.Query().Where(executionlog.StateIn(orchestration.StateFailure,
-			orchestration.StateError, orchestration.StateTimeout)).Order(ent.Desc(executionlog.FieldID)).Limit(10).
-			All(ctx)
-		if err == nil {
-			ids := make([]int, len(logs))
-			for i, l := range logs {
-				ids[i] = l.ServerID
-			}
-			names := map[int]string{}
-			if servers, err := w.st.Server.Query().Where(server.IDIn(ids...)).All(ctx); err == nil {
-				for _, s := range servers {
-					names[s.ID] = s.Name
-				}
-			}
-			for _, l := range logs {
-				d.Failures = append(d.Failures, failure{ID: strconv.Itoa(l.ID), Backend: l.Backend,
-					Server: names[l.ServerID], State: l.State, When: l.UpdatedAt.Format(time.DateTime)})
-			}
-		}
+		d.Failures = w.recentFailures(r)
 	}
 	render(rw, r, http.StatusOK, dashboard(w.frame(r, i18n.T(ctx, "Dashboard")), d))
 }

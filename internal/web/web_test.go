@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,10 +10,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -81,7 +84,7 @@ func TestLoginDashboardLogout(t *testing.T) {
 		a := api.New(st, api.Config{Version: "test"})
 		top := http.NewServeMux()
 		top.Handle(api.Prefix+"/", a)
-		top.Handle("/", web.New(st, a))
+		top.Handle("/", web.New(a))
 		srv := httptest.NewServer(top)
 		defer srv.Close()
 		account(t, st, "admin", "Adm1n-password!", true)
@@ -89,6 +92,30 @@ func TestLoginDashboardLogout(t *testing.T) {
 		other := account(t, st, "other", "Other-password-1", false)
 		err := st.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
 			return tx.Domain.Create().SetName("other.example").SetAccountID(other.ID).Exec(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// units of a server: the failed ones are listed, newest first
+		var failed []string
+		err = st.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
+			s, err := tx.Server.Create().SetName("ns-dashboard").SetAddress("192.0.2.9").Save(ctx)
+			if err != nil {
+				return err
+			}
+			for _, state := range []string{orchestration.StateFailure, orchestration.StateSuccess, orchestration.StateError,
+				orchestration.StateTimeout, orchestration.StateSuccess} {
+				now := time.Now()
+				l, err := tx.ExecutionLog.Create().SetBackend("web-test").SetServerID(s.ID).SetState(state).
+					SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
+				if err != nil {
+					return err
+				}
+				if state != orchestration.StateSuccess {
+					failed = append([]string{fmt.Sprintf(`<a href="/logs/%d">%d</a>`, l.ID, l.ID)}, failed...)
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -111,6 +138,17 @@ func TestLoginDashboardLogout(t *testing.T) {
 		code, _, body := b.get("/")
 		if code != http.StatusOK || !strings.Contains(body, "Administration") || !strings.Contains(body, "Recent failures") {
 			t.Fatalf("staff dashboard: %d %s", code, body)
+		}
+		at := -1
+		for _, f := range failed {
+			i := strings.Index(body, f)
+			if i < 0 || i < at {
+				t.Errorf("failure %s missing or out of order:\n%s", f, body)
+			}
+			at = i
+		}
+		if strings.Count(body, "<td>ns-dashboard</td>") != 3 || strings.Contains(body, "state-SUCCESS") {
+			t.Errorf("recent failures: 3 of ns-dashboard and no success wanted:\n%s", body)
 		}
 		// the session is the API's too
 		if st, _, _ := b.get(api.Prefix + "/auth/me"); st != http.StatusOK {
