@@ -266,14 +266,25 @@ func checkName(name string) error {
 	return nil
 }
 
-func applyMaster(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
-	name := o.String("name")
+// zoneName is what the master and the slave backend do first: the zone's
+// name, checked, and whether the unit forgets it (deleted, or now a
+// subdomain), which it then has done.
+func zoneName(s *orchestration.Script, action string, o orchestration.Object) (name string, forgotten bool, err error) {
+	name = o.String("name")
 	if err := checkName(name); err != nil {
-		return err
+		return "", false, err
 	}
 	if action == orchestration.ActionDelete || !isTop(o) {
 		s.Cmd("dns_forget", name)
-		return nil
+		return name, true, nil
+	}
+	return name, false, nil
+}
+
+func applyMaster(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	name, forgotten, err := zoneName(s, action, o)
+	if err != nil || forgotten {
+		return err
 	}
 	z, ok := o.Extra.(masterZone)
 	if !ok {
@@ -299,13 +310,9 @@ func applyMaster(s *orchestration.Script, srv orchestration.Server, action strin
 }
 
 func applySlave(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
-	name := o.String("name")
-	if err := checkName(name); err != nil {
+	name, forgotten, err := zoneName(s, action, o)
+	if err != nil || forgotten {
 		return err
-	}
-	if action == orchestration.ActionDelete || !isTop(o) {
-		s.Cmd("dns_forget", name)
-		return nil
 	}
 	z, ok := o.Extra.(slaveZone)
 	if !ok {
