@@ -43,6 +43,28 @@ func planJobs(t *testing.T, st *store.Store, state string) int {
 	return n
 }
 
+// newQueue returns the queue of st for ex (nil: an inserting-only one),
+// stopped when the test ends.
+func newQueue(t *testing.T, st *store.Store, ex *orchestration.Executor) *jobs.Queue {
+	t.Helper()
+	q, err := jobs.New(st, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	return q
+}
+
+// awaitCompletedPlanJobs waits until n planning jobs are completed.
+func awaitCompletedPlanJobs(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); planJobs(t, st, "completed") != n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d planning jobs did not complete", n)
+		}
+	}
+}
+
 func createAccount(ctx context.Context, st *store.Store, name string, fail bool) error {
 	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		err := tx.Account.Create().SetUsername(name).SetPassword("!").SetFullName(name).
@@ -62,12 +84,7 @@ func TestPlanningJobInTheChangesTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
-		q, err := jobs.New(st, ex)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { q.Stop(context.Background()) })
+		q := newQueue(t, st, orchestration.NewExecutor(st, orchestration.ExecutorConfig{}))
 		create := func(name string, fail bool) error { return createAccount(ctx, st, name, fail) }
 		// a rolled-back write leaves neither change nor job
 		if err := create("ghost", true); err == nil {
@@ -87,13 +104,7 @@ func TestPlanningJobInTheChangesTransaction(t *testing.T) {
 		if err := q.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for planJobs(t, st, "completed") != 1 {
-			if time.Now().After(deadline) {
-				t.Fatal("the planning job did not complete")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		awaitCompletedPlanJobs(t, st, 1)
 		if n, err := st.Change.Query().Where(change.PlannedAtIsNil()).Count(viewer.System(ctx, viewer.ChannelSystem)); err != nil || n != 0 {
 			t.Errorf("unplanned changes after the job: %d %v", n, err)
 		}
@@ -108,11 +119,7 @@ func TestInsertingOnlyQueue(t *testing.T) {
 		if err := jobs.Migrate(ctx, st); err != nil {
 			t.Fatal(err)
 		}
-		q, err := jobs.New(st, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { q.Stop(context.Background()) })
+		q := newQueue(t, st, nil)
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -151,12 +158,7 @@ func TestPostgresQueueListens(t *testing.T) {
 	if _, err := listener.Exec(ctx, `LISTEN "`+schema+`.river_insert"`); err != nil {
 		t.Fatal(err)
 	}
-	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
-	q, err := jobs.New(st, ex)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Stop(context.Background()) })
+	q := newQueue(t, st, orchestration.NewExecutor(st, orchestration.ExecutorConfig{}))
 	if err := q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -214,12 +216,7 @@ func TestStartWaitsForALongWrite(t *testing.T) {
 	if _, err := tx.Exec("UPDATE river_queue SET updated_at = updated_at"); err != nil {
 		t.Fatal(err)
 	}
-	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{})
-	q, err := jobs.New(st, ex)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Stop(context.Background()) })
+	q := newQueue(t, st, orchestration.NewExecutor(st, orchestration.ExecutorConfig{}))
 	started := make(chan error, 1)
 	go func() { started <- q.Start(ctx) }()
 	// past the 10 s busy timeout, or until Start gave up
@@ -238,11 +235,5 @@ func TestStartWaitsForALongWrite(t *testing.T) {
 	if err := createAccount(ctx, st, "late", false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for planJobs(t, st, "completed") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the started queue did not work the planning job")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitCompletedPlanJobs(t, st, 1)
 }
