@@ -123,16 +123,6 @@ func (f *Family) Enabled() []string {
 	return out
 }
 
-// Label is the label of kind name ("" if none is registered).
-func (f *Family) Label(name string) string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if k := f.kinds[name]; k != nil {
-		return k.label
-	}
-	return ""
-}
-
 // Decode checks settings sent for a kind: the kind must be offered, and
 // raw (nil: none sent) must fit its schema once laid over its defaults, and
 // its Check. Every problem is reported at once, as validate.Errors naming
@@ -143,8 +133,8 @@ func (f *Family) Decode(ctx context.Context, name string, raw map[string]any, ty
 	f.mu.RLock()
 	k := f.kinds[name]
 	f.mu.RUnlock()
-	if k == nil || !slices.Contains(f.Enabled(), name) {
-		errs.Add(typeField, i18n.T(ctx, "Choose one of: %s.", strings.Join(f.Enabled(), ", ")))
+	if on := f.Enabled(); k == nil || !slices.Contains(on, name) {
+		errs.Add(typeField, i18n.T(ctx, "Choose one of: %s.", strings.Join(on, ", ")))
 		return nil, nil, errs
 	}
 	merged, err := toMap(k.defaults())
