@@ -241,11 +241,16 @@ func (s *Script) Empty() bool { return len(s.body) == 0 }
 // preamble starts every script: stop at the first failing command, and
 // define the helpers WriteFile uses.
 //
-// A staged file is created with O_EXCL (noclobber), so a link planted at its
-// name is never followed. Renames go through one perl coprocess per script
-// (perl is essential on Debian), started at the first flush or earlier by
-// orchestra_start_mv: putting files in place before a command then costs a
-// pipe round trip, not a process.
+// Files are staged and put in place by one perl coprocess per script (perl
+// is essential on Debian), started at the first staged file or earlier by
+// orchestra_start_mv, so that writing a file costs a pipe round trip, not a
+// process. It creates <path>.orchestra-new with O_CREAT|O_EXCL|O_NOFOLLOW and
+// sets its mode through that descriptor: nothing planted at the name (a
+// link, a FIFO, a device) is ever opened, even one that appears after a
+// leftover was removed, where bash's noclobber would open a non-regular
+// file; and it renames only a regular file with the device and inode of the
+// one it made (a link's inode may be the one just freed), so a staged file
+// swapped in the meantime for a link is refused, not put in place.
 // A script that sets its own EXIT trap takes over removing staged files left
 // by a failure. A backend may define orchestra_before_flush: it gets the
 // paths about to be put in place (their content is at <path>.orchestra-new)
@@ -254,23 +259,28 @@ const preamble = `set -euo pipefail
 changed=0
 orchestra_staged=()
 declare -A orchestra_pending=()
+# orchestra_stage PATH MODE text CONTENT | orchestra_stage PATH MODE base64 <BASE64
 orchestra_stage() {
-  [[ ! -e $1.orchestra-new && ! -L $1.orchestra-new ]] || rm -f -- "$1.orchestra-new"
-  local noclobber=${-//[!C]/}
-  set -C
-  if [[ $2 == base64 ]]; then base64 -d >"$1.orchestra-new"; else printf %s "$3" >"$1.orchestra-new"; fi
-  [[ $noclobber ]] || set +C
-  if [[ ! -v orchestra_pending[$1] ]]; then orchestra_pending[$1]=1; orchestra_staged+=("$1"); fi
+  local reply b64
+  orchestra_start_mv
+  if [[ $3 == base64 ]]; then
+    IFS= read -r -d '' b64 || true
+    printf 'b%s:%s\0%s\0' "$2" "$1" "$b64" >&"${orchestra_mv[1]}"
+  else
+    printf 'w%s:%s\0%s\0' "$2" "$1" "$4" >&"${orchestra_mv[1]}"
+  fi
+  IFS= read -r reply <&"${orchestra_mv[0]}" || reply="the file helper stopped"
+  if [[ $reply != ok ]]; then
+    printf 'orchestra: %s\n' "$reply" >&2
+    return 1
+  fi
+  [[ -v orchestra_pending[$1] ]] || orchestra_staged+=("$1")
+  orchestra_pending[$1]=1
 }
 orchestra_write() {
-  local cur m
+  local cur
   if [[ ! -v orchestra_pending[$1] && -f $1 ]] && ! IFS= read -r -d '' cur <"$1" && [[ $cur == "$3" ]]; then return 0; fi
-  printf -v m '%03o' $(( 0777 & ~(8#$2) ))
-  [[ -v orchestra_umask ]] || orchestra_umask=$(umask)
-  umask "$m"
-  orchestra_stage "$1" text "$3"
-  umask "$orchestra_umask"
-  (( (8#$2 & 07111) == 0 )) || chmod "$2" -- "$1.orchestra-new"
+  orchestra_stage "$1" "$2" text "$3"
   (( $# < 4 )) || orchestra_check "$1" "${@:4}"
   changed=1
 }
@@ -285,8 +295,7 @@ orchestra_check() {
 }
 orchestra_write_base64() {
   local was=${orchestra_pending[$1]-}
-  orchestra_stage "$1" base64
-  chmod "$2" -- "$1.orchestra-new"
+  orchestra_stage "$1" "$2" base64
   if [[ -z $was && -f $1 ]] && cmp -s -- "$1.orchestra-new" "$1"; then
     unset 'orchestra_pending[$1]' 'orchestra_staged[-1]'
     rm -f -- "$1.orchestra-new"
@@ -301,8 +310,8 @@ orchestra_flush() {
     echo "orchestra: the staged files were refused; nothing was put in place" >&2
     return 1
   fi
-  orchestra_start_mv
-  printf '%s\0' "${orchestra_staged[@]}" "" >&"${orchestra_mv[1]}"
+  printf 'm%s\0' "${orchestra_staged[@]}" >&"${orchestra_mv[1]}"
+  printf '\0' >&"${orchestra_mv[1]}"
   orchestra_staged=()
   orchestra_pending=()
   local line failed=0
@@ -311,14 +320,41 @@ orchestra_flush() {
     printf '%s\n' "$line" >&2
     failed=1
   done
-  echo "orchestra_flush: the rename helper stopped" >&2
+  echo "orchestra_flush: the file helper stopped" >&2
   return 1
 }
-# orchestra_start_mv starts the rename helper, if not yet: a script may
-# start it early, so that perl starts while something else runs
+# orchestra_start_mv starts the file helper, if not yet: a script may start
+# it early, so that perl starts while something else runs. Requests are
+# NUL-terminated: w|b MODE:PATH then the text or base64 content (answered
+# "ok" or with the error), m PATH (put in place), and an empty one (answered
+# with the errors of the puts since the last, then "done").
 orchestra_start_mv() {
   [[ ! -v orchestra_mv_PID ]] || return 0
-  coproc orchestra_mv { exec perl -0 -ne 'BEGIN { $| = 1 } chomp; if ($_ eq "") { print "done\n" } elsif (!rename("$_.orchestra-new", $_)) { print "rename $_: $!\n" }'; }
+  coproc orchestra_mv { exec perl -e '
+use Fcntl; $| = 1; $/ = "\0"; my %made;
+while (defined(my $r = <STDIN>)) {
+  chomp $r;
+  my ($op, $arg) = (substr($r, 0, 1), substr($r, 1));
+  if ($op eq "") { print "done\n"; next }
+  if ($op eq "m") {
+    my @st = lstat "$arg.orchestra-new";
+    if (!@st || !-f _ || ($made{$arg} // "") ne "$st[0]:$st[1]") { print "$arg.orchestra-new: not the file staged\n" }
+    elsif (!rename("$arg.orchestra-new", $arg)) { print "rename $arg: $!\n" }
+    delete $made{$arg};
+    next;
+  }
+  my ($m, $p) = split /:/, $arg, 2;
+  my $c = <STDIN>; chomp $c;
+  if ($op eq "b") { require MIME::Base64; $c = MIME::Base64::decode_base64($c) }
+  unlink "$p.orchestra-new";
+  my $f;
+  if (!sysopen($f, "$p.orchestra-new", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600)) { print "create $p.orchestra-new: $!\n"; next }
+  binmode $f;
+  my @st = stat $f;
+  if (!chmod(oct($m), $f) || !print($f $c) || !close($f)) { print "write $p.orchestra-new: $!\n"; unlink "$p.orchestra-new"; next }
+  $made{$p} = "$st[0]:$st[1]";
+  print "ok\n";
+}'; }
 }
 orchestra_abandon() {
   local f

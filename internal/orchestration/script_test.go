@@ -2,10 +2,12 @@ package orchestration
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -334,6 +336,102 @@ func TestWithoutPartialSecret(t *testing.T) {
 	} {
 		if got := withoutPartialSecret(text, secrets); got != want {
 			t.Errorf("%q: got %q, want %q", text, got, want)
+		}
+	}
+}
+
+// TestStagedNamePlanted: a link to a FIFO planted again and again at the
+// staged name, also between the removal of a leftover and the creation, is
+// never opened: each write either lands in a new regular file or fails, and
+// nothing reaches the FIFO. bash's noclobber would open it.
+func TestStagedNamePlanted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zone")
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// held open so that a writer would not block but leave what it wrote
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.Remove(path + ".orchestra-new")
+			os.Symlink(fifo, path+".orchestra-new")
+		}
+	}()
+	written, refused := 0, 0
+	for i := range 40 {
+		content := fmt.Sprintf("content %d\n", i)
+		s := NewScript()
+		s.WriteFile(path, []byte(content), "0644")
+		cmd := exec.Command("/bin/bash", "-s")
+		cmd.Stdin = strings.NewReader(s.String())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			if !strings.Contains(string(out), "create "+path+".orchestra-new") && !strings.Contains(string(out), "not the file staged") {
+				t.Fatalf("write %d failed for another reason: %v %q", i, err, out)
+			}
+			refused++
+			continue
+		}
+		written++
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+			t.Fatalf("write %d: %s is not a regular file: %v %v", i, path, fi, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Fatalf("write %d: %s holds %q", i, path, b)
+		}
+	}
+	close(stop)
+	<-done
+	buf := make([]byte, 4096)
+	if n, _ := r.Read(buf); n > 0 {
+		t.Errorf("the planted FIFO received %q", buf[:n])
+	}
+	t.Logf("%d written, %d refused", written, refused)
+}
+
+// TestStagedFileSwapped: a staged file replaced by a link before it is put
+// in place is refused; the target keeps its content and the link's target
+// is untouched.
+func TestStagedFileSwapped(t *testing.T) {
+	dir := t.TempDir()
+	p, victim := filepath.Join(dir, "conf"), filepath.Join(dir, "victim")
+	os.WriteFile(p, []byte("old"), 0o644)
+	os.WriteFile(victim, []byte("keep"), 0o600)
+	for _, content := range []string{"new", "new\x00"} {
+		s := NewScript()
+		s.WriteFileChecked(p, []byte(content), "0755", "bash", "-c", `rm -f -- "$1" && ln -s -- "$0" "$1"`, victim)
+		s.Raw("echo after")
+		cmd := exec.Command("/bin/bash", "-s")
+		cmd.Stdin = strings.NewReader(s.String())
+		out, err := cmd.CombinedOutput()
+		if err == nil || strings.Contains(string(out), "after") || !strings.Contains(string(out), "not the file staged") {
+			t.Errorf("%q: %v %q", content, err, out)
+		}
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%q: %s became %v (%v)", content, p, fi.Mode(), err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "old" {
+			t.Errorf("%q: %s holds %q", content, p, b)
+		}
+		if fi, _ := os.Stat(victim); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%q: the victim's mode became %v", content, fi.Mode().Perm())
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "keep" {
+			t.Errorf("%q: the victim holds %q", content, b)
 		}
 	}
 }
