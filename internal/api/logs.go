@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
@@ -204,13 +205,18 @@ func (s *Server) logRoutes() {
 		func(ctx context.Context, in *struct {
 			ListParams
 			IDs      string `query:"ids" maxLength:"2000" doc:"Only these operations: ids separated by commas, as a write's Orchestra-Operations header lists them."`
+			Changes  string `query:"changes" maxLength:"2000" doc:"Only the operations of these changes: ids separated by commas, as a write's Orchestra-Changes header lists them. The answer's Orchestra-Unplanned header counts those of the changes not planned yet, whose operations are still to come."`
 			Log      int    `query:"log" minimum:"0"`
 			Model    string `query:"model" maxLength:"64"`
 			ObjectID int    `query:"object_id" minimum:"0"`
 			State    string `query:"state" enum:"RECEIVED,STARTED,SUCCESS,FAILURE,ERROR,TIMEOUT,ABORTED,NOTHING,SKIPPED"`
 			Account  int    `query:"account" minimum:"0"`
-		}) (*struct{ Body *Page[Operation] }, error) {
+		}) (*operationPage, error) {
 			ids, err := idList(ctx, in.IDs)
+			if err != nil {
+				return nil, err
+			}
+			changes, err := idList(ctx, in.Changes)
 			if err != nil {
 				return nil, err
 			}
@@ -223,14 +229,20 @@ func (s *Server) logRoutes() {
 			if ids != nil {
 				q = q.Where(entop.IDIn(ids...))
 			}
+			out := &operationPage{}
+			if changes != nil {
+				q = q.Where(entop.ChangeIDIn(changes...))
+				if out.Unplanned, err = s.unplanned(ctx, changes); err != nil {
+					return nil, fail(ctx, err)
+				}
+			}
 			for _, o := range order {
 				q = q.Order(entop.OrderOption(o))
 			}
-			page, err := paginate(ctx, q, in.ListParams, operationOut)
-			if err != nil {
+			if out.Body, err = paginate(ctx, q, in.ListParams, operationOut); err != nil {
 				return nil, fail(ctx, err)
 			}
-			return &struct{ Body *Page[Operation] }{page}, nil
+			return out, nil
 		})
 
 	huma.Register(s.api, op("get-operation", http.MethodGet, "/operations/{id}", "Get an operation", "Orchestration"),
@@ -243,9 +255,25 @@ func (s *Server) logRoutes() {
 		})
 }
 
+type operationPage struct {
+	Unplanned int `header:"Orchestra-Unplanned"`
+	Body      *Page[Operation]
+}
+
+// unplanned counts the changes among ids, of the viewer's account unless
+// staff, that the planner has not turned into operations yet.
+func (s *Server) unplanned(ctx context.Context, ids []int) (int, error) {
+	q := s.st.Change.Query().Where(change.IDIn(ids...), change.PlannedAtIsNil())
+	if v, _ := viewer.From(ctx); !v.Superuser {
+		q = q.Where(change.AccountID(v.AccountID))
+	}
+	return q.Count(viewer.System(ctx, viewer.ChannelSystem))
+}
+
 // Headers of a write's orchestration (see docs/api.md).
 const (
 	headerOperations = "Orchestra-Operations"
+	headerChanges    = "Orchestra-Changes"
 	headerOutcome    = "Orchestra-Outcome"
 	maxListedOps     = 100
 )
@@ -271,6 +299,22 @@ func (s *Server) follow(next http.Handler) http.Handler {
 		next.ServeHTTP(buf, r.WithContext(ctx))
 		if changes := tracker.Changes(); len(changes) > 0 && buf.status < 400 {
 			wait, syncOnly, applied := preference(r.Header.Values("Prefer"))
+			ids := make([]string, 0, min(len(changes), maxListedOps))
+			for _, c := range changes[:min(len(changes), maxListedOps)] {
+				ids = append(ids, strconv.Itoa(c))
+			}
+			list := strings.Join(ids, ",")
+			w.Header().Set(headerChanges, list)
+			if applied == "respond-async" {
+				// planned by the planning loop, which the commit woke: the
+				// answer does not wait for a pass, so writes stream at the
+				// rate the store takes them and passes take them in batches
+				w.Header().Set(headerOutcome, orchestration.StatePending)
+				w.Header().Add("Link", "<"+Prefix+"/operations?changes="+list+">; rel=\"monitor\"")
+				w.Header().Set("Preference-Applied", applied)
+				buf.release()
+				return
+			}
 			out, err := s.cfg.Executor.Follow(viewer.System(ctx, viewer.ChannelSystem), changes, wait, syncOnly)
 			if err != nil {
 				// committed already: the planning job will plan it; say so

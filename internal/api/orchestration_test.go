@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,7 +210,25 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		if took := time.Since(start); r.header.Get("Orchestra-Outcome") != "PENDING" || took > time.Second {
 			t.Errorf("respond-async: outcome %q after %v", r.header.Get("Orchestra-Outcome"), took)
 		}
-		op := admin.do("GET", "/operations?ids="+r.header.Get("Orchestra-Operations")+"&model=Account", nil).json()["results"].([]any)[0].(map[string]any)
+		// it names its changes, not yet planned, and links to their operations
+		changes := r.header.Get("Orchestra-Changes")
+		if changes == "" || r.header.Get("Orchestra-Operations") != "" ||
+			!strings.Contains(strings.Join(r.header.Values("Link"), ", "), "/operations?changes="+changes+">; rel=\"monitor\"") {
+			t.Fatalf("respond-async headers: %v", r.header)
+		}
+		var op map[string]any
+		for deadline := time.Now().Add(10 * time.Second); op == nil; time.Sleep(20 * time.Millisecond) {
+			ops := admin.do("GET", "/operations?changes="+changes+"&model=Account", nil).want(http.StatusOK)
+			unplanned := ops.header.Get("Orchestra-Unplanned")
+			if res := ops.json()["results"].([]any); len(res) > 0 {
+				if unplanned != "0" {
+					t.Fatalf("operations listed while %s changes are unplanned", unplanned)
+				}
+				op = res[0].(map[string]any)
+			} else if n, err := strconv.Atoi(unplanned); err != nil || n > len(strings.Split(changes, ",")) || time.Now().After(deadline) {
+				t.Fatalf("no operations yet, Orchestra-Unplanned %q", unplanned)
+			}
+		}
 		logPath := fmt.Sprintf("/logs/%d", int(op["log"].(float64)))
 		sawLive := false
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -305,6 +324,9 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		}
 		if got := asAlice.do("GET", "/operations?ids="+bob.header.Get("Orchestra-Operations"), nil).json()["results"].([]any); len(got) != 0 {
 			t.Errorf("alice sees bob's operations: %v", got)
+		}
+		if got := asAlice.do("GET", "/operations?changes="+bob.header.Get("Orchestra-Changes"), nil).json()["results"].([]any); len(got) != 0 {
+			t.Errorf("alice sees the operations of bob's changes: %v", got)
 		}
 		asAlice.do("GET", logPath, nil).want(http.StatusForbidden)
 	})

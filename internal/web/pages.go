@@ -447,7 +447,7 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 	if ordering != "" {
 		api.Set("ordering", ordering)
 	}
-	lp := ListPage{Query: q.Get("q"), Ordering: ordering, Page: page, Ops: q.Get("ops")}
+	lp := ListPage{Query: q.Get("q"), Ordering: ordering, Page: page, Ops: q.Get("changes")}
 	res, status, body := w.listJSON(r, m.Slug, api)
 	if res == nil {
 		p := parseProblem(status, body)
@@ -552,7 +552,7 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 		render(rw, r, http.StatusOK, objectFields(op)) // a running log's refresh: its fields only
 		return
 	}
-	op.Ops = r.URL.Query().Get("ops")
+	op.Ops = r.URL.Query().Get("changes")
 	op.Related = w.related(r, m, id)
 	render(rw, r, http.StatusOK, objectPage(w.frame(r, op.Title), op))
 }
@@ -719,10 +719,11 @@ func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int
 	render(rw, r, status, formPage(w.frame(r, title), fp))
 }
 
-// opsQuery carries the operations a write started to the page shown next.
+// opsQuery carries the changes a write made to the page shown next, which
+// follows their operations.
 func opsQuery(h http.Header) string {
-	if ids := h.Get("Orchestra-Operations"); ids != "" {
-		return "?ops=" + url.QueryEscape(ids)
+	if ids := h.Get("Orchestra-Changes"); ids != "" {
+		return "?changes=" + url.QueryEscape(ids)
 	}
 	return ""
 }
@@ -770,7 +771,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 				op.Created = append(op.Created, w.cell(r, m, f.Name, obj[f.Name]))
 			}
 		}
-		op.Ops = hdr.Get("Orchestra-Operations")
+		op.Ops = hdr.Get("Orchestra-Changes")
 		render(rw, r, http.StatusCreated, objectPage(w.frame(r, op.Title), op))
 		return
 	}
@@ -988,7 +989,7 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			res.Done = append(res.Done, "#"+id)
-			if o := hdr.Get("Orchestra-Operations"); o != "" {
+			if o := hdr.Get("Orchestra-Changes"); o != "" {
 				ops = append(ops, o)
 			}
 		}
@@ -1109,7 +1110,7 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 		render(rw, r, http.StatusOK, cellView(summarise(r, out)))
 		return
 	}
-	ap := hdr.Get("Orchestra-Operations")
+	ap := hdr.Get("Orchestra-Changes")
 	if ap != "" && len(result) == 0 {
 		http.Redirect(rw, r, "/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), http.StatusSeeOther)
 		return
@@ -1191,30 +1192,34 @@ func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
 	render(rw, r, http.StatusOK, checkResult(valid, msg))
 }
 
-// OpsView is the operations a write started, refreshed until they end.
+// OpsView is the operations of a write's changes, refreshed until they end.
 type OpsView struct {
-	IDs   string
-	Rows  []Row
-	Live  bool
-	State string
+	Changes string
+	Rows    []Row
+	Live    bool
+	State   string
 }
 
 // operations renders the operations of ?ids= (a fragment htmx refreshes).
 func (w *Handler) operations(rw http.ResponseWriter, r *http.Request) {
-	render(rw, r, http.StatusOK, opsFragment(w.opsView(r, r.URL.Query().Get("ids"))))
+	render(rw, r, http.StatusOK, opsFragment(w.opsView(r, r.URL.Query().Get("changes"))))
 }
 
-func (w *Handler) opsView(r *http.Request, ids string) OpsView {
+// opsView shows the operations of a write's changes; it stays live while
+// one of them is not final or a change is not planned yet.
+func (w *Handler) opsView(r *http.Request, changes string) OpsView {
 	ctx := r.Context()
-	ov := OpsView{IDs: ids}
-	if ids == "" {
+	ov := OpsView{Changes: changes}
+	if changes == "" {
 		return ov
 	}
 	m := w.models.byName["operation"]
-	res, _, _ := w.listJSON(r, m.Slug, url.Values{"ids": {ids}, "page_size": {"100"}})
-	if res == nil {
+	status, hdr, body := w.call(r, http.MethodGet, "/"+m.Slug+"?"+url.Values{"changes": {changes}, "page_size": {"100"}}.Encode(), nil)
+	var res listResult
+	if status != http.StatusOK || json.Unmarshal(body, &res) != nil {
 		return ov
 	}
+	ov.Live = hdr.Get("Orchestra-Unplanned") != "" && hdr.Get("Orchestra-Unplanned") != "0"
 	for _, o := range res.Results {
 		st, _ := o["state"].(string)
 		if !finalState(st) {
@@ -1230,9 +1235,13 @@ func (w *Handler) opsView(r *http.Request, ids string) OpsView {
 		}
 		ov.Rows = append(ov.Rows, row)
 	}
-	ov.State = i18n.T(ctx, "Applied")
-	if ov.Live {
+	switch {
+	case ov.Live:
 		ov.State = i18n.T(ctx, "Being applied…")
+	case len(ov.Rows) == 0:
+		ov.State = i18n.T(ctx, "Saved; nothing to apply on the servers.")
+	default:
+		ov.State = i18n.T(ctx, "Applied")
 	}
 	return ov
 }
