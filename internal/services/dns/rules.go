@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	entsql "entgo.io/ent/dialect/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -53,7 +54,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return v, zonesChanged(ctx, m.Client(), tops, 0, false)
+			return v, topsChanged(ctx, m.Client(), tops, 0, false)
 		})
 	})
 	store.RegisterHook("Record", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
@@ -230,7 +231,7 @@ func saveDomain(ctx context.Context, m *ent.DomainMutation, next ent.Mutator) (e
 		}
 	}
 	// a new zone is judged whole once: it is written whole anyway
-	return v, zonesChanged(ctx, client, []int{d.ID}, 0, m.Op().Is(ent.OpCreate) && d.TopID == nil)
+	return v, topsChanged(ctx, client, []int{zoneOf(d)}, 0, m.Op().Is(ent.OpCreate) && d.TopID == nil)
 }
 
 func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (ent.Value, error) {
@@ -338,7 +339,7 @@ func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (e
 	if saved != nil {
 		id = saved.ID
 	}
-	return v, zonesChanged(ctx, client, []int{d.ID}, id, false)
+	return v, topsChanged(ctx, client, []int{zoneOf(d)}, id, false)
 }
 
 // zonesChanged notes that the zones of domains (the domains' tops, or
@@ -354,12 +355,21 @@ func zonesChanged(ctx context.Context, client *ent.Client, domains []int, record
 	}
 	var tops []int
 	for _, d := range ds {
-		t := d.ID
-		if d.TopID != nil {
-			t = *d.TopID
-		}
-		tops = append(tops, t)
+		tops = append(tops, zoneOf(d))
 	}
+	return topsChanged(ctx, client, tops, record, fresh)
+}
+
+// zoneOf is the id of d's zone: its top domain's, or its own when top.
+func zoneOf(d *ent.Domain) int {
+	if d.TopID != nil {
+		return *d.TopID
+	}
+	return d.ID
+}
+
+// topsChanged is zonesChanged for the zones' top domains themselves.
+func topsChanged(ctx context.Context, client *ent.Client, tops []int, record int, fresh bool) error {
 	tx := ent.TxFromContext(ctx)
 	st := &zoneTx{}
 	if tx == nil {
@@ -423,14 +433,17 @@ func (z *zoneTx) add(tops []int, record int, fresh bool) {
 func checkZones(ctx context.Context, client *ent.Client, z *zoneTx) error {
 	quiet := orchestration.WithoutChanges(internalCtx(ctx))
 	for _, t := range z.tops {
-		top, err := client.Domain.Get(quiet, t)
+		// one statement, so that writes to one zone committing together
+		// each get their own serial (see NextSerial)
+		day := NextSerial(0, time.Now())
+		top, err := client.Domain.UpdateOneID(t).Modify(func(u *entsql.UpdateBuilder) {
+			u.Set(domain.FieldSerial, entsql.ExprFunc(func(b *entsql.Builder) {
+				b.WriteString("CASE WHEN serial + 1 > ").Arg(day).WriteString(" THEN serial + 1 ELSE ").Arg(day).WriteString(" END")
+			}))
+		}).Save(quiet)
 		if ent.IsNotFound(err) {
 			continue // deleted in this transaction
 		}
-		if err != nil {
-			return err
-		}
-		top, err = client.Domain.UpdateOne(top).SetSerial(NextSerial(top.Serial, time.Now())).Save(quiet)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -977,5 +978,44 @@ func TestRecordAlone(t *testing.T) {
 			}
 			return tx.Record.Create().SetDomainID(d.ID).SetType("TXT").SetValue("served").Exec(ctx)
 		})
+	})
+}
+
+// TestSerialPerWrite: writes to one zone that commit side by side each bump
+// its serial: none reads a serial another is about to replace.
+func TestSerialPerWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := zoneBed{t, st}
+		top := b.mustDomain(staff, "serials.example", b.account("alice"))
+		before, err := st.Domain.Get(staff, top.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const writers = 12
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := b.addRecord(staff, top.ID, "TXT", fmt.Sprintf("writer %d", i), "")
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		after, err := st.Domain.Get(staff, top.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// within a day a serial goes up by one a write
+		if want := max(dns.NextSerial(before.Serial, time.Now())+writers-1, before.Serial+writers); after.Serial != want {
+			t.Errorf("serial %d after %d writes from %d, want %d", after.Serial, writers, before.Serial, want)
+		}
 	})
 }
