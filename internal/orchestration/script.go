@@ -262,6 +262,7 @@ declare -A orchestra_pending=()
 # orchestra_stage PATH MODE text CONTENT | orchestra_stage PATH MODE base64 <BASE64
 orchestra_stage() {
   local reply b64
+  orchestra_perl_collect
   orchestra_start_mv
   if [[ $3 == base64 ]]; then
     IFS= read -r -d '' b64 || true
@@ -310,6 +311,7 @@ orchestra_flush() {
     echo "orchestra: the staged files were refused; nothing was put in place" >&2
     return 1
   fi
+  orchestra_perl_collect
   printf 'm%s\0' "${orchestra_staged[@]}" >&"${orchestra_mv[1]}"
   printf '\0' >&"${orchestra_mv[1]}"
   orchestra_staged=()
@@ -323,11 +325,41 @@ orchestra_flush() {
   echo "orchestra_flush: the file helper stopped" >&2
   return 1
 }
+# orchestra_perl_send CODE [ARG...] has the file helper run CODE (perl,
+# with ARGs in @ARGV) without waiting; orchestra_perl_reply waits for its
+# answer, in orchestra_perl_out: CODE's value, or why it died (then the
+# status is 1). orchestra_perl is both. A backend keeps state there between
+# requests (a connection opened while something else runs). A file staged
+# or put in place meanwhile collects the answer first.
+orchestra_perl_send() {
+  orchestra_perl_collect
+  orchestra_start_mv
+  printf 'p%s:%s\0' "$(( $# - 1 ))" "$1" >&"${orchestra_mv[1]}"
+  (( $# < 2 )) || printf '%s\0' "${@:2}" >&"${orchestra_mv[1]}"
+  orchestra_perl_pending=1
+}
+orchestra_perl_collect() {
+  [[ -n ${orchestra_perl_pending-} ]] || return 0
+  orchestra_perl_pending=
+  if ! IFS= read -r -d '' orchestra_perl_answer <&"${orchestra_mv[0]}"; then
+    orchestra_perl_answer="1the file helper stopped"
+  fi
+}
+orchestra_perl_reply() {
+  orchestra_perl_collect
+  orchestra_perl_out=${orchestra_perl_answer:1}
+  [[ ${orchestra_perl_answer:0:1} == 0 ]]
+}
+orchestra_perl() {
+  orchestra_perl_send "$@"
+  orchestra_perl_reply
+}
 # orchestra_start_mv starts the file helper, if not yet: a script may start
 # it early, so that perl starts while something else runs. Requests are
 # NUL-terminated: w|b MODE:PATH then the text or base64 content (answered
-# "ok" or with the error), m PATH (put in place), and an empty one (answered
-# with the errors of the puts since the last, then "done").
+# "ok" or with the error), m PATH (put in place), an empty one (answered
+# with the errors of the puts since the last, then "done"), and p N:CODE
+# then N arguments (answered 0 and CODE's value, or 1 and its error, then NUL).
 orchestra_start_mv() {
   [[ ! -v orchestra_mv_PID ]] || return 0
   coproc orchestra_mv { exec perl -e '
@@ -336,6 +368,13 @@ while (defined(my $r = <STDIN>)) {
   chomp $r;
   my ($op, $arg) = (substr($r, 0, 1), substr($r, 1));
   if ($op eq "") { print "done\n"; next }
+  if ($op eq "p") {
+    my ($n, $code) = split /:/, $arg, 2;
+    my @args = map { my $a = <STDIN>; chomp $a; $a } 1 .. $n;
+    my $v = do { local @ARGV = @args; eval $code };
+    print $@ ne "" ? "1$@" : "0" . ($v // ""), "\0";
+    next;
+  }
   if ($op eq "m") {
     my @st = lstat "$arg.orchestra-new";
     if (!@st || !-f _ || ($made{$arg} // "") ne "$st[0]:$st[1]") { print "$arg.orchestra-new: not the file staged\n" }

@@ -435,3 +435,27 @@ func TestStagedFileSwapped(t *testing.T) {
 		}
 	}
 }
+
+// TestPerlInHelper: a backend runs perl in the file helper with arguments
+// as data, keeps state there between requests, sees its errors, and
+// staging goes on around it.
+func TestPerlInHelper(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	s := NewScript()
+	s.Raw(`orchestra_perl_send '$main::seen = join("|", @ARGV); 1' "a b" "it's" '$(x)'`)
+	s.WriteFile(p, []byte("content"), "0600")
+	s.Raw(`orchestra_perl_reply; echo "sent: $?"`)
+	s.WriteFile(p, []byte("content 2"), "0600")
+	s.Raw(`orchestra_perl '$main::seen'; echo "kept: $orchestra_perl_out"`)
+	s.Raw(`if orchestra_perl 'die "refused\n"'; then echo "died: no"; else echo "died: $orchestra_perl_out"; fi`)
+	s.Raw(`orchestra_perl 'scalar @ARGV'; echo "no arguments: $orchestra_perl_out"`)
+	out, _ := runBash(t, s.String())
+	want := "sent: 0\nkept: a b|it's|$(x)\ndied: refused\n\nno arguments: 0\n"
+	if out != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "content 2" {
+		t.Errorf("the file holds %q", b)
+	}
+}

@@ -57,6 +57,7 @@ func prepare(slave bool) func(s *orchestration.Script, srv orchestration.Server)
 			s.Var("checkconf", srv.Setting("DOMAINS_CHECKCONF", CheckConf.Get()))
 		}
 		s.Raw(zoneFunctions)
+		s.Raw(ctlFunctions)
 	}
 }
 
@@ -114,13 +115,15 @@ dns_check() {
   printf 'orchestra: zone %s not put in place, it does not load:\n%s\n' "$1" "${out//"${dns_file[$1]}"/"$zones/$1.zone"}" >&2
   dns_refused[$1]=1
 }
-# dns_reload ZONE: named reloads ZONE. rndc's answer is read as it comes
-# (line-buffered by stdbuf) and rndc left to exit: it spends 10 ms more
-# tearing down after it. Any other answer than a reload's waits for its status.
+# dns_reload ZONE: named reloads ZONE. Without the control channel rndc's
+# answer is read as it comes (line-buffered by stdbuf) and rndc left to
+# exit: it spends 10 ms more tearing down after it. Any other answer than a
+# reload's waits for its status.
 dns_reload() {
   local fd line pid
-  if ! command -v stdbuf >/dev/null; then
-    "${dns_rndc[@]}" reload "$1"
+  dns_ctl_ready
+  if [[ $dns_ctl == open ]] || ! command -v stdbuf >/dev/null; then
+    dns_ctl_run reload "$1"
     return
   fi
   exec {fd}< <(exec stdbuf -oL "${dns_rndc[@]}" reload "$1" </dev/null 2>&1)
@@ -200,7 +203,8 @@ dns_commit() {
       check+=("$name")
     done
     if (( ${#check[@]} )); then
-      orchestra_start_mv # perl starts while named-checkconf runs
+      orchestra_start_mv # perl starts, and opens the control channel, while named-checkconf runs
+      dns_ctl_start
       dns_check "${check[@]}"
       # emptied, not removed (one process less a unit), but for big batches
       if (( ${#check[@]} > RELOAD_ALL )); then
@@ -242,12 +246,12 @@ dns_commit() {
   (( ! ${#gone[@]} )) || rm -f -- "${gone[@]}"
   dns_index
   if (( ${#reload[@]} > RELOAD_ALL )); then
-    "${dns_rndc[@]}" reload
+    dns_ctl_run reload
   else
-    (( ! reconfig )) || "${dns_rndc[@]}" reconfig
+    (( ! reconfig )) || dns_ctl_run reconfig
     for name in "${reload[@]}"; do
       # a zone named does not have loaded yet: the whole server is reloaded
-      dns_reload "$name" || "${dns_rndc[@]}" reload
+      dns_reload "$name" || dns_ctl_run reload
     done
   fi
   [[ ! -s $dns_pending ]] || : >|"$dns_pending"
