@@ -232,6 +232,8 @@ func (s *Server) logRoutes() {
 			out := &operationPage{}
 			if changes != nil {
 				q = q.Where(entop.ChangeIDIn(changes...))
+				// counted before the list is read: none unplanned then
+				// means the list holds every operation of the changes
 				if out.Unplanned, err = s.unplanned(ctx, changes); err != nil {
 					return nil, fail(ctx, err)
 				}

@@ -216,17 +216,22 @@ func TestOrchestrationOverAPI(t *testing.T) {
 			!strings.Contains(strings.Join(r.header.Values("Link"), ", "), "/operations?changes="+changes+">; rel=\"monitor\"") {
 			t.Fatalf("respond-async headers: %v", r.header)
 		}
+		// the count of unplanned changes is read before the operations, so
+		// "none unplanned" is never followed by operations still to come
 		var op map[string]any
 		for deadline := time.Now().Add(10 * time.Second); op == nil; time.Sleep(20 * time.Millisecond) {
 			ops := admin.do("GET", "/operations?changes="+changes+"&model=Account", nil).want(http.StatusOK)
-			unplanned := ops.header.Get("Orchestra-Unplanned")
-			if res := ops.json()["results"].([]any); len(res) > 0 {
-				if unplanned != "0" {
-					t.Fatalf("operations listed while %s changes are unplanned", unplanned)
-				}
+			n, err := strconv.Atoi(ops.header.Get("Orchestra-Unplanned"))
+			res := ops.json()["results"].([]any)
+			switch {
+			case err != nil || n > len(strings.Split(changes, ",")):
+				t.Fatalf("Orchestra-Unplanned %q", ops.header.Get("Orchestra-Unplanned"))
+			case n == 0 && len(res) == 0:
+				t.Fatal("every change planned, and no operation")
+			case n == 0:
 				op = res[0].(map[string]any)
-			} else if n, err := strconv.Atoi(unplanned); err != nil || n > len(strings.Split(changes, ",")) || time.Now().After(deadline) {
-				t.Fatalf("no operations yet, Orchestra-Unplanned %q", unplanned)
+			case time.Now().After(deadline):
+				t.Fatalf("%d changes still unplanned", n)
 			}
 		}
 		logPath := fmt.Sprintf("/logs/%d", int(op["log"].(float64)))
