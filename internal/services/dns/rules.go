@@ -2,12 +2,13 @@ package dns
 
 import (
 	"context"
-	entsql "entgo.io/ent/dialect/sql"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
@@ -438,7 +439,8 @@ func checkZones(ctx context.Context, client *ent.Client, z *zoneTx) error {
 		day := NextSerial(0, time.Now())
 		top, err := client.Domain.UpdateOneID(t).Modify(func(u *entsql.UpdateBuilder) {
 			u.Set(domain.FieldSerial, entsql.ExprFunc(func(b *entsql.Builder) {
-				b.WriteString("CASE WHEN serial + 1 > ").Arg(day).WriteString(" THEN serial + 1 ELSE ").Arg(day).WriteString(" END")
+				b.WriteString("CASE WHEN ").Ident(domain.FieldSerial).WriteString(" + 1 > ").Arg(day).
+					WriteString(" THEN ").Ident(domain.FieldSerial).WriteString(" + 1 ELSE ").Arg(day).WriteString(" END")
 			}))
 		}).Save(quiet)
 		if ent.IsNotFound(err) {
