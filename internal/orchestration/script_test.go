@@ -19,6 +19,15 @@ var hostile = []string{
 	"ORCHESTRA_EOF_0000000000000000", strings.Repeat("x", 5000),
 }
 
+// bashOutput runs a script with bash locally and returns its output, both
+// streams, and how it ended.
+func bashOutput(script string) (string, error) {
+	cmd := exec.Command("/bin/bash", "-s")
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // runBash runs a script with bash locally, as a server would.
 func runBash(t *testing.T, script string) (string, string) {
 	t.Helper()
@@ -208,10 +217,8 @@ func TestWriteFileTwice(t *testing.T) {
 	s = NewScript()
 	s.WriteFile(filepath.Join(dir, "d"), []byte("x"), "0644")
 	s.Raw("echo after")
-	cmd := exec.Command("/bin/bash", "-s")
-	cmd.Stdin = strings.NewReader(s.String())
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "rename "+filepath.Join(dir, "d")) || strings.Contains(string(out), "after") {
+	out, err := bashOutput(s.String())
+	if err == nil || !strings.Contains(out, "rename "+filepath.Join(dir, "d")) || strings.Contains(out, "after") {
 		t.Errorf("rename over a directory: %v, %q", err, out)
 	}
 }
@@ -226,10 +233,8 @@ func TestWriteFileChecked(t *testing.T) {
 		s := NewScript()
 		s.WriteFileChecked(p, []byte(content), "0644", "bash", "-c", `! grep -q bad "$1"`, "check")
 		s.Raw("echo after")
-		cmd := exec.Command("/bin/bash", "-s")
-		cmd.Stdin = strings.NewReader(s.String())
-		out, err := cmd.CombinedOutput()
-		if err == nil || strings.Contains(string(out), "after") || !strings.Contains(string(out), "refused") {
+		out, err := bashOutput(s.String())
+		if err == nil || strings.Contains(out, "after") || !strings.Contains(out, "refused") {
 			t.Errorf("%q: %v %q", content, err, out)
 		}
 		if b, _ := os.ReadFile(p); string(b) != "good" {
@@ -263,15 +268,13 @@ func TestBeforeFlush(t *testing.T) {
 		s.WriteFile(a, []byte(content), "0644")
 		s.WriteFile(b, []byte("b"), "0644")
 		s.Raw("echo after")
-		cmd := exec.Command("/bin/bash", "-s")
-		cmd.Stdin = strings.NewReader(s.String())
-		out, err := cmd.CombinedOutput()
+		out, err := bashOutput(s.String())
 		seen, _ := os.ReadFile(filepath.Join(dir, "seen"))
 		if string(seen) != a+"\n"+b+"\n" {
 			t.Errorf("the hook saw %q", seen)
 		}
 		got, _ := os.ReadFile(a)
-		if refuse && (err == nil || strings.Contains(string(out), "after") || string(got) != "old") {
+		if refuse && (err == nil || strings.Contains(out, "after") || string(got) != "old") {
 			t.Errorf("refused batch: %v %q, a holds %q", err, out, got)
 		}
 		if !refuse && (err != nil || string(got) != "good") {
@@ -377,13 +380,11 @@ func TestStagedNamePlanted(t *testing.T) {
 		content := fmt.Sprintf("content %d\n", i)
 		s := NewScript()
 		s.WriteFile(path, []byte(content), "0644")
-		cmd := exec.Command("/bin/bash", "-s")
-		cmd.Stdin = strings.NewReader(s.String())
-		out, err := cmd.CombinedOutput()
+		out, err := bashOutput(s.String())
 		if err != nil {
 			// refused at creation, at the check before the rename, or by
 			// the rename of a staged file removed meanwhile
-			if !strings.Contains(string(out), path) {
+			if !strings.Contains(out, path) {
 				t.Fatalf("write %d failed for another reason: %v %q", i, err, out)
 			}
 			refused++
@@ -416,10 +417,8 @@ func TestStagedFileSwapped(t *testing.T) {
 		s := NewScript()
 		s.WriteFileChecked(p, []byte(content), "0755", "bash", "-c", `rm -f -- "$1" && ln -s -- "$0" "$1"`, victim)
 		s.Raw("echo after")
-		cmd := exec.Command("/bin/bash", "-s")
-		cmd.Stdin = strings.NewReader(s.String())
-		out, err := cmd.CombinedOutput()
-		if err == nil || strings.Contains(string(out), "after") || !strings.Contains(string(out), "not the file staged") {
+		out, err := bashOutput(s.String())
+		if err == nil || strings.Contains(out, "after") || !strings.Contains(out, "not the file staged") {
 			t.Errorf("%q: %v %q", content, err, out)
 		}
 		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
