@@ -62,8 +62,14 @@ source "$ROOT/testbed/mariadb.sh"
 
 # checksums of the generated code, to tell which files go generate changed
 generated_sums() {
-  { find internal/store/ent internal/store/migrations -type f -print0; find internal -name '*_templ.go' -print0; } 2>/dev/null |
-    sort -z | xargs -0 -r sha256sum
+  {
+    find internal/store/ent internal/store/migrations -type f -print0
+    find internal -name '*_templ.go' -print0
+    local f
+    for f in internal/validate/phone/metadata_gen.go; do
+      [[ ! -f $f ]] || printf '%s\0' "$f"
+    done
+  } 2>/dev/null | sort -z | xargs -0 -r sha256sum
 }
 
 cmd_test() {

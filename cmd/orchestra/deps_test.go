@@ -8,8 +8,10 @@ import (
 
 // The server links neither Atlas, with the HCL and go-cty it brings (ent's
 // migrate package and its SQL schema: migrations are goose files), nor lib/pq
-// (riverdatabasesql: PostgreSQL is pgx's). They weigh megabytes of binary and
-// of resident memory for nothing the server runs.
+// (riverdatabasesql: PostgreSQL is pgx's), nor libphonenumber with the
+// protobuf runtime it decodes its metadata with (internal/validate/phone
+// carries the metadata it needs). They weigh megabytes of binary and of
+// resident memory for nothing the server runs.
 func TestServerLinksNoMigrationTooling(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -27,6 +29,8 @@ func TestServerLinksNoMigrationTooling(t *testing.T) {
 		"entgo.io/ent/dialect/sql/schema",
 		"github.com/orchestra-panel/orchestra/internal/store/ent/migrate",
 		"github.com/riverqueue/river/riverdriver/riverdatabasesql",
+		"github.com/nyaruka/phonenumbers",
+		"google.golang.org/protobuf",
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		for _, f := range forbidden {

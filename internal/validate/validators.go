@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/orchestra-panel/orchestra/internal/validate/phone"
 )
 
 // Messages are constant English sentences because callers translate them
@@ -133,24 +133,17 @@ func MaxLen(s string, n int) error {
 
 // Phone accepts numbers that libphonenumber considers valid, parsed with
 // defaultCountry (ISO alpha-2) as the region for numbers without a "+" prefix.
+// The phone package ports the library's parsing and validation.
 func Phone(s, defaultCountry string) error {
-	_, err := parsePhone(s, defaultCountry)
+	_, err := NormalizePhone(s, defaultCountry)
 	return err
 }
 
 // NormalizePhone validates like Phone and returns the number in E.164 form.
 func NormalizePhone(s, defaultCountry string) (string, error) {
-	n, err := parsePhone(s, defaultCountry)
+	n, err := phone.Parse(s, defaultCountry)
 	if err != nil {
-		return "", err
+		return "", errors.New("Enter a valid phone number.")
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
-}
-
-func parsePhone(s, defaultCountry string) (*phonenumbers.PhoneNumber, error) {
-	n, err := phonenumbers.Parse(s, defaultCountry)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return nil, errors.New("Enter a valid phone number.")
-	}
-	return n, nil
+	return n.E164(), nil
 }
