@@ -56,7 +56,16 @@ type ExecutorConfig struct {
 	// Passive executors neither plan nor sweep: they run the lanes they are
 	// asked to (the orchestrate command, beside a serving process).
 	Passive bool
+	// Linger is how long a lane whose units are done keeps its lease,
+	// ready for the next unit (a customer's edits come in bursts): that
+	// unit skips taking the lease, reading the server and checking for
+	// units a dead holder left. Default 2s; negative: none.
+	Linger time.Duration
 }
+
+// lingerPoll is how often a lingering lane looks for units that other
+// processes planned (they cannot start a lane this one holds).
+const lingerPoll = 200 * time.Millisecond
 
 // Alert describes a unit that needs a person's attention.
 type Alert struct {
@@ -87,7 +96,10 @@ type Executor struct {
 	done chan struct{}
 }
 
-type laneRun struct{ again bool }
+type laneRun struct {
+	again bool
+	wake  chan struct{} // StartLane's call to a lingering lane
+}
 
 // NewExecutor returns an executor; Start starts it.
 func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
@@ -96,6 +108,9 @@ func NewExecutor(st *store.Store, cfg ExecutorConfig) *Executor {
 	}
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 5 * time.Second
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = 2 * time.Second
 	}
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
@@ -206,9 +221,13 @@ func (e *Executor) StartLane(serverID int) {
 	}
 	if r := e.lanes[serverID]; r != nil {
 		r.again = true
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 		return
 	}
-	r := &laneRun{}
+	r := &laneRun{wake: make(chan struct{}, 1)}
 	e.lanes[serverID] = r
 	e.wg.Add(1)
 	go func() {
@@ -296,15 +315,28 @@ func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, e
 	if err := e.abortStarted(ctx, serverID, gen, "the process running it stopped (lane taken over)"); err != nil {
 		return time.Time{}, err
 	}
+	var lingered bool
+	var until time.Time // end of the current linger
 	for laneCtx.Err() == nil {
 		l, err := e.st.ExecutionLog.Query().
 			Where(executionlog.ServerID(serverID), executionlog.State(StateReceived)).
 			Order(laneOrder).First(ctx)
 		if ent.IsNotFound(err) {
-			return time.Time{}, nil
+			if !e.linger(laneCtx, serverID, &until) {
+				return time.Time{}, nil
+			}
+			lingered = true
+			continue
 		}
 		if err != nil {
 			return time.Time{}, err
+		}
+		if lingered {
+			// the server may have changed while the lane waited
+			if srv, err = e.st.Server.Get(ctx, serverID); err != nil {
+				return time.Time{}, err
+			}
+			lingered, until = false, time.Time{}
 		}
 		if l.NextAttemptAt != nil && l.NextAttemptAt.After(time.Now()) {
 			return *l.NextAttemptAt, nil // later units wait behind it: order
@@ -324,6 +356,42 @@ func (e *Executor) RunLane(ctx context.Context, serverID int) (next time.Time, e
 		return time.Time{}, cause
 	}
 	return time.Time{}, nil
+}
+
+// linger waits, until *until (set to the configured linger from now if
+// zero), for more work for a lane that ran out of units: true when it
+// should look again (asked by StartLane, or at each poll for other
+// processes' units), false when the wait is over.
+func (e *Executor) linger(ctx context.Context, serverID int, until *time.Time) bool {
+	if e.cfg.Linger < 0 {
+		return false
+	}
+	e.mu.Lock()
+	r := e.lanes[serverID]
+	e.mu.Unlock()
+	if r == nil {
+		return false // RunLane called directly: no lingering
+	}
+	if until.IsZero() {
+		*until = time.Now().Add(e.cfg.Linger)
+	}
+	left := time.Until(*until)
+	if left <= 0 {
+		return false
+	}
+	t := time.NewTimer(min(left, lingerPoll))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.wake:
+		e.mu.Lock()
+		r.again = false // this run takes what StartLane asked for
+		e.mu.Unlock()
+		return true
+	case <-t.C:
+		return true
+	}
 }
 
 // laneOrder runs units in the order of their changes; a unit run again
@@ -451,7 +519,7 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 		if attempts < max(1, TransportRetries.Get()) {
 			delay := min(RetryBackoff.Get()<<(attempts-1), 5*time.Minute)
 			at := time.Now().Add(delay).UTC()
-			err := e.setState(bg, l.ID, srv.ID, gen, StateReceived, func(u *ent.ExecutionLogUpdateOne) {
+			err := e.setState(bg, l.ID, srv.ID, gen, StateReceived, func(u *ent.ExecutionLogUpdate) {
 				u.SetNextAttemptAt(at).SetError(fmt.Sprintf("attempt %d: %v (next attempt at %s)",
 					attempts, runErr, at.Format(time.RFC3339)))
 			})
@@ -481,7 +549,7 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 	problem = MaskSecrets(problem, l.Secrets)
 	stdout, stderr := out.text()
 	end := time.Now().UTC()
-	err = e.setState(bg, l.ID, srv.ID, gen, state, func(u *ent.ExecutionLogUpdateOne) {
+	err = e.setState(bg, l.ID, srv.ID, gen, state, func(u *ent.ExecutionLogUpdate) {
 		u.SetStdout(stdout).SetStderr(stderr).SetNillableExitCode(exit).SetError(problem).SetFinishedAt(end)
 	})
 	if err != nil {
@@ -580,23 +648,29 @@ func (e *Executor) runGo(ctx context.Context, b *Backend, l *ent.ExecutionLog, s
 
 // setState updates a log and its operations to state, if this process
 // still holds the lane, and wakes waiters when the state is final.
-func (e *Executor) setState(ctx context.Context, logID, serverID int, gen int64, state string, more func(*ent.ExecutionLogUpdateOne)) error {
+func (e *Executor) setState(ctx context.Context, logID, serverID int, gen int64, state string, more func(*ent.ExecutionLogUpdate)) error {
 	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		if err := e.fence(ctx, tx, serverID, gen); err != nil {
 			return err
 		}
-		u := tx.ExecutionLog.UpdateOneID(logID).SetState(state).SetUpdatedAt(time.Now().UTC())
+		// an update by predicate: UpdateOne would read the row back
+		u := tx.ExecutionLog.Update().Where(executionlog.ID(logID)).SetState(state).SetUpdatedAt(time.Now().UTC())
 		if more != nil {
 			more(u)
 		}
-		if err := u.Exec(ctx); err != nil {
+		if Final(state) {
+			u.SetSecretScript("").ClearSecrets() // and its operations' below
+		}
+		if n, err := u.Save(ctx); err != nil {
 			return err
+		} else if n == 0 {
+			return fmt.Errorf("execution log %d is gone", logID)
 		}
 		if err := tx.Operation.Update().Where(entop.LogID(logID)).SetState(state).Exec(ctx); err != nil {
 			return err
 		}
 		if Final(state) {
-			return scrubLog(ctx, tx, e.st.Dialect, logID)
+			return scrubSnapshots(ctx, tx, e.st.Dialect, "operations", func() *entsql.Predicate { return entsql.EQ("log_id", logID) })
 		}
 		return nil
 	})

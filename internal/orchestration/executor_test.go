@@ -469,3 +469,62 @@ func TestTwoExecutorsShareLanes(t *testing.T) {
 		}
 	})
 }
+
+// A lane whose units are done keeps its lease a while: the next unit starts
+// without taking it again, and the units that other processes plan for its
+// server meanwhile (they cannot start a lane it holds) run too.
+func TestLingeringLane(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newExecBed(t, st) // b.ex plans every change; its lanes linger 2 s
+		b.account(t, "a00", "")
+		b.settle(t)
+		srv := b.servers[0].ID
+		lane := func() (owner string, gen int64) {
+			t.Helper()
+			q := "SELECT owner, generation FROM lanes WHERE id = ?"
+			if st.Dialect == "postgres" {
+				q = "SELECT owner, generation FROM lanes WHERE id = $1"
+			}
+			if err := st.DB.QueryRow(q, srv).Scan(&owner, &gen); err != nil {
+				t.Fatal(err)
+			}
+			return owner, gen
+		}
+		waitFor := func(what string, ok func() bool) {
+			t.Helper()
+			for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("waited a minute for %s", what)
+				}
+			}
+		}
+		// another process, which plans nothing, takes the lane once b.ex's
+		// lingering ends, and lingers a minute
+		ex2 := orchestration.NewExecutor(st, orchestration.ExecutorConfig{Pool: b.pool, LeaseTTL: 2 * time.Second,
+			Passive: true, Linger: time.Minute})
+		ex2.Start()
+		t.Cleanup(ex2.Close)
+		waitFor("b.ex to release the lane", func() bool { owner, _ := lane(); return owner == "" })
+		ex2.StartLane(srv)
+		waitFor("ex2 to take the lane", func() bool { owner, _ := lane(); return owner == ex2.Owner() })
+		_, gen := lane()
+
+		// b.ex plans these and cannot start the lane: ex2 runs them, under
+		// the lease it holds (else they would wait for its minute to end)
+		for i := 1; i <= 3; i++ {
+			b.account(t, fmt.Sprintf("a%02d", i), "")
+			for _, l := range b.settle(t) {
+				if l.State != orchestration.StateSuccess {
+					t.Fatalf("log %d: %s", l.ID, l.State)
+				}
+			}
+		}
+		if owner, g := lane(); owner != ex2.Owner() || g != gen {
+			t.Errorf("lane held by %q at generation %d, want %q still at %d", owner, g, ex2.Owner(), gen)
+		}
+		got := strings.Fields(b.sh(t, 0, "cut -d' ' -f1 "+b.roots[0]+"/order"))
+		if want := []string{"a00", "a01", "a02", "a03"}; !slices.Equal(got, want) {
+			t.Errorf("order %q, want %q", got, want)
+		}
+	})
+}

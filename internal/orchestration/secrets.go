@@ -63,8 +63,13 @@ func appliesSaves(model string) bool {
 }
 
 // scrubSnapshots drops the secret fields from the snapshot column of the
-// rows of table (changes or operations) that where selects, model by model.
+// rows of table (changes or operations) that where selects, in one
+// statement: each model's keys by a CASE on the row's model.
 func scrubSnapshots(ctx context.Context, tx *ent.Tx, dialectName, table string, where func() *entsql.Predicate) error {
+	var (
+		cases strings.Builder
+		which []*entsql.Predicate
+	)
 	for _, name := range slices.Sorted(maps.Keys(ent.Meta)) {
 		keys := secretFields(name)
 		if len(keys) == 0 {
@@ -74,23 +79,35 @@ func scrubSnapshots(ctx context.Context, tx *ent.Tx, dialectName, table string, 
 		for i, k := range keys {
 			has[i] = sqljson.HasKey("snapshot", sqljson.Path(k))
 		}
-		query, args := entsql.Dialect(dialectName).Update(table).
-			Set("snapshot", entsql.Expr(dropKeys(dialectName, keys))).
-			Where(entsql.And(where(), entsql.EQ("model", name), entsql.Or(has...))).Query()
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return err
-		}
+		which = append(which, entsql.And(entsql.EQ("model", name), entsql.Or(has...)))
+		// model names and keys are the schema's, never user input
+		cases.WriteString(" WHEN '" + name + "' THEN " + dropKeys(dialectName, keys))
 	}
-	return nil
+	if len(which) == 0 {
+		return nil
+	}
+	query, args := entsql.Dialect(dialectName).Update(table).
+		Set("snapshot", entsql.Expr("CASE "+quote(dialectName, "model")+cases.String()+" ELSE "+quote(dialectName, "snapshot")+" END")).
+		Where(entsql.And(where(), entsql.Or(which...))).Query()
+	_, err := tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+// quote quotes a column name the dialect's way.
+func quote(dialectName, column string) string {
+	if dialectName == dialect.Postgres {
+		return `"` + column + `"`
+	}
+	return "`" + column + "`"
 }
 
 // dropKeys is the SQL of the snapshot column without keys; keys are field
 // names of the schema, never user input.
 func dropKeys(dialectName string, keys []string) string {
 	if dialectName == dialect.Postgres {
-		return `"snapshot" - '{` + strings.Join(keys, ",") + `}'::text[]`
+		return quote(dialectName, "snapshot") + ` - '{` + strings.Join(keys, ",") + `}'::text[]`
 	}
-	return "json_remove(`snapshot`, '$." + strings.Join(keys, "', '$.") + "')"
+	return "json_remove(" + quote(dialectName, "snapshot") + ", '$." + strings.Join(keys, "', '$.") + "')"
 }
 
 // scrubLog drops the secrets of a log that became final, and of its

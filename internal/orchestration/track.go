@@ -192,7 +192,9 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
 		}
-		if err != nil || n == 0 || once {
+		// a batch short of planBatch took every change pending when it
+		// read, ids among them (committed before this call)
+		if err != nil || n < planBatch || once {
 			return servers, err
 		}
 	}
