@@ -11,8 +11,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
@@ -89,11 +87,6 @@ type DomainPatch struct {
 	Version *int    `json:"version,omitempty"`
 }
 
-type domainBody struct {
-	ETag string `header:"ETag"`
-	Body Domain
-}
-
 type createdDomain struct {
 	Location string `header:"Location"`
 	ETag     string `header:"ETag"`
@@ -129,67 +122,7 @@ func recordErrors(ctx context.Context, i int, err error) error {
 }
 
 func (s *Server) dnsRoutes() {
-	huma.Register(s.api, present(op("list-domains", http.MethodGet, "/domains", "List domains", "DNS"), domainListing, Presentation{Name: "domain", Label: "Domains", Singular: "Domain", Group: "services", Title: "name", Columns: []string{"serial", "dnssec", "top", "account"}, Refs: map[string]string{"top": "domain"}, Type: "Domain", Applied: true}),
-		func(ctx context.Context, in *struct {
-			ListParams
-			Name    string `query:"name" maxLength:"253"`
-			Account int    `query:"account" minimum:"0"`
-			Top     int    `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
-		}) (*struct{ Body *Page[Domain] }, error) {
-			where, order, err := domainListing.plan(ctx, in.ListParams, eq("name", in.Name, "account_id", in.Account, "top_id", in.Top))
-			if err != nil {
-				return nil, err
-			}
-			q := s.st.Domain.Query().Where(predicate.Domain(where))
-			for _, o := range order {
-				q = q.Order(domain.OrderOption(o))
-			}
-			page, err := paginate(ctx, q, in.ListParams, domainOut)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct{ Body *Page[Domain] }{page}, nil
-		})
-
-	huma.Register(s.api, op("get-domain", http.MethodGet, "/domains/{id}", "Get a domain", "DNS"),
-		func(ctx context.Context, in *IDPath) (*domainBody, error) {
-			d, err := s.st.Domain.Get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &domainBody{ETag: etag(d.Version), Body: domainOut(d)}, nil
-		})
-
-	huma.Register(s.api, example(op("create-domain", http.MethodPost, "/domains", "Add a domain, with its records", "DNS"),
-		map[string]any{"name": "example.com", "records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}}),
-		func(ctx context.Context, in *struct{ Body DomainCreate }) (*createdDomain, error) {
-			b := in.Body
-			var d *ent.Domain
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				c := tx.Domain.Create().SetName(b.Name).SetRefresh(b.Refresh).SetRetry(b.Retry).SetExpire(b.Expire).
-					SetMinTTL(b.MinTTL).SetDnssec(b.DNSSEC)
-				if b.Account != 0 {
-					c.SetAccountID(b.Account)
-				}
-				var err error
-				if d, err = c.Save(ctx); err != nil {
-					return err
-				}
-				for i, r := range b.Records {
-					if err := tx.Record.Create().SetDomainID(d.ID).SetType(r.Type).SetValue(r.Value).SetTTL(r.TTL).Exec(ctx); err != nil {
-						return recordErrors(ctx, i, err)
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			if d, err = s.st.Domain.Get(ctx, d.ID); err != nil { // the serial set at commit
-				return nil, fail(ctx, err)
-			}
-			return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
-		})
+	Domains.register(s)
 
 	imp := op("import-domain", http.MethodPost, "/domains/import", "Add a domain from a zone file", "DNS")
 	imp.Description = "Reads a zone file (from another panel or name server): the domain, a subdomain for each other " +
@@ -214,44 +147,6 @@ func (s *Server) dnsRoutes() {
 		}
 		return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
 	})
-
-	huma.Register(s.api, example(op("update-domain", http.MethodPatch, "/domains/{id}", "Change a domain's timers or DNSSEC", "DNS"),
-		map[string]any{"refresh": "2d", "version": 1}),
-		func(ctx context.Context, in *struct {
-			IDPath
-			Versioned
-			Body DomainPatch
-		}) (*domainBody, error) {
-			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			var d *ent.Domain
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				d, err = tx.Domain.UpdateOneID(in.ID).Where(domain.VersionEQ(v)).SetNillableRefresh(b.Refresh).
-					SetNillableRetry(b.Retry).SetNillableExpire(b.Expire).SetNillableMinTTL(b.MinTTL).
-					SetNillableDnssec(b.DNSSEC).Save(ctx)
-				if ent.IsNotFound(err) {
-					return staleOrMissing(ctx, tx.Domain.Query().Where(domain.ID(in.ID)).Exist)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			if d, err = s.st.Domain.Get(ctx, d.ID); err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &domainBody{ETag: etag(d.Version), Body: domainOut(d)}, nil
-		})
-
-	huma.Register(s.api, op("delete-domain", http.MethodDelete, "/domains/{id}", "Delete a domain, its subdomains and records", "DNS"),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.Domain.DeleteOneID(in.ID).Exec(ctx)
-			}))
-		})
 
 	huma.Register(s.api, op("view-zone", http.MethodGet, "/domains/{id}/zone", "The zone file of a domain, as the servers get it", "DNS"),
 		func(ctx context.Context, in *IDPath) (*struct {
@@ -325,123 +220,99 @@ func (s *Server) dnsRoutes() {
 			out.Body.DS = ds
 			return out, nil
 		})
+	Records.register(s)
+}
 
-	huma.Register(s.api, present(op("list-records", http.MethodGet, "/records", "List records", "DNS"), recordListing, Presentation{Name: "record", Label: "Records", Singular: "Record", Group: "services", Title: "id", Columns: []string{"domain", "type", "value", "ttl", "account"}, Type: "Record"}),
-		func(ctx context.Context, in *struct {
-			ListParams
-			Domain int    `query:"domain" minimum:"0"`
-			Type   string `query:"type" enum:"A,AAAA,CNAME,MX,NS,TXT,SRV,CAA,SOA"`
-		}) (*struct{ Body *Page[Record] }, error) {
-			where, order, err := recordListing.plan(ctx, in.ListParams, eq("domain_id", in.Domain, "type", in.Type))
-			if err != nil {
-				return nil, err
-			}
-			q := s.st.Record.Query().Where(predicate.Record(where))
-			for _, o := range order {
-				q = q.Order(record.OrderOption(o))
-			}
-			page, err := paginate(ctx, q, in.ListParams, recordOut)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct{ Body *Page[Record] }{page}, nil
-		})
+// recordList is the list of records' parameters.
+type recordList struct {
+	ListParams
+	Domain int    `query:"domain" minimum:"0"`
+	Type   string `query:"type" enum:"A,AAAA,CNAME,MX,NS,TXT,SRV,CAA,SOA"`
+}
 
-	huma.Register(s.api, op("get-record", http.MethodGet, "/records/{id}", "Get a record", "DNS"),
-		func(ctx context.Context, in *IDPath) (*struct {
-			ETag string `header:"ETag"`
-			Body Record
-		}, error) {
-			r, err := s.st.Record.Get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct {
-				ETag string `header:"ETag"`
-				Body Record
-			}{etag(r.Version), recordOut(r)}, nil
-		})
+func (l recordList) Filters() []any { return []any{"domain_id", l.Domain, "type", l.Type} }
 
-	huma.Register(s.api, example(op("create-record", http.MethodPost, "/records", "Add a record to a domain", "DNS"),
-		map[string]any{"domain": 1, "type": "TXT", "value": "v=spf1 mx -all", "ttl": "1h"}),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Domain int `json:"domain" minimum:"1"`
-				RecordIn
-			}
-		}) (*struct {
-			Location string `header:"Location"`
-			ETag     string `header:"ETag"`
-			Body     Record
-		}, error) {
-			b := in.Body
-			var r *ent.Record
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
-				r, err = tx.Record.Create().SetDomainID(b.Domain).SetType(b.Type).SetValue(b.Value).SetTTL(b.TTL).Save(ctx)
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct {
-				Location string `header:"Location"`
-				ETag     string `header:"ETag"`
-				Body     Record
-			}{Prefix + "/records/" + strconv.Itoa(r.ID), etag(r.Version), recordOut(r)}, nil
-		})
+// The bodies of a record's create and update are unnamed (aliases): the
+// OpenAPI document names them after their operations.
+type (
+	recordCreate = struct {
+		Domain int `json:"domain" minimum:"1" ent:"domain_id"`
+		RecordIn
+	}
+	recordPatch = struct {
+		Type    *string `json:"type,omitempty" maxLength:"8"`
+		Value   *string `json:"value,omitempty" maxLength:"4096"`
+		TTL     *string `json:"ttl,omitempty" maxLength:"16"`
+		Version *int    `json:"version,omitempty"`
+	}
+)
 
-	huma.Register(s.api, example(op("update-record", http.MethodPatch, "/records/{id}", "Change a record", "DNS"),
-		map[string]any{"value": "v=spf1 -all", "version": 1}),
-		func(ctx context.Context, in *struct {
-			IDPath
-			Versioned
-			Body struct {
-				Type    *string `json:"type,omitempty" maxLength:"8"`
-				Value   *string `json:"value,omitempty" maxLength:"4096"`
-				TTL     *string `json:"ttl,omitempty" maxLength:"16"`
-				Version *int    `json:"version,omitempty"`
-			}
-		}) (*struct {
-			ETag string `header:"ETag"`
-			Body Record
-		}, error) {
-			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			var r *ent.Record
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				u := tx.Record.UpdateOneID(in.ID).Where(record.VersionEQ(v)).SetNillableType(b.Type).SetNillableTTL(b.TTL)
-				if b.Value != nil {
-					u.SetValue(*b.Value)
-				} else if b.Type != nil {
-					// a new type re-checks the value it keeps
-					old, err := tx.Record.Get(ctx, in.ID)
-					if err != nil {
-						return err
-					}
-					u.SetValue(old.Value)
-				}
-				r, err = u.Save(ctx)
-				if ent.IsNotFound(err) {
-					return staleOrMissing(ctx, tx.Record.Query().Where(record.ID(in.ID)).Exist)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct {
-				ETag string `header:"ETag"`
-				Body Record
-			}{etag(r.Version), recordOut(r)}, nil
-		})
+// Records are the records of domains.
+var Records = Model[ent.Record, *ent.RecordQuery, Record, recordCreate, recordPatch, recordList]{
+	Name: "record", Plural: "records", Tag: "DNS",
+	List: "List records", Get: "Get a record", Create: "Add a record to a domain", Update: "Change a record",
+	Delete:        "Delete a record",
+	CreateExample: map[string]any{"domain": 1, "type": "TXT", "value": "v=spf1 mx -all", "ttl": "1h"},
+	UpdateExample: map[string]any{"value": "v=spf1 -all", "version": 1},
+	Listing:       recordListing,
+	Presentation: Presentation{Name: "record", Label: "Records", Singular: "Record", Group: "services", Title: "id",
+		Columns: []string{"domain", "type", "value", "ttl", "account"}, Type: "Record"},
+	Client: func(c *ent.Client) Client[ent.Record, *ent.RecordQuery] { return c.Record },
+	Out:    recordOut,
+	BeforeUpdate: func(ctx context.Context, tx *ent.Tx, id int, in recordPatch, u ent.Saver[ent.Record]) error {
+		if in.Value != nil || in.Type == nil {
+			return nil
+		}
+		// a new type re-checks the value it keeps
+		old, err := tx.Record.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		return u.Generic().SetField(record.FieldValue, old.Value)
+	},
+}
 
-	huma.Register(s.api, op("delete-record", http.MethodDelete, "/records/{id}", "Delete a record", "DNS"),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.Record.DeleteOneID(in.ID).Exec(ctx)
-			}))
-		})
+// domainList is the list of domains' parameters.
+type domainList struct {
+	ListParams
+	Name    string `query:"name" maxLength:"253"`
+	Account int    `query:"account" minimum:"0"`
+	Top     int    `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
+}
+
+func (l domainList) Filters() []any {
+	return []any{"name", l.Name, "account_id", l.Account, "top_id", l.Top}
+}
+
+// Domains are DNS domains and their zones.
+var Domains = Model[ent.Domain, *ent.DomainQuery, Domain, DomainCreate, DomainPatch, domainList]{
+	Name: "domain", Plural: "domains", Tag: "DNS",
+	List: "List domains", Get: "Get a domain", Create: "Add a domain, with its records",
+	Update: "Change a domain's timers or DNSSEC", Delete: "Delete a domain, its subdomains and records",
+	CreateExample: map[string]any{"name": "example.com", "records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}},
+	UpdateExample: map[string]any{"refresh": "2d", "version": 1},
+	Listing:       domainListing,
+	Presentation: Presentation{Name: "domain", Label: "Domains", Singular: "Domain", Group: "services", Title: "name",
+		Columns: []string{"serial", "dnssec", "top", "account"}, Refs: map[string]string{"top": "domain"}, Type: "Domain",
+		Applied: true},
+	Client: func(c *ent.Client) Client[ent.Domain, *ent.DomainQuery] { return c.Domain },
+	Out:    domainOut,
+	CreateWith: func(ctx context.Context, tx *ent.Tx, b DomainCreate) (*ent.Domain, error) {
+		c := tx.Domain.Create().SetName(b.Name).SetRefresh(b.Refresh).SetRetry(b.Retry).SetExpire(b.Expire).
+			SetMinTTL(b.MinTTL).SetDnssec(b.DNSSEC)
+		if b.Account != 0 {
+			c.SetAccountID(b.Account)
+		}
+		d, err := c.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range b.Records {
+			if err := tx.Record.Create().SetDomainID(d.ID).SetType(r.Type).SetValue(r.Value).SetTTL(r.TTL).Exec(ctx); err != nil {
+				return nil, recordErrors(ctx, i, err)
+			}
+		}
+		return d, nil
+	},
+	Reread: true, // the serial is set at commit
 }

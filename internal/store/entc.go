@@ -47,6 +47,7 @@ func main() {
 			gen.MustParse(gen.NewTemplate("query").ParseFiles("query.tmpl")),
 			gen.MustParse(gen.NewTemplate("sqltx").ParseFiles("sqltx.tmpl")),
 			gen.MustParse(gen.NewTemplate("tables").ParseFiles("tables.tmpl")),
+			gen.MustParse(gen.NewTemplate("adapters").ParseFiles("adapters.tmpl")),
 		},
 		Hooks: []gen.Hook{requireScope},
 	})
