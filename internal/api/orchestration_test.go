@@ -200,15 +200,15 @@ func TestOrchestrationOverAPI(t *testing.T) {
 			t.Errorf("operations of the write: %v", ops)
 		}
 
-		// asked not to wait, it answers at once; the log's output grows live
+		// asked not to wait, it answers once committed, before its changes
+		// are planned (no operations named); the log's output grows live
 		async := e.anon()
 		async.bearer = admin.bearer
 		async.http.Jar = admin.http.Jar
 		async.header.Set("Prefer", "respond-async")
-		start := time.Now()
 		r = create(async, "anna", "SLOW")
-		if took := time.Since(start); r.header.Get("Orchestra-Outcome") != "PENDING" || took > time.Second {
-			t.Errorf("respond-async: outcome %q after %v", r.header.Get("Orchestra-Outcome"), took)
+		if r.header.Get("Orchestra-Outcome") != "PENDING" {
+			t.Errorf("respond-async: outcome %q", r.header.Get("Orchestra-Outcome"))
 		}
 		// it names its changes, not yet planned, and links to their operations
 		changes := r.header.Get("Orchestra-Changes")

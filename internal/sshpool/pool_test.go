@@ -292,7 +292,7 @@ func TestAuthFailure(t *testing.T) {
 func TestUnreachable(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := ssh.NewSignerFromKey(priv)
-	p, _ := New(Config{Signer: signer, DialTimeout: 2 * time.Second})
+	p, _ := New(Config{Signer: signer, DialTimeout: time.Minute})
 	defer p.Close()
 	start := time.Now()
 	code, err := p.Run(context.Background(), Target{Address: "127.0.0.1", Port: 1, HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFNyomYHilKITiSPSd1J1g8qVspsZHUx0IxtynLiy93F"}, []byte("true"), nil, nil)
@@ -300,8 +300,8 @@ func TestUnreachable(t *testing.T) {
 	if code != -1 || !errors.Is(err, ErrTransport) || !errors.As(err, &te) || te.Op != "dial" {
 		t.Fatalf("got %d, %v; want a dial transport error", code, err)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("a refused connection took %s", d)
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("a refused connection took %s: it waited for the dial timeout", d)
 	}
 }
 
@@ -394,7 +394,9 @@ echo never
 	if !strings.Contains(err.Error(), "were killed") {
 		t.Errorf("error does not say the remote processes were killed: %v", err)
 	}
-	if elapsed > 4*time.Second {
+	// the script would wait 1000 s: a return within a minute is the
+	// deadline's doing, however busy the machine
+	if elapsed > time.Minute {
 		t.Errorf("Run returned %s after the deadline", elapsed-1500*time.Millisecond)
 	}
 	if out.String() != "started\n" {
