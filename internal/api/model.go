@@ -28,9 +28,20 @@ type Client[E, Q any] interface {
 
 // Lister is a list's query parameters: ListParams, embedded, and the
 // model's filters, as (column, value) pairs; a zero value filters nothing.
+// Filters that are not equalities come from a Where method, if it has one.
 type Lister interface {
 	Params() ListParams
 	Filters() []any
+}
+
+// modelQuery is the part of a generated ent query a model's operations use.
+type modelQuery[Q, E any] interface {
+	listQuery[Q, *E]
+	Only(context.Context) (*E, error)
+}
+
+type moreFilters interface {
+	Where() []func(*sql.Selector)
 }
 
 // Params returns the parameters themselves, so that a list's parameters
@@ -44,12 +55,9 @@ func (p ListParams) Params() ListParams { return p }
 // answer carrying an object.
 //
 // E is the ent entity, Q its query, O the object as the API shows it, C a
-// create's body, P an update's body and L the list's parameters. Create
-// and update bodies map onto the entity's fields by their JSON names (or an
-// `ent:"column"` tag; `ent:"-"` skips a field): an update sets the fields
-// given (pointers), a create every field but the empty optional ones, which
-// keep their defaults.
-type Model[E any, Q listQuery[Q, *E], O, C, P any, L Lister] struct {
+// create's body, P an update's body and L the list's parameters. Bodies
+// map onto the entity's fields by name (setFields).
+type Model[E any, Q modelQuery[Q, E], O, C, P any, L Lister] struct {
 	Name   string // singular, lower case: get-record, /records/{id}
 	Plural string // list-records, /records
 	Tag    string
@@ -62,6 +70,12 @@ type Model[E any, Q listQuery[Q, *E], O, C, P any, L Lister] struct {
 	Presentation                 Presentation
 	Client                       func(*ent.Client) Client[E, Q]
 	Out                          func(*E) O
+	// Load adds to the queries of lists and of single objects what an
+	// object is shown with (its edges: a system user's groups).
+	Load func(Q) Q
+	// BeforeCreate may add to a create what its body implies beyond
+	// fields (edges, a password's hash).
+	BeforeCreate func(ctx context.Context, tx *ent.Tx, in C, s ent.Saver[E]) error
 	// CreateWith creates in its own way, when fields alone do not say it
 	// (a domain comes with its records).
 	CreateWith func(ctx context.Context, tx *ent.Tx, in C) (*E, error)
@@ -69,7 +83,8 @@ type Model[E any, Q listQuery[Q, *E], O, C, P any, L Lister] struct {
 	// new type checks the value it keeps).
 	BeforeUpdate func(ctx context.Context, tx *ent.Tx, id int, in P, s ent.Saver[E]) error
 	// Reread answers a write with the object read again once committed:
-	// rules set some fields as the transaction commits (a zone's serial).
+	// rules set some fields as the transaction commits (a zone's serial);
+	// with Load, it is implied.
 	Reread bool
 }
 
@@ -90,14 +105,31 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
 	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
 
+	// get reads one object as the viewer may see it, with what Load adds
+	get := func(ctx context.Context, objID int) (*E, error) {
+		if m.Load == nil {
+			return m.Client(s.st.Client).Get(ctx, objID)
+		}
+		q := m.Client(s.st.Client).List(func(s *sql.Selector) { s.Where(sql.EQ(s.C("id"), objID)) }, nil)
+		return m.Load(q).Only(ctx)
+	}
+
 	huma.Register(s.api, present(op("list-"+m.Plural, http.MethodGet, path, m.List, m.Tag), m.Listing, m.Presentation),
 		func(ctx context.Context, in *L) (*struct{ Body *Page[O] }, error) {
 			p := (*in).Params()
-			where, order, err := m.Listing.plan(ctx, p, eq((*in).Filters()...))
+			var more []func(*sql.Selector)
+			if w, ok := any(*in).(moreFilters); ok {
+				more = w.Where()
+			}
+			where, order, err := m.Listing.plan(ctx, p, eq((*in).Filters()...), more...)
 			if err != nil {
 				return nil, err
 			}
-			page, err := paginate(ctx, m.Client(s.st.Client).List(where, order), p, m.Out)
+			q := m.Client(s.st.Client).List(where, order)
+			if m.Load != nil {
+				q = m.Load(q)
+			}
+			page, err := paginate(ctx, q, p, m.Out)
 			if err != nil {
 				return nil, fail(ctx, err)
 			}
@@ -106,14 +138,14 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 
 	huma.Register(s.api, op("get-"+m.Name, http.MethodGet, path+"/{id}", m.Get, m.Tag),
 		func(ctx context.Context, in *IDPath) (*objectBody[O], error) {
-			e, err := m.Client(s.st.Client).Get(ctx, in.ID)
+			e, err := get(ctx, in.ID)
 			if err != nil {
 				return nil, fail(ctx, err)
 			}
 			return &objectBody[O]{etag(version(e)), m.Out(e)}, nil
 		})
 
-	huma.Register(s.api, example(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample),
+	huma.Register(s.api, withExample(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample),
 		func(ctx context.Context, in *struct{ Body C }) (*createdBody[O], error) {
 			var e *E
 			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
@@ -125,11 +157,16 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				if err := setFields(c.Generic(), in.Body, false); err != nil {
 					return err
 				}
+				if m.BeforeCreate != nil {
+					if err := m.BeforeCreate(ctx, tx, in.Body, c); err != nil {
+						return err
+					}
+				}
 				e, err = c.Save(ctx)
 				return err
 			})
-			if err == nil && m.Reread {
-				e, err = m.Client(s.st.Client).Get(ctx, id(e))
+			if err == nil && (m.Reread || m.Load != nil) {
+				e, err = get(ctx, id(e))
 			}
 			if err != nil {
 				return nil, fail(ctx, err)
@@ -137,7 +174,7 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 			return &createdBody[O]{Prefix + path + "/" + strconv.Itoa(id(e)), etag(version(e)), m.Out(e)}, nil
 		})
 
-	huma.Register(s.api, example(op("update-"+m.Name, http.MethodPatch, path+"/{id}", m.Update, m.Tag), m.UpdateExample),
+	huma.Register(s.api, withExample(op("update-"+m.Name, http.MethodPatch, path+"/{id}", m.Update, m.Tag), m.UpdateExample),
 		// an unnamed input: the document names its body after the operation
 		func(ctx context.Context, in *struct {
 			IDPath
@@ -166,8 +203,8 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				}
 				return err
 			})
-			if err == nil && m.Reread {
-				e, err = m.Client(s.st.Client).Get(ctx, id(e))
+			if err == nil && (m.Reread || m.Load != nil) {
+				e, err = get(ctx, id(e))
 			}
 			if err != nil {
 				return nil, fail(ctx, err)
@@ -183,6 +220,14 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 		})
 }
 
+// withExample is example, for a declaration that may have none.
+func withExample(o huma.Operation, body map[string]any) huma.Operation {
+	if body == nil {
+		return o
+	}
+	return example(o, body)
+}
+
 // bodyVersion is the version field of an update's body, if it has one.
 func bodyVersion(body any) *int {
 	f := reflect.ValueOf(body).Elem().FieldByName("Version")
@@ -192,9 +237,12 @@ func bodyVersion(body any) *int {
 	return f.Interface().(*int)
 }
 
-// setFields sets the entity fields a body carries on mutation m: with only
-// given, those that are set (non-nil pointers); else all of them but the
-// empty ones marked omitempty. Embedded structs are walked.
+// setFields sets the entity fields a body carries on mutation m: with
+// onlyGiven (an update), those given (non-nil pointers); else (a create)
+// every field, but a zero one tagged `ent:",omitzero"` (an account left
+// out means the viewer's own). A field sets the entity field of its JSON
+// name, or of the name its ent tag gives; `ent:"-"` skips it. Embedded
+// structs are walked.
 func setFields(m entgo.Mutation, body any, onlyGiven bool) error {
 	v := reflect.ValueOf(body)
 	if v.Kind() == reflect.Pointer {
@@ -209,20 +257,20 @@ func setFields(m entgo.Mutation, body any, onlyGiven bool) error {
 			}
 			continue
 		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		column := name
-		if c, ok := f.Tag.Lookup("ent"); ok {
-			column = c
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		column, opts, _ := strings.Cut(f.Tag.Get("ent"), ",")
+		if column == "" {
+			column = name
 		}
 		if name == "" || name == "-" || column == "-" || name == "version" || !f.IsExported() {
 			continue
 		}
-		if fv.Kind() == reflect.Pointer {
-			if fv.IsNil() {
-				continue
-			}
+		switch {
+		case fv.Kind() == reflect.Pointer && fv.IsNil():
+			continue
+		case fv.Kind() == reflect.Pointer:
 			fv = fv.Elem()
-		} else if onlyGiven || strings.Contains(opts, "omitempty") && fv.IsZero() {
+		case onlyGiven || opts == "omitzero" && fv.IsZero():
 			continue
 		}
 		if err := m.SetField(column, fv.Interface()); err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 )
@@ -66,135 +64,79 @@ func hashSystemPassword(ctx context.Context, pw, user string) (string, error) {
 	return systemusers.HashPassword(pw)
 }
 
+// systemUserList is the list of system users' parameters.
+type systemUserList struct {
+	ListParams
+	Account  int       `query:"account" minimum:"0"`
+	IsMain   boolParam `query:"is_main" enum:"true,false"`
+	IsActive boolParam `query:"is_active" enum:"true,false"`
+}
+
+func (l systemUserList) Filters() []any {
+	return []any{"account_id", l.Account, "is_main", l.IsMain, "is_active", l.IsActive}
+}
+
+// The bodies of a system user's create and update are unnamed (aliases):
+// the OpenAPI document names them after their operations.
+type (
+	systemUserCreate = struct {
+		Username  string `json:"username" maxLength:"32"`
+		Password  string `json:"password,omitempty" maxLength:"256" doc:"Stored as a SHA-512 crypt hash; without one the user logs in with keys only." ent:"-"`
+		Account   int    `json:"account,omitempty" ent:"account_id,omitzero"`
+		Home      string `json:"home,omitempty" maxLength:"256"`
+		Directory string `json:"directory,omitempty" maxLength:"256"`
+		Shell     string `json:"shell,omitempty" maxLength:"64"`
+		Groups    []int  `json:"groups,omitempty" maxItems:"100" ent:"-"`
+		IsActive  *bool  `json:"is_active,omitempty"`
+	}
+	systemUserPatch = struct {
+		Home      *string `json:"home,omitempty" maxLength:"256"`
+		Directory *string `json:"directory,omitempty" maxLength:"256"`
+		Shell     *string `json:"shell,omitempty" maxLength:"64"`
+		Groups    *[]int  `json:"groups,omitempty" maxItems:"100" doc:"Replaces the groups." ent:"-"`
+		IsActive  *bool   `json:"is_active,omitempty"`
+		Version   *int    `json:"version,omitempty"`
+	}
+)
+
+// SystemUsers are the UNIX users of accounts.
+var SystemUsers = Model[ent.SystemUser, *ent.SystemUserQuery, SystemUser, systemUserCreate, systemUserPatch, systemUserList]{
+	Name: "system-user", Plural: "system-users", Tag: "System users",
+	List: "List system users", Get: "Get a system user", Create: "Add a system user",
+	Update: "Change a system user", Delete: "Delete a system user",
+	CreateExample: map[string]any{"username": "web", "password": "Str0ng-pass-phrase", "shell": "sftp-only"},
+	UpdateExample: map[string]any{"shell": "/dev/null", "version": 1},
+	Listing:       systemUserListing,
+	Presentation: Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services",
+		Title: "username", Columns: []string{"is_main", "shell", "home", "is_active", "account"}, Toggle: "is_active",
+		Type: "SystemUser", Applied: true},
+	Client: func(c *ent.Client) Client[ent.SystemUser, *ent.SystemUserQuery] { return c.SystemUser },
+	Out:    systemUserOut,
+	Load:   func(q *ent.SystemUserQuery) *ent.SystemUserQuery { return q.WithGroups() },
+	BeforeCreate: func(ctx context.Context, tx *ent.Tx, in systemUserCreate, c ent.Saver[ent.SystemUser]) error {
+		hash := ""
+		if in.Password != "" {
+			var err error
+			if hash, err = hashSystemPassword(ctx, in.Password, in.Username); err != nil {
+				return err
+			}
+		}
+		c.(*ent.SystemUserCreate).SetPassword(hash).AddGroupIDs(in.Groups...)
+		return nil
+	},
+	BeforeUpdate: func(ctx context.Context, tx *ent.Tx, id int, in systemUserPatch, u ent.Saver[ent.SystemUser]) error {
+		if in.Groups != nil {
+			u.(*ent.SystemUserUpdateOne).ClearGroups().AddGroupIDs(*in.Groups...)
+		}
+		return nil
+	},
+}
+
 func (s *Server) systemUserRoutes() {
 	get := func(ctx context.Context, id int) (*ent.SystemUser, error) {
 		return s.st.SystemUser.Query().Where(systemuser.ID(id)).WithGroups().Only(ctx)
 	}
-	huma.Register(s.api, present(op("list-system-users", http.MethodGet, "/system-users", "List system users", "System users"), systemUserListing, Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services", Title: "username", Columns: []string{"is_main", "shell", "home", "is_active", "account"}, Toggle: "is_active", Type: "SystemUser", Applied: true}),
-		func(ctx context.Context, in *struct {
-			ListParams
-			Account  int       `query:"account" minimum:"0"`
-			IsMain   boolParam `query:"is_main" enum:"true,false"`
-			IsActive boolParam `query:"is_active" enum:"true,false"`
-		}) (*struct{ Body *Page[SystemUser] }, error) {
-			where, order, err := systemUserListing.plan(ctx, in.ListParams, eq("account_id", in.Account, "is_main", in.IsMain, "is_active", in.IsActive))
-			if err != nil {
-				return nil, err
-			}
-			q := s.st.SystemUser.Query().Where(predicate.SystemUser(where)).WithGroups()
-			for _, o := range order {
-				q = q.Order(systemuser.OrderOption(o))
-			}
-			page, err := paginate(ctx, q, in.ListParams, systemUserOut)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct{ Body *Page[SystemUser] }{page}, nil
-		})
-
-	huma.Register(s.api, op("get-system-user", http.MethodGet, "/system-users/{id}", "Get a system user", "System users"),
-		func(ctx context.Context, in *IDPath) (*systemUserBody, error) {
-			u, err := get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
-		})
-
-	huma.Register(s.api, example(op("create-system-user", http.MethodPost, "/system-users", "Add a system user", "System users"),
-		map[string]any{"username": "web", "password": "Str0ng-pass-phrase", "shell": "sftp-only"}),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Username  string `json:"username" maxLength:"32"`
-				Password  string `json:"password,omitempty" maxLength:"256" doc:"Stored as a SHA-512 crypt hash; without one the user logs in with keys only."`
-				Account   int    `json:"account,omitempty"`
-				Home      string `json:"home,omitempty" maxLength:"256"`
-				Directory string `json:"directory,omitempty" maxLength:"256"`
-				Shell     string `json:"shell,omitempty" maxLength:"64"`
-				Groups    []int  `json:"groups,omitempty" maxItems:"100"`
-				IsActive  *bool  `json:"is_active,omitempty"`
-			}
-		}) (*struct {
-			Location string `header:"Location"`
-			ETag     string `header:"ETag"`
-			Body     SystemUser
-		}, error) {
-			b := in.Body
-			hash := ""
-			if b.Password != "" {
-				var err error
-				if hash, err = hashSystemPassword(ctx, b.Password, b.Username); err != nil {
-					return nil, fail(ctx, err)
-				}
-			}
-			var id int
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				c := tx.SystemUser.Create().SetUsername(b.Username).SetPassword(hash).SetHome(b.Home).
-					SetDirectory(b.Directory).SetShell(b.Shell).SetNillableIsActive(b.IsActive).AddGroupIDs(b.Groups...)
-				if b.Account != 0 {
-					c.SetAccountID(b.Account)
-				}
-				u, err := c.Save(ctx)
-				if err != nil {
-					return err
-				}
-				id = u.ID
-				return nil
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			u, err := get(ctx, id)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct {
-				Location string `header:"Location"`
-				ETag     string `header:"ETag"`
-				Body     SystemUser
-			}{Prefix + "/system-users/" + strconv.Itoa(u.ID), etag(u.Version), systemUserOut(u)}, nil
-		})
-
-	huma.Register(s.api, example(op("update-system-user", http.MethodPatch, "/system-users/{id}", "Change a system user", "System users"),
-		map[string]any{"shell": "/dev/null", "version": 1}),
-		func(ctx context.Context, in *struct {
-			IDPath
-			Versioned
-			Body struct {
-				Home      *string `json:"home,omitempty" maxLength:"256"`
-				Directory *string `json:"directory,omitempty" maxLength:"256"`
-				Shell     *string `json:"shell,omitempty" maxLength:"64"`
-				Groups    *[]int  `json:"groups,omitempty" maxItems:"100" doc:"Replaces the groups."`
-				IsActive  *bool   `json:"is_active,omitempty"`
-				Version   *int    `json:"version,omitempty"`
-			}
-		}) (*systemUserBody, error) {
-			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				q := tx.SystemUser.UpdateOneID(in.ID).Where(systemuser.VersionEQ(v)).SetNillableHome(b.Home).
-					SetNillableDirectory(b.Directory).SetNillableShell(b.Shell).SetNillableIsActive(b.IsActive)
-				if b.Groups != nil {
-					q.ClearGroups().AddGroupIDs(*b.Groups...)
-				}
-				_, err := q.Save(ctx)
-				if ent.IsNotFound(err) {
-					return staleOrMissing(ctx, tx.SystemUser.Query().Where(systemuser.ID(in.ID)).Exist)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			u, err := get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
-		})
+	SystemUsers.register(s)
 
 	setPw := example(op("set-system-user-password", http.MethodPost, "/system-users/{id}/password", "Set a system user's password", "System users"),
 		map[string]any{"password": "An0ther-pass-phrase"})
@@ -224,13 +166,6 @@ func (s *Server) systemUserRoutes() {
 		}
 		return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
 	})
-
-	huma.Register(s.api, op("delete-system-user", http.MethodDelete, "/system-users/{id}", "Delete a system user", "System users"),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.SystemUser.DeleteOneID(in.ID).Exec(ctx)
-			}))
-		})
 }
 
 // ActionResult is what a system user's custom action did on its servers.
