@@ -575,6 +575,9 @@ func (e *Executor) execute(ctx context.Context, l *ent.ExecutionLog, srv *ent.Se
 func (e *Executor) claim(ctx context.Context, id, serverID int, gen int64) (*ent.ExecutionLog, error) {
 	var l *ent.ExecutionLog
 	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		if err := relaxCommit(ctx, tx, e.st.Dialect); err != nil {
+			return err
+		}
 		if err := e.fence(ctx, tx, serverID, gen); err != nil {
 			return err
 		}
@@ -650,6 +653,9 @@ func (e *Executor) runGo(ctx context.Context, b *Backend, l *ent.ExecutionLog, s
 // still holds the lane, and wakes waiters when the state is final.
 func (e *Executor) setState(ctx context.Context, logID, serverID int, gen int64, state string, more func(*ent.ExecutionLogUpdate)) error {
 	err := e.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		if err := relaxCommit(ctx, tx, e.st.Dialect); err != nil {
+			return err
+		}
 		if err := e.fence(ctx, tx, serverID, gen); err != nil {
 			return err
 		}

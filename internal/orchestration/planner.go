@@ -297,12 +297,30 @@ func (p *Planner) read(ctx context.Context, join bool) (*plannedBatch, error) {
 	return b, nil
 }
 
+// relaxCommit lets tx's commit return before PostgreSQL has flushed it to
+// disk. It is for the engine's own records of a unit (planned, started,
+// finished): lost in a crash of the database server, they only make
+// idempotent units plan or run again (a unit left STARTED is aborted and
+// queued again), the durability SQLite's synchronous=NORMAL gives every
+// write. The commit of a write that made the changes stays durable, and
+// flushes these with it.
+func relaxCommit(ctx context.Context, tx *ent.Tx, dialectName string) error {
+	if dialectName != dialect.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off")
+	return err
+}
+
 // write records what read found and marks its changes planned, or returns
 // errReplanned, writing nothing, when they were planned meanwhile.
 func (p *Planner) write(ctx context.Context, b *plannedBatch) ([]int, error) {
 	var servers []int
 	err := p.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		servers = nil
+		if err := relaxCommit(ctx, tx, p.st.Dialect); err != nil {
+			return err
+		}
 		ids := make([]int, len(b.changes))
 		var secret []int
 		for i, c := range b.changes {
