@@ -133,3 +133,18 @@ func Validate(ctx context.Context, m *ent.AccountMutation) error {
 	}
 	return nil
 }
+
+// clearKey carries an account's clear password from the API to the rules
+// that hash it for the account's main system user, never further.
+type clearKey struct{}
+
+// WithClearPassword returns ctx carrying pw for the account being written.
+func WithClearPassword(ctx context.Context, pw string) context.Context {
+	return context.WithValue(ctx, clearKey{}, pw)
+}
+
+// ClearPassword is the clear password ctx carries, if any.
+func ClearPassword(ctx context.Context) (string, bool) {
+	pw, ok := ctx.Value(clearKey{}).(string)
+	return pw, ok
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
-	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -198,7 +197,7 @@ func (s *Server) accountRoutes() {
 			}
 			var a *ent.Account
 			// the main system user gets the same password, hashed its way
-			ctx = systemusers.WithClearPassword(ctx, b.Password)
+			ctx = accounts.WithClearPassword(ctx, b.Password)
 			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 				c := tx.Account.Create().SetUsername(b.Username).SetPassword(hash).SetShortName(b.ShortName).
 					SetFullName(b.FullName).SetEmail(b.Email).SetType(b.Type).SetLanguage(b.Language).

@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	_ "github.com/orchestra-panel/orchestra/internal/contacts"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all" // every service's API
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"

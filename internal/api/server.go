@@ -189,11 +189,9 @@ func (s *Server) routes() {
 	s.serverRoutes()
 	s.routeRoutes()
 	s.logRoutes()
-	s.dnsRoutes()
 	s.databaseRoutes()
-	s.systemUserRoutes()
-	s.systemUserActionRoutes()
 	s.orchestrateRoutes()
+	s.registerDeclared()
 }
 
 // requireViewer refuses anonymous calls to operations that need a login.

@@ -16,6 +16,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all" // every service's API
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
@@ -354,7 +355,7 @@ func TestBatchMatchesDatabase(t *testing.T) {
 		main := "/home/" + tag
 
 		// 1. the account, its main user, and one user of each kind
-		logs := b.write(ex, systemusers.WithClearPassword(cli, "Main-pass-42"), func(ctx context.Context, tx *ent.Tx) error {
+		logs := b.write(ex, accounts.WithClearPassword(cli, "Main-pass-42"), func(ctx context.Context, tx *ent.Tx) error {
 			acc = tx.Account.Create().SetUsername(tag).SetPassword("!").SetFullName("Mixed").
 				SetEmail(tag + "@example.com").SaveX(ctx).ID
 			create(ctx, tx, acc, "a", func(c *ent.SystemUserCreate) {

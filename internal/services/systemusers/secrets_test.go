@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -115,7 +116,7 @@ for g in $(getent group | cut -d: -f1 | grep '^%[1]s'); do groupdel "$g" 2>/dev/
 
 		// 1. created and changed: applied, then gone from all but the rows
 		var main *ent.SystemUser
-		out := write(systemusers.WithClearPassword(cli, "User-pass-42"), func(ctx context.Context, tx *ent.Tx) error {
+		out := write(accounts.WithClearPassword(cli, "User-pass-42"), func(ctx context.Context, tx *ent.Tx) error {
 			acc, err := tx.Account.Create().SetUsername(tag).SetPassword(accountHash).SetFullName("Secret").
 				SetEmail(tag + "@example.com").Save(ctx)
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
 
+	"github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/paths"
@@ -102,15 +103,6 @@ func HashPassword(pw string) (string, error) {
 	return d.Encode(), nil
 }
 
-// ClearPassword carries a clear password from the API to the rules that
-// hash it (for an account's main system user), never further.
-type clearKey struct{}
-
-// WithClearPassword returns ctx carrying pw for the account being written.
-func WithClearPassword(ctx context.Context, pw string) context.Context {
-	return context.WithValue(ctx, clearKey{}, pw)
-}
-
 func init() {
 	store.RegisterHook("SystemUser", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
 		return hook.SystemUserFunc(func(ctx context.Context, m *ent.SystemUserMutation) (ent.Value, error) {
@@ -155,7 +147,7 @@ func init() {
 			}
 			c := m.Client().SystemUser.Create().SetUsername(a.Username).SetAccountID(a.ID).SetIsMain(true).
 				SetShell(DefaultShell.Get())
-			if pw, ok := ctx.Value(clearKey{}).(string); ok && pw != "" {
+			if pw, ok := accounts.ClearPassword(ctx); ok && pw != "" {
 				hash, err := HashPassword(pw)
 				if err != nil {
 					return nil, err

@@ -1,4 +1,4 @@
-package api
+package systemusers
 
 import (
 	"context"
@@ -8,8 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/orchestra-panel/orchestra/internal/orchestration"
-	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/validate"
@@ -42,7 +41,7 @@ func systemUserOut(u *ent.SystemUser) SystemUser {
 	return out
 }
 
-var systemUserListing = Listing{
+var systemUserListing = api.Listing{
 	Orderable: []string{"id", "username", "created_at", "updated_at", "account_id"},
 	Search:    []string{"username"},
 	Default:   "username",
@@ -56,20 +55,20 @@ type systemUserBody struct {
 
 // hashSystemPassword checks and hashes a clear password for user.
 func hashSystemPassword(ctx context.Context, pw, user string) (string, error) {
-	if msg := systemusers.PasswordProblem(ctx, pw, user); msg != "" {
+	if msg := PasswordProblem(ctx, pw, user); msg != "" {
 		var errs validate.Errors
 		errs.Add("password", msg)
 		return "", errs.Err()
 	}
-	return systemusers.HashPassword(pw)
+	return HashPassword(pw)
 }
 
 // systemUserList is the list of system users' parameters.
 type systemUserList struct {
-	ListParams
-	Account  int       `query:"account" minimum:"0"`
-	IsMain   boolParam `query:"is_main" enum:"true,false"`
-	IsActive boolParam `query:"is_active" enum:"true,false"`
+	api.ListParams
+	Account  int           `query:"account" minimum:"0"`
+	IsMain   api.BoolParam `query:"is_main" enum:"true,false"`
+	IsActive api.BoolParam `query:"is_active" enum:"true,false"`
 }
 
 func (l systemUserList) Filters() []any {
@@ -100,17 +99,17 @@ type (
 )
 
 // SystemUsers are the UNIX users of accounts.
-var SystemUsers = Model[ent.SystemUser, *ent.SystemUserQuery, SystemUser, systemUserCreate, systemUserPatch, systemUserList]{
+var SystemUsers = api.Model[ent.SystemUser, *ent.SystemUserQuery, SystemUser, systemUserCreate, systemUserPatch, systemUserList]{
 	Name: "system-user", Plural: "system-users", Tag: "System users",
 	List: "List system users", Get: "Get a system user", Create: "Add a system user",
 	Update: "Change a system user", Delete: "Delete a system user",
 	CreateExample: map[string]any{"username": "web", "password": "Str0ng-pass-phrase", "shell": "sftp-only"},
 	UpdateExample: map[string]any{"shell": "/dev/null", "version": 1},
 	Listing:       systemUserListing,
-	Presentation: Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services",
+	Presentation: api.Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services",
 		Title: "username", Columns: []string{"is_main", "shell", "home", "is_active", "account"}, Toggle: "is_active",
 		Type: "SystemUser", Applied: true},
-	Client: func(c *ent.Client) Client[ent.SystemUser, *ent.SystemUserQuery] { return c.SystemUser },
+	Client: func(c *ent.Client) api.Client[ent.SystemUser, *ent.SystemUserQuery] { return c.SystemUser },
 	Out:    systemUserOut,
 	Load:   func(q *ent.SystemUserQuery) *ent.SystemUserQuery { return q.WithGroups() },
 	BeforeCreate: func(ctx context.Context, tx *ent.Tx, in systemUserCreate, c ent.Saver[ent.SystemUser]) error {
@@ -132,142 +131,89 @@ var SystemUsers = Model[ent.SystemUser, *ent.SystemUserQuery, SystemUser, system
 	},
 }
 
-func (s *Server) systemUserRoutes() {
-	get := func(ctx context.Context, id int) (*ent.SystemUser, error) {
-		return s.st.SystemUser.Query().Where(systemuser.ID(id)).WithGroups().Only(ctx)
-	}
-	SystemUsers.register(s)
+func init() {
+	api.Declare(SystemUsers)
+	api.Operations(operations)
+}
 
-	setPw := example(op("set-system-user-password", http.MethodPost, "/system-users/{id}/password", "Set a system user's password", "System users"),
+// operations are the system users' own: a password, permissions, links and
+// path checks on the servers.
+func operations(s *api.Server) {
+	a, st := s.API(), s.Store()
+	get := func(ctx context.Context, id int) (*ent.SystemUser, error) {
+		return st.SystemUser.Query().Where(systemuser.ID(id)).WithGroups().Only(ctx)
+	}
+	setPw := api.Example(api.Op("set-system-user-password", http.MethodPost, "/system-users/{id}/password", "Set a system user's password", "System users"),
 		map[string]any{"password": "An0ther-pass-phrase"})
 	setPw.DefaultStatus = http.StatusOK
-	huma.Register(s.api, setPw, func(ctx context.Context, in *struct {
-		IDPath
+	huma.Register(a, setPw, func(ctx context.Context, in *struct {
+		api.IDPath
 		Body struct {
 			Password string `json:"password" maxLength:"256"`
 		}
 	}) (*systemUserBody, error) {
 		u, err := get(ctx, in.ID)
 		if err != nil {
-			return nil, fail(ctx, err)
+			return nil, api.Fail(ctx, err)
 		}
 		hash, err := hashSystemPassword(ctx, in.Body.Password, u.Username)
 		if err != nil {
-			return nil, fail(ctx, err)
+			return nil, api.Fail(ctx, err)
 		}
-		err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 			return tx.SystemUser.UpdateOneID(in.ID).SetPassword(hash).Exec(ctx)
 		})
 		if err != nil {
-			return nil, fail(ctx, err)
+			return nil, api.Fail(ctx, err)
 		}
 		if u, err = get(ctx, in.ID); err != nil {
-			return nil, fail(ctx, err)
+			return nil, api.Fail(ctx, err)
 		}
-		return &systemUserBody{ETag: etag(u.Version), Body: systemUserOut(u)}, nil
+		return &systemUserBody{ETag: api.ETag(u.Version), Body: systemUserOut(u)}, nil
 	})
-}
 
-// ActionResult is what a system user's custom action did on its servers.
-type ActionResult struct {
-	State string       `json:"state" doc:"The most serious state of its units, PENDING if the wait ended first, empty if no server is routed."`
-	Units []ActionUnit `json:"units"`
-}
-
-// ActionUnit is one server's run of an action.
-type ActionUnit struct {
-	Log    int    `json:"log"`
-	Server int    `json:"server"`
-	State  string `json:"state"`
-	Output string `json:"output" doc:"What the action printed on the server."`
-}
-
-// systemUserAction runs a custom action of the unix-user backend for one
-// user on the servers its routes pick, waiting as a write does (Prefer).
-func (s *Server) systemUserAction(ctx context.Context, id int, prefer []string, action string, args map[string]string) (*struct{ Body ActionResult }, error) {
-	// the planner decides who may ask and checks the arguments
-	ex, err := s.executor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	units, err := ex.Orchestrate(ctx, orchestration.Selection{Model: "SystemUser", IDs: []int{id},
-		Backend: systemusers.Backend, Action: action, Args: args}, false)
-	if err != nil {
-		return nil, selectionFail(ctx, err)
-	}
-	wait, _, _ := preference(prefer)
-	wctx, cancel := context.WithTimeout(ctx, max(wait, orchestration.SyncWait.Get()))
-	defer cancel()
-	var ids []int
-	for _, u := range units {
-		if u.LogID != 0 {
-			ids = append(ids, u.LogID)
-		}
-	}
-	out := &struct{ Body ActionResult }{ActionResult{Units: []ActionUnit{}}}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	logs, err := ex.Await(wctx, ids)
-	if err != nil {
-		return nil, fail(ctx, err)
-	}
-	for _, l := range logs {
-		state := l.State
-		if !orchestration.Final(state) {
-			state = orchestration.StatePending
-		}
-		out.Body.Units = append(out.Body.Units, ActionUnit{Log: l.ID, Server: l.ServerID, State: state, Output: l.Stdout + l.Stderr})
-		if out.Body.State == "" || state != orchestration.StateSuccess && out.Body.State == orchestration.StateSuccess {
-			out.Body.State = state
-		}
-	}
-	return out, nil
-}
-
-func (s *Server) systemUserActionRoutes() {
-	perm := op("set-system-user-permission", http.MethodPost, "/system-users/{id}/permissions",
+	perm := api.Op("set-system-user-permission", http.MethodPost, "/system-users/{id}/permissions",
 		"Grant or revoke a system user's access to a path of its account (ACL)", "System users")
 	perm.DefaultStatus = http.StatusOK
-	huma.Register(s.api, perm, func(ctx context.Context, in *struct {
-		IDPath
+	huma.Register(a, perm, func(ctx context.Context, in *struct {
+		api.IDPath
 		Prefer string `header:"Prefer"`
 		Body   struct {
 			Path   string `json:"path" maxLength:"1024" doc:"An absolute path inside a home of one of the account's system users."`
 			Access string `json:"access" enum:"r,w,rw"`
 			Mode   string `json:"mode" enum:"grant,revoke"`
 		}
-	}) (*struct{ Body ActionResult }, error) {
-		return s.systemUserAction(ctx, in.ID, []string{in.Prefer}, systemusers.ActionSetPermission,
+	}) (*struct{ Body api.ActionResult }, error) {
+		return s.Action(ctx, "SystemUser", in.ID, in.Prefer, Backend, ActionSetPermission,
 			map[string]string{"path": in.Body.Path, "access": in.Body.Access, "mode": in.Body.Mode})
 	})
 
-	link := op("create-system-user-link", http.MethodPost, "/system-users/{id}/links",
+	link := api.Op("create-system-user-link", http.MethodPost, "/system-users/{id}/links",
 		"Create a symbolic link in a system user's home", "System users")
 	link.DefaultStatus = http.StatusOK
-	huma.Register(s.api, link, func(ctx context.Context, in *struct {
-		IDPath
+	huma.Register(a, link, func(ctx context.Context, in *struct {
+		api.IDPath
 		Prefer string `header:"Prefer"`
 		Body   struct {
 			Target string `json:"target" maxLength:"1024" doc:"An absolute path inside a home of the account's system users."`
 			Name   string `json:"name" maxLength:"256" doc:"The link's path inside the user's home."`
 		}
-	}) (*struct{ Body ActionResult }, error) {
-		return s.systemUserAction(ctx, in.ID, []string{in.Prefer}, systemusers.ActionCreateLink,
+	}) (*struct{ Body api.ActionResult }, error) {
+		return s.Action(ctx, "SystemUser", in.ID, in.Prefer, Backend, ActionCreateLink,
 			map[string]string{"target": in.Body.Target, "name": in.Body.Name})
 	})
 
-	check := op("check-system-user-paths", http.MethodPost, "/system-users/{id}/check-paths",
+	check := api.Op("check-system-user-paths", http.MethodPost, "/system-users/{id}/check-paths",
 		"Check that paths exist on the system user's servers", "System users")
 	check.DefaultStatus = http.StatusOK
-	huma.Register(s.api, check, func(ctx context.Context, in *struct {
-		IDPath
+	huma.Register(a, check, func(ctx context.Context, in *struct {
+		api.IDPath
 		Prefer string `header:"Prefer"`
 		Body   struct {
 			Paths []string `json:"paths" minItems:"1" maxItems:"100"`
 		}
-	}) (*struct{ Body ActionResult }, error) {
-		return s.systemUserAction(ctx, in.ID, []string{in.Prefer}, systemusers.ActionCheckPaths,
+	}) (*struct{ Body api.ActionResult }, error) {
+		return s.Action(ctx, "SystemUser", in.ID, in.Prefer, Backend, ActionCheckPaths,
 			map[string]string{"paths": strings.Join(in.Body.Paths, "\n")})
 	})
 }

@@ -1,4 +1,4 @@
-package api
+package dns
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
-	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
@@ -93,14 +93,14 @@ type createdDomain struct {
 	Body     Domain
 }
 
-var domainListing = Listing{
+var domainListing = api.Listing{
 	Orderable: []string{"id", "name", "created_at", "updated_at", "account_id"},
 	Search:    []string{"name"},
 	Default:   "name",
 	Unique:    []string{"name"},
 }
 
-var recordListing = Listing{
+var recordListing = api.Listing{
 	Orderable: []string{"id", "type", "value", "created_at", "updated_at", "domain_id"},
 	Search:    []string{"value"},
 	Default:   "id",
@@ -109,7 +109,7 @@ var recordListing = Listing{
 // recordErrors moves the details of the records of a domain create under
 // body.records[i].
 func recordErrors(ctx context.Context, i int, err error) error {
-	if se, ok := fail(ctx, err).(huma.StatusError); ok {
+	if se, ok := api.Fail(ctx, err).(huma.StatusError); ok {
 		if e, ok := se.(*huma.ErrorModel); ok {
 			for _, d := range e.Errors {
 				d.Location = "body.records[" + strconv.Itoa(i) + "]." + d.Location[len("body."):]
@@ -121,13 +121,20 @@ func recordErrors(ctx context.Context, i int, err error) error {
 	return err
 }
 
-func (s *Server) dnsRoutes() {
-	Domains.register(s)
+func init() {
+	api.Declare(Domains)
+	api.Declare(Records)
+	api.Operations(operations)
+}
 
-	imp := op("import-domain", http.MethodPost, "/domains/import", "Add a domain from a zone file", "DNS")
+// operations are the domains' own: a zone import, the zone's text, the DS
+// records of a signed zone.
+func operations(s *api.Server) {
+	a, st := s.API(), s.Store()
+	imp := api.Op("import-domain", http.MethodPost, "/domains/import", "Add a domain from a zone file", "DNS")
 	imp.Description = "Reads a zone file (from another panel or name server): the domain, a subdomain for each other " +
 		"name in it and their records, checked as any other write. The SOA's timers become the domain's and its serial carries on."
-	huma.Register(s.api, imp, func(ctx context.Context, in *struct {
+	huma.Register(a, imp, func(ctx context.Context, in *struct {
 		Body struct {
 			Name    string `json:"name" maxLength:"253"`
 			Account int    `json:"account,omitempty"`
@@ -135,39 +142,39 @@ func (s *Server) dnsRoutes() {
 		}
 	}) (*createdDomain, error) {
 		var d *ent.Domain
-		err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
-			d, err = dns.Import(ctx, tx, in.Body.Name, in.Body.Account, in.Body.Zone)
+		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+			d, err = Import(ctx, tx, in.Body.Name, in.Body.Account, in.Body.Zone)
 			return err
 		})
 		if err != nil {
-			return nil, fail(ctx, err)
+			return nil, api.Fail(ctx, err)
 		}
-		if d, err = s.st.Domain.Get(ctx, d.ID); err != nil {
-			return nil, fail(ctx, err)
+		if d, err = st.Domain.Get(ctx, d.ID); err != nil {
+			return nil, api.Fail(ctx, err)
 		}
-		return &createdDomain{Location: Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: etag(d.Version), Body: domainOut(d)}, nil
+		return &createdDomain{Location: api.Prefix + "/domains/" + strconv.Itoa(d.ID), ETag: api.ETag(d.Version), Body: domainOut(d)}, nil
 	})
 
-	huma.Register(s.api, op("view-zone", http.MethodGet, "/domains/{id}/zone", "The zone file of a domain, as the servers get it", "DNS"),
-		func(ctx context.Context, in *IDPath) (*struct {
+	huma.Register(a, api.Op("view-zone", http.MethodGet, "/domains/{id}/zone", "The zone file of a domain, as the servers get it", "DNS"),
+		func(ctx context.Context, in *api.IDPath) (*struct {
 			Body struct {
 				Zone   string `json:"zone" doc:"The top domain's name."`
 				Serial int64  `json:"serial"`
 				Text   string `json:"text"`
 			}
 		}, error) {
-			d, err := s.st.Domain.Get(ctx, in.ID)
+			d, err := st.Domain.Get(ctx, in.ID)
 			if err != nil {
-				return nil, fail(ctx, err)
+				return nil, api.Fail(ctx, err)
 			}
 			if d.TopID != nil {
-				if d, err = s.st.Domain.Get(ctx, *d.TopID); err != nil {
-					return nil, fail(ctx, err)
+				if d, err = st.Domain.Get(ctx, *d.TopID); err != nil {
+					return nil, api.Fail(ctx, err)
 				}
 			}
-			z, err := dns.LoadZone(ctx, s.st.Client, d)
+			z, err := LoadZone(ctx, st.Client, d)
 			if err != nil {
-				return nil, fail(ctx, err)
+				return nil, api.Fail(ctx, err)
 			}
 			out := &struct {
 				Body struct {
@@ -181,34 +188,34 @@ func (s *Server) dnsRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, op("get-domain-ds", http.MethodGet, "/domains/{id}/ds", "The DS records to give the registrar of a signed domain", "DNS"),
-		func(ctx context.Context, in *IDPath) (*struct {
+	huma.Register(a, api.Op("get-domain-ds", http.MethodGet, "/domains/{id}/ds", "The DS records to give the registrar of a signed domain", "DNS"),
+		func(ctx context.Context, in *api.IDPath) (*struct {
 			Body struct {
 				DS []string `json:"ds"`
 			}
 		}, error) {
-			d, err := s.st.Domain.Get(ctx, in.ID)
+			d, err := st.Domain.Get(ctx, in.ID)
 			if err != nil {
-				return nil, fail(ctx, err)
+				return nil, api.Fail(ctx, err)
 			}
 			if d.TopID != nil || !d.Dnssec {
 				return nil, huma.Error409Conflict(i18n.T(ctx, "Only a top domain with DNSSEC on has DS records."))
 			}
 			// the key lives on the master: ask the first server it is routed to
-			srv, err := s.st.Server.Query().Where(server.IsActive(true), server.HasRoutesWith(
-				route.Backend(dns.MasterBackend), route.IsActive(true))).Order(ent.Asc(server.FieldID)).
+			srv, err := st.Server.Query().Where(server.IsActive(true), server.HasRoutesWith(
+				route.Backend(MasterBackend), route.IsActive(true))).Order(ent.Asc(server.FieldID)).
 				First(viewer.System(ctx, viewer.ChannelSystem))
 			if ent.IsNotFound(err) {
-				return nil, huma.Error409Conflict(i18n.T(ctx, "No server is routed to %s.", dns.MasterBackend))
+				return nil, huma.Error409Conflict(i18n.T(ctx, "No server is routed to %s.", MasterBackend))
 			}
 			if err != nil {
-				return nil, fail(ctx, err)
+				return nil, api.Fail(ctx, err)
 			}
 			addr := srv.Address
 			if addr == "" {
 				addr = srv.Name
 			}
-			ds, err := dns.DSRecords(ctx, addr, d.Name)
+			ds, err := DSRecords(ctx, addr, d.Name)
 			if err != nil {
 				return nil, huma.Error502BadGateway(err.Error())
 			}
@@ -220,12 +227,11 @@ func (s *Server) dnsRoutes() {
 			out.Body.DS = ds
 			return out, nil
 		})
-	Records.register(s)
 }
 
 // recordList is the list of records' parameters.
 type recordList struct {
-	ListParams
+	api.ListParams
 	Domain int    `query:"domain" minimum:"0"`
 	Type   string `query:"type" enum:"A,AAAA,CNAME,MX,NS,TXT,SRV,CAA,SOA"`
 }
@@ -248,16 +254,16 @@ type (
 )
 
 // Records are the records of domains.
-var Records = Model[ent.Record, *ent.RecordQuery, Record, recordCreate, recordPatch, recordList]{
+var Records = api.Model[ent.Record, *ent.RecordQuery, Record, recordCreate, recordPatch, recordList]{
 	Name: "record", Plural: "records", Tag: "DNS",
 	List: "List records", Get: "Get a record", Create: "Add a record to a domain", Update: "Change a record",
 	Delete:        "Delete a record",
 	CreateExample: map[string]any{"domain": 1, "type": "TXT", "value": "v=spf1 mx -all", "ttl": "1h"},
 	UpdateExample: map[string]any{"value": "v=spf1 -all", "version": 1},
 	Listing:       recordListing,
-	Presentation: Presentation{Name: "record", Label: "Records", Singular: "Record", Group: "services", Title: "id",
+	Presentation: api.Presentation{Name: "record", Label: "Records", Singular: "Record", Group: "services", Title: "id",
 		Columns: []string{"domain", "type", "value", "ttl", "account"}, Type: "Record"},
-	Client: func(c *ent.Client) Client[ent.Record, *ent.RecordQuery] { return c.Record },
+	Client: func(c *ent.Client) api.Client[ent.Record, *ent.RecordQuery] { return c.Record },
 	Out:    recordOut,
 	BeforeUpdate: func(ctx context.Context, tx *ent.Tx, id int, in recordPatch, u ent.Saver[ent.Record]) error {
 		if in.Value != nil || in.Type == nil {
@@ -274,7 +280,7 @@ var Records = Model[ent.Record, *ent.RecordQuery, Record, recordCreate, recordPa
 
 // domainList is the list of domains' parameters.
 type domainList struct {
-	ListParams
+	api.ListParams
 	Name    string `query:"name" maxLength:"253"`
 	Account int    `query:"account" minimum:"0"`
 	Top     int    `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
@@ -285,17 +291,17 @@ func (l domainList) Filters() []any {
 }
 
 // Domains are DNS domains and their zones.
-var Domains = Model[ent.Domain, *ent.DomainQuery, Domain, DomainCreate, DomainPatch, domainList]{
+var Domains = api.Model[ent.Domain, *ent.DomainQuery, Domain, DomainCreate, DomainPatch, domainList]{
 	Name: "domain", Plural: "domains", Tag: "DNS",
 	List: "List domains", Get: "Get a domain", Create: "Add a domain, with its records",
 	Update: "Change a domain's timers or DNSSEC", Delete: "Delete a domain, its subdomains and records",
 	CreateExample: map[string]any{"name": "example.com", "records": []map[string]any{{"type": "A", "value": "192.0.2.1"}}},
 	UpdateExample: map[string]any{"refresh": "2d", "version": 1},
 	Listing:       domainListing,
-	Presentation: Presentation{Name: "domain", Label: "Domains", Singular: "Domain", Group: "services", Title: "name",
+	Presentation: api.Presentation{Name: "domain", Label: "Domains", Singular: "Domain", Group: "services", Title: "name",
 		Columns: []string{"serial", "dnssec", "top", "account"}, Refs: map[string]string{"top": "domain"}, Type: "Domain",
 		Applied: true},
-	Client: func(c *ent.Client) Client[ent.Domain, *ent.DomainQuery] { return c.Domain },
+	Client: func(c *ent.Client) api.Client[ent.Domain, *ent.DomainQuery] { return c.Domain },
 	Out:    domainOut,
 	CreateWith: func(ctx context.Context, tx *ent.Tx, b DomainCreate) (*ent.Domain, error) {
 		c := tx.Domain.Create().SetName(b.Name).SetRefresh(b.Refresh).SetRetry(b.Retry).SetExpire(b.Expire).
