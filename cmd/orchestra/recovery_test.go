@@ -100,9 +100,29 @@ func TestSIGKILLRecovery(t *testing.T) {
 			}
 			// one account per planning pass, so that units queue up behind
 			// each other; the process is killed once some unit has succeeded
-			// while another runs, and the rest are written while it is down
+			// while another runs (while accounts are still being written, or
+			// after: the later ones then wait in the lane), and the rest are
+			// written while it is down
 			first, out1 := serve()
 			killed := false
+			// kill kills the first process if a unit has succeeded while
+			// another runs
+			kill := func() {
+				done, running := 0, false
+				for _, l := range logs() {
+					if l.State == orchestration.StateSuccess {
+						done++
+					}
+					running = running || l.State == orchestration.StateStarted
+				}
+				if done >= 1 && running {
+					if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+						t.Fatal(err)
+					}
+					first.Wait()
+					killed = true
+				}
+			}
 			const n = 12
 			for i := range n {
 				name := fmt.Sprintf("user%02d", i)
@@ -119,28 +139,20 @@ func TestSIGKILLRecovery(t *testing.T) {
 						first.Wait()
 						t.Fatalf("account %s not planned in 20 s:\n%s", name, out1)
 					}
-					done, running := 0, false
-					for _, l := range logs() {
-						if l.State == orchestration.StateSuccess {
-							done++
-						}
-						running = running || l.State == orchestration.StateStarted
-					}
-					if done >= 1 && running {
-						if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-							t.Fatal(err)
-						}
-						first.Wait()
-						killed = true
-					} else if !unplanned() {
+					if kill(); !killed && !unplanned() {
 						break
 					}
 				}
 			}
-			if !killed {
-				first.Process.Kill()
-				first.Wait()
-				t.Fatalf("never saw a unit running after another succeeded:\n%s", out1)
+			// every account written before a unit succeeded: the last ones
+			// wait behind the first unit, a second or more each
+			for deadline := time.Now().Add(time.Minute); !killed; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					first.Process.Kill()
+					first.Wait()
+					t.Fatalf("never saw a unit running after another succeeded:\n%s", out1)
+				}
+				kill()
 			}
 			var interrupted []int
 			for _, l := range logs() {
