@@ -156,8 +156,11 @@ func TestBrowser(t *testing.T) {
 			b.run(chromedp.Navigate(base+"/logs/"), waitvisible("table"))
 			b.shot("execution-logs")
 			// apply the domain again: asked first, then planned on both servers
-			b.run(chromedp.Navigate(domainURL), click(`.actions form[action$="/bulk"] button`), waitvisible("p.warning"),
-				click("form.buttons button.primary"), waitvisible("p.ok"))
+			b.run(chromedp.Navigate(domainURL))
+			b.press(`.actions form[action$="/bulk"] button`)
+			b.run(waitvisible("p.warning"))
+			b.press("form.buttons button.primary")
+			b.run(waitvisible("p.ok"))
 			if got := b.text("main"); !strings.Contains(got, "2 units of work planned") {
 				t.Errorf("apply again:\n%s", got)
 			}
@@ -403,6 +406,19 @@ func (b *browser) follow(sel string) {
 		b.t.Fatalf("browser: no link %s: %v\nat %s", sel, err, b.location())
 	}
 	b.run(chromedp.Navigate(href))
+}
+
+// press clicks the button sel from the page's own script once it is on the
+// page: a click by node id can land on a node that the live page has just
+// replaced, or that a navigation under way takes away.
+func (b *browser) press(sel string) {
+	b.t.Helper()
+	b.run(waitvisible(sel))
+	js := `(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); if (e) e.click(); return !!e; })()`
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("browser: no button %s: %v\nat %s", sel, err, b.location())
+	}
 }
 
 func (b *browser) value(sel string) string {
