@@ -61,8 +61,12 @@ type Model[E any, Q modelQuery[Q, E], O, C, P any, L Lister] struct {
 	Name   string // singular, lower case: get-record, /records/{id}
 	Plural string // list-records, /records
 	Tag    string
-	// Summaries of list, get, create, update and delete.
+	// Summaries of list, get, create, update and delete; a model without
+	// an Update summary has no update operation.
 	List, Get, Create, Update, Delete string
+	// CreateNote is the create operation's description, when its body
+	// needs more than its fields' docs.
+	CreateNote string
 	// CreateExample and UpdateExample are the operations' example bodies
 	// (see example).
 	CreateExample, UpdateExample map[string]any
@@ -145,7 +149,9 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 			return &objectBody[O]{etag(version(e)), m.Out(e)}, nil
 		})
 
-	huma.Register(s.api, withExample(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample),
+	create := withExample(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample)
+	create.Description = m.CreateNote
+	huma.Register(s.api, create,
 		func(ctx context.Context, in *struct{ Body C }) (*createdBody[O], error) {
 			var e *E
 			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
@@ -174,6 +180,23 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 			return &createdBody[O]{Prefix + path + "/" + strconv.Itoa(id(e)), etag(version(e)), m.Out(e)}, nil
 		})
 
+	if m.Update != "" {
+		m.registerUpdate(s, get)
+	}
+
+	huma.Register(s.api, op("delete-"+m.Name, http.MethodDelete, path+"/{id}", m.Delete, m.Tag),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return m.Client(tx.Client()).Remove(ctx, in.ID)
+			}))
+		})
+}
+
+// registerUpdate adds the model's versioned update.
+func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Context, int) (*E, error)) {
+	path := "/" + m.Plural
+	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
+	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
 	huma.Register(s.api, withExample(op("update-"+m.Name, http.MethodPatch, path+"/{id}", m.Update, m.Tag), m.UpdateExample),
 		// an unnamed input: the document names its body after the operation
 		func(ctx context.Context, in *struct {
@@ -210,13 +233,6 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				return nil, fail(ctx, err)
 			}
 			return &objectBody[O]{etag(version(e)), m.Out(e)}, nil
-		})
-
-	huma.Register(s.api, op("delete-"+m.Name, http.MethodDelete, path+"/{id}", m.Delete, m.Tag),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return m.Client(tx.Client()).Remove(ctx, in.ID)
-			}))
 		})
 }
 

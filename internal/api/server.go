@@ -189,7 +189,6 @@ func (s *Server) routes() {
 	s.serverRoutes()
 	s.routeRoutes()
 	s.logRoutes()
-	s.databaseRoutes()
 	s.orchestrateRoutes()
 	s.registerDeclared()
 }
