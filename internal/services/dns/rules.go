@@ -239,6 +239,13 @@ func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (e
 	if m.Op().Is(ent.OpUpdate) {
 		return nil, fieldErr("value", i18n.T(ctx, "Change records one at a time."))
 	}
+	if m.Op().Is(ent.OpUpdateOne) {
+		// a record the viewer cannot see is missing, not a value to judge
+		// against an empty type
+		if _, err := m.OldType(ctx); err != nil {
+			return nil, err
+		}
+	}
 	client := m.Client()
 	if t, ok := m.GetType(); ok {
 		m.SetType(strings.ToUpper(strings.TrimSpace(t)))
