@@ -86,6 +86,9 @@ type Model[E any, Q modelQuery[Q, E], O, C, P any, L Lister] struct {
 	// BeforeUpdate may add to an update what its body implies (a record's
 	// new type checks the value it keeps).
 	BeforeUpdate func(ctx context.Context, tx *ent.Tx, id int, in P, s ent.Saver[E]) error
+	// SaveError maps an error of a create's or an update's save to the
+	// answer the model gives (a constraint to the field it concerns).
+	SaveError func(ctx context.Context, err error) error
 	// Reread answers a write with the object read again once committed:
 	// rules set some fields as the transaction commits (a zone's serial);
 	// with Load, it is implied.
@@ -169,7 +172,7 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 					}
 				}
 				e, err = c.Save(ctx)
-				return err
+				return m.saveError(ctx, err)
 			})
 			if err == nil && (m.Reread || m.Load != nil) {
 				e, err = get(ctx, id(e))
@@ -224,7 +227,7 @@ func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Cont
 				if ent.IsNotFound(err) {
 					return staleOrMissing(ctx, func(ctx context.Context) (bool, error) { return c.Exists(ctx, in.ID) })
 				}
-				return err
+				return m.saveError(ctx, err)
 			})
 			if err == nil && (m.Reread || m.Load != nil) {
 				e, err = get(ctx, id(e))
@@ -234,6 +237,13 @@ func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Cont
 			}
 			return &objectBody[O]{etag(version(e)), m.Out(e)}, nil
 		})
+}
+
+func (m Model[E, Q, O, C, P, L]) saveError(ctx context.Context, err error) error {
+	if err == nil || m.SaveError == nil {
+		return err
+	}
+	return m.SaveError(ctx, err)
 }
 
 // withExample is example, for a declaration that may have none.

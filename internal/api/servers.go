@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 )
 
@@ -54,12 +51,12 @@ func serverOut(s *ent.Server) ManagedServer {
 type ServerCreate struct {
 	Name        string            `json:"name" maxLength:"256"`
 	Address     string            `json:"address,omitempty" maxLength:"256"`
-	SSHPort     int               `json:"ssh_port,omitempty" minimum:"0" maximum:"65535" doc:"22 when omitted."`
-	SSHUser     string            `json:"ssh_user,omitempty" maxLength:"32" doc:"root when omitted."`
+	SSHPort     int               `json:"ssh_port,omitempty" minimum:"0" maximum:"65535" doc:"22 when omitted." ent:"ssh_port,omitzero"`
+	SSHUser     string            `json:"ssh_user,omitempty" maxLength:"32" doc:"root when omitted." ent:"ssh_user,omitzero"`
 	HostKey     string            `json:"host_key,omitempty" maxLength:"4096" doc:"Pin this key now (from the server's /etc/ssh/ssh_host_*_key.pub); or confirm the presented one later."`
 	Description string            `json:"description,omitempty" maxLength:"10000"`
-	OS          string            `json:"os,omitempty" maxLength:"32" doc:"LINUX when omitted."`
-	Settings    map[string]string `json:"settings,omitempty"`
+	OS          string            `json:"os,omitempty" maxLength:"32" doc:"LINUX when omitted." ent:"os,omitzero"`
+	Settings    map[string]string `json:"settings,omitempty" ent:"settings,omitzero"`
 	IsActive    *bool             `json:"is_active,omitempty"`
 }
 
@@ -80,6 +77,30 @@ type ServerPatch struct {
 type serverBody struct {
 	ETag string `header:"ETag"`
 	Body ManagedServer
+}
+
+// serverList is the list of servers' parameters.
+type serverList struct {
+	ListParams
+	Name     string    `query:"name" maxLength:"256"`
+	OS       string    `query:"os" maxLength:"32"`
+	IsActive boolParam `query:"is_active" enum:"true,false"`
+}
+
+func (l serverList) Filters() []any {
+	return []any{"name", l.Name, "os", l.OS, "is_active", l.IsActive}
+}
+
+// Servers are the machines the panel runs scripts on.
+var Servers = Model[ent.Server, *ent.ServerQuery, ManagedServer, ServerCreate, ServerPatch, serverList]{
+	Name: "server", Plural: "servers", Tag: "Orchestration",
+	List: "List servers (staff)", Get: "Get a server (staff)", Create: "Add a server (staff)",
+	Update: "Change a server (staff)", Delete: "Remove a server and its routes (staff)",
+	Listing: serverListing,
+	Presentation: Presentation{Name: "server", Label: "Servers", Singular: "Server", Group: "administration",
+		Title: "name", Columns: []string{"address", "os", "is_active"}, Toggle: "is_active", Staff: true, Type: "Server"},
+	Client: func(c *ent.Client) Client[ent.Server, *ent.ServerQuery] { return c.Server },
+	Out:    serverOut,
 }
 
 var serverListing = Listing{
@@ -111,17 +132,17 @@ func routeOut(r *ent.Route) Route {
 // RouteCreate is the body of a new route.
 type RouteCreate struct {
 	Backend      string   `json:"backend" maxLength:"128"`
-	Server       int      `json:"server" minimum:"1"`
+	Server       int      `json:"server" minimum:"1" ent:"server_id"`
 	Match        string   `json:"match,omitempty" maxLength:"1024" doc:"true when omitted."`
 	Async        bool     `json:"async,omitempty"`
-	AsyncActions []string `json:"async_actions,omitempty" maxItems:"32"`
+	AsyncActions []string `json:"async_actions,omitempty" maxItems:"32" ent:"async_actions,omitzero"`
 	IsActive     *bool    `json:"is_active,omitempty"`
 }
 
 // RoutePatch changes the fields it names.
 type RoutePatch struct {
 	Backend      *string   `json:"backend,omitempty" maxLength:"128"`
-	Server       *int      `json:"server,omitempty" minimum:"1"`
+	Server       *int      `json:"server,omitempty" minimum:"1" ent:"server_id"`
 	Match        *string   `json:"match,omitempty" maxLength:"1024"`
 	Async        *bool     `json:"async,omitempty"`
 	AsyncActions *[]string `json:"async_actions,omitempty" maxItems:"32"`
@@ -129,9 +150,43 @@ type RoutePatch struct {
 	Version      *int      `json:"version,omitempty"`
 }
 
-type routeBody struct {
-	ETag string `header:"ETag"`
-	Body Route
+// routeList is the list of routes' parameters.
+type routeList struct {
+	ListParams
+	Backend  string    `query:"backend" maxLength:"128"`
+	Server   int       `query:"server" minimum:"0"`
+	IsActive boolParam `query:"is_active" enum:"true,false"`
+}
+
+func (l routeList) Filters() []any {
+	return []any{"backend", l.Backend, "server_id", l.Server, "is_active", l.IsActive}
+}
+
+// Routes send a backend's objects to a server.
+var Routes = Model[ent.Route, *ent.RouteQuery, Route, RouteCreate, RoutePatch, routeList]{
+	Name: "route", Plural: "routes", Tag: "Orchestration",
+	List: "List routes (staff)", Get: "Get a route (staff)", Create: "Add a route (staff)",
+	Update: "Change a route (staff)", Delete: "Remove a route (staff)",
+	Listing: routeListing,
+	Presentation: Presentation{Name: "route", Label: "Routes", Singular: "Route", Group: "administration", Title: "id",
+		Columns: []string{"backend", "server", "match", "async", "is_active"}, Toggle: "is_active", Staff: true, Type: "Route"},
+	Client: func(c *ent.Client) Client[ent.Route, *ent.RouteQuery] { return c.Route },
+	Out:    routeOut,
+	BeforeCreate: func(ctx context.Context, tx *ent.Tx, in RouteCreate, _ ent.Saver[ent.Route]) error {
+		return serverExists(ctx, tx, in.Server)
+	},
+	BeforeUpdate: func(ctx context.Context, tx *ent.Tx, _ int, in RoutePatch, _ ent.Saver[ent.Route]) error {
+		if in.Server == nil {
+			return nil
+		}
+		return serverExists(ctx, tx, *in.Server)
+	},
+	SaveError: func(ctx context.Context, err error) error {
+		if ent.IsConstraintError(err) {
+			return routeTaken(ctx)
+		}
+		return err
+	},
 }
 
 var routeListing = Listing{
@@ -198,113 +253,7 @@ func (s *Server) executor(ctx context.Context) (*orchestration.Executor, error) 
 }
 
 func (s *Server) serverRoutes() {
-	huma.Register(s.api, present(op("list-servers", http.MethodGet, "/servers", "List servers (staff)", "Orchestration"), serverListing, Presentation{Name: "server", Label: "Servers", Singular: "Server", Group: "administration", Title: "name", Columns: []string{"address", "os", "is_active"}, Toggle: "is_active", Staff: true, Type: "Server"}),
-		func(ctx context.Context, in *struct {
-			ListParams
-			Name     string    `query:"name" maxLength:"256"`
-			OS       string    `query:"os" maxLength:"32"`
-			IsActive boolParam `query:"is_active" enum:"true,false"`
-		}) (*struct{ Body *Page[ManagedServer] }, error) {
-			where, order, err := serverListing.plan(ctx, in.ListParams, eq("name", in.Name, "os", in.OS, "is_active", in.IsActive))
-			if err != nil {
-				return nil, err
-			}
-			q := s.st.Server.Query().Where(predicate.Server(where))
-			for _, o := range order {
-				q = q.Order(server.OrderOption(o))
-			}
-			page, err := paginate(ctx, q, in.ListParams, serverOut)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct{ Body *Page[ManagedServer] }{page}, nil
-		})
-
-	huma.Register(s.api, op("get-server", http.MethodGet, "/servers/{id}", "Get a server (staff)", "Orchestration"),
-		func(ctx context.Context, in *IDPath) (*serverBody, error) {
-			srv, err := s.st.Server.Get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
-		})
-
-	huma.Register(s.api, op("create-server", http.MethodPost, "/servers", "Add a server (staff)", "Orchestration"),
-		func(ctx context.Context, in *struct{ Body ServerCreate }) (*struct {
-			Location string `header:"Location"`
-			ETag     string `header:"ETag"`
-			Body     ManagedServer
-		}, error) {
-			b := in.Body
-			var srv *ent.Server
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				c := tx.Server.Create().SetName(b.Name).SetAddress(b.Address).SetHostKey(b.HostKey).
-					SetDescription(b.Description).SetNillableIsActive(b.IsActive)
-				if b.SSHPort != 0 {
-					c.SetSSHPort(b.SSHPort)
-				}
-				if b.SSHUser != "" {
-					c.SetSSHUser(b.SSHUser)
-				}
-				if b.OS != "" {
-					c.SetOs(b.OS)
-				}
-				if b.Settings != nil {
-					c.SetSettings(b.Settings)
-				}
-				var err error
-				srv, err = c.Save(ctx)
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			out := &struct {
-				Location string `header:"Location"`
-				ETag     string `header:"ETag"`
-				Body     ManagedServer
-			}{Location: Prefix + "/servers/" + strconv.Itoa(srv.ID), ETag: etag(srv.Version), Body: serverOut(srv)}
-			return out, nil
-		})
-
-	huma.Register(s.api, op("update-server", http.MethodPatch, "/servers/{id}", "Change a server (staff)", "Orchestration"),
-		func(ctx context.Context, in *struct {
-			IDPath
-			Versioned
-			Body ServerPatch
-		}) (*serverBody, error) {
-			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			var srv *ent.Server
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				u := tx.Server.UpdateOneID(in.ID).Where(server.VersionEQ(v)).SetNillableName(b.Name).
-					SetNillableAddress(b.Address).SetNillableSSHPort(b.SSHPort).SetNillableSSHUser(b.SSHUser).
-					SetNillableHostKey(b.HostKey).SetNillableDescription(b.Description).SetNillableOs(b.OS).
-					SetNillableIsActive(b.IsActive)
-				if b.Settings != nil {
-					u.SetSettings(*b.Settings)
-				}
-				srv, err = u.Save(ctx)
-				if ent.IsNotFound(err) {
-					return staleOrMissing(ctx, tx.Server.Query().Where(server.ID(in.ID)).Exist)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
-		})
-
-	huma.Register(s.api, op("delete-server", http.MethodDelete, "/servers/{id}", "Remove a server and its routes (staff)", "Orchestration"),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.Server.DeleteOneID(in.ID).Exec(ctx)
-			}))
-		})
+	Servers.register(s)
 
 	ping := op("ping-server", http.MethodPost, "/servers/{id}/ping", "Check that the panel reaches a server over SSH (staff)", "Orchestration")
 	ping.DefaultStatus = http.StatusOK
@@ -463,116 +412,7 @@ func (s *Server) routeRoutes() {
 		return out, nil
 	})
 
-	huma.Register(s.api, present(op("list-routes", http.MethodGet, "/routes", "List routes (staff)", "Orchestration"), routeListing, Presentation{Name: "route", Label: "Routes", Singular: "Route", Group: "administration", Title: "id", Columns: []string{"backend", "server", "match", "async", "is_active"}, Toggle: "is_active", Staff: true, Type: "Route"}),
-		func(ctx context.Context, in *struct {
-			ListParams
-			Backend  string    `query:"backend" maxLength:"128"`
-			Server   int       `query:"server" minimum:"0"`
-			IsActive boolParam `query:"is_active" enum:"true,false"`
-		}) (*struct{ Body *Page[Route] }, error) {
-			where, order, err := routeListing.plan(ctx, in.ListParams, eq("backend", in.Backend, "server_id", in.Server, "is_active", in.IsActive))
-			if err != nil {
-				return nil, err
-			}
-			q := s.st.Route.Query().Where(predicate.Route(where))
-			for _, o := range order {
-				q = q.Order(route.OrderOption(o))
-			}
-			page, err := paginate(ctx, q, in.ListParams, routeOut)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct{ Body *Page[Route] }{page}, nil
-		})
-
-	huma.Register(s.api, op("get-route", http.MethodGet, "/routes/{id}", "Get a route (staff)", "Orchestration"),
-		func(ctx context.Context, in *IDPath) (*routeBody, error) {
-			r, err := s.st.Route.Get(ctx, in.ID)
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &routeBody{ETag: etag(r.Version), Body: routeOut(r)}, nil
-		})
-
-	huma.Register(s.api, op("create-route", http.MethodPost, "/routes", "Add a route (staff)", "Orchestration"),
-		func(ctx context.Context, in *struct{ Body RouteCreate }) (*struct {
-			Location string `header:"Location"`
-			ETag     string `header:"ETag"`
-			Body     Route
-		}, error) {
-			b := in.Body
-			var r *ent.Route
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				if err := serverExists(ctx, tx, b.Server); err != nil {
-					return err
-				}
-				c := tx.Route.Create().SetBackend(b.Backend).SetServerID(b.Server).SetMatch(b.Match).
-					SetAsync(b.Async).SetNillableIsActive(b.IsActive)
-				if b.AsyncActions != nil {
-					c.SetAsyncActions(b.AsyncActions)
-				}
-				var err error
-				r, err = c.Save(ctx)
-				if ent.IsConstraintError(err) {
-					return routeTaken(ctx)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &struct {
-				Location string `header:"Location"`
-				ETag     string `header:"ETag"`
-				Body     Route
-			}{Location: Prefix + "/routes/" + strconv.Itoa(r.ID), ETag: etag(r.Version), Body: routeOut(r)}, nil
-		})
-
-	huma.Register(s.api, op("update-route", http.MethodPatch, "/routes/{id}", "Change a route (staff)", "Orchestration"),
-		func(ctx context.Context, in *struct {
-			IDPath
-			Versioned
-			Body RoutePatch
-		}) (*routeBody, error) {
-			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			var r *ent.Route
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				if b.Server != nil {
-					if err := serverExists(ctx, tx, *b.Server); err != nil {
-						return err
-					}
-				}
-				u := tx.Route.UpdateOneID(in.ID).Where(route.VersionEQ(v)).SetNillableBackend(b.Backend).
-					SetNillableServerID(b.Server).SetNillableMatch(b.Match).SetNillableAsync(b.Async).
-					SetNillableIsActive(b.IsActive)
-				if b.AsyncActions != nil {
-					u.SetAsyncActions(*b.AsyncActions)
-				}
-				r, err = u.Save(ctx)
-				if ent.IsNotFound(err) {
-					return staleOrMissing(ctx, tx.Route.Query().Where(route.ID(in.ID)).Exist)
-				}
-				if ent.IsConstraintError(err) {
-					return routeTaken(ctx)
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fail(ctx, err)
-			}
-			return &routeBody{ETag: etag(r.Version), Body: routeOut(r)}, nil
-		})
-
-	huma.Register(s.api, op("delete-route", http.MethodDelete, "/routes/{id}", "Remove a route (staff)", "Orchestration"),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.Route.DeleteOneID(in.ID).Exec(ctx)
-			}))
-		})
+	Routes.register(s)
 }
 
 func serverExists(ctx context.Context, tx *ent.Tx, id int) error {
