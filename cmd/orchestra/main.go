@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,7 +53,6 @@ type CLI struct {
 	Migrate         MigrateCmd         `cmd:"" help:"Apply pending database migrations."`
 	Createsuperuser CreatesuperuserCmd `cmd:"" help:"Create a superuser account."`
 	DNS             DNSCmd             `cmd:"" name:"dns" help:"Import zone files and print zones."`
-	SystemUser      SystemUserCmd      `cmd:"" name:"system-user" help:"Manage system users."`
 	Orchestrate     OrchestrateCmd     `cmd:"" help:"Apply objects to their servers as they are now (resync); --dry-run prints the scripts."`
 	Version         VersionCmd         `cmd:"" help:"Print the version."`
 	Config          ConfigCmd          `cmd:"" help:"Print the effective configuration, secrets masked."`
@@ -60,13 +60,26 @@ type CLI struct {
 
 func main() {
 	var cli CLI
-	kctx := kong.Parse(&cli, kong.Name("orchestra"),
-		kong.Description("Orchestra hosting control panel."),
-		kong.UsageOnError(), kong.Bind(&cli))
+	models, err := modelCommands(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orchestra:", err)
+		os.Exit(1)
+	}
+	kctx := kong.Parse(&cli, append([]kong.Option{kong.Name("orchestra"),
+		kong.Description("Orchestra hosting control panel. Every model the API declares is a command too: " +
+			"orchestra <model> list|get|create|update|delete|<action> (orchestra <model> --help)."),
+		kong.UsageOnError(), kong.Bind(&cli)}, models...)...)
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cli.LogLevel))
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	kctx.FatalIfErrorf(kctx.Run())
+	err = kctx.Run()
+	var me modelError
+	if errors.As(err, &me) {
+		// as the API lists them: one field's mistake a line
+		fmt.Fprintf(os.Stderr, "orchestra: error: %v\n", me.err)
+		os.Exit(1)
+	}
+	kctx.FatalIfErrorf(err)
 }
 
 // open connects to the database, applies migrations and loads settings.

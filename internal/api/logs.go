@@ -263,10 +263,11 @@ type operationPage struct {
 }
 
 // unplanned counts the changes among ids, of the viewer's account unless
-// staff, that the planner has not turned into operations yet.
+// staff (or the system: the command line), that the planner has not turned
+// into operations yet.
 func (s *Server) unplanned(ctx context.Context, ids []int) (int, error) {
 	q := s.st.Change.Query().Where(change.IDIn(ids...), change.PlannedAtIsNil())
-	if v, _ := viewer.From(ctx); !v.Superuser {
+	if v, _ := viewer.From(ctx); !v.Unrestricted() {
 		q = q.Where(change.AccountID(v.AccountID))
 	}
 	return q.Count(viewer.System(ctx, viewer.ChannelSystem))
