@@ -118,7 +118,7 @@ type operation struct {
 // operations lists every operation of the API from its OpenAPI document.
 func operations(t *testing.T, e *env) []operation {
 	var ops []operation
-	for path, item := range e.api.API().OpenAPI().Paths {
+	for path, item := range e.API.API().OpenAPI().Paths {
 		add := func(method string, o *huma.Operation) {
 			if o == nil {
 				return
@@ -260,7 +260,7 @@ func snapshot(t *testing.T, st *store.Store, admin *client, v victim) string {
 			continue
 		}
 		var theirs []any
-		for _, x := range admin.do("GET", c.path+"?page_size=500", nil).want(http.StatusOK).json()["results"].([]any) {
+		for _, x := range admin.Do("GET", c.path+"?page_size=500", nil).Want(http.StatusOK).JSON()["results"].([]any) {
 			if x.(map[string]any)["account"] == float64(v.account) {
 				theirs = append(theirs, x)
 			}
@@ -279,24 +279,24 @@ func snapshot(t *testing.T, st *store.Store, admin *client, v victim) string {
 // with their titles prefixed by "b" (the examples themselves stay free for
 // the superuser's creates).
 func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim) {
-	st := e.st
-	a = e.makeAccount("a-user", "A-password-1", false)
-	b = e.makeAccount("b-user", "B-password-1", false)
+	st := e.Store
+	a = e.MakeAccount("a-user", "A-password-1", false)
+	b = e.MakeAccount("b-user", "B-password-1", false)
 	v = victim{account: b.ID, objects: map[string]int{}, titles: map[string]string{}, ids: map[string]int{"account": b.ID},
-		cs: collections(t, e), doc: e.api.API().OpenAPI()}
-	v.token = admin.do("POST", "/tokens", map[string]any{"account": b.ID, "name": "b"}).want(http.StatusCreated).id()
+		cs: collections(t, e), doc: e.API.API().OpenAPI()}
+	v.token = admin.Do("POST", "/tokens", map[string]any{"account": b.ID, "name": "b"}).Want(http.StatusCreated).ID()
 	ctx := viewer.System(context.Background(), viewer.ChannelSystem)
 	v.history = st.History.Query().Where(history.AccountID(b.ID)).FirstIDX(ctx)
 	// a server that does not answer, and a route, a log and an
 	// operation of B's on another one
-	v.server = admin.do("POST", "/servers", map[string]any{"name": "victim", "address": "127.0.0.1", "ssh_port": 1}).
-		want(http.StatusCreated).id()
-	other := admin.do("POST", "/servers", map[string]any{"name": "other", "address": "127.0.0.1", "ssh_port": 1}).
-		want(http.StatusCreated).id()
-	v.route = admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": other, "is_active": false}).
-		want(http.StatusCreated).id()
+	v.server = admin.Do("POST", "/servers", map[string]any{"name": "victim", "address": "127.0.0.1", "ssh_port": 1}).
+		Want(http.StatusCreated).ID()
+	other := admin.Do("POST", "/servers", map[string]any{"name": "other", "address": "127.0.0.1", "ssh_port": 1}).
+		Want(http.StatusCreated).ID()
+	v.route = admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": other, "is_active": false}).
+		Want(http.StatusCreated).ID()
 	v.log, v.operation = victimLog(t, st, other, b.ID)
-	asB := e.tokenFor(admin, b.ID)
+	asB := e.TokenFor(admin, b.ID)
 	for _, c := range createOrder(t, v.cs, customerModels(t, v.cs)) {
 		body := exampleBody(c.create)
 		if body == nil {
@@ -306,13 +306,13 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		if title, ok := body[c.p.Title].(string); ok {
 			body[c.p.Title] = "b" + title
 		}
-		r := asB.do("POST", c.path, body)
-		if r.status != http.StatusCreated {
-			t.Fatalf("B's %s from the create example, its title prefixed with b: %d %s", c.p.Name, r.status, r.body)
+		r := asB.Do("POST", c.path, body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("B's %s from the create example, its title prefixed with b: %d %s", c.p.Name, r.Status, r.Body)
 		}
-		id := r.id()
+		id := r.ID()
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
-		v.titles[c.p.Name], _ = r.json()[c.p.Title].(string)
+		v.titles[c.p.Name], _ = r.JSON()[c.p.Title].(string)
 	}
 	return a, b, v
 }
@@ -322,21 +322,21 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 func TestAuthorizationMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		a, b, v := newVictim(t, e, admin)
-		asA := e.tokenFor(admin, a.ID)
-		asAdmin := e.tokenFor(admin, 1)
+		asA := e.TokenFor(admin, a.ID)
+		asAdmin := e.TokenFor(admin, 1)
 		ops := operations(t, e)
 
 		t.Run("anonymous", func(t *testing.T) {
-			anon := e.anon()
+			anon := e.Anon()
 			for _, o := range ops {
 				if o.public {
 					continue
 				}
-				r := anon.do(o.method, o.url(t, v), o.body(t, v))
-				if r.status != http.StatusUnauthorized {
-					t.Errorf("%s %s as anonymous: status %d, want 401: %s", o.method, o.path, r.status, r.body)
+				r := anon.Do(o.method, o.url(t, v), o.body(t, v))
+				if r.Status != http.StatusUnauthorized {
+					t.Errorf("%s %s as anonymous: status %d, want 401: %s", o.method, o.path, r.Status, r.Body)
 				}
 			}
 		})
@@ -345,15 +345,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 			before := snapshot(t, st, admin, v)
 			for _, o := range ops {
 				u := o.url(t, v)
-				r := asA.do(o.method, u, o.body(t, v))
+				r := asA.Do(o.method, u, o.body(t, v))
 				onB := param.MatchString(o.path)
 				switch {
-				case onB && r.status < 400:
-					t.Errorf("%s %s as A reached B's object: status %d: %s", o.method, u, r.status, r.body)
-				case !onB && o.method == "GET" && r.status == http.StatusOK:
+				case onB && r.Status < 400:
+					t.Errorf("%s %s as A reached B's object: status %d: %s", o.method, u, r.Status, r.Body)
+				case !onB && o.method == "GET" && r.Status == http.StatusOK:
 					checkOwnResults(t, o, r, a.ID)
-				case !onB && o.method != "GET" && r.status < 300 && strings.Contains(string(r.body), fmt.Sprintf(`"account":%d`, b.ID)):
-					t.Errorf("%s %s as A created something for B: %s", o.method, u, r.body)
+				case !onB && o.method != "GET" && r.Status < 300 && strings.Contains(string(r.Body), fmt.Sprintf(`"account":%d`, b.ID)):
+					t.Errorf("%s %s as A created something for B: %s", o.method, u, r.Body)
 				}
 			}
 			if after := snapshot(t, st, admin, v); after != before {
@@ -377,7 +377,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				gone := strings.Replace(o.path, "{id}", strconv.Itoa(missing), 1)
 				for _, u := range objects {
-					theirs, none := asA.do(o.method, u, o.body(t, v)), asA.do(o.method, gone, o.body(t, v))
+					theirs, none := asA.Do(o.method, u, o.body(t, v)), asA.Do(o.method, gone, o.body(t, v))
 					if d := answerDiff(theirs, none, u, gone); d != "" {
 						t.Errorf("%s %s as A: B's object answers unlike a missing one: %s", o.method, u, d)
 					}
@@ -394,11 +394,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				body := o.body(t, v)
 				if m, ok := body.(map[string]any); ok && m["version"] != nil {
 					// Earlier calls changed the object: send its current version.
-					m["version"] = asAdmin.do("GET", u, nil).want(http.StatusOK).json()["version"]
+					m["version"] = asAdmin.Do("GET", u, nil).Want(http.StatusOK).JSON()["version"]
 				}
-				r := asAdmin.do(o.method, u, body)
-				if r.status >= 400 && r.status != superuserStatus[o.id] {
-					t.Errorf("%s %s as superuser: status %d: %s", o.method, u, r.status, r.body)
+				r := asAdmin.Do(o.method, u, body)
+				if r.Status >= 400 && r.Status != superuserStatus[o.id] {
+					t.Errorf("%s %s as superuser: status %d: %s", o.method, u, r.Status, r.Body)
 				}
 			}
 		})
@@ -408,9 +408,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 // checkOwnResults fails when a list shows A anything that is not A's.
 func checkOwnResults(t *testing.T, o operation, r *resp, own int) {
 	t.Helper()
-	results, ok := r.json()["results"].([]any)
+	results, ok := r.JSON()["results"].([]any)
 	if !ok {
-		results = []any{r.json()} // a single object, such as /auth/me
+		results = []any{r.JSON()} // a single object, such as /auth/me
 	}
 	for _, x := range results {
 		obj := x.(map[string]any)
@@ -432,20 +432,20 @@ func checkOwnResults(t *testing.T, o operation, r *resp, own int) {
 // status, their bodies with each path replaced by a placeholder, and their
 // headers but the ones every answer varies in.
 func answerDiff(x, y *resp, xid, yid string) string {
-	if x.status != y.status {
-		return fmt.Sprintf("status %d, not %d: %s | %s", x.status, y.status, x.body, y.body)
+	if x.Status != y.Status {
+		return fmt.Sprintf("status %d, not %d: %s | %s", x.Status, y.Status, x.Body, y.Body)
 	}
-	xb := strings.ReplaceAll(string(x.body), xid, "ID")
-	yb := strings.ReplaceAll(string(y.body), yid, "ID")
+	xb := strings.ReplaceAll(string(x.Body), xid, "ID")
+	yb := strings.ReplaceAll(string(y.Body), yid, "ID")
 	if xb != yb {
 		return fmt.Sprintf("body %s, not %s", xb, yb)
 	}
-	for _, h := range []http.Header{x.header, y.header} {
+	for _, h := range []http.Header{x.Header, y.Header} {
 		h.Del("Date")
 		h.Del("Content-Length")
 	}
-	xh, _ := json.Marshal(x.header)
-	yh, _ := json.Marshal(y.header)
+	xh, _ := json.Marshal(x.Header)
+	yh, _ := json.Marshal(y.Header)
 	if xs, ys := strings.ReplaceAll(string(xh), xid, "ID"), strings.ReplaceAll(string(yh), yid, "ID"); xs != ys {
 		return fmt.Sprintf("headers %s, not %s", xs, ys)
 	}

@@ -57,23 +57,23 @@ type state struct {
 	objects                     map[string]string // GET path -> body
 }
 
-func (e *env) state(c *client, paths ...string) state {
-	e.t.Helper()
+func envState(e *env, c *client, paths ...string) state {
+	e.T.Helper()
 	s := state{
-		history:  e.historyCount(),
+		history:  e.HistoryCount(),
 		accounts: listCount(c, "/accounts"),
 		contacts: listCount(c, "/contacts"),
 		objects:  map[string]string{},
 	}
 	for _, p := range paths {
-		s.objects[p] = string(c.do("GET", p, nil).want(http.StatusOK).body)
+		s.objects[p] = string(c.Do("GET", p, nil).Want(http.StatusOK).Body)
 	}
 	return s
 }
 
 func listCount(c *client, path string) int {
-	c.e.t.Helper()
-	return int(c.do("GET", path+"?page_size=1", nil).want(http.StatusOK).json()["count"].(float64))
+	c.Env().T.Helper()
+	return int(c.Do("GET", path+"?page_size=1", nil).Want(http.StatusOK).JSON()["count"].(float64))
 }
 
 // refused sends bc and checks the status, the error locations and that
@@ -84,23 +84,23 @@ func refused(t *testing.T, e *env, c *client, method, path string, bc badCase, p
 	if status == 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	before := e.state(c, paths...)
-	r := c.do(method, path, bc.body)
-	if r.status != status {
-		t.Errorf("%s: %s %s: status %d, want %d: %s", bc.name, method, path, r.status, status, r.body)
+	before := envState(e, c, paths...)
+	r := c.Do(method, path, bc.body)
+	if r.Status != status {
+		t.Errorf("%s: %s %s: status %d, want %d: %s", bc.name, method, path, r.Status, status, r.Body)
 	} else if got := locations(r); !slices.Equal(got, sorted(bc.want)) {
-		t.Errorf("%s: error locations %q, want %q: %s", bc.name, got, sorted(bc.want), r.body)
-	} else if bc.msg != "" && !bytes.Contains(r.body, []byte(bc.msg)) {
-		t.Errorf("%s: no error message mentions %q: %s", bc.name, bc.msg, r.body)
+		t.Errorf("%s: error locations %q, want %q: %s", bc.name, got, sorted(bc.want), r.Body)
+	} else if bc.msg != "" && !bytes.Contains(r.Body, []byte(bc.msg)) {
+		t.Errorf("%s: no error message mentions %q: %s", bc.name, bc.msg, r.Body)
 	}
-	if after := e.state(c, paths...); !reflect.DeepEqual(before, after) {
+	if after := envState(e, c, paths...); !reflect.DeepEqual(before, after) {
 		t.Errorf("%s: refused request changed the store: before %+v, after %+v", bc.name, before, after)
 	}
 }
 
 // locations is resp.fieldErrors, sorted and without repeats.
 func locations(r *resp) []string {
-	return slices.Compact(sorted(r.fieldErrors()))
+	return slices.Compact(sorted(r.FieldErrors()))
 }
 
 func sorted(l []string) []string {
@@ -169,12 +169,12 @@ func TestBadAccountCreate(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		for _, bc := range cases {
 			refused(t, e, admin, "POST", "/accounts", bc)
 		}
 		// The valid body itself is accepted, so each case fails for its own reason.
-		admin.do("POST", "/accounts", valid).want(http.StatusCreated)
+		admin.Do("POST", "/accounts", valid).Want(http.StatusCreated)
 	})
 }
 
@@ -193,8 +193,8 @@ func TestBadAccountUpdate(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		bob := e.makeAccount("bob", "Bob-password-1", false)
+		admin := e.Login("admin", adminPassword)
+		bob := e.MakeAccount("bob", "Bob-password-1", false)
 		path := fmt.Sprintf("/accounts/%d", bob.ID)
 		for _, bc := range cases {
 			refused(t, e, admin, "PATCH", path, bc, path)
@@ -260,12 +260,12 @@ func TestBadContactCreate(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		for _, bc := range cases {
 			refused(t, e, admin, "POST", "/contacts", bc)
 		}
-		admin.do("POST", "/contacts", valid).want(http.StatusCreated)
-		admin.do("POST", "/contacts", addr).want(http.StatusCreated)
+		admin.Do("POST", "/contacts", valid).Want(http.StatusCreated)
+		admin.Do("POST", "/contacts", addr).Want(http.StatusCreated)
 	})
 }
 
@@ -300,17 +300,17 @@ func TestBadContactUpdate(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		id := admin.do("POST", "/contacts", map[string]any{
+		admin := e.Login("admin", adminPassword)
+		id := admin.Do("POST", "/contacts", map[string]any{
 			"account": 1, "short_name": "Contact", "email": "c@example.com", "address": "Carrer Major 1",
 			"city": "Barcelona", "zipcode": "08001", "country": "ES",
-		}).want(http.StatusCreated).id()
+		}).Want(http.StatusCreated).ID()
 		path := fmt.Sprintf("/contacts/%d", id)
 		for _, bc := range cases {
 			refused(t, e, admin, "PATCH", path, bc, path)
 		}
 		// Fixing both fields together is fine.
-		admin.do("PATCH", path, v("country", "GB", "zipcode", "SW1A1AA")).want(http.StatusOK)
+		admin.Do("PATCH", path, v("country", "GB", "zipcode", "SW1A1AA")).Want(http.StatusOK)
 	})
 }
 
@@ -338,24 +338,24 @@ func TestMalformedBodies(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		cid := admin.do("POST", "/contacts", map[string]any{"account": 1, "short_name": "C", "email": "c@example.com"}).
-			want(http.StatusCreated).id()
+		admin := e.Login("admin", adminPassword)
+		cid := admin.Do("POST", "/contacts", map[string]any{"account": 1, "short_name": "C", "email": "c@example.com"}).
+			Want(http.StatusCreated).ID()
 		targets := [][2]string{{"POST", "/accounts"}, {"POST", "/contacts"}, {"PATCH", "/accounts/1"}, {"PATCH", fmt.Sprintf("/contacts/%d", cid)}}
 		for _, tg := range targets {
 			paths := []string{"/accounts/1", fmt.Sprintf("/contacts/%d", cid)}
-			before := e.state(admin, paths...)
+			before := envState(e, admin, paths...)
 			for _, b := range bodies {
 				if tg[0] == "PATCH" {
-					admin.header.Set("If-Match", `"1"`)
+					admin.Header.Set("If-Match", `"1"`)
 				}
-				r := admin.do(tg[0], tg[1], b.body)
-				admin.header.Del("If-Match")
-				if r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
-					t.Errorf("%s %s with %s body: status %d, want 400 or 422: %.300s", tg[0], tg[1], b.name, r.status, r.body)
+				r := admin.Do(tg[0], tg[1], b.body)
+				admin.Header.Del("If-Match")
+				if r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+					t.Errorf("%s %s with %s body: status %d, want 400 or 422: %.300s", tg[0], tg[1], b.name, r.Status, r.Body)
 				}
 			}
-			if after := e.state(admin, paths...); !reflect.DeepEqual(before, after) {
+			if after := envState(e, admin, paths...); !reflect.DeepEqual(before, after) {
 				t.Errorf("%s %s: malformed bodies changed the store: before %+v, after %+v", tg[0], tg[1], before, after)
 			}
 		}
@@ -366,14 +366,14 @@ func TestMalformedBodies(t *testing.T) {
 // so the test controls Content-Type and Content-Length.
 func raw(t testing.TB, c *client, method, path string, body io.Reader, header http.Header) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.e.srv.URL+api.Prefix+path, body)
+	req, err := http.NewRequest(method, c.Env().Srv.URL+api.Prefix+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	res, err := c.http.Do(req)
+	res, err := c.HTTP().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,11 +388,11 @@ type onlyReader struct{ io.Reader }
 func TestOversizedBody(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		big := `{"username":"big","full_name":"` + strings.Repeat("a", 1<<20) + `","email":"big@example.com"}`
 		jsonCT := http.Header{"Content-Type": {"application/json"}}
 		idem := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {"big-1"}}
-		before := e.state(admin)
+		before := envState(e, admin)
 		for _, tc := range []struct {
 			name   string
 			body   func() io.Reader
@@ -409,7 +409,7 @@ func TestOversizedBody(t *testing.T) {
 				}
 			}
 		}
-		if after := e.state(admin); !reflect.DeepEqual(before, after) {
+		if after := envState(e, admin); !reflect.DeepEqual(before, after) {
 			t.Errorf("oversized bodies changed the store: before %+v, after %+v", before, after)
 		}
 		// Just under the limit is read (and refused only for its content).
@@ -439,19 +439,19 @@ func TestContentType(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		for i, c := range cases {
 			body := fmt.Sprintf(`{"username":"ct%d","full_name":"CT","email":"ct@example.com"}`, i)
 			h := http.Header{}
 			if c.ct != "" {
 				h.Set("Content-Type", c.ct)
 			}
-			before := e.state(admin)
+			before := envState(e, admin)
 			status, b := raw(t, admin, "POST", "/accounts", strings.NewReader(body), h)
 			if status != c.status {
 				t.Errorf("Content-Type %q: status %d, want %d: %.300s", c.ct, status, c.status, b)
 			}
-			after := e.state(admin)
+			after := envState(e, admin)
 			if status == http.StatusCreated {
 				after.history -= 2 // the account and its main system user
 				after.accounts--
@@ -503,11 +503,11 @@ func TestBadListParams(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		for _, c := range cases {
-			r := admin.do("GET", c.path, nil)
-			if r.status != http.StatusUnprocessableEntity {
-				t.Errorf("GET %.80s: status %d, want 422: %.300s", c.path, r.status, r.body)
+			r := admin.Do("GET", c.path, nil)
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("GET %.80s: status %d, want 422: %.300s", c.path, r.Status, r.Body)
 				continue
 			}
 			if got := locations(r); !slices.Equal(got, []string{c.want}) {
@@ -520,7 +520,7 @@ func TestBadListParams(t *testing.T) {
 			"/accounts?search=%C3%B1", "/accounts?ordering=-username,id", "/accounts?ordering=%20username%20,",
 			"/accounts?page=1000000", "/contacts?search=%25_%5C", "/contacts?email_usage=TECH", "/contacts?country=XX",
 		} {
-			admin.do("GET", p, nil).want(http.StatusOK)
+			admin.Do("GET", p, nil).Want(http.StatusOK)
 		}
 	})
 }
@@ -529,13 +529,13 @@ func TestBadListParams(t *testing.T) {
 func TestHugePage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		for _, p := range []string{"/accounts?page=9223372036854775807&page_size=500", "/accounts?page=18446744073709552&page_size=500"} {
-			r := admin.do("GET", p, nil)
-			if r.status >= 500 {
-				t.Errorf("GET %s: status %d: %s", p, r.status, r.body)
-			} else if r.status == http.StatusOK && len(r.json()["results"].([]any)) != 0 {
-				t.Errorf("GET %s: a page far past the end has results: %s", p, r.body)
+			r := admin.Do("GET", p, nil)
+			if r.Status >= 500 {
+				t.Errorf("GET %s: status %d: %s", p, r.Status, r.Body)
+			} else if r.Status == http.StatusOK && len(r.JSON()["results"].([]any)) != 0 {
+				t.Errorf("GET %s: a page far past the end has results: %s", p, r.Body)
 			}
 		}
 	})
@@ -575,16 +575,16 @@ func normalize(b []byte) (map[string]any, error) {
 // created checks a 201 and that the object reads back as returned.
 func created(t *testing.T, c *client, path string, body any) map[string]any {
 	t.Helper()
-	r := c.do("POST", path, body).want(http.StatusCreated)
-	back := c.do("GET", fmt.Sprintf("%s/%d", path, r.id()), nil).want(http.StatusOK)
-	sameObject(t, path+" as created and as read back", r.body, back.body)
-	return r.json()
+	r := c.Do("POST", path, body).Want(http.StatusCreated)
+	back := c.Do("GET", fmt.Sprintf("%s/%d", path, r.ID()), nil).Want(http.StatusOK)
+	sameObject(t, path+" as created and as read back", r.Body, back.Body)
+	return r.JSON()
 }
 
 func TestValidEdgeCases(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		acc := func(username string, kv ...any) map[string]any {
 			return obj(map[string]any{"username": username, "full_name": "Edge Case", "email": "edge@example.com"}, kv...)
 		}
@@ -639,7 +639,7 @@ func TestValidEdgeCases(t *testing.T) {
 func TestMultibyteLengths(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		created(t, admin, "/accounts", map[string]any{"username": "multi", "full_name": strings.Repeat("é", 256),
 			"short_name": strings.Repeat("ñ", 64), "email": "m@example.com"})
 		created(t, admin, "/contacts", map[string]any{"account": 1, "short_name": strings.Repeat("é", 128),
@@ -662,25 +662,25 @@ func historyAt(t testing.TB, st *store.Store) int {
 func TestTimeOffsets(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		check := func(r *resp, status int) *resp {
 			t.Helper()
-			if r.status != status {
-				t.Errorf("%s %s: status %d, want %d: %.300s", r.method, r.path, r.status, status, r.body)
+			if r.Status != status {
+				t.Errorf("%s %s: status %d, want %d: %.300s", r.Method, r.Path, r.Status, status, r.Body)
 			}
 			return r
 		}
-		a := check(admin.do("POST", "/accounts", map[string]any{"username": "offset", "full_name": "Offset", "email": "o@example.com",
+		a := check(admin.Do("POST", "/accounts", map[string]any{"username": "offset", "full_name": "Offset", "email": "o@example.com",
 			"date_joined": "2001-02-03T04:05:06+05:00"}), http.StatusCreated)
-		if back := check(admin.do("GET", fmt.Sprintf("/accounts/%d", a.id()), nil), http.StatusOK); back.status == http.StatusOK {
-			sameObject(t, "account with an offset date_joined, as created and as read back", a.body, back.body)
+		if back := check(admin.Do("GET", fmt.Sprintf("/accounts/%d", a.ID()), nil), http.StatusOK); back.Status == http.StatusOK {
+			sameObject(t, "account with an offset date_joined, as created and as read back", a.Body, back.Body)
 		}
-		check(admin.do("GET", "/accounts", nil), http.StatusOK)
-		tok := check(admin.do("POST", "/tokens", map[string]any{"name": "offset", "account": 1, "expires_at": "2099-01-02T03:04:05-07:00"}),
+		check(admin.Do("GET", "/accounts", nil), http.StatusOK)
+		tok := check(admin.Do("POST", "/tokens", map[string]any{"name": "offset", "account": 1, "expires_at": "2099-01-02T03:04:05-07:00"}),
 			http.StatusCreated)
-		check(admin.do("GET", "/tokens", nil), http.StatusOK)
-		c := e.anon()
-		c.bearer = tok.json()["token"].(string)
-		check(c.do("GET", "/auth/me", nil), http.StatusOK)
+		check(admin.Do("GET", "/tokens", nil), http.StatusOK)
+		c := e.Anon()
+		c.Bearer = tok.JSON()["token"].(string)
+		check(c.Do("GET", "/auth/me", nil), http.StatusOK)
 	})
 }

@@ -25,13 +25,13 @@ import (
 func BenchmarkAPI(b *testing.B) {
 	storetest.Each(b, func(b *testing.B, st *store.Store) {
 		e := newEnv(b, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		seedAccounts(b, st, 2000)
-		c := e.tokenFor(admin, 1)
+		c := e.TokenFor(admin, 1)
 		for _, path := range []string{"/accounts/1000", "/accounts?page=1&page_size=50", "/accounts?page=30&page_size=50"} {
 			b.Run(path, func(b *testing.B) {
-				req, _ := http.NewRequest("GET", e.srv.URL+api.Prefix+path, nil)
-				req.Header.Set("Authorization", "Bearer "+c.bearer)
+				req, _ := http.NewRequest("GET", e.Srv.URL+api.Prefix+path, nil)
+				req.Header.Set("Authorization", "Bearer "+c.Bearer)
 				for b.Loop() {
 					res, err := http.DefaultClient.Do(req)
 					if err != nil {

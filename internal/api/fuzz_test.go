@@ -61,7 +61,7 @@ func FuzzAccountCreate(f *testing.F) {
 		}
 	}
 	e := newEnv(f, storetest.SQLite(f))
-	admin := e.login("admin", adminPassword)
+	admin := e.Login("admin", adminPassword)
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzCreate(t, e, admin, "/accounts", body) })
 }
 
@@ -98,7 +98,7 @@ func FuzzContactCreate(f *testing.F) {
 		f.Add(j)
 	}
 	e := newEnv(f, storetest.SQLite(f))
-	admin := e.login("admin", adminPassword)
+	admin := e.Login("admin", adminPassword)
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzCreate(t, e, admin, "/contacts", body) })
 }
 
@@ -107,9 +107,9 @@ func FuzzContactCreate(f *testing.F) {
 // fuzz target.
 func fuzzCreate(t *testing.T, e *env, c *client, path string, body []byte) {
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	before := historyAt(t, e.st)
+	before := historyAt(t, e.Store)
 	status, got := raw(t, c, "POST", path, bytes.NewReader(body), jsonCT)
-	after := historyAt(t, e.st)
+	after := historyAt(t, e.Store)
 	switch {
 	case status >= 500:
 		t.Fatalf("POST %s %q: status %d: %s", path, body, status, got)

@@ -27,9 +27,9 @@ var hostileValues = []any{
 func TestHostileBodies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		_, _, v := newVictim(t, e, admin)
-		as := e.tokenFor(admin, 1)
+		as := e.TokenFor(admin, 1)
 		for _, o := range operations(t, e) {
 			if o.method == "GET" || o.method == "DELETE" {
 				continue
@@ -61,12 +61,12 @@ func TestHostileBodies(t *testing.T) {
 					}
 					body[f] = hv
 					if _, ok := base["version"]; ok {
-						if r := as.do("GET", u, nil); r.status == http.StatusOK {
-							body["version"] = r.json()["version"]
+						if r := as.Do("GET", u, nil); r.Status == http.StatusOK {
+							body["version"] = r.JSON()["version"]
 						}
 					}
-					before := e.historyCount()
-					r := as.do(o.method, u, body)
+					before := e.HistoryCount()
+					r := as.Do(o.method, u, body)
 					checkHostile(t, e, as, o, u, f, hv, body, r, before)
 				}
 			}
@@ -76,7 +76,7 @@ func TestHostileBodies(t *testing.T) {
 
 // schemaFields are the top-level properties of o's request body schema.
 func schemaFields(e *env, o operation) []string {
-	item := e.api.API().OpenAPI().Paths["/api/v1"+o.path]
+	item := e.API.API().OpenAPI().Paths["/api/v1"+o.path]
 	op := item.Post
 	switch o.method {
 	case "PUT":
@@ -89,7 +89,7 @@ func schemaFields(e *env, o operation) []string {
 	}
 	s := op.RequestBody.Content["application/json"].Schema
 	if s != nil && s.Ref != "" {
-		s = e.api.API().OpenAPI().Components.Schemas.SchemaFromRef(s.Ref)
+		s = e.API.API().OpenAPI().Components.Schemas.SchemaFromRef(s.Ref)
 	}
 	var out []string
 	if s != nil {
@@ -110,45 +110,45 @@ func checkHostile(t *testing.T, e *env, as *client, o operation, u, f string, hv
 		what = what[:200] + "…"
 	}
 	switch {
-	case r.status >= 500 && r.status != superuserStatus[o.id]:
-		t.Errorf("%s: status %d: %s", what, r.status, r.body)
-	case r.status >= 400:
-		if after := e.historyCount(); after != before {
-			t.Errorf("%s: refused with %d, but the history went from %d to %d entries", what, r.status, before, after)
+	case r.Status >= 500 && r.Status != superuserStatus[o.id]:
+		t.Errorf("%s: status %d: %s", what, r.Status, r.Body)
+	case r.Status >= 400:
+		if after := e.HistoryCount(); after != before {
+			t.Errorf("%s: refused with %d, but the history went from %d to %d entries", what, r.Status, before, after)
 		}
 		s, isString := hv.(string)
 		if isString && strings.ContainsRune(s, 0) {
-			if r.status != http.StatusUnprocessableEntity || !slices.Contains(r.fieldErrors(), "body."+f) {
-				t.Errorf("%s: a NUL must be refused with a 422 naming body.%s: %d %s", what, f, r.status, r.body)
+			if r.Status != http.StatusUnprocessableEntity || !slices.Contains(r.FieldErrors(), "body."+f) {
+				t.Errorf("%s: a NUL must be refused with a 422 naming body.%s: %d %s", what, f, r.Status, r.Body)
 			}
 		}
 		// a value may make a related field wrong (an address needs a city):
 		// the 422 names a field, not necessarily this one
-		if r.status == http.StatusUnprocessableEntity && !slices.ContainsFunc(r.fieldErrors(), func(l string) bool {
+		if r.Status == http.StatusUnprocessableEntity && !slices.ContainsFunc(r.FieldErrors(), func(l string) bool {
 			return strings.HasPrefix(l, "body")
 		}) {
-			t.Errorf("%s: the 422 names no field: %s", what, r.body)
+			t.Errorf("%s: the 422 names no field: %s", what, r.Body)
 		}
-	case r.status < 300:
+	case r.Status < 300:
 		s, isString := hv.(string)
 		if !isString {
 			return
 		}
 		if strings.ContainsRune(s, 0) {
-			t.Errorf("%s: a NUL was accepted (%d); PostgreSQL cannot store it", what, r.status)
+			t.Errorf("%s: a NUL was accepted (%d); PostgreSQL cannot store it", what, r.Status)
 			return
 		}
 		read := u
-		if loc := r.header.Get("Location"); loc != "" {
+		if loc := r.Header.Get("Location"); loc != "" {
 			read = strings.TrimPrefix(loc, "/api/v1")
 		} else if o.method == "POST" {
 			return // an action: nothing of its own to read back
 		}
-		back := as.do("GET", read, nil)
-		if back.status != http.StatusOK {
+		back := as.Do("GET", read, nil)
+		if back.Status != http.StatusOK {
 			return
 		}
-		got, shown := back.json()[f].(string)
+		got, shown := back.JSON()[f].(string)
 		if !shown {
 			return
 		}

@@ -31,9 +31,9 @@ func instanceEnv(t *testing.T, st *store.Store, instance string, makeAdmin bool)
 	s := api.New(st, api.Config{Version: "test", Executor: newExecutor(t, st, nil), Instance: instance})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, st: st, srv: srv, api: s}
+	e := &env{T: t, Store: st, Srv: srv, API: s}
 	if makeAdmin {
-		e.makeAccount("admin", adminPassword, true)
+		e.MakeAccount("admin", adminPassword, true)
 	}
 	return e
 }
@@ -72,7 +72,7 @@ func holdRequests(t *testing.T) *holder {
 func (h *holder) start(t *testing.T, c *client, key, path string, body any) (kill func()) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequest("POST", c.e.srv.URL+api.Prefix+path, bytes.NewReader(b))
+	req, err := http.NewRequest("POST", c.Env().Srv.URL+api.Prefix+path, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (h *holder) start(t *testing.T, c *client, key, path string, body any) (kil
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if res, err := c.http.Do(req); err == nil {
+		if res, err := c.HTTP().Do(req); err == nil {
 			res.Body.Close() // a killed request has no answer
 		}
 	}()
@@ -108,8 +108,8 @@ func (h *holder) start(t *testing.T, c *client, key, path string, body any) (kil
 
 func withKey(c *client, key string) *client {
 	d := *c
-	d.header = c.header.Clone()
-	d.header.Set("Idempotency-Key", key)
+	d.Header = c.Header.Clone()
+	d.Header.Set("Idempotency-Key", key)
 	return &d
 }
 
@@ -122,10 +122,10 @@ func TestIdempotencyKeyOfADeadRequest(t *testing.T) {
 		h := holdRequests(t)
 		a := instanceEnv(t, st, "host-a 127.0.0.1:8080", true)
 		c := instanceEnv(t, st, "host-c 127.0.0.1:8080", false)
-		adminA, adminC := a.login("admin", adminPassword), c.login("admin", adminPassword)
+		adminA, adminC := a.Login("admin", adminPassword), c.Login("admin", adminPassword)
 		sys := viewer.System(context.Background(), viewer.ChannelSystem)
 		count := func(name string) float64 {
-			return adminA.do("GET", "/contacts?search="+name, nil).want(http.StatusOK).json()["count"].(float64)
+			return adminA.Do("GET", "/contacts?search="+name, nil).Want(http.StatusOK).JSON()["count"].(float64)
 		}
 		body := func(name string) map[string]any {
 			return map[string]any{"account": 1, "short_name": name, "email": name + "@example.com"}
@@ -135,7 +135,7 @@ func TestIdempotencyKeyOfADeadRequest(t *testing.T) {
 		// for A itself and for another live process, C, whose lease it
 		// keeps renewing.
 		killA := h.start(t, adminA, "crash-1", "/contacts", body("Crash1"))
-		withKey(adminA, "crash-1").do("POST", "/contacts", body("Crash1")).want(http.StatusConflict)
+		withKey(adminA, "crash-1").Do("POST", "/contacts", body("Crash1")).Want(http.StatusConflict)
 		first, err := st.IdempotencyKey.Query().Where(idempotencykey.Key("crash-1")).Only(sys)
 		if err != nil || first.HeldUntil == nil {
 			t.Fatalf("held key %+v: %v", first, err)
@@ -154,20 +154,20 @@ func TestIdempotencyKeyOfADeadRequest(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		withKey(adminC, "crash-1").do("POST", "/contacts", body("Crash1")).want(http.StatusConflict)
+		withKey(adminC, "crash-1").Do("POST", "/contacts", body("Crash1")).Want(http.StatusConflict)
 
 		// A dies; A restarts as B, a new process of the same instance. The
 		// retry through B takes the key over at once, well within A's lease.
 		b := instanceEnv(t, st, "host-a 127.0.0.1:8080", false)
-		adminB := withKey(b.login("admin", adminPassword), "crash-1")
-		created := adminB.do("POST", "/contacts", body("Crash1")).want(http.StatusCreated)
-		if created.header.Get("Idempotent-Replayed") != "" {
-			t.Fatalf("the retry of a dead request was a replay: %s", created.header)
+		adminB := withKey(b.Login("admin", adminPassword), "crash-1")
+		created := adminB.Do("POST", "/contacts", body("Crash1")).Want(http.StatusCreated)
+		if created.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("the retry of a dead request was a replay: %s", created.Header)
 		}
 		killA() // the dead request's end changes nothing of its key
-		again := adminB.do("POST", "/contacts", body("Crash1")).want(http.StatusCreated)
-		if again.header.Get("Idempotent-Replayed") != "true" || again.id() != created.id() {
-			t.Fatalf("the next retry was not a replay: %s %s", again.header, again.body)
+		again := adminB.Do("POST", "/contacts", body("Crash1")).Want(http.StatusCreated)
+		if again.Header.Get("Idempotent-Replayed") != "true" || again.ID() != created.ID() {
+			t.Fatalf("the next retry was not a replay: %s %s", again.Header, again.Body)
 		}
 		if n := count("Crash1"); n != 1 {
 			t.Fatalf("%v objects, want 1", n)
@@ -180,7 +180,7 @@ func TestIdempotencyKeyOfADeadRequest(t *testing.T) {
 			SetHolder("dead-process").SetHeldUntil(time.Now().Add(-time.Second)).Save(sys); err != nil {
 			t.Fatal(err)
 		}
-		withKey(adminA, "crash-2").do("POST", "/contacts", body("Crash2")).want(http.StatusCreated)
+		withKey(adminA, "crash-2").Do("POST", "/contacts", body("Crash2")).Want(http.StatusCreated)
 		killC()
 		if n := count("Crash2"); n != 1 {
 			t.Fatalf("%v objects, want 1", n)
@@ -192,7 +192,7 @@ func TestIdempotencyKeyOfADeadRequest(t *testing.T) {
 			SetHolder("").SetInstance("").ClearHeldUntil().Save(sys); err != nil {
 			t.Fatal(err)
 		}
-		withKey(adminA, "crash-3").do("POST", "/contacts", body("Crash3")).want(http.StatusCreated)
+		withKey(adminA, "crash-3").Do("POST", "/contacts", body("Crash3")).Want(http.StatusCreated)
 		killC()
 		if n := count("Crash3"); n != 1 {
 			t.Fatalf("%v objects, want 1", n)
@@ -254,18 +254,18 @@ func TestIdempotentAnswerBeforeTheWait(t *testing.T) {
 		ex.Start()
 		t.Cleanup(ex.Close)
 		e := newEnvWith(t, st, ex)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		answered := make(chan struct{})
 		ctx, hangUp := context.WithCancel(context.Background())
 		t.Cleanup(func() { hangUp(); <-answered }) // the write stops waiting when its client leaves
 		port := stallingServer(t)
-		s := admin.do("POST", "/servers", map[string]any{"name": "stalled", "address": "127.0.0.1", "ssh_port": port,
-			"host_key": strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": s}).want(http.StatusCreated)
+		s := admin.Do("POST", "/servers", map[string]any{"name": "stalled", "address": "127.0.0.1", "ssh_port": port,
+			"host_key": strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s}).Want(http.StatusCreated)
 
 		body := map[string]any{"username": "stalled", "full_name": "Stalled", "email": "stalled@example.com", "password": "Secret-pass-stalled"}
 		b, _ := json.Marshal(body)
-		req, err := http.NewRequestWithContext(ctx, "POST", e.srv.URL+api.Prefix+"/accounts", bytes.NewReader(b))
+		req, err := http.NewRequestWithContext(ctx, "POST", e.Srv.URL+api.Prefix+"/accounts", bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestIdempotentAnswerBeforeTheWait(t *testing.T) {
 		req.Header.Set("Prefer", "wait=60") // the longest (ORCHESTRATION_MAX_WAIT)
 		go func() {
 			defer close(answered)
-			if res, err := admin.http.Do(req); err == nil {
+			if res, err := admin.HTTP().Do(req); err == nil {
 				res.Body.Close()
 			}
 		}()
@@ -297,9 +297,9 @@ func TestIdempotentAnswerBeforeTheWait(t *testing.T) {
 			t.Fatal("the write answered before its unit ran")
 		default:
 		}
-		replay := withKey(admin, "stalled-1").do("POST", "/accounts", body).want(http.StatusCreated)
-		if replay.header.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("a retry during the wait: %v %s", replay.header, replay.body)
+		replay := withKey(admin, "stalled-1").Do("POST", "/accounts", body).Want(http.StatusCreated)
+		if replay.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("a retry during the wait: %v %s", replay.Header, replay.Body)
 		}
 	})
 }

@@ -18,9 +18,9 @@ import (
 func TestDeepPages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		a := e.makeAccount("alice", "Alice-password-1", false)
-		b := e.makeAccount("bob", "Bob-password-1", false)
+		admin := e.Login("admin", adminPassword)
+		a := e.MakeAccount("alice", "Alice-password-1", false)
+		b := e.MakeAccount("bob", "Bob-password-1", false)
 		// 800 contacts each, interleaved, so A's 600th is far past offset 600 overall.
 		ctx := audit.Without(viewer.System(context.Background(), viewer.ChannelCLI))
 		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
@@ -35,7 +35,7 @@ func TestDeepPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		alice := e.tokenFor(admin, a.ID)
+		alice := e.TokenFor(admin, a.ID)
 		for _, c := range []struct {
 			path  string
 			first int // alice's contact number of the first result
@@ -50,8 +50,8 @@ func TestDeepPages(t *testing.T) {
 			{"/contacts?page=13&page_size=50&search=alice", 600, 50, false},
 			{"/contacts?page=13&page_size=50&search=bob", 0, 0, false},
 		} {
-			r := alice.do("GET", c.path, nil).want(http.StatusOK)
-			body := r.json()
+			r := alice.Do("GET", c.path, nil).Want(http.StatusOK)
+			body := r.JSON()
 			if body["count"] == nil || body["count_exact"] != true {
 				t.Errorf("%s: count %v, exact %v", c.path, body["count"], body["count_exact"])
 			}
@@ -79,18 +79,18 @@ func TestDeepPages(t *testing.T) {
 func TestCountCap(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		seedAccounts(t, st, 10_000) // + admin = 10,001
-		body := admin.do("GET", "/accounts?page_size=1", nil).want(http.StatusOK).json()
+		body := admin.Do("GET", "/accounts?page_size=1", nil).Want(http.StatusOK).JSON()
 		if body["count"] != 10_000.0 || body["count_exact"] != false {
 			t.Errorf("10,001 accounts: count %v, exact %v; want 10000, false", body["count"], body["count_exact"])
 		}
-		body = admin.do("GET", "/accounts?page_size=1&search=user00999", nil).want(http.StatusOK).json()
+		body = admin.Do("GET", "/accounts?page_size=1&search=user00999", nil).Want(http.StatusOK).JSON()
 		if body["count"] != 10.0 || body["count_exact"] != true {
 			t.Errorf("search: count %v, exact %v; want 10, true", body["count"], body["count_exact"])
 		}
 		// The last page is still reachable past the counted 10,000.
-		body = admin.do("GET", "/accounts?page=201&page_size=50", nil).want(http.StatusOK).json()
+		body = admin.Do("GET", "/accounts?page=201&page_size=50", nil).Want(http.StatusOK).JSON()
 		if n := len(body["results"].([]any)); n != 1 {
 			t.Errorf("page 201 of 50: %d results, want 1", n)
 		}

@@ -84,7 +84,7 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		bed := sshtest.Load(t)
 		ex := newExecutor(t, st, bed.Signer)
 		e := newEnvWith(t, st, ex)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		root := fmt.Sprintf("/tmp/orchestra-api-%d", time.Now().UnixNano())
 		sh := func(script string) string {
 			t.Helper()
@@ -103,42 +103,42 @@ func TestOrchestrationOverAPI(t *testing.T) {
 
 		// a server added without a key is not reached until its key is confirmed
 		s0 := bed.Servers[0]
-		s1 := admin.do("POST", "/servers", map[string]any{"name": "web1", "address": s0.Address, "ssh_port": s0.Port,
-			"settings": map[string]string{"TEST_ROOT": root + "/s1"}}).want(http.StatusCreated).id()
-		p := admin.do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).want(http.StatusOK).json()
+		s1 := admin.Do("POST", "/servers", map[string]any{"name": "web1", "address": s0.Address, "ssh_port": s0.Port,
+			"settings": map[string]string{"TEST_ROOT": root + "/s1"}}).Want(http.StatusCreated).ID()
+		p := admin.Do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).Want(http.StatusOK).JSON()
 		if p["reachable"] != false || !strings.Contains(fmt.Sprint(p["error"]), "host key") {
 			t.Errorf("ping before pinning: %v", p)
 		}
-		hk := admin.do("GET", fmt.Sprintf("/servers/%d/host-key", s1), nil).want(http.StatusOK).json()
+		hk := admin.Do("GET", fmt.Sprintf("/servers/%d/host-key", s1), nil).Want(http.StatusOK).JSON()
 		if hk["presented"] != s0.HostKey || hk["matches"] != false || hk["pinned"] != "" {
 			t.Fatalf("host key: %v", hk)
 		}
-		r := admin.do("POST", fmt.Sprintf("/servers/%d/host-key", s1), map[string]any{"fingerprint": "SHA256:wrong"}).
-			want(http.StatusConflict)
-		if got := r.fieldErrors(); len(got) != 1 || got[0] != "body.fingerprint" {
+		r := admin.Do("POST", fmt.Sprintf("/servers/%d/host-key", s1), map[string]any{"fingerprint": "SHA256:wrong"}).
+			Want(http.StatusConflict)
+		if got := r.FieldErrors(); len(got) != 1 || got[0] != "body.fingerprint" {
 			t.Errorf("wrong fingerprint: %v", got)
 		}
-		if k := admin.do("GET", fmt.Sprintf("/servers/%d", s1), nil).json()["host_key"]; k != "" {
+		if k := admin.Do("GET", fmt.Sprintf("/servers/%d", s1), nil).JSON()["host_key"]; k != "" {
 			t.Fatalf("a key was pinned without confirmation: %v", k)
 		}
-		pinned := admin.do("POST", fmt.Sprintf("/servers/%d/host-key", s1), map[string]any{"fingerprint": hk["presented_fingerprint"]}).
-			want(http.StatusOK).json()
+		pinned := admin.Do("POST", fmt.Sprintf("/servers/%d/host-key", s1), map[string]any{"fingerprint": hk["presented_fingerprint"]}).
+			Want(http.StatusOK).JSON()
 		if pinned["host_key"] != s0.HostKey {
 			t.Fatalf("confirmed key not pinned: %v", pinned)
 		}
-		p = admin.do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).want(http.StatusOK).json()
+		p = admin.Do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).Want(http.StatusOK).JSON()
 		if p["reachable"] != true || p["uptime_seconds"].(float64) <= 0 {
 			t.Errorf("ping: %v", p)
 		}
 		// a changed key is refused, never accepted
-		bad := admin.do("PATCH", fmt.Sprintf("/servers/%d", s1), map[string]any{"host_key": bed.Servers[1].HostKey, "version": pinned["version"]}).
-			want(http.StatusOK).json()
-		if p := admin.do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).json(); p["reachable"] != false ||
+		bad := admin.Do("PATCH", fmt.Sprintf("/servers/%d", s1), map[string]any{"host_key": bed.Servers[1].HostKey, "version": pinned["version"]}).
+			Want(http.StatusOK).JSON()
+		if p := admin.Do("POST", fmt.Sprintf("/servers/%d/ping", s1), nil).JSON(); p["reachable"] != false ||
 			!strings.Contains(fmt.Sprint(p["error"]), "host key") {
 			t.Errorf("ping with a changed key: %v", p)
 		}
-		admin.do("PATCH", fmt.Sprintf("/servers/%d", s1), map[string]any{"host_key": s0.HostKey + " comment", "version": bad["version"]}).
-			want(http.StatusOK)
+		admin.Do("PATCH", fmt.Sprintf("/servers/%d", s1), map[string]any{"host_key": s0.HostKey + " comment", "version": bad["version"]}).
+			Want(http.StatusOK)
 
 		// bad input names the field and saves nothing
 		for _, c := range []struct {
@@ -152,49 +152,49 @@ func TestOrchestrationOverAPI(t *testing.T) {
 			{map[string]any{"name": "x.example.com", "settings": map[string]string{"lower": "v"}}, "body.settings"},
 			{map[string]any{"name": "web1"}, "body.name"},
 		} {
-			r := admin.do("POST", "/servers", c.body)
-			if got := r.fieldErrors(); r.status < 400 || len(got) == 0 || got[0] != c.field {
-				t.Errorf("%v: status %d, errors %v, want %s", c.body, r.status, got, c.field)
+			r := admin.Do("POST", "/servers", c.body)
+			if got := r.FieldErrors(); r.Status < 400 || len(got) == 0 || got[0] != c.field {
+				t.Errorf("%v: status %d, errors %v, want %s", c.body, r.Status, got, c.field)
 			}
 		}
-		r = admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": "account.nope == 1"}).
-			want(http.StatusUnprocessableEntity)
-		if got := r.fieldErrors(); len(got) != 1 || got[0] != "body.match" || !strings.Contains(string(r.body), "nope") {
-			t.Errorf("bad match: %s", r.body)
+		r = admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": "account.nope == 1"}).
+			Want(http.StatusUnprocessableEntity)
+		if got := r.FieldErrors(); len(got) != 1 || got[0] != "body.match" || !strings.Contains(string(r.Body), "nope") {
+			t.Errorf("bad match: %s", r.Body)
 		}
-		if c := admin.do("POST", "/routes/check", map[string]any{"backend": "api-test", "match": `account.username endsWith 1`}).
-			want(http.StatusOK).json(); c["valid"] != false || c["error"] == "" {
+		if c := admin.Do("POST", "/routes/check", map[string]any{"backend": "api-test", "match": `account.username endsWith 1`}).
+			Want(http.StatusOK).JSON(); c["valid"] != false || c["error"] == "" {
 			t.Errorf("check of a mistyped match: %v", c)
 		}
 
-		s2 := admin.do("POST", "/servers", map[string]any{"name": "web2", "address": bed.Servers[1].Address,
+		s2 := admin.Do("POST", "/servers", map[string]any{"name": "web2", "address": bed.Servers[1].Address,
 			"ssh_port": bed.Servers[1].Port, "host_key": bed.Servers[1].HostKey,
-			"settings": map[string]string{"TEST_ROOT": root + "/s2"}}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": `account.username startsWith "a"`}).
-			want(http.StatusCreated)
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1}).want(http.StatusConflict)
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": s2, "match": `not (account.username startsWith "a")`}).
-			want(http.StatusCreated)
+			"settings": map[string]string{"TEST_ROOT": root + "/s2"}}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": `account.username startsWith "a"`}).
+			Want(http.StatusCreated)
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1}).Want(http.StatusConflict)
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s2, "match": `not (account.username startsWith "a")`}).
+			Want(http.StatusCreated)
 
 		// a write waits for its synchronous units and answers with their outcome
 		create := func(c *client, username, fullName string) *resp {
 			t.Helper()
-			return c.do("POST", "/accounts", map[string]any{"username": username, "full_name": fullName,
-				"email": username + "@example.com", "password": "Secret-pass-" + username}).want(http.StatusCreated)
+			return c.Do("POST", "/accounts", map[string]any{"username": username, "full_name": fullName,
+				"email": username + "@example.com", "password": "Secret-pass-" + username}).Want(http.StatusCreated)
 		}
 		r = create(admin, "alice", "Alice")
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" || r.header.Get("Orchestra-Operations") == "" ||
-			!strings.Contains(strings.Join(r.header.Values("Link"), ","), `rel="monitor"`) {
-			t.Fatalf("create: headers %v", r.header)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" || r.Header.Get("Orchestra-Operations") == "" ||
+			!strings.Contains(strings.Join(r.Header.Values("Link"), ","), `rel="monitor"`) {
+			t.Fatalf("create: headers %v", r.Header)
 		}
 		if got := sh("cat " + root + "/s1/alice"); got != "Alice" {
 			t.Errorf("server 1 holds %q", got)
 		}
 		bob := create(admin, "bob", "Bob")
-		if bob.header.Get("Orchestra-Outcome") != "SUCCESS" || sh("cat "+root+"/s2/bob") != "Bob" {
-			t.Errorf("bob: %v", bob.header)
+		if bob.Header.Get("Orchestra-Outcome") != "SUCCESS" || sh("cat "+root+"/s2/bob") != "Bob" {
+			t.Errorf("bob: %v", bob.Header)
 		}
-		ops := admin.do("GET", "/operations?ids="+r.header.Get("Orchestra-Operations")+"&model=Account", nil).want(http.StatusOK).json()
+		ops := admin.Do("GET", "/operations?ids="+r.Header.Get("Orchestra-Operations")+"&model=Account", nil).Want(http.StatusOK).JSON()
 		if res := ops["results"].([]any); len(res) != 1 || res[0].(map[string]any)["state"] != "SUCCESS" ||
 			res[0].(map[string]any)["server"] != float64(s1) {
 			t.Errorf("operations of the write: %v", ops)
@@ -202,30 +202,30 @@ func TestOrchestrationOverAPI(t *testing.T) {
 
 		// asked not to wait, it answers once committed, before its changes
 		// are planned (no operations named); the log's output grows live
-		async := e.anon()
-		async.bearer = admin.bearer
-		async.http.Jar = admin.http.Jar
-		async.header.Set("Prefer", "respond-async")
+		async := e.Anon()
+		async.Bearer = admin.Bearer
+		async.HTTP().Jar = admin.HTTP().Jar
+		async.Header.Set("Prefer", "respond-async")
 		r = create(async, "anna", "SLOW")
-		if r.header.Get("Orchestra-Outcome") != "PENDING" {
-			t.Errorf("respond-async: outcome %q", r.header.Get("Orchestra-Outcome"))
+		if r.Header.Get("Orchestra-Outcome") != "PENDING" {
+			t.Errorf("respond-async: outcome %q", r.Header.Get("Orchestra-Outcome"))
 		}
 		// it names its changes, not yet planned, and links to their operations
-		changes := r.header.Get("Orchestra-Changes")
-		if changes == "" || r.header.Get("Orchestra-Operations") != "" ||
-			!strings.Contains(strings.Join(r.header.Values("Link"), ", "), "/operations?changes="+changes+">; rel=\"monitor\"") {
-			t.Fatalf("respond-async headers: %v", r.header)
+		changes := r.Header.Get("Orchestra-Changes")
+		if changes == "" || r.Header.Get("Orchestra-Operations") != "" ||
+			!strings.Contains(strings.Join(r.Header.Values("Link"), ", "), "/operations?changes="+changes+">; rel=\"monitor\"") {
+			t.Fatalf("respond-async headers: %v", r.Header)
 		}
 		// the count of unplanned changes is read before the operations, so
 		// "none unplanned" is never followed by operations still to come
 		var op map[string]any
 		for deadline := time.Now().Add(10 * time.Second); op == nil; time.Sleep(20 * time.Millisecond) {
-			ops := admin.do("GET", "/operations?changes="+changes+"&model=Account", nil).want(http.StatusOK)
-			n, err := strconv.Atoi(ops.header.Get("Orchestra-Unplanned"))
-			res := ops.json()["results"].([]any)
+			ops := admin.Do("GET", "/operations?changes="+changes+"&model=Account", nil).Want(http.StatusOK)
+			n, err := strconv.Atoi(ops.Header.Get("Orchestra-Unplanned"))
+			res := ops.JSON()["results"].([]any)
 			switch {
 			case err != nil || n > len(strings.Split(changes, ",")):
-				t.Fatalf("Orchestra-Unplanned %q", ops.header.Get("Orchestra-Unplanned"))
+				t.Fatalf("Orchestra-Unplanned %q", ops.Header.Get("Orchestra-Unplanned"))
 			case n == 0 && len(res) == 0:
 				t.Fatal("every change planned, and no operation")
 			case n == 0:
@@ -237,7 +237,7 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		logPath := fmt.Sprintf("/logs/%d", int(op["log"].(float64)))
 		sawLive := false
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			l := admin.do("GET", logPath, nil).want(http.StatusOK).json()
+			l := admin.Do("GET", logPath, nil).Want(http.StatusOK).JSON()
 			out := fmt.Sprint(l["stdout"])
 			if l["state"] == "STARTED" && strings.Contains(out, "step1") && !strings.Contains(out, "step2") {
 				sawLive = true
@@ -254,33 +254,33 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		}
 
 		// a bounded wait: asked for, applied, and an outcome past it is PENDING
-		wait := e.anon()
-		wait.http.Jar = admin.http.Jar
-		wait.header.Set("Prefer", "wait=1")
+		wait := e.Anon()
+		wait.HTTP().Jar = admin.HTTP().Jar
+		wait.Header.Set("Prefer", "wait=1")
 		r = create(wait, "arthur", "SLOW")
-		if r.header.Get("Preference-Applied") != "wait=1" || r.header.Get("Orchestra-Outcome") != "PENDING" {
-			t.Errorf("wait=1 on a 1.5 s unit: %v", r.header)
+		if r.Header.Get("Preference-Applied") != "wait=1" || r.Header.Get("Orchestra-Outcome") != "PENDING" {
+			t.Errorf("wait=1 on a 1.5 s unit: %v", r.Header)
 		}
 
 		// a failure is reported, then retried once fixed
 		r = create(admin, "amos", "FAIL")
-		if r.header.Get("Orchestra-Outcome") != "FAILURE" {
-			t.Fatalf("failing unit: %v", r.header)
+		if r.Header.Get("Orchestra-Outcome") != "FAILURE" {
+			t.Fatalf("failing unit: %v", r.Header)
 		}
-		failed := admin.do("GET", "/operations?ids="+r.header.Get("Orchestra-Operations")+"&model=Account", nil).json()["results"].([]any)[0].(map[string]any)
-		amos := r.id()
-		admin.do("POST", fmt.Sprintf("/logs/%d/retry", int(failed["log"].(float64))+100000), nil).want(http.StatusNotFound)
-		e.st.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
+		failed := admin.Do("GET", "/operations?ids="+r.Header.Get("Orchestra-Operations")+"&model=Account", nil).JSON()["results"].([]any)[0].(map[string]any)
+		amos := r.ID()
+		admin.Do("POST", fmt.Sprintf("/logs/%d/retry", int(failed["log"].(float64))+100000), nil).Want(http.StatusNotFound)
+		e.Store.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
 			// fixed behind the engine's back: only the retry applies it
 			return tx.Account.UpdateOneID(amos).SetFullName("Amos").Exec(orchestration.WithoutChanges(ctx))
 		})
-		rt := admin.do("POST", fmt.Sprintf("/logs/%d/retry", int(failed["log"].(float64))), nil).want(http.StatusAccepted)
-		retried := fmt.Sprintf("/logs/%d", int(rt.json()["log"].(float64)))
-		if rt.header.Get("Location") != api.Prefix+retried {
-			t.Errorf("retry Location %q", rt.header.Get("Location"))
+		rt := admin.Do("POST", fmt.Sprintf("/logs/%d/retry", int(failed["log"].(float64))), nil).Want(http.StatusAccepted)
+		retried := fmt.Sprintf("/logs/%d", int(rt.JSON()["log"].(float64)))
+		if rt.Header.Get("Location") != api.Prefix+retried {
+			t.Errorf("retry Location %q", rt.Header.Get("Location"))
 		}
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			l := admin.do("GET", retried, nil).json()
+			l := admin.Do("GET", retried, nil).JSON()
 			if l["state"] == "SUCCESS" && l["retry_of"] == failed["log"] {
 				break
 			}
@@ -294,19 +294,19 @@ func TestOrchestrationOverAPI(t *testing.T) {
 
 		// resync: a dry run shows the script, a real one restores lost files
 		sh("rm -rf -- " + root + "/s1")
-		dry := admin.do("POST", fmt.Sprintf("/servers/%d/resync", s1), map[string]any{"dry_run": true}).want(http.StatusAccepted)
+		dry := admin.Do("POST", fmt.Sprintf("/servers/%d/resync", s1), map[string]any{"dry_run": true}).Want(http.StatusAccepted)
 		var units []map[string]any
-		json.Unmarshal(dry.body, &units)
+		json.Unmarshal(dry.Body, &units)
 		if len(units) != 1 || !strings.Contains(fmt.Sprint(units[0]["script"]), "/alice") || units[0]["log"] != nil {
-			t.Fatalf("dry run: %s", dry.body)
+			t.Fatalf("dry run: %s", dry.Body)
 		}
-		res := admin.do("POST", fmt.Sprintf("/servers/%d/resync", s1), map[string]any{}).want(http.StatusAccepted)
-		json.Unmarshal(res.body, &units)
+		res := admin.Do("POST", fmt.Sprintf("/servers/%d/resync", s1), map[string]any{}).Want(http.StatusAccepted)
+		json.Unmarshal(res.Body, &units)
 		if len(units) != 1 || units[0]["log"] == nil {
-			t.Fatalf("resync: %s", res.body)
+			t.Fatalf("resync: %s", res.Body)
 		}
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if l := admin.do("GET", fmt.Sprintf("/logs/%d", int(units[0]["log"].(float64))), nil).json(); l["state"] == "SUCCESS" {
+			if l := admin.Do("GET", fmt.Sprintf("/logs/%d", int(units[0]["log"].(float64))), nil).JSON(); l["state"] == "SUCCESS" {
 				break
 			} else if time.Now().After(deadline) {
 				t.Fatalf("resync log: %v", l)
@@ -317,23 +317,23 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		}
 
 		// an account follows its own writes only
-		asAlice := e.login("alice", "Secret-pass-alice")
-		mine := asAlice.do("GET", "/operations", nil).want(http.StatusOK).json()["results"].([]any)
+		asAlice := e.Login("alice", "Secret-pass-alice")
+		mine := asAlice.Do("GET", "/operations", nil).Want(http.StatusOK).JSON()["results"].([]any)
 		if len(mine) == 0 {
 			t.Error("alice sees none of her operations")
 		}
 		for _, o := range mine {
-			if o.(map[string]any)["account"] != r.json()["id"] && o.(map[string]any)["repr"] != "alice" {
+			if o.(map[string]any)["account"] != r.JSON()["id"] && o.(map[string]any)["repr"] != "alice" {
 				t.Errorf("alice sees %v", o)
 			}
 		}
-		if got := asAlice.do("GET", "/operations?ids="+bob.header.Get("Orchestra-Operations"), nil).json()["results"].([]any); len(got) != 0 {
+		if got := asAlice.Do("GET", "/operations?ids="+bob.Header.Get("Orchestra-Operations"), nil).JSON()["results"].([]any); len(got) != 0 {
 			t.Errorf("alice sees bob's operations: %v", got)
 		}
-		if got := asAlice.do("GET", "/operations?changes="+bob.header.Get("Orchestra-Changes"), nil).json()["results"].([]any); len(got) != 0 {
+		if got := asAlice.Do("GET", "/operations?changes="+bob.Header.Get("Orchestra-Changes"), nil).JSON()["results"].([]any); len(got) != 0 {
 			t.Errorf("alice sees the operations of bob's changes: %v", got)
 		}
-		asAlice.do("GET", logPath, nil).want(http.StatusForbidden)
+		asAlice.Do("GET", logPath, nil).Want(http.StatusForbidden)
 	})
 }
 
@@ -347,27 +347,27 @@ func BenchmarkAPIWriteToSuccess(b *testing.B) {
 	storetest.Each(b, func(b *testing.B, st *store.Store) {
 		bed := sshtest.Load(b)
 		e := newEnvWith(b, st, newExecutor(b, st, bed.Signer))
-		admin := e.tokenFor(e.login("admin", adminPassword), 1)
+		admin := e.TokenFor(e.Login("admin", adminPassword), 1)
 		s0 := bed.Servers[0]
 		root := fmt.Sprintf("/tmp/orchestra-api-bench-%d", time.Now().UnixNano())
 		b.Cleanup(func() { os.RemoveAll(root) }) // the test bed shares this machine's disk
-		srv := admin.do("POST", "/servers", map[string]any{"name": "bench", "address": s0.Address, "ssh_port": s0.Port,
-			"host_key": s0.HostKey, "settings": map[string]string{"TEST_ROOT": root}}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": srv}).want(http.StatusCreated)
-		r := admin.do("POST", "/accounts", map[string]any{"username": "bench", "full_name": "warm", "email": "b@example.com"}).
-			want(http.StatusCreated)
-		id, version := r.id(), r.json()["version"].(float64)
-		admin.header.Set("Prefer", "wait=10")
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "bench", "address": s0.Address, "ssh_port": s0.Port,
+			"host_key": s0.HostKey, "settings": map[string]string{"TEST_ROOT": root}}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": srv}).Want(http.StatusCreated)
+		r := admin.Do("POST", "/accounts", map[string]any{"username": "bench", "full_name": "warm", "email": "b@example.com"}).
+			Want(http.StatusCreated)
+		id, version := r.ID(), r.JSON()["version"].(float64)
+		admin.Header.Set("Prefer", "wait=10")
 		durations := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for i := range b.N {
 			t0 := time.Now()
-			r := admin.do("PATCH", fmt.Sprintf("/accounts/%d", id), map[string]any{"full_name": fmt.Sprintf("n%d", i), "version": version})
+			r := admin.Do("PATCH", fmt.Sprintf("/accounts/%d", id), map[string]any{"full_name": fmt.Sprintf("n%d", i), "version": version})
 			durations = append(durations, time.Since(t0))
-			if r.status != http.StatusOK || r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-				b.Fatalf("write %d: %d %v %s", i, r.status, r.header, r.body)
+			if r.Status != http.StatusOK || r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+				b.Fatalf("write %d: %d %v %s", i, r.Status, r.Header, r.Body)
 			}
-			version = r.json()["version"].(float64)
+			version = r.JSON()["version"].(float64)
 		}
 		b.StopTimer()
 		slices.Sort(durations)

@@ -28,7 +28,7 @@ type collection struct {
 // collections reads every model of the API from its OpenAPI document.
 func collections(t *testing.T, e *env) map[string]*collection {
 	t.Helper()
-	doc := e.api.API().OpenAPI()
+	doc := e.API.API().OpenAPI()
 	out := map[string]*collection{}
 	for path, item := range doc.Paths {
 		if item.Get == nil {
@@ -171,9 +171,9 @@ func sameFields(t *testing.T, what string, sent map[string]any, got map[string]a
 func TestCustomerOwnsItsObjects(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		cust := e.makeAccount("cust", "Cust-password-1", false)
-		as := e.tokenFor(admin, cust.ID)
+		admin := e.Login("admin", adminPassword)
+		cust := e.MakeAccount("cust", "Cust-password-1", false)
+		as := e.TokenFor(admin, cust.ID)
 		cs := collections(t, e)
 		ids := map[string]int{"account": cust.ID}
 		order := createOrder(t, cs, customerModels(t, cs))
@@ -183,19 +183,19 @@ func TestCustomerOwnsItsObjects(t *testing.T) {
 				t.Fatalf("POST %s (%s) has no example request: declare one with example()", c.path, c.create.OperationID)
 			}
 			resolve(body, refs(cs, c, body), ids)
-			r := as.do("POST", c.path, body)
-			if r.status != http.StatusCreated {
-				t.Fatalf("customer POST %s %v: %d %s", c.path, body, r.status, r.body)
+			r := as.Do("POST", c.path, body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("customer POST %s %v: %d %s", c.path, body, r.Status, r.Body)
 			}
-			id := r.id()
+			id := r.ID()
 			ids[c.p.Name] = id
 			one := fmt.Sprintf("%s/%d", c.path, id)
-			got := as.do("GET", one, nil).want(http.StatusOK).json()
+			got := as.Do("GET", one, nil).Want(http.StatusOK).JSON()
 			sameFields(t, "customer's new "+c.p.Name, body, got)
 			if got["account"] != float64(cust.ID) {
 				t.Errorf("customer's new %s belongs to account %v", c.p.Name, got["account"])
 			}
-			list := as.do("GET", c.path+"?page_size=500", nil).want(http.StatusOK).json()["results"].([]any)
+			list := as.Do("GET", c.path+"?page_size=500", nil).Want(http.StatusOK).JSON()["results"].([]any)
 			if !slices.ContainsFunc(list, func(x any) bool { return x.(map[string]any)["id"] == float64(id) }) {
 				t.Errorf("GET %s: the customer's own %s %d is not listed", c.path, c.p.Name, id)
 			}
@@ -210,21 +210,21 @@ func TestCustomerOwnsItsObjects(t *testing.T) {
 				t.Fatalf("PATCH %s/{id} (%s) has no example request: declare one with example()", c.path, c.update.OperationID)
 			}
 			resolve(body, refs(cs, c, body), ids)
-			body["version"] = as.do("GET", one, nil).want(http.StatusOK).json()["version"]
-			r := as.do("PATCH", one, body)
-			if r.status != http.StatusOK {
-				t.Errorf("customer PATCH %s %v: %d %s", one, body, r.status, r.body)
+			body["version"] = as.Do("GET", one, nil).Want(http.StatusOK).JSON()["version"]
+			r := as.Do("PATCH", one, body)
+			if r.Status != http.StatusOK {
+				t.Errorf("customer PATCH %s %v: %d %s", one, body, r.Status, r.Body)
 				continue
 			}
-			sameFields(t, "customer's changed "+c.p.Name, body, as.do("GET", one, nil).want(http.StatusOK).json())
+			sameFields(t, "customer's changed "+c.p.Name, body, as.Do("GET", one, nil).Want(http.StatusOK).JSON())
 		}
 		// their account: read and changed, never created or deleted
 		acc := cs["account"]
 		one := fmt.Sprintf("/accounts/%d", cust.ID)
 		body := exampleBody(acc.update)
-		body["version"] = as.do("GET", one, nil).want(http.StatusOK).json()["version"]
-		as.do("PATCH", one, body).want(http.StatusOK)
-		sameFields(t, "customer's account", body, as.do("GET", one, nil).want(http.StatusOK).json())
+		body["version"] = as.Do("GET", one, nil).Want(http.StatusOK).JSON()["version"]
+		as.Do("PATCH", one, body).Want(http.StatusOK)
+		sameFields(t, "customer's account", body, as.Do("GET", one, nil).Want(http.StatusOK).JSON())
 		// deletions in reverse: what names another object goes first
 		for i := len(order) - 1; i >= 0; i-- {
 			c := order[i]
@@ -232,11 +232,11 @@ func TestCustomerOwnsItsObjects(t *testing.T) {
 				continue
 			}
 			one := fmt.Sprintf("%s/%d", c.path, ids[c.p.Name])
-			if r := as.do("DELETE", one, nil); r.status != http.StatusNoContent {
-				t.Errorf("customer DELETE %s: %d %s", one, r.status, r.body)
+			if r := as.Do("DELETE", one, nil); r.Status != http.StatusNoContent {
+				t.Errorf("customer DELETE %s: %d %s", one, r.Status, r.Body)
 				continue
 			}
-			as.do("GET", one, nil).want(http.StatusNotFound)
+			as.Do("GET", one, nil).Want(http.StatusNotFound)
 		}
 	})
 }

@@ -26,12 +26,12 @@ func TestCustomerPathsStayInside(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		bed := sshtest.Load(t)
 		e := newEnvWith(t, st, newExecutor(t, st, bed.Signer))
-		admin := e.login("admin", adminPassword)
-		admin.header.Set("Prefer", "wait=60")
+		admin := e.Login("admin", adminPassword)
+		admin.Header.Set("Prefer", "wait=60")
 		s0 := bed.Servers[0]
-		srv := admin.do("POST", "/servers", map[string]any{"name": "paths1", "address": s0.Address, "ssh_port": s0.Port,
-			"host_key": s0.HostKey}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "unix-user", "server": srv}).want(http.StatusCreated)
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "paths1", "address": s0.Address, "ssh_port": s0.Port,
+			"host_key": s0.HostKey}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "unix-user", "server": srv}).Want(http.StatusCreated)
 		pool, err := sshpool.New(sshpool.Config{Signer: bed.Signer})
 		if err != nil {
 			t.Fatal(err)
@@ -59,10 +59,10 @@ func TestCustomerPathsStayInside(t *testing.T) {
 
 		// the other account, with data in its home; a root-owned tree in /etc
 		for _, u := range []string{owner, victim} {
-			r := admin.do("POST", "/accounts", map[string]any{"username": u, "full_name": u, "email": u + "@example.com",
-				"password": "Pass-word-" + u}).want(http.StatusCreated)
-			if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-				t.Fatalf("account %s: %v", u, r.header)
+			r := admin.Do("POST", "/accounts", map[string]any{"username": u, "full_name": u, "email": u + "@example.com",
+				"password": "Pass-word-" + u}).Want(http.StatusCreated)
+			if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+				t.Fatalf("account %s: %v", u, r.Header)
 			}
 		}
 		sh(fmt.Sprintf(`install -d -m 0750 -o %[1]s -g %[1]s /home/%[1]s/private
@@ -87,9 +87,9 @@ getfacl -R -P -p /etc 2>/dev/null | grep -E 'user:(%[3]s|%[4]s|%[5]s)' || true`,
 runuser -u %[1]s -- ln -s /home/%[2]s /home/%[1]s/victim-link
 runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 
-		cust := e.login(owner, "Pass-word-"+owner)
-		cust.header.Set("Prefer", "wait=60")
-		logs := func() int { return int(admin.do("GET", "/logs", nil).json()["count"].(float64)) }
+		cust := e.Login(owner, "Pass-word-"+owner)
+		cust.Header.Set("Prefer", "wait=60")
+		logs := func() int { return int(admin.Do("GET", "/logs", nil).JSON()["count"].(float64)) }
 		units := logs()
 
 		// homes and directories outside the account: refused at save
@@ -113,9 +113,9 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 			{map[string]any{"home": "/home/" + owner, "directory": "a\tb"}, "body.directory"},
 		} {
 			c.body["username"] = ftp
-			r := cust.do("POST", "/system-users", c.body)
-			if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != c.field {
-				t.Errorf("%q: %d %s, want 422 naming %s", c.body, r.status, r.body, c.field)
+			r := cust.Do("POST", "/system-users", c.body)
+			if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != c.field {
+				t.Errorf("%q: %d %s, want 422 naming %s", c.body, r.Status, r.Body, c.field)
 			}
 		}
 		if n := logs(); n != units {
@@ -123,12 +123,12 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 		}
 
 		// a user in the customer's own tree: made there, not through links
-		r := cust.do("POST", "/system-users", map[string]any{"username": web, "home": "/home/" + owner, "directory": "site/www",
-			"password": "Web-secret-42"}).want(http.StatusCreated)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("a user in the owner's tree: %v", r.header)
+		r := cust.Do("POST", "/system-users", map[string]any{"username": web, "home": "/home/" + owner, "directory": "site/www",
+			"password": "Web-secret-42"}).Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("a user in the owner's tree: %v", r.Header)
 		}
-		webID := r.id()
+		webID := r.ID()
 		if out := sh(fmt.Sprintf("stat -c '%%U %%F' /home/%s/site/www; runuser -u %s -- touch /home/%s/site/www/f && echo ok",
 			owner, web, owner)); out != owner+" directory\nok\n" {
 			t.Errorf("the web user's home: %q", out)
@@ -136,18 +136,18 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 		// its directory through a planted link: the unit fails, nothing
 		// happens outside
 		for _, dir := range []string{"etc-link", "etc-link/orchestra-sentinel-" + tag, "victim-link/private", "victim-link/new"} {
-			r := cust.do("POST", "/system-users", map[string]any{"username": ftp, "home": "/home/" + owner, "directory": dir})
-			r.want(http.StatusCreated)
-			if o := r.header.Get("Orchestra-Outcome"); o == "SUCCESS" {
+			r := cust.Do("POST", "/system-users", map[string]any{"username": ftp, "home": "/home/" + owner, "directory": dir})
+			r.Want(http.StatusCreated)
+			if o := r.Header.Get("Orchestra-Outcome"); o == "SUCCESS" {
 				t.Errorf("directory %s through a link: %s", dir, o)
 			}
-			cust.do("DELETE", fmt.Sprintf("/system-users/%d", r.id()), nil).want(http.StatusNoContent)
+			cust.Do("DELETE", fmt.Sprintf("/system-users/%d", r.ID()), nil).Want(http.StatusNoContent)
 		}
 
 		// grants, revokes, links and checks through the planted links
 		action := func(path string, body map[string]any) map[string]any {
 			t.Helper()
-			return cust.do("POST", fmt.Sprintf("/system-users/%d/%s", webID, path), body).want(http.StatusOK).json()
+			return cust.Do("POST", fmt.Sprintf("/system-users/%d/%s", webID, path), body).Want(http.StatusOK).JSON()
 		}
 		for _, p := range []string{"/home/" + owner + "/etc-link", "/home/" + owner + "/etc-link/orchestra-sentinel-" + tag,
 			"/home/" + owner + "/victim-link", "/home/" + owner + "/victim-link/private"} {
@@ -194,9 +194,9 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 			{"check-paths", map[string]any{"paths": []string{"/etc/shadow"}}, "body.paths"},
 			{"check-paths", map[string]any{"paths": []string{"/home/" + victim + "/private"}}, "body.paths"},
 		} {
-			r := cust.do("POST", fmt.Sprintf("/system-users/%d/%s", webID, c.path), c.body)
-			if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != c.field {
-				t.Errorf("%s %v: %d %s, want 422 naming %s", c.path, c.body, r.status, r.body, c.field)
+			r := cust.Do("POST", fmt.Sprintf("/system-users/%d/%s", webID, c.path), c.body)
+			if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != c.field {
+				t.Errorf("%s %v: %d %s, want 422 naming %s", c.path, c.body, r.Status, r.Body, c.field)
 			}
 		}
 		if n := logs(); n != units {
@@ -206,7 +206,7 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 		// the web user's directory swapped for a link to the other home,
 		// then the user deleted: nothing of the other home is touched
 		sh(fmt.Sprintf("mv /home/%[1]s/site/www /home/%[1]s/site/www.old && runuser -u %[1]s -- ln -s /home/%[2]s /home/%[1]s/site/www", owner, victim))
-		cust.do("DELETE", fmt.Sprintf("/system-users/%d", webID), nil).want(http.StatusNoContent)
+		cust.Do("DELETE", fmt.Sprintf("/system-users/%d", webID), nil).Want(http.StatusNoContent)
 		if out := sh("id -u " + web + " >/dev/null 2>&1 && echo present || echo gone"); out != "gone\n" {
 			t.Errorf("the web user after its deletion: %s", out)
 		}

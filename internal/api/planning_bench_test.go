@@ -31,13 +31,13 @@ func BenchmarkWritesWhilePlanning(b *testing.B) {
 	storetest.Each(b, func(b *testing.B, st *store.Store) {
 		bed := sshtest.Load(b)
 		e := newEnvWith(b, st, newExecutor(b, st, bed.Signer))
-		admin := e.tokenFor(e.login("admin", adminPassword), 1)
+		admin := e.TokenFor(e.Login("admin", adminPassword), 1)
 		s0 := bed.Servers[0]
 		root := fmt.Sprintf("/tmp/orchestra-api-planning-%d", time.Now().UnixNano())
 		b.Cleanup(func() { os.RemoveAll(root) }) // the test bed shares this machine's disk
-		srv := admin.do("POST", "/servers", map[string]any{"name": "bench", "address": s0.Address, "ssh_port": s0.Port,
-			"host_key": s0.HostKey, "settings": map[string]string{"TEST_ROOT": root}}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "api-test", "server": srv}).want(http.StatusCreated)
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "bench", "address": s0.Address, "ssh_port": s0.Port,
+			"host_key": s0.HostKey, "settings": map[string]string{"TEST_ROOT": root}}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": srv}).Want(http.StatusCreated)
 
 		const bulk, clients = 10_000, 4
 		sys := viewer.System(context.Background(), viewer.ChannelCLI)
@@ -65,11 +65,11 @@ func BenchmarkWritesWhilePlanning(b *testing.B) {
 		}
 		writers := make([]*writer, clients)
 		for i := range writers {
-			r := admin.do("POST", "/accounts", map[string]any{"username": fmt.Sprintf("writer%d", i), "full_name": "w",
-				"email": fmt.Sprintf("w%d@example.com", i)}).want(http.StatusCreated)
-			c := e.tokenFor(admin, 1)
-			c.header.Set("Prefer", "respond-async")
-			writers[i] = &writer{c: c, id: r.id(), version: r.json()["version"].(float64)}
+			r := admin.Do("POST", "/accounts", map[string]any{"username": fmt.Sprintf("writer%d", i), "full_name": "w",
+				"email": fmt.Sprintf("w%d@example.com", i)}).Want(http.StatusCreated)
+			c := e.TokenFor(admin, 1)
+			c.Header.Set("Prefer", "respond-async")
+			writers[i] = &writer{c: c, id: r.ID(), version: r.JSON()["version"].(float64)}
 		}
 
 		var mu sync.Mutex
@@ -104,14 +104,14 @@ func BenchmarkWritesWhilePlanning(b *testing.B) {
 					defer wg.Done()
 					for i := 0; i < 1000 && planning(); i++ {
 						t0 := time.Now()
-						r := w.c.do("PATCH", fmt.Sprintf("/accounts/%d", w.id), map[string]any{
+						r := w.c.Do("PATCH", fmt.Sprintf("/accounts/%d", w.id), map[string]any{
 							"full_name": fmt.Sprintf("w %d %d", n, i), "version": w.version})
 						d := time.Since(t0)
-						if r.status != http.StatusOK {
-							b.Errorf("write: %d %s", r.status, r.body)
+						if r.Status != http.StatusOK {
+							b.Errorf("write: %d %s", r.Status, r.Body)
 							return
 						}
-						w.version = r.json()["version"].(float64)
+						w.version = r.JSON()["version"].(float64)
 						mu.Lock()
 						durations = append(durations, d)
 						mu.Unlock()

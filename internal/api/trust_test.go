@@ -18,13 +18,13 @@ import (
 )
 
 // twin is a second panel process over the same store.
-func (e *env) twin(cfg api.Config) *env {
-	e.t.Helper()
+func twin(e *env, cfg api.Config) *env {
+	e.T.Helper()
 	cfg.Version = "test"
-	s := api.New(e.st, cfg)
+	s := api.New(e.Store, cfg)
 	srv := httptest.NewServer(s)
-	e.t.Cleanup(srv.Close)
-	return &env{t: e.t, st: e.st, srv: srv, api: s}
+	e.T.Cleanup(srv.Close)
+	return &env{T: e.T, Store: e.Store, Srv: srv, API: s}
 }
 
 // TestIdempotentTokenNotKept: the clear token of a POST /tokens with an
@@ -33,12 +33,12 @@ func (e *env) twin(cfg api.Config) *env {
 func TestIdempotentTokenNotKept(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		admin.header.Set("Idempotency-Key", "tok-1")
-		first := admin.do("POST", "/tokens", map[string]any{"name": "ci"}).want(http.StatusCreated)
-		secret, _ := first.json()["token"].(string)
+		admin := e.Login("admin", adminPassword)
+		admin.Header.Set("Idempotency-Key", "tok-1")
+		first := admin.Do("POST", "/tokens", map[string]any{"name": "ci"}).Want(http.StatusCreated)
+		secret, _ := first.JSON()["token"].(string)
 		if !strings.HasPrefix(secret, "orch_") {
-			t.Fatalf("no token in the first answer: %s", first.body)
+			t.Fatalf("no token in the first answer: %s", first.Body)
 		}
 		rows, err := st.IdempotencyKey.Query().All(viewer.System(context.Background(), viewer.ChannelSystem))
 		if err != nil {
@@ -52,21 +52,21 @@ func TestIdempotentTokenNotKept(t *testing.T) {
 		} else if r.Withheld != "token" {
 			t.Errorf("withheld %q, want token", r.Withheld)
 		}
-		again := admin.do("POST", "/tokens", map[string]any{"name": "ci"}).want(http.StatusConflict)
-		if again.header.Get("Idempotent-Replayed") != "true" || again.header.Get("Location") != first.header.Get("Location") {
-			t.Errorf("replay headers %v, want Idempotent-Replayed and Location %s", again.header, first.header.Get("Location"))
+		again := admin.Do("POST", "/tokens", map[string]any{"name": "ci"}).Want(http.StatusConflict)
+		if again.Header.Get("Idempotent-Replayed") != "true" || again.Header.Get("Location") != first.Header.Get("Location") {
+			t.Errorf("replay headers %v, want Idempotent-Replayed and Location %s", again.Header, first.Header.Get("Location"))
 		}
-		if d, _ := again.json()["detail"].(string); !strings.Contains(d, "token") || strings.Contains(string(again.body), secret) {
-			t.Errorf("replay: %s", again.body)
+		if d, _ := again.JSON()["detail"].(string); !strings.Contains(d, "token") || strings.Contains(string(again.Body), secret) {
+			t.Errorf("replay: %s", again.Body)
 		}
 		// only one token was made, and it works
-		admin.header.Del("Idempotency-Key")
-		if n := admin.do("GET", "/tokens", nil).want(http.StatusOK).json()["count"].(float64); n != 1 {
+		admin.Header.Del("Idempotency-Key")
+		if n := admin.Do("GET", "/tokens", nil).Want(http.StatusOK).JSON()["count"].(float64); n != 1 {
 			t.Errorf("%v tokens, want 1", n)
 		}
-		c := e.anon()
-		c.bearer = secret
-		c.do("GET", "/auth/me", nil).want(http.StatusOK)
+		c := e.Anon()
+		c.Bearer = secret
+		c.Do("GET", "/auth/me", nil).Want(http.StatusOK)
 	})
 }
 
@@ -75,27 +75,27 @@ func TestIdempotentTokenNotKept(t *testing.T) {
 func TestTokenCannotOutliveItsCreator(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
+		admin := e.Login("admin", adminPassword)
 		exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-		short := e.anon()
-		short.bearer = admin.do("POST", "/tokens", map[string]any{"name": "short", "expires_at": exp}).
-			want(http.StatusCreated).json()["token"].(string)
+		short := e.Anon()
+		short.Bearer = admin.Do("POST", "/tokens", map[string]any{"name": "short", "expires_at": exp}).
+			Want(http.StatusCreated).JSON()["token"].(string)
 		for _, body := range []map[string]any{
 			{"name": "forever"},
 			{"name": "longer", "expires_at": exp.Add(time.Minute)},
-			{"name": "longer", "account": e.makeAccount("ivy", "Ivy-pass-123", false).ID, "expires_at": exp.Add(time.Minute)},
+			{"name": "longer", "account": e.MakeAccount("ivy", "Ivy-pass-123", false).ID, "expires_at": exp.Add(time.Minute)},
 		} {
-			r := short.do("POST", "/tokens", body).want(http.StatusUnprocessableEntity)
-			if f := r.fieldErrors(); len(f) != 1 || f[0] != "body.expires_at" {
-				t.Errorf("%v: errors at %v, want body.expires_at: %s", body, f, r.body)
+			r := short.Do("POST", "/tokens", body).Want(http.StatusUnprocessableEntity)
+			if f := r.FieldErrors(); len(f) != 1 || f[0] != "body.expires_at" {
+				t.Errorf("%v: errors at %v, want body.expires_at: %s", body, f, r.Body)
 			}
 		}
-		short.do("POST", "/tokens", map[string]any{"name": "same", "expires_at": exp}).want(http.StatusCreated)
-		short.do("POST", "/tokens", map[string]any{"name": "shorter", "expires_at": exp.Add(-time.Minute)}).want(http.StatusCreated)
+		short.Do("POST", "/tokens", map[string]any{"name": "same", "expires_at": exp}).Want(http.StatusCreated)
+		short.Do("POST", "/tokens", map[string]any{"name": "shorter", "expires_at": exp.Add(-time.Minute)}).Want(http.StatusCreated)
 		// a token without expiry, and a session, create any
-		forever := e.tokenFor(admin, 1)
-		forever.do("POST", "/tokens", map[string]any{"name": "forever"}).want(http.StatusCreated)
-		admin.do("POST", "/tokens", map[string]any{"name": "forever too"}).want(http.StatusCreated)
+		forever := e.TokenFor(admin, 1)
+		forever.Do("POST", "/tokens", map[string]any{"name": "forever"}).Want(http.StatusCreated)
+		admin.Do("POST", "/tokens", map[string]any{"name": "forever too"}).Want(http.StatusCreated)
 	})
 }
 
@@ -105,28 +105,28 @@ func TestTokenCannotOutliveItsCreator(t *testing.T) {
 func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		admin := e.login("admin", adminPassword)
-		erin := e.makeAccount("erin", "Erin-pass-12", false)
-		here, phone := e.login("erin", "Erin-pass-12"), e.login("erin", "Erin-pass-12")
-		tok := e.tokenFor(admin, erin.ID)
-		r := here.do("POST", "/auth/password", map[string]any{"current_password": "Erin-pass-12", "password": "Erin-new-pass-3"}).
-			want(http.StatusOK).json()
+		admin := e.Login("admin", adminPassword)
+		erin := e.MakeAccount("erin", "Erin-pass-12", false)
+		here, phone := e.Login("erin", "Erin-pass-12"), e.Login("erin", "Erin-pass-12")
+		tok := e.TokenFor(admin, erin.ID)
+		r := here.Do("POST", "/auth/password", map[string]any{"current_password": "Erin-pass-12", "password": "Erin-new-pass-3"}).
+			Want(http.StatusOK).JSON()
 		if r["sessions_ended"] != 1.0 || !strings.Contains(r["message"].(string), "logged out") {
 			t.Errorf("answer %v, want 1 session ended and a message saying so", r)
 		}
-		here.do("GET", "/auth/me", nil).want(http.StatusOK)
-		phone.do("GET", "/auth/me", nil).want(http.StatusUnauthorized)
-		tok.do("GET", "/auth/me", nil).want(http.StatusOK)
-		admin.do("GET", "/auth/me", nil).want(http.StatusOK)
+		here.Do("GET", "/auth/me", nil).Want(http.StatusOK)
+		phone.Do("GET", "/auth/me", nil).Want(http.StatusUnauthorized)
+		tok.Do("GET", "/auth/me", nil).Want(http.StatusOK)
+		admin.Do("GET", "/auth/me", nil).Want(http.StatusOK)
 
-		r = admin.do("POST", fmt.Sprintf("/accounts/%d/password", erin.ID), map[string]any{"password": "Erin-reset-pass-4"}).
-			want(http.StatusOK).json()
+		r = admin.Do("POST", fmt.Sprintf("/accounts/%d/password", erin.ID), map[string]any{"password": "Erin-reset-pass-4"}).
+			Want(http.StatusOK).JSON()
 		if r["sessions_ended"] != 1.0 {
 			t.Errorf("staff reset: %v, want erin's session ended", r)
 		}
-		here.do("GET", "/auth/me", nil).want(http.StatusUnauthorized)
-		tok.do("GET", "/auth/me", nil).want(http.StatusOK)
-		admin.do("GET", "/auth/me", nil).want(http.StatusOK)
+		here.Do("GET", "/auth/me", nil).Want(http.StatusUnauthorized)
+		tok.Do("GET", "/auth/me", nil).Want(http.StatusOK)
+		admin.Do("GET", "/auth/me", nil).Want(http.StatusOK)
 	})
 }
 
@@ -135,21 +135,21 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 func TestPasswordCheckThrottled(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		e.makeAccount("hal", "Hal-pass-1234", false)
-		hal := e.login("hal", "Hal-pass-1234")
+		e.MakeAccount("hal", "Hal-pass-1234", false)
+		hal := e.Login("hal", "Hal-pass-1234")
 		for range 5 {
-			hal.do("POST", "/auth/password", map[string]any{"current_password": "guess", "password": "Hal-new-pass-5"}).
-				want(http.StatusUnprocessableEntity)
+			hal.Do("POST", "/auth/password", map[string]any{"current_password": "guess", "password": "Hal-new-pass-5"}).
+				Want(http.StatusUnprocessableEntity)
 		}
-		r := hal.do("POST", "/auth/password", map[string]any{"current_password": "Hal-pass-1234", "password": "Hal-new-pass-5"}).
-			want(http.StatusTooManyRequests)
-		if r.header.Get("Retry-After") == "" {
+		r := hal.Do("POST", "/auth/password", map[string]any{"current_password": "Hal-pass-1234", "password": "Hal-new-pass-5"}).
+			Want(http.StatusTooManyRequests)
+		if r.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
-		other := e.twin(api.Config{}).login("hal", "Hal-pass-1234")
-		other.do("POST", "/auth/password", map[string]any{"current_password": "Hal-pass-1234", "password": "Hal-new-pass-5"}).
-			want(http.StatusTooManyRequests)
-		e.login("hal", "Hal-pass-1234") // the password is unchanged
+		other := twin(e, api.Config{}).Login("hal", "Hal-pass-1234")
+		other.Do("POST", "/auth/password", map[string]any{"current_password": "Hal-pass-1234", "password": "Hal-new-pass-5"}).
+			Want(http.StatusTooManyRequests)
+		e.Login("hal", "Hal-pass-1234") // the password is unchanged
 	})
 }
 
@@ -159,24 +159,24 @@ func TestPasswordCheckThrottled(t *testing.T) {
 func TestLoginThrottleShared(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
-		e.makeAccount("dave", "Dave-pass-12", false)
+		e.MakeAccount("dave", "Dave-pass-12", false)
 		for range 5 {
-			e.anon().do("POST", "/auth/login", map[string]any{"username": "dave", "password": "wrong"}).want(http.StatusUnauthorized)
+			e.Anon().Do("POST", "/auth/login", map[string]any{"username": "dave", "password": "wrong"}).Want(http.StatusUnauthorized)
 		}
-		e.twin(api.Config{}).anon().do("POST", "/auth/login", map[string]any{"username": "dave", "password": "Dave-pass-12"}).
-			want(http.StatusTooManyRequests)
+		twin(e, api.Config{}).Anon().Do("POST", "/auth/login", map[string]any{"username": "dave", "password": "Dave-pass-12"}).
+			Want(http.StatusTooManyRequests)
 
-		proxied := e.twin(api.Config{TrustProxy: true}) // the test client is on loopback: a trusted proxy
+		proxied := twin(e, api.Config{TrustProxy: true}) // the test client is on loopback: a trusted proxy
 		for i := range 20 {
-			c := proxied.anon()
-			c.header.Set("X-Forwarded-For", fmt.Sprintf("10.1.2.%d, 203.0.113.7", i))
-			c.do("POST", "/auth/login", map[string]any{"username": fmt.Sprintf("u%d", i), "password": "x"}).want(http.StatusUnauthorized)
+			c := proxied.Anon()
+			c.Header.Set("X-Forwarded-For", fmt.Sprintf("10.1.2.%d, 203.0.113.7", i))
+			c.Do("POST", "/auth/login", map[string]any{"username": fmt.Sprintf("u%d", i), "password": "x"}).Want(http.StatusUnauthorized)
 		}
-		c := proxied.anon()
-		c.header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
-		c.do("POST", "/auth/login", map[string]any{"username": "admin", "password": adminPassword}).want(http.StatusTooManyRequests)
-		c.header.Set("X-Forwarded-For", "203.0.113.8")
-		c.do("POST", "/auth/login", map[string]any{"username": "admin", "password": adminPassword}).want(http.StatusOK)
+		c := proxied.Anon()
+		c.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+		c.Do("POST", "/auth/login", map[string]any{"username": "admin", "password": adminPassword}).Want(http.StatusTooManyRequests)
+		c.Header.Set("X-Forwarded-For", "203.0.113.8")
+		c.Do("POST", "/auth/login", map[string]any{"username": "admin", "password": adminPassword}).Want(http.StatusOK)
 	})
 }
 

@@ -1,4 +1,4 @@
-package api_test
+package dns_test
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
 
 	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -19,22 +22,22 @@ import (
 func TestDNSOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		bed := bindtest.Load(t)
-		e := newEnvWith(t, st, newExecutor(t, st, bed.SSH.Signer))
-		admin := e.login("admin", adminPassword)
+		e := apitest.NewWith(t, st, apitest.NewExecutor(t, st, bed.SSH.Signer))
+		admin := e.Admin()
 		for i, s := range bed.SSH.Servers[:2] {
 			settings := []map[string]string{bed.MasterSettings(), bed.SlaveSettings()}[i]
-			id := admin.do("POST", "/servers", map[string]any{"name": fmt.Sprintf("ns%d", i+1), "address": s.Address,
-				"ssh_port": s.Port, "host_key": s.HostKey, "settings": settings}).want(http.StatusCreated).id()
-			admin.do("POST", "/routes", map[string]any{"backend": []string{"bind9-master", "bind9-slave"}[i], "server": id}).
-				want(http.StatusCreated)
+			id := admin.Do("POST", "/servers", map[string]any{"name": fmt.Sprintf("ns%d", i+1), "address": s.Address,
+				"ssh_port": s.Port, "host_key": s.HostKey, "settings": settings}).Want(http.StatusCreated).ID()
+			admin.Do("POST", "/routes", map[string]any{"backend": []string{"bind9-master", "bind9-slave"}[i], "server": id}).
+				Want(http.StatusCreated)
 		}
-		acc := admin.do("POST", "/accounts", map[string]any{"username": "zoe", "full_name": "Zoe", "email": "zoe@example.com",
-			"password": "Zoe-secret-42"}).want(http.StatusCreated).id()
-		zoe := e.login("zoe", "Zoe-secret-42")
-		zoe.header.Set("Prefer", "wait=30")
+		acc := admin.Do("POST", "/accounts", map[string]any{"username": "zoe", "full_name": "Zoe", "email": "zoe@example.com",
+			"password": "Zoe-secret-42"}).Want(http.StatusCreated).ID()
+		zoe := e.Login("zoe", "Zoe-secret-42")
+		zoe.Header.Set("Prefer", "wait=30")
 		zone := bed.Token() + ".example.net"
 		logs := func() int {
-			return int(admin.do("GET", "/logs", nil).want(http.StatusOK).json()["count"].(float64))
+			return int(admin.Do("GET", "/logs", nil).Want(http.StatusOK).JSON()["count"].(float64))
 		}
 
 		// bad input: 422 naming the record and field, nothing reaches bind9
@@ -55,9 +58,9 @@ func TestDNSOverAPI(t *testing.T) {
 			// named-checkzone: an in-zone name server without an address
 			{zone, []map[string]any{{"type": "NS", "value": "ns9." + zone}}, "body.value"},
 		} {
-			r := zoe.do("POST", "/domains", map[string]any{"name": c.name, "records": c.records})
-			if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) == 0 || got[0] != c.want {
-				t.Errorf("%s %v: status %d, errors %v, want %s: %s", c.name, c.records, r.status, got, c.want, r.body)
+			r := zoe.Do("POST", "/domains", map[string]any{"name": c.name, "records": c.records})
+			if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) == 0 || got[0] != c.want {
+				t.Errorf("%s %v: status %d, errors %v, want %s: %s", c.name, c.records, r.Status, got, c.want, r.Body)
 			}
 		}
 		if n := logs(); n != before {
@@ -68,14 +71,14 @@ func TestDNSOverAPI(t *testing.T) {
 		}
 
 		// the domain, its records and subdomains, served by master and slave
-		r := zoe.do("POST", "/domains", map[string]any{"name": zone, "records": []map[string]any{
+		r := zoe.Do("POST", "/domains", map[string]any{"name": zone, "records": []map[string]any{
 			{"type": "A", "value": "192.0.2.20"}, {"type": "AAAA", "value": "2001:db8::20"},
 			{"type": "MX", "value": "10 mail." + zone}, {"type": "TXT", "value": "v=spf1 -all"},
-			{"type": "CAA", "value": "0 issue letsencrypt.org"}}}).want(http.StatusCreated)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("create: %v", r.header)
+			{"type": "CAA", "value": "0 issue letsencrypt.org"}}}).Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("create: %v", r.Header)
 		}
-		dom := r.json()
+		dom := r.JSON()
 		if dom["account"] != float64(acc) || dom["serial"].(float64) < 2026010100 {
 			t.Errorf("domain: %v", dom)
 		}
@@ -83,8 +86,8 @@ func TestDNSOverAPI(t *testing.T) {
 			{"name": "www." + zone, "records": []map[string]any{{"type": "CNAME", "value": zone}}},
 			{"name": "_sip._tcp." + zone, "records": []map[string]any{{"type": "SRV", "value": "10 5 5060 sip." + zone}}},
 		} {
-			if r := zoe.do("POST", "/domains", sub).want(http.StatusCreated); r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-				t.Fatalf("%s: %v", sub["name"], r.header)
+			if r := zoe.Do("POST", "/domains", sub).Want(http.StatusCreated); r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+				t.Fatalf("%s: %v", sub["name"], r.Header)
 			}
 		}
 		for _, c := range []struct{ name, typ, want string }{
@@ -101,41 +104,41 @@ func TestDNSOverAPI(t *testing.T) {
 			})
 		}
 		id := int(dom["id"].(float64))
-		view := zoe.do("GET", fmt.Sprintf("/domains/%d/zone", id), nil).want(http.StatusOK).json()
+		view := zoe.Do("GET", fmt.Sprintf("/domains/%d/zone", id), nil).Want(http.StatusOK).JSON()
 		if text := view["text"].(string); !strings.Contains(text, "www."+zone+".") || !strings.Contains(text, "_sip._tcp."+zone+".") {
 			t.Errorf("zone view:\n%s", text)
 		}
 
 		// a change of a record: new serial, new answer
 		serial := view["serial"].(float64)
-		rec := int(zoe.do("GET", fmt.Sprintf("/records?domain=%d&type=A", id), nil).json()["results"].([]any)[0].(map[string]any)["id"].(float64))
-		zoe.do("PATCH", fmt.Sprintf("/records/%d", rec), map[string]any{"value": "192.0.2.21", "version": 1}).want(http.StatusOK)
+		rec := int(zoe.Do("GET", fmt.Sprintf("/records?domain=%d&type=A", id), nil).JSON()["results"].([]any)[0].(map[string]any)["id"].(float64))
+		zoe.Do("PATCH", fmt.Sprintf("/records/%d", rec), map[string]any{"value": "192.0.2.21", "version": 1}).Want(http.StatusOK)
 		if got := bindtest.Dig(t, bed.Master, zone, "A"); got != "192.0.2.21" {
 			t.Errorf("after the change the master answers %q", got)
 		}
-		if s := zoe.do("GET", fmt.Sprintf("/domains/%d", id), nil).json()["serial"].(float64); s <= serial {
+		if s := zoe.Do("GET", fmt.Sprintf("/domains/%d", id), nil).JSON()["serial"].(float64); s <= serial {
 			t.Errorf("serial %v after %v", s, serial)
 		}
 
 		// DNSSEC: signed answers, and the DS records for the registrar
-		zoe.do("PATCH", fmt.Sprintf("/domains/%d", id), map[string]any{"dnssec": true, "version": dom["version"]}).want(http.StatusOK)
+		zoe.Do("PATCH", fmt.Sprintf("/domains/%d", id), map[string]any{"dnssec": true, "version": dom["version"]}).Want(http.StatusOK)
 		bindtest.Eventually(t, "RRSIG", func() (string, bool) {
 			got := bindtest.Dig(t, bed.Master, zone, "A", "+dnssec")
 			return got, strings.Contains(got, "A 13 ")
 		})
 		bindtest.Eventually(t, "DS records", func() (string, bool) {
-			r := zoe.do("GET", fmt.Sprintf("/domains/%d/ds", id), nil)
+			r := zoe.Do("GET", fmt.Sprintf("/domains/%d/ds", id), nil)
 			ds := regexp.MustCompile(`"` + regexp.QuoteMeta(zone) + `\. \d+ IN DS \d+ 13 2 [0-9A-F]{64}"`)
-			return string(r.body), r.status == http.StatusOK && ds.Match(r.body)
+			return string(r.Body), r.Status == http.StatusOK && ds.Match(r.Body)
 		})
 
 		// import from a zone file
 		imported := "imp" + bed.Token() + ".example.net"
-		r = zoe.do("POST", "/domains/import", map[string]any{"name": imported, "zone": "$TTL 300\n" +
+		r = zoe.Do("POST", "/domains/import", map[string]any{"name": imported, "zone": "$TTL 300\n" +
 			"@ IN SOA ns.other. hostmaster.other. 2030010101 7200 900 1209600 600\n" +
-			"@ IN A 192.0.2.30\nwww IN CNAME @\nmail IN A 192.0.2.31\n@ IN MX 5 mail\n"}).want(http.StatusCreated)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" || r.json()["serial"].(float64) <= 2030010101 {
-			t.Errorf("import: %v %s", r.header, r.body)
+			"@ IN A 192.0.2.30\nwww IN CNAME @\nmail IN A 192.0.2.31\n@ IN MX 5 mail\n"}).Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" || r.JSON()["serial"].(float64) <= 2030010101 {
+			t.Errorf("import: %v %s", r.Header, r.Body)
 		}
 		for _, c := range []struct{ name, typ, want string }{
 			{imported, "A", "192.0.2.30"}, {"www." + imported, "CNAME", imported + "."}, {imported, "MX", "5 mail." + imported + "."},
@@ -144,13 +147,13 @@ func TestDNSOverAPI(t *testing.T) {
 				t.Errorf("imported %s %s: %q, want %q", c.name, c.typ, got, c.want)
 			}
 		}
-		r = zoe.do("POST", "/domains/import", map[string]any{"name": "x" + imported, "zone": "@ IN HINFO a b\n"})
-		if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.zone" {
-			t.Errorf("import of an unmanaged type: %d %s", r.status, r.body)
+		r = zoe.Do("POST", "/domains/import", map[string]any{"name": "x" + imported, "zone": "@ IN HINFO a b\n"})
+		if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.zone" {
+			t.Errorf("import of an unmanaged type: %d %s", r.Status, r.Body)
 		}
 
 		// deleting: the servers no longer answer for the zone
-		zoe.do("DELETE", fmt.Sprintf("/domains/%d", id), nil).want(http.StatusNoContent)
+		zoe.Do("DELETE", fmt.Sprintf("/domains/%d", id), nil).Want(http.StatusNoContent)
 		for _, srv := range []string{bed.Master, bed.Slave} {
 			bindtest.Eventually(t, "REFUSED from "+srv, func() (string, bool) {
 				s := bindtest.Status(t, srv, zone)

@@ -1,4 +1,4 @@
-package api_test
+package systemusers_test
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
 
 	"golang.org/x/crypto/ssh"
 
@@ -88,13 +91,13 @@ func sftpVersion(t *testing.T, s sshtest.Server, user, password string) (int, er
 func TestSystemUsersOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		bed := sshtest.Load(t)
-		e := newEnvWith(t, st, newExecutor(t, st, bed.Signer))
-		admin := e.login("admin", adminPassword)
-		admin.header.Set("Prefer", "wait=30")
+		e := apitest.NewWith(t, st, apitest.NewExecutor(t, st, bed.Signer))
+		admin := e.Admin()
+		admin.Header.Set("Prefer", "wait=30")
 		s0 := bed.Servers[0]
-		srv := admin.do("POST", "/servers", map[string]any{"name": "shell1", "address": s0.Address, "ssh_port": s0.Port,
-			"host_key": s0.HostKey}).want(http.StatusCreated).id()
-		admin.do("POST", "/routes", map[string]any{"backend": "unix-user", "server": srv}).want(http.StatusCreated)
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "shell1", "address": s0.Address, "ssh_port": s0.Port,
+			"host_key": s0.HostKey}).Want(http.StatusCreated).ID()
+		admin.Do("POST", "/routes", map[string]any{"backend": "unix-user", "server": srv}).Want(http.StatusCreated)
 		sh := func(script string) (string, int) {
 			var out, errb bytes.Buffer
 			pool, _ := sshpool.New(sshpool.Config{Signer: bed.Signer})
@@ -115,24 +118,24 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		})
 
 		// the account brings its main system user
-		r := admin.do("POST", "/accounts", map[string]any{"username": owner, "full_name": "Owner", "email": "o@example.com",
-			"password": "Owner-secret-42"}).want(http.StatusCreated)
-		acc := r.id()
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("account: %v", r.header)
+		r := admin.Do("POST", "/accounts", map[string]any{"username": owner, "full_name": "Owner", "email": "o@example.com",
+			"password": "Owner-secret-42"}).Want(http.StatusCreated)
+		acc := r.ID()
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("account: %v", r.Header)
 		}
 		if out, code := sh("id -un " + owner); code != 0 || out != owner+"\n" {
 			t.Fatalf("main system user on the server: %q %d", out, code)
 		}
-		mains := admin.do("GET", fmt.Sprintf("/system-users?account=%d&is_main=true", acc), nil).json()["results"].([]any)
+		mains := admin.Do("GET", fmt.Sprintf("/system-users?account=%d&is_main=true", acc), nil).JSON()["results"].([]any)
 		if len(mains) != 1 || mains[0].(map[string]any)["username"] != owner || mains[0].(map[string]any)["has_password"] != true {
 			t.Fatalf("main system user: %v", mains)
 		}
 		mainID := int(mains[0].(map[string]any)["id"].(float64))
-		admin.do("DELETE", fmt.Sprintf("/system-users/%d", mainID), nil).want(http.StatusConflict)
+		admin.Do("DELETE", fmt.Sprintf("/system-users/%d", mainID), nil).Want(http.StatusConflict)
 
 		// bad input: the field named, nothing applied
-		before := int(admin.do("GET", "/logs", nil).json()["count"].(float64))
+		before := int(admin.Do("GET", "/logs", nil).JSON()["count"].(float64))
 		for _, c := range []struct {
 			body  map[string]any
 			field string
@@ -149,20 +152,20 @@ func TestSystemUsersOverAPI(t *testing.T) {
 			{map[string]any{"username": owner}, "body.username"},
 		} {
 			c.body["account"] = acc
-			r := admin.do("POST", "/system-users", c.body)
-			if got := r.fieldErrors(); r.status < 400 || len(got) == 0 || got[0] != c.field {
-				t.Errorf("%v: status %d, errors %v, want %s", c.body, r.status, got, c.field)
+			r := admin.Do("POST", "/system-users", c.body)
+			if got := r.FieldErrors(); r.Status < 400 || len(got) == 0 || got[0] != c.field {
+				t.Errorf("%v: status %d, errors %v, want %s", c.body, r.Status, got, c.field)
 			}
 		}
-		if n := int(admin.do("GET", "/logs", nil).json()["count"].(float64)); n != before {
+		if n := int(admin.Do("GET", "/logs", nil).JSON()["count"].(float64)); n != before {
 			t.Errorf("refused writes made %d units", n-before)
 		}
 
 		// a shell user logs in with its password
-		r = admin.do("POST", "/system-users", map[string]any{"username": shellUser, "account": acc, "shell": "/bin/bash",
-			"password": "Shell-secret-42"}).want(http.StatusCreated)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("shell user: %v", r.header)
+		r = admin.Do("POST", "/system-users", map[string]any{"username": shellUser, "account": acc, "shell": "/bin/bash",
+			"password": "Shell-secret-42"}).Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("shell user: %v", r.Header)
 		}
 		if out, err := login(t, s0, shellUser, "Shell-secret-42", "id -un; pwd"); err != nil || out != shellUser+"\n/home/"+shellUser+"\n" {
 			t.Fatalf("shell login: %q, %v", out, err)
@@ -176,8 +179,8 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		}
 
 		// an SFTP-only user: SFTP yes, a shell no
-		admin.do("POST", "/system-users", map[string]any{"username": sftpUser, "account": acc, "shell": "sftp-only",
-			"password": "Sftp-secret-42"}).want(http.StatusCreated)
+		admin.Do("POST", "/system-users", map[string]any{"username": sftpUser, "account": acc, "shell": "sftp-only",
+			"password": "Sftp-secret-42"}).Want(http.StatusCreated)
 		if v, err := sftpVersion(t, s0, sftpUser, "Sftp-secret-42"); err != nil || v != 3 {
 			t.Errorf("sftp: version %d, %v", v, err)
 		}
@@ -195,11 +198,11 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		if write() {
 			t.Fatal("the shell user wrote into the owner's directory without a grant")
 		}
-		shellID := int(admin.do("GET", "/system-users?search="+shellUser, nil).json()["results"].([]any)[0].(map[string]any)["id"].(float64))
+		shellID := int(admin.Do("GET", "/system-users?search="+shellUser, nil).JSON()["results"].([]any)[0].(map[string]any)["id"].(float64))
 		grant := func(mode string) {
 			t.Helper()
-			r := admin.do("POST", fmt.Sprintf("/system-users/%d/permissions", shellID),
-				map[string]any{"path": "/home/" + owner + "/shared", "access": "rw", "mode": mode}).want(http.StatusOK).json()
+			r := admin.Do("POST", fmt.Sprintf("/system-users/%d/permissions", shellID),
+				map[string]any{"path": "/home/" + owner + "/shared", "access": "rw", "mode": mode}).Want(http.StatusOK).JSON()
 			if r["state"] != "SUCCESS" {
 				t.Fatalf("%s: %v", mode, r)
 			}
@@ -212,46 +215,46 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		if write() {
 			t.Error("a revoked user could still write")
 		}
-		r = admin.do("POST", fmt.Sprintf("/system-users/%d/permissions", shellID),
+		r = admin.Do("POST", fmt.Sprintf("/system-users/%d/permissions", shellID),
 			map[string]any{"path": "/etc", "access": "rw", "mode": "grant"})
-		if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.path" {
-			t.Errorf("a grant outside the account's homes: %d %s", r.status, r.body)
+		if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.path" {
+			t.Errorf("a grant outside the account's homes: %d %s", r.Status, r.Body)
 		}
 		// a link in the user's home, and paths checked on the server
-		admin.do("POST", fmt.Sprintf("/system-users/%d/links", shellID),
-			map[string]any{"target": "/home/" + owner + "/shared", "name": "shared"}).want(http.StatusOK)
+		admin.Do("POST", fmt.Sprintf("/system-users/%d/links", shellID),
+			map[string]any{"target": "/home/" + owner + "/shared", "name": "shared"}).Want(http.StatusOK)
 		if out, _ := sh(fmt.Sprintf("readlink /home/%s/shared; stat -c %%U /home/%s/shared", shellUser, shellUser)); out != "/home/"+owner+"/shared\n"+shellUser+"\n" {
 			t.Errorf("link: %q", out)
 		}
-		chk := admin.do("POST", fmt.Sprintf("/system-users/%d/check-paths", shellID),
-			map[string]any{"paths": []string{"/home/" + owner + "/shared", "/home/" + owner + "/nope"}}).want(http.StatusOK).json()
+		chk := admin.Do("POST", fmt.Sprintf("/system-users/%d/check-paths", shellID),
+			map[string]any{"paths": []string{"/home/" + owner + "/shared", "/home/" + owner + "/nope"}}).Want(http.StatusOK).JSON()
 		if o := chk["units"].([]any)[0].(map[string]any)["output"]; o != "exists: /home/"+owner+"/shared\nmissing: /home/"+owner+"/nope\n" {
 			t.Errorf("check-paths: %q", o)
 		}
 
 		// the account disabled: locked out; enabled: back in
-		ver := admin.do("GET", fmt.Sprintf("/accounts/%d", acc), nil).json()["version"]
-		r = admin.do("PATCH", fmt.Sprintf("/accounts/%d", acc), map[string]any{"is_active": false, "version": ver}).want(http.StatusOK)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("disable: %v", r.header)
+		ver := admin.Do("GET", fmt.Sprintf("/accounts/%d", acc), nil).JSON()["version"]
+		r = admin.Do("PATCH", fmt.Sprintf("/accounts/%d", acc), map[string]any{"is_active": false, "version": ver}).Want(http.StatusOK)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("disable: %v", r.Header)
 		}
 		if _, err := login(t, s0, shellUser, "Shell-secret-42", "true"); err == nil {
 			t.Error("a disabled account's user logged in")
 		}
-		admin.do("PATCH", fmt.Sprintf("/accounts/%d", acc), map[string]any{"is_active": true, "version": r.json()["version"]}).want(http.StatusOK)
+		admin.Do("PATCH", fmt.Sprintf("/accounts/%d", acc), map[string]any{"is_active": true, "version": r.JSON()["version"]}).Want(http.StatusOK)
 		if out, err := login(t, s0, shellUser, "Shell-secret-42", "id -un"); err != nil || out != shellUser+"\n" {
 			t.Errorf("after enabling: %q, %v", out, err)
 		}
 
 		// a new password through the action
-		id := admin.do("GET", "/system-users?search="+shellUser, nil).json()["results"].([]any)[0].(map[string]any)["id"].(float64)
-		admin.do("POST", fmt.Sprintf("/system-users/%d/password", int(id)), map[string]any{"password": "Other-secret-43"}).want(http.StatusOK)
+		id := admin.Do("GET", "/system-users?search="+shellUser, nil).JSON()["results"].([]any)[0].(map[string]any)["id"].(float64)
+		admin.Do("POST", fmt.Sprintf("/system-users/%d/password", int(id)), map[string]any{"password": "Other-secret-43"}).Want(http.StatusOK)
 		if _, err := login(t, s0, shellUser, "Other-secret-43", "true"); err != nil {
 			t.Errorf("the new password: %v", err)
 		}
 
 		// deleted: gone from the server
-		del := admin.do("DELETE", fmt.Sprintf("/system-users/%d", int(id)), nil).want(http.StatusNoContent)
+		del := admin.Do("DELETE", fmt.Sprintf("/system-users/%d", int(id)), nil).Want(http.StatusNoContent)
 		if _, code := sh("id -u " + shellUser); code == 0 {
 			t.Error("the deleted user still exists")
 		}
@@ -262,34 +265,34 @@ func TestSystemUsersOverAPI(t *testing.T) {
 			t.Error("the deleted user's group is still there")
 		}
 		// nothing left blocks a user of the same name
-		r = admin.do("POST", "/system-users", map[string]any{"username": shellUser, "account": acc, "shell": "/bin/bash",
-			"password": "Again-secret-44"}).want(http.StatusCreated)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Fatalf("created again: %v", r.header)
+		r = admin.Do("POST", "/system-users", map[string]any{"username": shellUser, "account": acc, "shell": "/bin/bash",
+			"password": "Again-secret-44"}).Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("created again: %v", r.Header)
 		}
 		if out, err := login(t, s0, shellUser, "Again-secret-44", "id -un"); err != nil || out != shellUser+"\n" {
 			t.Errorf("created again, login: %q, %v", out, err)
 		}
 		// a retry of the old delete leaves the new user of that name alone
 		var delLog float64
-		for _, o := range admin.do("GET", "/operations?ids="+del.header.Get("Orchestra-Operations"), nil).json()["results"].([]any) {
+		for _, o := range admin.Do("GET", "/operations?ids="+del.Header.Get("Orchestra-Operations"), nil).JSON()["results"].([]any) {
 			if o := o.(map[string]any); o["action"] == "delete" && o["model"] == "SystemUser" {
 				delLog = o["log"].(float64)
 			}
 		}
-		retried := admin.do("POST", fmt.Sprintf("/logs/%d/retry", int(delLog)), nil).want(http.StatusAccepted).json()
+		retried := admin.Do("POST", fmt.Sprintf("/logs/%d/retry", int(delLog)), nil).Want(http.StatusAccepted).JSON()
 		if retried["state"] != "NOTHING" || !strings.Contains(fmt.Sprint(retried["problem"]), "delete SystemUser") {
 			t.Errorf("the old delete retried: %v", retried)
 		}
 		if out, err := login(t, s0, shellUser, "Again-secret-44", "id -un"); err != nil || out != shellUser+"\n" {
 			t.Errorf("after retrying the old delete, login: %q, %v", out, err)
 		}
-		admin.do("DELETE", fmt.Sprintf("/system-users/%d", r.id()), nil).want(http.StatusNoContent)
+		admin.Do("DELETE", fmt.Sprintf("/system-users/%d", r.ID()), nil).Want(http.StatusNoContent)
 
 		// the account deleted: its users go with it, the main one included
-		r = admin.do("DELETE", fmt.Sprintf("/accounts/%d", acc), nil).want(http.StatusNoContent)
-		if r.header.Get("Orchestra-Outcome") != "SUCCESS" {
-			t.Errorf("account delete: %v", r.header)
+		r = admin.Do("DELETE", fmt.Sprintf("/accounts/%d", acc), nil).Want(http.StatusNoContent)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Errorf("account delete: %v", r.Header)
 		}
 		for _, u := range []string{owner, sftpUser} {
 			if _, code := sh("id -u " + u); code == 0 {

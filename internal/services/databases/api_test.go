@@ -1,4 +1,4 @@
-package api_test
+package databases_test
 
 import (
 	"bytes"
@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
 
 	"github.com/jackc/pgx/v5"
 
@@ -188,26 +191,26 @@ func runToken() string {
 func TestDatabasesOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		bed := loadDBBed(t)
-		e := newEnvWith(t, st, newExecutor(t, st, bed.ssh.Signer))
-		admin := e.login("admin", adminPassword)
+		e := apitest.NewWith(t, st, apitest.NewExecutor(t, st, bed.ssh.Signer))
+		admin := e.Admin()
 		s := bed.ssh.Servers[0]
-		srv := admin.do("POST", "/servers", map[string]any{"name": "db1", "address": s.Address, "ssh_port": s.Port, "host_key": s.HostKey,
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "db1", "address": s.Address, "ssh_port": s.Port, "host_key": s.HostKey,
 			"settings": map[string]string{"DATABASES_MYSQL_CLIENT": bed.mysqlClient, "DATABASES_POSTGRESQL_CLIENT": bed.pgClient}}).
-			want(http.StatusCreated).id()
+			Want(http.StatusCreated).ID()
 		for _, r := range [][2]string{{"mysql", "database"}, {"mysql-user", "database_user"}, {"postgresql", "database"}, {"postgresql-user", "database_user"}} {
 			engine := strings.TrimSuffix(r[0], "-user")
-			admin.do("POST", "/routes", map[string]any{"backend": r[0], "server": srv, "match": r[1] + `.type == "` + engine + `"`}).
-				want(http.StatusCreated)
+			admin.Do("POST", "/routes", map[string]any{"backend": r[0], "server": srv, "match": r[1] + `.type == "` + engine + `"`}).
+				Want(http.StatusCreated)
 		}
-		admin.do("POST", "/accounts", map[string]any{"username": "dora", "full_name": "Dora", "email": "dora@example.com",
-			"password": "Dora-secret-42"}).want(http.StatusCreated)
-		dora := e.login("dora", "Dora-secret-42")
-		dora.header.Set("Prefer", "wait=30")
-		logs := func() int { return int(admin.do("GET", "/logs", nil).want(http.StatusOK).json()["count"].(float64)) }
-		outcome := func(r *resp, want string) *resp {
+		admin.Do("POST", "/accounts", map[string]any{"username": "dora", "full_name": "Dora", "email": "dora@example.com",
+			"password": "Dora-secret-42"}).Want(http.StatusCreated)
+		dora := e.Login("dora", "Dora-secret-42")
+		dora.Header.Set("Prefer", "wait=30")
+		logs := func() int { return int(admin.Do("GET", "/logs", nil).Want(http.StatusOK).JSON()["count"].(float64)) }
+		outcome := func(r *apitest.Resp, want string) *apitest.Resp {
 			t.Helper()
-			if got := r.header.Get("Orchestra-Outcome"); got != want {
-				t.Fatalf("%s %s: outcome %q, want %s: %s", r.method, r.path, got, want, r.body)
+			if got := r.Header.Get("Orchestra-Outcome"); got != want {
+				t.Fatalf("%s %s: outcome %q, want %s: %s", r.Method, r.Path, got, want, r.Body)
 			}
 			return r
 		}
@@ -239,9 +242,9 @@ func TestDatabasesOverAPI(t *testing.T) {
 			{map[string]any{"name": db}, "body.users"},
 			{map[string]any{"name": strings.Repeat("x", 65), "user": map[string]any{"username": ua, "password": pwA}}, "body.name"},
 		} {
-			r := dora.do("POST", "/databases", c.body)
-			if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) == 0 || got[0] != c.want {
-				t.Errorf("%v: status %d, errors %v, want %s: %s", c.body, r.status, got, c.want, r.body)
+			r := dora.Do("POST", "/databases", c.body)
+			if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) == 0 || got[0] != c.want {
+				t.Errorf("%v: status %d, errors %v, want %s: %s", c.body, r.Status, got, c.want, r.Body)
 			}
 		}
 		if n := logs(); n != before {
@@ -249,10 +252,10 @@ func TestDatabasesOverAPI(t *testing.T) {
 		}
 
 		// --- MariaDB ---
-		r := outcome(dora.do("POST", "/databases", map[string]any{"name": db, "type": "mysql",
-			"user": map[string]any{"username": ua, "password": pwA}}).want(http.StatusCreated), "SUCCESS")
-		myDB := r.json()
-		myID := r.id()
+		r := outcome(dora.Do("POST", "/databases", map[string]any{"name": db, "type": "mysql",
+			"user": map[string]any{"username": ua, "password": pwA}}).Want(http.StatusCreated), "SUCCESS")
+		myDB := r.JSON()
+		myID := r.ID()
 		aID := int(myDB["owner"].(float64))
 		if out, err := bed.mysqlLogin(ua, pwA, db, "CREATE TABLE t (i int); INSERT INTO t VALUES (7); SELECT i FROM t"); err != nil || out != "7" {
 			t.Fatalf("%s over TCP: %v %s", ua, err, out)
@@ -265,13 +268,13 @@ func TestDatabasesOverAPI(t *testing.T) {
 		if got := bed.mysqlAdmin("SELECT authentication_string FROM mysql.user WHERE User = '" + ua + "'"); got != hash || hash != databases.MySQLNativeHash(pwA) {
 			t.Errorf("server hash %q, stored %q", got, hash)
 		}
-		if strings.Contains(string(r.body), hash) || strings.Contains(string(r.body), pwA) {
-			t.Errorf("the API shows the password: %s", r.body)
+		if strings.Contains(string(r.Body), hash) || strings.Contains(string(r.Body), pwA) {
+			t.Errorf("the API shows the password: %s", r.Body)
 		}
 		// a second user, granted nothing
-		r = outcome(dora.do("POST", "/database-users", map[string]any{"username": ub, "password": pwB, "type": "mysql"}).
-			want(http.StatusCreated), "SUCCESS")
-		bID := r.id()
+		r = outcome(dora.Do("POST", "/database-users", map[string]any{"username": ub, "password": pwB, "type": "mysql"}).
+			Want(http.StatusCreated), "SUCCESS")
+		bID := r.ID()
 		if out, err := bed.mysqlLogin(ub, pwB, "", "SELECT CURRENT_USER()"); err != nil || out != ub+"@%" {
 			t.Errorf("%s logs in: %v %s", ub, err, out)
 		}
@@ -281,22 +284,22 @@ func TestDatabasesOverAPI(t *testing.T) {
 		// a database whose name differs by an underscore is not reachable
 		// through a wildcard grant
 		// (ua's grant on tNNN_shop must not match tNNNxshop)
-		xID := outcome(dora.do("POST", "/databases", map[string]any{"name": tok + "xshop", "type": "mysql", "users": []int{bID}}).
-			want(http.StatusCreated), "SUCCESS").id()
+		xID := outcome(dora.Do("POST", "/databases", map[string]any{"name": tok + "xshop", "type": "mysql", "users": []int{bID}}).
+			Want(http.StatusCreated), "SUCCESS").ID()
 		if out, err := bed.mysqlLogin(ua, pwA, tok+"xshop", "SELECT 1"); err == nil || !strings.Contains(out, "Access denied") {
 			t.Errorf("%s reaches another database: %v %s", ua, err, out)
 		}
 		// grants follow the users list; the first user owns (GRANT OPTION)
-		r = outcome(dora.do("PATCH", fmt.Sprintf("/databases/%d", myID), map[string]any{"users": []int{aID, bID}, "version": myDB["version"]}).
-			want(http.StatusOK), "SUCCESS")
+		r = outcome(dora.Do("PATCH", fmt.Sprintf("/databases/%d", myID), map[string]any{"users": []int{aID, bID}, "version": myDB["version"]}).
+			Want(http.StatusOK), "SUCCESS")
 		if out, err := bed.mysqlLogin(ub, pwB, db, "SELECT i FROM t"); err != nil || out != "7" {
 			t.Errorf("%s after its grant: %v %s", ub, err, out)
 		}
 		if out, err := bed.mysqlLogin(ub, pwB, db, "GRANT SELECT ON `"+strings.ReplaceAll(db, "_", `\_`)+"`.* TO '"+ua+"'@'%'"); err == nil {
 			t.Errorf("%s, not the owner, could grant: %s", ub, out)
 		}
-		outcome(dora.do("PATCH", fmt.Sprintf("/databases/%d", myID), map[string]any{"users": []int{bID}, "version": r.json()["version"]}).
-			want(http.StatusOK), "SUCCESS")
+		outcome(dora.Do("PATCH", fmt.Sprintf("/databases/%d", myID), map[string]any{"users": []int{bID}, "version": r.JSON()["version"]}).
+			Want(http.StatusOK), "SUCCESS")
 		if out, err := bed.mysqlLogin(ua, pwA, db, "SELECT i FROM t"); err == nil {
 			t.Errorf("%s after its grant was taken: %s", ua, out)
 		}
@@ -305,11 +308,11 @@ func TestDatabasesOverAPI(t *testing.T) {
 		}
 		// a new password, hostile to a shell and to SQL: kept as data
 		pwB2 := `It's "q" $(id) \'; DROP USER root; -- ` + tok
-		r = dora.do("POST", fmt.Sprintf("/database-users/%d/password", bID), map[string]any{"password": "weak"})
-		if got := r.fieldErrors(); r.status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.password" {
-			t.Errorf("weak password: %d %s", r.status, r.body)
+		r = dora.Do("POST", fmt.Sprintf("/database-users/%d/password", bID), map[string]any{"password": "weak"})
+		if got := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(got) != 1 || got[0] != "body.password" {
+			t.Errorf("weak password: %d %s", r.Status, r.Body)
 		}
-		outcome(dora.do("POST", fmt.Sprintf("/database-users/%d/password", bID), map[string]any{"password": pwB2}).want(http.StatusOK), "SUCCESS")
+		outcome(dora.Do("POST", fmt.Sprintf("/database-users/%d/password", bID), map[string]any{"password": pwB2}).Want(http.StatusOK), "SUCCESS")
 		if _, err := bed.mysqlLogin(ub, pwB, db, "SELECT 1"); err == nil {
 			t.Error("the old password still works")
 		}
@@ -319,10 +322,10 @@ func TestDatabasesOverAPI(t *testing.T) {
 
 		// --- PostgreSQL: same name, another engine ---
 		pa, pb := ua, ub
-		r = outcome(dora.do("POST", "/databases", map[string]any{"name": db, "type": "postgresql",
-			"user": map[string]any{"username": pa, "password": pwA}}).want(http.StatusCreated), "SUCCESS")
-		pgDB := r.json()
-		pgID := r.id()
+		r = outcome(dora.Do("POST", "/databases", map[string]any{"name": db, "type": "postgresql",
+			"user": map[string]any{"username": pa, "password": pwA}}).Want(http.StatusCreated), "SUCCESS")
+		pgDB := r.JSON()
+		pgID := r.ID()
 		paID := int(pgDB["owner"].(float64))
 		t.Cleanup(func() {
 			bed.pgAdminExec(`DROP DATABASE IF EXISTS "` + db + `" WITH (FORCE)`)
@@ -342,22 +345,22 @@ func TestDatabasesOverAPI(t *testing.T) {
 			// verifiers against a server that checks them
 			t.Logf("the PostgreSQL server does not check passwords from %s", bed.pgAdmin.Hostname())
 		}
-		r = outcome(dora.do("POST", "/database-users", map[string]any{"username": pb, "password": pwB, "type": "postgresql"}).
-			want(http.StatusCreated), "SUCCESS")
-		pbID := r.id()
+		r = outcome(dora.Do("POST", "/database-users", map[string]any{"username": pb, "password": pwB, "type": "postgresql"}).
+			Want(http.StatusCreated), "SUCCESS")
+		pbID := r.ID()
 		if err := bed.pgLogin(pb, pwB, "postgres", "SELECT 1"); err != nil {
 			t.Errorf("%s logs in: %v", pb, err)
 		}
 		if err := bed.pgLogin(pb, pwB, db, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "permission denied") {
 			t.Errorf("%s without a grant: %v", pb, err)
 		}
-		r = outcome(dora.do("PATCH", fmt.Sprintf("/databases/%d", pgID), map[string]any{"users": []int{paID, pbID}, "version": pgDB["version"]}).
-			want(http.StatusOK), "SUCCESS")
+		r = outcome(dora.Do("PATCH", fmt.Sprintf("/databases/%d", pgID), map[string]any{"users": []int{paID, pbID}, "version": pgDB["version"]}).
+			Want(http.StatusOK), "SUCCESS")
 		if err := bed.pgLogin(pb, pwB, db, "CREATE TABLE u (i int)"); err != nil {
 			t.Errorf("%s after its grant: %v", pb, err)
 		}
 		// the owner goes: the database and its tables pass to the next user
-		outcome(dora.do("DELETE", fmt.Sprintf("/database-users/%d", paID), nil).want(http.StatusNoContent), "SUCCESS")
+		outcome(dora.Do("DELETE", fmt.Sprintf("/database-users/%d", paID), nil).Want(http.StatusNoContent), "SUCCESS")
 		if got := bed.pgAdminQuery("postgres", "SELECT count(*)::text FROM pg_roles WHERE rolname = $1", pa); got != "0" {
 			t.Errorf("role %s is still there", pa)
 		}
@@ -376,10 +379,10 @@ func TestDatabasesOverAPI(t *testing.T) {
 		if own, err := url.Parse(os.Getenv("ORCHESTRA_TEST_POSTGRES_URL")); err == nil && own.Path != "" {
 			ownDB := strings.TrimPrefix(own.Path, "/")
 			owner := bed.pgAdminQuery("postgres", "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1", ownDB)
-			r = dora.do("POST", "/databases", map[string]any{"name": ownDB, "type": "postgresql", "users": []int{pbID}})
-			if r.status == http.StatusCreated {
+			r = dora.Do("POST", "/databases", map[string]any{"name": ownDB, "type": "postgresql", "users": []int{pbID}})
+			if r.Status == http.StatusCreated {
 				outcome(r, "FAILURE")
-				refused = append(refused, r.id())
+				refused = append(refused, r.ID())
 			}
 			if got := bed.pgAdminQuery("postgres", "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1", ownDB); got != owner {
 				t.Errorf("the panel's database passed from %s to %s", owner, got)
@@ -393,21 +396,21 @@ func TestDatabasesOverAPI(t *testing.T) {
 		// nor is a MariaDB database or user made by someone else
 		foreign := tok + "_foreign"
 		bed.mysqlAdmin("CREATE DATABASE `" + foreign + "`; CREATE USER '" + foreign + "'@'%' IDENTIFIED BY 'Foreign-pass-1'")
-		r = outcome(dora.do("POST", "/databases", map[string]any{"name": foreign, "type": "mysql", "users": []int{bID}}).
-			want(http.StatusCreated), "FAILURE")
-		refused = append(refused, r.id())
+		r = outcome(dora.Do("POST", "/databases", map[string]any{"name": foreign, "type": "mysql", "users": []int{bID}}).
+			Want(http.StatusCreated), "FAILURE")
+		refused = append(refused, r.ID())
 		if _, err := bed.mysqlLogin(ub, pwB2, foreign, "SELECT 1"); err == nil {
 			t.Errorf("%s got into %s", ub, foreign)
 		}
-		r = outcome(dora.do("POST", "/database-users", map[string]any{"username": foreign, "password": pwA, "type": "mysql"}).
-			want(http.StatusCreated), "FAILURE")
+		r = outcome(dora.Do("POST", "/database-users", map[string]any{"username": foreign, "password": pwA, "type": "mysql"}).
+			Want(http.StatusCreated), "FAILURE")
 		if _, err := bed.mysqlLogin(foreign, "Foreign-pass-1", "", "SELECT 1"); err != nil {
 			t.Errorf("%s lost its password: %v", foreign, err)
 		}
 		// deleting them does not drop what is not Orchestra's either
-		outcome(dora.do("DELETE", fmt.Sprintf("/database-users/%d", r.id()), nil).want(http.StatusNoContent), "FAILURE")
+		outcome(dora.Do("DELETE", fmt.Sprintf("/database-users/%d", r.ID()), nil).Want(http.StatusNoContent), "FAILURE")
 		for _, id := range refused {
-			outcome(dora.do("DELETE", fmt.Sprintf("/databases/%d", id), nil).want(http.StatusNoContent), "FAILURE")
+			outcome(dora.Do("DELETE", fmt.Sprintf("/databases/%d", id), nil).Want(http.StatusNoContent), "FAILURE")
 		}
 		if got := bed.mysqlAdmin("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + foreign + "'"); got != "1" {
 			t.Errorf("%s was dropped", foreign)
@@ -415,16 +418,16 @@ func TestDatabasesOverAPI(t *testing.T) {
 
 		// a resync applies everything again and changes nothing (the
 		// scripts converge)
-		res := admin.do("POST", fmt.Sprintf("/servers/%d/resync", srv), map[string]any{}).want(http.StatusAccepted)
+		res := admin.Do("POST", fmt.Sprintf("/servers/%d/resync", srv), map[string]any{}).Want(http.StatusAccepted)
 		var units []map[string]any
-		json.Unmarshal(res.body, &units)
+		json.Unmarshal(res.Body, &units)
 		if len(units) != 4 {
-			t.Errorf("resync: %s", res.body)
+			t.Errorf("resync: %s", res.Body)
 		}
 		for _, u := range units {
 			id := int(u["log"].(float64))
 			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				l := admin.do("GET", fmt.Sprintf("/logs/%d", id), nil).json()
+				l := admin.Do("GET", fmt.Sprintf("/logs/%d", id), nil).JSON()
 				if l["state"] == "SUCCESS" {
 					break
 				}
@@ -445,10 +448,10 @@ func TestDatabasesOverAPI(t *testing.T) {
 
 		// deletes: gone from the servers
 		for _, id := range []int{myID, xID, pgID} {
-			outcome(dora.do("DELETE", fmt.Sprintf("/databases/%d", id), nil).want(http.StatusNoContent), "SUCCESS")
+			outcome(dora.Do("DELETE", fmt.Sprintf("/databases/%d", id), nil).Want(http.StatusNoContent), "SUCCESS")
 		}
 		for _, id := range []int{aID, bID, pbID} {
-			outcome(dora.do("DELETE", fmt.Sprintf("/database-users/%d", id), nil).want(http.StatusNoContent), "SUCCESS")
+			outcome(dora.Do("DELETE", fmt.Sprintf("/database-users/%d", id), nil).Want(http.StatusNoContent), "SUCCESS")
 		}
 		if got := bed.mysqlAdmin("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + db + "'"); got != "0" {
 			t.Errorf("database %s is still there", db)
@@ -476,17 +479,17 @@ func TestDatabasesOverAPI(t *testing.T) {
 			bed.pgAdminExec(`DROP DATABASE IF EXISTS "` + eve + `" WITH (FORCE)`)
 			bed.pgAdminExec(`DROP ROLE IF EXISTS "` + eve + `"`)
 		})
-		admin.header.Set("Prefer", "wait=30")
-		eveID := admin.do("POST", "/accounts", map[string]any{"username": "eve", "full_name": "Eve", "email": "eve@example.com"}).
-			want(http.StatusCreated).id()
+		admin.Header.Set("Prefer", "wait=30")
+		eveID := admin.Do("POST", "/accounts", map[string]any{"username": "eve", "full_name": "Eve", "email": "eve@example.com"}).
+			Want(http.StatusCreated).ID()
 		for _, typ := range databases.Engines {
-			outcome(admin.do("POST", "/databases", map[string]any{"name": eve, "type": typ, "account": eveID,
-				"user": map[string]any{"username": eve, "password": pwA}}).want(http.StatusCreated), "SUCCESS")
+			outcome(admin.Do("POST", "/databases", map[string]any{"name": eve, "type": typ, "account": eveID,
+				"user": map[string]any{"username": eve, "password": pwA}}).Want(http.StatusCreated), "SUCCESS")
 		}
 		if err := bed.pgLogin(eve, pwA, eve, "CREATE TABLE t (i int)"); err != nil {
 			t.Fatal(err)
 		}
-		outcome(admin.do("DELETE", fmt.Sprintf("/accounts/%d", eveID), nil).want(http.StatusNoContent), "SUCCESS")
+		outcome(admin.Do("DELETE", fmt.Sprintf("/accounts/%d", eveID), nil).Want(http.StatusNoContent), "SUCCESS")
 		if got := bed.mysqlAdmin("SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + eve +
 			"') + (SELECT COUNT(*) FROM mysql.user WHERE User = '" + eve + "')"); got != "0" {
 			t.Errorf("MariaDB keeps %s objects of a deleted account", got)
