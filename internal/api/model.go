@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
 // Client is what a model's standard operations need of its ent client;
@@ -168,7 +170,7 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				}
 				if m.BeforeCreate != nil {
 					if err := m.BeforeCreate(ctx, tx, in.Body, c); err != nil {
-						return err
+						return alongRules(err, func() error { _, err := c.Save(ctx); return err })
 					}
 				}
 				e, err = c.Save(ctx)
@@ -220,7 +222,7 @@ func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Cont
 				}
 				if m.BeforeUpdate != nil {
 					if err := m.BeforeUpdate(ctx, tx, in.ID, in.Body, u); err != nil {
-						return err
+						return alongRules(err, func() error { _, err := u.Save(ctx); return err })
 					}
 				}
 				e, err = u.Save(ctx)
@@ -244,6 +246,26 @@ func (m Model[E, Q, O, C, P, L]) saveError(ctx context.Context, err error) error
 		return err
 	}
 	return m.SaveError(ctx, err)
+}
+
+// alongRules returns a hook's refusal. When it names fields (a weak
+// password), the rules still judge the rest (save runs them; the
+// transaction is rolled back whatever it does), so that the answer lists
+// every field's mistake at once.
+func alongRules(hookErr error, save func() error) error {
+	var errs validate.Errors
+	if !errors.As(hookErr, &errs) {
+		return hookErr
+	}
+	var more validate.Errors
+	if errors.As(save(), &more) {
+		for _, f := range more {
+			if !errs.Has(f.Field) {
+				errs = append(errs, f)
+			}
+		}
+	}
+	return errs
 }
 
 // withExample is example, for a declaration that may have none.

@@ -184,39 +184,72 @@ var Databases = api.Model[ent.Database, *ent.DatabaseQuery, Database, DatabaseCr
 }
 
 // createDatabase creates a database granted to existing users, or with a
-// new user created beside it.
+// new user created beside it. Every field's mistake is answered at once:
+// a refused password does not keep the names from being judged (the
+// transaction is rolled back on any).
 func createDatabase(ctx context.Context, tx *ent.Tx, b DatabaseCreate) (*ent.Database, error) {
+	var errs validate.Errors
 	switch {
 	case len(b.Users) > 0 && b.User != nil:
-		return nil, fieldErr("users", i18n.T(ctx, "Give either users or a new user, not both."))
+		errs.Add("users", i18n.T(ctx, "Give either users or a new user, not both."))
 	case len(b.Users) == 0 && b.User == nil:
-		return nil, fieldErr("users", i18n.T(ctx, "Give the users to grant the database to, or a new user."))
+		errs.Add("users", i18n.T(ctx, "Give the users to grant the database to, or a new user."))
 	}
 	typ := b.Type
 	if typ == "" {
 		typ = DefaultType.Get()
 	}
 	users := b.Users
-	if u := b.User; u != nil {
+	if u := b.User; u != nil && len(b.Users) == 0 {
 		hash, err := Password(ctx, typ, u.Username, u.Password)
-		if err != nil {
-			return nil, nested(err, "user", "password")
+		if err != nil && !collect(&errs, nested(err, "user", "password")) {
+			return nil, err
 		}
 		c := tx.DatabaseUser.Create().SetUsername(u.Username).SetPassword(hash).SetType(typ)
 		if b.Account != 0 {
 			c.SetAccountID(b.Account)
 		}
 		nu, err := c.Save(ctx)
-		if err != nil {
+		switch {
+		case err == nil:
+			users = []int{nu.ID}
+		case !collect(&errs, nested(err, "user", "username", "password")):
 			return nil, nested(err, "user", "username", "password")
 		}
-		users = []int{nu.ID}
 	}
 	c := tx.Database.Create().SetName(b.Name).SetType(typ).AddUserIDs(users...)
 	if b.Account != 0 {
 		c.SetAccountID(b.Account)
 	}
-	return c.Save(ctx)
+	d, err := c.Save(ctx)
+	if len(errs) == 0 {
+		return d, err
+	}
+	var more validate.Errors
+	if errors.As(err, &more) {
+		for _, f := range more {
+			// a new user that was refused is not a missing grant
+			if !errs.Has(f.Field) && (f.Field != "users" || b.User == nil) {
+				errs = append(errs, f)
+			}
+		}
+	}
+	return nil, errs
+}
+
+// collect adds err's field errors to errs, but for fields errs names
+// already, and tells whether err was field errors (or nil).
+func collect(errs *validate.Errors, err error) bool {
+	var more validate.Errors
+	if !errors.As(err, &more) {
+		return err == nil
+	}
+	for _, f := range more {
+		if !errs.Has(f.Field) {
+			*errs = append(*errs, f)
+		}
+	}
+	return true
 }
 
 // nested moves the errors of fields of an object written inside another
