@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -189,8 +190,13 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	handler := trimWhenIdle(ctx, top, 20*time.Second)
 	hs := &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	// listen before saying so: whoever waits for "serving" may connect
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
+	go func() { errc <- hs.Serve(ln) }()
 	slog.Info("serving", "url", "http://"+c.Listen+"/", "api", "http://"+c.Listen+api.Prefix+"/docs", "database", maskURL(cli.Database))
 	select {
 	case err := <-errc:
