@@ -50,7 +50,8 @@ sshd_tb_config() {
 ListenAddress $host:$SSHD_PORT
 HostKey "$dir/ssh_host_ed25519_key"
 PidFile "$dir/sshd.pid"
-AuthorizedKeysFile "$SSHD_STATE/authorized_keys"
+# the panel's key, and the keys system users are given (the SSH keys service)
+AuthorizedKeysFile "$SSHD_STATE/authorized_keys" .ssh/authorized_keys
 # the file is read as the user logging in, and the state directory may sit in
 # a private home (/root): other users (system users made by tests) get the key
 # through root

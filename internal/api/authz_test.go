@@ -36,6 +36,7 @@ type victim struct {
 	ids                           map[string]int    // model name → B's object
 	cs                            map[string]*collection
 	doc                           *huma.OpenAPI
+	made                          []string // B's declared objects' collections, in the order made
 }
 
 // coreObjects maps the collections that are not declared models to B's
@@ -147,6 +148,25 @@ func operations(t *testing.T, e *env) []operation {
 		t.Fatalf("only %d operations found in the registry", len(ops))
 	}
 	return ops
+}
+
+// deleteInOrder puts the deletions of declared models' objects first, the
+// last made first: what names another object (a key its system user) goes
+// before it, or the cascade would take it away first.
+func deleteInOrder(ops []operation, made []string) {
+	rank := func(o operation) int {
+		coll := strings.Split(strings.TrimPrefix(o.path, "/"), "/")[0]
+		if i := slices.Index(made, coll); i >= 0 {
+			return len(made) - i
+		}
+		return len(made) + 1 // core collections after, in their order (the account last)
+	}
+	first := slices.IndexFunc(ops, func(o operation) bool { return o.method == "DELETE" }) // deletions are last
+	if first < 0 {
+		return
+	}
+	dels := ops[first:]
+	sort.SliceStable(dels, func(i, j int) bool { return rank(dels[i]) < rank(dels[j]) })
 }
 
 var param = regexp.MustCompile(`\{[^}]+\}`)
@@ -312,6 +332,7 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		}
 		id := r.ID()
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
+		v.made = append(v.made, strings.TrimPrefix(c.path, "/"))
 		v.titles[c.p.Name], _ = r.JSON()[c.p.Title].(string)
 	}
 	return a, b, v
@@ -327,6 +348,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		asA := e.TokenFor(admin, a.ID)
 		asAdmin := e.TokenFor(admin, 1)
 		ops := operations(t, e)
+		deleteInOrder(ops, v.made)
 
 		t.Run("anonymous", func(t *testing.T) {
 			anon := e.Anon()

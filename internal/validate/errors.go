@@ -41,3 +41,6 @@ func (e Errors) Error() string {
 	}
 	return "validation failed: " + strings.Join(parts, "; ")
 }
+
+// Fail is the error of one failed rule on one field.
+func Fail(field, msg string) error { return Errors{{Field: field, Message: msg}} }

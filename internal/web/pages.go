@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -702,7 +703,7 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fs := formFields(m.Create)
-	w.renderForm(rw, r, http.StatusOK, m, i18n.T(r.Context(), "Add %s", strings.ToLower(i18n.T(r.Context(), m.Singular))),
+	w.renderForm(rw, r, http.StatusOK, m, i18n.T(r.Context(), "Add %s", inSentence(i18n.T(r.Context(), m.Singular))),
 		"/"+m.Slug+"/new", fs, defaults(fs, r.URL.Query(), m.Toggle), nil)
 }
 
@@ -743,7 +744,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fs := formFields(m.Create)
-	title := i18n.T(ctx, "Add %s", strings.ToLower(i18n.T(ctx, m.Singular)))
+	title := i18n.T(ctx, "Add %s", inSentence(i18n.T(ctx, m.Singular)))
 	body, errs := formBody(ctx, fs, r.PostForm, nil)
 	if len(errs) > 0 {
 		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, "/"+m.Slug+"/new", fs, submitted(fs, r.PostForm),
@@ -804,7 +805,7 @@ func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Handler) changeTitle(r *http.Request, m *Model, id string, obj map[string]any) string {
-	return i18n.T(r.Context(), "Change %s %s", strings.ToLower(i18n.T(r.Context(), m.Singular)), objectTitle(m, id, obj))
+	return i18n.T(r.Context(), "Change %s %s", inSentence(i18n.T(r.Context(), m.Singular)), objectTitle(m, id, obj))
 }
 
 func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
@@ -1287,4 +1288,14 @@ func bulkLabel(ctx context.Context, verb string) string {
 		return i18n.T(ctx, "apply again")
 	}
 	return verb
+}
+
+// inSentence is a model's name inside a sentence: its first letter lower
+// case, but for an acronym (SSH key, API token).
+func inSentence(name string) string {
+	r := []rune(name)
+	if len(r) > 1 && unicode.IsUpper(r[0]) && unicode.IsUpper(r[1]) {
+		return name
+	}
+	return strings.ToLower(string(r[:1])) + string(r[1:])
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
@@ -27,7 +28,7 @@ import (
 // server (sshd forces internal-sftp for its group); an empty password is *.
 var systemUsersSuite = suite{
 	name:     "systemusers",
-	backends: []string{systemusers.Backend},
+	backends: []string{systemusers.Backend, sshkeys.Backend}, // the users' keys are written as the users
 	fields:   map[string][]string{"SystemUser": {"username", "password", "home", "directory", "shell"}},
 	run:      runSystemUsers,
 }
@@ -58,6 +59,9 @@ rm -rf -- /home/*%[1]s* %[2]s`, tag, orchestration.Quote(canary)))
 	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
 		srv, err := tx.Server.Create().SetName("shell1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).Save(ctx)
 		if err != nil {
+			return err
+		}
+		if err := tx.Route.Create().SetBackend(sshkeys.Backend).SetServerID(srv.ID).Exec(ctx); err != nil {
 			return err
 		}
 		return tx.Route.Create().SetBackend(systemusers.Backend).SetServerID(srv.ID).Exec(ctx)

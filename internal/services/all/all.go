@@ -6,5 +6,6 @@ package all
 import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/databases"
 	_ "github.com/orchestra-panel/orchestra/internal/services/dns"
+	_ "github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
 )

@@ -23,6 +23,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -423,6 +424,38 @@ func (c *RouteClient) Remove(ctx context.Context, id int) error { return c.Delet
 // nothing (not found) when the object is at another version.
 func (c *RouteClient) NewUpdate(id, version int) Saver[Route] {
 	return c.UpdateOneID(id).Where(route.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *SSHKeyCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *SSHKeyUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *SSHKeyClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *SSHKeyQuery {
+	q := c.Query().Where(predicate.SSHKey(where))
+	for _, o := range order {
+		q = q.Order(sshkey.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *SSHKeyClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(sshkey.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *SSHKeyClient) NewCreate() Saver[SSHKey] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *SSHKeyClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *SSHKeyClient) NewUpdate(id, version int) Saver[SSHKey] {
+	return c.UpdateOneID(id).Where(sshkey.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

@@ -29,6 +29,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -65,6 +66,8 @@ type Client struct {
 	Record *RecordClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
+	// SSHKey is the client for interacting with the SSHKey builders.
+	SSHKey *SSHKeyClient
 	// Server is the client for interacting with the Server builders.
 	Server *ServerClient
 	// Session is the client for interacting with the Session builders.
@@ -100,6 +103,7 @@ func (c *Client) init() {
 	c.Operation = NewOperationClient(c.config)
 	c.Record = NewRecordClient(c.config)
 	c.Route = NewRouteClient(c.config)
+	c.SSHKey = NewSSHKeyClient(c.config)
 	c.Server = NewServerClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
@@ -211,6 +215,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Operation:      NewOperationClient(cfg),
 		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
+		SSHKey:         NewSSHKeyClient(cfg),
 		Server:         NewServerClient(cfg),
 		Session:        NewSessionClient(cfg),
 		Setting:        NewSettingClient(cfg),
@@ -249,6 +254,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Operation:      NewOperationClient(cfg),
 		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
+		SSHKey:         NewSSHKeyClient(cfg),
 		Server:         NewServerClient(cfg),
 		Session:        NewSessionClient(cfg),
 		Setting:        NewSettingClient(cfg),
@@ -286,7 +292,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
 		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
-		c.Route, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
+		c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -298,7 +305,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
 		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
-		c.Route, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
+		c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -333,6 +341,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Record.mutate(ctx, m)
 	case *RouteMutation:
 		return c.Route.mutate(ctx, m)
+	case *SSHKeyMutation:
+		return c.SSHKey.mutate(ctx, m)
 	case *ServerMutation:
 		return c.Server.mutate(ctx, m)
 	case *SessionMutation:
@@ -2383,6 +2393,171 @@ func (c *RouteClient) mutate(ctx context.Context, m *RouteMutation) (Value, erro
 	}
 }
 
+// SSHKeyClient is a client for the SSHKey schema.
+type SSHKeyClient struct {
+	config
+}
+
+// NewSSHKeyClient returns a client for the SSHKey from the given config.
+func NewSSHKeyClient(c config) *SSHKeyClient {
+	return &SSHKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `sshkey.Hooks(f(g(h())))`.
+func (c *SSHKeyClient) Use(hooks ...Hook) {
+	c.hooks.SSHKey = append(c.hooks.SSHKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `sshkey.Intercept(f(g(h())))`.
+func (c *SSHKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SSHKey = append(c.inters.SSHKey, interceptors...)
+}
+
+// Create returns a builder for creating a SSHKey entity.
+func (c *SSHKeyClient) Create() *SSHKeyCreate {
+	mutation := newSSHKeyMutation(c.config, OpCreate)
+	return &SSHKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SSHKey entities.
+func (c *SSHKeyClient) CreateBulk(builders ...*SSHKeyCreate) *SSHKeyCreateBulk {
+	return &SSHKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SSHKeyClient) MapCreateBulk(slice any, setFunc func(*SSHKeyCreate, int)) *SSHKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SSHKeyCreateBulk{err: fmt.Errorf("calling to SSHKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SSHKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SSHKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SSHKey.
+func (c *SSHKeyClient) Update() *SSHKeyUpdate {
+	mutation := newSSHKeyMutation(c.config, OpUpdate)
+	return &SSHKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SSHKeyClient) UpdateOne(_m *SSHKey) *SSHKeyUpdateOne {
+	mutation := newSSHKeyMutation(c.config, OpUpdateOne, withSSHKey(_m))
+	return &SSHKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SSHKeyClient) UpdateOneID(id int) *SSHKeyUpdateOne {
+	mutation := newSSHKeyMutation(c.config, OpUpdateOne, withSSHKeyID(id))
+	return &SSHKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SSHKey.
+func (c *SSHKeyClient) Delete() *SSHKeyDelete {
+	mutation := newSSHKeyMutation(c.config, OpDelete)
+	return &SSHKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SSHKeyClient) DeleteOne(_m *SSHKey) *SSHKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SSHKeyClient) DeleteOneID(id int) *SSHKeyDeleteOne {
+	builder := c.Delete().Where(sshkey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SSHKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for SSHKey.
+func (c *SSHKeyClient) Query() *SSHKeyQuery {
+	return &SSHKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSSHKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SSHKey entity by its id.
+func (c *SSHKeyClient) Get(ctx context.Context, id int) (*SSHKey, error) {
+	return c.Query().Where(sshkey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SSHKeyClient) GetX(ctx context.Context, id int) *SSHKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a SSHKey.
+func (c *SSHKeyClient) QueryAccount(_m *SSHKey) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(sshkey.Table, sshkey.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, sshkey.AccountTable, sshkey.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySystemUser queries the system_user edge of a SSHKey.
+func (c *SSHKeyClient) QuerySystemUser(_m *SSHKey) *SystemUserQuery {
+	query := (&SystemUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(sshkey.Table, sshkey.FieldID, id),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, sshkey.SystemUserTable, sshkey.SystemUserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SSHKeyClient) Hooks() []Hook {
+	return c.hooks.SSHKey
+}
+
+// Interceptors returns the client interceptors.
+func (c *SSHKeyClient) Interceptors() []Interceptor {
+	return c.inters.SSHKey
+}
+
+func (c *SSHKeyClient) mutate(ctx context.Context, m *SSHKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SSHKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SSHKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SSHKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SSHKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SSHKey mutation op: %q", m.Op())
+	}
+}
+
 // ServerClient is a client for the Server schema.
 type ServerClient struct {
 	config
@@ -3249,13 +3424,13 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 type (
 	hooks struct {
 		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
-		IdempotencyKey, Lane, Operation, Record, Route, Server, Session, Setting,
-		SystemUser, Throttle, Token []ent.Hook
+		IdempotencyKey, Lane, Operation, Record, Route, SSHKey, Server, Session,
+		Setting, SystemUser, Throttle, Token []ent.Hook
 	}
 	inters struct {
 		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
-		IdempotencyKey, Lane, Operation, Record, Route, Server, Session, Setting,
-		SystemUser, Throttle, Token []ent.Interceptor
+		IdempotencyKey, Lane, Operation, Record, Route, SSHKey, Server, Session,
+		Setting, SystemUser, Throttle, Token []ent.Interceptor
 	}
 )
 

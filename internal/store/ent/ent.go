@@ -28,6 +28,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -104,6 +105,7 @@ func checkColumn(t, c string) error {
 			operation.Table:      operation.ValidColumn,
 			record.Table:         record.ValidColumn,
 			route.Table:          route.ValidColumn,
+			sshkey.Table:         sshkey.ValidColumn,
 			server.Table:         server.ValidColumn,
 			session.Table:        session.ValidColumn,
 			setting.Table:        setting.ValidColumn,

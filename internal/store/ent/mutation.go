@@ -29,6 +29,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -56,6 +57,7 @@ const (
 	TypeOperation      = "Operation"
 	TypeRecord         = "Record"
 	TypeRoute          = "Route"
+	TypeSSHKey         = "SSHKey"
 	TypeServer         = "Server"
 	TypeSession        = "Session"
 	TypeSetting        = "Setting"
@@ -13705,6 +13707,792 @@ func (m *RouteMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Route edge %s", name)
+}
+
+// SSHKeyMutation represents an operation that mutates the SSHKey nodes in the graph.
+type SSHKeyMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	version            *int
+	addversion         *int
+	name               *string
+	key                *string
+	clearedFields      map[string]struct{}
+	account            *int
+	clearedaccount     bool
+	system_user        *int
+	clearedsystem_user bool
+	done               bool
+	oldValue           func(context.Context) (*SSHKey, error)
+	predicates         []predicate.SSHKey
+}
+
+var _ ent.Mutation = (*SSHKeyMutation)(nil)
+
+// sshkeyOption allows management of the mutation configuration using functional options.
+type sshkeyOption func(*SSHKeyMutation)
+
+// newSSHKeyMutation creates new mutation for the SSHKey entity.
+func newSSHKeyMutation(c config, op Op, opts ...sshkeyOption) *SSHKeyMutation {
+	m := &SSHKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSSHKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSSHKeyID sets the ID field of the mutation.
+func withSSHKeyID(id int) sshkeyOption {
+	return func(m *SSHKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SSHKey
+		)
+		m.oldValue = func(ctx context.Context) (*SSHKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SSHKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSSHKey sets the old SSHKey of the mutation.
+func withSSHKey(node *SSHKey) sshkeyOption {
+	return func(m *SSHKeyMutation) {
+		m.oldValue = func(context.Context) (*SSHKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SSHKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SSHKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SSHKeyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SSHKeyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SSHKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SSHKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SSHKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SSHKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SSHKeyMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SSHKeyMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SSHKeyMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *SSHKeyMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *SSHKeyMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *SSHKeyMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *SSHKeyMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *SSHKeyMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *SSHKeyMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *SSHKeyMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *SSHKeyMutation) ResetName() {
+	m.name = nil
+}
+
+// SetKey sets the "key" field.
+func (m *SSHKeyMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *SSHKeyMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *SSHKeyMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *SSHKeyMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *SSHKeyMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *SSHKeyMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetSystemUserID sets the "system_user_id" field.
+func (m *SSHKeyMutation) SetSystemUserID(i int) {
+	m.system_user = &i
+}
+
+// SystemUserID returns the value of the "system_user_id" field in the mutation.
+func (m *SSHKeyMutation) SystemUserID() (r int, exists bool) {
+	v := m.system_user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSystemUserID returns the old "system_user_id" field's value of the SSHKey entity.
+// If the SSHKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SSHKeyMutation) OldSystemUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSystemUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSystemUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSystemUserID: %w", err)
+	}
+	return oldValue.SystemUserID, nil
+}
+
+// ResetSystemUserID resets all changes to the "system_user_id" field.
+func (m *SSHKeyMutation) ResetSystemUserID() {
+	m.system_user = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *SSHKeyMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[sshkey.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *SSHKeyMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *SSHKeyMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *SSHKeyMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearSystemUser clears the "system_user" edge to the SystemUser entity.
+func (m *SSHKeyMutation) ClearSystemUser() {
+	m.clearedsystem_user = true
+	m.clearedFields[sshkey.FieldSystemUserID] = struct{}{}
+}
+
+// SystemUserCleared reports if the "system_user" edge to the SystemUser entity was cleared.
+func (m *SSHKeyMutation) SystemUserCleared() bool {
+	return m.clearedsystem_user
+}
+
+// SystemUserIDs returns the "system_user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SystemUserID instead. It exists only for internal usage by the builders.
+func (m *SSHKeyMutation) SystemUserIDs() (ids []int) {
+	if id := m.system_user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSystemUser resets all changes to the "system_user" edge.
+func (m *SSHKeyMutation) ResetSystemUser() {
+	m.system_user = nil
+	m.clearedsystem_user = false
+}
+
+// Where appends a list predicates to the SSHKeyMutation builder.
+func (m *SSHKeyMutation) Where(ps ...predicate.SSHKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SSHKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SSHKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SSHKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SSHKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SSHKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SSHKey).
+func (m *SSHKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SSHKeyMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, sshkey.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, sshkey.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, sshkey.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, sshkey.FieldName)
+	}
+	if m.key != nil {
+		fields = append(fields, sshkey.FieldKey)
+	}
+	if m.account != nil {
+		fields = append(fields, sshkey.FieldAccountID)
+	}
+	if m.system_user != nil {
+		fields = append(fields, sshkey.FieldSystemUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SSHKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case sshkey.FieldCreatedAt:
+		return m.CreatedAt()
+	case sshkey.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case sshkey.FieldVersion:
+		return m.Version()
+	case sshkey.FieldName:
+		return m.Name()
+	case sshkey.FieldKey:
+		return m.Key()
+	case sshkey.FieldAccountID:
+		return m.AccountID()
+	case sshkey.FieldSystemUserID:
+		return m.SystemUserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SSHKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case sshkey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case sshkey.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case sshkey.FieldVersion:
+		return m.OldVersion(ctx)
+	case sshkey.FieldName:
+		return m.OldName(ctx)
+	case sshkey.FieldKey:
+		return m.OldKey(ctx)
+	case sshkey.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case sshkey.FieldSystemUserID:
+		return m.OldSystemUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown SSHKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SSHKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case sshkey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case sshkey.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case sshkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case sshkey.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case sshkey.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case sshkey.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case sshkey.FieldSystemUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSystemUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SSHKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SSHKeyMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, sshkey.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SSHKeyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case sshkey.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SSHKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case sshkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SSHKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SSHKeyMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SSHKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SSHKeyMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SSHKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SSHKeyMutation) ResetField(name string) error {
+	switch name {
+	case sshkey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case sshkey.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case sshkey.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case sshkey.FieldName:
+		m.ResetName()
+		return nil
+	case sshkey.FieldKey:
+		m.ResetKey()
+		return nil
+	case sshkey.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case sshkey.FieldSystemUserID:
+		m.ResetSystemUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown SSHKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SSHKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, sshkey.EdgeAccount)
+	}
+	if m.system_user != nil {
+		edges = append(edges, sshkey.EdgeSystemUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SSHKeyMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case sshkey.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case sshkey.EdgeSystemUser:
+		if id := m.system_user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SSHKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SSHKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SSHKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, sshkey.EdgeAccount)
+	}
+	if m.clearedsystem_user {
+		edges = append(edges, sshkey.EdgeSystemUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SSHKeyMutation) EdgeCleared(name string) bool {
+	switch name {
+	case sshkey.EdgeAccount:
+		return m.clearedaccount
+	case sshkey.EdgeSystemUser:
+		return m.clearedsystem_user
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SSHKeyMutation) ClearEdge(name string) error {
+	switch name {
+	case sshkey.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case sshkey.EdgeSystemUser:
+		m.ClearSystemUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SSHKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SSHKeyMutation) ResetEdge(name string) error {
+	switch name {
+	case sshkey.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case sshkey.EdgeSystemUser:
+		m.ResetSystemUser()
+		return nil
+	}
+	return fmt.Errorf("unknown SSHKey edge %s", name)
 }
 
 // ServerMutation represents an operation that mutates the Server nodes in the graph.

@@ -20,6 +20,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -493,6 +494,37 @@ func init() {
 	routeDescIsActive := routeFields[5].Descriptor()
 	// route.DefaultIsActive holds the default value on creation for the is_active field.
 	route.DefaultIsActive = routeDescIsActive.Default.(bool)
+	sshkeyMixin := schema.SSHKey{}.Mixin()
+	sshkeyMixinFields0 := sshkeyMixin[0].Fields()
+	_ = sshkeyMixinFields0
+	sshkeyMixinFields1 := sshkeyMixin[1].Fields()
+	_ = sshkeyMixinFields1
+	sshkeyFields := schema.SSHKey{}.Fields()
+	_ = sshkeyFields
+	// sshkeyDescCreatedAt is the schema descriptor for created_at field.
+	sshkeyDescCreatedAt := sshkeyMixinFields0[0].Descriptor()
+	// sshkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	sshkey.DefaultCreatedAt = sshkeyDescCreatedAt.Default.(func() time.Time)
+	// sshkeyDescUpdatedAt is the schema descriptor for updated_at field.
+	sshkeyDescUpdatedAt := sshkeyMixinFields0[1].Descriptor()
+	// sshkey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	sshkey.DefaultUpdatedAt = sshkeyDescUpdatedAt.Default.(func() time.Time)
+	// sshkey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	sshkey.UpdateDefaultUpdatedAt = sshkeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// sshkeyDescVersion is the schema descriptor for version field.
+	sshkeyDescVersion := sshkeyMixinFields1[0].Descriptor()
+	// sshkey.DefaultVersion holds the default value on creation for the version field.
+	sshkey.DefaultVersion = sshkeyDescVersion.Default.(int)
+	// sshkey.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	sshkey.VersionValidator = sshkeyDescVersion.Validators[0].(func(int) error)
+	// sshkeyDescName is the schema descriptor for name field.
+	sshkeyDescName := sshkeyFields[0].Descriptor()
+	// sshkey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	sshkey.NameValidator = sshkeyDescName.Validators[0].(func(string) error)
+	// sshkeyDescKey is the schema descriptor for key field.
+	sshkeyDescKey := sshkeyFields[1].Descriptor()
+	// sshkey.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	sshkey.KeyValidator = sshkeyDescKey.Validators[0].(func(string) error)
 	serverMixin := schema.Server{}.Mixin()
 	serverMixinFields0 := serverMixin[0].Fields()
 	_ = serverMixinFields0

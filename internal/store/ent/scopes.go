@@ -150,6 +150,15 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 	},
+	"SSHKey": {
+		Table:         "ssh_keys",
+		Owner:         "account_id",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+	},
 	"Server": {
 		Table:         "servers",
 		Owner:         "",

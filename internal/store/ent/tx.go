@@ -40,6 +40,8 @@ type Tx struct {
 	Record *RecordClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
+	// SSHKey is the client for interacting with the SSHKey builders.
+	SSHKey *SSHKeyClient
 	// Server is the client for interacting with the Server builders.
 	Server *ServerClient
 	// Session is the client for interacting with the Session builders.
@@ -196,6 +198,7 @@ func (tx *Tx) init() {
 	tx.Operation = NewOperationClient(tx.config)
 	tx.Record = NewRecordClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)
+	tx.SSHKey = NewSSHKeyClient(tx.config)
 	tx.Server = NewServerClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)

@@ -25,6 +25,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -437,6 +438,33 @@ func (f TraverseRoute) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RouteQuery", q)
 }
 
+// The SSHKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SSHKeyFunc func(context.Context, *ent.SSHKeyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SSHKeyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SSHKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SSHKeyQuery", q)
+}
+
+// The TraverseSSHKey type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSSHKey func(context.Context, *ent.SSHKeyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSSHKey) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSSHKey) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SSHKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SSHKeyQuery", q)
+}
+
 // The ServerFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ServerFunc func(context.Context, *ent.ServerQuery) (ent.Value, error)
 
@@ -628,6 +656,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.RecordQuery, predicate.Record, record.OrderOption]{typ: ent.TypeRecord, tq: q}, nil
 	case *ent.RouteQuery:
 		return &query[*ent.RouteQuery, predicate.Route, route.OrderOption]{typ: ent.TypeRoute, tq: q}, nil
+	case *ent.SSHKeyQuery:
+		return &query[*ent.SSHKeyQuery, predicate.SSHKey, sshkey.OrderOption]{typ: ent.TypeSSHKey, tq: q}, nil
 	case *ent.ServerQuery:
 		return &query[*ent.ServerQuery, predicate.Server, server.OrderOption]{typ: ent.TypeServer, tq: q}, nil
 	case *ent.SessionQuery:

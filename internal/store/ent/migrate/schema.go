@@ -474,6 +474,49 @@ var (
 			},
 		},
 	}
+	// SSHKeysColumns holds the columns for the "ssh_keys" table.
+	SSHKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "key", Type: field.TypeString, Size: 16384},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "system_user_id", Type: field.TypeInt},
+	}
+	// SSHKeysTable holds the schema information for the "ssh_keys" table.
+	SSHKeysTable = &schema.Table{
+		Name:       "ssh_keys",
+		Columns:    SSHKeysColumns,
+		PrimaryKey: []*schema.Column{SSHKeysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ssh_keys_accounts_account",
+				Columns:    []*schema.Column{SSHKeysColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "ssh_keys_system_users_system_user",
+				Columns:    []*schema.Column{SSHKeysColumns[7]},
+				RefColumns: []*schema.Column{SystemUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "sshkey_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{SSHKeysColumns[6]},
+			},
+			{
+				Name:    "sshkey_system_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SSHKeysColumns[7]},
+			},
+		},
+	}
 	// ServersColumns holds the columns for the "servers" table.
 	ServersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -694,6 +737,7 @@ var (
 		OperationsTable,
 		RecordsTable,
 		RoutesTable,
+		SSHKeysTable,
 		ServersTable,
 		SessionsTable,
 		SettingsTable,
@@ -714,6 +758,8 @@ func init() {
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
 	RecordsTable.ForeignKeys[0].RefTable = DomainsTable
 	RoutesTable.ForeignKeys[0].RefTable = ServersTable
+	SSHKeysTable.ForeignKeys[0].RefTable = AccountsTable
+	SSHKeysTable.ForeignKeys[1].RefTable = SystemUsersTable
 	SystemUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
 	DatabaseGrantsTable.ForeignKeys[0].RefTable = DatabasesTable

@@ -45,6 +45,9 @@ type Record func(*sql.Selector)
 // Route is the predicate function for route builders.
 type Route func(*sql.Selector)
 
+// SSHKey is the predicate function for sshkey builders.
+type SSHKey func(*sql.Selector)
+
 // Server is the predicate function for server builders.
 type Server func(*sql.Selector)
 

@@ -1,0 +1,104 @@
+package sshkeys_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
+	"github.com/orchestra-panel/orchestra/internal/sshpool"
+	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+)
+
+// TestKeysOverAPI: a customer's key lets its system user log in on the
+// server, and no longer once removed; a key with options or two lines is
+// refused; a link the user plants for ~/.ssh leads nowhere it could not
+// write itself.
+func TestKeysOverAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		bed := sshtest.Load(t)
+		s0 := bed.Servers[0]
+		root := func(script string) string {
+			pool, _ := sshpool.New(sshpool.Config{Signer: bed.Signer})
+			defer pool.Close()
+			var out bytes.Buffer
+			if _, err := pool.Run(context.Background(), sshpool.Target{Address: s0.Address, Port: s0.Port, HostKey: s0.HostKey},
+				[]byte(script), &out, &out); err != nil {
+				t.Fatal(err)
+			}
+			return out.String()
+		}
+		e := apitest.NewWith(t, st, apitest.NewExecutor(t, st, bed.Signer))
+		admin := e.Admin()
+		admin.Header.Set("Prefer", "wait=30")
+		srv := admin.Do("POST", "/servers", map[string]any{"name": "s", "address": s0.Address, "ssh_port": s0.Port,
+			"host_key": s0.HostKey}).Want(http.StatusCreated).ID()
+		for _, b := range []string{"unix-user", "ssh-keys"} {
+			admin.Do("POST", "/routes", map[string]any{"backend": b, "server": srv}).Want(http.StatusCreated)
+		}
+		user := "k" + strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
+		t.Cleanup(func() { root("pkill -KILL -u " + user + "; userdel -r " + user + " 2>/dev/null; true") })
+		acc := admin.Do("POST", "/accounts", map[string]any{"username": user, "full_name": "K", "email": "k@example.com"}).
+			Want(http.StatusCreated).ID()
+		as := e.TokenFor(admin, acc)
+		as.Header.Set("Prefer", "wait=30")
+		su := int(as.Do("GET", "/system-users", nil).JSON()["results"].([]any)[0].(map[string]any)["id"].(float64))
+		as.Do("PATCH", fmt.Sprintf("/system-users/%d", su), map[string]any{"shell": "/bin/bash", "version": 1}).Want(http.StatusOK)
+
+		_, priv, _ := ed25519.GenerateKey(nil)
+		signer, _ := ssh.NewSignerFromKey(priv)
+		pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+		login := func() error {
+			hk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(s0.HostKey))
+			c, err := ssh.Dial("tcp", net.JoinHostPort(s0.Address, strconv.Itoa(s0.Port)), &ssh.ClientConfig{User: user,
+				Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.FixedHostKey(hk), Timeout: 10 * time.Second})
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}
+		if login() == nil {
+			t.Fatal("logged in before the key was given")
+		}
+		for _, bad := range []string{`command="/bin/sh" ` + pub, pub + "\n" + pub, "ssh-ed25519 notakey", ""} {
+			r := as.Do("POST", "/ssh-keys", map[string]any{"name": "bad", "system_user": su, "key": bad})
+			if f := r.FieldErrors(); r.Status != http.StatusUnprocessableEntity || len(f) != 1 || f[0] != "body.key" {
+				t.Errorf("key %q: %d %s", bad, r.Status, r.Body)
+			}
+		}
+		r := as.Do("POST", "/ssh-keys", map[string]any{"name": "laptop", "system_user": su, "key": pub + " me@laptop"}).
+			Want(http.StatusCreated)
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" || login() != nil {
+			t.Fatalf("the key does not log in: %v %v", r.Header, login())
+		}
+		if d := as.Do("DELETE", fmt.Sprintf("/ssh-keys/%d", r.ID()), nil).Want(http.StatusNoContent); d.Header.Get("Orchestra-Outcome") != "SUCCESS" {
+			t.Fatalf("removing the key: %v", d.Header)
+		}
+		if login() == nil {
+			t.Fatal("the removed key still logs in")
+		}
+
+		// ~/.ssh planted as a link to root's: the unit fails, root's keys stay
+		root(fmt.Sprintf(`h=$(getent passwd %[1]s | cut -d: -f6); rm -rf "$h/.ssh"; ln -s /root/.ssh "$h/.ssh"; chown -h %[1]s "$h/.ssh"`, user))
+		before := root("cat /root/.ssh/authorized_keys 2>/dev/null; echo")
+		r = as.Do("POST", "/ssh-keys", map[string]any{"name": "again", "system_user": su, "key": pub})
+		if r.Header.Get("Orchestra-Outcome") != "FAILURE" {
+			t.Errorf("a unit through a planted link: outcome %q", r.Header.Get("Orchestra-Outcome"))
+		}
+		if after := root("cat /root/.ssh/authorized_keys 2>/dev/null; echo"); after != before || strings.Contains(after, pub) {
+			t.Errorf("root's authorized_keys changed: %q", after)
+		}
+	})
+}
