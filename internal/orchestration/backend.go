@@ -97,6 +97,10 @@ type Backend struct {
 	Related      []Related
 	IgnoreFields []string // a save that set only these fields is not applied
 	DefaultMatch string   // suggested route match
+	// After names backends whose units, planned together with this one's,
+	// run before it on a server (ssh-keys after unix-user: the user and its
+	// home are made before its keys are written).
+	After []string
 
 	// Load, when set, reads what Apply needs beyond the object's own row
 	// (a domain's records, the addresses of other servers) into obj.Extra,
@@ -213,6 +217,23 @@ func Lookup(name string) (*Backend, bool) {
 	defer regMu.RUnlock()
 	b, ok := backends[name]
 	return b, ok
+}
+
+// rank is how many backends must run before b (the longest chain of
+// After), 0 for most.
+func rank(b *Backend, seen map[string]bool) int {
+	n := 0
+	for _, name := range b.After {
+		if seen[name] {
+			continue // a cycle orders nothing
+		}
+		if a, ok := Lookup(name); ok {
+			seen[name] = true
+			n = max(n, rank(a, seen)+1)
+			delete(seen, name)
+		}
+	}
+	return n
 }
 
 // Backends returns every registered backend, by name.

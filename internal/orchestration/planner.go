@@ -527,6 +527,15 @@ func (p *Planner) route(ctx context.Context, tx *ent.Tx, ops []operation) ([]*un
 			skipped = append(skipped, op)
 		}
 	}
+	// units run in the order they are planned: a backend's after those it
+	// names in After, the rest in change order
+	ranks := map[string]int{}
+	for _, u := range units {
+		if _, ok := ranks[u.backend.Name]; !ok {
+			ranks[u.backend.Name] = rank(u.backend, map[string]bool{u.backend.Name: true})
+		}
+	}
+	slices.SortStableFunc(units, func(a, b *unit) int { return ranks[a.backend.Name] - ranks[b.backend.Name] })
 	return units, skipped, nil
 }
 

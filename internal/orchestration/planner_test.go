@@ -193,3 +193,36 @@ func TestPlanner(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterOrdersUnits: a backend's unit planned with one it names in After
+// runs after it on the server, though its name sorts first and its
+// operations are planned first.
+func TestAfterOrdersUnits(t *testing.T) {
+	orchestration.Register(&orchestration.Backend{Name: "test-aaa-after", Model: "Account", After: []string{"test-account-dir"},
+		Apply: func(s *orchestration.Script, _ orchestration.Server, action string, o orchestration.Object) error {
+			s.Cmd("echo", action, o.String("username"))
+			return nil
+		}})
+	t.Cleanup(func() { orchestration.Unregister("test-aaa-after") })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelSystem)
+		var srv *ent.Server
+		mustTx(t, st, func(ctx context.Context, tx *ent.Tx) (err error) {
+			srv = tx.Server.Create().SetName("a").SaveX(ctx)
+			tx.Route.Create().SetBackend("test-aaa-after").SetServerID(srv.ID).ExecX(ctx)
+			tx.Route.Create().SetBackend("test-account-dir").SetServerID(srv.ID).ExecX(ctx)
+			return nil
+		})
+		createAccount(t, st, viewer.System(context.Background(), viewer.ChannelCLI), "ordered", false)
+		if _, err := orchestration.NewPlanner(st).Plan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range st.ExecutionLog.Query().Where(executionlog.ServerID(srv.ID)).Order(ent.Asc(executionlog.FieldID)).AllX(ctx) {
+			got = append(got, l.Backend)
+		}
+		if !slices.Equal(got, []string{"test-account-dir", "test-aaa-after"}) {
+			t.Errorf("units in the lane: %v, want test-account-dir then test-aaa-after", got)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
@@ -37,7 +38,8 @@ func init() {
 		Related: []orchestration.Related{{Model: "SSHKey", Resolve: func(_ context.Context, _ *ent.Tx, o orchestration.Object) ([]int, error) {
 			return []int{o.Int("system_user_id")}, nil
 		}}},
-		IgnoreFields: []string{"password", "home", "directory", "shell", "is_active", "groups"},
+		IgnoreFields: []string{"password", "shell", "is_active", "groups"},
+		After:        []string{systemusers.Backend}, // the user and its home first
 		Load:         load, Apply: apply,
 	})
 }

@@ -60,7 +60,7 @@ func TestKeysOverAPI(t *testing.T) {
 		_, priv, _ := ed25519.GenerateKey(nil)
 		signer, _ := ssh.NewSignerFromKey(priv)
 		pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
-		login := func() error {
+		login := func(user string) error {
 			hk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(s0.HostKey))
 			c, err := ssh.Dial("tcp", net.JoinHostPort(s0.Address, strconv.Itoa(s0.Port)), &ssh.ClientConfig{User: user,
 				Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.FixedHostKey(hk), Timeout: 10 * time.Second})
@@ -69,7 +69,7 @@ func TestKeysOverAPI(t *testing.T) {
 			}
 			return err
 		}
-		if login() == nil {
+		if login(user) == nil {
 			t.Fatal("logged in before the key was given")
 		}
 		for _, bad := range []string{`command="/bin/sh" ` + pub, pub + "\n" + pub, "ssh-ed25519 notakey", ""} {
@@ -80,14 +80,24 @@ func TestKeysOverAPI(t *testing.T) {
 		}
 		r := as.Do("POST", "/ssh-keys", map[string]any{"name": "laptop", "system_user": su, "key": pub + " me@laptop"}).
 			Want(http.StatusCreated)
-		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" || login() != nil {
-			t.Fatalf("the key does not log in: %v %v", r.Header, login())
+		if r.Header.Get("Orchestra-Outcome") != "SUCCESS" || login(user) != nil {
+			t.Fatalf("the key does not log in: %v %v", r.Header, login(user))
 		}
 		if d := as.Do("DELETE", fmt.Sprintf("/ssh-keys/%d", r.ID()), nil).Want(http.StatusNoContent); d.Header.Get("Orchestra-Outcome") != "SUCCESS" {
 			t.Fatalf("removing the key: %v", d.Header)
 		}
-		if login() == nil {
+		if login(user) == nil {
 			t.Fatal("the removed key still logs in")
+		}
+
+		// an SFTP user whose home moves into the main user's keeps logging in
+		web := "w" + user
+		t.Cleanup(func() { root("pkill -KILL -u " + web + "; userdel -r " + web + " 2>/dev/null; true") })
+		wu := as.Do("POST", "/system-users", map[string]any{"username": web, "shell": "sftp-only"}).Want(http.StatusCreated).ID()
+		as.Do("POST", "/ssh-keys", map[string]any{"name": "web", "system_user": wu, "key": pub}).Want(http.StatusCreated)
+		r = as.Do("PATCH", fmt.Sprintf("/system-users/%d", wu), map[string]any{"home": "/home/" + user, "directory": "web", "version": 1})
+		if r.Want(http.StatusOK).Header.Get("Orchestra-Outcome") != "SUCCESS" || login(web) != nil {
+			t.Errorf("after its home moved, %s: %v, login %v", web, r.Header, login(web))
 		}
 
 		// ~/.ssh planted as a link to root's: the unit fails, root's keys stay
