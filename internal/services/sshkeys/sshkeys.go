@@ -35,6 +35,7 @@ func init() {
 	// so a key's change (its removal too) writes its user's file again.
 	orchestration.Register(&orchestration.Backend{
 		Name: Backend, Verbose: "SSH keys (authorized_keys)", Model: "SystemUser", DefaultMatch: "true",
+		Actions: []string{orchestration.ActionSave}, // a deleted user's home goes with it
 		Related: []orchestration.Related{{Model: "SSHKey", Resolve: func(_ context.Context, _ *ent.Tx, o orchestration.Object) ([]int, error) {
 			return []int{o.Int("system_user_id")}, nil
 		}}},
@@ -97,10 +98,7 @@ func load(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
 // planted in its home leads nowhere it could not write already. A user
 // without keys and without the file is left alone (a new user, one whose
 // unit has not run yet).
-func apply(s *orchestration.Script, _ orchestration.Server, action string, o orchestration.Object) error {
-	if action == orchestration.ActionDelete {
-		return nil // its home goes with it
-	}
+func apply(s *orchestration.Script, _ orchestration.Server, _ string, o orchestration.Object) error {
 	content := ""
 	for _, line := range o.Extra.([]string) {
 		content += line + "\n"

@@ -276,7 +276,7 @@ func TestSystemUsersOverAPI(t *testing.T) {
 		// a retry of the old delete leaves the new user of that name alone
 		var delLog float64
 		for _, o := range admin.Do("GET", "/operations?ids="+del.Header.Get("Orchestra-Operations"), nil).JSON()["results"].([]any) {
-			if o := o.(map[string]any); o["action"] == "delete" && o["model"] == "SystemUser" {
+			if o := o.(map[string]any); o["action"] == "delete" && o["model"] == "SystemUser" && o["backend"] == "unix-user" {
 				delLog = o["log"].(float64)
 			}
 		}
