@@ -257,14 +257,7 @@ func alongRules(hookErr error, save func() error) error {
 	if !errors.As(hookErr, &errs) {
 		return hookErr
 	}
-	var more validate.Errors
-	if errors.As(save(), &more) {
-		for _, f := range more {
-			if !errs.Has(f.Field) {
-				errs = append(errs, f)
-			}
-		}
-	}
+	errs.Merge(save())
 	return errs
 }
 

@@ -2,7 +2,11 @@
 // error type that carries field-level validation failures to the API and UI.
 package validate
 
-import "strings"
+import (
+	"errors"
+	"slices"
+	"strings"
+)
 
 // FieldError is one failed rule on one field. Field uses the API's JSON name.
 type FieldError struct {
@@ -44,3 +48,19 @@ func (e Errors) Error() string {
 
 // Fail is the error of one failed rule on one field.
 func Fail(field, msg string) error { return Errors{{Field: field, Message: msg}} }
+
+// Merge adds err's field errors to e, but for the fields e names already
+// and those in skip, so that one answer lists every field's mistake once;
+// it reports whether err was field errors (or nil).
+func (e *Errors) Merge(err error, skip ...string) bool {
+	var more Errors
+	if !errors.As(err, &more) {
+		return err == nil
+	}
+	for _, f := range more {
+		if !e.Has(f.Field) && !slices.Contains(skip, f.Field) {
+			*e = append(*e, f)
+		}
+	}
+	return true
+}

@@ -202,7 +202,7 @@ func createDatabase(ctx context.Context, tx *ent.Tx, b DatabaseCreate) (*ent.Dat
 	users := b.Users
 	if u := b.User; u != nil && len(b.Users) == 0 {
 		hash, err := Password(ctx, typ, u.Username, u.Password)
-		if err != nil && !collect(&errs, nested(err, "user", "password")) {
+		if err != nil && !errs.Merge(nested(err, "user", "password")) {
 			return nil, err
 		}
 		c := tx.DatabaseUser.Create().SetUsername(u.Username).SetPassword(hash).SetType(typ)
@@ -213,7 +213,7 @@ func createDatabase(ctx context.Context, tx *ent.Tx, b DatabaseCreate) (*ent.Dat
 		switch {
 		case err == nil:
 			users = []int{nu.ID}
-		case !collect(&errs, nested(err, "user", "username", "password")):
+		case !errs.Merge(nested(err, "user", "username", "password")):
 			return nil, nested(err, "user", "username", "password")
 		}
 	}
@@ -225,31 +225,12 @@ func createDatabase(ctx context.Context, tx *ent.Tx, b DatabaseCreate) (*ent.Dat
 	if len(errs) == 0 {
 		return d, err
 	}
-	var more validate.Errors
-	if errors.As(err, &more) {
-		for _, f := range more {
-			// a new user that was refused is not a missing grant
-			if !errs.Has(f.Field) && (f.Field != "users" || b.User == nil) {
-				errs = append(errs, f)
-			}
-		}
+	var skip []string
+	if b.User != nil {
+		skip = []string{"users"} // a new user that was refused is not a missing grant
 	}
+	errs.Merge(err, skip...)
 	return nil, errs
-}
-
-// collect adds err's field errors to errs, but for fields errs names
-// already, and tells whether err was field errors (or nil).
-func collect(errs *validate.Errors, err error) bool {
-	var more validate.Errors
-	if !errors.As(err, &more) {
-		return err == nil
-	}
-	for _, f := range more {
-		if !errs.Has(f.Field) {
-			*errs = append(*errs, f)
-		}
-	}
-	return true
 }
 
 // nested moves the errors of fields of an object written inside another
