@@ -220,12 +220,7 @@ func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (in
 	defer unlock()
 	join := true
 	for attempt := 1; ; attempt++ {
-		if len(mine) > 0 {
-			if done, err := p.planned(ctx, mine); err != nil || done {
-				return 0, nil, err
-			}
-		}
-		b, err := p.read(ctx, join)
+		b, err := p.read(ctx, join, mine)
 		if err != nil || b == nil {
 			return 0, nil, err
 		}
@@ -242,10 +237,36 @@ func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (in
 	}
 }
 
+// minePlanned reports whether none of mine is among the pending changes, of
+// which read found the oldest: a batch short of planBatch holds every one
+// (mine were committed before), so only a full one needs a query.
+func minePlanned(ctx context.Context, tx *ent.Tx, pending []*ent.Change, mine []int) (bool, error) {
+	if len(mine) == 0 {
+		return false, nil
+	}
+	ids := make(map[int]bool, len(pending))
+	for _, c := range pending {
+		ids[c.ID] = true
+	}
+	for _, id := range mine {
+		if ids[id] {
+			return false, nil
+		}
+	}
+	if len(pending) < planBatch {
+		return true, nil
+	}
+	return planned(ctx, tx.Client(), mine)
+}
+
 // planned reports whether none of ids is pending.
 func (p *Planner) planned(ctx context.Context, ids []int) (bool, error) {
+	return planned(ctx, p.st.Client, ids)
+}
+
+func planned(ctx context.Context, c *ent.Client, ids []int) (bool, error) {
 	for i := 0; i < len(ids); i += 1000 {
-		pending, err := p.st.Change.Query().Where(change.IDIn(ids[i:min(i+1000, len(ids))]...), change.PlannedAtIsNil()).Exist(ctx)
+		pending, err := c.Change.Query().Where(change.IDIn(ids[i:min(i+1000, len(ids))]...), change.PlannedAtIsNil()).Exist(ctx)
 		if err != nil || pending {
 			return false, err
 		}
@@ -261,13 +282,17 @@ type plannedBatch struct {
 }
 
 // read reads the oldest pending changes, at most planBatch, and renders
-// their units (joining waiting ones with join); nil when none is pending.
-func (p *Planner) read(ctx context.Context, join bool) (*plannedBatch, error) {
+// their units (joining waiting ones with join); nil when none is pending,
+// or, with mine, when none of mine is.
+func (p *Planner) read(ctx context.Context, join bool, mine []int) (*plannedBatch, error) {
 	var b *plannedBatch
 	var units []*unit
 	err := p.st.ReadTx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		changes, err := tx.Change.Query().Where(change.PlannedAtIsNil()).Order(ent.Asc(change.FieldID)).Limit(planBatch).All(ctx)
 		if err != nil || len(changes) == 0 {
+			return err
+		}
+		if done, err := minePlanned(ctx, tx, changes, mine); err != nil || done {
 			return err
 		}
 		ops, err := p.collect(ctx, tx, changes)
