@@ -100,7 +100,7 @@ var Contacts = Model[ent.Contact, *ent.ContactQuery, Contact, ContactCreate, Con
 		"city": "Girona"},
 	UpdateExample: map[string]any{"phone": "+34 931 234 567", "version": 1},
 	Listing:       contactListing,
-	Presentation: Presentation{Name: "contact", Label: "Contacts", Singular: "Contact", Group: "accounts",
+	Presentation: Presentation{Name: "contact", Fieldsets: []Fieldset{Set("", "account", "short_name", "full_name", "email", "email_usage"), Set("Postal address", "address", "zipcode", "city", "country"), Set("Phone", "phone", "phone2")}, Label: "Contacts", Singular: "Contact", Group: "accounts",
 		Title: "short_name", Columns: []string{"full_name", "email", "phone", "country", "account"}, Type: "Contact"},
 	Client: func(c *ent.Client) Client[ent.Contact, *ent.ContactQuery] { return c.Contact },
 	Out:    contactOut,

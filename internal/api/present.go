@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
 
 // Presentation is how an interface presents a model, published on the
@@ -43,6 +46,36 @@ type Presentation struct {
 	Applied bool `json:"applied,omitempty"`
 	// ReadOnly models are written by the panel itself, not through forms.
 	ReadOnly bool `json:"read_only,omitempty"`
+	// Fieldsets order and group the fields of forms and object pages,
+	// first what names an object; a field in none follows them.
+	Fieldsets []Fieldset `json:"fieldsets,omitempty"`
+	// StaffFields are the fields customers' forms leave out: those only
+	// staff may set, and the owner (what a customer adds is its own). They
+	// come from the store's rule (the schema's Scope), not from the
+	// declaration.
+	StaffFields []string `json:"staff_fields,omitempty"`
+}
+
+// Fieldset is a group of fields a form shows together, under its label
+// (English, translated where shown; empty for the first, main group).
+type Fieldset struct {
+	Label  string   `json:"label,omitempty"`
+	Fields []string `json:"fields"`
+}
+
+// staffFields are the fields of the ent type typ that only staff set,
+// named as the API names them (an id column as its reference).
+func staffFields(typ string) []string {
+	meta := ent.Meta[typ]
+	var out []string
+	for col := range meta.StaffOnly {
+		out = append(out, strings.TrimSuffix(col, "_id"))
+	}
+	if meta.Owner != "" && meta.Owner != "id" {
+		out = append(out, strings.TrimSuffix(meta.Owner, "_id"))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ModelExtension is the OpenAPI extension carrying a Presentation.
@@ -53,6 +86,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 	if p.Orderable == nil {
 		p.Orderable = l.Orderable
 	}
+	p.StaffFields = staffFields(p.Type)
 	if o.Extensions == nil {
 		o.Extensions = map[string]any{}
 	}
@@ -136,3 +170,6 @@ func example(o huma.Operation, body map[string]any) huma.Operation {
 	o.RequestBody = &huma.RequestBody{Content: map[string]*huma.MediaType{"application/json": {Example: body}}}
 	return o
 }
+
+// Set is a fieldset: fields under a label.
+func Set(label string, fields ...string) Fieldset { return Fieldset{Label: label, Fields: fields} }

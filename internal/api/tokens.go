@@ -53,7 +53,7 @@ var tokenListing = Listing{
 }
 
 func (s *Server) tokenRoutes() {
-	huma.Register(s.api, present(op("list-tokens", http.MethodGet, "/tokens", "List API tokens", "Tokens"), tokenListing, Presentation{Name: "token", Label: "API tokens", Singular: "API token", Group: "accounts", Title: "name", Columns: []string{"prefix", "expires_at", "last_used_at", "account"}, Type: "Token"}),
+	huma.Register(s.api, present(op("list-tokens", http.MethodGet, "/tokens", "List API tokens", "Tokens"), tokenListing, Presentation{Name: "token", Fieldsets: []Fieldset{Set("", "account", "name", "expires_at")}, Label: "API tokens", Singular: "API token", Group: "accounts", Title: "name", Columns: []string{"prefix", "expires_at", "last_used_at", "account"}, Type: "Token"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Account int `query:"account" minimum:"0"`

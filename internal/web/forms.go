@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +46,34 @@ func formFields(s *huma.Schema) []Field {
 			f.Format = "map"
 		}
 		if formable(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// form is the fields of s a form of m shows to a viewer, staff or not, in
+// the order of m's fieldsets, each with the label of the group it opens.
+func (m *Model) form(s *huma.Schema, staff bool) []Field {
+	all := formFields(s)
+	if !staff {
+		all = slices.DeleteFunc(all, func(f Field) bool { return slices.Contains(m.StaffFields, f.Name) })
+	}
+	var out []Field
+	taken := map[string]bool{}
+	for _, set := range m.Fieldsets {
+		legend := set.Label
+		for _, name := range set.Fields {
+			if i := slices.IndexFunc(all, func(f Field) bool { return f.Name == name }); i >= 0 && !taken[name] {
+				f := all[i]
+				f.Legend, legend = legend, ""
+				out = append(out, f)
+				taken[name] = true
+			}
+		}
+	}
+	for _, f := range all {
+		if !taken[f.Name] {
 			out = append(out, f)
 		}
 	}

@@ -51,6 +51,7 @@ type Field struct {
 	MaxLength   int
 	Description string
 	Default     any
+	Legend      string // a form's group this field opens
 }
 
 // registry holds the models by slug, in display order.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,7 +173,7 @@ func (w *Handler) listJSON(r *http.Request, slug string, params url.Values) (*li
 // their own and are left out.
 func (w *Handler) sortedCells(r *http.Request, m *Model, obj map[string]any, first ...string) []Cell {
 	rank := map[string]int{}
-	for i, f := range first {
+	for i, f := range slices.Backward(first) { // the first mention counts
 		rank[f] = i - len(first)
 	}
 	keys := make([]string, 0, len(obj))
@@ -563,7 +564,11 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: m.Delete, Actions: m.Actions, Views: m.Views,
 		Resync: m.Applied && me(r).Staff}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
-	op.Cells = w.sortedCells(r, m, obj, "id", m.Title)
+	first := []string{"id", m.Title}
+	for _, set := range m.Fieldsets {
+		first = append(first, set.Fields...)
+	}
+	op.Cells = w.sortedCells(r, m, obj, first...)
 	if s, ok := obj["state"].(string); ok && !finalState(s) {
 		op.Live = true
 	}
@@ -621,6 +626,25 @@ type FormPage struct {
 	Check   string // where a live check posts, if any
 	Back    string
 	Version string // of the object a change form was made from
+}
+
+// FormGroup is a run of a form's fields under one legend (none for the
+// main group).
+type FormGroup struct {
+	Legend string
+	Fields []FormField
+}
+
+// groups splits fs where a field opens a fieldset.
+func groups(fs []FormField) []FormGroup {
+	var out []FormGroup
+	for i, f := range fs {
+		if i == 0 || f.Legend != "" {
+			out = append(out, FormGroup{Legend: f.Legend})
+		}
+		out[len(out)-1].Fields = append(out[len(out)-1].Fields, f)
+	}
+	return out
 }
 
 // FormField is a field with its value and error.
@@ -702,7 +726,7 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 		w.notFound(rw, r)
 		return
 	}
-	fs := formFields(m.Create)
+	fs := m.form(m.Create, me(r).Staff)
 	w.renderForm(rw, r, http.StatusOK, m, i18n.T(r.Context(), "Add %s", inSentence(i18n.T(r.Context(), m.Singular))),
 		"/"+m.Slug+"/new", fs, defaults(fs, r.URL.Query(), m.Toggle), nil)
 }
@@ -743,7 +767,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
 		return
 	}
-	fs := formFields(m.Create)
+	fs := m.form(m.Create, me(r).Staff)
 	title := i18n.T(ctx, "Add %s", inSentence(i18n.T(ctx, m.Singular)))
 	body, errs := formBody(ctx, fs, r.PostForm, nil)
 	if len(errs) > 0 {
@@ -793,7 +817,7 @@ func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
 	if obj == nil {
 		return
 	}
-	fs := formFields(m.Update)
+	fs := m.form(m.Update, me(r).Staff)
 	vals := map[string]string{"version": formValue(Field{}, obj["version"])}
 	for _, f := range fs {
 		vals[f.Name] = formValue(f, obj[f.Name])
@@ -828,7 +852,7 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
 		return
 	}
-	fs := formFields(m.Update)
+	fs := m.form(m.Update, me(r).Staff)
 	title := w.changeTitle(r, m, id, obj)
 	patch, errs := formBody(ctx, fs, r.PostForm, obj)
 	if len(errs) > 0 {
@@ -1178,7 +1202,7 @@ func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_ = r.ParseForm()
 	// only the fields the check takes, from the whole form
-	body, _ := formBody(ctx, formFields(m.Check), r.PostForm, nil)
+	body, _ := formBody(ctx, m.form(m.Check, me(r).Staff), r.PostForm, nil)
 	status, _, resp := w.call(r, http.MethodPost, "/"+m.Slug+"/check", body)
 	var out map[string]any
 	if status >= 300 || json.Unmarshal(resp, &out) != nil {

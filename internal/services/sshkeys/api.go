@@ -48,7 +48,7 @@ func init() {
 		CreateExample: map[string]any{"name": "laptop", "system_user": 1, "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO/mN+nH917fs6RU6JuXR5BH1P13LfJ0FpZ8kWW5uc85 alice@laptop"},
 		UpdateExample: map[string]any{"name": "old laptop", "version": 1},
 		Listing:       api.Listing{Orderable: []string{"id", "name", "created_at", "account_id"}, Search: []string{"name", "key"}, Default: "name"},
-		Presentation: api.Presentation{Name: "ssh-key", Label: "SSH keys", Singular: "SSH key", Group: "services",
+		Presentation: api.Presentation{Name: "ssh-key", Fieldsets: []api.Fieldset{api.Set("", "system_user", "name", "key")}, Label: "SSH keys", Singular: "SSH key", Group: "services",
 			Title: "name", Columns: []string{"system_user", "account"}, Refs: map[string]string{"system_user": "system-user"},
 			Type: "SSHKey"},
 		Client: func(c *ent.Client) api.Client[ent.SSHKey, *ent.SSHKeyQuery] { return c.SSHKey },

@@ -106,7 +106,7 @@ var SystemUsers = api.Model[ent.SystemUser, *ent.SystemUserQuery, SystemUser, sy
 	CreateExample: map[string]any{"username": "web", "password": "Str0ng-pass-phrase", "shell": "sftp-only"},
 	UpdateExample: map[string]any{"shell": "/dev/null", "version": 1},
 	Listing:       systemUserListing,
-	Presentation: api.Presentation{Name: "system-user", Label: "System users", Singular: "System user", Group: "services",
+	Presentation: api.Presentation{Name: "system-user", Fieldsets: []api.Fieldset{api.Set("", "account", "username", "password", "shell", "groups", "is_active"), api.Set("Home directory", "home", "directory")}, Label: "System users", Singular: "System user", Group: "services",
 		Title: "username", Columns: []string{"is_main", "shell", "home", "is_active", "account"}, Toggle: "is_active",
 		Type: "SystemUser", Applied: true},
 	Client: func(c *ent.Client) api.Client[ent.SystemUser, *ent.SystemUserQuery] { return c.SystemUser },
