@@ -113,6 +113,9 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 	path := "/" + m.Plural
 	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
 	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
+	if m.Out == nil {
+		m.Out = copyOut[E, O](m.Name)
+	}
 
 	// get reads one object as the viewer may see it, with what Load adds
 	get := func(ctx context.Context, objID int) (*E, error) {
@@ -319,4 +322,30 @@ func setFields(m entgo.Mutation, body any, onlyGiven bool) error {
 		}
 	}
 	return nil
+}
+
+// copyOut is the Out of a model whose output's fields are the entity's of
+// the same name (a reference X the entity's XID): each found once, here.
+func copyOut[E, O any](model string) func(*E) O {
+	et, ot := reflect.TypeFor[E](), reflect.TypeFor[O]()
+	from := make([]int, ot.NumField())
+	for i := range ot.NumField() {
+		f := ot.Field(i)
+		ef, ok := et.FieldByName(f.Name)
+		if !ok {
+			ef, ok = et.FieldByName(f.Name + "ID")
+		}
+		if !ok || len(ef.Index) != 1 || !ef.Type.AssignableTo(f.Type) {
+			panic(fmt.Sprintf("api: %s: the output's %s is no field of %s: give the model an Out", model, f.Name, et))
+		}
+		from[i] = ef.Index[0]
+	}
+	return func(e *E) O {
+		var o O
+		ev, ov := reflect.ValueOf(e).Elem(), reflect.ValueOf(&o).Elem()
+		for i, j := range from {
+			ov.Field(i).Set(ev.Field(j))
+		}
+		return o
+	}
 }

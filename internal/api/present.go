@@ -54,7 +54,26 @@ type Presentation struct {
 	// come from the store's rule (the schema's Scope), not from the
 	// declaration.
 	StaffFields []string `json:"staff_fields,omitempty"`
+	// Choices are, by field, the values forms offer for it.
+	Choices map[string]Choice `json:"choices,omitempty"`
 }
+
+// Choice is what a form offers for a field: values, or the list setting
+// whose value they are when a form is shown. The API's rules still judge
+// what is sent, all errors at once.
+type Choice struct {
+	Values  []string `json:"values,omitempty"`
+	Setting string   `json:"setting,omitempty"`
+	// From gives the values when the API is built, for what is known only
+	// once every service is registered (the backends).
+	From func() []string `json:"-"`
+}
+
+// Among is the choice of values.
+func Among(values ...string) Choice { return Choice{Values: values} }
+
+// FromSetting is the choice of the values of the list setting name.
+func FromSetting(name string) Choice { return Choice{Setting: name} }
 
 // Fieldset is a group of fields a form shows together, under its label
 // (English, translated where shown; empty for the first, main group).
@@ -87,6 +106,16 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		p.Orderable = l.Orderable
 	}
 	p.StaffFields = staffFields(p.Type)
+	if len(p.Choices) > 0 {
+		choices := make(map[string]Choice, len(p.Choices))
+		for f, c := range p.Choices {
+			if c.From != nil {
+				c = Choice{Values: c.From()}
+			}
+			choices[f] = c
+		}
+		p.Choices = choices
+	}
 	if o.Extensions == nil {
 		o.Extensions = map[string]any{}
 	}

@@ -168,7 +168,7 @@ var Routes = Model[ent.Route, *ent.RouteQuery, Route, RouteCreate, RoutePatch, r
 	List: "List routes (staff)", Get: "Get a route (staff)", Create: "Add a route (staff)",
 	Update: "Change a route (staff)", Delete: "Remove a route (staff)",
 	Listing: routeListing,
-	Presentation: Presentation{Name: "route", Fieldsets: []Fieldset{Set("", "backend", "server", "match", "is_active"), Set("Execution", "async", "async_actions")}, Label: "Routes", Singular: "Route", Group: "administration", Title: "id",
+	Presentation: Presentation{Name: "route", Choices: map[string]Choice{"backend": {From: backendNames}}, Fieldsets: []Fieldset{Set("", "backend", "server", "match", "is_active"), Set("Execution", "async", "async_actions")}, Label: "Routes", Singular: "Route", Group: "administration", Title: "id",
 		Columns: []string{"backend", "server", "match", "async", "is_active"}, Toggle: "is_active", Staff: true, Type: "Route"},
 	Client: func(c *ent.Client) Client[ent.Route, *ent.RouteQuery] { return c.Route },
 	Out:    routeOut,
@@ -427,4 +427,13 @@ func serverExists(ctx context.Context, tx *ent.Tx, id int) error {
 func routeTaken(ctx context.Context) error {
 	msg := i18n.T(ctx, "This backend already has a route to this server.")
 	return huma.Error409Conflict(msg, &huma.ErrorDetail{Location: "body.backend", Message: msg})
+}
+
+// backendNames are the names a route may give, in the order of /backends.
+func backendNames() []string {
+	var out []string
+	for _, b := range orchestration.Backends() {
+		out = append(out, b.Name)
+	}
+	return out
 }

@@ -98,6 +98,19 @@ func TestFormsFollowFieldsets(t *testing.T) {
 		if _, _, acc := f.login(t, "admin", "Adm1n-password!").get("/accounts/" + strconv.Itoa(f.cust.ID) + "/edit"); !strings.Contains(acc, `<legend>Staff</legend>`) || !strings.Contains(acc, `name="type"`) {
 			t.Errorf("staff's account form:\n%s", acc)
 		}
+		for path, want := range map[string][]string{
+			"/records/new": {`<select id="f-type" name="type"`, `<option value="TXT">`},
+			"/routes/new":  {`<select id="f-backend" name="backend"`, `<option value="unix-user">`},
+			"/accounts/new": {`<select id="f-type" name="type"`, `<option value="COMPANY">`,
+				`<select id="f-language" name="language"`, `<option value="EN"`},
+		} {
+			_, _, page := f.login(t, "admin", "Adm1n-password!").get(path)
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Errorf("%s: no %s", path, w)
+				}
+			}
+		}
 		_, _, cust := f.login(t, "cust", "Cust-password-1").get("/system-users/new")
 		if strings.Contains(cust, `name="account"`) || !strings.Contains(cust, `name="username"`) {
 			t.Errorf("customer's form:\n%s", cust)

@@ -11,7 +11,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/settings"
 )
 
 // formable says whether a form can hold f: nested objects and lists of
@@ -77,7 +79,22 @@ func (m *Model) form(s *huma.Schema, staff bool) []Field {
 			out = append(out, f)
 		}
 	}
+	for i, f := range out {
+		if c, ok := m.Choices[f.Name]; ok && f.Type == "string" {
+			out[i].Enum = choices(c)
+		}
+	}
 	return out
+}
+
+// choices are the values c offers now.
+func choices(c api.Choice) []string {
+	if c.Setting == "" {
+		return c.Values
+	}
+	in, _ := settings.Default().Lookup(c.Setting)
+	vals, _ := in.Value.([]string)
+	return vals
 }
 
 // formValue is the text a form shows for the JSON value v of f.

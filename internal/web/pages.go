@@ -660,6 +660,9 @@ func (w *Handler) formFields(r *http.Request, fs []Field, vals map[string]string
 	var out []FormField
 	for _, f := range fs {
 		ff := FormField{Field: f, Label: label(r.Context(), f.Name), Value: vals[f.Name]}
+		if len(f.Enum) > 0 && ff.Value != "" && !slices.Contains(f.Enum, ff.Value) {
+			ff.Enum = append(slices.Clip(f.Enum), ff.Value) // a value no longer offered stays as it is
+		}
 		if p != nil {
 			ff.Error = p.Fields[f.Name]
 		}

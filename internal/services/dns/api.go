@@ -261,7 +261,7 @@ var Records = api.Model[ent.Record, *ent.RecordQuery, Record, recordCreate, reco
 	CreateExample: map[string]any{"domain": 1, "type": "TXT", "value": "v=spf1 mx -all", "ttl": "1h"},
 	UpdateExample: map[string]any{"value": "v=spf1 -all", "version": 1},
 	Listing:       recordListing,
-	Presentation: api.Presentation{Name: "record", Fieldsets: []api.Fieldset{api.Set("", "domain", "type", "value", "ttl")}, Label: "Records", Singular: "Record", Group: "services", Title: "id",
+	Presentation: api.Presentation{Name: "record", Choices: map[string]api.Choice{"type": api.Among(Types...)}, Fieldsets: []api.Fieldset{api.Set("", "domain", "type", "value", "ttl")}, Label: "Records", Singular: "Record", Group: "services", Title: "id",
 		Columns: []string{"domain", "type", "value", "ttl", "account"}, Type: "Record"},
 	Client: func(c *ent.Client) api.Client[ent.Record, *ent.RecordQuery] { return c.Record },
 	Out:    recordOut,

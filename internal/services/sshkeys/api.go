@@ -7,7 +7,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
 
-// SSHKey is a key as the API shows it.
+// SSHKey is a key as the API shows it (its fields the entity's).
 type SSHKey struct {
 	ID         int       `json:"id"`
 	Name       string    `json:"name"`
@@ -52,8 +52,5 @@ func init() {
 			Title: "name", Columns: []string{"system_user", "account"}, Refs: map[string]string{"system_user": "system-user"},
 			Type: "SSHKey"},
 		Client: func(c *ent.Client) api.Client[ent.SSHKey, *ent.SSHKeyQuery] { return c.SSHKey },
-		Out: func(k *ent.SSHKey) SSHKey {
-			return SSHKey{k.ID, k.Name, k.Key, k.SystemUserID, k.AccountID, k.CreatedAt, k.UpdatedAt, k.Version}
-		},
 	})
 }

@@ -1,8 +1,6 @@
 package sshkeys_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/ed25519"
 	"fmt"
 	"net"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api/apitest"
 	_ "github.com/orchestra-panel/orchestra/internal/services/all"
-	"github.com/orchestra-panel/orchestra/internal/sshpool"
-	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
@@ -28,32 +24,10 @@ import (
 // write itself.
 func TestKeysOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		bed := sshtest.Load(t)
-		s0 := bed.Servers[0]
-		root := func(script string) string {
-			pool, _ := sshpool.New(sshpool.Config{Signer: bed.Signer})
-			defer pool.Close()
-			var out bytes.Buffer
-			if _, err := pool.Run(context.Background(), sshpool.Target{Address: s0.Address, Port: s0.Port, HostKey: s0.HostKey},
-				[]byte(script), &out, &out); err != nil {
-				t.Fatal(err)
-			}
-			return out.String()
-		}
-		e := apitest.NewWith(t, st, apitest.NewExecutor(t, st, bed.Signer))
-		admin := e.Admin()
-		admin.Header.Set("Prefer", "wait=30")
-		srv := admin.Do("POST", "/servers", map[string]any{"name": "s", "address": s0.Address, "ssh_port": s0.Port,
-			"host_key": s0.HostKey}).Want(http.StatusCreated).ID()
-		for _, b := range []string{"unix-user", "ssh-keys"} {
-			admin.Do("POST", "/routes", map[string]any{"backend": b, "server": srv}).Want(http.StatusCreated)
-		}
-		user := "k" + strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
-		t.Cleanup(func() { root("pkill -KILL -u " + user + "; userdel -r " + user + " 2>/dev/null; true") })
-		acc := admin.Do("POST", "/accounts", map[string]any{"username": user, "full_name": "K", "email": "k@example.com"}).
-			Want(http.StatusCreated).ID()
-		as := e.TokenFor(admin, acc)
-		as.Header.Set("Prefer", "wait=30")
+		bed := apitest.OnTestBed(t, st, "unix-user", "ssh-keys")
+		s0 := bed.Server
+		user := apitest.Unique("k")
+		as, _ := bed.Customer(user)
 		su := int(as.Do("GET", "/system-users", nil).JSON()["results"].([]any)[0].(map[string]any)["id"].(float64))
 		as.Do("PATCH", fmt.Sprintf("/system-users/%d", su), map[string]any{"shell": "/bin/bash", "version": 1}).Want(http.StatusOK)
 
@@ -92,7 +66,6 @@ func TestKeysOverAPI(t *testing.T) {
 
 		// an SFTP user whose home moves into the main user's keeps logging in
 		web := "w" + user
-		t.Cleanup(func() { root("pkill -KILL -u " + web + "; userdel -r " + web + " 2>/dev/null; true") })
 		wu := as.Do("POST", "/system-users", map[string]any{"username": web, "shell": "sftp-only"}).Want(http.StatusCreated).ID()
 		as.Do("POST", "/ssh-keys", map[string]any{"name": "web", "system_user": wu, "key": pub}).Want(http.StatusCreated)
 		r = as.Do("PATCH", fmt.Sprintf("/system-users/%d", wu), map[string]any{"home": "/home/" + user, "directory": "web", "version": 1})
@@ -101,13 +74,13 @@ func TestKeysOverAPI(t *testing.T) {
 		}
 
 		// ~/.ssh planted as a link to root's: the unit fails, root's keys stay
-		root(fmt.Sprintf(`h=$(getent passwd %[1]s | cut -d: -f6); rm -rf "$h/.ssh"; ln -s /root/.ssh "$h/.ssh"; chown -h %[1]s "$h/.ssh"`, user))
-		before := root("cat /root/.ssh/authorized_keys 2>/dev/null; echo")
+		bed.Root(fmt.Sprintf(`h=$(getent passwd %[1]s | cut -d: -f6); rm -rf "$h/.ssh"; ln -s /root/.ssh "$h/.ssh"; chown -h %[1]s "$h/.ssh"`, user))
+		before, _ := bed.Root("cat /root/.ssh/authorized_keys 2>/dev/null; echo")
 		r = as.Do("POST", "/ssh-keys", map[string]any{"name": "again", "system_user": su, "key": pub})
 		if r.Header.Get("Orchestra-Outcome") != "FAILURE" {
 			t.Errorf("a unit through a planted link: outcome %q", r.Header.Get("Orchestra-Outcome"))
 		}
-		if after := root("cat /root/.ssh/authorized_keys 2>/dev/null; echo"); after != before || strings.Contains(after, pub) {
+		if after, _ := bed.Root("cat /root/.ssh/authorized_keys 2>/dev/null; echo"); after != before || strings.Contains(after, pub) {
 			t.Errorf("root's authorized_keys changed: %q", after)
 		}
 	})
