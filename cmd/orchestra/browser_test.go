@@ -121,6 +121,7 @@ func TestBrowser(t *testing.T) {
 			if prefilled := b.value("#f-account"); prefilled == "" {
 				t.Errorf("the domain form is not filled with the account")
 			}
+			b.shot("domain-add")
 			b.run(sendkeys("#f-name", zone), click(".form button[type=submit]"), waitvisible("#fields"))
 			// its units run on the master and the slave: the page follows them
 			b.poll(`(() => { const s = [...document.querySelectorAll('#ops .state')].map(e => e.textContent);
@@ -148,7 +149,7 @@ func TestBrowser(t *testing.T) {
 			// a route's match is checked as it is typed: half an expression is
 			// refused with the compiler's message, the rest of it is valid
 			b.run(chromedp.Navigate(base+"/routes/new"), waitvisible("#f-match"),
-				sendkeys("#f-backend", dns.MasterBackend), sendkeys("#f-match", "domain.name =="))
+				setvalue("#f-backend", dns.MasterBackend), sendkeys("#f-match", "domain.name =="))
 			b.poll(`(() => { const e = document.querySelector('#check p.error');
 				return !!e && !e.textContent.includes('required'); })()`, 10*time.Second)
 			b.run(sendkeys("#f-match", ` "x.org"`), waitvisible("#check p.ok"))
@@ -170,7 +171,7 @@ func TestBrowser(t *testing.T) {
 			logsBefore := countLogs(t, st)
 			recordsBefore := countRecords(t, st)
 			b.run(chromedp.Navigate(base+"/records/new?domain="+domainID), waitvisible("#f-value"),
-				sendkeys("#f-type", "A"), sendkeys("#f-value", "999.1.2.3"),
+				setvalue("#f-type", "A"), sendkeys("#f-value", "999.1.2.3"),
 				click(".form button[type=submit]"), waitvisible("#f-value-error"))
 			if msg := b.text("#f-value-error"); msg == "" {
 				t.Errorf("no message beside the value")
@@ -207,6 +208,12 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the customer's domains:\n%s", body)
 			}
 			b.shot("domains-customer")
+			// a record's form names the customer's domains, fields in their order
+			b.run(chromedp.Navigate(base+"/records/new"), waitvisible("#f-domain"))
+			if got := b.text("#f-domain"); !strings.Contains(got, zone) {
+				t.Errorf("the customer's record form offers %q", got)
+			}
+			b.shot("record-add-customer")
 			for _, path := range []string{"/domains/" + jsonID(otherDomain["id"]), "/accounts/" + jsonID(other["id"]),
 				"/domains/" + jsonID(otherDomain["id"]) + "/edit", "/domains/" + jsonID(otherDomain["id"]) + "/view/zone",
 				"/servers/", "/logs/"} {
@@ -372,6 +379,9 @@ func waitvisible(sel string) chromedp.Action[chromedp.Void] {
 func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(sel, byCSS(sel)) }
 func sendkeys(sel, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.SendKeys(sel, v, byCSS(sel))
+}
+func setvalue(sel, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetValue(sel, v, byCSS(sel))
 }
 
 func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {

@@ -134,7 +134,7 @@ func staleOrMissing(ctx context.Context, exists func(context.Context) (bool, err
 }
 
 func (s *Server) accountRoutes() {
-	huma.Register(s.api, present(op("list-accounts", http.MethodGet, "/accounts", "List accounts", "Accounts"), accountListing, Presentation{Name: "account", Choices: map[string]Choice{"type": FromSetting(accounts.Types.Name()), "language": FromSetting(accounts.Languages.Name())}, Fieldsets: []Fieldset{Set("", "username", "full_name", "short_name", "email", "password", "language"), Set("Staff", "type", "is_active", "is_superuser", "date_joined", "comments")}, Label: "Accounts", Singular: "Account", Group: "accounts", Title: "username", Columns: []string{"full_name", "email", "type", "is_active", "is_superuser"}, Toggle: "is_active", Staff: true, Type: "Account"}),
+	huma.Register(s.api, present(op("list-accounts", http.MethodGet, "/accounts", "List accounts", "Accounts"), accountListing, Presentation{Name: "account", Defaults: map[string]string{"type": accounts.DefaultType.Name(), "language": accounts.DefaultLanguage.Name()}, Choices: map[string]Choice{"type": FromSetting(accounts.Types.Name()), "language": FromSetting(accounts.Languages.Name())}, Fieldsets: []Fieldset{Set("", "username", "full_name", "short_name", "email", "password", "language"), Set("Staff", "type", "is_active", "is_superuser", "date_joined", "comments")}, Label: "Accounts", Singular: "Account", Group: "accounts", Title: "username", Columns: []string{"full_name", "email", "type", "is_active", "is_superuser"}, Toggle: "is_active", Staff: true, Type: "Account"}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			Username    string    `query:"username" maxLength:"32"`

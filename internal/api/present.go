@@ -56,6 +56,9 @@ type Presentation struct {
 	StaffFields []string `json:"staff_fields,omitempty"`
 	// Choices are, by field, the values forms offer for it.
 	Choices map[string]Choice `json:"choices,omitempty"`
+	// Defaults name, by field, the setting whose value a field left empty
+	// takes, for forms to show it.
+	Defaults map[string]string `json:"defaults,omitempty"`
 }
 
 // Choice is what a form offers for a field: values, or the list setting

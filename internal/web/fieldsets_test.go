@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
 
@@ -61,6 +65,16 @@ func TestFieldsetsNameEveryField(t *testing.T) {
 				}
 			}
 		}
+		for f := range p.Choices {
+			if !forms[f] {
+				t.Errorf("%s: choices for %s, which no form takes", p.Name, f)
+			}
+		}
+		for f, setting := range p.Defaults {
+			if !forms[f] || setting == "" {
+				t.Errorf("%s: default of %s (%q), which no form takes", p.Name, f, setting)
+			}
+		}
 		for f := range forms {
 			if named[f] != 1 {
 				t.Errorf("%s: %s is in %d fieldsets (forms: %s)", p.Name, f, named[f], strings.Join(keys(forms), ", "))
@@ -101,8 +115,9 @@ func TestFormsFollowFieldsets(t *testing.T) {
 		for path, want := range map[string][]string{
 			"/records/new": {`<select id="f-type" name="type"`, `<option value="TXT">`},
 			"/routes/new":  {`<select id="f-backend" name="backend"`, `<option value="unix-user">`},
-			"/accounts/new": {`<select id="f-type" name="type"`, `<option value="COMPANY">`,
-				`<select id="f-language" name="language"`, `<option value="EN"`},
+			"/accounts/new": {`<select id="f-type" name="type"`, `<option value="COMPANY">`, `<option value="INDIVIDUAL" selected>`,
+				`<select id="f-language" name="language"`, `<option value="EN" selected>`},
+			"/domains/new": {`name="refresh" type="text" value="" placeholder="1d"`},
 		} {
 			_, _, page := f.login(t, "admin", "Adm1n-password!").get(path)
 			for _, w := range want {
@@ -118,6 +133,39 @@ func TestFormsFollowFieldsets(t *testing.T) {
 		_, _, acc := f.login(t, "cust", "Cust-password-1").get("/accounts/" + strconv.Itoa(f.cust.ID) + "/edit")
 		if strings.Contains(acc, `name="type"`) || strings.Contains(acc, `name="is_superuser"`) || !strings.Contains(acc, `name="email"`) {
 			t.Errorf("customer's account form:\n%s", acc)
+		}
+	})
+}
+
+// TestReferencesByName: a reference is a select of the viewer's objects by
+// name when they are few, else a box that takes a name and offers matches;
+// a name the viewer cannot see is an error of its field.
+func TestReferencesByName(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st) // the customer has 1 domain, the other account 61
+		cust := f.login(t, "cust", "Cust-password-1")
+		_, _, page := cust.get("/records/new")
+		if !strings.Contains(page, `<select id="f-domain" name="domain"`) ||
+			!strings.Contains(page, fmt.Sprintf(`<option value="%d">own.example</option>`, f.ownDomain.ID)) || strings.Contains(page, "other.example") {
+			t.Errorf("customer's record form:\n%s", page)
+		}
+		staff := f.login(t, "admin", "Adm1n-password!")
+		_, _, page = staff.get("/records/new")
+		if !strings.Contains(page, `list="l-domain"`) || !strings.Contains(page, `hx-get="/domains/pick?field=domain"`) {
+			t.Errorf("staff's record form (61 domains):\n%s", page)
+		}
+		if _, _, opts := staff.get("/domains/pick?field=domain&domain=d05"); !strings.Contains(opts, `<option value="d05.example">`) || strings.Contains(opts, "own.example") {
+			t.Errorf("matches for d05: %s", opts)
+		}
+		if code, _, body := staff.post("/records/new", url.Values{"domain": {"own.example"}, "type": {"TXT"}, "value": {"by name"}}); code != http.StatusSeeOther {
+			t.Errorf("a record for a domain given by name: %d %s", code, body)
+		}
+		if n, _ := st.Record.Query().Where(record.DomainID(f.ownDomain.ID), record.Value("by name")).Count(sys); n != 1 {
+			t.Errorf("records added to own.example by name: %d", n)
+		}
+		code, _, body := cust.post("/records/new", url.Values{"domain": {"other.example"}, "type": {"TXT"}, "value": {"x"}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, `No domain is named &#34;other.example&#34;.`) {
+			t.Errorf("a customer names another account's domain: %d %s", code, body)
 		}
 	})
 }

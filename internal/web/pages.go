@@ -15,6 +15,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/settings"
 )
 
 // The model pages: list, object, add, change, delete, actions, views and
@@ -653,10 +654,16 @@ type FormField struct {
 	Label string
 	Value string
 	Error string
-	Input string // text, number, checkbox, select, textarea, password, datetime-local
+	Input string // text, number, checkbox, select, textarea, password, datetime-local, pick
+	// Options of a reference's select (Multiple for a list of them); Pick
+	// is where a reference's name box finds matches.
+	Options     []Option
+	Multiple    bool
+	Pick        string
+	Placeholder string // the default an empty field takes
 }
 
-func (w *Handler) formFields(r *http.Request, fs []Field, vals map[string]string, p *problem) []FormField {
+func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[string]string, p *problem) []FormField {
 	var out []FormField
 	for _, f := range fs {
 		ff := FormField{Field: f, Label: label(r.Context(), f.Name), Value: vals[f.Name]}
@@ -679,6 +686,19 @@ func (w *Handler) formFields(r *http.Request, fs []Field, vals map[string]string
 			ff.Input = "password"
 		default:
 			ff.Input = "text"
+		}
+		if ref := w.isRef(r, m, f); ref != nil {
+			w.refInput(r, ref, &ff)
+		}
+		if name, ok := m.Defaults[f.Name]; ok && ff.Value == "" {
+			// what an empty field becomes: chosen, or shown in it
+			if in, ok := settings.Default().Lookup(name); ok {
+				if ff.Input == "select" {
+					ff.Value = fmt.Sprint(in.Value)
+				} else {
+					ff.Placeholder = fmt.Sprint(in.Value)
+				}
+			}
 		}
 		out = append(out, ff)
 	}
@@ -739,7 +759,7 @@ func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int
 		p.Message = i18n.T(r.Context(), "Correct the fields marked below.") // each error is beside its field
 	}
 	fp := FormPage{Model: m, Action: action, Submit: i18n.T(r.Context(), "Save"), Problem: p, Back: "/" + m.Slug + "/"}
-	fp.Fields = w.formFields(r, fs, vals, p)
+	fp.Fields = w.formFields(r, m, fs, vals, p)
 	fp.Version = vals["version"]
 	if m.Check != nil {
 		fp.Check = "/" + m.Slug + "/check"
@@ -772,7 +792,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 	}
 	fs := m.form(m.Create, me(r).Staff)
 	title := i18n.T(ctx, "Add %s", inSentence(i18n.T(ctx, m.Singular)))
-	body, errs := formBody(ctx, fs, r.PostForm, nil)
+	body, errs := w.formBodyOf(r, m, fs, nil)
 	if len(errs) > 0 {
 		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, "/"+m.Slug+"/new", fs, submitted(fs, r.PostForm),
 			&problem{Status: 422, Fields: errs})
@@ -844,7 +864,6 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 		w.notFound(rw, r)
 		return
 	}
-	ctx := r.Context()
 	id := r.PathValue("id")
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
 	obj := w.fetch(rw, r, path)
@@ -857,7 +876,7 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 	}
 	fs := m.form(m.Update, me(r).Staff)
 	title := w.changeTitle(r, m, id, obj)
-	patch, errs := formBody(ctx, fs, r.PostForm, obj)
+	patch, errs := w.formBodyOf(r, m, fs, obj)
 	if len(errs) > 0 {
 		w.renderForm(rw, r, http.StatusUnprocessableEntity, m, title, path+"/edit", fs, withVersion(submitted(fs, r.PostForm), r),
 			&problem{Status: 422, Fields: errs})
@@ -1085,7 +1104,7 @@ func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status i
 		if vals == nil {
 			vals = defaults(fs, r.URL.Query(), "")
 		}
-		ap.Fields = w.formFields(r, fs, vals, p)
+		ap.Fields = w.formFields(r, m, fs, vals, p)
 	}
 	render(rw, r, status, actionPage(w.frame(r, label(ctx, a.Verb)+": "+objectTitle(m, id, obj)), ap))
 }
@@ -1095,7 +1114,6 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
 		return
@@ -1104,7 +1122,7 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 	var fs []Field
 	if a.Body != nil {
 		fs = formFields(a.Body)
-		b, errs := formBody(ctx, fs, r.PostForm, nil)
+		b, errs := w.formBodyOf(r, m, fs, nil)
 		if len(errs) > 0 {
 			w.renderAction(rw, r, http.StatusUnprocessableEntity, m, a, id, obj, submitted(fs, r.PostForm),
 				&problem{Status: 422, Fields: errs}, nil)
@@ -1205,7 +1223,7 @@ func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_ = r.ParseForm()
 	// only the fields the check takes, from the whole form
-	body, _ := formBody(ctx, m.form(m.Check, me(r).Staff), r.PostForm, nil)
+	body, _ := w.formBodyOf(r, m, m.form(m.Check, me(r).Staff), nil)
 	status, _, resp := w.call(r, http.MethodPost, "/"+m.Slug+"/check", body)
 	var out map[string]any
 	if status >= 300 || json.Unmarshal(resp, &out) != nil {

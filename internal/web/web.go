@@ -66,6 +66,7 @@ func New(a *api.Server) *Handler {
 	models.HandleFunc("POST /{model}/bulk", w.requireLogin(w.bulk))
 	models.HandleFunc("POST /{model}/check", w.requireLogin(w.check))
 	models.HandleFunc("GET /{model}/new", w.requireLogin(w.addForm))
+	models.HandleFunc("GET /{model}/pick", w.requireLogin(w.pick))
 	models.HandleFunc("POST /{model}/new", w.requireLogin(w.add))
 	models.HandleFunc("GET /{model}/{id}", w.requireLogin(w.object))
 	models.HandleFunc("GET /{model}/{id}/edit", w.requireLogin(w.editForm))
