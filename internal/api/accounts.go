@@ -17,7 +17,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
-	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -169,12 +168,16 @@ func (s *Server) accountRoutes() {
 			return &accountBody{ETag: etag(a.Version), Body: accountOut(a)}, nil
 		})
 
-	huma.Register(s.api, op("create-account", http.MethodPost, "/accounts", "Create an account (staff)", "Accounts"),
-		func(ctx context.Context, in *struct{ Body AccountCreate }) (*createdAccount, error) {
+	create := op("create-account", http.MethodPost, "/accounts", "Create an account (staff)", "Accounts")
+	checkBody[AccountCreate](s, &create)
+	huma.Register(s.api, create,
+		func(ctx context.Context, in *struct {
+			Body AccountCreate
+		}) (*createdAccount, error) {
 			b := in.Body
-			var errs validate.Errors
+			errs := bodyErrors(ctx)
 			var hash string
-			if b.Password != "" {
+			if b.Password != "" && !errs.Has("password") {
 				if msg := auth.PasswordProblem(b.Password, b.Username); msg != "" {
 					errs.Add("password", i18n.T(ctx, "The password %s.", i18n.T(ctx, msg)))
 				} else {
@@ -187,18 +190,15 @@ func (s *Server) accountRoutes() {
 			var joined *time.Time
 			if b.DateJoined != nil {
 				t, err := time.Parse(time.RFC3339, *b.DateJoined)
-				if err != nil {
+				if err != nil && !errs.Has("date_joined") {
 					errs.Add("date_joined", i18n.T(ctx, "Enter a date and time like 2024-01-31T12:00:00Z."))
 				}
 				joined = &t
 			}
-			if err := errs.Err(); err != nil {
-				return nil, fail(ctx, err)
-			}
 			var a *ent.Account
 			// the main system user gets the same password, hashed its way
 			ctx = accounts.WithClearPassword(ctx, b.Password)
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			err := s.st.Tx(ctx, withBodyErrors(errs, func(ctx context.Context, tx *ent.Tx) error {
 				c := tx.Account.Create().SetUsername(b.Username).SetPassword(hash).SetShortName(b.ShortName).
 					SetFullName(b.FullName).SetEmail(b.Email).SetType(b.Type).SetLanguage(b.Language).
 					SetComments(b.Comments).SetIsSuperuser(b.IsSuperuser).SetNillableIsActive(b.IsActive).
@@ -206,7 +206,7 @@ func (s *Server) accountRoutes() {
 				var err error
 				a, err = c.Save(ctx)
 				return err
-			})
+			}))
 			if err != nil {
 				return nil, fail(ctx, err)
 			}
@@ -215,20 +215,23 @@ func (s *Server) accountRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, example(op("update-account", http.MethodPatch, "/accounts/{id}", "Change an account", "Accounts"),
-		map[string]any{"full_name": "Núria Pérez i Soler", "version": 1}),
+	update := example(op("update-account", http.MethodPatch, "/accounts/{id}", "Change an account", "Accounts"),
+		map[string]any{"full_name": "Núria Pérez i Soler", "version": 1})
+	checkBody[AccountPatch](s, &update)
+	huma.Register(s.api, update,
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned
 			Body AccountPatch
 		}) (*accountBody, error) {
+			bodyErrs := bodyErrors(ctx)
 			v, err := expectedVersion(ctx, in.IfMatch, in.Body.Version)
-			if err != nil {
+			if err != nil && bodyErrs == nil {
 				return nil, err
 			}
 			b := in.Body
 			var a *ent.Account
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			err = s.st.Tx(ctx, withBodyErrors(bodyErrs, func(ctx context.Context, tx *ent.Tx) error {
 				u := tx.Account.UpdateOneID(in.ID).Where(account.VersionEQ(v)).
 					SetNillableUsername(b.Username).SetNillableShortName(b.ShortName).SetNillableFullName(b.FullName).
 					SetNillableEmail(b.Email).SetNillableType(b.Type).SetNillableLanguage(b.Language).
@@ -238,7 +241,7 @@ func (s *Server) accountRoutes() {
 					return staleOrMissing(ctx, tx.Account.Query().Where(account.ID(in.ID)).Exist)
 				}
 				return err
-			})
+			}))
 			if err != nil {
 				return nil, fail(ctx, err)
 			}

@@ -159,10 +159,13 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 
 	create := withExample(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample)
 	create.Description = m.CreateNote
+	checkBody[C](s, &create)
 	huma.Register(s.api, create,
-		func(ctx context.Context, in *struct{ Body C }) (*createdBody[O], error) {
+		func(ctx context.Context, in *struct {
+			Body C
+		}) (*createdBody[O], error) {
 			var e *E
-			err := s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+			save := func(ctx context.Context, tx *ent.Tx) (err error) {
 				if m.CreateWith != nil {
 					e, err = m.CreateWith(ctx, tx, in.Body)
 					return err
@@ -178,7 +181,8 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				}
 				e, err = c.Save(ctx)
 				return m.saveError(ctx, err)
-			})
+			}
+			err := s.st.Tx(ctx, withBodyErrors(bodyErrors(ctx), save))
 			if err == nil && (m.Reread || m.Load != nil) {
 				e, err = get(ctx, id(e))
 			}
@@ -205,19 +209,22 @@ func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Cont
 	path := "/" + m.Plural
 	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
 	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
-	huma.Register(s.api, withExample(op("update-"+m.Name, http.MethodPatch, path+"/{id}", m.Update, m.Tag), m.UpdateExample),
+	update := withExample(op("update-"+m.Name, http.MethodPatch, path+"/{id}", m.Update, m.Tag), m.UpdateExample)
+	checkBody[P](s, &update)
+	huma.Register(s.api, update,
 		// an unnamed input: the document names its body after the operation
 		func(ctx context.Context, in *struct {
 			IDPath
 			Versioned
 			Body P
 		}) (*objectBody[O], error) {
+			bodyErrs := bodyErrors(ctx)
 			v, err := expectedVersion(ctx, in.IfMatch, bodyVersion(&in.Body))
-			if err != nil {
+			if err != nil && bodyErrs == nil {
 				return nil, err
 			}
 			var e *E
-			err = s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			err = s.st.Tx(ctx, withBodyErrors(bodyErrs, func(ctx context.Context, tx *ent.Tx) error {
 				c := m.Client(tx.Client())
 				u := c.NewUpdate(in.ID, v)
 				if err := setFields(u.Generic(), in.Body, true); err != nil {
@@ -233,7 +240,7 @@ func (m Model[E, Q, O, C, P, L]) registerUpdate(s *Server, get func(context.Cont
 					return staleOrMissing(ctx, func(ctx context.Context) (bool, error) { return c.Exists(ctx, in.ID) })
 				}
 				return m.saveError(ctx, err)
-			})
+			}))
 			if err == nil && (m.Reread || m.Load != nil) {
 				e, err = get(ctx, id(e))
 			}
@@ -262,6 +269,24 @@ func alongRules(hookErr error, save func() error) error {
 	}
 	errs.Merge(save())
 	return errs
+}
+
+// withBodyErrors is save, or, when the body has mistakes, save run only to
+// gather the rules' (the transaction is rolled back). A body that broke its
+// schema may hold what no rule expects: a panic then leaves the schema's
+// mistakes alone.
+func withBodyErrors(errs validate.Errors, save func(context.Context, *ent.Tx) error) func(context.Context, *ent.Tx) error {
+	if len(errs) == 0 {
+		return save
+	}
+	return func(ctx context.Context, tx *ent.Tx) (err error) {
+		defer func() {
+			if recover() != nil {
+				err = errs
+			}
+		}()
+		return alongRules(errs, func() error { return save(ctx, tx) })
+	}
 }
 
 // withExample is example, for a declaration that may have none.

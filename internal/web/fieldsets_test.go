@@ -169,3 +169,22 @@ func TestReferencesByName(t *testing.T) {
 		}
 	})
 }
+
+// TestFormShowsEveryMistake: a submit with four bad fields shows four
+// errors, each beside its field, the schema's and the rules' alike.
+func TestFormShowsEveryMistake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		staff := f.login(t, "admin", "Adm1n-password!")
+		code, _, page := staff.post("/accounts/new", url.Values{"username": {"9 bad"}, "full_name": {""},
+			"email": {"nope"}, "password": {"short"}})
+		if code != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", code)
+		}
+		for _, field := range []string{"username", "full_name", "email", "password"} {
+			if !strings.Contains(page, `id="f-`+field+`-error"`) {
+				t.Errorf("no error beside %s:\n%s", field, page)
+			}
+		}
+	})
+}

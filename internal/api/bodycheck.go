@@ -1,0 +1,177 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/validate"
+)
+
+// A create's or an update's body is checked against its schema by the
+// handler, not by huma before it: huma's refusal would come alone, and a
+// person filling a form would meet the rules' mistakes one submit later.
+// The handler runs the rules too (in a transaction rolled back) and answers
+// every field's mistake at once.
+
+// bodyCheck checks the bodies of one operation.
+type bodyCheck struct {
+	s            *Server
+	method, path string
+	once         sync.Once
+	schema       *huma.Schema
+}
+
+type bodyErrsKey struct{}
+
+// checkBody makes o's body, of type B, checked by a middleware of its own
+// in place of huma: a body that breaks its schema reaches the handler with
+// its mistakes (bodyErrors) if it still decodes into B; else it is answered
+// here, every mistake located. What huma answered stays as it was: 415 for
+// a body that is not JSON, 400 for one that does not parse, 413.
+func checkBody[B any](s *Server, o *huma.Operation) {
+	o.SkipValidateBody = true
+	b := &bodyCheck{s: s, method: o.Method, path: o.Path}
+	limit := o.MaxBodyBytes
+	if limit == 0 {
+		limit = 1 << 20 // huma's default
+	}
+	o.Middlewares = append(o.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
+		if ct := ctx.Header("Content-Type"); ct != "" {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+				huma.WriteErr(s.api, ctx, http.StatusUnsupportedMediaType, "unknown content type: "+ct)
+				return
+			}
+		}
+		var raw []byte
+		if r := ctx.BodyReader(); r != nil {
+			var err error
+			if raw, err = io.ReadAll(io.LimitReader(r, limit)); err != nil {
+				huma.WriteErr(s.api, ctx, http.StatusBadRequest, "cannot read request body")
+				return
+			}
+		}
+		ctx = bodyContext{ctx, bytes.NewReader(raw)}
+		if len(raw) == 0 || int64(len(raw)) >= limit {
+			next(ctx) // huma answers: required, or too large
+			return
+		}
+		errs, err := b.errors(ctx.Context(), raw)
+		if err != nil {
+			huma.WriteErr(s.api, ctx, http.StatusBadRequest, err.Error())
+			return
+		}
+		if len(errs) > 0 && json.Unmarshal(raw, new(B)) != nil {
+			details := make([]error, len(errs))
+			for i, f := range errs {
+				details[i] = &huma.ErrorDetail{Location: "body." + f.Field, Message: f.Message}
+			}
+			huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, i18n.T(ctx.Context(), "validation failed"), details...)
+			return
+		}
+		next(huma.WithValue(ctx, bodyErrsKey{}, errs))
+	})
+}
+
+// bodyErrors are the mistakes checkBody found in the request's body.
+func bodyErrors(ctx context.Context) validate.Errors {
+	errs, _ := ctx.Value(bodyErrsKey{}).(validate.Errors)
+	return errs
+}
+
+// errors are raw's mistakes against the body's schema, by field (required
+// fields absent named as fields); nil when there are none. A body that is
+// not JSON at all is an error.
+func (b *bodyCheck) errors(ctx context.Context, raw []byte) (validate.Errors, error) {
+	oapi := b.s.api.OpenAPI()
+	b.once.Do(func() {
+		if item := oapi.Paths[b.path]; item != nil {
+			o := map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodPatch: item.Patch, http.MethodPut: item.Put}[b.method]
+			if o != nil && o.RequestBody != nil {
+				if mt := o.RequestBody.Content["application/json"]; mt != nil {
+					b.schema = mt.Schema
+				}
+			}
+		}
+	})
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	if b.schema == nil {
+		return nil, nil
+	}
+	res := &huma.ValidateResult{}
+	huma.Validate(oapi.Components.Schemas, b.schema, huma.NewPathBuffer([]byte("body"), 0), huma.ModeWriteToServer, v, res)
+	var errs validate.Errors
+	for _, e := range res.Errors {
+		d, ok := e.(*huma.ErrorDetail)
+		if !ok {
+			continue
+		}
+		field := strings.TrimPrefix(strings.TrimPrefix(d.Location, "body"), ".")
+		msg := plain(ctx, d.Message)
+		if prop, ok := requiredProperty(d.Message); ok {
+			field = strings.TrimPrefix(field+"."+prop, ".")
+			msg = i18n.T(ctx, "This field is required.")
+		}
+		if !errs.Has(field) {
+			errs = append(errs, validate.FieldError{Field: field, Message: msg})
+		}
+	}
+	return errs, nil
+}
+
+// plainMessages say huma's most frequent messages as sentences.
+var plainMessages = []struct{ huma, plain string }{
+	{validation.MsgExpectedMaxLength, "Enter at most %s characters."},
+	{validation.MsgExpectedMinLength, "Enter at least %s characters."},
+	{validation.MsgExpectedMaximumNumber, "Enter a number up to %s."},
+	{validation.MsgExpectedMinimumNumber, "Enter a number from %s."},
+	{validation.MsgExpectedMaxItems, "Give at most %s."},
+	{validation.MsgExpectedOneOf, "Choose one of %s."},
+	{validation.MsgUnexpectedProperty, "This field is unknown."},
+	{validation.MsgExpectedInteger, "Enter a whole number."},
+	{validation.MsgExpectedString, "Enter a text."},
+	{validation.MsgExpectedBoolean, "Enter true or false."},
+}
+
+// plain is huma's message msg as a sentence, translated; others as they are.
+func plain(ctx context.Context, msg string) string {
+	for _, m := range plainMessages {
+		pre, post, hasArg := strings.Cut(m.huma, "%")
+		if !hasArg {
+			if msg == m.huma {
+				return i18n.T(ctx, m.plain)
+			}
+			continue
+		}
+		post = post[1:] // the verb's letter
+		if arg, ok := strings.CutPrefix(msg, pre); ok {
+			if arg, ok = strings.CutSuffix(arg, post); ok {
+				return i18n.T(ctx, m.plain, strings.Trim(arg, `"`))
+			}
+		}
+	}
+	return msg
+}
+
+// requiredProperty is the property huma's message says is missing.
+func requiredProperty(msg string) (string, bool) {
+	pre, post, _ := strings.Cut(validation.MsgExpectedRequiredProperty, "%s")
+	rest, ok := strings.CutPrefix(msg, pre)
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, post)
+}
