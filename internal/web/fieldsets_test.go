@@ -12,6 +12,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
@@ -58,8 +59,13 @@ func TestFieldsetsNameEveryField(t *testing.T) {
 		n++
 		named := map[string]int{}
 		for _, set := range p.Fieldsets {
+			inSet := map[string]bool{}
 			for _, f := range set.Fields {
-				named[f]++
+				f, _, _ = strings.Cut(f, ".") // an object's field names the object
+				if !inSet[f] {
+					inSet[f] = true
+					named[f]++
+				}
 				if !forms[f] {
 					t.Errorf("%s: fieldset %q names %s, which no form takes", p.Name, set.Label, f)
 				}
@@ -185,6 +191,37 @@ func TestFormShowsEveryMistake(t *testing.T) {
 			if !strings.Contains(page, `id="f-`+field+`-error"`) {
 				t.Errorf("no error beside %s:\n%s", field, page)
 			}
+		}
+	})
+}
+
+// TestDatabaseWithNewUserInOneForm: the database form holds the new user's
+// fields; one submit makes both, the user granted the database.
+func TestDatabaseWithNewUserInOneForm(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		cust := f.login(t, "cust", "Cust-password-1")
+		_, _, page := cust.get("/databases/new")
+		for _, want := range []string{`<legend>New user</legend>`, `name="user.username"`, `name="user.password" type="password"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("no %s in the database form:\n%s", want, page)
+			}
+		}
+		code, _, bad := cust.post("/databases/new", url.Values{"name": {"Bad-Name"}, "type": {"mysql"},
+			"user.username": {"9-bad"}, "user.password": {"weak"}})
+		for _, field := range []string{"name", "user.username", "user.password"} {
+			if code != http.StatusUnprocessableEntity || !strings.Contains(bad, `id="f-`+field+`-error"`) {
+				t.Errorf("%d: no error beside %s:\n%s", code, field, bad)
+			}
+		}
+		code, loc, body := cust.post("/databases/new", url.Values{"name": {"cust_shop"}, "type": {"mysql"},
+			"user.username": {"cust_shop"}, "user.password": {"Heron-shop-7734"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("adding a database with a new user: %d %s %s", code, loc, body)
+		}
+		db, err := st.Database.Query().Where(database.Name("cust_shop")).WithUsers().Only(sys)
+		if err != nil || len(db.Edges.Users) != 1 || db.Edges.Users[0].Username != "cust_shop" || db.AccountID != f.cust.ID {
+			t.Errorf("the database and its user: %v %+v", err, db)
 		}
 	})
 }

@@ -47,6 +47,16 @@ func formFields(s *huma.Schema) []Field {
 			len(s.Properties[f.Name].Properties) == 0 {
 			f.Format = "map"
 		}
+		if p := s.Properties[f.Name]; f.Type == "object" && p != nil && len(p.Properties) > 0 {
+			// an object of its own (a database's new user): its fields, named
+			// by their path
+			for _, sub := range formFields(p) {
+				sub.Name = f.Name + "." + sub.Name
+				sub.Required = sub.Required && f.Required // needed only when the object is
+				out = append(out, sub)
+			}
+			continue
+		}
 		if formable(f) {
 			out = append(out, f)
 		}
@@ -66,11 +76,12 @@ func (m *Model) form(s *huma.Schema, staff bool) []Field {
 	for _, set := range m.Fieldsets {
 		legend := set.Label
 		for _, name := range set.Fields {
-			if i := slices.IndexFunc(all, func(f Field) bool { return f.Name == name }); i >= 0 && !taken[name] {
-				f := all[i]
-				f.Legend, legend = legend, ""
-				out = append(out, f)
-				taken[name] = true
+			for _, f := range all { // the field, or the fields of the object it names
+				if (f.Name == name || strings.HasPrefix(f.Name, name+".")) && !taken[f.Name] {
+					f.Legend, legend = legend, ""
+					out = append(out, f)
+					taken[f.Name] = true
+				}
 			}
 		}
 	}
@@ -207,6 +218,17 @@ func formBody(ctx context.Context, fs []Field, form url.Values, cur map[string]a
 		}
 		body[f.Name] = v
 	}
+	for k, v := range body { // an object's fields into the object
+		if parent, sub, ok := strings.Cut(k, "."); ok {
+			delete(body, k)
+			obj, _ := body[parent].(map[string]any)
+			if obj == nil {
+				obj = map[string]any{}
+				body[parent] = obj
+			}
+			obj[sub] = v
+		}
+	}
 	if cur != nil {
 		body["version"] = cur["version"]
 	}
@@ -258,8 +280,8 @@ func parseProblem(status int, body []byte) *problem {
 	for _, d := range em.Errors {
 		loc := d.Location
 		if rest, ok := strings.CutPrefix(loc, "body."); ok {
-			name := rest
-			if i := strings.IndexAny(name, ".["); i >= 0 {
+			name := rest // an object's field keeps its path (user.password), a list's item is the list's
+			if i := strings.IndexByte(name, '['); i >= 0 {
 				name = name[:i]
 			}
 			msg := d.Message

@@ -86,6 +86,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 		}
 		return nil
 	}
+	bodyOf := func(mt map[string]*huma.MediaType) *huma.Schema { return inline(reg, schemaOf(mt)) }
 	for path, item := range oapi.Paths {
 		if item.Get == nil || item.Get.Extensions[api.ModelExtension] == nil {
 			continue
@@ -104,7 +105,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 			}
 		}
 		if item.Post != nil && item.Post.RequestBody != nil && !p.ReadOnly {
-			m.Create = schemaOf(item.Post.RequestBody.Content)
+			m.Create = bodyOf(item.Post.RequestBody.Content)
 			if r := item.Post.Responses[statusKey(item.Post.DefaultStatus)]; r != nil {
 				m.Created = schemaOf(r.Content)
 			}
@@ -128,11 +129,11 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				}
 			}
 			if item.Patch != nil && item.Patch.RequestBody != nil {
-				m.Update = schemaOf(item.Patch.RequestBody.Content)
+				m.Update = bodyOf(item.Patch.RequestBody.Content)
 			}
 			m.Delete = item.Delete != nil
 		case sub == "check" && item.Post != nil && item.Post.RequestBody != nil:
-			m.Check = schemaOf(item.Post.RequestBody.Content)
+			m.Check = bodyOf(item.Post.RequestBody.Content)
 		case strings.HasPrefix(sub, "{id}/"):
 			verb := strings.TrimPrefix(sub, "{id}/")
 			if strings.Contains(verb, "/") {
@@ -141,7 +142,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 			if item.Post != nil {
 				a := Action{Verb: verb, Summary: item.Post.Summary}
 				if item.Post.RequestBody != nil {
-					a.Body = schemaOf(item.Post.RequestBody.Content)
+					a.Body = bodyOf(item.Post.RequestBody.Content)
 				}
 				m.Actions = append(m.Actions, a)
 			}
@@ -182,6 +183,25 @@ func sameFields(a, b *huma.Schema) bool {
 		}
 	}
 	return true
+}
+
+// inline is s with the objects its properties refer to in place, for a form
+// to show their fields (a database's new user); s itself is left as it is.
+func inline(reg huma.Registry, s *huma.Schema) *huma.Schema {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.Properties = make(map[string]*huma.Schema, len(s.Properties))
+	for name, p := range s.Properties {
+		if r := resolve(reg, p); p.Ref != "" && r != nil && len(r.Properties) > 0 {
+			obj := *r
+			obj.Description = p.Description
+			p = &obj
+		}
+		out.Properties[name] = p
+	}
+	return &out
 }
 
 // resolve follows a $ref.

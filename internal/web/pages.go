@@ -314,6 +314,7 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 
 // label is a field's name as people read it.
 func label(ctx context.Context, f string) string {
+	f = f[strings.LastIndex(f, ".")+1:] // an object's field: its own name
 	words := strings.Split(strings.TrimSuffix(f, "_id"), "_")
 	for i, w := range words {
 		if acronyms[w] {

@@ -150,7 +150,7 @@ var Databases = api.Model[ent.Database, *ent.DatabaseQuery, Database, DatabaseCr
 		Search:    []string{"name"},
 		Default:   "name",
 	},
-	Presentation: api.Presentation{Name: "database", Defaults: map[string]string{"type": DefaultType.Name()}, Choices: map[string]api.Choice{"type": api.FromSetting(Types.Name())}, Fieldsets: []api.Fieldset{api.Set("", "account", "name", "type", "users", "user")}, Label: "Databases", Singular: "Database", Group: "services",
+	Presentation: api.Presentation{Name: "database", Defaults: map[string]string{"type": DefaultType.Name()}, Choices: map[string]api.Choice{"type": api.FromSetting(Types.Name())}, Fieldsets: []api.Fieldset{api.Set("", "account", "name", "type", "users"), api.Set("New user", "user.username", "user.password")}, Label: "Databases", Singular: "Database", Group: "services",
 		Title: "name", Columns: []string{"type", "users", "account"},
 		Refs: map[string]string{"owner": "database-user", "users": "database-user"}, Type: "Database", Applied: true},
 	Client:     func(c *ent.Client) api.Client[ent.Database, *ent.DatabaseQuery] { return c.Database },
