@@ -214,6 +214,13 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the customer's record form offers %q", got)
 			}
 			b.shot("record-add-customer")
+			// saved and applied, told in plain words: no backend, server, log or state
+			b.run(setvalue("#f-type", "TXT"), sendkeys("#f-value", "hello from the panel"), click(".form button[type=submit]"), waitvisible("#fields"))
+			b.poll(`(() => { const h = document.querySelector('#ops h2'); return !!h && h.textContent === 'Applied on the servers.'; })()`, 90*time.Second)
+			if body := b.text("main"); strings.Contains(body, "bind9") || strings.Contains(body, "SUCCESS") || strings.Contains(body, "Log") {
+				t.Errorf("the customer's record page shows internals:\n%s", body)
+			}
+			b.shot("record-applied-customer")
 			for _, path := range []string{"/domains/" + jsonID(otherDomain["id"]), "/accounts/" + jsonID(other["id"]),
 				"/domains/" + jsonID(otherDomain["id"]) + "/edit", "/domains/" + jsonID(otherDomain["id"]) + "/view/zone",
 				"/servers/", "/logs/"} {

@@ -201,7 +201,7 @@ func (s *Server) logRoutes() {
 		return out, nil
 	})
 
-	huma.Register(s.api, present(op("list-operations", http.MethodGet, "/operations", "List operations (an account sees its own)", "Orchestration"), operationListing, Presentation{Name: "operation", Label: "Operations", Singular: "Operation", Group: "activity", Title: "id", Columns: []string{"state", "action", "model", "repr", "backend", "server", "log", "created_at"}, ReadOnly: true}),
+	huma.Register(s.api, present(op("list-operations", http.MethodGet, "/operations", "List operations (an account sees its own)", "Orchestration"), operationListing, Presentation{Name: "operation", Label: "Operations", Singular: "Operation", Group: "activity", Title: "id", Columns: []string{"state", "action", "model", "repr", "backend", "server", "log", "created_at"}, ReadOnly: true, Staff: true}),
 		func(ctx context.Context, in *struct {
 			ListParams
 			IDs      string `query:"ids" maxLength:"2000" doc:"Only these operations: ids separated by commas, as a write's Orchestra-Operations header lists them."`

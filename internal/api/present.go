@@ -54,6 +54,9 @@ type Presentation struct {
 	// come from the store's rule (the schema's Scope), not from the
 	// declaration.
 	StaffFields []string `json:"staff_fields,omitempty"`
+	// OwnRow models are the viewer's account itself: customers change
+	// theirs, only staff add or delete one (the store's rule).
+	OwnRow bool `json:"own_row,omitempty"`
 	// Choices are, by field, the values forms offer for it.
 	Choices map[string]Choice `json:"choices,omitempty"`
 	// Defaults name, by field, the setting whose value a field left empty
@@ -109,6 +112,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		p.Orderable = l.Orderable
 	}
 	p.StaffFields = staffFields(p.Type)
+	p.OwnRow = ent.Meta[p.Type].Owner == "id"
 	if len(p.Choices) > 0 {
 		choices := make(map[string]Choice, len(p.Choices))
 		for f, c := range p.Choices {

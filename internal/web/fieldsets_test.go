@@ -136,7 +136,14 @@ func TestFormsFollowFieldsets(t *testing.T) {
 		if strings.Contains(cust, `name="account"`) || !strings.Contains(cust, `name="username"`) {
 			t.Errorf("customer's form:\n%s", cust)
 		}
-		_, _, acc := f.login(t, "cust", "Cust-password-1").get("/accounts/" + strconv.Itoa(f.cust.ID) + "/edit")
+		own := "/accounts/" + strconv.Itoa(f.cust.ID)
+		if code, _, _ := f.login(t, "cust", "Cust-password-1").get(own + "/delete"); code != http.StatusNotFound {
+			t.Errorf("a customer opens the delete page of its own account: %d", code)
+		}
+		if _, _, page := f.login(t, "cust", "Cust-password-1").get(own); strings.Contains(page, own+"/delete") {
+			t.Errorf("a customer's account page offers its deletion")
+		}
+		_, _, acc := f.login(t, "cust", "Cust-password-1").get(own + "/edit")
 		if strings.Contains(acc, `name="type"`) || strings.Contains(acc, `name="is_superuser"`) || !strings.Contains(acc, `name="email"`) {
 			t.Errorf("customer's account form:\n%s", acc)
 		}

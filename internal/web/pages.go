@@ -269,7 +269,7 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 				break
 			}
 			parts = append(parts, w.refTitle(r, ref, s))
-			if len(ids) == 1 {
+			if len(ids) == 1 && (!ref.Staff || me(r).Staff) { // no link a customer cannot follow
 				c.Href = "/" + ref.Slug + "/" + s
 			}
 		}
@@ -563,7 +563,7 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[string]any) ObjectPage {
 	ctx := r.Context()
-	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: m.Delete, Actions: m.Actions, Views: m.Views,
+	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: w.canDelete(r, m), Actions: m.Actions, Views: m.Views,
 		Resync: m.Applied && me(r).Staff}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
 	first := []string{"id", m.Title}
@@ -918,8 +918,18 @@ func (w *Handler) deleteForm(rw http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
+	if !w.canDelete(r, m) {
+		w.notFound(rw, r)
+		return
+	}
 	id := r.PathValue("id")
 	w.confirm(rw, r, m, "delete", []string{id}, "/"+m.Slug+"/"+url.PathEscape(id))
+}
+
+// canDelete says whether the viewer may delete objects of m: not a
+// customer its own account.
+func (w *Handler) canDelete(r *http.Request, m *Model) bool {
+	return m.Delete && (!m.OwnRow || me(r).Staff)
 }
 
 func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, verb string, ids []string, back string) {
@@ -932,13 +942,15 @@ func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, ver
 		}
 		objs = append(objs, obj)
 	}
-	questions := map[string]string{
-		"delete":  "Delete these %d objects? What they own is deleted with them, and removed from the servers.",
-		"disable": "Disable these %d objects?",
-		"enable":  "Enable these %d objects?",
-		"resync":  "Apply these %d objects again on their servers?",
+	questions := map[string][2]string{
+		"delete": {"Delete this object? What it owns is deleted with it, and removed from the servers.",
+			"Delete these %d objects? What they own is deleted with them, and removed from the servers."},
+		"disable": {"Disable this object?", "Disable these %d objects?"},
+		"enable":  {"Enable this object?", "Enable these %d objects?"},
+		"resync":  {"Apply this object again on its servers?", "Apply these %d objects again on their servers?"},
 	}
-	cp := ConfirmPage{Model: m, Verb: verb, Question: i18n.T(ctx, questions[verb], len(ids)), IDs: ids, Back: back,
+	q := questions[verb]
+	cp := ConfirmPage{Model: m, Verb: verb, Question: plural(ctx, len(ids), q[0], q[1]), IDs: ids, Back: back,
 		Action: "/" + m.Slug + "/bulk", Objects: w.table(r, m, objs).Rows}
 	render(rw, r, http.StatusOK, confirmPage(w.frame(r, i18n.T(ctx, "Are you sure?")), cp))
 }
@@ -1014,7 +1026,7 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 		if len(logs) > 0 {
 			res.Back = "/logs/?ids=" + strings.Join(logs, ",")
 		}
-		res.Summary = i18n.T(ctx, "%d units of work planned.", len(units))
+		res.Summary = plural(ctx, len(units), "One unit of work planned.", "%d units of work planned.")
 	default:
 		for _, id := range ids {
 			path := "/" + m.Slug + "/" + url.PathEscape(id)
@@ -1267,10 +1279,17 @@ func (w *Handler) opsView(r *http.Request, changes string) OpsView {
 		return ov
 	}
 	ov.Live = hdr.Get("Orchestra-Unplanned") != "" && hdr.Get("Orchestra-Unplanned") != "0"
+	failed, skipped := 0, 0
 	for _, o := range res.Results {
 		st, _ := o["state"].(string)
 		if !finalState(st) {
 			ov.Live = true
+		}
+		switch st {
+		case "FAILURE", "ERROR", "TIMEOUT", "ABORTED":
+			failed++
+		case "SKIPPED": // no route took it
+			skipped++
 		}
 		row := Row{ID: formValue(Field{}, o["id"])}
 		for _, f := range []string{"action", "repr", "backend", "state", "log"} {
@@ -1282,15 +1301,36 @@ func (w *Handler) opsView(r *http.Request, changes string) OpsView {
 		}
 		ov.Rows = append(ov.Rows, row)
 	}
+	// customers read one sentence: backends, servers and states are staff's
+	staff := me(r).Staff
 	switch {
 	case ov.Live:
 		ov.State = i18n.T(ctx, "Being applied…")
 	case len(ov.Rows) == 0:
 		ov.State = i18n.T(ctx, "Saved; nothing to apply on the servers.")
+	case failed > 0 && staff:
+		ov.State = i18n.T(ctx, "Saved, but not applied: %s failed; their logs say why.", plural(ctx, failed, "one operation", "%d operations"))
+	case failed > 0:
+		ov.State = i18n.T(ctx, "Saved, but applying it on the servers failed; the failure is listed for our staff.")
+	case skipped == len(ov.Rows) && staff:
+		ov.State = i18n.T(ctx, "Saved; no route sends it to a server, so nothing was applied (add routes under Routes).")
+	case skipped == len(ov.Rows):
+		ov.State = i18n.T(ctx, "Saved.")
 	default:
-		ov.State = i18n.T(ctx, "Applied")
+		ov.State = i18n.T(ctx, "Applied on the servers.")
+	}
+	if !staff {
+		ov.Rows = nil
 	}
 	return ov
+}
+
+// plural is one or many (a format with %d), translated, for n.
+func plural(ctx context.Context, n int, one, many string) string {
+	if n == 1 {
+		return i18n.T(ctx, one)
+	}
+	return i18n.T(ctx, many, n)
 }
 
 // search looks for text in every model the viewer may list.
