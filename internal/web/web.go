@@ -244,7 +244,12 @@ func (w *Handler) recentFailures(r *http.Request) []failure {
 type dashboardData struct {
 	Groups   []tileGroup
 	Failures []failure
+	Steps    []step // what staff should do next on a panel not set up yet
+	Ran      bool   // a unit of work ever ran
 }
+
+// step is a next step: a sentence and the page that does it.
+type step struct{ Text, Href, Link string }
 
 // dashboard counts what the viewer may see, model by model, through the
 // API: a customer's counts are their own.
@@ -268,6 +273,19 @@ func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 	}
 	if m.Staff {
 		d.Failures = w.recentFailures(r)
+		count := func(slug string) int {
+			if res, _, _ := w.listJSON(r, slug, url.Values{"page_size": {"1"}}); res != nil {
+				return res.Count
+			}
+			return -1
+		}
+		switch {
+		case count("servers") == 0:
+			d.Steps = append(d.Steps, step{i18n.T(ctx, "No servers yet: nothing is applied anywhere until one is added."), "/servers/new", i18n.T(ctx, "Add a server")})
+		case count("routes") == 0:
+			d.Steps = append(d.Steps, step{i18n.T(ctx, "No routes yet: no service is sent to a server until a route says which."), "/routes/new", i18n.T(ctx, "Add a route")})
+		}
+		d.Ran = count("logs") != 0
 	}
 	render(rw, r, http.StatusOK, dashboard(w.frame(r, i18n.T(ctx, "Dashboard")), d))
 }

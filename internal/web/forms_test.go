@@ -232,3 +232,24 @@ func TestDatabaseWithNewUserInOneForm(t *testing.T) {
 		}
 	})
 }
+
+// TestDashboardSaysWhatToDoNext: a panel without servers says so to staff,
+// with the page that adds one, and does not claim units succeeded when
+// none ran; customers see none of it.
+func TestDashboardSaysWhatToDoNext(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		_, _, page := f.login(t, "admin", "Adm1n-password!").get("/")
+		for _, want := range []string{"No servers yet", `href="/servers/new"`, "no unit of work has run yet"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("staff's dashboard lacks %q:\n%s", want, page)
+			}
+		}
+		if strings.Contains(page, "every recent unit of work succeeded") {
+			t.Error("the dashboard claims units succeeded")
+		}
+		if _, _, page = f.login(t, "cust", "Cust-password-1").get("/"); strings.Contains(page, "No servers yet") {
+			t.Errorf("a customer is told about servers:\n%s", page)
+		}
+	})
+}
