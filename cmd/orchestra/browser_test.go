@@ -195,6 +195,14 @@ func TestBrowser(t *testing.T) {
 			b.run(chromedp.Navigate(base+"/servers/"), waitvisible("table"))
 			b.poll(`document.querySelectorAll('td .state-SUCCESS').length >= 2`, 30*time.Second)
 			b.shot("servers")
+			// a server's page tells how to let the panel in: its key as authorized_keys takes it
+			b.follow(`main table a[href^="/servers/"]`)
+			b.follow(`.actions a[href$="/view/panel-key"]`)
+			b.run(waitvisible("dl.fields"))
+			if got := b.text("dl.fields"); !strings.Contains(got, "ssh-ed25519 ") || !strings.Contains(got, "authorized_keys") {
+				t.Errorf("the panel's key:\n%s", got)
+			}
+			b.shot("server-panel-key")
 
 			// the customer
 			b.run(click(`form[action="/logout"] button`), waitvisible("#username"))

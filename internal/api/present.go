@@ -106,6 +106,20 @@ func staffFields(typ string) []string {
 // ModelExtension is the OpenAPI extension carrying a Presentation.
 const ModelExtension = "x-orchestra-model"
 
+// LabelExtension is the OpenAPI extension naming an operation on one object
+// in a few words, for a button ("Pin host key"); without it, its path's
+// last segment in words.
+const LabelExtension = "x-orchestra-label"
+
+// Labelled is o with the button label l.
+func Labelled(o huma.Operation, l string) huma.Operation {
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[LabelExtension] = l
+	return o
+}
+
 // present attaches p, with l's orderable fields, to a list operation.
 func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 	if p.Orderable == nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strings"
@@ -212,7 +213,16 @@ type Ping struct {
 	Reachable     bool    `json:"reachable"`
 	UptimeSeconds int64   `json:"uptime_seconds,omitempty"`
 	LatencyMS     float64 `json:"latency_ms"`
-	Error         string  `json:"error,omitempty"`
+	Error         string  `json:"error,omitempty" doc:"Why the server was not reached, in words."`
+	Detail        string  `json:"detail,omitempty" doc:"The error as the SSH client gave it."`
+}
+
+// PanelKey is what a server needs to let the panel in.
+type PanelKey struct {
+	AuthorizedKey string `json:"authorized_key" doc:"The line to add to the SSH user's ~/.ssh/authorized_keys."`
+	Fingerprint   string `json:"fingerprint" doc:"The key's SHA256 fingerprint."`
+	User          string `json:"user" doc:"The user the panel logs in as."`
+	Command       string `json:"command" doc:"A shell command, run as root on the server, that adds the line."`
 }
 
 // HostKeyInfo compares the key a server presents with the pinned one.
@@ -267,8 +277,12 @@ func (s *Server) serverRoutes() {
 			return nil, err
 		}
 		p := ex.Ping(ctx, srv)
-		return &struct{ Body Ping }{Ping{Reachable: p.Reachable, UptimeSeconds: int64(p.Uptime.Seconds()),
-			LatencyMS: float64(p.Latency.Microseconds()) / 1000, Error: p.Error}}, nil
+		out := Ping{Reachable: p.Reachable, UptimeSeconds: int64(p.Uptime.Seconds()),
+			LatencyMS: float64(p.Latency.Microseconds()) / 1000}
+		if p.Error != "" {
+			out.Error, out.Detail = sshProblem(ctx, p.Error), p.Error
+		}
+		return &struct{ Body Ping }{out}, nil
 	})
 
 	huma.Register(s.api, op("get-server-host-key", http.MethodGet, "/servers/{id}/host-key",
@@ -280,21 +294,42 @@ func (s *Server) serverRoutes() {
 			}
 			key, err := orchestration.HostKey(ctx, srv)
 			if err != nil {
-				return nil, huma.Error502BadGateway(i18n.T(ctx, "The server did not present a host key: %v", err))
+				return nil, huma.Error502BadGateway(i18n.T(ctx, "The panel could not read the server's host key: %s", sshProblem(ctx, err.Error())),
+					&huma.ErrorDetail{Message: err.Error()})
 			}
 			return &struct{ Body HostKeyInfo }{HostKeyInfo{Presented: key, PresentedFingerprint: fingerprint(key),
 				Pinned: srv.HostKey, PinnedFingerprint: fingerprint(srv.HostKey), Matches: srv.HostKey == key}}, nil
 		})
 
-	confirm := op("confirm-server-host-key", http.MethodPost, "/servers/{id}/host-key",
-		"Pin the host key the server presents, after checking its fingerprint (staff)", "Orchestration")
+	authorize := Labelled(op("get-server-panel-key", http.MethodGet, "/servers/{id}/panel-key",
+		"How to let the panel log in to a server: its public key, as the server's authorized_keys takes it (staff)", "Orchestration"),
+		"Authorize the panel")
+	huma.Register(s.api, authorize, func(ctx context.Context, in *IDPath) (*struct{ Body PanelKey }, error) {
+		srv, err := s.st.Server.Get(ctx, in.ID)
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		ex, err := s.executor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		key := ex.PublicKey()
+		line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))) + " orchestra-panel"
+		user := cmp.Or(srv.SSHUser, "root")
+		return &struct{ Body PanelKey }{PanelKey{AuthorizedKey: line, Fingerprint: ssh.FingerprintSHA256(key), User: user,
+			Command: "install -d -m 700 ~" + user + "/.ssh && printf '%s\\n' " + orchestration.Quote(line) +
+				" >> ~" + user + "/.ssh/authorized_keys && chown -R " + user + ": ~" + user + "/.ssh"}}, nil
+	})
+
+	confirm := Labelled(op("confirm-server-host-key", http.MethodPost, "/servers/{id}/host-key",
+		"Pin the host key the server presents, after checking its fingerprint (staff)", "Orchestration"), "Pin host key")
 	confirm.DefaultStatus = http.StatusOK
 	confirm.Description = "Trust on first use, made explicit: the key is read again and pinned only if its " +
 		"SHA256 fingerprint is the one given, which staff compare with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."
 	huma.Register(s.api, confirm, func(ctx context.Context, in *struct {
 		IDPath
 		Body struct {
-			Fingerprint string `json:"fingerprint" maxLength:"128" doc:"SHA256:... as GET host-key showed it."`
+			Fingerprint string `json:"fingerprint" maxLength:"128" doc:"The SHA256:… fingerprint the server's host key page shows, once you have checked it against the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."`
 		}
 	}) (*serverBody, error) {
 		srv, err := s.st.Server.Get(ctx, in.ID)
@@ -303,7 +338,8 @@ func (s *Server) serverRoutes() {
 		}
 		key, err := orchestration.HostKey(ctx, srv)
 		if err != nil {
-			return nil, huma.Error502BadGateway(i18n.T(ctx, "The server did not present a host key: %v", err))
+			return nil, huma.Error502BadGateway(i18n.T(ctx, "The panel could not read the server's host key: %s", sshProblem(ctx, err.Error())),
+				&huma.ErrorDetail{Message: err.Error()})
 		}
 		if fingerprint(key) != strings.TrimSpace(in.Body.Fingerprint) {
 			msg := i18n.T(ctx, "The server presents the key %s, not the one confirmed: nothing was pinned.", fingerprint(key))
@@ -319,8 +355,8 @@ func (s *Server) serverRoutes() {
 		return &serverBody{ETag: etag(srv.Version), Body: serverOut(srv)}, nil
 	})
 
-	resync := op("resync-server", http.MethodPost, "/servers/{id}/resync",
-		"Apply every object routed to a server again (staff)", "Orchestration")
+	resync := Labelled(op("resync-server", http.MethodPost, "/servers/{id}/resync",
+		"Apply every object routed to a server again (staff)", "Orchestration"), "Apply everything again")
 	resync.DefaultStatus = http.StatusAccepted
 	resync.Description = "Plans units for every object whose routes send it to this server, as the objects are now, " +
 		"optionally for one backend; with dry_run the scripts are returned and nothing runs. Follow the units' logs."
@@ -436,4 +472,23 @@ func backendNames() []string {
 		out = append(out, b.Name)
 	}
 	return out
+}
+
+// sshProblem says in words why the panel did not reach a server over SSH,
+// from the SSH client's error.
+func sshProblem(ctx context.Context, err string) string {
+	for _, p := range []struct{ in, say string }{
+		{"connection refused", "nothing answers on its SSH port (is sshd running, is the port right?)."},
+		{"no route to host", "its address cannot be reached from the panel."},
+		{"no such host", "its address does not resolve."},
+		{"i/o timeout", "it did not answer in time (a firewall, or a wrong address?)."},
+		{"deadline exceeded", "it did not answer in time (a firewall, or a wrong address?)."},
+		{"unable to authenticate", "it refused the panel's key: add the panel's public key to the SSH user's authorized_keys."},
+		{"host key", "it presented another host key than the pinned one: check it on the server's host key page."},
+	} {
+		if strings.Contains(err, p.in) {
+			return i18n.T(ctx, p.say)
+		}
+	}
+	return err
 }

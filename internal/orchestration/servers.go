@@ -160,6 +160,9 @@ type PingResult struct {
 	Error     string        // why it is not reachable
 }
 
+// PublicKey is the key the panel logs in to servers with.
+func (e *Executor) PublicKey() ssh.PublicKey { return e.cfg.Pool.PublicKey() }
+
 // Ping runs a trivial command on srv, within the pinned host key rules.
 func (e *Executor) Ping(ctx context.Context, srv *ent.Server) PingResult {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)

@@ -133,6 +133,9 @@ func New(cfg Config) (*Pool, error) {
 	return &Pool{cfg: cfg, ctx: ctx, cancel: cancel, hosts: map[string]*host{}}, nil
 }
 
+// PublicKey is the panel's public key, which servers authorize.
+func (p *Pool) PublicKey() ssh.PublicKey { return p.cfg.Signer.PublicKey() }
+
 // Close closes every connection. Runs in progress fail with a transport
 // error; later ones with ErrClosed.
 func (p *Pool) Close() error {

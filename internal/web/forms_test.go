@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -250,6 +252,35 @@ func TestDashboardSaysWhatToDoNext(t *testing.T) {
 		}
 		if _, _, page = f.login(t, "cust", "Cust-password-1").get("/"); strings.Contains(page, "No servers yet") {
 			t.Errorf("a customer is told about servers:\n%s", page)
+		}
+	})
+}
+
+// TestServerPageInWords: a server's buttons say what they do, and a server
+// that cannot be reached is told in words, the SSH client's error kept
+// beside them for staff.
+func TestServerPageInWords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		var srv *ent.Server
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) (err error) {
+			srv, err = tx.Server.Create().SetName("nowhere").SetAddress("127.0.0.1").SetSSHPort(1).Save(ctx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		staff := f.login(t, "admin", "Adm1n-password!")
+		page := "/servers/" + strconv.Itoa(srv.ID)
+		_, _, body := staff.get(page)
+		for _, want := range []string{`>Pin host key</a>`, `>Host key</a>`, `>Apply everything again</a>`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the server page lacks %s:\n%s", want, body)
+			}
+		}
+		code, _, body := staff.get(page + "/view/host-key")
+		if code != http.StatusBadGateway || !strings.Contains(body, "The server could not be reached") ||
+			!strings.Contains(body, "nothing answers on its SSH port") || !strings.Contains(body, "connection refused") {
+			t.Errorf("an unreachable server's host key: %d\n%s", code, body)
 		}
 	})
 }

@@ -36,6 +36,7 @@ type Model struct {
 // Action is an operation on one object beyond reading and writing it.
 type Action struct {
 	Verb    string
+	Label   string // English: the operation's x-orchestra-label, or its verb in words
 	Summary string
 	Body    *huma.Schema // nil: the action takes no input
 }
@@ -140,14 +141,14 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				continue
 			}
 			if item.Post != nil {
-				a := Action{Verb: verb, Summary: item.Post.Summary}
+				a := Action{Verb: verb, Label: opLabel(item.Post, verb), Summary: summary(item.Post)}
 				if item.Post.RequestBody != nil {
 					a.Body = bodyOf(item.Post.RequestBody.Content)
 				}
 				m.Actions = append(m.Actions, a)
 			}
 			if item.Get != nil {
-				m.Views = append(m.Views, Action{Verb: verb, Summary: item.Get.Summary})
+				m.Views = append(m.Views, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get)})
 			}
 		}
 	}
@@ -183,6 +184,18 @@ func sameFields(a, b *huma.Schema) bool {
 		}
 	}
 	return true
+}
+
+// summary is o's summary as a page says it: who may use it is the pages'
+// business, not a "(staff)" suffix.
+func summary(o *huma.Operation) string { return strings.TrimSuffix(o.Summary, " (staff)") }
+
+// opLabel is what a button for o says.
+func opLabel(o *huma.Operation, verb string) string {
+	if l, ok := o.Extensions[api.LabelExtension].(string); ok {
+		return l
+	}
+	return humanize(verb)
 }
 
 // inline is s with the objects its properties refer to in place, for a form

@@ -233,7 +233,10 @@ func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) 
 		p.Status, p.Message = http.StatusNotFound, i18n.T(ctx, "There is no such page, or it is not yours.")
 	default:
 		title = i18n.T(ctx, "Refused")
-		if p.Status >= 500 {
+		switch {
+		case p.Status == http.StatusBadGateway:
+			title = i18n.T(ctx, "The server could not be reached")
+		case p.Status >= 500:
 			title = i18n.T(ctx, "Something went wrong")
 		}
 	}
@@ -314,8 +317,17 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 
 // label is a field's name as people read it.
 func label(ctx context.Context, f string) string {
+	if s := humanize(f); s != "" {
+		return i18n.T(ctx, s)
+	}
+	return ""
+}
+
+// humanize is a field's or a verb's name as English words: host_key and
+// host-key are "Host key".
+func humanize(f string) string {
 	f = f[strings.LastIndex(f, ".")+1:] // an object's field: its own name
-	words := strings.Split(strings.TrimSuffix(f, "_id"), "_")
+	words := strings.FieldsFunc(strings.TrimSuffix(f, "_id"), func(r rune) bool { return r == '_' || r == '-' })
 	for i, w := range words {
 		if acronyms[w] {
 			words[i] = strings.ToUpper(w)
@@ -325,7 +337,7 @@ func label(ctx context.Context, f string) string {
 	if s == "" {
 		return ""
 	}
-	return i18n.T(ctx, strings.ToUpper(s[:1])+s[1:])
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 var acronyms = map[string]bool{"id": true, "ttl": true, "ds": true, "os": true, "ssh": true, "dns": true,
@@ -1110,7 +1122,7 @@ func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status i
 	if p != nil && len(p.Fields) > 0 {
 		p.Message = i18n.T(ctx, "Correct the fields marked below.")
 	}
-	ap := ActionPage{FormPage: FormPage{Model: m, Action: path + "/do/" + a.Verb, Submit: label(r.Context(), a.Verb), Problem: p, Back: path},
+	ap := ActionPage{FormPage: FormPage{Model: m, Action: path + "/do/" + a.Verb, Submit: i18n.T(r.Context(), a.Label), Problem: p, Back: path},
 		Summary: i18n.T(ctx, a.Summary), Result: result, Done: result != nil}
 	if a.Body != nil {
 		fs := formFields(a.Body)
@@ -1119,7 +1131,7 @@ func (w *Handler) renderAction(rw http.ResponseWriter, r *http.Request, status i
 		}
 		ap.Fields = w.formFields(r, m, fs, vals, p)
 	}
-	render(rw, r, status, actionPage(w.frame(r, label(ctx, a.Verb)+": "+objectTitle(m, id, obj)), ap))
+	render(rw, r, status, actionPage(w.frame(r, i18n.T(ctx, a.Label)+": "+objectTitle(m, id, obj)), ap))
 }
 
 func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
@@ -1181,7 +1193,7 @@ func (w *Handler) renderActionDone(rw http.ResponseWriter, r *http.Request, m *M
 	ctx := r.Context()
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
 	ap := ActionPage{FormPage: FormPage{Model: m, Back: path}, Summary: i18n.T(ctx, a.Summary), Result: result, Done: true, Ops: ops}
-	render(rw, r, http.StatusOK, actionPage(w.frame(r, label(ctx, a.Verb)+": "+objectTitle(m, id, obj)), ap))
+	render(rw, r, http.StatusOK, actionPage(w.frame(r, i18n.T(ctx, a.Label)+": "+objectTitle(m, id, obj)), ap))
 }
 
 // summarise turns a ping-like answer into one cell: reachable or not.
