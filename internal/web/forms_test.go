@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 )
@@ -281,6 +283,36 @@ func TestServerPageInWords(t *testing.T) {
 		if code != http.StatusBadGateway || !strings.Contains(body, "The server could not be reached") ||
 			!strings.Contains(body, "nothing answers on its SSH port") || !strings.Contains(body, "connection refused") {
 			t.Errorf("an unreachable server's host key: %d\n%s", code, body)
+		}
+	})
+}
+
+// TestHistoryReads: a recorded change shows its fields old → new, and an
+// account's page lists the changes to its objects, not those it made; the
+// history's filters name the actor once.
+func TestHistoryReads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		staff := f.login(t, "admin", "Adm1n-password!")
+		dom := "/domains/" + strconv.Itoa(f.ownDomain.ID)
+		if code, _, body := staff.post(dom+"/edit", url.Values{"version": {"1"}, "refresh": {"2d"}}); code != http.StatusSeeOther {
+			t.Fatalf("changing the domain: %d %s", code, body)
+		}
+		h, err := st.History.Query().Where(history.ObjectType("Domain"), history.ObjectID(f.ownDomain.ID), history.Action("update")).Only(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, page := staff.get("/history/" + strconv.Itoa(h.ID))
+		if !regexp.MustCompile(`<table class="changes"><tr><th scope="row">Refresh</th><td>[^<]*</td><td aria-hidden="true">→</td><td>2d</td></tr>`).MatchString(page) {
+			t.Errorf("the change's fields:\n%s", page)
+		}
+		_, _, page = staff.get("/accounts/" + strconv.Itoa(f.cust.ID))
+		if !strings.Contains(page, "/history/?account="+strconv.Itoa(f.cust.ID)) || strings.Contains(page, "/history/?actor_id=") {
+			t.Errorf("the account page's history is not the changes to its objects:\n%s", page)
+		}
+		_, _, page = staff.get("/history/")
+		if strings.Count(page, `>Actor</label>`) != 1 {
+			t.Errorf("the history's filters name the actor %d times", strings.Count(page, `>Actor</label>`))
 		}
 	})
 }

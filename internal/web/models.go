@@ -98,8 +98,15 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 		}
 		slug := strings.TrimPrefix(strings.TrimPrefix(path, api.Prefix), "/")
 		m := &Model{Presentation: p, Slug: slug}
+		named := map[string]bool{}
+		for _, prm := range item.Get.Parameters {
+			named[prm.Name] = true
+		}
 		for _, prm := range item.Get.Parameters {
 			if prm.In == "query" && !listParams[prm.Name] {
+				if base, ok := strings.CutSuffix(prm.Name, "_id"); ok && named[base] {
+					continue // actor_id beside actor: one filter, by name, that people read as "Actor"
+				}
 				f := fieldOf(prm.Name, resolve(reg, prm.Schema), false)
 				f.Description = prm.Description
 				m.Filters = append(m.Filters, f)

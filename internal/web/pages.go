@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,7 +33,12 @@ type Cell struct {
 	Href  string
 	Class string
 	Pre   bool // preformatted (scripts, output, zones)
+	// Changes are a recorded change's fields, old → new.
+	Changes []FieldChange
 }
+
+// FieldChange is one field of a recorded change.
+type FieldChange struct{ Field, Old, New string }
 
 // Row is one object in a list.
 type Row struct {
@@ -192,6 +199,13 @@ func (w *Handler) sortedCells(r *http.Request, m *Model, obj map[string]any, fir
 	return cells
 }
 
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // objectTitle names an object on its pages.
 func objectTitle(m *Model, id string, obj map[string]any) string {
 	if t := formValue(Field{}, obj[m.Title]); m.Title != "id" && t != "" {
@@ -304,6 +318,29 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 			parts[i] = formValue(Field{}, e)
 		}
 		c.Text = strings.Join(parts, ", ")
+	case map[string]any:
+		if f == "changes" { // a recorded change: field, old → new
+			for _, name := range slices.Sorted(maps.Keys(x)) {
+				ch := FieldChange{Field: label(ctx, name), Old: "—", New: "—"}
+				if on, ok := x[name].(map[string]any); ok {
+					if v, ok := on["old"]; ok && v != nil {
+						ch.Old = formValue(Field{}, v)
+					}
+					if v, ok := on["new"]; ok && v != nil {
+						ch.New = formValue(Field{}, v)
+					}
+					if _, ok := on["old"]; !ok {
+						if _, ok := on["new"]; !ok {
+							ch.Old, ch.New = "", i18n.T(ctx, "changed") // a secret says only that
+						}
+					}
+				}
+				c.Changes = append(c.Changes, ch)
+			}
+			break
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		c.Text, c.Pre = string(b), true
 	default:
 		if s := formValue(Field{}, v); !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
 			c.Text = s
@@ -601,7 +638,13 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 		if other == m || (other.Staff && !me(r).Staff) {
 			continue
 		}
-		for _, f := range other.Filters {
+		// the filter named as m first: a history's account (changes to the
+		// account's objects) before its actor (changes made by it)
+		filters := slices.Clone(other.Filters)
+		slices.SortStableFunc(filters, func(a, b Field) int {
+			return cmp.Compare(boolRank(a.Name != m.Name), boolRank(b.Name != m.Name))
+		})
+		for _, f := range filters {
 			if w.models.ref(other, f.Name) != m {
 				continue
 			}
