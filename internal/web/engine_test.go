@@ -360,10 +360,10 @@ func TestLanguageAndExpiry(t *testing.T) {
 			t.Fatalf("expired session: %d %s", code, loc)
 		}
 		code, loc, _ = c.post("/login", url.Values{"username": {"cust"}, "password": {"Cust-password-1"}, "next": {"/domains/?q=own"}})
-		if code != http.StatusSeeOther || loc != "/domains/?q=own" {
+		if code != http.StatusSeeOther || loc != "/domains/?q=own&done=in" {
 			t.Errorf("back after login: %d %s", code, loc)
 		}
-		if _, loc, _ = c.post("/login", url.Values{"username": {"cust"}, "password": {"Cust-password-1"}, "next": {"//evil.example/"}}); loc != "/" {
+		if _, loc, _ = c.post("/login", url.Values{"username": {"cust"}, "password": {"Cust-password-1"}, "next": {"//evil.example/"}}); loc != "/?done=in" {
 			t.Errorf("next to another site: %s", loc)
 		}
 	})

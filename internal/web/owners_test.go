@@ -115,7 +115,11 @@ func TestCustomerOwnsItsObjectsInPages(t *testing.T) {
 			id := 0
 			switch {
 			case code == http.StatusSeeOther && strings.HasPrefix(loc, m.slug+"/"):
-				id, _ = strconv.Atoi(strings.TrimPrefix(loc, m.slug+"/"))
+				path, done, _ := strings.Cut(loc, "?")
+				id, _ = strconv.Atoi(strings.TrimPrefix(path, m.slug+"/"))
+				if done != "done=saved" {
+					t.Errorf("adding a %s says nothing: %s", m.p.Name, loc)
+				}
 			case code == http.StatusCreated: // a secret shown once: the newest is ours
 				var page struct{ Results []struct{ ID int } }
 				_, _, list := c.get("/api/v1" + m.slug + "?ordering=-id")
@@ -143,7 +147,7 @@ func TestCustomerOwnsItsObjectsInPages(t *testing.T) {
 				_, _, obj := c.get("/api/v1" + one)
 				json.Unmarshal([]byte(obj), &cur)
 				form.Set("version", strconv.Itoa(cur.Version))
-				if code, loc, body := c.post(one+"/edit", form); code != http.StatusSeeOther || loc != one {
+				if code, loc, body := c.post(one+"/edit", form); code != http.StatusSeeOther || loc != one+"?done=saved" {
 					t.Errorf("customer edits %s %v: %d %s %s", one, form, code, loc, body)
 				}
 			}

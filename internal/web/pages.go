@@ -259,7 +259,7 @@ func (w *Handler) apiError(rw http.ResponseWriter, r *http.Request, p *problem) 
 
 // frame is what every page's frame needs.
 func (w *Handler) frame(r *http.Request, title string) Frame {
-	return Frame{Title: title, Me: me(r), Nav: w.navFor(r)}
+	return Frame{Title: title, Me: me(r), Nav: w.navFor(r), Flash: flash(r)}
 }
 
 // Frame is the page frame's data.
@@ -267,6 +267,28 @@ type Frame struct {
 	Title string
 	Me    *Me
 	Nav   []navGroup
+	Flash string // what the last step did ("Saved.")
+}
+
+// flashes are the messages a redirect may ask the next page to show, by
+// the ?done= it adds; only these, so that a link cannot make a page say
+// anything else.
+var flashes = map[string]string{"saved": "Saved.", "in": "You are logged in.", "out": "You have logged out."}
+
+func flash(r *http.Request) string {
+	if msg, ok := flashes[r.URL.Query().Get("done")]; ok {
+		return i18n.T(r.Context(), msg)
+	}
+	return ""
+}
+
+// withDone is the path u asking its page to say what done did.
+func withDone(u, done string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "done=" + done
 }
 
 // cell renders the JSON value v of field f of model m.
@@ -879,7 +901,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 		render(rw, r, http.StatusCreated, objectPage(w.frame(r, op.Title), op))
 		return
 	}
-	http.Redirect(rw, r, "/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), http.StatusSeeOther)
+	http.Redirect(rw, r, withDone("/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), "saved"), http.StatusSeeOther)
 }
 
 func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
@@ -949,7 +971,7 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 		w.renderForm(rw, r, status, m, title, path+"/edit", fs, withVersion(submitted(fs, r.PostForm), r), parseProblem(status, resp))
 		return
 	}
-	http.Redirect(rw, r, path+opsQuery(hdr), http.StatusSeeOther)
+	http.Redirect(rw, r, withDone(path+opsQuery(hdr), "saved"), http.StatusSeeOther)
 }
 
 func withVersion(vals map[string]string, r *http.Request) map[string]string {

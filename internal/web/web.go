@@ -118,7 +118,7 @@ func (w *Handler) loginForm(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/", http.StatusSeeOther)
 		return
 	}
-	render(rw, r, http.StatusOK, loginPage("", "", safeNext(r.URL.Query().Get("next"))))
+	render(rw, r, http.StatusOK, loginPage("", flash(r), "", safeNext(r.URL.Query().Get("next"))))
 }
 
 func (w *Handler) login(rw http.ResponseWriter, r *http.Request) {
@@ -130,13 +130,13 @@ func (w *Handler) login(rw http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &blocked):
 		render(rw, r, http.StatusTooManyRequests, loginPage(i18n.T(ctx, "Too many failed logins; try again in %d seconds.",
-			int(blocked.Wait.Seconds())+1), user, next))
+			int(blocked.Wait.Seconds())+1), "", user, next))
 	case errors.Is(err, api.ErrLoginRefused):
-		render(rw, r, http.StatusUnauthorized, loginPage(i18n.T(ctx, "Wrong username or password, or the account is disabled."), user, next))
+		render(rw, r, http.StatusUnauthorized, loginPage(i18n.T(ctx, "Wrong username or password, or the account is disabled."), "", user, next))
 	case err != nil:
 		http.Error(rw, i18n.T(ctx, "Internal error; it has been logged."), http.StatusInternalServerError)
 	default:
-		http.Redirect(rw, r, next, http.StatusSeeOther)
+		http.Redirect(rw, r, withDone(next, "in"), http.StatusSeeOther)
 	}
 }
 
@@ -160,7 +160,7 @@ func (w *Handler) logout(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, i18n.T(r.Context(), "Internal error; it has been logged."), http.StatusInternalServerError)
 		return
 	}
-	http.Redirect(rw, r, "/login", http.StatusSeeOther)
+	http.Redirect(rw, r, "/login?done=out", http.StatusSeeOther)
 }
 
 func (w *Handler) passwordForm(rw http.ResponseWriter, r *http.Request) {

@@ -133,7 +133,7 @@ func TestLoginDashboardLogout(t *testing.T) {
 			!strings.Contains(body, "Wrong username or password") || !strings.Contains(body, `value="admin"`) {
 			t.Fatalf("wrong password: %d %s", st, body)
 		}
-		if st, loc, _ := b.post("/login", url.Values{"username": {"admin"}, "password": {"Adm1n-password!"}}); st != http.StatusSeeOther || loc != "/" {
+		if st, loc, _ := b.post("/login", url.Values{"username": {"admin"}, "password": {"Adm1n-password!"}}); st != http.StatusSeeOther || loc != "/?done=in" {
 			t.Fatalf("login: %d → %q", st, loc)
 		}
 		code, _, body := b.get("/")
@@ -155,8 +155,14 @@ func TestLoginDashboardLogout(t *testing.T) {
 		if st, _, _ := b.get(api.Prefix + "/auth/me"); st != http.StatusOK {
 			t.Errorf("API with the web session: %d", st)
 		}
-		if st, loc, _ := b.post("/logout", nil); st != http.StatusSeeOther || loc != "/login" {
+		if st, loc, _ := b.post("/logout", nil); st != http.StatusSeeOther || loc != "/login?done=out" {
 			t.Fatalf("logout: %d → %q", st, loc)
+		}
+		if _, _, body := b.get("/login?done=out"); !strings.Contains(body, `<p class="flash" role="status">You have logged out.</p>`) {
+			t.Errorf("the login page after logging out:\n%s", body)
+		}
+		if _, _, body := b.get("/login?done=%3Cscript%3E"); strings.Contains(body, `class="flash"`) {
+			t.Errorf("a link makes the login page say something")
 		}
 		if st, _, _ := b.get(api.Prefix + "/auth/me"); st != http.StatusUnauthorized {
 			t.Errorf("API after logout: %d", st)
