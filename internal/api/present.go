@@ -111,6 +111,20 @@ const ModelExtension = "x-orchestra-model"
 // last segment in words.
 const LabelExtension = "x-orchestra-label"
 
+// WhenExtension names the boolean field of an object without which an
+// operation on it does not apply, so no button offers it (a domain's DS
+// records when it is not signed).
+const WhenExtension = "x-orchestra-when"
+
+// When is o offered only for objects whose field is true.
+func When(o huma.Operation, field string) huma.Operation {
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[WhenExtension] = field
+	return o
+}
+
 // Labelled is o with the button label l.
 func Labelled(o huma.Operation, l string) huma.Operation {
 	if o.Extensions == nil {

@@ -279,6 +279,10 @@ func TestServerPageInWords(t *testing.T) {
 				t.Errorf("the server page lacks %s:\n%s", want, body)
 			}
 		}
+		dom := "/domains/" + strconv.Itoa(f.ownDomain.ID)
+		if _, _, body := staff.get(dom); strings.Contains(body, dom+"/view/ds") {
+			t.Errorf("an unsigned domain offers its DS records:\n%s", body)
+		}
 		code, _, body := staff.get(page + "/view/host-key")
 		if code != http.StatusBadGateway || !strings.Contains(body, "The server could not be reached") ||
 			!strings.Contains(body, "nothing answers on its SSH port") || !strings.Contains(body, "connection refused") {

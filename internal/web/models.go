@@ -37,6 +37,7 @@ type Model struct {
 type Action struct {
 	Verb    string
 	Label   string // English: the operation's x-orchestra-label, or its verb in words
+	When    string // the boolean field of an object it applies to, if any
 	Summary string
 	Body    *huma.Schema // nil: the action takes no input
 }
@@ -148,14 +149,14 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				continue
 			}
 			if item.Post != nil {
-				a := Action{Verb: verb, Label: opLabel(item.Post, verb), Summary: summary(item.Post)}
+				a := Action{Verb: verb, Label: opLabel(item.Post, verb), Summary: summary(item.Post), When: opWhen(item.Post)}
 				if item.Post.RequestBody != nil {
 					a.Body = bodyOf(item.Post.RequestBody.Content)
 				}
 				m.Actions = append(m.Actions, a)
 			}
 			if item.Get != nil {
-				m.Views = append(m.Views, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get)})
+				m.Views = append(m.Views, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get), When: opWhen(item.Get)})
 			}
 		}
 	}
@@ -196,6 +197,12 @@ func sameFields(a, b *huma.Schema) bool {
 // summary is o's summary as a page says it: who may use it is the pages'
 // business, not a "(staff)" suffix.
 func summary(o *huma.Operation) string { return strings.TrimSuffix(o.Summary, " (staff)") }
+
+// opWhen is the field without which o does not apply to an object.
+func opWhen(o *huma.Operation) string {
+	w, _ := o.Extensions[api.WhenExtension].(string)
+	return w
+}
 
 // opLabel is what a button for o says.
 func opLabel(o *huma.Operation, verb string) string {

@@ -386,6 +386,9 @@ func label(ctx context.Context, f string) string {
 // host-key are "Host key".
 func humanize(f string) string {
 	f = f[strings.LastIndex(f, ".")+1:] // an object's field: its own name
+	if w, ok := words[f]; ok {
+		return w
+	}
 	words := strings.FieldsFunc(strings.TrimSuffix(f, "_id"), func(r rune) bool { return r == '_' || r == '-' })
 	for i, w := range words {
 		if acronyms[w] {
@@ -398,6 +401,9 @@ func humanize(f string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// words name the fields whose names are not words.
+var words = map[string]string{"repr": "Object", "object_repr": "Object"}
 
 var acronyms = map[string]bool{"id": true, "ttl": true, "ds": true, "os": true, "ssh": true, "dns": true,
 	"dnssec": true, "ip": true, "url": true, "ms": true}
@@ -634,7 +640,9 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[string]any) ObjectPage {
 	ctx := r.Context()
-	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: w.canDelete(r, m), Actions: m.Actions, Views: m.Views,
+	offOn := func(a Action) bool { return a.When != "" && obj[a.When] != true } // not for this object
+	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: w.canDelete(r, m),
+		Actions: slices.DeleteFunc(slices.Clone(m.Actions), offOn), Views: slices.DeleteFunc(slices.Clone(m.Views), offOn),
 		Resync: m.Applied && me(r).Staff}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
 	first := []string{"id", m.Title}

@@ -188,7 +188,7 @@ func operations(s *api.Server) {
 			return out, nil
 		})
 
-	huma.Register(a, api.Op("get-domain-ds", http.MethodGet, "/domains/{id}/ds", "The DS records to give the registrar of a signed domain", "DNS"),
+	huma.Register(a, api.When(api.Labelled(api.Op("get-domain-ds", http.MethodGet, "/domains/{id}/ds", "The DS records to give the registrar of a signed domain", "DNS"), "DS records"), "dnssec"),
 		func(ctx context.Context, in *api.IDPath) (*struct {
 			Body struct {
 				DS []string `json:"ds"`
