@@ -150,7 +150,7 @@ func TestBrowser(t *testing.T) {
 			// refused with the compiler's message, the rest of it is valid
 			b.run(chromedp.Navigate(base+"/routes/new"), waitvisible("#f-match"),
 				setvalue("#f-backend", dns.MasterBackend), sendkeys("#f-match", "domain.name =="))
-			b.poll(`(() => { const e = document.querySelector('#check p.error');
+			b.poll(`(() => { const e = document.querySelector('#check .error');
 				return !!e && !e.textContent.includes('required'); })()`, 10*time.Second)
 			b.run(sendkeys("#f-match", ` "x.org"`), waitvisible("#check p.ok"))
 			b.shot("route-check")
@@ -203,6 +203,8 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the panel's key:\n%s", got)
 			}
 			b.shot("server-panel-key")
+			b.run(chromedp.Navigate(base+"/settings/"), waitvisible("#DOMAINS_DEFAULT_REFRESH"))
+			b.shot("settings")
 
 			// the customer
 			b.run(click(`form[action="/logout"] button`), waitvisible("#username"))

@@ -320,3 +320,44 @@ func TestHistoryReads(t *testing.T) {
 		}
 	})
 }
+
+// TestSettingsPage: staff see every setting by service and set one, which
+// forms then show; a bad value is refused beside it; a reset brings the
+// default back; customers have no such page.
+func TestSettingsPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		staff := f.login(t, "admin", "Adm1n-password!")
+		t.Cleanup(func() { staff.post("/settings/DOMAINS_DEFAULT_REFRESH/reset", nil) })
+		_, _, page := staff.get("/settings/")
+		for _, want := range []string{"<h2>Domains</h2>", `id="DOMAINS_DEFAULT_REFRESH"`, `value="1d"`, `href="/settings/"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the settings page lacks %s", want)
+			}
+		}
+		code, _, body := staff.post("/settings/DOMAINS_DEFAULT_REFRESH", url.Values{"type": {"string"}, "value": {"soon"}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, `<span class="error" role="alert">`) {
+			t.Errorf("a bad refresh: %d", code)
+		}
+		if code, loc, _ := staff.post("/settings/DOMAINS_DEFAULT_REFRESH", url.Values{"type": {"string"}, "value": {"3d"}}); code != http.StatusSeeOther {
+			t.Fatalf("setting the refresh: %d %s", code, loc)
+		}
+		if _, _, form := staff.get("/domains/new"); !strings.Contains(form, `placeholder="3d"`) {
+			t.Errorf("the domain form does not show the new default")
+		}
+		if _, _, page = staff.get("/settings/"); !strings.Contains(page, "Set here.") || !strings.Contains(page, "Reset to default") {
+			t.Errorf("the stored value is not told")
+		}
+		staff.post("/settings/DOMAINS_DEFAULT_REFRESH/reset", nil)
+		if _, _, form := staff.get("/domains/new"); !strings.Contains(form, `placeholder="1d"`) {
+			t.Errorf("the reset did not bring the default back")
+		}
+		cust := f.login(t, "cust", "Cust-password-1")
+		if code, _, _ := cust.get("/settings/"); code != http.StatusNotFound {
+			t.Errorf("a customer's settings page: %d", code)
+		}
+		if code, _, _ := cust.post("/settings/DOMAINS_DEFAULT_REFRESH", url.Values{"type": {"string"}, "value": {"9d"}}); code < 400 {
+			t.Errorf("a customer sets a setting: %d", code)
+		}
+	})
+}

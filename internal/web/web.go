@@ -57,6 +57,9 @@ func New(a *api.Server) *Handler {
 	mux.HandleFunc("POST /password", w.requireLogin(w.changePassword))
 	mux.HandleFunc("GET /search", w.requireLogin(w.search))
 	mux.HandleFunc("GET /ops", w.requireLogin(w.operations))
+	mux.HandleFunc("GET /settings/{$}", w.requireLogin(w.settingsPage))
+	mux.HandleFunc("POST /settings/{name}", w.requireLogin(w.setSetting))
+	mux.HandleFunc("POST /settings/{name}/reset", w.requireLogin(w.resetSetting))
 	// the model pages, below every fixed path
 	models := http.NewServeMux()
 	models.HandleFunc("GET /{model}/{$}", w.requireLogin(w.list))
