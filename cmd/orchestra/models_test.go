@@ -185,7 +185,7 @@ func TestModelCommands(t *testing.T) {
 			// mistakes: every field the API refuses, one a line; nothing saved
 			users := count("database-user")
 			fails(run(strings.Repeat("p", 300)+"\n", nil, "database-user", "create", "--username", strings.Repeat("u", 70), "--account", accID),
-				"validation failed", "\n  username: expected length <= 63", "\n  password: expected length <= 256")
+				"validation failed", "\n  username: Enter at most 63 characters.", "\n  password: Enter at most 256 characters.")
 			fails(run("weak\n", nil, "database-user", "create", "--username", "9bad", "--account", accID), "validation failed", "password: ")
 			if n := count("database-user"); n != users {
 				t.Errorf("refused creates saved users: %d, was %d", n, users)
