@@ -435,9 +435,14 @@ func (w *Handler) refTitle(r *http.Request, m *Model, id string) string {
 	return t
 }
 
-// columns are the fields a list shows.
-func (m *Model) columns() []string {
-	return append([]string{m.Title}, m.Columns...)
+// columns are the fields a list shows the viewer of r: a customer's lists
+// leave out what is staff's (the owner: it is always theirs).
+func (m *Model) columns(r *http.Request) []string {
+	cols := append([]string{m.Title}, m.Columns...)
+	if me(r).Staff {
+		return cols
+	}
+	return slices.DeleteFunc(cols, func(f string) bool { return slices.Contains(m.StaffFields, f) })
 }
 
 func (m *Model) orderField(f string) string {
@@ -466,7 +471,7 @@ func (w *Handler) table(r *http.Request, m *Model, objs []map[string]any) Table 
 			id = formValue(Field{}, o["name"])
 		}
 		row := Row{ID: id, Href: "/" + m.Slug + "/" + url.PathEscape(id)}
-		for _, f := range m.columns() {
+		for _, f := range m.columns(r) {
 			row.Cells = append(row.Cells, w.cell(r, m, f, o[f]))
 		}
 		if row.Cells[0].Text == "" || row.Cells[0].Text == "—" {
@@ -548,7 +553,7 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 	if page < lp.Pages || (!res.CountExact && len(res.Results) == pageSize) {
 		lp.Next = link(page + 1)
 	}
-	for _, f := range m.columns() {
+	for _, f := range m.columns(r) {
 		c := Column{Label: label(r.Context(), f)}
 		if o := m.orderField(f); o != "" {
 			next := o
@@ -565,6 +570,9 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 		lp.Columns = append(lp.Columns, c)
 	}
 	for _, f := range m.Filters {
+		if !me(r).Staff && slices.Contains(m.StaffFields, f.Name) {
+			continue
+		}
 		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name]})
 	}
 	lp.Bulk = w.bulkActions(r, m)
