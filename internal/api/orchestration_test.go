@@ -170,8 +170,8 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		s2 := admin.Do("POST", "/servers", map[string]any{"name": "web2", "address": bed.Servers[1].Address,
 			"ssh_port": bed.Servers[1].Port, "host_key": bed.Servers[1].HostKey,
 			"settings": map[string]string{"TEST_ROOT": root + "/s2"}}).Want(http.StatusCreated).ID()
-		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": `account.username startsWith "a"`}).
-			Want(http.StatusCreated)
+		route1 := admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1, "match": `account.username startsWith "a"`}).
+			Want(http.StatusCreated).ID()
 		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s1}).Want(http.StatusConflict)
 		admin.Do("POST", "/routes", map[string]any{"backend": "api-test", "server": s2, "match": `not (account.username startsWith "a")`}).
 			Want(http.StatusCreated)
@@ -315,6 +315,17 @@ func TestOrchestrationOverAPI(t *testing.T) {
 		if got := sh("cd " + root + "/s1 && ls"); got != "admin\nalice\namos\nanna\narthur\n" { // admin was created before the routes
 			t.Errorf("after the resync server 1 holds %q", got)
 		}
+
+		// a route applies the objects it sends to its server: a dry run shows
+		// what would run, for the accounts whose names start with "a"
+		dry = admin.Do("POST", fmt.Sprintf("/routes/%d/apply", route1), map[string]any{"dry_run": true}).Want(http.StatusAccepted)
+		units = nil
+		json.Unmarshal(dry.Body, &units)
+		if len(units) != 1 || units[0]["server"] != float64(s1) || !strings.Contains(fmt.Sprint(units[0]["script"]), "/amos") ||
+			strings.Contains(fmt.Sprint(units[0]["script"]), "/bob") || units[0]["log"] != nil {
+			t.Errorf("a route's dry run: %s", dry.Body)
+		}
+		admin.Do("POST", "/routes/999999/apply", map[string]any{"dry_run": true}).Want(http.StatusNotFound)
 
 		// an account follows its own writes only
 		asAlice := e.Login("alice", "Secret-pass-alice")

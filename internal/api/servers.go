@@ -449,6 +449,37 @@ func (s *Server) routeRoutes() {
 	})
 
 	Routes.register(s)
+
+	apply := example(Labelled(op("apply-route", http.MethodPost, "/routes/{id}/apply",
+		"Apply the objects a route sends to its server, as they are now (staff)", "Orchestration"), "Apply existing objects"),
+		map[string]any{"dry_run": true})
+	apply.DefaultStatus = http.StatusAccepted
+	apply.Description = "What a new route needs once: units for every object of its backend that its match sends to its " +
+		"server; with dry_run the scripts are returned and nothing runs."
+	huma.Register(s.api, apply, func(ctx context.Context, in *struct {
+		IDPath
+		Body struct {
+			DryRun bool `json:"dry_run,omitempty" doc:"Show the scripts; run nothing."`
+		}
+	}) (*struct{ Body []PlannedUnit }, error) {
+		rt, err := s.st.Route.Get(ctx, in.ID)
+		if err != nil {
+			return nil, fail(ctx, err)
+		}
+		ex, err := s.executor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		units, err := ex.Orchestrate(ctx, orchestration.Selection{ServerID: rt.ServerID, Backend: rt.Backend}, in.Body.DryRun)
+		if err != nil {
+			return nil, selectionFail(ctx, err)
+		}
+		out := make([]PlannedUnit, len(units))
+		for i, u := range units {
+			out[i] = plannedOut(u, in.Body.DryRun)
+		}
+		return &struct{ Body []PlannedUnit }{out}, nil
+	})
 }
 
 func serverExists(ctx context.Context, tx *ent.Tx, id int) error {
