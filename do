@@ -60,6 +60,21 @@ source "$ROOT/testbed/bind9.sh"
 # shellcheck source=testbed/mariadb.sh
 source "$ROOT/testbed/mariadb.sh"
 
+# ensure_axe: axe-core, pinned, for the browser tests' accessibility checks
+# (fetched once with npm, kept with the test beds); sets ORCHESTRA_TEST_AXE.
+AXE_VERSION=4.10.2
+ensure_axe() {
+  local dir="${XDG_STATE_HOME:-$HOME/.local/state}/orchestra/axe-core-$AXE_VERSION" tmp
+  if [[ ! -f $dir/axe.min.js ]]; then
+    ensure_pkgs npm
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null && tar xzf "axe-core-$AXE_VERSION.tgz") ||
+      die "cannot fetch axe-core $AXE_VERSION with npm"
+    mkdir -p "$dir" && cp "$tmp/package/axe.min.js" "$tmp/package/LICENSE" "$dir/" && rm -rf "$tmp"
+  fi
+  export ORCHESTRA_TEST_AXE="$dir/axe.min.js"
+}
+
 # checksums of the generated code, to tell which files go generate changed
 generated_sums() {
   {
@@ -82,6 +97,7 @@ cmd_test() {
   # the web interface's browser tests: headless Chromium through chromedp;
   # their screenshots go to artifacts/
   ensure_pkgs chromium
+  ensure_axe # axe-core: no page has a serious or critical accessibility violation
   export ORCHESTRA_TEST_BROWSER_REQUIRED=1 ORCHESTRA_TEST_ARTIFACTS="$ROOT/artifacts"
 
   echo "do: checking that generated code is up to date" >&2

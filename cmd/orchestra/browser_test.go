@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -486,4 +487,44 @@ func (b *browser) shot(name string) {
 		return
 	}
 	os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644)
+	if name != "failure" {
+		b.accessible(name)
+	}
+}
+
+// axeSource is axe-core (ORCHESTRA_TEST_AXE: ./do test fetches the pinned
+// version), read once.
+var axeSource = sync.OnceValues(func() ([]byte, error) {
+	path := os.Getenv("ORCHESTRA_TEST_AXE")
+	if path == "" {
+		return nil, nil
+	}
+	return os.ReadFile(path)
+})
+
+// accessible runs axe-core on the page and fails the test on any serious or
+// critical violation.
+func (b *browser) accessible(page string) {
+	b.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		b.t.Fatalf("axe-core: %v", err)
+	}
+	if src == nil {
+		if os.Getenv("ORCHESTRA_TEST_BROWSER_REQUIRED") != "" {
+			b.t.Fatal("ORCHESTRA_TEST_AXE is unset: ./do test fetches axe-core")
+		}
+		return
+	}
+	const run = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => v.impact + " " + v.id + ": " + v.help + " — " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")))`
+	found, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](string(src)+";\n"+run, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Errorf("axe-core on %s: %v", page, err)
+		return
+	}
+	for _, v := range found {
+		b.t.Errorf("accessibility of %s: %s", page, v)
+	}
 }
