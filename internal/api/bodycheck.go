@@ -17,11 +17,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
-// A create's or an update's body is checked against its schema by the
-// handler, not by huma before it: huma's refusal would come alone, and a
-// person filling a form would meet the rules' mistakes one submit later.
-// The handler runs the rules too (in a transaction rolled back) and answers
-// every field's mistake at once.
+// A create's or an update's body is checked against its schema by a
+// middleware of its operation, not by huma: huma's refusal would come alone,
+// and a person filling a form would meet the rules' mistakes one submit
+// later. The handler gets the schema's mistakes, runs the rules too (in a
+// transaction rolled back) and answers every field's mistake at once.
 
 // bodyCheck checks the bodies of one operation.
 type bodyCheck struct {
