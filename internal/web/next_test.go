@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"maps"
+	"net/http/httptest"
+	"testing"
+)
 
 // TestSafeNext: only a plain path of this site survives; anything a browser
 // could read as another host goes home.
@@ -29,5 +33,23 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(next); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
 		}
+	}
+}
+
+// TestNestedErrorsBesideTheirField: an error on a part of a field the form
+// has no field for (a kind's setting) shows beside that field; one on an
+// object's field the form shows stays on it.
+func TestNestedErrorsBesideTheirField(t *testing.T) {
+	w := &Handler{models: &registry{}}
+	r := httptest.NewRequest("GET", "/", nil)
+	p := &problem{Fields: map[string]string{"settings.timeout": "Too long.", "user.password": "Too short.", "name": "Taken."}}
+	fs := []Field{{Name: "name", Type: "string"}, {Name: "settings", Type: "object", Format: "map"}, {Name: "user.password", Type: "string"}}
+	got := map[string]string{}
+	for _, ff := range w.formFields(r, &Model{}, fs, map[string]string{}, p) {
+		got[ff.Name] = ff.Error
+	}
+	want := map[string]string{"name": "Taken.", "settings": "settings.timeout: Too long.", "user.password": "Too short."}
+	if !maps.Equal(got, want) || len(p.Other) != 0 {
+		t.Errorf("errors %v, other %v; want %v", got, p.Other, want)
 	}
 }

@@ -758,6 +758,21 @@ type FormField struct {
 }
 
 func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[string]string, p *problem) []FormField {
+	if p != nil { // a field's part the form has no field for (a kind's setting): beside the field
+		for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
+			top, _, nested := strings.Cut(name, ".")
+			if !nested || slices.ContainsFunc(fs, func(f Field) bool { return f.Name == name }) ||
+				!slices.ContainsFunc(fs, func(f Field) bool { return f.Name == top }) {
+				continue
+			}
+			msg := name + ": " + p.Fields[name]
+			if old := p.Fields[top]; old != "" {
+				msg = old + " " + msg
+			}
+			p.Fields[top] = msg
+			delete(p.Fields, name)
+		}
+	}
 	var out []FormField
 	for _, f := range fs {
 		ff := FormField{Field: f, Label: label(r.Context(), f.Name), Value: vals[f.Name]}
