@@ -317,8 +317,9 @@ func (s *Server) serverRoutes() {
 		line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))) + " orchestra-panel"
 		user := cmp.Or(srv.SSHUser, "root")
 		return &struct{ Body PanelKey }{PanelKey{AuthorizedKey: line, Fingerprint: ssh.FingerprintSHA256(key), User: user,
-			Command: "install -d -m 700 ~" + user + "/.ssh && printf '%s\\n' " + orchestration.Quote(line) +
-				" >> ~" + user + "/.ssh/authorized_keys && chown -R " + user + ": ~" + user + "/.ssh"}}, nil
+			Command: "h=$(getent passwd " + orchestration.Quote(user) + " | cut -d: -f6) && install -d -m 700 -- \"$h/.ssh\" && " +
+				"printf '%s\\n' " + orchestration.Quote(line) + " >> \"$h/.ssh/authorized_keys\" && " +
+				"chown -R -- " + orchestration.Quote(user) + ": \"$h/.ssh\""}}, nil
 	})
 
 	confirm := Labelled(op("confirm-server-host-key", http.MethodPost, "/servers/{id}/host-key",
