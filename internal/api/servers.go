@@ -372,20 +372,26 @@ func (s *Server) serverRoutes() {
 		if err != nil {
 			return nil, fail(ctx, err)
 		}
-		ex, err := s.executor(ctx)
-		if err != nil {
-			return nil, err
-		}
-		units, err := ex.Orchestrate(ctx, orchestration.Selection{ServerID: srv.ID, Backend: in.Body.Backend}, in.Body.DryRun)
-		if err != nil {
-			return nil, selectionFail(ctx, err)
-		}
-		out := make([]PlannedUnit, len(units))
-		for i, u := range units {
-			out[i] = plannedOut(u, in.Body.DryRun)
-		}
-		return &struct{ Body []PlannedUnit }{out}, nil
+		return s.orchestrate(ctx, orchestration.Selection{ServerID: srv.ID, Backend: in.Body.Backend}, in.Body.DryRun)
 	})
+}
+
+// orchestrate plans units for sel, as a server's resync and a route's apply
+// do, and answers them (with their scripts on a dry run).
+func (s *Server) orchestrate(ctx context.Context, sel orchestration.Selection, dryRun bool) (*struct{ Body []PlannedUnit }, error) {
+	ex, err := s.executor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	units, err := ex.Orchestrate(ctx, sel, dryRun)
+	if err != nil {
+		return nil, selectionFail(ctx, err)
+	}
+	out := make([]PlannedUnit, len(units))
+	for i, u := range units {
+		out[i] = plannedOut(u, dryRun)
+	}
+	return &struct{ Body []PlannedUnit }{out}, nil
 }
 
 // selectionFail names the selection field at fault.
@@ -467,19 +473,7 @@ func (s *Server) routeRoutes() {
 		if err != nil {
 			return nil, fail(ctx, err)
 		}
-		ex, err := s.executor(ctx)
-		if err != nil {
-			return nil, err
-		}
-		units, err := ex.Orchestrate(ctx, orchestration.Selection{ServerID: rt.ServerID, Backend: rt.Backend}, in.Body.DryRun)
-		if err != nil {
-			return nil, selectionFail(ctx, err)
-		}
-		out := make([]PlannedUnit, len(units))
-		for i, u := range units {
-			out[i] = plannedOut(u, in.Body.DryRun)
-		}
-		return &struct{ Body []PlannedUnit }{out}, nil
+		return s.orchestrate(ctx, orchestration.Selection{ServerID: rt.ServerID, Backend: rt.Backend}, in.Body.DryRun)
 	})
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -197,13 +196,6 @@ func (w *Handler) sortedCells(r *http.Request, m *Model, obj map[string]any, fir
 		cells = append(cells, w.cell(r, m, k, obj[k]))
 	}
 	return cells
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // objectTitle names an object on its pages.
@@ -679,9 +671,9 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 		// the filter named as m first: a history's account (changes to the
 		// account's objects) before its actor (changes made by it)
 		filters := slices.Clone(other.Filters)
-		slices.SortStableFunc(filters, func(a, b Field) int {
-			return cmp.Compare(boolRank(a.Name != m.Name), boolRank(b.Name != m.Name))
-		})
+		if i := slices.IndexFunc(filters, func(f Field) bool { return f.Name == m.Name }); i > 0 {
+			filters[0], filters[i] = filters[i], filters[0]
+		}
 		for _, f := range filters {
 			if w.models.ref(other, f.Name) != m {
 				continue
