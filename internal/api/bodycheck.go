@@ -120,7 +120,7 @@ func (b *bodyCheck) errors(ctx context.Context, raw []byte) (validate.Errors, er
 			continue
 		}
 		field := strings.TrimPrefix(strings.TrimPrefix(d.Location, "body"), ".")
-		msg := plain(ctx, d.Message)
+		msg := validate.Plain(ctx, d.Message)
 		if prop, ok := requiredProperty(d.Message); ok {
 			field = strings.TrimPrefix(field+"."+prop, ".")
 			msg = i18n.T(ctx, "This field is required.")
@@ -130,40 +130,6 @@ func (b *bodyCheck) errors(ctx context.Context, raw []byte) (validate.Errors, er
 		}
 	}
 	return errs, nil
-}
-
-// plainMessages say huma's most frequent messages as sentences.
-var plainMessages = []struct{ huma, plain string }{
-	{validation.MsgExpectedMaxLength, "Enter at most %s characters."},
-	{validation.MsgExpectedMinLength, "Enter at least %s characters."},
-	{validation.MsgExpectedMaximumNumber, "Enter a number up to %s."},
-	{validation.MsgExpectedMinimumNumber, "Enter a number from %s."},
-	{validation.MsgExpectedMaxItems, "Give at most %s."},
-	{validation.MsgExpectedOneOf, "Choose one of %s."},
-	{validation.MsgUnexpectedProperty, "This field is unknown."},
-	{validation.MsgExpectedInteger, "Enter a whole number."},
-	{validation.MsgExpectedString, "Enter a text."},
-	{validation.MsgExpectedBoolean, "Enter true or false."},
-}
-
-// plain is huma's message msg as a sentence, translated; others as they are.
-func plain(ctx context.Context, msg string) string {
-	for _, m := range plainMessages {
-		pre, post, hasArg := strings.Cut(m.huma, "%")
-		if !hasArg {
-			if msg == m.huma {
-				return i18n.T(ctx, m.plain)
-			}
-			continue
-		}
-		post = post[1:] // the verb's letter
-		if arg, ok := strings.CutPrefix(msg, pre); ok {
-			if arg, ok = strings.CutSuffix(arg, post); ok {
-				return i18n.T(ctx, m.plain, strings.Trim(arg, `"`))
-			}
-		}
-	}
-	return msg
 }
 
 // requiredProperty is the property huma's message says is missing.

@@ -504,13 +504,13 @@ func backendNames() []string {
 // from the SSH client's error.
 func sshProblem(ctx context.Context, err string) string {
 	for _, p := range []struct{ in, say string }{
-		{"connection refused", "nothing answers on its SSH port (is sshd running, is the port right?)."},
-		{"no route to host", "its address cannot be reached from the panel."},
-		{"no such host", "its address does not resolve."},
-		{"i/o timeout", "it did not answer in time (a firewall, or a wrong address?)."},
-		{"deadline exceeded", "it did not answer in time (a firewall, or a wrong address?)."},
-		{"unable to authenticate", "it refused the panel's key: add the panel's public key to the SSH user's authorized_keys."},
-		{"host key", "it presented another host key than the pinned one: check it on the server's host key page."},
+		{"connection refused", i18n.M("nothing answers on its SSH port (is sshd running, is the port right?).")},
+		{"no route to host", i18n.M("its address cannot be reached from the panel.")},
+		{"no such host", i18n.M("its address does not resolve.")},
+		{"i/o timeout", i18n.M("it did not answer in time (a firewall, or a wrong address?).")},
+		{"deadline exceeded", i18n.M("it did not answer in time (a firewall, or a wrong address?).")},
+		{"unable to authenticate", i18n.M("it refused the panel's key: add the panel's public key to the SSH user's authorized_keys.")},
+		{"host key", i18n.M("it presented another host key than the pinned one: check it on the server's host key page.")},
 	} {
 		if strings.Contains(err, p.in) {
 			return i18n.T(ctx, p.say)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -85,11 +86,11 @@ func PasswordProblem(pw, username string) string {
 	n := len([]rune(pw))
 	switch {
 	case n < 8:
-		return "must be at least 8 characters long"
+		return i18n.M("must be at least 8 characters long")
 	case n > 256:
-		return "must be at most 256 characters long"
+		return i18n.M("must be at most 256 characters long")
 	case strings.EqualFold(pw, username) || (username != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(username)) && n < len(username)+4):
-		return "is too similar to the username"
+		return i18n.M("is too similar to the username")
 	}
 	classes := 0
 	var lower, upper, digit, other bool
@@ -113,14 +114,14 @@ func PasswordProblem(pw, username string) string {
 		}
 	}
 	if len(distinct) < 4 {
-		return "has too few different characters"
+		return i18n.M("has too few different characters")
 	}
 	if classes < 2 && n < 16 {
-		return "must mix letters with digits or symbols, or be at least 16 characters long"
+		return i18n.M("must mix letters with digits or symbols, or be at least 16 characters long")
 	}
 	for _, weak := range []string{"password", "12345678", "qwertyui", "abcdefgh", "letmein1", "iloveyou"} {
 		if strings.Contains(strings.ToLower(pw), weak) {
-			return "is too common"
+			return i18n.M("is too common")
 		}
 	}
 	return ""

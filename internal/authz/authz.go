@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/intercept"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -51,7 +52,7 @@ func filter(ctx context.Context, q intercept.Query) error {
 	}
 	meta, ok := ent.Meta[q.Type()]
 	if !ok || meta.Owner == "" {
-		return &Forbidden{Message: "only staff may see these objects"}
+		return &Forbidden{Message: i18n.M("only staff may see these objects")}
 	}
 	q.WhereP(sql.FieldEQ(meta.Owner, v.AccountID))
 	return nil
@@ -70,16 +71,16 @@ func guard(next ent.Mutator) ent.Mutator {
 		}
 		meta, ok := ent.Meta[m.Type()]
 		if !ok || meta.Owner == "" {
-			return nil, &Forbidden{Message: "only staff may change these objects"}
+			return nil, &Forbidden{Message: i18n.M("only staff may change these objects")}
 		}
 		for _, f := range m.Fields() {
 			if meta.StaffOnly[f] && !isDefault(m, meta, f) {
-				return nil, &Forbidden{Field: f, Message: "only staff may change this field"}
+				return nil, &Forbidden{Field: f, Message: i18n.M("only staff may change this field")}
 			}
 		}
 		for _, f := range m.ClearedFields() {
 			if meta.StaffOnly[f] {
-				return nil, &Forbidden{Field: f, Message: "only staff may change this field"}
+				return nil, &Forbidden{Field: f, Message: i18n.M("only staff may change this field")}
 			}
 		}
 		w, ok := m.(wherer)
@@ -89,13 +90,13 @@ func guard(next ent.Mutator) ent.Mutator {
 		if meta.Owner == "id" {
 			// The account row itself: its user may edit it, never create or delete.
 			if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
-				return nil, &Forbidden{Message: "only staff may create or delete accounts"}
+				return nil, &Forbidden{Message: i18n.M("only staff may create or delete accounts")}
 			}
 			w.WhereP(sql.FieldEQ("id", v.AccountID))
 			return next.Mutate(ctx, m)
 		}
 		if owner, set := m.Field(meta.Owner); set && owner != v.AccountID {
-			return nil, &Forbidden{Field: "account", Message: "objects can only belong to your own account"}
+			return nil, &Forbidden{Field: "account", Message: i18n.M("objects can only belong to your own account")}
 		}
 		if m.Op().Is(ent.OpCreate) {
 			if err := m.SetField(meta.Owner, v.AccountID); err != nil {
@@ -128,7 +129,7 @@ func RequireStaff(ctx context.Context) error {
 		return ErrAnonymous
 	}
 	if !v.Unrestricted() {
-		return &Forbidden{Message: "only staff may see these objects"}
+		return &Forbidden{Message: i18n.M("only staff may see these objects")}
 	}
 	return nil
 }

@@ -148,7 +148,7 @@ func (f *Family) Decode(ctx context.Context, name string, raw map[string]any, ty
 	huma.Validate(f.reg, k.schema, huma.NewPathBuffer([]byte(settingsField), 0), huma.ModeWriteToServer, merged, res)
 	for _, e := range res.Errors {
 		if d, ok := e.(*huma.ErrorDetail); ok {
-			errs.Add(d.Location, i18n.T(ctx, d.Message))
+			errs.Add(d.Location, validate.Plain(ctx, d.Message))
 		} else {
 			errs.Add(settingsField, e.Error())
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/orchestra-panel/orchestra/internal/authz"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
@@ -68,7 +69,7 @@ func (p *Planner) Orchestrate(ctx context.Context, sel Selection, dryRun bool) (
 	}
 	custom := sel.Action != ActionSave && sel.Action != ActionDelete
 	if !v.Unrestricted() && (!custom || len(sel.IDs) == 0 || sel.Filter != "" || sel.ServerID != 0 || dryRun) {
-		return nil, &authz.Forbidden{Message: "Only staff may apply objects again."}
+		return nil, &authz.Forbidden{Message: i18n.M("Only staff may apply objects again.")}
 	}
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	backends, err := selectBackends(sel)

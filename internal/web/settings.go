@@ -76,11 +76,11 @@ func (w *Handler) renderSettings(rw http.ResponseWriter, r *http.Request, status
 	for _, in := range infos {
 		g := byGroup[in.Group]
 		if g == nil {
-			g = &SettingGroup{Title: humanize(strings.ToLower(in.Group))}
+			g = &SettingGroup{Title: i18n.T(ctx, humanize(strings.ToLower(in.Group)))}
 			byGroup[in.Group] = g
 			groups = append(groups, g)
 		}
-		sv := SettingView{Name: in.Name, Help: in.Help, Type: in.Type, Default: settingText(in.Default),
+		sv := SettingView{Name: in.Name, Help: i18n.T(ctx, in.Help), Type: in.Type, Default: settingText(in.Default),
 			Value: settingText(in.Value), Source: in.Source, Secret: in.Secret}
 		for _, c := range in.Choices {
 			sv.Choices = append(sv.Choices, formValue(Field{}, c))

@@ -246,7 +246,7 @@ func runDNS(t *testing.T, st *store.Store, r *recorder) {
 				txt = append(txt, v)
 				continue
 			}
-			if want, _ := dns.NormalizeValue(c.typ, strings.TrimSpace(v)); rec.Value != want {
+			if want, _ := dns.NormalizeValue(context.Background(), c.typ, strings.TrimSpace(v)); rec.Value != want {
 				t.Errorf("%s %q stored as %q, want %q", c.typ, v, rec.Value, want)
 			}
 			answers = append(answers, dnsAnswer{key: "Record.value", name: owner.Name, typ: c.typ, want: rec.Value})

@@ -1,9 +1,12 @@
 package dns
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 )
 
 // maxTTL is the largest TTL RFC 2181 allows.
@@ -42,28 +45,28 @@ func ParseInterval(s string) (int64, error) {
 // hostName checks a name of labels of letters, digits and hyphens (and
 // underscores, which SRV and TXT owner names use), without the final dot,
 // and returns what is wrong with it, or "".
-func hostName(name string) string {
+func hostName(ctx context.Context, name string) string {
 	if name == "" {
-		return "Enter a domain name."
+		return i18n.T(ctx, "Enter a domain name.")
 	}
 	if len(name) > 253 {
-		return "A domain name has at most 253 characters."
+		return i18n.T(ctx, "A domain name has at most 253 characters.")
 	}
 	for _, label := range strings.Split(name, ".") {
 		switch {
 		case label == "":
-			return "A domain name has no empty labels (two dots in a row, or a dot at the start)."
+			return i18n.T(ctx, "A domain name has no empty labels (two dots in a row, or a dot at the start).")
 		case len(label) > 63:
-			return "Each label of a domain name has at most 63 characters."
+			return i18n.T(ctx, "Each label of a domain name has at most 63 characters.")
 		case label[0] == '-' || label[len(label)-1] == '-':
-			return "A label of a domain name neither starts nor ends with a hyphen."
+			return i18n.T(ctx, "A label of a domain name neither starts nor ends with a hyphen.")
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 				if c > 127 {
-					return "Write international names in their xn-- (punycode) form."
+					return i18n.T(ctx, "Write international names in their xn-- (punycode) form.")
 				}
-				return "A domain name has only letters, digits, hyphens and dots."
+				return i18n.T(ctx, "A domain name has only letters, digits, hyphens and dots.")
 			}
 		}
 	}
@@ -73,12 +76,12 @@ func hostName(name string) string {
 // domainName checks the name of a domain: a host name, maybe with a
 // leading "*." (a wildcard subdomain); a top domain has at least two labels
 // and no underscores.
-func domainName(name string) string {
-	if msg := hostName(strings.TrimPrefix(name, "*.")); msg != "" {
+func domainName(ctx context.Context, name string) string {
+	if msg := hostName(ctx, strings.TrimPrefix(name, "*.")); msg != "" {
 		return msg
 	}
 	if strings.Contains(name[1:], "*") {
-		return "Only the first label of a name can be a wildcard (*)."
+		return i18n.T(ctx, "Only the first label of a name can be a wildcard (*).")
 	}
 	return ""
 }

@@ -121,7 +121,7 @@ func saveDomain(ctx context.Context, m *ent.DomainMutation, next ent.Mutator) (e
 	validate.TrimFields(m, "refresh", "retry", "expire", "min_ttl")
 	var errs validate.Errors
 	errs.Check(ctx, m, "name", func(s string) string {
-		if msg := domainName(s); msg != "" {
+		if msg := domainName(ctx, s); msg != "" {
 			return i18n.T(ctx, msg)
 		}
 		return ""
@@ -266,7 +266,7 @@ func saveRecord(ctx context.Context, m *ent.RecordMutation, next ent.Mutator) (e
 		if typ != "TXT" {
 			s = strings.TrimSpace(s)
 		}
-		norm, msg := NormalizeValue(typ, s)
+		norm, msg := NormalizeValue(ctx, typ, s)
 		if msg != "" {
 			return i18n.T(ctx, msg)
 		}

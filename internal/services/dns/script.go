@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -264,7 +265,7 @@ dns_commit() {
 // checkName refuses a name no zone can have before it becomes a path: the
 // rules refuse such names, so this is a bad row, never user input.
 func checkName(name string) error {
-	if msg := hostName(name); msg != "" {
+	if msg := hostName(context.Background(), name); msg != "" {
 		return fmt.Errorf("domain %q is not a zone name: %s", name, msg)
 	}
 	return nil

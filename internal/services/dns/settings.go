@@ -4,6 +4,7 @@
 package dns
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -59,7 +60,7 @@ func intervalSetting(v any) error {
 }
 
 func hostSetting(v any) error {
-	if msg := hostName(strings.TrimSuffix(v.(string), ".")); msg != "" {
+	if msg := hostName(context.Background(), strings.TrimSuffix(v.(string), ".")); msg != "" {
 		return errors.New(msg)
 	}
 	return nil

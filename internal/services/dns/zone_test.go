@@ -99,7 +99,7 @@ func TestNormalizeValue(t *testing.T) {
 			"ns1.example.com. hostmaster.example.com. 0 3600 600 86400 300"},
 	}
 	for _, c := range ok {
-		got, msg := NormalizeValue(c.typ, c.in)
+		got, msg := NormalizeValue(context.Background(), c.typ, c.in)
 		if msg != "" || got != c.want {
 			t.Errorf("NormalizeValue(%s, %q) = %q, %q; want %q", c.typ, c.in, got, msg, c.want)
 		}
@@ -172,15 +172,15 @@ func TestNormalizeValue(t *testing.T) {
 		{"SOA", "ns1.example.com. hostmaster.example.com. x 1d 2h 4w 1h", "serial"},
 		{"SOA", "ns1.example.com. hostmaster.example.com. 4294967296 1d 2h 4w 1h", "serial"},
 		{"SOA", "ns1.example.com. hostmaster.example.com. -1 1d 2h 4w 1h", "serial"},
-		{"SOA", "ns1.example.com. hostmaster.example.com. 1 1x 2h 4w 1h", "SOA timers"},
-		{"SOA", "ns1.example.com. hostmaster.example.com. 1 1d 2h 4w 99999999999", "SOA timers"},
+		{"SOA", "ns1.example.com. hostmaster.example.com. 1 1x 2h 4w 1h", "SOA timer"},
+		{"SOA", "ns1.example.com. hostmaster.example.com. 1 1d 2h 4w 99999999999", "SOA timer"},
 		{"SPF", "v=spf1 -all", "Unknown record type"},
 		{"PTR", "host.example.com", "Unknown record type"},
 		{"a", "192.0.2.1", "Unknown record type"},
 		{"", "x", "Unknown record type"},
 	}
 	for _, c := range bad {
-		got, msg := NormalizeValue(c.typ, c.in)
+		got, msg := NormalizeValue(context.Background(), c.typ, c.in)
 		if msg == "" {
 			t.Errorf("NormalizeValue(%s, %q) = %q, want an error", c.typ, c.in, got)
 		} else if !strings.Contains(msg, c.why) {
@@ -198,7 +198,7 @@ func TestNormalizedValuesParse(t *testing.T) {
 		{"SRV", "0 0 0 ."}, {"CAA", `0 issue "letsencrypt.org"`}, {"CAA", `0 issue ""`}, {"CAA", `0 iodef "a b"`},
 		{"SOA", "ns1.example.com hostmaster.example.com 5 1d 2h 4w 1h"},
 	} {
-		v, msg := NormalizeValue(c[0], c[1])
+		v, msg := NormalizeValue(context.Background(), c[0], c[1])
 		if msg != "" {
 			t.Errorf("%s %q: %s", c[0], c[1], msg)
 			continue
