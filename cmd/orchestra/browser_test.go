@@ -19,11 +19,11 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
-	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -54,7 +54,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			token := fmt.Sprintf("%s%d", engine[:2], time.Now().UnixNano()%1e9)
-			browserSetup(t, dbURL, bed)
+			browserSetup(t, dbURL)
 			env := append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821")
 			if out, err := runWithEnv(env, bin, "createsuperuser", "--username=staff", "--email=staff@example.com"); err != nil {
 				t.Fatalf("createsuperuser: %v\n%s", err, out)
@@ -103,6 +103,82 @@ func TestBrowser(t *testing.T) {
 				t.Fatalf("after login: %q", h1)
 			}
 			b.shot("dashboard-staff")
+
+			// staff adds the name servers from nothing: each server's page shows
+			// the panel's key to authorize, the key it presents to pin, and the
+			// services to route to it; a route then applies what already exists
+			// (the other account's domain, added before any server)
+			for i, role := range []struct {
+				name, backend string
+				settings      map[string]string
+			}{{"ns-master", dns.MasterBackend, bed.MasterSettings()}, {"ns-slave", dns.SlaveBackend, bed.SlaveSettings()}} {
+				s := bed.SSH.Servers[i]
+				var lines []string
+				for k, v := range role.settings {
+					lines = append(lines, k+"="+v)
+				}
+				b.run(chromedp.Navigate(base+"/servers/new"), waitvisible("#f-name"),
+					sendkeys("#f-name", role.name), sendkeys("#f-address", s.Address),
+					setvalue("#f-ssh_port", strconv.Itoa(s.Port)),
+					setvalue("#f-settings", strings.Join(lines, "\n")))
+				if i == 0 {
+					b.shot("server-add")
+				}
+				b.run(click(".form button[type=submit]"), waitvisible("section.setup"))
+				serverURL, _, _ := strings.Cut(b.location(), "?")
+				// the panel's key, as authorized_keys takes it: the test bed's sshd reads that file
+				b.follow(`section.setup a[href$="/view/panel-key"]`)
+				b.run(waitvisible("dl.fields"))
+				shown := b.text("dl.fields")
+				authorized := filepath.Join(filepath.Dir(bed.SSH.KeyPath), "authorized_keys")
+				have, err := os.ReadFile(authorized)
+				if err != nil {
+					t.Fatal(err)
+				}
+				key := strings.Fields(string(have))
+				if len(key) < 2 || !strings.Contains(shown, key[0]+" "+key[1]) {
+					t.Fatalf("the panel's key shown is not the one the server authorizes:\n%s", shown)
+				}
+				if i == 0 {
+					b.shot("server-panel-key")
+				}
+				b.run(chromedp.Navigate(serverURL), waitvisible("section.setup"))
+				// its host key: presented, checked, pinned
+				if got := b.text("section.setup code.fingerprint"); got != fingerprintOf(t, s.HostKey) {
+					t.Fatalf("the server presents %q, the test bed's key is %q", got, fingerprintOf(t, s.HostKey))
+				}
+				if i == 0 {
+					b.shot("server-setup")
+				}
+				b.follow(`section.setup a[href*="/do/host-key?fingerprint="]`)
+				b.run(waitvisible("#f-fingerprint"))
+				b.press(".form button[type=submit]")
+				b.run(waitvisible("dl.fields"), chromedp.Navigate(serverURL), waitvisible("section.setup"))
+				// pinned, the panel reaches it
+				b.poll(`!!document.querySelector('section.setup .ping .state-SUCCESS')`, 30*time.Second)
+				// the proposals: route its service here, then apply what exists
+				b.follow(`section.setup a[href^="/routes/new?"][href*="backend=` + role.backend + `"]`)
+				b.run(waitvisible("#f-backend"))
+				if got := b.value("#f-backend"); got != role.backend {
+					t.Fatalf("the proposed route names %q", got)
+				}
+				b.press(".form button[type=submit]")
+				b.follow(`.actions a[href$="/do/apply"]`)
+				b.run(waitvisible(".form button[type=submit]"))
+				b.press(".form button[type=submit]")
+				b.run(waitvisible("dl.fields"))
+				if i == 0 {
+					b.shot("route-applied")
+				}
+			}
+			bindtest.Eventually(t, "the master serving the domain added before it", func() (string, bool) {
+				got := bindtest.Dig(t, bed.Master, otherZone, "SOA")
+				return got, got != ""
+			})
+			bindtest.Eventually(t, "the slave serving the domain added before it", func() (string, bool) {
+				got := bindtest.Dig(t, bed.Slave, otherZone, "SOA")
+				return got, got != ""
+			})
 
 			// staff adds an account
 			user := "cust" + token
@@ -196,14 +272,6 @@ func TestBrowser(t *testing.T) {
 			b.run(chromedp.Navigate(base+"/servers/"), waitvisible("table"))
 			b.poll(`document.querySelectorAll('td .state-SUCCESS').length >= 2`, 30*time.Second)
 			b.shot("servers")
-			// a server's page tells how to let the panel in: its key as authorized_keys takes it
-			b.follow(`main table a[href^="/servers/"]`)
-			b.follow(`.actions a[href$="/view/panel-key"]`)
-			b.run(waitvisible("dl.fields"))
-			if got := b.text("dl.fields"); !strings.Contains(got, "ssh-ed25519 ") || !strings.Contains(got, "authorized_keys") {
-				t.Errorf("the panel's key:\n%s", got)
-			}
-			b.shot("server-panel-key")
 			b.run(chromedp.Navigate(base+"/settings/"), waitvisible("#DOMAINS_DEFAULT_REFRESH"))
 			b.shot("settings")
 
@@ -266,31 +334,11 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
-// browserSetup adds the BIND test bed's servers and routes to the store.
-func browserSetup(t *testing.T, dbURL string, bed *bindtest.Bed) {
+// browserSetup makes the store: the servers are added from the browser.
+func browserSetup(t *testing.T, dbURL string) {
 	st := openStore(t, dbURL)
 	ctx := viewer.System(context.Background(), viewer.ChannelCLI)
 	if err := migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-		for i, role := range []struct {
-			name, backend string
-			settings      map[string]string
-		}{{"ns-master", dns.MasterBackend, bed.MasterSettings()}, {"ns-slave", dns.SlaveBackend, bed.SlaveSettings()}} {
-			s := bed.SSH.Servers[i]
-			srv, err := tx.Server.Create().SetName(role.name).SetAddress(s.Address).SetSSHPort(s.Port).
-				SetHostKey(s.HostKey).SetSettings(role.settings).Save(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx.Route.Create().SetBackend(role.backend).SetServerID(srv.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -527,4 +575,13 @@ func (b *browser) accessible(page string) {
 	for _, v := range found {
 		b.t.Errorf("accessibility of %s: %s", page, v)
 	}
+}
+
+// fingerprintOf is the SHA256 fingerprint of a key in authorized_keys form.
+func fingerprintOf(t *testing.T, key string) string {
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(pk)
 }

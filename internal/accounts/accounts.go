@@ -24,7 +24,7 @@ var (
 		"Account types staff can choose from.", settings.Validator(nonEmptyList))
 	DefaultType = settings.String("ACCOUNTS_DEFAULT_TYPE", "INDIVIDUAL",
 		"Type given to new accounts that do not name one; one of ACCOUNTS_TYPES.", settings.Validator(oneOf(&Types)))
-	Languages = settings.StringList("ACCOUNTS_LANGUAGES", []string{"EN"},
+	Languages = settings.StringList("ACCOUNTS_LANGUAGES", []string{"EN", "ES", "CA"},
 		"Languages (ISO 639-1, upper case) accounts can choose for the panel and e-mails.", settings.Validator(nonEmptyList))
 	DefaultLanguage = settings.String("ACCOUNTS_DEFAULT_LANGUAGE", "EN",
 		"Language given to new accounts that do not name one; one of ACCOUNTS_LANGUAGES.", settings.Validator(oneOf(&Languages)))

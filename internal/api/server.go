@@ -254,6 +254,8 @@ func (s *Server) authenticateAs(channel string, next http.Handler) http.Handler 
 		if acc != nil {
 			ctx = viewer.With(ctx, viewer.Viewer{AccountID: acc.ID, Username: acc.Username, Superuser: acc.IsSuperuser, Channel: channel})
 			ctx = i18n.WithLanguage(ctx, strings.ToLower(acc.Language))
+		} else if lang := i18n.Accepted(r.Header.Get("Accept-Language")); lang != "" {
+			ctx = i18n.WithLanguage(ctx, lang) // the login page speaks the browser's language
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

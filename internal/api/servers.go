@@ -276,6 +276,9 @@ func (s *Server) serverRoutes() {
 		if err != nil {
 			return nil, err
 		}
+		if srv.HostKey == "" { // the panel connects only to a key staff pinned
+			return &struct{ Body Ping }{Ping{Error: i18n.T(ctx, "its host key is not pinned yet: pin it on the server's page.")}}, nil
+		}
 		p := ex.Ping(ctx, srv)
 		out := Ping{Reachable: p.Reachable, UptimeSeconds: int64(p.Uptime.Seconds()),
 			LatencyMS: float64(p.Latency.Microseconds()) / 1000}

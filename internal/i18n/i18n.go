@@ -71,6 +71,34 @@ func Languages() []string {
 	return out
 }
 
+var matcher = sync.OnceValue(func() language.Matcher {
+	tags := []language.Tag{language.English}
+	for _, l := range Languages() {
+		tags = append(tags, language.Make(l))
+	}
+	return language.NewMatcher(tags)
+})
+
+// Accepted is the language the panel speaks that best fits an
+// Accept-Language header, or "" when the header names none of them.
+func Accepted(header string) string {
+	if header == "" {
+		return ""
+	}
+	prefs, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(prefs) == 0 {
+		return ""
+	}
+	_, i, conf := matcher().Match(prefs...)
+	if conf == language.No {
+		return ""
+	}
+	if i == 0 {
+		return "en"
+	}
+	return Languages()[i-1]
+}
+
 // M marks msg as a message that is translated where it is shown, not where
 // it is written (a table of messages): it returns msg unchanged, and the
 // catalog test finds it.

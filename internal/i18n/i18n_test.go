@@ -27,3 +27,20 @@ func TestTranslate(t *testing.T) {
 		}
 	}
 }
+
+// TestAccepted: a browser's preferred language the panel speaks is chosen.
+func TestAccepted(t *testing.T) {
+	for header, want := range map[string]string{
+		"":                        "",
+		"es-ES,es;q=0.9,en;q=0.8": "es",
+		"ca":                      "ca",
+		"fr-FR,fr;q=0.9,ca;q=0.5": "ca",
+		"en-GB":                   "en",
+		"de":                      "",
+		"not a header;;;":         "",
+	} {
+		if got := Accepted(header); got != want {
+			t.Errorf("Accepted(%q) = %q, want %q", header, got, want)
+		}
+	}
+}

@@ -397,6 +397,28 @@ func humanize(f string) string {
 // words name the fields whose names are not words.
 var words = map[string]string{"repr": "Object", "object_repr": "Object"}
 
+// valueWords say in words the values of choices that are codes; a value
+// not here is shown as it is (a record type, a backend's name).
+var valueWords = map[string]string{
+	"INDIVIDUAL": i18n.M("Individual"), "ASSOCIATION": i18n.M("Association"), "CUSTOMER": i18n.M("Customer"),
+	"COMPANY": i18n.M("Company"), "PUBLICBODY": i18n.M("Public body"), "STAFF": i18n.M("Staff"), "FRIEND": i18n.M("Friend"),
+	"mysql": "MySQL / MariaDB", "postgresql": "PostgreSQL",
+}
+
+// languageNames are languages as their speakers name them.
+var languageNames = map[string]string{"EN": "English", "ES": "Español", "CA": "Català"}
+
+// valueLabel is a choice's value as people read it.
+func valueLabel(ctx context.Context, v string) string {
+	if n, ok := languageNames[v]; ok {
+		return n
+	}
+	if w, ok := valueWords[v]; ok {
+		return i18n.T(ctx, w)
+	}
+	return v
+}
+
 var acronyms = map[string]bool{"id": true, "ttl": true, "ds": true, "os": true, "ssh": true, "dns": true,
 	"dnssec": true, "ip": true, "url": true, "ms": true}
 
@@ -607,6 +629,7 @@ type ObjectPage struct {
 	History string
 	Ops     string
 	Resync  bool
+	Setup   *ServerSetup // a server's setup steps, for staff
 }
 
 // Related is a list of another model's objects that point at this one.
@@ -635,6 +658,9 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 	}
 	op.Ops = r.URL.Query().Get("changes")
 	op.Related = w.related(r, m, id)
+	if m.Name == "server" && me(r).Staff {
+		op.Setup = w.serverSetup(r, id, obj)
+	}
 	render(rw, r, http.StatusOK, objectPage(w.frame(r, op.Title), op))
 }
 
