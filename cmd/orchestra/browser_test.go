@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/services/dns"
 	"github.com/orchestra-panel/orchestra/internal/services/dns/bindtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -315,6 +316,35 @@ func TestBrowser(t *testing.T) {
 			// the same pages on a phone
 			b.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/domains/"), waitvisible("p.count"))
 			b.shot("domains-phone")
+
+			// the customer chooses Spanish: every page speaks it, no English left
+			b.run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/accounts/"), waitvisible("p.count"))
+			b.follow(`main table a[href^="/accounts/"]`)
+			b.follow(`.actions a[href$="/edit"]`)
+			b.run(waitvisible("#f-language"), setvalue("#f-language", "ES"), click(".form button[type=submit]"), waitvisible("#fields"))
+			english := englishOnly(t)
+			if !english["Save"] || !english["Domains"] {
+				t.Fatalf("the Spanish catalog does not translate Save and Domains")
+			}
+			for _, page := range []struct{ name, path string }{
+				{"dashboard-es", "/"}, {"domains-es", "/domains/"}, {"domain-es", domainURL}, {"record-add-es", "/records/new"},
+				{"records-es", "/records/"}, {"database-add-es", "/databases/new"}, {"system-users-es", "/system-users/"},
+				{"ssh-keys-es", "/ssh-keys/"}, {"contacts-es", "/contacts/"}, {"password-es", "/password"},
+				{"search-es", "/search?q=" + qs(zone)}, {"tokens-es", "/tokens/"},
+			} {
+				u := page.path
+				if !strings.HasPrefix(u, "http") {
+					u = base + u
+				}
+				b.run(chromedp.Navigate(u), waitvisible("h1"))
+				if left := b.untranslated(english); len(left) > 0 {
+					t.Errorf("%s in Spanish still shows English: %q", page.path, left)
+				}
+				if lang := b.attr("html", "lang"); lang != "es" {
+					t.Errorf("%s: <html lang=%q>", page.path, lang)
+				}
+				b.shot(page.name)
+			}
 			t.Logf("screenshots in %s", shots)
 		})
 	}
@@ -584,4 +614,53 @@ func fingerprintOf(t *testing.T, key string) string {
 		t.Fatal(err)
 	}
 	return ssh.FingerprintSHA256(pk)
+}
+
+// englishOnly are the English messages whose Spanish differs: one of them
+// on a Spanish page is a string left untranslated.
+func englishOnly(t *testing.T) map[string]bool {
+	cat, err := i18n.Catalog("es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for en, es := range cat {
+		if en != es && !strings.Contains(en, "%") {
+			out[en] = true
+		}
+	}
+	return out
+}
+
+// untranslated lists the page's texts (and its labels, titles and
+// placeholders) that are English messages.
+func (b *browser) untranslated(english map[string]bool) []string {
+	b.t.Helper()
+	js := `(() => {
+		const out = [];
+		const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		while (w.nextNode()) { const s = w.currentNode.textContent.trim(); if (s) out.push(s); }
+		for (const e of document.querySelectorAll('[title],[placeholder],[aria-label],[data-label]'))
+			for (const a of ['title', 'placeholder', 'aria-label', 'data-label']) { const v = e.getAttribute(a); if (v) out.push(v.trim()); }
+		return out; })()`
+	texts, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](js))
+	if err != nil {
+		b.t.Fatalf("reading the page's texts: %v", err)
+	}
+	var left []string
+	for _, s := range texts {
+		if english[s] || english[strings.TrimSuffix(s, ":")] {
+			left = append(left, s)
+		}
+	}
+	return left
+}
+
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Attributes(sel, byCSS(sel)))
+	if err != nil {
+		b.t.Fatalf("attributes of %s: %v", sel, err)
+	}
+	return v[name]
 }
