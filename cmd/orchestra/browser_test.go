@@ -210,6 +210,19 @@ func TestBrowser(t *testing.T) {
 			}
 			domainURL, _, _ := strings.Cut(b.location(), "?")
 			domainID := domainURL[strings.LastIndex(domainURL, "/")+1:]
+			// a record added under the domain's own list, without leaving its page
+			b.run(chromedp.Navigate(domainURL), waitvisible("form.inline-add"),
+				setvalue("#records-f-type", "A"), sendkeys("#records-f-value", "192.0.2.10"))
+			b.shot("domain-inline-record")
+			b.press("form.inline-add button[type=submit]")
+			b.run(waitvisible("#ops"))
+			if got, _, _ := strings.Cut(b.location(), "?"); got != domainURL {
+				t.Errorf("after adding a record inline: at %s, not %s", got, domainURL)
+			}
+			bindtest.Eventually(t, "the record added inline served", func() (string, bool) {
+				got := bindtest.Dig(t, bed.Master, zone, "A")
+				return got, strings.Contains(got, "192.0.2.10")
+			})
 			// the execution log, coloured by its state
 			b.follow(`#ops a[href^="/logs/"]`)
 			b.run(waitvisible("#fields .state-SUCCESS"))
@@ -282,6 +295,11 @@ func TestBrowser(t *testing.T) {
 			b.shot("dashboard-customer")
 			if body := b.text("body"); strings.Contains(body, "Administration") || strings.Contains(body, "Servers") {
 				t.Errorf("the customer sees staff pages:\n%s", body)
+			}
+			// their services, each with its state in words
+			if got := b.inner("section.services"); !strings.Contains(got, zone+" active") || strings.Contains(got, "bind9") ||
+				strings.Contains(got, "SUCCESS") || strings.Contains(got, "SKIPPED") {
+				t.Errorf("the customer's services:\n%s", got)
 			}
 			b.run(chromedp.Navigate(base+"/domains/"), waitvisible("p.count"))
 			if body := b.text("main"); !strings.Contains(body, zone) || strings.Contains(body, otherZone) {
@@ -663,4 +681,14 @@ func (b *browser) attr(sel, name string) string {
 		b.t.Fatalf("attributes of %s: %v", sel, err)
 	}
 	return v[name]
+}
+
+// inner is what the page shows of sel, as a person reads it.
+func (b *browser) inner(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); return e ? e.innerText : ""; })()`))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.Join(strings.Fields(s), " ")
 }

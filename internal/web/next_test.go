@@ -53,3 +53,26 @@ func TestNestedErrorsBesideTheirField(t *testing.T) {
 		t.Errorf("errors %v, other %v; want %v", got, p.Other, want)
 	}
 }
+
+// TestStateWords: a customer reads how a service stands from the last state
+// of its operations on each server.
+func TestStateWords(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, c := range []struct {
+		states []string
+		class  string
+	}{
+		{nil, "ok"},
+		{[]string{"SUCCESS", "SUCCESS"}, "ok"},
+		{[]string{"SUCCESS", "SKIPPED"}, "ok"},
+		{[]string{"SUCCESS", "STARTED"}, "busy"},
+		{[]string{"FAILURE", "RECEIVED"}, "busy"},
+		{[]string{"SUCCESS", "TIMEOUT"}, "bad"},
+		{[]string{"ERROR"}, "bad"},
+	} {
+		words, class := stateWords(r, c.states)
+		if class != c.class || words == "" {
+			t.Errorf("stateWords(%v) = %q, %q; want class %q", c.states, words, class, c.class)
+		}
+	}
+}

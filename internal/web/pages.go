@@ -639,6 +639,13 @@ type Related struct {
 	Add    string
 	Count  int
 	Header string
+	// Inline is a short add form under the list (a domain's records): the
+	// fields but the one naming this object, posted to Add's model with
+	// Parent set, coming back here.
+	Inline       []FormField
+	InlineAction string
+	Parent       Option // the field naming this object, and its id
+	Back         string
 }
 
 func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
@@ -713,12 +720,43 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 			rel.Live = "" // no pinging from another object's page
 			if other.Create != nil && other.Create.Properties[f.Name] != nil {
 				rel.Add = "/" + other.Slug + "/new?" + f.Name + "=" + url.QueryEscape(id)
+				w.inlineAdd(r, &rel, other, f.Name, id, "/"+m.Slug+"/"+url.PathEscape(id))
 			}
 			out = append(out, rel)
 			break
 		}
 	}
 	return out
+}
+
+// inlineMax is the most fields an add form may have to be shown inline.
+const inlineMax = 5
+
+// inlineAdd gives rel an inline add form when other's objects are made of a
+// few plain fields besides the one naming the parent (a record: type, name,
+// value, TTL); others are added on their own page.
+func (w *Handler) inlineAdd(r *http.Request, rel *Related, other *Model, parent, id, back string) {
+	var fs []Field
+	for _, f := range other.form(other.Create, me(r).Staff) {
+		if f.Name == parent {
+			continue
+		}
+		if strings.Contains(f.Name, ".") || f.Type == "object" || f.Type == "array" || secret(f) || w.isRef(r, other, f) != nil {
+			return
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 || len(fs) > inlineMax {
+		return
+	}
+	rel.Inline = w.formFields(r, other, fs, defaults(fs, nil, other.Toggle), nil)
+	for i := range rel.Inline {
+		rel.Inline[i].Description = "" // the full form explains; this row stays one line
+		rel.Inline[i].Prefix = other.Slug + "-"
+	}
+	rel.InlineAction = "/" + other.Slug + "/new"
+	rel.Parent = Option{Value: parent, Label: id}
+	rel.Back = back
 }
 
 func finalState(s string) bool {
@@ -773,7 +811,11 @@ type FormField struct {
 	Multiple    bool
 	Pick        string
 	Placeholder string // the default an empty field takes
+	Prefix      string // of its element ids, where a page has several forms
 }
+
+// ID is the id of the field's input.
+func (ff FormField) ID() string { return ff.Prefix + "f-" + ff.Name }
 
 func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[string]string, p *problem) []FormField {
 	if p != nil { // a field's part the form has no field for (a kind's setting): beside the field
@@ -950,7 +992,11 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 		render(rw, r, http.StatusCreated, objectPage(w.frame(r, op.Title), op))
 		return
 	}
-	http.Redirect(rw, r, withDone("/"+m.Slug+"/"+url.PathEscape(id)+opsQuery(hdr), "saved"), http.StatusSeeOther)
+	next := "/" + m.Slug + "/" + url.PathEscape(id)
+	if back := r.PostFormValue("back"); back != "" && safeNext(back) == back {
+		next = back // added from its parent's page: back there
+	}
+	http.Redirect(rw, r, withDone(next+opsQuery(hdr), "saved"), http.StatusSeeOther)
 }
 
 func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
@@ -1288,6 +1334,14 @@ func (w *Handler) action(rw http.ResponseWriter, r *http.Request) {
 	case map[string]any:
 		result = w.sortedCells(r, m, x)
 	case nil:
+	case []any:
+		if logs, ok := plannedLogs(x); ok { // units of work: how many, and their logs
+			result = append(result, Cell{Label: i18n.T(r.Context(), "Units of work"),
+				Text: plural(r.Context(), len(x), "One unit of work planned.", "%d units of work planned."),
+				Href: "/logs/?ids=" + strings.Join(logs, ",")})
+			break
+		}
+		result = append(result, w.cell(r, m, "result", x))
 	default:
 		result = append(result, w.cell(r, m, "result", x))
 	}
@@ -1308,6 +1362,22 @@ func (w *Handler) renderActionDone(rw http.ResponseWriter, r *http.Request, m *M
 	path := "/" + m.Slug + "/" + url.PathEscape(id)
 	ap := ActionPage{FormPage: FormPage{Model: m, Back: path}, Summary: i18n.T(ctx, a.Summary), Result: result, Done: true, Ops: ops}
 	render(rw, r, http.StatusOK, actionPage(w.frame(r, i18n.T(ctx, a.Label)+": "+objectTitle(m, id, obj)), ap))
+}
+
+// plannedLogs reads an answer that lists planned units of work: the logs
+// that follow them.
+func plannedLogs(units []any) ([]string, bool) {
+	var logs []string
+	for _, u := range units {
+		m, ok := u.(map[string]any)
+		if !ok || m["backend"] == nil || m["server"] == nil {
+			return nil, false
+		}
+		if n, ok := m["log"].(float64); ok {
+			logs = append(logs, strconv.Itoa(int(n)))
+		}
+	}
+	return logs, len(units) > 0
 }
 
 // summarise turns a ping-like answer into one cell: reachable or not.

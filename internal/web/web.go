@@ -249,6 +249,7 @@ type dashboardData struct {
 	Failures []failure
 	Steps    []step // what staff should do next on a panel not set up yet
 	Ran      bool   // a unit of work ever ran
+	Services []ServiceList // a customer's services and their state
 }
 
 // step is a next step: a sentence and the page that does it.
@@ -292,6 +293,8 @@ func (w *Handler) dashboard(rw http.ResponseWriter, r *http.Request) {
 			d.Steps = append(d.Steps, step{i18n.T(ctx, "No routes yet: no service is sent to a server until a route says which."), "/routes/new", i18n.T(ctx, "Add a route")})
 		}
 		d.Ran = count("logs") != 0
+	} else {
+		d.Services = w.customerServices(r)
 	}
 	render(rw, r, http.StatusOK, dashboard(w.frame(r, i18n.T(ctx, "Dashboard")), d))
 }
