@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -109,10 +110,17 @@ func TestBrowser(t *testing.T) {
 			// the panel's key to authorize, the key it presents to pin, and the
 			// services to route to it; a route then applies what already exists
 			// (the other account's domain, added before any server)
+			mysqlClient := os.Getenv("ORCHESTRA_TEST_MYSQL_CLIENT")
+			if mysqlClient == "" {
+				mysqlClient = "mysql"
+			}
+			masterSettings := bed.MasterSettings()
+			masterSettings["DATABASES_MYSQL_CLIENT"] = mysqlClient
 			for i, role := range []struct {
-				name, backend string
-				settings      map[string]string
-			}{{"ns-master", dns.MasterBackend, bed.MasterSettings()}, {"ns-slave", dns.SlaveBackend, bed.SlaveSettings()}} {
+				name     string
+				backends []string // the first applies what exists
+				settings map[string]string
+			}{{"ns-master", []string{dns.MasterBackend, "mysql", "mysql-user"}, masterSettings}, {"ns-slave", []string{dns.SlaveBackend}, bed.SlaveSettings()}} {
 				s := bed.SSH.Servers[i]
 				var lines []string
 				for k, v := range role.settings {
@@ -157,19 +165,26 @@ func TestBrowser(t *testing.T) {
 				b.run(waitvisible("dl.fields"), chromedp.Navigate(serverURL), waitvisible("section.setup"))
 				// pinned, the panel reaches it
 				b.poll(`!!document.querySelector('section.setup .ping .state-SUCCESS')`, 30*time.Second)
-				// the proposals: route its service here, then apply what exists
-				b.follow(`section.setup a[href^="/routes/new?"][href*="backend=` + role.backend + `"]`)
-				b.run(waitvisible("#f-backend"))
-				if got := b.value("#f-backend"); got != role.backend {
-					t.Fatalf("the proposed route names %q", got)
-				}
-				b.press(".form button[type=submit]")
-				b.follow(`.actions a[href$="/do/apply"]`)
-				b.run(waitvisible(".form button[type=submit]"))
-				b.press(".form button[type=submit]")
-				b.run(waitvisible("dl.fields"))
-				if i == 0 {
-					b.shot("route-applied")
+				// the proposals: route its services here, then apply what exists
+				for j, backend := range role.backends {
+					b.run(chromedp.Navigate(serverURL), waitvisible("section.setup"))
+					b.follow(`section.setup a[href^="/routes/new?"][href*="backend=` + backend + `&"]`)
+					b.run(waitvisible("#f-backend"))
+					if got := b.value("#f-backend"); got != backend {
+						t.Fatalf("the proposed route names %q", got)
+					}
+					b.press(".form button[type=submit]")
+					b.run(waitvisible("#fields"))
+					if j > 0 {
+						continue
+					}
+					b.follow(`.actions a[href$="/do/apply"]`)
+					b.run(waitvisible(".form button[type=submit]"))
+					b.press(".form button[type=submit]")
+					b.run(waitvisible("dl.fields"))
+					if i == 0 {
+						b.shot("route-applied")
+					}
 				}
 			}
 			bindtest.Eventually(t, "the master serving the domain added before it", func() (string, bool) {
@@ -180,6 +195,17 @@ func TestBrowser(t *testing.T) {
 				got := bindtest.Dig(t, bed.Slave, otherZone, "SOA")
 				return got, got != ""
 			})
+
+			// four mistakes in one form: four messages, each beside its field
+			b.run(chromedp.Navigate(base+"/accounts/new"), waitvisible("#f-username"),
+				sendkeys("#f-username", "bad name!"), sendkeys("#f-email", "not-an-email"), sendkeys("#f-password", "short"),
+				click(".form button[type=submit]"), waitvisible("#f-username-error"))
+			for _, f := range []string{"username", "full_name", "email", "password"} {
+				if msg := b.inner("#f-" + f + "-error"); msg == "" {
+					t.Errorf("no message beside %s", f)
+				}
+			}
+			b.shot("account-add-mistakes")
 
 			// staff adds an account
 			user := "cust" + token
@@ -319,6 +345,22 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the customer's record page shows internals:\n%s", body)
 			}
 			b.shot("record-applied-customer")
+			// a database with a new user, in one form: the user logs in to MariaDB
+			dbName, dbUser, dbPass := "db"+token, "u"+token, "Db-Plover-5512"
+			t.Cleanup(func() {
+				exec.Command("sh", "-c", "printf '%s\\n' \"DROP DATABASE IF EXISTS $1; DROP USER IF EXISTS '$2'@'%';\" | "+mysqlClient,
+					"sh", dbName, dbUser).Run()
+			})
+			b.run(chromedp.Navigate(base+"/databases/new"), waitvisible("#f-name"), sendkeys("#f-name", dbName),
+				setvalue("#f-type", "mysql"), sendkeys(`[id="f-user.username"]`, dbUser), sendkeys(`[id="f-user.password"]`, dbPass))
+			b.shot("database-add-customer")
+			b.press(".form button[type=submit]")
+			b.run(waitvisible("#fields"))
+			b.poll(`(() => { const h = document.querySelector('#ops h2'); return !!h && h.textContent === 'Applied on the servers.'; })()`, 90*time.Second)
+			b.shot("database-applied-customer")
+			if out, err := mysqlLogin(dbUser, dbPass, dbName, "SELECT DATABASE()"); err != nil || out != dbName {
+				t.Errorf("%s logging in to MariaDB: %v\n%s", dbUser, err, out)
+			}
 			for _, path := range []string{"/domains/" + jsonID(otherDomain["id"]), "/accounts/" + jsonID(other["id"]),
 				"/domains/" + jsonID(otherDomain["id"]) + "/edit", "/domains/" + jsonID(otherDomain["id"]) + "/view/zone",
 				"/servers/", "/logs/"} {
@@ -686,9 +728,22 @@ func (b *browser) attr(sel, name string) string {
 // inner is what the page shows of sel, as a person reads it.
 func (b *browser) inner(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); return e ? e.innerText : ""; })()`))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return e ? e.innerText : ""; })()`))
 	if err != nil {
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// mysqlLogin runs SQL as user over TCP on the test bed's MariaDB.
+func mysqlLogin(user, pw, db, sql string) (string, error) {
+	host, port := "127.0.0.1", "3306"
+	if a := os.Getenv("ORCHESTRA_TEST_MYSQL_ADDR"); a != "" {
+		if h, p, err := net.SplitHostPort(a); err == nil {
+			host, port = h, p
+		}
+	}
+	out, err := exec.Command("mysql", "--protocol=TCP", "-h", host, "-P", port, "-u", user, "--password="+pw,
+		"-N", "-B", "-e", sql, db).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }

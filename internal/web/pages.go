@@ -753,6 +753,9 @@ func (w *Handler) inlineAdd(r *http.Request, rel *Related, other *Model, parent,
 	for i := range rel.Inline {
 		rel.Inline[i].Description = "" // the full form explains; this row stays one line
 		rel.Inline[i].Prefix = other.Slug + "-"
+		if rel.Inline[i].Input == "textarea" {
+			rel.Inline[i].Input = "text"
+		}
 	}
 	rel.InlineAction = "/" + other.Slug + "/new"
 	rel.Parent = Option{Value: parent, Label: id}
