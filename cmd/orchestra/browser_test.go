@@ -405,6 +405,15 @@ func TestBrowser(t *testing.T) {
 				}
 				b.shot(page.name)
 			}
+			// every page, as the customer (in Spanish) and as staff, on a
+			// desktop and on a phone: nothing overflows, axe-core finds
+			// nothing serious, and the customer's pages hold no English
+			b.everyPage("customer", english)
+			b.run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/"), waitvisible("h1"))
+			b.press(`form[action="/logout"] button`)
+			b.run(waitvisible("#username"))
+			b.login("staff", "Staff-Kestrel-4821")
+			b.everyPage("staff", nil)
 			t.Logf("screenshots in %s", shots)
 		})
 	}
@@ -746,4 +755,56 @@ func mysqlLogin(user, pw, db, sql string) (string, error) {
 	out, err := exec.Command("mysql", "--protocol=TCP", "-h", host, "-P", port, "-u", user, "--password="+pw,
 		"-N", "-B", "-e", sql, db).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// everyPage visits every list in the navigation, the first object of each
+// and its add form, on a desktop and on a phone, and keeps a screenshot of
+// each. No page is wider than the screen; with english, none shows an
+// English message.
+func (b *browser) everyPage(who string, english map[string]bool) {
+	b.t.Helper()
+	b.run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.base+"/"), waitvisible("nav.side"))
+	lists, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('nav.side a')].map(a => a.getAttribute('href'))`))
+	if err != nil || len(lists) < 3 {
+		b.t.Fatalf("the navigation: %v %v", lists, err)
+	}
+	pages := []string{"/", "/password", "/search?q=example"}
+	for _, l := range lists {
+		if l == "/" {
+			continue
+		}
+		pages = append(pages, l)
+		b.run(chromedp.Navigate(b.base+l), waitvisible("h1"))
+		more, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[
+			document.querySelector('main table tbody a[href^="` + l + `"]'),
+			document.querySelector('main a.button.primary[href$="/new"]'),
+		].filter(a => a).map(a => a.getAttribute('href'))`))
+		if err != nil {
+			b.t.Fatalf("links of %s: %v", l, err)
+		}
+		pages = append(pages, more...)
+	}
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		b.run(chromedp.EmulateViewport(vp.w, vp.h))
+		for _, p := range pages {
+			b.run(chromedp.Navigate(b.base+p), waitvisible("h1"))
+			name := "every-" + who + "-" + vp.name + "-" + strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(p), "-")
+			if p == "/" {
+				name = "every-" + who + "-" + vp.name + "-dashboard"
+			}
+			if wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); err != nil || wide {
+				b.t.Errorf("%s on a %s is wider than the screen", p, vp.name)
+			}
+			if english != nil {
+				if left := b.untranslated(english); len(left) > 0 {
+					b.t.Errorf("%s still shows English: %q", p, left)
+				}
+			}
+			b.shot(name)
+		}
+	}
+	b.run(chromedp.EmulateViewport(1280, 900))
 }

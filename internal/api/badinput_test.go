@@ -145,7 +145,7 @@ func TestBadAccountCreate(t *testing.T) {
 		{name: "type unknown", body: obj(valid, "type", "NOPE"), want: []string{"body.type"}},
 		{name: "type lower case", body: obj(valid, "type", "individual"), want: []string{"body.type"}},
 		{name: "type 33 chars", body: obj(valid, "type", strings.Repeat("T", 33)), want: []string{"body.type"}},
-		{name: "language not offered", body: obj(valid, "language", "ES"), want: []string{"body.language"}},
+		{name: "language not offered", body: obj(valid, "language", "FR"), want: []string{"body.language"}},
 		{name: "language lower case", body: obj(valid, "language", "en"), want: []string{"body.language"}},
 		{name: "language 3 chars", body: obj(valid, "language", "ENG"), want: []string{"body.language"}},
 		{name: "password too short", body: obj(valid, "password", "Ab1-"), want: []string{"body.password"}},

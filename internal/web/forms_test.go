@@ -361,3 +361,36 @@ func TestSettingsPage(t *testing.T) {
 		}
 	})
 }
+
+// TestHelpInTheReadersWords: customers' forms do not name settings (the
+// default is shown in the field); staff's do. A record added from its
+// domain's page, in the inline row, comes back to that page.
+func TestHelpInTheReadersWords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		cust := f.login(t, "cust", "Cust-password-1")
+		_, _, page := cust.get("/records/new")
+		if strings.Contains(page, "DOMAINS_DEFAULT_TTL") || !strings.Contains(page, "Seconds or an interval like 1h.") {
+			t.Errorf("customer's record form names a setting:\n%s", page)
+		}
+		staff := f.login(t, "admin", "Adm1n-password!")
+		if _, _, page = staff.get("/records/new"); !strings.Contains(page, "DOMAINS_DEFAULT_TTL when empty") {
+			t.Errorf("staff's record form lost the setting's name:\n%s", page)
+		}
+		dom := fmt.Sprintf("/domains/%d", f.ownDomain.ID)
+		_, _, page = cust.get(dom)
+		if !strings.Contains(page, `<form method="post" action="/records/new" class="inline-add"`) ||
+			!strings.Contains(page, `id="records-f-value"`) {
+			t.Fatalf("no inline record row on the domain's page:\n%s", page)
+		}
+		code, loc, body := cust.post("/records/new", url.Values{"domain": {strconv.Itoa(f.ownDomain.ID)}, "type": {"TXT"},
+			"value": {"inline"}, "back": {dom}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, dom+"?") {
+			t.Errorf("inline add: %d %s %s", code, loc, body)
+		}
+		if _, loc, _ = cust.post("/records/new", url.Values{"domain": {strconv.Itoa(f.ownDomain.ID)}, "type": {"TXT"},
+			"value": {"elsewhere"}, "back": {"//evil.example/"}}); strings.Contains(loc, "evil") {
+			t.Errorf("a back link to another site was followed: %s", loc)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -324,6 +325,8 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 		if f == "state" {
 			c.Class = "state state-" + x
+		} else if _, chosen := m.Choices[f]; chosen {
+			c.Text = valueLabel(ctx, x) // a code among choices, in words
 		}
 		c.Pre = strings.Contains(x, "\n")
 	case []any:
@@ -407,6 +410,34 @@ var valueWords = map[string]string{
 
 // languageNames are languages as their speakers name them.
 var languageNames = map[string]string{"EN": "English", "ES": "Español", "CA": "Català"}
+
+var (
+	settingName   = regexp.MustCompile(`\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b`)
+	sentenceBreak = regexp.MustCompile(`[.;] `)
+)
+
+// help is a field's help in the reader's words: customers are not told
+// which setting gives a default (the form shows the default itself), so the
+// parts of it naming one are left out for them.
+func help(r *http.Request, desc string) string {
+	if desc == "" {
+		return ""
+	}
+	s := i18n.T(r.Context(), desc)
+	if !settingName.MatchString(s) || me(r) == nil || me(r).Staff {
+		return s
+	}
+	var kept []string
+	for _, part := range sentenceBreak.Split(strings.TrimSuffix(s, "."), -1) {
+		if !settingName.MatchString(part) {
+			kept = append(kept, part)
+		}
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	return strings.Join(kept, "; ") + "."
+}
 
 // valueLabel is a choice's value as people read it.
 func valueLabel(ctx context.Context, v string) string {
@@ -839,6 +870,7 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 	var out []FormField
 	for _, f := range fs {
 		ff := FormField{Field: f, Label: label(r.Context(), f.Name), Value: vals[f.Name]}
+		ff.Description = help(r, f.Description)
 		if len(f.Enum) > 0 && ff.Value != "" && !slices.Contains(f.Enum, ff.Value) {
 			ff.Enum = append(slices.Clip(f.Enum), ff.Value) // a value no longer offered stays as it is
 		}

@@ -247,8 +247,8 @@ func (w *Handler) recentFailures(r *http.Request) []failure {
 type dashboardData struct {
 	Groups   []tileGroup
 	Failures []failure
-	Steps    []step // what staff should do next on a panel not set up yet
-	Ran      bool   // a unit of work ever ran
+	Steps    []step        // what staff should do next on a panel not set up yet
+	Ran      bool          // a unit of work ever ran
 	Services []ServiceList // a customer's services and their state
 }
 
