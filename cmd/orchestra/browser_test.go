@@ -58,7 +58,7 @@ func TestBrowser(t *testing.T) {
 			token := fmt.Sprintf("%s%d", engine[:2], time.Now().UnixNano()%1e9)
 			browserSetup(t, dbURL)
 			env := append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821")
-			if out, err := runWithEnv(env, bin, "createsuperuser", "--username=staff", "--email=staff@example.com"); err != nil {
+			if out, err := runWithEnv(env, bin, "createsuperuser", "--username=kestrel", "--email=kestrel@example.com"); err != nil {
 				t.Fatalf("createsuperuser: %v\n%s", err, out)
 			}
 			addr := freePort(t)
@@ -80,7 +80,7 @@ func TestBrowser(t *testing.T) {
 			waitUp(t, base+"/login")
 
 			// another account with a domain, which the customer must never see
-			staffAPI := apiClient(t, base, "staff", "Staff-Kestrel-4821")
+			staffAPI := apiClient(t, base, "kestrel", "Staff-Kestrel-4821")
 			other := staffAPI.post(t, "/accounts", map[string]any{"username": "other" + token, "full_name": "Other",
 				"email": "other@example.com"})
 			otherZone := "other" + token + ".example.net"
@@ -100,7 +100,7 @@ func TestBrowser(t *testing.T) {
 			b := &browser{t: t, ctx: ctx, base: base, shots: shots}
 
 			// staff logs in
-			b.login("staff", "Staff-Kestrel-4821")
+			b.login("kestrel", "Staff-Kestrel-4821")
 			if h1 := b.text("h1"); h1 != "Dashboard" {
 				t.Fatalf("after login: %q", h1)
 			}
@@ -412,7 +412,7 @@ func TestBrowser(t *testing.T) {
 			b.run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/"), waitvisible("h1"))
 			b.press(`form[action="/logout"] button`)
 			b.run(waitvisible("#username"))
-			b.login("staff", "Staff-Kestrel-4821")
+			b.login("kestrel", "Staff-Kestrel-4821")
 			b.everyPage("staff", nil)
 			t.Logf("screenshots in %s", shots)
 		})

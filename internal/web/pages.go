@@ -325,8 +325,14 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 		if f == "state" {
 			c.Class = "state state-" + x
-		} else if _, chosen := m.Choices[f]; chosen {
+		} else if _, chosen := m.Choices[f]; chosen || f == "action" || f == "channel" {
 			c.Text = valueLabel(ctx, x) // a code among choices, in words
+		} else if f == "object_type" || f == "model" {
+			for _, other := range w.models.order {
+				if other.Type == x {
+					c.Text = i18n.T(ctx, other.Singular) // a model's type name, as people name it
+				}
+			}
 		}
 		c.Pre = strings.Contains(x, "\n")
 	case []any:
@@ -406,6 +412,9 @@ var valueWords = map[string]string{
 	"INDIVIDUAL": i18n.M("Individual"), "ASSOCIATION": i18n.M("Association"), "CUSTOMER": i18n.M("Customer"),
 	"COMPANY": i18n.M("Company"), "PUBLICBODY": i18n.M("Public body"), "STAFF": i18n.M("Staff"), "FRIEND": i18n.M("Friend"),
 	"mysql": "MySQL / MariaDB", "postgresql": "PostgreSQL",
+	// recorded changes: what was done, and through which door
+	"create": i18n.M("created"), "update": i18n.M("changed"), "delete": i18n.M("deleted"), "save": i18n.M("saved"),
+	"api": "API", "web": i18n.M("web"), "cli": i18n.M("command line"), "system": i18n.M("the panel"),
 }
 
 // languageNames are languages as their speakers name them.
