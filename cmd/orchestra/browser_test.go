@@ -312,7 +312,7 @@ func TestBrowser(t *testing.T) {
 			b.run(chromedp.Navigate(base+"/servers/"), waitvisible("table"))
 			b.poll(`document.querySelectorAll('td .state-SUCCESS').length >= 2`, 30*time.Second)
 			b.shot("servers")
-			b.run(chromedp.Navigate(base+"/settings/"), waitvisible("#DOMAINS_DEFAULT_REFRESH"))
+			b.run(chromedp.Navigate(base+"/settings/?open=DOMAINS_DEFAULT_REFRESH"), waitvisible("#DOMAINS_DEFAULT_REFRESH"))
 			b.shot("settings")
 
 			// the customer

@@ -330,7 +330,7 @@ func TestSettingsPage(t *testing.T) {
 		staff := f.login(t, "admin", "Adm1n-password!")
 		t.Cleanup(func() { staff.post("/settings/DOMAINS_DEFAULT_REFRESH/reset", nil) })
 		_, _, page := staff.get("/settings/")
-		for _, want := range []string{"<h2>Domains</h2>", `id="DOMAINS_DEFAULT_REFRESH"`, `value="1d"`, `href="/settings/"`} {
+		for _, want := range []string{"<h2>Domains <span", `id="DOMAINS_DEFAULT_REFRESH"`, `value="1d"`, `href="/settings/"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the settings page lacks %s", want)
 			}
@@ -339,8 +339,13 @@ func TestSettingsPage(t *testing.T) {
 		if code != http.StatusUnprocessableEntity || !strings.Contains(body, `<span class="error" role="alert">`) {
 			t.Errorf("a bad refresh: %d", code)
 		}
-		if code, loc, _ := staff.post("/settings/DOMAINS_DEFAULT_REFRESH", url.Values{"type": {"string"}, "value": {"3d"}}); code != http.StatusSeeOther {
+		code, loc, _ := staff.post("/settings/DOMAINS_DEFAULT_REFRESH", url.Values{"type": {"string"}, "value": {"3d"}})
+		if code != http.StatusSeeOther {
 			t.Fatalf("setting the refresh: %d %s", code, loc)
+		}
+		// back on the page, the group of the setting just saved is unfolded, and only it
+		if _, _, page = staff.get(loc); strings.Count(page, `<details class="group settings" open>`) != 1 {
+			t.Errorf("after saving, unfolded groups: %d", strings.Count(page, `<details class="group settings" open>`))
 		}
 		if _, _, form := staff.get("/domains/new"); !strings.Contains(form, `placeholder="3d"`) {
 			t.Errorf("the domain form does not show the new default")

@@ -751,11 +751,17 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 			if w.models.ref(other, f.Name) != m {
 				continue
 			}
-			res, _, _ := w.listJSON(r, other.Slug, url.Values{f.Name: {id}, "page_size": {"10"}})
+			res, _, _ := w.listJSON(r, other.Slug, url.Values{f.Name: {id}, "page_size": {strconv.Itoa(relatedRows)}})
 			if res == nil {
 				break
 			}
-			rel := Related{Table: w.table(r, other, res.Results), Count: res.Count, Header: i18n.T(ctx, other.Label),
+			t := w.table(r, other, res.Results)
+			if i := slices.Index(other.columns(r), f.Name); i > 0 { // the column naming this object says nothing here
+				for j := range t.Rows {
+					t.Rows[j].Cells = slices.Delete(t.Rows[j].Cells, i, i+1)
+				}
+			}
+			rel := Related{Table: t, Count: res.Count, Header: i18n.T(ctx, other.Label),
 				More: "/" + other.Slug + "/?" + f.Name + "=" + url.QueryEscape(id)}
 			rel.Live = "" // no pinging from another object's page
 			if other.Create != nil && other.Create.Properties[f.Name] != nil {
@@ -768,6 +774,10 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 	}
 	return out
 }
+
+// relatedRows is how many objects of each related list an object's page
+// shows; "All N" leads to the rest.
+const relatedRows = 5
 
 // inlineMax is the most fields an add form may have to be shown inline.
 const inlineMax = 5

@@ -31,6 +31,7 @@ type SettingView struct {
 type SettingGroup struct {
 	Title    string
 	Settings []SettingView
+	Open     bool // shown unfolded: it holds the setting just saved or refused
 }
 
 type settingInfo struct {
@@ -84,6 +85,9 @@ func (w *Handler) renderSettings(rw http.ResponseWriter, r *http.Request, status
 			Value: settingText(in.Value), Source: in.Source, Secret: in.Secret}
 		for _, c := range in.Choices {
 			sv.Choices = append(sv.Choices, formValue(Field{}, c))
+		}
+		if in.Name == failed || in.Name == r.URL.Query().Get("open") {
+			g.Open = true
 		}
 		if in.Name == failed {
 			sv.Error = msg
@@ -140,7 +144,7 @@ func (w *Handler) setSetting(rw http.ResponseWriter, r *http.Request) {
 		w.renderSettings(rw, r, code, name, msg)
 		return
 	}
-	http.Redirect(rw, r, "/settings/?done=saved#"+url.QueryEscape(name), http.StatusSeeOther)
+	http.Redirect(rw, r, "/settings/?done=saved&open="+url.QueryEscape(name)+"#"+url.QueryEscape(name), http.StatusSeeOther)
 }
 
 // resetSetting forgets the stored value: the environment's or the default
@@ -152,7 +156,7 @@ func (w *Handler) resetSetting(rw http.ResponseWriter, r *http.Request) {
 		w.renderSettings(rw, r, code, name, parseProblem(code, body).Message)
 		return
 	}
-	http.Redirect(rw, r, "/settings/?done=saved#"+url.QueryEscape(name), http.StatusSeeOther)
+	http.Redirect(rw, r, "/settings/?done=saved&open="+url.QueryEscape(name)+"#"+url.QueryEscape(name), http.StatusSeeOther)
 }
 
 func orDash(s string) string {
