@@ -27,6 +27,9 @@ type Presentation struct {
 	// administration.
 	Group string `json:"group"`
 	Title string `json:"title"` // the field naming an object
+	// Caption, for models whose title is only an id (a record), are the
+	// fields whose values, joined, describe an object on pages.
+	Caption []string `json:"caption,omitempty"`
 	// Columns are the fields a list shows, after the title.
 	Columns []string `json:"columns"`
 	// Orderable are the fields a list may be sorted by, as ?ordering takes them.

@@ -204,6 +204,18 @@ func objectTitle(m *Model, id string, obj map[string]any) string {
 	if t := formValue(Field{}, obj[m.Title]); m.Title != "id" && t != "" {
 		return t
 	}
+	var parts []string
+	for _, f := range m.Caption {
+		if v := formValue(Field{}, obj[f]); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if c := strings.Join(parts, " "); c != "" {
+		if len([]rune(c)) > 60 {
+			c = string([]rune(c)[:59]) + "…"
+		}
+		return c
+	}
 	return "#" + id
 }
 
