@@ -776,7 +776,7 @@ func (b *browser) everyPage(who string, english map[string]bool) {
 		pages = append(pages, l)
 		b.run(chromedp.Navigate(b.base+l), waitvisible("h1"))
 		more, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[
-			document.querySelector('main table tbody a[href^="` + l + `"]'),
+			document.querySelector('main table tbody a[href^="`+l+`"]'),
 			document.querySelector('main a.button.primary[href$="/new"]'),
 		].filter(a => a).map(a => a.getAttribute('href'))`))
 		if err != nil {
