@@ -76,6 +76,9 @@ type Choice struct {
 	// From gives the values when the API is built, for what is known only
 	// once every service is registered (the backends).
 	From func() []string `json:"-"`
+	// Named values are names registered in code (backends): pages show
+	// them as they are, not in words.
+	Named bool `json:"named,omitempty"`
 }
 
 // Among is the choice of values.
@@ -148,7 +151,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		choices := make(map[string]Choice, len(p.Choices))
 		for f, c := range p.Choices {
 			if c.From != nil {
-				c = Choice{Values: c.From()}
+				c = Choice{Values: c.From(), Named: true}
 			}
 			choices[f] = c
 		}
@@ -240,3 +243,20 @@ func example(o huma.Operation, body map[string]any) huma.Operation {
 
 // Set is a fieldset: fields under a label.
 func Set(label string, fields ...string) Fieldset { return Fieldset{Label: label, Fields: fields} }
+
+// valueWords say in English words values that are codes (a preset's name),
+// for the pages; translated where shown.
+var valueWords = map[string]string{}
+
+// SayValues registers how the pages say values that are codes.
+func SayValues(words map[string]string) {
+	for k, v := range words {
+		valueWords[k] = v
+	}
+}
+
+// ValueWords is how the pages say value v, if a service said.
+func ValueWords(v string) (string, bool) {
+	w, ok := valueWords[v]
+	return w, ok
+}

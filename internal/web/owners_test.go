@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,24 +83,37 @@ func TestCustomerOwnsItsObjectsInPages(t *testing.T) {
 		if len(ms) < 5 {
 			t.Fatalf("only %d models a customer may own", len(ms))
 		}
-		// those named by others' examples first
-		rank := func(m model) int {
-			n := 0
-			for _, o := range ms {
-				if ex := o.create.RequestBody.Content["application/json"].Example; ex != nil {
-					j, _ := json.Marshal(ex)
-					var body map[string]any
-					json.Unmarshal(j, &body)
-					for f := range body {
-						if f == m.p.Name || o.p.Refs[f] == m.p.Name {
-							n--
+		// each after those its example names (a mail address after its mailbox)
+		deps := map[string][]string{}
+		for _, m := range ms {
+			if ex := m.create.RequestBody.Content["application/json"].Example; ex != nil {
+				j, _ := json.Marshal(ex)
+				var body map[string]any
+				json.Unmarshal(j, &body)
+				for f := range body {
+					for _, o := range ms {
+						if o.p.Name != m.p.Name && (f == o.p.Name || m.p.Refs[f] == o.p.Name) {
+							deps[m.p.Name] = append(deps[m.p.Name], o.p.Name)
 						}
 					}
 				}
 			}
-			return n
 		}
-		sort.SliceStable(ms, func(i, j int) bool { return rank(ms[i]) < rank(ms[j]) })
+		placed := map[string]bool{}
+		var ordered []model
+		for len(ordered) < len(ms) {
+			before := len(ordered)
+			for _, m := range ms {
+				if !placed[m.p.Name] && !slices.ContainsFunc(deps[m.p.Name], func(d string) bool { return !placed[d] }) {
+					placed[m.p.Name] = true
+					ordered = append(ordered, m)
+				}
+			}
+			if len(ordered) == before {
+				t.Fatalf("the examples name each other in a circle: %v", deps)
+			}
+		}
+		ms = ordered
 		ids := map[string]int{"domain": f.ownDomain.ID}
 		for _, m := range ms {
 			mt := m.create.RequestBody.Content["application/json"]

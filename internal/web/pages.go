@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/settings"
@@ -337,8 +338,8 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 		if f == "state" {
 			c.Class = "state state-" + x
-		} else if _, chosen := m.Choices[f]; chosen || f == "action" || f == "channel" {
-			c.Text = valueLabel(ctx, x) // a code among choices, in words
+		} else if ch, chosen := m.Choices[f]; chosen && !ch.Named || f == "action" || f == "channel" {
+			c.Text = valueLabel(ctx, x) // a code among choices, in words (registered names, backends, stay as named)
 		} else if f == "object_type" || f == "model" {
 			for _, other := range w.models.order {
 				if other.Type == x {
@@ -466,6 +467,9 @@ func valueLabel(ctx context.Context, v string) string {
 		return n
 	}
 	if w, ok := valueWords[v]; ok {
+		return i18n.T(ctx, w)
+	}
+	if w, ok := api.ValueWords(v); ok {
 		return i18n.T(ctx, w)
 	}
 	return v
@@ -924,6 +928,11 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 		}
 		if ref := w.isRef(r, m, f); ref != nil {
 			w.refInput(r, ref, &ff)
+		}
+		if ch, ok := m.Choices[f.Name]; ok && ch.Named && ff.Input == "select" {
+			for _, e := range ff.Enum { // registered names (backends), offered as named
+				ff.Options = append(ff.Options, Option{Value: e, Label: e, Selected: e == ff.Value})
+			}
 		}
 		if name, ok := m.Defaults[f.Name]; ok && ff.Value == "" {
 			// what an empty field becomes: chosen, or shown in it

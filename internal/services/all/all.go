@@ -6,6 +6,7 @@ package all
 import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/databases"
 	_ "github.com/orchestra-panel/orchestra/internal/services/dns"
+	_ "github.com/orchestra-panel/orchestra/internal/services/mail"
 	_ "github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
 )

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -17,6 +18,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -66,6 +69,40 @@ func (c *AccountClient) Remove(ctx context.Context, id int) error { return c.Del
 // nothing (not found) when the object is at another version.
 func (c *AccountClient) NewUpdate(id, version int) Saver[Account] {
 	return c.UpdateOneID(id).Where(account.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *AutoresponseCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *AutoresponseUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *AutoresponseClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *AutoresponseQuery {
+	q := c.Query().Where(predicate.Autoresponse(where))
+	for _, o := range order {
+		q = q.Order(autoresponse.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *AutoresponseClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(autoresponse.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *AutoresponseClient) NewCreate() Saver[Autoresponse] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *AutoresponseClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *AutoresponseClient) NewUpdate(id, version int) Saver[Autoresponse] {
+	return c.UpdateOneID(id).Where(autoresponse.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
@@ -333,6 +370,72 @@ func (c *LaneClient) NewCreate() Saver[Lane] { return c.Create() }
 
 // Remove deletes the object id.
 func (c *LaneClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *MailAddressCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *MailAddressUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *MailAddressClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MailAddressQuery {
+	q := c.Query().Where(predicate.MailAddress(where))
+	for _, o := range order {
+		q = q.Order(mailaddress.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *MailAddressClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(mailaddress.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *MailAddressClient) NewCreate() Saver[MailAddress] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *MailAddressClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *MailAddressClient) NewUpdate(id, version int) Saver[MailAddress] {
+	return c.UpdateOneID(id).Where(mailaddress.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *MailboxCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *MailboxUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *MailboxClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MailboxQuery {
+	q := c.Query().Where(predicate.Mailbox(where))
+	for _, o := range order {
+		q = q.Order(mailbox.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *MailboxClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(mailbox.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *MailboxClient) NewCreate() Saver[Mailbox] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *MailboxClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *MailboxClient) NewUpdate(id, version int) Saver[Mailbox] {
+	return c.UpdateOneID(id).Where(mailbox.VersionEQ(version))
+}
 
 // Generic returns the create's mutation as an ent.Mutation.
 func (c *OperationCreate) Generic() ent.Mutation { return c.mutation }

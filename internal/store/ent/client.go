@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -23,6 +24,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
@@ -42,6 +45,8 @@ type Client struct {
 	config
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// Autoresponse is the client for interacting with the Autoresponse builders.
+	Autoresponse *AutoresponseClient
 	// Change is the client for interacting with the Change builders.
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
@@ -60,6 +65,10 @@ type Client struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// Lane is the client for interacting with the Lane builders.
 	Lane *LaneClient
+	// MailAddress is the client for interacting with the MailAddress builders.
+	MailAddress *MailAddressClient
+	// Mailbox is the client for interacting with the Mailbox builders.
+	Mailbox *MailboxClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
 	// Record is the client for interacting with the Record builders.
@@ -91,6 +100,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Account = NewAccountClient(c.config)
+	c.Autoresponse = NewAutoresponseClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Database = NewDatabaseClient(c.config)
@@ -100,6 +110,8 @@ func (c *Client) init() {
 	c.History = NewHistoryClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Lane = NewLaneClient(c.config)
+	c.MailAddress = NewMailAddressClient(c.config)
+	c.Mailbox = NewMailboxClient(c.config)
 	c.Operation = NewOperationClient(c.config)
 	c.Record = NewRecordClient(c.config)
 	c.Route = NewRouteClient(c.config)
@@ -203,6 +215,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:            ctx,
 		config:         cfg,
 		Account:        NewAccountClient(cfg),
+		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
 		Database:       NewDatabaseClient(cfg),
@@ -212,6 +225,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		History:        NewHistoryClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
 		Lane:           NewLaneClient(cfg),
+		MailAddress:    NewMailAddressClient(cfg),
+		Mailbox:        NewMailboxClient(cfg),
 		Operation:      NewOperationClient(cfg),
 		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
@@ -242,6 +257,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:            ctx,
 		config:         cfg,
 		Account:        NewAccountClient(cfg),
+		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
 		Database:       NewDatabaseClient(cfg),
@@ -251,6 +267,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		History:        NewHistoryClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
 		Lane:           NewLaneClient(cfg),
+		MailAddress:    NewMailAddressClient(cfg),
+		Mailbox:        NewMailboxClient(cfg),
 		Operation:      NewOperationClient(cfg),
 		Record:         NewRecordClient(cfg),
 		Route:          NewRouteClient(cfg),
@@ -290,10 +308,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
-		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
-		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.Database, c.DatabaseUser,
+		c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.MailAddress,
+		c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session,
+		c.Setting, c.SystemUser, c.Throttle, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -303,10 +321,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Change, c.Contact, c.Database, c.DatabaseUser, c.Domain,
-		c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.Operation, c.Record,
-		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.Database, c.DatabaseUser,
+		c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.MailAddress,
+		c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session,
+		c.Setting, c.SystemUser, c.Throttle, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -317,6 +335,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AccountMutation:
 		return c.Account.mutate(ctx, m)
+	case *AutoresponseMutation:
+		return c.Autoresponse.mutate(ctx, m)
 	case *ChangeMutation:
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
@@ -335,6 +355,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *LaneMutation:
 		return c.Lane.mutate(ctx, m)
+	case *MailAddressMutation:
+		return c.MailAddress.mutate(ctx, m)
+	case *MailboxMutation:
+		return c.Mailbox.mutate(ctx, m)
 	case *OperationMutation:
 		return c.Operation.mutate(ctx, m)
 	case *RecordMutation:
@@ -586,6 +610,171 @@ func (c *AccountClient) mutate(ctx context.Context, m *AccountMutation) (Value, 
 		return (&AccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Account mutation op: %q", m.Op())
+	}
+}
+
+// AutoresponseClient is a client for the Autoresponse schema.
+type AutoresponseClient struct {
+	config
+}
+
+// NewAutoresponseClient returns a client for the Autoresponse from the given config.
+func NewAutoresponseClient(c config) *AutoresponseClient {
+	return &AutoresponseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `autoresponse.Hooks(f(g(h())))`.
+func (c *AutoresponseClient) Use(hooks ...Hook) {
+	c.hooks.Autoresponse = append(c.hooks.Autoresponse, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `autoresponse.Intercept(f(g(h())))`.
+func (c *AutoresponseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Autoresponse = append(c.inters.Autoresponse, interceptors...)
+}
+
+// Create returns a builder for creating a Autoresponse entity.
+func (c *AutoresponseClient) Create() *AutoresponseCreate {
+	mutation := newAutoresponseMutation(c.config, OpCreate)
+	return &AutoresponseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Autoresponse entities.
+func (c *AutoresponseClient) CreateBulk(builders ...*AutoresponseCreate) *AutoresponseCreateBulk {
+	return &AutoresponseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AutoresponseClient) MapCreateBulk(slice any, setFunc func(*AutoresponseCreate, int)) *AutoresponseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AutoresponseCreateBulk{err: fmt.Errorf("calling to AutoresponseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AutoresponseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AutoresponseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Autoresponse.
+func (c *AutoresponseClient) Update() *AutoresponseUpdate {
+	mutation := newAutoresponseMutation(c.config, OpUpdate)
+	return &AutoresponseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AutoresponseClient) UpdateOne(_m *Autoresponse) *AutoresponseUpdateOne {
+	mutation := newAutoresponseMutation(c.config, OpUpdateOne, withAutoresponse(_m))
+	return &AutoresponseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AutoresponseClient) UpdateOneID(id int) *AutoresponseUpdateOne {
+	mutation := newAutoresponseMutation(c.config, OpUpdateOne, withAutoresponseID(id))
+	return &AutoresponseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Autoresponse.
+func (c *AutoresponseClient) Delete() *AutoresponseDelete {
+	mutation := newAutoresponseMutation(c.config, OpDelete)
+	return &AutoresponseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AutoresponseClient) DeleteOne(_m *Autoresponse) *AutoresponseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AutoresponseClient) DeleteOneID(id int) *AutoresponseDeleteOne {
+	builder := c.Delete().Where(autoresponse.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AutoresponseDeleteOne{builder}
+}
+
+// Query returns a query builder for Autoresponse.
+func (c *AutoresponseClient) Query() *AutoresponseQuery {
+	return &AutoresponseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAutoresponse},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Autoresponse entity by its id.
+func (c *AutoresponseClient) Get(ctx context.Context, id int) (*Autoresponse, error) {
+	return c.Query().Where(autoresponse.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AutoresponseClient) GetX(ctx context.Context, id int) *Autoresponse {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAddress queries the address edge of a Autoresponse.
+func (c *AutoresponseClient) QueryAddress(_m *Autoresponse) *MailAddressQuery {
+	query := (&MailAddressClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(autoresponse.Table, autoresponse.FieldID, id),
+			sqlgraph.To(mailaddress.Table, mailaddress.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, autoresponse.AddressTable, autoresponse.AddressColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a Autoresponse.
+func (c *AutoresponseClient) QueryAccount(_m *Autoresponse) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(autoresponse.Table, autoresponse.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, autoresponse.AccountTable, autoresponse.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AutoresponseClient) Hooks() []Hook {
+	return c.hooks.Autoresponse
+}
+
+// Interceptors returns the client interceptors.
+func (c *AutoresponseClient) Interceptors() []Interceptor {
+	return c.inters.Autoresponse
+}
+
+func (c *AutoresponseClient) mutate(ctx context.Context, m *AutoresponseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AutoresponseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AutoresponseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AutoresponseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AutoresponseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Autoresponse mutation op: %q", m.Op())
 	}
 }
 
@@ -1943,6 +2132,352 @@ func (c *LaneClient) mutate(ctx context.Context, m *LaneMutation) (Value, error)
 		return (&LaneDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Lane mutation op: %q", m.Op())
+	}
+}
+
+// MailAddressClient is a client for the MailAddress schema.
+type MailAddressClient struct {
+	config
+}
+
+// NewMailAddressClient returns a client for the MailAddress from the given config.
+func NewMailAddressClient(c config) *MailAddressClient {
+	return &MailAddressClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mailaddress.Hooks(f(g(h())))`.
+func (c *MailAddressClient) Use(hooks ...Hook) {
+	c.hooks.MailAddress = append(c.hooks.MailAddress, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mailaddress.Intercept(f(g(h())))`.
+func (c *MailAddressClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MailAddress = append(c.inters.MailAddress, interceptors...)
+}
+
+// Create returns a builder for creating a MailAddress entity.
+func (c *MailAddressClient) Create() *MailAddressCreate {
+	mutation := newMailAddressMutation(c.config, OpCreate)
+	return &MailAddressCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MailAddress entities.
+func (c *MailAddressClient) CreateBulk(builders ...*MailAddressCreate) *MailAddressCreateBulk {
+	return &MailAddressCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MailAddressClient) MapCreateBulk(slice any, setFunc func(*MailAddressCreate, int)) *MailAddressCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MailAddressCreateBulk{err: fmt.Errorf("calling to MailAddressClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MailAddressCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MailAddressCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MailAddress.
+func (c *MailAddressClient) Update() *MailAddressUpdate {
+	mutation := newMailAddressMutation(c.config, OpUpdate)
+	return &MailAddressUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MailAddressClient) UpdateOne(_m *MailAddress) *MailAddressUpdateOne {
+	mutation := newMailAddressMutation(c.config, OpUpdateOne, withMailAddress(_m))
+	return &MailAddressUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MailAddressClient) UpdateOneID(id int) *MailAddressUpdateOne {
+	mutation := newMailAddressMutation(c.config, OpUpdateOne, withMailAddressID(id))
+	return &MailAddressUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MailAddress.
+func (c *MailAddressClient) Delete() *MailAddressDelete {
+	mutation := newMailAddressMutation(c.config, OpDelete)
+	return &MailAddressDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MailAddressClient) DeleteOne(_m *MailAddress) *MailAddressDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MailAddressClient) DeleteOneID(id int) *MailAddressDeleteOne {
+	builder := c.Delete().Where(mailaddress.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MailAddressDeleteOne{builder}
+}
+
+// Query returns a query builder for MailAddress.
+func (c *MailAddressClient) Query() *MailAddressQuery {
+	return &MailAddressQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMailAddress},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MailAddress entity by its id.
+func (c *MailAddressClient) Get(ctx context.Context, id int) (*MailAddress, error) {
+	return c.Query().Where(mailaddress.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MailAddressClient) GetX(ctx context.Context, id int) *MailAddress {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDomain queries the domain edge of a MailAddress.
+func (c *MailAddressClient) QueryDomain(_m *MailAddress) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mailaddress.Table, mailaddress.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, mailaddress.DomainTable, mailaddress.DomainColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a MailAddress.
+func (c *MailAddressClient) QueryAccount(_m *MailAddress) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mailaddress.Table, mailaddress.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, mailaddress.AccountTable, mailaddress.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryMailboxes queries the mailboxes edge of a MailAddress.
+func (c *MailAddressClient) QueryMailboxes(_m *MailAddress) *MailboxQuery {
+	query := (&MailboxClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mailaddress.Table, mailaddress.FieldID, id),
+			sqlgraph.To(mailbox.Table, mailbox.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, mailaddress.MailboxesTable, mailaddress.MailboxesPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MailAddressClient) Hooks() []Hook {
+	return c.hooks.MailAddress
+}
+
+// Interceptors returns the client interceptors.
+func (c *MailAddressClient) Interceptors() []Interceptor {
+	return c.inters.MailAddress
+}
+
+func (c *MailAddressClient) mutate(ctx context.Context, m *MailAddressMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MailAddressCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MailAddressUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MailAddressUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MailAddressDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MailAddress mutation op: %q", m.Op())
+	}
+}
+
+// MailboxClient is a client for the Mailbox schema.
+type MailboxClient struct {
+	config
+}
+
+// NewMailboxClient returns a client for the Mailbox from the given config.
+func NewMailboxClient(c config) *MailboxClient {
+	return &MailboxClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mailbox.Hooks(f(g(h())))`.
+func (c *MailboxClient) Use(hooks ...Hook) {
+	c.hooks.Mailbox = append(c.hooks.Mailbox, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mailbox.Intercept(f(g(h())))`.
+func (c *MailboxClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Mailbox = append(c.inters.Mailbox, interceptors...)
+}
+
+// Create returns a builder for creating a Mailbox entity.
+func (c *MailboxClient) Create() *MailboxCreate {
+	mutation := newMailboxMutation(c.config, OpCreate)
+	return &MailboxCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Mailbox entities.
+func (c *MailboxClient) CreateBulk(builders ...*MailboxCreate) *MailboxCreateBulk {
+	return &MailboxCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MailboxClient) MapCreateBulk(slice any, setFunc func(*MailboxCreate, int)) *MailboxCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MailboxCreateBulk{err: fmt.Errorf("calling to MailboxClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MailboxCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MailboxCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Mailbox.
+func (c *MailboxClient) Update() *MailboxUpdate {
+	mutation := newMailboxMutation(c.config, OpUpdate)
+	return &MailboxUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MailboxClient) UpdateOne(_m *Mailbox) *MailboxUpdateOne {
+	mutation := newMailboxMutation(c.config, OpUpdateOne, withMailbox(_m))
+	return &MailboxUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MailboxClient) UpdateOneID(id int) *MailboxUpdateOne {
+	mutation := newMailboxMutation(c.config, OpUpdateOne, withMailboxID(id))
+	return &MailboxUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Mailbox.
+func (c *MailboxClient) Delete() *MailboxDelete {
+	mutation := newMailboxMutation(c.config, OpDelete)
+	return &MailboxDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MailboxClient) DeleteOne(_m *Mailbox) *MailboxDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MailboxClient) DeleteOneID(id int) *MailboxDeleteOne {
+	builder := c.Delete().Where(mailbox.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MailboxDeleteOne{builder}
+}
+
+// Query returns a query builder for Mailbox.
+func (c *MailboxClient) Query() *MailboxQuery {
+	return &MailboxQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMailbox},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Mailbox entity by its id.
+func (c *MailboxClient) Get(ctx context.Context, id int) (*Mailbox, error) {
+	return c.Query().Where(mailbox.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MailboxClient) GetX(ctx context.Context, id int) *Mailbox {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Mailbox.
+func (c *MailboxClient) QueryAccount(_m *Mailbox) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mailbox.Table, mailbox.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, mailbox.AccountTable, mailbox.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAddresses queries the addresses edge of a Mailbox.
+func (c *MailboxClient) QueryAddresses(_m *Mailbox) *MailAddressQuery {
+	query := (&MailAddressClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mailbox.Table, mailbox.FieldID, id),
+			sqlgraph.To(mailaddress.Table, mailaddress.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, mailbox.AddressesTable, mailbox.AddressesPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MailboxClient) Hooks() []Hook {
+	return c.hooks.Mailbox
+}
+
+// Interceptors returns the client interceptors.
+func (c *MailboxClient) Interceptors() []Interceptor {
+	return c.inters.Mailbox
+}
+
+func (c *MailboxClient) mutate(ctx context.Context, m *MailboxMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MailboxCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MailboxUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MailboxUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MailboxDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Mailbox mutation op: %q", m.Op())
 	}
 }
 
@@ -3423,14 +3958,16 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
-		IdempotencyKey, Lane, Operation, Record, Route, SSHKey, Server, Session,
-		Setting, SystemUser, Throttle, Token []ent.Hook
+		Account, Autoresponse, Change, Contact, Database, DatabaseUser, Domain,
+		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
+		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
+		Token []ent.Hook
 	}
 	inters struct {
-		Account, Change, Contact, Database, DatabaseUser, Domain, ExecutionLog, History,
-		IdempotencyKey, Lane, Operation, Record, Route, SSHKey, Server, Session,
-		Setting, SystemUser, Throttle, Token []ent.Interceptor
+		Account, Autoresponse, Change, Contact, Database, DatabaseUser, Domain,
+		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
+		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
+		Token []ent.Interceptor
 	}
 )
 

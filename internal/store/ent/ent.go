@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -22,6 +23,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
@@ -93,6 +96,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			account.Table:        account.ValidColumn,
+			autoresponse.Table:   autoresponse.ValidColumn,
 			change.Table:         change.ValidColumn,
 			contact.Table:        contact.ValidColumn,
 			database.Table:       database.ValidColumn,
@@ -102,6 +106,8 @@ func checkColumn(t, c string) error {
 			history.Table:        history.ValidColumn,
 			idempotencykey.Table: idempotencykey.ValidColumn,
 			lane.Table:           lane.ValidColumn,
+			mailaddress.Table:    mailaddress.ValidColumn,
+			mailbox.Table:        mailbox.ValidColumn,
 			operation.Table:      operation.ValidColumn,
 			record.Table:         record.ValidColumn,
 			route.Table:          route.ValidColumn,

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -22,6 +23,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -45,6 +48,7 @@ const (
 
 	// Node types.
 	TypeAccount        = "Account"
+	TypeAutoresponse   = "Autoresponse"
 	TypeChange         = "Change"
 	TypeContact        = "Contact"
 	TypeDatabase       = "Database"
@@ -54,6 +58,8 @@ const (
 	TypeHistory        = "History"
 	TypeIdempotencyKey = "IdempotencyKey"
 	TypeLane           = "Lane"
+	TypeMailAddress    = "MailAddress"
+	TypeMailbox        = "Mailbox"
 	TypeOperation      = "Operation"
 	TypeRecord         = "Record"
 	TypeRoute          = "Route"
@@ -1636,6 +1642,1082 @@ func (m *AccountMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Account edge %s", name)
+}
+
+// AutoresponseMutation represents an operation that mutates the Autoresponse nodes in the graph.
+type AutoresponseMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	updated_at       *time.Time
+	version          *int
+	addversion       *int
+	subject          *string
+	message          *string
+	starts_at        *time.Time
+	ends_at          *time.Time
+	interval_days    *int
+	addinterval_days *int
+	is_active        *bool
+	clearedFields    map[string]struct{}
+	address          *int
+	clearedaddress   bool
+	account          *int
+	clearedaccount   bool
+	done             bool
+	oldValue         func(context.Context) (*Autoresponse, error)
+	predicates       []predicate.Autoresponse
+}
+
+var _ ent.Mutation = (*AutoresponseMutation)(nil)
+
+// autoresponseOption allows management of the mutation configuration using functional options.
+type autoresponseOption func(*AutoresponseMutation)
+
+// newAutoresponseMutation creates new mutation for the Autoresponse entity.
+func newAutoresponseMutation(c config, op Op, opts ...autoresponseOption) *AutoresponseMutation {
+	m := &AutoresponseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAutoresponse,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAutoresponseID sets the ID field of the mutation.
+func withAutoresponseID(id int) autoresponseOption {
+	return func(m *AutoresponseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Autoresponse
+		)
+		m.oldValue = func(ctx context.Context) (*Autoresponse, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Autoresponse.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAutoresponse sets the old Autoresponse of the mutation.
+func withAutoresponse(node *Autoresponse) autoresponseOption {
+	return func(m *AutoresponseMutation) {
+		m.oldValue = func(context.Context) (*Autoresponse, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AutoresponseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AutoresponseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AutoresponseMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AutoresponseMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Autoresponse.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AutoresponseMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AutoresponseMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AutoresponseMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AutoresponseMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AutoresponseMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AutoresponseMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *AutoresponseMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *AutoresponseMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *AutoresponseMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *AutoresponseMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *AutoresponseMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetAddressID sets the "address_id" field.
+func (m *AutoresponseMutation) SetAddressID(i int) {
+	m.address = &i
+}
+
+// AddressID returns the value of the "address_id" field in the mutation.
+func (m *AutoresponseMutation) AddressID() (r int, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddressID returns the old "address_id" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldAddressID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddressID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddressID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddressID: %w", err)
+	}
+	return oldValue.AddressID, nil
+}
+
+// ResetAddressID resets all changes to the "address_id" field.
+func (m *AutoresponseMutation) ResetAddressID() {
+	m.address = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *AutoresponseMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *AutoresponseMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *AutoresponseMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *AutoresponseMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *AutoresponseMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *AutoresponseMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *AutoresponseMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *AutoresponseMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *AutoresponseMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (m *AutoresponseMutation) SetStartsAt(t time.Time) {
+	m.starts_at = &t
+}
+
+// StartsAt returns the value of the "starts_at" field in the mutation.
+func (m *AutoresponseMutation) StartsAt() (r time.Time, exists bool) {
+	v := m.starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartsAt returns the old "starts_at" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldStartsAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartsAt: %w", err)
+	}
+	return oldValue.StartsAt, nil
+}
+
+// ClearStartsAt clears the value of the "starts_at" field.
+func (m *AutoresponseMutation) ClearStartsAt() {
+	m.starts_at = nil
+	m.clearedFields[autoresponse.FieldStartsAt] = struct{}{}
+}
+
+// StartsAtCleared returns if the "starts_at" field was cleared in this mutation.
+func (m *AutoresponseMutation) StartsAtCleared() bool {
+	_, ok := m.clearedFields[autoresponse.FieldStartsAt]
+	return ok
+}
+
+// ResetStartsAt resets all changes to the "starts_at" field.
+func (m *AutoresponseMutation) ResetStartsAt() {
+	m.starts_at = nil
+	delete(m.clearedFields, autoresponse.FieldStartsAt)
+}
+
+// SetEndsAt sets the "ends_at" field.
+func (m *AutoresponseMutation) SetEndsAt(t time.Time) {
+	m.ends_at = &t
+}
+
+// EndsAt returns the value of the "ends_at" field in the mutation.
+func (m *AutoresponseMutation) EndsAt() (r time.Time, exists bool) {
+	v := m.ends_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndsAt returns the old "ends_at" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldEndsAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndsAt: %w", err)
+	}
+	return oldValue.EndsAt, nil
+}
+
+// ClearEndsAt clears the value of the "ends_at" field.
+func (m *AutoresponseMutation) ClearEndsAt() {
+	m.ends_at = nil
+	m.clearedFields[autoresponse.FieldEndsAt] = struct{}{}
+}
+
+// EndsAtCleared returns if the "ends_at" field was cleared in this mutation.
+func (m *AutoresponseMutation) EndsAtCleared() bool {
+	_, ok := m.clearedFields[autoresponse.FieldEndsAt]
+	return ok
+}
+
+// ResetEndsAt resets all changes to the "ends_at" field.
+func (m *AutoresponseMutation) ResetEndsAt() {
+	m.ends_at = nil
+	delete(m.clearedFields, autoresponse.FieldEndsAt)
+}
+
+// SetIntervalDays sets the "interval_days" field.
+func (m *AutoresponseMutation) SetIntervalDays(i int) {
+	m.interval_days = &i
+	m.addinterval_days = nil
+}
+
+// IntervalDays returns the value of the "interval_days" field in the mutation.
+func (m *AutoresponseMutation) IntervalDays() (r int, exists bool) {
+	v := m.interval_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntervalDays returns the old "interval_days" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldIntervalDays(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntervalDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntervalDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntervalDays: %w", err)
+	}
+	return oldValue.IntervalDays, nil
+}
+
+// AddIntervalDays adds i to the "interval_days" field.
+func (m *AutoresponseMutation) AddIntervalDays(i int) {
+	if m.addinterval_days != nil {
+		*m.addinterval_days += i
+	} else {
+		m.addinterval_days = &i
+	}
+}
+
+// AddedIntervalDays returns the value that was added to the "interval_days" field in this mutation.
+func (m *AutoresponseMutation) AddedIntervalDays() (r int, exists bool) {
+	v := m.addinterval_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIntervalDays resets all changes to the "interval_days" field.
+func (m *AutoresponseMutation) ResetIntervalDays() {
+	m.interval_days = nil
+	m.addinterval_days = nil
+}
+
+// SetIsActive sets the "is_active" field.
+func (m *AutoresponseMutation) SetIsActive(b bool) {
+	m.is_active = &b
+}
+
+// IsActive returns the value of the "is_active" field in the mutation.
+func (m *AutoresponseMutation) IsActive() (r bool, exists bool) {
+	v := m.is_active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsActive returns the old "is_active" field's value of the Autoresponse entity.
+// If the Autoresponse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoresponseMutation) OldIsActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsActive: %w", err)
+	}
+	return oldValue.IsActive, nil
+}
+
+// ResetIsActive resets all changes to the "is_active" field.
+func (m *AutoresponseMutation) ResetIsActive() {
+	m.is_active = nil
+}
+
+// ClearAddress clears the "address" edge to the MailAddress entity.
+func (m *AutoresponseMutation) ClearAddress() {
+	m.clearedaddress = true
+	m.clearedFields[autoresponse.FieldAddressID] = struct{}{}
+}
+
+// AddressCleared reports if the "address" edge to the MailAddress entity was cleared.
+func (m *AutoresponseMutation) AddressCleared() bool {
+	return m.clearedaddress
+}
+
+// AddressIDs returns the "address" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AddressID instead. It exists only for internal usage by the builders.
+func (m *AutoresponseMutation) AddressIDs() (ids []int) {
+	if id := m.address; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAddress resets all changes to the "address" edge.
+func (m *AutoresponseMutation) ResetAddress() {
+	m.address = nil
+	m.clearedaddress = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *AutoresponseMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[autoresponse.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *AutoresponseMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *AutoresponseMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *AutoresponseMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the AutoresponseMutation builder.
+func (m *AutoresponseMutation) Where(ps ...predicate.Autoresponse) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AutoresponseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AutoresponseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Autoresponse, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AutoresponseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AutoresponseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Autoresponse).
+func (m *AutoresponseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AutoresponseMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, autoresponse.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, autoresponse.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, autoresponse.FieldVersion)
+	}
+	if m.address != nil {
+		fields = append(fields, autoresponse.FieldAddressID)
+	}
+	if m.account != nil {
+		fields = append(fields, autoresponse.FieldAccountID)
+	}
+	if m.subject != nil {
+		fields = append(fields, autoresponse.FieldSubject)
+	}
+	if m.message != nil {
+		fields = append(fields, autoresponse.FieldMessage)
+	}
+	if m.starts_at != nil {
+		fields = append(fields, autoresponse.FieldStartsAt)
+	}
+	if m.ends_at != nil {
+		fields = append(fields, autoresponse.FieldEndsAt)
+	}
+	if m.interval_days != nil {
+		fields = append(fields, autoresponse.FieldIntervalDays)
+	}
+	if m.is_active != nil {
+		fields = append(fields, autoresponse.FieldIsActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AutoresponseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case autoresponse.FieldCreatedAt:
+		return m.CreatedAt()
+	case autoresponse.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case autoresponse.FieldVersion:
+		return m.Version()
+	case autoresponse.FieldAddressID:
+		return m.AddressID()
+	case autoresponse.FieldAccountID:
+		return m.AccountID()
+	case autoresponse.FieldSubject:
+		return m.Subject()
+	case autoresponse.FieldMessage:
+		return m.Message()
+	case autoresponse.FieldStartsAt:
+		return m.StartsAt()
+	case autoresponse.FieldEndsAt:
+		return m.EndsAt()
+	case autoresponse.FieldIntervalDays:
+		return m.IntervalDays()
+	case autoresponse.FieldIsActive:
+		return m.IsActive()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AutoresponseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case autoresponse.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case autoresponse.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case autoresponse.FieldVersion:
+		return m.OldVersion(ctx)
+	case autoresponse.FieldAddressID:
+		return m.OldAddressID(ctx)
+	case autoresponse.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case autoresponse.FieldSubject:
+		return m.OldSubject(ctx)
+	case autoresponse.FieldMessage:
+		return m.OldMessage(ctx)
+	case autoresponse.FieldStartsAt:
+		return m.OldStartsAt(ctx)
+	case autoresponse.FieldEndsAt:
+		return m.OldEndsAt(ctx)
+	case autoresponse.FieldIntervalDays:
+		return m.OldIntervalDays(ctx)
+	case autoresponse.FieldIsActive:
+		return m.OldIsActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Autoresponse field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AutoresponseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case autoresponse.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case autoresponse.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case autoresponse.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case autoresponse.FieldAddressID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddressID(v)
+		return nil
+	case autoresponse.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case autoresponse.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case autoresponse.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case autoresponse.FieldStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartsAt(v)
+		return nil
+	case autoresponse.FieldEndsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndsAt(v)
+		return nil
+	case autoresponse.FieldIntervalDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntervalDays(v)
+		return nil
+	case autoresponse.FieldIsActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AutoresponseMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, autoresponse.FieldVersion)
+	}
+	if m.addinterval_days != nil {
+		fields = append(fields, autoresponse.FieldIntervalDays)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AutoresponseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case autoresponse.FieldVersion:
+		return m.AddedVersion()
+	case autoresponse.FieldIntervalDays:
+		return m.AddedIntervalDays()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AutoresponseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case autoresponse.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case autoresponse.FieldIntervalDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIntervalDays(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AutoresponseMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(autoresponse.FieldStartsAt) {
+		fields = append(fields, autoresponse.FieldStartsAt)
+	}
+	if m.FieldCleared(autoresponse.FieldEndsAt) {
+		fields = append(fields, autoresponse.FieldEndsAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AutoresponseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AutoresponseMutation) ClearField(name string) error {
+	switch name {
+	case autoresponse.FieldStartsAt:
+		m.ClearStartsAt()
+		return nil
+	case autoresponse.FieldEndsAt:
+		m.ClearEndsAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AutoresponseMutation) ResetField(name string) error {
+	switch name {
+	case autoresponse.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case autoresponse.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case autoresponse.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case autoresponse.FieldAddressID:
+		m.ResetAddressID()
+		return nil
+	case autoresponse.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case autoresponse.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case autoresponse.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case autoresponse.FieldStartsAt:
+		m.ResetStartsAt()
+		return nil
+	case autoresponse.FieldEndsAt:
+		m.ResetEndsAt()
+		return nil
+	case autoresponse.FieldIntervalDays:
+		m.ResetIntervalDays()
+		return nil
+	case autoresponse.FieldIsActive:
+		m.ResetIsActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AutoresponseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.address != nil {
+		edges = append(edges, autoresponse.EdgeAddress)
+	}
+	if m.account != nil {
+		edges = append(edges, autoresponse.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AutoresponseMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case autoresponse.EdgeAddress:
+		if id := m.address; id != nil {
+			return []ent.Value{*id}
+		}
+	case autoresponse.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AutoresponseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AutoresponseMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AutoresponseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaddress {
+		edges = append(edges, autoresponse.EdgeAddress)
+	}
+	if m.clearedaccount {
+		edges = append(edges, autoresponse.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AutoresponseMutation) EdgeCleared(name string) bool {
+	switch name {
+	case autoresponse.EdgeAddress:
+		return m.clearedaddress
+	case autoresponse.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AutoresponseMutation) ClearEdge(name string) error {
+	switch name {
+	case autoresponse.EdgeAddress:
+		m.ClearAddress()
+		return nil
+	case autoresponse.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AutoresponseMutation) ResetEdge(name string) error {
+	switch name {
+	case autoresponse.EdgeAddress:
+		m.ResetAddress()
+		return nil
+	case autoresponse.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown Autoresponse edge %s", name)
 }
 
 // ChangeMutation represents an operation that mutates the Change nodes in the graph.
@@ -10752,6 +11834,1959 @@ func (m *LaneMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LaneMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Lane edge %s", name)
+}
+
+// MailAddressMutation represents an operation that mutates the MailAddress nodes in the graph.
+type MailAddressMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	updated_at       *time.Time
+	version          *int
+	addversion       *int
+	name             *string
+	forward          *[]string
+	appendforward    []string
+	clearedFields    map[string]struct{}
+	domain           *int
+	cleareddomain    bool
+	account          *int
+	clearedaccount   bool
+	mailboxes        map[int]struct{}
+	removedmailboxes map[int]struct{}
+	clearedmailboxes bool
+	done             bool
+	oldValue         func(context.Context) (*MailAddress, error)
+	predicates       []predicate.MailAddress
+}
+
+var _ ent.Mutation = (*MailAddressMutation)(nil)
+
+// mailaddressOption allows management of the mutation configuration using functional options.
+type mailaddressOption func(*MailAddressMutation)
+
+// newMailAddressMutation creates new mutation for the MailAddress entity.
+func newMailAddressMutation(c config, op Op, opts ...mailaddressOption) *MailAddressMutation {
+	m := &MailAddressMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMailAddress,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMailAddressID sets the ID field of the mutation.
+func withMailAddressID(id int) mailaddressOption {
+	return func(m *MailAddressMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MailAddress
+		)
+		m.oldValue = func(ctx context.Context) (*MailAddress, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MailAddress.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMailAddress sets the old MailAddress of the mutation.
+func withMailAddress(node *MailAddress) mailaddressOption {
+	return func(m *MailAddressMutation) {
+		m.oldValue = func(context.Context) (*MailAddress, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MailAddressMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MailAddressMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MailAddressMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MailAddressMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MailAddress.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MailAddressMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MailAddressMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MailAddressMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MailAddressMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MailAddressMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MailAddressMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *MailAddressMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *MailAddressMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *MailAddressMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *MailAddressMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *MailAddressMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *MailAddressMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *MailAddressMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *MailAddressMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDomainID sets the "domain_id" field.
+func (m *MailAddressMutation) SetDomainID(i int) {
+	m.domain = &i
+}
+
+// DomainID returns the value of the "domain_id" field in the mutation.
+func (m *MailAddressMutation) DomainID() (r int, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomainID returns the old "domain_id" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldDomainID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomainID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomainID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomainID: %w", err)
+	}
+	return oldValue.DomainID, nil
+}
+
+// ResetDomainID resets all changes to the "domain_id" field.
+func (m *MailAddressMutation) ResetDomainID() {
+	m.domain = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *MailAddressMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *MailAddressMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *MailAddressMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetForward sets the "forward" field.
+func (m *MailAddressMutation) SetForward(s []string) {
+	m.forward = &s
+	m.appendforward = nil
+}
+
+// Forward returns the value of the "forward" field in the mutation.
+func (m *MailAddressMutation) Forward() (r []string, exists bool) {
+	v := m.forward
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldForward returns the old "forward" field's value of the MailAddress entity.
+// If the MailAddress object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailAddressMutation) OldForward(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldForward is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldForward requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldForward: %w", err)
+	}
+	return oldValue.Forward, nil
+}
+
+// AppendForward adds s to the "forward" field.
+func (m *MailAddressMutation) AppendForward(s []string) {
+	m.appendforward = append(m.appendforward, s...)
+}
+
+// AppendedForward returns the list of values that were appended to the "forward" field in this mutation.
+func (m *MailAddressMutation) AppendedForward() ([]string, bool) {
+	if len(m.appendforward) == 0 {
+		return nil, false
+	}
+	return m.appendforward, true
+}
+
+// ClearForward clears the value of the "forward" field.
+func (m *MailAddressMutation) ClearForward() {
+	m.forward = nil
+	m.appendforward = nil
+	m.clearedFields[mailaddress.FieldForward] = struct{}{}
+}
+
+// ForwardCleared returns if the "forward" field was cleared in this mutation.
+func (m *MailAddressMutation) ForwardCleared() bool {
+	_, ok := m.clearedFields[mailaddress.FieldForward]
+	return ok
+}
+
+// ResetForward resets all changes to the "forward" field.
+func (m *MailAddressMutation) ResetForward() {
+	m.forward = nil
+	m.appendforward = nil
+	delete(m.clearedFields, mailaddress.FieldForward)
+}
+
+// ClearDomain clears the "domain" edge to the Domain entity.
+func (m *MailAddressMutation) ClearDomain() {
+	m.cleareddomain = true
+	m.clearedFields[mailaddress.FieldDomainID] = struct{}{}
+}
+
+// DomainCleared reports if the "domain" edge to the Domain entity was cleared.
+func (m *MailAddressMutation) DomainCleared() bool {
+	return m.cleareddomain
+}
+
+// DomainIDs returns the "domain" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DomainID instead. It exists only for internal usage by the builders.
+func (m *MailAddressMutation) DomainIDs() (ids []int) {
+	if id := m.domain; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDomain resets all changes to the "domain" edge.
+func (m *MailAddressMutation) ResetDomain() {
+	m.domain = nil
+	m.cleareddomain = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *MailAddressMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[mailaddress.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *MailAddressMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *MailAddressMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *MailAddressMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddMailboxIDs adds the "mailboxes" edge to the Mailbox entity by ids.
+func (m *MailAddressMutation) AddMailboxIDs(ids ...int) {
+	if m.mailboxes == nil {
+		m.mailboxes = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.mailboxes[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMailboxes clears the "mailboxes" edge to the Mailbox entity.
+func (m *MailAddressMutation) ClearMailboxes() {
+	m.clearedmailboxes = true
+}
+
+// MailboxesCleared reports if the "mailboxes" edge to the Mailbox entity was cleared.
+func (m *MailAddressMutation) MailboxesCleared() bool {
+	return m.clearedmailboxes
+}
+
+// RemoveMailboxIDs removes the "mailboxes" edge to the Mailbox entity by IDs.
+func (m *MailAddressMutation) RemoveMailboxIDs(ids ...int) {
+	if m.removedmailboxes == nil {
+		m.removedmailboxes = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.mailboxes, ids[i])
+		m.removedmailboxes[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMailboxes returns the removed IDs of the "mailboxes" edge to the Mailbox entity.
+func (m *MailAddressMutation) RemovedMailboxesIDs() (ids []int) {
+	for id := range m.removedmailboxes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MailboxesIDs returns the "mailboxes" edge IDs in the mutation.
+func (m *MailAddressMutation) MailboxesIDs() (ids []int) {
+	for id := range m.mailboxes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMailboxes resets all changes to the "mailboxes" edge.
+func (m *MailAddressMutation) ResetMailboxes() {
+	m.mailboxes = nil
+	m.clearedmailboxes = false
+	m.removedmailboxes = nil
+}
+
+// Where appends a list predicates to the MailAddressMutation builder.
+func (m *MailAddressMutation) Where(ps ...predicate.MailAddress) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MailAddressMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MailAddressMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MailAddress, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MailAddressMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MailAddressMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MailAddress).
+func (m *MailAddressMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MailAddressMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, mailaddress.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, mailaddress.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, mailaddress.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, mailaddress.FieldName)
+	}
+	if m.domain != nil {
+		fields = append(fields, mailaddress.FieldDomainID)
+	}
+	if m.account != nil {
+		fields = append(fields, mailaddress.FieldAccountID)
+	}
+	if m.forward != nil {
+		fields = append(fields, mailaddress.FieldForward)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MailAddressMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case mailaddress.FieldCreatedAt:
+		return m.CreatedAt()
+	case mailaddress.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case mailaddress.FieldVersion:
+		return m.Version()
+	case mailaddress.FieldName:
+		return m.Name()
+	case mailaddress.FieldDomainID:
+		return m.DomainID()
+	case mailaddress.FieldAccountID:
+		return m.AccountID()
+	case mailaddress.FieldForward:
+		return m.Forward()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MailAddressMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case mailaddress.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case mailaddress.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case mailaddress.FieldVersion:
+		return m.OldVersion(ctx)
+	case mailaddress.FieldName:
+		return m.OldName(ctx)
+	case mailaddress.FieldDomainID:
+		return m.OldDomainID(ctx)
+	case mailaddress.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case mailaddress.FieldForward:
+		return m.OldForward(ctx)
+	}
+	return nil, fmt.Errorf("unknown MailAddress field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailAddressMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case mailaddress.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case mailaddress.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case mailaddress.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case mailaddress.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case mailaddress.FieldDomainID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomainID(v)
+		return nil
+	case mailaddress.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case mailaddress.FieldForward:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetForward(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MailAddressMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, mailaddress.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MailAddressMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case mailaddress.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailAddressMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case mailaddress.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MailAddressMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(mailaddress.FieldForward) {
+		fields = append(fields, mailaddress.FieldForward)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MailAddressMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MailAddressMutation) ClearField(name string) error {
+	switch name {
+	case mailaddress.FieldForward:
+		m.ClearForward()
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MailAddressMutation) ResetField(name string) error {
+	switch name {
+	case mailaddress.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case mailaddress.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case mailaddress.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case mailaddress.FieldName:
+		m.ResetName()
+		return nil
+	case mailaddress.FieldDomainID:
+		m.ResetDomainID()
+		return nil
+	case mailaddress.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case mailaddress.FieldForward:
+		m.ResetForward()
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MailAddressMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.domain != nil {
+		edges = append(edges, mailaddress.EdgeDomain)
+	}
+	if m.account != nil {
+		edges = append(edges, mailaddress.EdgeAccount)
+	}
+	if m.mailboxes != nil {
+		edges = append(edges, mailaddress.EdgeMailboxes)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MailAddressMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case mailaddress.EdgeDomain:
+		if id := m.domain; id != nil {
+			return []ent.Value{*id}
+		}
+	case mailaddress.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case mailaddress.EdgeMailboxes:
+		ids := make([]ent.Value, 0, len(m.mailboxes))
+		for id := range m.mailboxes {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MailAddressMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedmailboxes != nil {
+		edges = append(edges, mailaddress.EdgeMailboxes)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MailAddressMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case mailaddress.EdgeMailboxes:
+		ids := make([]ent.Value, 0, len(m.removedmailboxes))
+		for id := range m.removedmailboxes {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MailAddressMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.cleareddomain {
+		edges = append(edges, mailaddress.EdgeDomain)
+	}
+	if m.clearedaccount {
+		edges = append(edges, mailaddress.EdgeAccount)
+	}
+	if m.clearedmailboxes {
+		edges = append(edges, mailaddress.EdgeMailboxes)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MailAddressMutation) EdgeCleared(name string) bool {
+	switch name {
+	case mailaddress.EdgeDomain:
+		return m.cleareddomain
+	case mailaddress.EdgeAccount:
+		return m.clearedaccount
+	case mailaddress.EdgeMailboxes:
+		return m.clearedmailboxes
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MailAddressMutation) ClearEdge(name string) error {
+	switch name {
+	case mailaddress.EdgeDomain:
+		m.ClearDomain()
+		return nil
+	case mailaddress.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MailAddressMutation) ResetEdge(name string) error {
+	switch name {
+	case mailaddress.EdgeDomain:
+		m.ResetDomain()
+		return nil
+	case mailaddress.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case mailaddress.EdgeMailboxes:
+		m.ResetMailboxes()
+		return nil
+	}
+	return fmt.Errorf("unknown MailAddress edge %s", name)
+}
+
+// MailboxMutation represents an operation that mutates the Mailbox nodes in the graph.
+type MailboxMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	updated_at       *time.Time
+	version          *int
+	addversion       *int
+	name             *string
+	password         *string
+	quota            *int
+	addquota         *int
+	filtering        *string
+	custom_filtering *string
+	is_active        *bool
+	clearedFields    map[string]struct{}
+	account          *int
+	clearedaccount   bool
+	addresses        map[int]struct{}
+	removedaddresses map[int]struct{}
+	clearedaddresses bool
+	done             bool
+	oldValue         func(context.Context) (*Mailbox, error)
+	predicates       []predicate.Mailbox
+}
+
+var _ ent.Mutation = (*MailboxMutation)(nil)
+
+// mailboxOption allows management of the mutation configuration using functional options.
+type mailboxOption func(*MailboxMutation)
+
+// newMailboxMutation creates new mutation for the Mailbox entity.
+func newMailboxMutation(c config, op Op, opts ...mailboxOption) *MailboxMutation {
+	m := &MailboxMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMailbox,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMailboxID sets the ID field of the mutation.
+func withMailboxID(id int) mailboxOption {
+	return func(m *MailboxMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Mailbox
+		)
+		m.oldValue = func(ctx context.Context) (*Mailbox, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Mailbox.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMailbox sets the old Mailbox of the mutation.
+func withMailbox(node *Mailbox) mailboxOption {
+	return func(m *MailboxMutation) {
+		m.oldValue = func(context.Context) (*Mailbox, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MailboxMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MailboxMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MailboxMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MailboxMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Mailbox.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MailboxMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MailboxMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MailboxMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MailboxMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MailboxMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MailboxMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *MailboxMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *MailboxMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *MailboxMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *MailboxMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *MailboxMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *MailboxMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *MailboxMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *MailboxMutation) ResetName() {
+	m.name = nil
+}
+
+// SetPassword sets the "password" field.
+func (m *MailboxMutation) SetPassword(s string) {
+	m.password = &s
+}
+
+// Password returns the value of the "password" field in the mutation.
+func (m *MailboxMutation) Password() (r string, exists bool) {
+	v := m.password
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPassword returns the old "password" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldPassword(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPassword is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPassword requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPassword: %w", err)
+	}
+	return oldValue.Password, nil
+}
+
+// ResetPassword resets all changes to the "password" field.
+func (m *MailboxMutation) ResetPassword() {
+	m.password = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *MailboxMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *MailboxMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *MailboxMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetQuota sets the "quota" field.
+func (m *MailboxMutation) SetQuota(i int) {
+	m.quota = &i
+	m.addquota = nil
+}
+
+// Quota returns the value of the "quota" field in the mutation.
+func (m *MailboxMutation) Quota() (r int, exists bool) {
+	v := m.quota
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuota returns the old "quota" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldQuota(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuota is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuota requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuota: %w", err)
+	}
+	return oldValue.Quota, nil
+}
+
+// AddQuota adds i to the "quota" field.
+func (m *MailboxMutation) AddQuota(i int) {
+	if m.addquota != nil {
+		*m.addquota += i
+	} else {
+		m.addquota = &i
+	}
+}
+
+// AddedQuota returns the value that was added to the "quota" field in this mutation.
+func (m *MailboxMutation) AddedQuota() (r int, exists bool) {
+	v := m.addquota
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearQuota clears the value of the "quota" field.
+func (m *MailboxMutation) ClearQuota() {
+	m.quota = nil
+	m.addquota = nil
+	m.clearedFields[mailbox.FieldQuota] = struct{}{}
+}
+
+// QuotaCleared returns if the "quota" field was cleared in this mutation.
+func (m *MailboxMutation) QuotaCleared() bool {
+	_, ok := m.clearedFields[mailbox.FieldQuota]
+	return ok
+}
+
+// ResetQuota resets all changes to the "quota" field.
+func (m *MailboxMutation) ResetQuota() {
+	m.quota = nil
+	m.addquota = nil
+	delete(m.clearedFields, mailbox.FieldQuota)
+}
+
+// SetFiltering sets the "filtering" field.
+func (m *MailboxMutation) SetFiltering(s string) {
+	m.filtering = &s
+}
+
+// Filtering returns the value of the "filtering" field in the mutation.
+func (m *MailboxMutation) Filtering() (r string, exists bool) {
+	v := m.filtering
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFiltering returns the old "filtering" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldFiltering(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFiltering is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFiltering requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFiltering: %w", err)
+	}
+	return oldValue.Filtering, nil
+}
+
+// ResetFiltering resets all changes to the "filtering" field.
+func (m *MailboxMutation) ResetFiltering() {
+	m.filtering = nil
+}
+
+// SetCustomFiltering sets the "custom_filtering" field.
+func (m *MailboxMutation) SetCustomFiltering(s string) {
+	m.custom_filtering = &s
+}
+
+// CustomFiltering returns the value of the "custom_filtering" field in the mutation.
+func (m *MailboxMutation) CustomFiltering() (r string, exists bool) {
+	v := m.custom_filtering
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomFiltering returns the old "custom_filtering" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldCustomFiltering(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomFiltering is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomFiltering requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomFiltering: %w", err)
+	}
+	return oldValue.CustomFiltering, nil
+}
+
+// ResetCustomFiltering resets all changes to the "custom_filtering" field.
+func (m *MailboxMutation) ResetCustomFiltering() {
+	m.custom_filtering = nil
+}
+
+// SetIsActive sets the "is_active" field.
+func (m *MailboxMutation) SetIsActive(b bool) {
+	m.is_active = &b
+}
+
+// IsActive returns the value of the "is_active" field in the mutation.
+func (m *MailboxMutation) IsActive() (r bool, exists bool) {
+	v := m.is_active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsActive returns the old "is_active" field's value of the Mailbox entity.
+// If the Mailbox object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MailboxMutation) OldIsActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsActive: %w", err)
+	}
+	return oldValue.IsActive, nil
+}
+
+// ResetIsActive resets all changes to the "is_active" field.
+func (m *MailboxMutation) ResetIsActive() {
+	m.is_active = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *MailboxMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[mailbox.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *MailboxMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *MailboxMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *MailboxMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddAddressIDs adds the "addresses" edge to the MailAddress entity by ids.
+func (m *MailboxMutation) AddAddressIDs(ids ...int) {
+	if m.addresses == nil {
+		m.addresses = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.addresses[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAddresses clears the "addresses" edge to the MailAddress entity.
+func (m *MailboxMutation) ClearAddresses() {
+	m.clearedaddresses = true
+}
+
+// AddressesCleared reports if the "addresses" edge to the MailAddress entity was cleared.
+func (m *MailboxMutation) AddressesCleared() bool {
+	return m.clearedaddresses
+}
+
+// RemoveAddressIDs removes the "addresses" edge to the MailAddress entity by IDs.
+func (m *MailboxMutation) RemoveAddressIDs(ids ...int) {
+	if m.removedaddresses == nil {
+		m.removedaddresses = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.addresses, ids[i])
+		m.removedaddresses[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAddresses returns the removed IDs of the "addresses" edge to the MailAddress entity.
+func (m *MailboxMutation) RemovedAddressesIDs() (ids []int) {
+	for id := range m.removedaddresses {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AddressesIDs returns the "addresses" edge IDs in the mutation.
+func (m *MailboxMutation) AddressesIDs() (ids []int) {
+	for id := range m.addresses {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAddresses resets all changes to the "addresses" edge.
+func (m *MailboxMutation) ResetAddresses() {
+	m.addresses = nil
+	m.clearedaddresses = false
+	m.removedaddresses = nil
+}
+
+// Where appends a list predicates to the MailboxMutation builder.
+func (m *MailboxMutation) Where(ps ...predicate.Mailbox) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MailboxMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MailboxMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Mailbox, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MailboxMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MailboxMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Mailbox).
+func (m *MailboxMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MailboxMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, mailbox.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, mailbox.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, mailbox.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, mailbox.FieldName)
+	}
+	if m.password != nil {
+		fields = append(fields, mailbox.FieldPassword)
+	}
+	if m.account != nil {
+		fields = append(fields, mailbox.FieldAccountID)
+	}
+	if m.quota != nil {
+		fields = append(fields, mailbox.FieldQuota)
+	}
+	if m.filtering != nil {
+		fields = append(fields, mailbox.FieldFiltering)
+	}
+	if m.custom_filtering != nil {
+		fields = append(fields, mailbox.FieldCustomFiltering)
+	}
+	if m.is_active != nil {
+		fields = append(fields, mailbox.FieldIsActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MailboxMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case mailbox.FieldCreatedAt:
+		return m.CreatedAt()
+	case mailbox.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case mailbox.FieldVersion:
+		return m.Version()
+	case mailbox.FieldName:
+		return m.Name()
+	case mailbox.FieldPassword:
+		return m.Password()
+	case mailbox.FieldAccountID:
+		return m.AccountID()
+	case mailbox.FieldQuota:
+		return m.Quota()
+	case mailbox.FieldFiltering:
+		return m.Filtering()
+	case mailbox.FieldCustomFiltering:
+		return m.CustomFiltering()
+	case mailbox.FieldIsActive:
+		return m.IsActive()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MailboxMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case mailbox.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case mailbox.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case mailbox.FieldVersion:
+		return m.OldVersion(ctx)
+	case mailbox.FieldName:
+		return m.OldName(ctx)
+	case mailbox.FieldPassword:
+		return m.OldPassword(ctx)
+	case mailbox.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case mailbox.FieldQuota:
+		return m.OldQuota(ctx)
+	case mailbox.FieldFiltering:
+		return m.OldFiltering(ctx)
+	case mailbox.FieldCustomFiltering:
+		return m.OldCustomFiltering(ctx)
+	case mailbox.FieldIsActive:
+		return m.OldIsActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Mailbox field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailboxMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case mailbox.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case mailbox.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case mailbox.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case mailbox.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case mailbox.FieldPassword:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPassword(v)
+		return nil
+	case mailbox.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case mailbox.FieldQuota:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuota(v)
+		return nil
+	case mailbox.FieldFiltering:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFiltering(v)
+		return nil
+	case mailbox.FieldCustomFiltering:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomFiltering(v)
+		return nil
+	case mailbox.FieldIsActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MailboxMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, mailbox.FieldVersion)
+	}
+	if m.addquota != nil {
+		fields = append(fields, mailbox.FieldQuota)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MailboxMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case mailbox.FieldVersion:
+		return m.AddedVersion()
+	case mailbox.FieldQuota:
+		return m.AddedQuota()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MailboxMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case mailbox.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case mailbox.FieldQuota:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddQuota(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MailboxMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(mailbox.FieldQuota) {
+		fields = append(fields, mailbox.FieldQuota)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MailboxMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MailboxMutation) ClearField(name string) error {
+	switch name {
+	case mailbox.FieldQuota:
+		m.ClearQuota()
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MailboxMutation) ResetField(name string) error {
+	switch name {
+	case mailbox.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case mailbox.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case mailbox.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case mailbox.FieldName:
+		m.ResetName()
+		return nil
+	case mailbox.FieldPassword:
+		m.ResetPassword()
+		return nil
+	case mailbox.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case mailbox.FieldQuota:
+		m.ResetQuota()
+		return nil
+	case mailbox.FieldFiltering:
+		m.ResetFiltering()
+		return nil
+	case mailbox.FieldCustomFiltering:
+		m.ResetCustomFiltering()
+		return nil
+	case mailbox.FieldIsActive:
+		m.ResetIsActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MailboxMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, mailbox.EdgeAccount)
+	}
+	if m.addresses != nil {
+		edges = append(edges, mailbox.EdgeAddresses)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MailboxMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case mailbox.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case mailbox.EdgeAddresses:
+		ids := make([]ent.Value, 0, len(m.addresses))
+		for id := range m.addresses {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MailboxMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedaddresses != nil {
+		edges = append(edges, mailbox.EdgeAddresses)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MailboxMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case mailbox.EdgeAddresses:
+		ids := make([]ent.Value, 0, len(m.removedaddresses))
+		for id := range m.removedaddresses {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MailboxMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, mailbox.EdgeAccount)
+	}
+	if m.clearedaddresses {
+		edges = append(edges, mailbox.EdgeAddresses)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MailboxMutation) EdgeCleared(name string) bool {
+	switch name {
+	case mailbox.EdgeAccount:
+		return m.clearedaccount
+	case mailbox.EdgeAddresses:
+		return m.clearedaddresses
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MailboxMutation) ClearEdge(name string) error {
+	switch name {
+	case mailbox.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MailboxMutation) ResetEdge(name string) error {
+	switch name {
+	case mailbox.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case mailbox.EdgeAddresses:
+		m.ResetAddresses()
+		return nil
+	}
+	return fmt.Errorf("unknown Mailbox edge %s", name)
 }
 
 // OperationMutation represents an operation that mutates the Operation nodes in the graph.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -14,6 +15,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
@@ -100,6 +103,41 @@ func init() {
 	accountDescDateJoined := accountFields[10].Descriptor()
 	// account.DefaultDateJoined holds the default value on creation for the date_joined field.
 	account.DefaultDateJoined = accountDescDateJoined.Default.(func() time.Time)
+	autoresponseMixin := schema.Autoresponse{}.Mixin()
+	autoresponseMixinFields0 := autoresponseMixin[0].Fields()
+	_ = autoresponseMixinFields0
+	autoresponseMixinFields1 := autoresponseMixin[1].Fields()
+	_ = autoresponseMixinFields1
+	autoresponseFields := schema.Autoresponse{}.Fields()
+	_ = autoresponseFields
+	// autoresponseDescCreatedAt is the schema descriptor for created_at field.
+	autoresponseDescCreatedAt := autoresponseMixinFields0[0].Descriptor()
+	// autoresponse.DefaultCreatedAt holds the default value on creation for the created_at field.
+	autoresponse.DefaultCreatedAt = autoresponseDescCreatedAt.Default.(func() time.Time)
+	// autoresponseDescUpdatedAt is the schema descriptor for updated_at field.
+	autoresponseDescUpdatedAt := autoresponseMixinFields0[1].Descriptor()
+	// autoresponse.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	autoresponse.DefaultUpdatedAt = autoresponseDescUpdatedAt.Default.(func() time.Time)
+	// autoresponse.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	autoresponse.UpdateDefaultUpdatedAt = autoresponseDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// autoresponseDescVersion is the schema descriptor for version field.
+	autoresponseDescVersion := autoresponseMixinFields1[0].Descriptor()
+	// autoresponse.DefaultVersion holds the default value on creation for the version field.
+	autoresponse.DefaultVersion = autoresponseDescVersion.Default.(int)
+	// autoresponse.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	autoresponse.VersionValidator = autoresponseDescVersion.Validators[0].(func(int) error)
+	// autoresponseDescSubject is the schema descriptor for subject field.
+	autoresponseDescSubject := autoresponseFields[2].Descriptor()
+	// autoresponse.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	autoresponse.SubjectValidator = autoresponseDescSubject.Validators[0].(func(string) error)
+	// autoresponseDescIntervalDays is the schema descriptor for interval_days field.
+	autoresponseDescIntervalDays := autoresponseFields[6].Descriptor()
+	// autoresponse.DefaultIntervalDays holds the default value on creation for the interval_days field.
+	autoresponse.DefaultIntervalDays = autoresponseDescIntervalDays.Default.(int)
+	// autoresponseDescIsActive is the schema descriptor for is_active field.
+	autoresponseDescIsActive := autoresponseFields[7].Descriptor()
+	// autoresponse.DefaultIsActive holds the default value on creation for the is_active field.
+	autoresponse.DefaultIsActive = autoresponseDescIsActive.Default.(bool)
 	changeFields := schema.Change{}.Fields()
 	_ = changeFields
 	// changeDescRepr is the schema descriptor for repr field.
@@ -402,6 +440,82 @@ func init() {
 	laneDescID := laneFields[0].Descriptor()
 	// lane.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	lane.IDValidator = laneDescID.Validators[0].(func(int) error)
+	mailaddressMixin := schema.MailAddress{}.Mixin()
+	mailaddressMixinFields0 := mailaddressMixin[0].Fields()
+	_ = mailaddressMixinFields0
+	mailaddressMixinFields1 := mailaddressMixin[1].Fields()
+	_ = mailaddressMixinFields1
+	mailaddressFields := schema.MailAddress{}.Fields()
+	_ = mailaddressFields
+	// mailaddressDescCreatedAt is the schema descriptor for created_at field.
+	mailaddressDescCreatedAt := mailaddressMixinFields0[0].Descriptor()
+	// mailaddress.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mailaddress.DefaultCreatedAt = mailaddressDescCreatedAt.Default.(func() time.Time)
+	// mailaddressDescUpdatedAt is the schema descriptor for updated_at field.
+	mailaddressDescUpdatedAt := mailaddressMixinFields0[1].Descriptor()
+	// mailaddress.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	mailaddress.DefaultUpdatedAt = mailaddressDescUpdatedAt.Default.(func() time.Time)
+	// mailaddress.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	mailaddress.UpdateDefaultUpdatedAt = mailaddressDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// mailaddressDescVersion is the schema descriptor for version field.
+	mailaddressDescVersion := mailaddressMixinFields1[0].Descriptor()
+	// mailaddress.DefaultVersion holds the default value on creation for the version field.
+	mailaddress.DefaultVersion = mailaddressDescVersion.Default.(int)
+	// mailaddress.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	mailaddress.VersionValidator = mailaddressDescVersion.Validators[0].(func(int) error)
+	// mailaddressDescName is the schema descriptor for name field.
+	mailaddressDescName := mailaddressFields[0].Descriptor()
+	// mailaddress.DefaultName holds the default value on creation for the name field.
+	mailaddress.DefaultName = mailaddressDescName.Default.(string)
+	// mailaddress.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	mailaddress.NameValidator = mailaddressDescName.Validators[0].(func(string) error)
+	mailboxMixin := schema.Mailbox{}.Mixin()
+	mailboxMixinFields0 := mailboxMixin[0].Fields()
+	_ = mailboxMixinFields0
+	mailboxMixinFields1 := mailboxMixin[1].Fields()
+	_ = mailboxMixinFields1
+	mailboxFields := schema.Mailbox{}.Fields()
+	_ = mailboxFields
+	// mailboxDescCreatedAt is the schema descriptor for created_at field.
+	mailboxDescCreatedAt := mailboxMixinFields0[0].Descriptor()
+	// mailbox.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mailbox.DefaultCreatedAt = mailboxDescCreatedAt.Default.(func() time.Time)
+	// mailboxDescUpdatedAt is the schema descriptor for updated_at field.
+	mailboxDescUpdatedAt := mailboxMixinFields0[1].Descriptor()
+	// mailbox.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	mailbox.DefaultUpdatedAt = mailboxDescUpdatedAt.Default.(func() time.Time)
+	// mailbox.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	mailbox.UpdateDefaultUpdatedAt = mailboxDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// mailboxDescVersion is the schema descriptor for version field.
+	mailboxDescVersion := mailboxMixinFields1[0].Descriptor()
+	// mailbox.DefaultVersion holds the default value on creation for the version field.
+	mailbox.DefaultVersion = mailboxDescVersion.Default.(int)
+	// mailbox.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	mailbox.VersionValidator = mailboxDescVersion.Validators[0].(func(int) error)
+	// mailboxDescName is the schema descriptor for name field.
+	mailboxDescName := mailboxFields[0].Descriptor()
+	// mailbox.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	mailbox.NameValidator = mailboxDescName.Validators[0].(func(string) error)
+	// mailboxDescPassword is the schema descriptor for password field.
+	mailboxDescPassword := mailboxFields[1].Descriptor()
+	// mailbox.DefaultPassword holds the default value on creation for the password field.
+	mailbox.DefaultPassword = mailboxDescPassword.Default.(string)
+	// mailbox.PasswordValidator is a validator for the "password" field. It is called by the builders before save.
+	mailbox.PasswordValidator = mailboxDescPassword.Validators[0].(func(string) error)
+	// mailboxDescFiltering is the schema descriptor for filtering field.
+	mailboxDescFiltering := mailboxFields[4].Descriptor()
+	// mailbox.DefaultFiltering holds the default value on creation for the filtering field.
+	mailbox.DefaultFiltering = mailboxDescFiltering.Default.(string)
+	// mailbox.FilteringValidator is a validator for the "filtering" field. It is called by the builders before save.
+	mailbox.FilteringValidator = mailboxDescFiltering.Validators[0].(func(string) error)
+	// mailboxDescCustomFiltering is the schema descriptor for custom_filtering field.
+	mailboxDescCustomFiltering := mailboxFields[5].Descriptor()
+	// mailbox.DefaultCustomFiltering holds the default value on creation for the custom_filtering field.
+	mailbox.DefaultCustomFiltering = mailboxDescCustomFiltering.Default.(string)
+	// mailboxDescIsActive is the schema descriptor for is_active field.
+	mailboxDescIsActive := mailboxFields[6].Descriptor()
+	// mailbox.DefaultIsActive holds the default value on creation for the is_active field.
+	mailbox.DefaultIsActive = mailboxDescIsActive.Default.(bool)
 	operationFields := schema.Operation{}.Fields()
 	_ = operationFields
 	// operationDescRepr is the schema descriptor for repr field.

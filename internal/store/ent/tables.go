@@ -49,6 +49,27 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "autoresponses",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "subject", Type: field.TypeString},
+			{Name: "message", Type: field.TypeString},
+			{Name: "starts_at", Type: field.TypeTime},
+			{Name: "ends_at", Type: field.TypeTime},
+			{Name: "interval_days", Type: field.TypeInt},
+			{Name: "is_active", Type: field.TypeBool},
+			{Name: "address_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"address_id"}, RefTable: "mail_addresses", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
 		Name: "changes",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},
@@ -206,6 +227,42 @@ var Tables = []*Table{
 			{Name: "owner", Type: field.TypeString},
 			{Name: "expires", Type: field.TypeInt64},
 			{Name: "generation", Type: field.TypeInt64},
+		},
+	},
+	{
+		Name: "mail_addresses",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "forward", Type: field.TypeJSON},
+			{Name: "domain_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"domain_id"}, RefTable: "domains", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
+		Name: "mailboxes",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "password", Type: field.TypeString},
+			{Name: "quota", Type: field.TypeInt},
+			{Name: "filtering", Type: field.TypeString},
+			{Name: "custom_filtering", Type: field.TypeString},
+			{Name: "is_active", Type: field.TypeBool},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
 		},
 	},
 	{
@@ -374,6 +431,17 @@ var Tables = []*Table{
 		ForeignKeys: []ForeignKey{
 			{Columns: []string{"database_id"}, RefTable: "databases", Cascade: true},
 			{Columns: []string{"database_user_id"}, RefTable: "database_users", Cascade: true},
+		},
+	},
+	{
+		Name: "mail_address_mailboxes",
+		Columns: []Column{
+			{Name: "mail_address_id", Type: field.TypeInt},
+			{Name: "mailbox_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"mail_address_id"}, RefTable: "mail_addresses", Cascade: true},
+			{Columns: []string{"mailbox_id"}, RefTable: "mailboxes", Cascade: true},
 		},
 	},
 	{

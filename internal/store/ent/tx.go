@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// Autoresponse is the client for interacting with the Autoresponse builders.
+	Autoresponse *AutoresponseClient
 	// Change is the client for interacting with the Change builders.
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
@@ -34,6 +36,10 @@ type Tx struct {
 	IdempotencyKey *IdempotencyKeyClient
 	// Lane is the client for interacting with the Lane builders.
 	Lane *LaneClient
+	// MailAddress is the client for interacting with the MailAddress builders.
+	MailAddress *MailAddressClient
+	// Mailbox is the client for interacting with the Mailbox builders.
+	Mailbox *MailboxClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
 	// Record is the client for interacting with the Record builders.
@@ -186,6 +192,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
+	tx.Autoresponse = NewAutoresponseClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Database = NewDatabaseClient(tx.config)
@@ -195,6 +202,8 @@ func (tx *Tx) init() {
 	tx.History = NewHistoryClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Lane = NewLaneClient(tx.config)
+	tx.MailAddress = NewMailAddressClient(tx.config)
+	tx.Mailbox = NewMailboxClient(tx.config)
 	tx.Operation = NewOperationClient(tx.config)
 	tx.Record = NewRecordClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)

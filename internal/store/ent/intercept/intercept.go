@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
@@ -18,6 +19,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -112,6 +115,33 @@ func (f TraverseAccount) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AccountQuery", q)
+}
+
+// The AutoresponseFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AutoresponseFunc func(context.Context, *ent.AutoresponseQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AutoresponseFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AutoresponseQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AutoresponseQuery", q)
+}
+
+// The TraverseAutoresponse type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAutoresponse func(context.Context, *ent.AutoresponseQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAutoresponse) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAutoresponse) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AutoresponseQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AutoresponseQuery", q)
 }
 
 // The ChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -355,6 +385,60 @@ func (f TraverseLane) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.LaneQuery", q)
+}
+
+// The MailAddressFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MailAddressFunc func(context.Context, *ent.MailAddressQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MailAddressFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MailAddressQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MailAddressQuery", q)
+}
+
+// The TraverseMailAddress type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMailAddress func(context.Context, *ent.MailAddressQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMailAddress) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMailAddress) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MailAddressQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MailAddressQuery", q)
+}
+
+// The MailboxFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MailboxFunc func(context.Context, *ent.MailboxQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MailboxFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MailboxQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MailboxQuery", q)
+}
+
+// The TraverseMailbox type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMailbox func(context.Context, *ent.MailboxQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMailbox) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMailbox) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MailboxQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MailboxQuery", q)
 }
 
 // The OperationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -632,6 +716,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.AccountQuery:
 		return &query[*ent.AccountQuery, predicate.Account, account.OrderOption]{typ: ent.TypeAccount, tq: q}, nil
+	case *ent.AutoresponseQuery:
+		return &query[*ent.AutoresponseQuery, predicate.Autoresponse, autoresponse.OrderOption]{typ: ent.TypeAutoresponse, tq: q}, nil
 	case *ent.ChangeQuery:
 		return &query[*ent.ChangeQuery, predicate.Change, change.OrderOption]{typ: ent.TypeChange, tq: q}, nil
 	case *ent.ContactQuery:
@@ -650,6 +736,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.IdempotencyKeyQuery, predicate.IdempotencyKey, idempotencykey.OrderOption]{typ: ent.TypeIdempotencyKey, tq: q}, nil
 	case *ent.LaneQuery:
 		return &query[*ent.LaneQuery, predicate.Lane, lane.OrderOption]{typ: ent.TypeLane, tq: q}, nil
+	case *ent.MailAddressQuery:
+		return &query[*ent.MailAddressQuery, predicate.MailAddress, mailaddress.OrderOption]{typ: ent.TypeMailAddress, tq: q}, nil
+	case *ent.MailboxQuery:
+		return &query[*ent.MailboxQuery, predicate.Mailbox, mailbox.OrderOption]{typ: ent.TypeMailbox, tq: q}, nil
 	case *ent.OperationQuery:
 		return &query[*ent.OperationQuery, predicate.Operation, operation.OrderOption]{typ: ent.TypeOperation, tq: q}, nil
 	case *ent.RecordQuery:

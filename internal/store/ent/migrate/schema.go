@@ -32,6 +32,48 @@ var (
 		Columns:    AccountsColumns,
 		PrimaryKey: []*schema.Column{AccountsColumns[0]},
 	}
+	// AutoresponsesColumns holds the columns for the "autoresponses" table.
+	AutoresponsesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "subject", Type: field.TypeString, Size: 256},
+		{Name: "message", Type: field.TypeString, Size: 2147483647},
+		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ends_at", Type: field.TypeTime, Nullable: true},
+		{Name: "interval_days", Type: field.TypeInt, Default: 1},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "address_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// AutoresponsesTable holds the schema information for the "autoresponses" table.
+	AutoresponsesTable = &schema.Table{
+		Name:       "autoresponses",
+		Columns:    AutoresponsesColumns,
+		PrimaryKey: []*schema.Column{AutoresponsesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "autoresponses_mail_addresses_address",
+				Columns:    []*schema.Column{AutoresponsesColumns[10]},
+				RefColumns: []*schema.Column{MailAddressesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "autoresponses_accounts_account",
+				Columns:    []*schema.Column{AutoresponsesColumns[11]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "autoresponse_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{AutoresponsesColumns[11]},
+			},
+		},
+	}
 	// ChangesColumns holds the columns for the "changes" table.
 	ChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -353,6 +395,84 @@ var (
 		Name:       "lanes",
 		Columns:    LanesColumns,
 		PrimaryKey: []*schema.Column{LanesColumns[0]},
+	}
+	// MailAddressesColumns holds the columns for the "mail_addresses" table.
+	MailAddressesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "forward", Type: field.TypeJSON, Nullable: true},
+		{Name: "domain_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// MailAddressesTable holds the schema information for the "mail_addresses" table.
+	MailAddressesTable = &schema.Table{
+		Name:       "mail_addresses",
+		Columns:    MailAddressesColumns,
+		PrimaryKey: []*schema.Column{MailAddressesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "mail_addresses_domains_domain",
+				Columns:    []*schema.Column{MailAddressesColumns[6]},
+				RefColumns: []*schema.Column{DomainsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "mail_addresses_accounts_account",
+				Columns:    []*schema.Column{MailAddressesColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mailaddress_name_domain_id",
+				Unique:  true,
+				Columns: []*schema.Column{MailAddressesColumns[4], MailAddressesColumns[6]},
+			},
+			{
+				Name:    "mailaddress_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{MailAddressesColumns[7]},
+			},
+		},
+	}
+	// MailboxesColumns holds the columns for the "mailboxes" table.
+	MailboxesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "password", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "quota", Type: field.TypeInt, Nullable: true},
+		{Name: "filtering", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "custom_filtering", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// MailboxesTable holds the schema information for the "mailboxes" table.
+	MailboxesTable = &schema.Table{
+		Name:       "mailboxes",
+		Columns:    MailboxesColumns,
+		PrimaryKey: []*schema.Column{MailboxesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "mailboxes_accounts_account",
+				Columns:    []*schema.Column{MailboxesColumns[10]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mailbox_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{MailboxesColumns[10]},
+			},
+		},
 	}
 	// OperationsColumns holds the columns for the "operations" table.
 	OperationsColumns = []*schema.Column{
@@ -697,6 +817,31 @@ var (
 			},
 		},
 	}
+	// MailAddressMailboxesColumns holds the columns for the "mail_address_mailboxes" table.
+	MailAddressMailboxesColumns = []*schema.Column{
+		{Name: "mail_address_id", Type: field.TypeInt},
+		{Name: "mailbox_id", Type: field.TypeInt},
+	}
+	// MailAddressMailboxesTable holds the schema information for the "mail_address_mailboxes" table.
+	MailAddressMailboxesTable = &schema.Table{
+		Name:       "mail_address_mailboxes",
+		Columns:    MailAddressMailboxesColumns,
+		PrimaryKey: []*schema.Column{MailAddressMailboxesColumns[0], MailAddressMailboxesColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "mail_address_mailboxes_mail_address_id",
+				Columns:    []*schema.Column{MailAddressMailboxesColumns[0]},
+				RefColumns: []*schema.Column{MailAddressesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "mail_address_mailboxes_mailbox_id",
+				Columns:    []*schema.Column{MailAddressMailboxesColumns[1]},
+				RefColumns: []*schema.Column{MailboxesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// SystemUserGroupsColumns holds the columns for the "system_user_groups" table.
 	SystemUserGroupsColumns = []*schema.Column{
 		{Name: "system_user_id", Type: field.TypeInt},
@@ -725,6 +870,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
+		AutoresponsesTable,
 		ChangesTable,
 		ContactsTable,
 		DatabasesTable,
@@ -734,6 +880,8 @@ var (
 		HistoriesTable,
 		IdempotencyKeysTable,
 		LanesTable,
+		MailAddressesTable,
+		MailboxesTable,
 		OperationsTable,
 		RecordsTable,
 		RoutesTable,
@@ -745,16 +893,22 @@ var (
 		ThrottlesTable,
 		TokensTable,
 		DatabaseGrantsTable,
+		MailAddressMailboxesTable,
 		SystemUserGroupsTable,
 	}
 )
 
 func init() {
+	AutoresponsesTable.ForeignKeys[0].RefTable = MailAddressesTable
+	AutoresponsesTable.ForeignKeys[1].RefTable = AccountsTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
 	DatabasesTable.ForeignKeys[0].RefTable = AccountsTable
 	DatabaseUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	DomainsTable.ForeignKeys[0].RefTable = AccountsTable
 	DomainsTable.ForeignKeys[1].RefTable = DomainsTable
+	MailAddressesTable.ForeignKeys[0].RefTable = DomainsTable
+	MailAddressesTable.ForeignKeys[1].RefTable = AccountsTable
+	MailboxesTable.ForeignKeys[0].RefTable = AccountsTable
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
 	RecordsTable.ForeignKeys[0].RefTable = DomainsTable
 	RoutesTable.ForeignKeys[0].RefTable = ServersTable
@@ -764,6 +918,8 @@ func init() {
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
 	DatabaseGrantsTable.ForeignKeys[0].RefTable = DatabasesTable
 	DatabaseGrantsTable.ForeignKeys[1].RefTable = DatabaseUsersTable
+	MailAddressMailboxesTable.ForeignKeys[0].RefTable = MailAddressesTable
+	MailAddressMailboxesTable.ForeignKeys[1].RefTable = MailboxesTable
 	SystemUserGroupsTable.ForeignKeys[0].RefTable = SystemUsersTable
 	SystemUserGroupsTable.ForeignKeys[1].RefTable = SystemUsersTable
 }

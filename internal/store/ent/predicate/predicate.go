@@ -9,6 +9,9 @@ import (
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
+// Autoresponse is the predicate function for autoresponse builders.
+type Autoresponse func(*sql.Selector)
+
 // Change is the predicate function for change builders.
 type Change func(*sql.Selector)
 
@@ -35,6 +38,12 @@ type IdempotencyKey func(*sql.Selector)
 
 // Lane is the predicate function for lane builders.
 type Lane func(*sql.Selector)
+
+// MailAddress is the predicate function for mailaddress builders.
+type MailAddress func(*sql.Selector)
+
+// Mailbox is the predicate function for mailbox builders.
+type Mailbox func(*sql.Selector)
 
 // Operation is the predicate function for operation builders.
 type Operation func(*sql.Selector)
