@@ -71,7 +71,9 @@ func init() {
 
 func sys(ctx context.Context) context.Context { return viewer.System(ctx, viewer.ChannelSystem) }
 
-var mailboxName = regexp.MustCompile(`^[a-z0-9_.-]+$`)
+// mailboxName is also a folder's name on the server: it starts with a
+// letter or a digit, so that it is never . or .. nor hidden.
+var mailboxName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 func checkMailbox(ctx context.Context, m *ent.MailboxMutation) error {
 	var errs validate.Errors
@@ -86,7 +88,7 @@ func checkMailbox(ctx context.Context, m *ent.MailboxMutation) error {
 		case len(s) > n:
 			return i18n.T(ctx, "Ensure this value has at most %d characters.", n)
 		case !mailboxName.MatchString(s):
-			return i18n.T(ctx, "Enter a name of letters, digits and . - _ only.")
+			return i18n.T(ctx, "Enter a name of letters, digits and . - _ only, starting with a letter or a digit.")
 		}
 		return ""
 	})

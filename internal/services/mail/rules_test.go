@@ -46,6 +46,9 @@ func TestMailRules(t *testing.T) {
 			t.Errorf("stored password: %v", err)
 		}
 		bob.Do("POST", "/mailboxes", map[string]any{"name": "ann.box"}).Want(http.StatusConflict)
+		for _, bad := range []string{"..", ".hidden", "-x", "a/b", strings.Repeat("a", 33)} {
+			bob.Do("POST", "/mailboxes", map[string]any{"name": bad}).Want(http.StatusUnprocessableEntity)
+		}
 		ann.Do("PATCH", fmt.Sprintf("/mailboxes/%d", boxID), map[string]any{"filtering": "CUSTOM", "version": 1}).
 			Want(http.StatusUnprocessableEntity)
 		r = ann.Do("PATCH", fmt.Sprintf("/mailboxes/%d", boxID), map[string]any{"filtering": "CUSTOM",
