@@ -75,6 +75,10 @@ func sys(ctx context.Context) context.Context { return viewer.System(ctx, viewer
 // letter or a digit, so that it is never . or .. nor hidden.
 var mailboxName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
+// sha512Crypt is a SHA512-CRYPT hash and nothing else: it becomes a field of
+// Dovecot's passwd-file.
+var sha512Crypt = regexp.MustCompile(`^\$6\$(rounds=[0-9]{1,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$`)
+
 func checkMailbox(ctx context.Context, m *ent.MailboxMutation) error {
 	var errs validate.Errors
 	if name, ok := m.Name(); ok {
@@ -93,7 +97,7 @@ func checkMailbox(ctx context.Context, m *ent.MailboxMutation) error {
 		return ""
 	})
 	errs.Check(ctx, m, "password", func(s string) string {
-		if s != "" && !strings.HasPrefix(s, "$6$") {
+		if s != "" && !sha512Crypt.MatchString(s) {
 			return i18n.T(ctx, "The password is stored as a SHA-512 crypt hash.")
 		}
 		return ""
@@ -116,8 +120,14 @@ func checkMailbox(ctx context.Context, m *ent.MailboxMutation) error {
 		errs.Add("custom_filtering", i18n.T(ctx, "Write the Sieve script the CUSTOM filtering runs."))
 	}
 	errs.Check(ctx, m, "custom_filtering", func(s string) string {
-		if _, err := CheckSieve(s); err != nil {
+		folders, err := CheckSieve(s)
+		if err != nil {
 			return i18n.T(ctx, "Line %d: %s", err.Line, i18n.T(ctx, err.Msg, err.Args...))
+		}
+		for _, f := range folders {
+			if msg := folderProblem(f); msg != "" {
+				return i18n.T(ctx, "Folder %q: %s", f, i18n.T(ctx, msg))
+			}
 		}
 		return ""
 	})

@@ -1,0 +1,282 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+)
+
+// The backends write, per object, a fragment under the maps folder's
+// .orchestra/ (root's alone), and the unit's end assembles the files
+// Postfix and Dovecot read from every fragment: each file is regenerated
+// whole and compared, so a unit costs one postmap per map that changed and
+// one reload, whatever its size. A map is built beside the live one and
+// renamed over it only once postmap took it.
+const (
+	MailboxBackend = "dovecot-mailbox"
+	AddressBackend = "postfix-address"
+)
+
+// Settings of the mail servers (each can be overridden per server).
+var (
+	PostfixDir = settings.String("MAILBOXES_POSTFIX_DIR", "/etc/postfix",
+		"Postfix's configuration folder on the mail server (postfix -c, postmap -c).")
+	MapsDir = settings.String("MAILBOXES_MAPS_DIR", "/etc/postfix/orchestra",
+		"Folder of the maps the panel writes (domains, aliases, mailboxes, senders); main.cf names them as hash: maps.")
+	PasswdPath = settings.String("MAILBOXES_PASSWD_PATH", "/etc/dovecot/orchestra-users",
+		"Dovecot's passwd-file of the mailboxes, on the mail server.")
+	VmailDir = settings.String("MAILBOXES_VMAIL_DIR", "/var/vmail",
+		"Folder of the mailboxes' homes (NAME/Maildir, NAME/sieve), owned by MAILBOXES_VMAIL_USER.")
+	VmailUser = settings.String("MAILBOXES_VMAIL_USER", "mail",
+		"The user that owns every mailbox's mail on the server (virtual users share it).")
+	MailboxDomain = settings.String("MAILBOXES_MAILBOX_DOMAIN", "mailbox.invalid",
+		"Pseudo-domain addresses deliver through (NAME@it), listed in Postfix's virtual_mailbox_domains.")
+	DovecotConf = settings.String("MAILBOXES_DOVECOT_CONF", "/etc/dovecot/dovecot.conf",
+		"Dovecot's configuration on the mail server (doveadm -c).")
+	MoveOnDelete = settings.String("MAILBOXES_MOVE_ON_DELETE_PATH", "",
+		"Folder deleted mailboxes' mail is moved to; empty removes it.")
+)
+
+// addressLoaded is what an address's fragment needs beside its row.
+type addressLoaded struct {
+	address string   // name@domain, @domain for a catch-all
+	boxes   []string // the names of the mailboxes it delivers into
+}
+
+func init() {
+	orchestration.Register(&orchestration.Backend{
+		Name: MailboxBackend, Verbose: "Mailbox (Dovecot and Postfix)", Model: "Mailbox", DefaultMatch: "true",
+		// an account's activation locks or unlocks its mailboxes
+		Related: []orchestration.Related{{Model: "Account", Fields: []string{"is_active"},
+			Resolve: func(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([]int, error) {
+				return tx.Mailbox.Query().Where(mailbox.AccountID(o.ID)).IDs(ctx)
+			}}},
+		Load: func(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
+			b, err := tx.Mailbox.Query().Where(mailbox.ID(o.ID)).WithAccount().Only(ctx)
+			if err == nil {
+				o.Extra = b.IsActive && b.Edges.Account.IsActive
+			}
+			return err
+		},
+		Prepare: prepare, Apply: applyMailbox, Commit: commitMailboxes,
+	})
+	orchestration.Register(&orchestration.Backend{
+		Name: AddressBackend, Verbose: "Mail address (Postfix)", Model: "MailAddress", DefaultMatch: "true",
+		Load: func(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
+			a, err := tx.MailAddress.Query().Where(mailaddress.ID(o.ID)).WithDomain().
+				WithMailboxes(func(q *ent.MailboxQuery) { q.Select(mailbox.FieldName) }).Only(ctx)
+			if err != nil {
+				return err
+			}
+			l := addressLoaded{address: display(a.Name, a.Edges.Domain.Name)}
+			for _, b := range a.Edges.Mailboxes {
+				l.boxes = append(l.boxes, b.Name)
+			}
+			slices.Sort(l.boxes)
+			o.Extra = l
+			return nil
+		},
+		Prepare: prepare, Apply: applyAddress, Commit: commitAddresses,
+	})
+}
+
+// prepare sets the unit's paths and functions.
+func prepare(s *orchestration.Script, srv orchestration.Server) {
+	s.Var("mail_postfix", srv.Setting(PostfixDir.Name(), PostfixDir.Get()))
+	s.Var("mail_maps", srv.Setting(MapsDir.Name(), MapsDir.Get()))
+	s.Var("mail_passwd", srv.Setting(PasswdPath.Name(), PasswdPath.Get()))
+	s.Var("mail_vmail", srv.Setting(VmailDir.Name(), VmailDir.Get()))
+	s.Var("mail_owner", srv.Setting(VmailUser.Name(), VmailUser.Get()))
+	s.Var("mail_doveconf", srv.Setting(DovecotConf.Name(), DovecotConf.Get()))
+	s.Var("mail_move", srv.Setting(MoveOnDelete.Name(), MoveOnDelete.Get()))
+	s.Raw(mailFunctions)
+}
+
+// mailFunctions: the fragments live in $mail_maps/.orchestra, which only
+// root writes; a mailbox's home is worked on as the mail owner, so that a
+// link in it leads nowhere the mail server could not write already.
+const mailFunctions = `mail_uid=$(id -u -- "$mail_owner") && mail_gid=$(id -g -- "$mail_owner") || exit 1
+[[ -d $mail_vmail ]] || install -d -o "$mail_owner" -g "$mail_owner" -m 0750 -- "$mail_vmail"
+mail_frag="$mail_maps/.orchestra"
+install -d -m 0700 -- "$mail_frag" "$mail_frag/users" "$mail_frag/mailboxes" "$mail_frag/aliases" "$mail_frag/senders"
+mail_reload=0
+mail_folders=()
+# mail_assemble DIR FILE MODE: FILE becomes the sorted lines of DIR's
+# fragments; true when it changed (the new text is in FILE.new until then)
+mail_assemble() {
+  local new
+  new=$(find "$1" -maxdepth 1 -type f -name '[0-9a-z]*' -exec cat -- {} + | LC_ALL=C sort)
+  [[ -n $new ]] && new+=$'\n'
+  if [[ -f $2 ]] && [[ $(<"$2")$'\n' == "$new" || ( -z $new && ! -s $2 ) ]]; then return 1; fi
+  printf '%s' "$new" >"$2.new" && chmod "$3" "$2.new"
+}
+# mail_map NAME: assemble map NAME, postmap it beside the live one, put both in place
+mail_map() {
+  local f="$mail_maps/$1"
+  if [[ ! -f $f.db ]] || mail_assemble "$mail_frag/$1" "$f" 0644; then
+    [[ -f $f.new ]] || : >"$f.new"
+    postmap -c "$mail_postfix" "$f.new" || { echo "postmap refused the new $1 map; the old one keeps serving" >&2; exit 1; }
+    mv -f -- "$f.new.db" "$f.db" && mv -f -- "$f.new" "$f"
+    mail_reload=1
+  fi
+}
+mail_reload_postfix() {
+  if (( mail_reload )); then
+    postfix -c "$mail_postfix" check || { echo "postfix check failed" >&2; exit 1; }
+    postfix -c "$mail_postfix" reload >/dev/null 2>&1 || postfix -c "$mail_postfix" status >/dev/null 2>&1 || true
+  fi
+}
+`
+
+// quotaRule is the userdb field of a mailbox's quota in MiB (none: 0).
+func quotaRule(o orchestration.Object) string {
+	q := DefaultQuota.Get()
+	if v, ok := o.Snapshot["quota"]; ok && v != nil {
+		q = o.Int("quota")
+	}
+	if q <= 0 {
+		return ""
+	}
+	return "userdb_quota_rule=*:storage=" + strconv.Itoa(q) + "M"
+}
+
+func applyMailbox(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	name := o.String("name")
+	if !mailboxName.MatchString(name) {
+		return fmt.Errorf("mail: %q is not a mailbox name", name) // a bad row, never user input
+	}
+	domain := srv.Setting(MailboxDomain.Name(), MailboxDomain.Get())
+	s.Var("mail_name", name)
+	if action == orchestration.ActionDelete {
+		s.Raw(`rm -f -- "$mail_frag/users/$mail_name" "$mail_frag/mailboxes/$mail_name"
+home="$mail_vmail/$mail_name"
+if [[ -d $home && ! -L $home ]]; then
+  if [[ -n $mail_move ]]; then
+    install -d -m 0700 -- "$mail_move" && mv -- "$home" "$mail_move/$mail_name.$(date +%Y%m%d%H%M%S)"
+  else
+    rm -rf -- "$home"
+  fi
+fi`)
+		return nil
+	}
+	active, _ := o.Extra.(bool)
+	hash := o.String("password")
+	fields := []string{quotaRule(o)}
+	if hash == "" || !active {
+		fields = append(fields, "nologin=y", "reason=This mailbox is disabled.")
+		hash = "*"
+	} else {
+		hash = "{SHA512-CRYPT}" + s.Secret(hash)
+	}
+	s.Var("mail_hash", hash)
+	s.Var("mail_extra", strings.Join(slices.DeleteFunc(fields, func(f string) bool { return f == "" }), " "))
+	mapLine := ""
+	if active {
+		mapLine = name + "@" + domain + " " + name + "\n"
+	}
+	s.Var("mail_mapline", mapLine)
+	s.Var("mail_sieve", sieveOf(o))
+	s.Raw(`printf '%s:%s:%s:%s::%s::%s\n' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra" \
+  >"$mail_frag/users/$mail_name"
+printf '%s' "$mail_mapline" >"$mail_frag/mailboxes/$mail_name"
+runuser -u "$mail_owner" -- sh -c 'umask 077 && cd "$1" && mkdir -p -- "$2/Maildir" "$2/sieve" && cd "$2" &&
+  printf %s "$3" >sieve/orchestra.sieve.new && mv -f sieve/orchestra.sieve.new sieve/orchestra.sieve &&
+  ln -sfn sieve/orchestra.sieve .dovecot.sieve' mail "$mail_vmail" "$mail_name" "$mail_sieve" || exit 1`)
+	for _, f := range foldersOf(o) {
+		if folderProblem(f) != "" {
+			continue // refused when saved; an older row is not trusted either
+		}
+		s.Var("mail_folder", f)
+		s.Raw(`mail_folders+=("$mail_name" "$mail_folder")`)
+	}
+	return nil
+}
+
+func commitMailboxes(s *orchestration.Script, _ orchestration.Server) {
+	// Dovecot reads the passwd-file again when its mtime (whole seconds) or
+	// size changed: the new one is dated after the old one, whatever the clock
+	s.Raw(`if mail_assemble "$mail_frag/users" "$mail_passwd" 0640; then
+  chgrp dovecot -- "$mail_passwd.new" 2>/dev/null || true
+  mail_t=$(stat -c %Y -- "$mail_passwd" 2>/dev/null || echo 0) mail_now=$(date +%s)
+  touch -d "@$(( mail_t >= mail_now ? mail_t + 1 : mail_now ))" -- "$mail_passwd.new"
+  mv -f -- "$mail_passwd.new" "$mail_passwd"
+fi
+mail_map mailboxes
+mail_reload_postfix
+# the folders filters file into, once Dovecot knows the mailbox (it reads
+# the passwd-file again at most once a second)
+for (( i = 0; i < ${#mail_folders[@]}; i += 2 )); do
+  for (( try = 0; ; try++ )); do
+    out=$(doveadm -c "$mail_doveconf" mailbox create -s -u "${mail_folders[i]}" -- "${mail_folders[i+1]}" 2>&1) && break
+    [[ $out == *"already exists"* ]] && break
+    if [[ $out == *"doesn't exist"* ]] && (( try < 30 )); then sleep 0.1; continue; fi
+    printf '%s\n' "$out" >&2; exit 1
+  done
+done`)
+}
+
+func applyAddress(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	s.Var("mail_id", strconv.Itoa(o.ID))
+	if action == orchestration.ActionDelete {
+		s.Raw(`rm -f -- "$mail_frag/aliases/$mail_id" "$mail_frag/senders/$mail_id"`)
+		return nil
+	}
+	l, _ := o.Extra.(addressLoaded)
+	domain := srv.Setting(MailboxDomain.Name(), MailboxDomain.Get())
+	var dest []string
+	for _, b := range l.boxes {
+		dest = append(dest, b+"@"+domain)
+	}
+	for _, f := range forwardOf(o) {
+		if !strings.Contains(f, "@") {
+			f += "@" + domain // another account's mailbox, by name
+		}
+		dest = append(dest, f)
+	}
+	alias, senders := "", ""
+	if len(dest) > 0 && !strings.ContainsAny(l.address+strings.Join(dest, ""), " \t\r\n,") {
+		alias = l.address + " " + strings.Join(dest, ",") + "\n"
+	}
+	if len(l.boxes) > 0 && !strings.HasPrefix(l.address, "@") {
+		senders = l.address + " " + strings.Join(l.boxes, ",") + "\n"
+	}
+	s.Var("mail_alias", alias)
+	s.Var("mail_senders", senders)
+	s.Raw(`printf '%s' "$mail_alias" >"$mail_frag/aliases/$mail_id"
+printf '%s' "$mail_senders" >"$mail_frag/senders/$mail_id"`)
+	return nil
+}
+
+func commitAddresses(s *orchestration.Script, _ orchestration.Server) {
+	s.Raw(`# the domains: those of the addresses
+install -d -m 0700 -- "$mail_frag/domains"
+find "$mail_frag/aliases" -maxdepth 1 -type f -name '[0-9]*' -exec cat -- {} + | awk '{ k = $1; sub(/.*@/, "", k); print k " OK" }' | LC_ALL=C sort -u >"$mail_frag/domains/all"
+mail_map domains
+mail_map aliases
+mail_map senders
+mail_reload_postfix`)
+}
+
+// forwardOf reads an address's forwards from its snapshot.
+func forwardOf(o orchestration.Object) []string {
+	var out []string
+	if l, ok := o.Snapshot["forward"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	if l, ok := o.Snapshot["forward"].([]string); ok {
+		out = append(out, l...)
+	}
+	return out
+}

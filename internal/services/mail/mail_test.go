@@ -1,0 +1,195 @@
+package mail_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	"github.com/orchestra-panel/orchestra/internal/services/mail"
+	"github.com/orchestra-panel/orchestra/internal/services/mail/mailtest"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+)
+
+// TestMailOverAPI: what a customer writes through the API is how Postfix
+// and Dovecot behave, checked as a mail user would, with SMTP and IMAP.
+func TestMailOverAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		mb := mailtest.LoadExclusive(t) // the backends write the bed's maps whole
+		bed := apitest.OnTestBed(t, st, mail.MailboxBackend, mail.AddressBackend)
+		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": 1, "settings": map[string]string{
+			"MAILBOXES_POSTFIX_DIR": mb.PostfixDir(), "MAILBOXES_MAPS_DIR": mb.Dir + "/maps", "MAILBOXES_PASSWD_PATH": mb.UsersFile(),
+			"MAILBOXES_VMAIL_DIR": mb.Dir + "/vmail", "MAILBOXES_DOVECOT_CONF": mb.DovecotConf()}}).Want(http.StatusOK)
+		user := apitest.Unique("m")
+		cust, _ := bed.Customer(user)
+		dom := user + ".example"
+		domID := cust.Do("POST", "/domains", map[string]any{"name": dom}).Want(http.StatusCreated).ID()
+		other := cust.Do("POST", "/domains", map[string]any{"name": "other-" + dom}).Want(http.StatusCreated).ID()
+		applied := func(r *apitest.Resp) *apitest.Resp {
+			t.Helper()
+			if got := r.Header.Get("Orchestra-Outcome"); got != "SUCCESS" {
+				last := bed.Admin.Do("GET", "/logs/"+fmt.Sprint(bed.Admin.Do("GET", "/logs?ordering=-id&page_size=1", nil).JSON()["results"].([]any)[0].(map[string]any)["id"]), nil).JSON()["stderr"]
+				t.Fatalf("%s %s: outcome %q: %s\nlast log: %v", r.Method, r.Path, got, r.Body, last)
+			}
+			return r
+		}
+		box := func(name, pw string, more map[string]any) int {
+			t.Helper()
+			body := map[string]any{"name": name, "password": pw}
+			for k, v := range more {
+				body[k] = v
+			}
+			id := applied(cust.Do("POST", "/mailboxes", body).Want(http.StatusCreated)).ID()
+			t.Cleanup(func() { bed.Admin.Do("DELETE", fmt.Sprintf("/mailboxes/%d", id), nil) })
+			return id
+		}
+		ann, bea := user+"ann", user+"bea"
+		annID := box(ann, "Ann-mailbox-41", nil)
+		beaID := box(bea, "Bea-mailbox-42", nil)
+		address := func(name string, dom int, body map[string]any) int {
+			t.Helper()
+			body["name"], body["domain"] = name, dom
+			return applied(cust.Do("POST", "/mail-addresses", body).Want(http.StatusCreated)).ID()
+		}
+		address("info", domID, map[string]any{"mailboxes": []int{annID}})
+		address("bea", domID, map[string]any{"mailboxes": []int{beaID}})
+		address("fwd", domID, map[string]any{"forward": []string{"bea@" + dom}})
+
+		// delivered to its mailbox; the password logs in, a wrong one does not
+		if err := mb.Send(t, "someone@example.net", "info@"+dom, "hello ann", "first"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := mb.Login(t, ann, "Ann-mailbox-41")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitForSubject("INBOX", "hello ann", 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mb.Login(t, ann, "wrong-password-1"); err == nil {
+			t.Error("a wrong password logged in")
+		}
+		applied(cust.Do("POST", fmt.Sprintf("/mailboxes/%d/password", annID), map[string]any{"password": "Ann-changed-43"}).Want(http.StatusOK))
+		// Dovecot reads its passwd-file again within a second of a change
+		logsIn := func(name, pw string, want bool, what string) {
+			t.Helper()
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				_, err := mb.Login(t, name, pw)
+				if (err == nil) == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("%s: login of %s: %v", what, name, err)
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		logsIn(ann, "Ann-changed-43", true, "the new password")
+		logsIn(ann, "Ann-mailbox-41", false, "the old password")
+
+		// a forward arrives at the other mailbox; a catch-all catches the rest;
+		// an unknown address of a domain without one is refused at RCPT
+		if err := mb.Send(t, "someone@example.net", "fwd@"+dom, "forwarded", "x"); err != nil {
+			t.Fatal(err)
+		}
+		cb, err := mb.Login(t, bea, "Bea-mailbox-42")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cb.WaitForSubject("INBOX", "forwarded", 30*time.Second); err != nil {
+			t.Error(err)
+		}
+		err = mb.Send(t, "someone@example.net", "nobody@"+dom, "lost", "x")
+		if mailtest.Code(err) != 550 || mailtest.Stage(err) != "RCPT" {
+			t.Errorf("an unknown address: %v", err)
+		}
+		address("", domID, map[string]any{"mailboxes": []int{annID}})
+		if err := mb.Send(t, "someone@example.net", "nobody@"+dom, "caught", "x"); err != nil {
+			t.Fatal(err)
+		}
+		c, _ = mb.Login(t, ann, "Ann-changed-43")
+		if _, err := c.WaitForSubject("INBOX", "caught", 30*time.Second); err != nil {
+			t.Error(err)
+		}
+		address("postmaster", other, map[string]any{"mailboxes": []int{beaID}})
+		if err := mb.Send(t, "someone@example.net", "nobody@other-"+dom, "other", "x"); mailtest.Code(err) != 550 {
+			t.Errorf("an unknown address of a domain without a catch-all: %v", err)
+		}
+
+		// submission: as one's own address, not as another mailbox's
+		if err := mb.SendAuth(t, ann, "Ann-changed-43", "info@"+dom, "someone@example.net",
+			mailtest.Message("info@"+dom, "someone@example.net", "mine", "x")); mailtest.Stage(err) == "MAIL" {
+			t.Errorf("sending as one's own address: %v", err)
+		}
+		if err := mb.SendAuth(t, ann, "Ann-changed-43", "bea@"+dom, "someone@example.net",
+			mailtest.Message("bea@"+dom, "someone@example.net", "not mine", "x")); err == nil || mailtest.Stage(err) == "DATA" {
+			t.Errorf("sending as another mailbox's address: %v", err)
+		}
+
+		// a link planted in a mailbox's home leads nowhere the mail owner
+		// could not write already: root's folder stays empty
+		planted := t.TempDir() // root's, 0700
+		home := mb.Home(ann)
+		if err := os.Rename(home+"/sieve", home+"/sieve.kept"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(planted, home+"/sieve"); err != nil {
+			t.Fatal(err)
+		}
+		r := cust.Do("PATCH", fmt.Sprintf("/mailboxes/%d", annID), map[string]any{"filtering": "REJECT", "version": 2}).Want(http.StatusOK)
+		if got := r.Header.Get("Orchestra-Outcome"); got == "SUCCESS" {
+			t.Errorf("a script written through a planted link: outcome %s", got)
+		}
+		if entries, _ := os.ReadDir(planted); len(entries) > 0 {
+			t.Errorf("root's folder got %v through a planted link", entries)
+		}
+		os.Remove(home + "/sieve")
+		if err := os.Rename(home+"/sieve.kept", home+"/sieve"); err != nil {
+			t.Fatal(err)
+		}
+
+		// a custom filter files by subject into a folder it made
+		applied(cust.Do("PATCH", fmt.Sprintf("/mailboxes/%d", annID), map[string]any{"filtering": "CUSTOM", "version": 3,
+			"custom_filtering": "require \"fileinto\";\nif header :contains \"subject\" \"invoice\" {\n  fileinto \"Invoices\";\n}\n"}).Want(http.StatusOK))
+		if err := mb.Send(t, "someone@example.net", "info@"+dom, "invoice 42", "x"); err != nil {
+			t.Fatal(err)
+		}
+		c, _ = mb.Login(t, ann, "Ann-changed-43")
+		if _, err := c.WaitForSubject("Invoices", "invoice 42", 30*time.Second); err != nil {
+			t.Error(err)
+		}
+
+		// over quota: refused at SMTP time; what fits is taken
+		small := box(user+"cid", "Cid-mailbox-44", map[string]any{"quota": 1})
+		address("cid", domID, map[string]any{"mailboxes": []int{small}})
+		big := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 32*1024) // 2 MiB
+		if err := mb.SendDeclaringSize(t, "someone@example.net", "cid@"+dom, mailtest.Message("someone@example.net", "cid@"+dom, "big", big)); mailtest.Code(err) != 552 {
+			t.Errorf("a message over quota: %v", err)
+		}
+		if err := mb.Send(t, "someone@example.net", "cid@"+dom, "fits", "x"); err != nil {
+			t.Errorf("a message that fits: %v", err)
+		}
+
+		// the account disabled: its mailboxes cannot log in; enabled again: they can
+		acc := bed.Admin.Do("GET", "/accounts?username="+user, nil).JSON()["results"].([]any)[0].(map[string]any)
+		accPath := fmt.Sprintf("/accounts/%v", acc["id"])
+		applied(bed.Admin.Do("PATCH", accPath, map[string]any{"is_active": false, "version": acc["version"]}).Want(http.StatusOK))
+		logsIn(bea, "Bea-mailbox-42", false, "the account disabled")
+		acc = bed.Admin.Do("GET", accPath, nil).JSON()
+		applied(bed.Admin.Do("PATCH", accPath, map[string]any{"is_active": true, "version": acc["version"]}).Want(http.StatusOK))
+		logsIn(bea, "Bea-mailbox-42", true, "the account enabled again")
+
+		// deleted: its mail goes with it
+		applied(cust.Do("DELETE", fmt.Sprintf("/mailboxes/%d", beaID), nil).Want(http.StatusNoContent))
+		if _, err := os.Stat(mb.Home(bea)); !os.IsNotExist(err) {
+			t.Errorf("a deleted mailbox's home: %v", err)
+		}
+		logsIn(bea, "Bea-mailbox-42", false, "the mailbox deleted")
+	})
+}

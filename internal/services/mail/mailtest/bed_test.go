@@ -1,0 +1,227 @@
+package mailtest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// what the daemons get to deliver or file a message
+const deliver = 15 * time.Second
+
+func TestDeliverOverSMTPAndReadOverIMAP(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	m := b.Mailbox(t, "alice-"+b.Token(), "s3cret-"+b.Token(), 10)
+	// another address of the same mailbox, as the aliases map gives one
+	info := "info@" + b.Domain
+	b.Alias(t, info, m.Name)
+
+	direct, viaAlias := "direct "+b.Token(), "via alias "+b.Token()
+	if err := b.Send(t, "someone@example.org", m.Address, direct, "hello\nworld"); err != nil {
+		t.Fatalf("send to %s: %v", m.Address, err)
+	}
+	if err := b.Send(t, "someone@example.org", info, viaAlias, "for info"); err != nil {
+		t.Fatalf("send to %s: %v", info, err)
+	}
+	c, err := b.Login(t, m.Name, m.Password)
+	if err != nil {
+		t.Fatalf("IMAP login as %s: %v", m.Name, err)
+	}
+	r, err := c.WaitForSubject("INBOX", direct, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.From != "someone@example.org" || !strings.Contains(r.Body, "hello\r\nworld") {
+		t.Errorf("delivered message: from %q, body %q", r.From, r.Body)
+	}
+	if _, err := c.WaitForSubject("INBOX", viaAlias, deliver); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := c.Mailboxes()
+	if err != nil || !slices.Contains(boxes, "INBOX") {
+		t.Errorf("mailboxes: %v, %v", boxes, err)
+	}
+}
+
+func TestWrongPasswordRefused(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	m := b.Mailbox(t, "bob-"+b.Token(), "right-"+b.Token(), 10)
+	if _, err := b.Login(t, m.Name, "wrong"); err == nil {
+		t.Error("IMAP login with a wrong password succeeded")
+	}
+	// the login is the mailbox name, not its address
+	if _, err := b.Login(t, m.Address, m.Password); err == nil {
+		t.Error("IMAP login with the address succeeded")
+	}
+	msg := Message(m.Address, m.Address, "x", "x")
+	if err := b.SendAuth(t, m.Name, "wrong", m.Address, m.Address, msg); Code(err) != 535 || Stage(err) != "AUTH" {
+		t.Errorf("submission with a wrong password: %v, want 535 at AUTH", err)
+	}
+	if _, err := b.ManageSieve(m.Name, "wrong"); err == nil {
+		t.Error("ManageSieve login with a wrong password succeeded")
+	}
+}
+
+func TestUnknownAddressRefusedAtRCPT(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	b.Mailbox(t, "carol-"+b.Token(), "pw-"+b.Token(), 10) // hosts b.Domain
+	err := b.Send(t, "someone@example.org", "nobody-"+b.Token()+"@"+b.Domain, "x", "x")
+	if Code(err) != 550 || Stage(err) != "RCPT" {
+		t.Errorf("unknown address in a hosted domain: %v, want 550 at RCPT", err)
+	}
+	// not a hosted domain: no relaying
+	err = b.Send(t, "someone@example.org", "someone@example.com", "x", "x")
+	if Code(err) != 554 || Stage(err) != "RCPT" {
+		t.Errorf("relay: %v, want 554 at RCPT", err)
+	}
+	// mailboxes are only reached through addresses
+	err = b.Send(t, "someone@example.org", "carol-"+b.Token()+"@"+PseudoDomain, "x", "x")
+	if Code(err)/100 != 5 || Stage(err) != "RCPT" {
+		t.Errorf("the pseudo-domain from outside: %v, want 5xx at RCPT", err)
+	}
+}
+
+func TestSubmission(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	dave := b.Mailbox(t, "dave-"+b.Token(), "pw-dave-"+b.Token(), 10)
+	erin := b.Mailbox(t, "erin-"+b.Token(), "pw-erin-"+b.Token(), 10)
+
+	subject := "from dave " + b.Token()
+	if err := b.SendAuth(t, dave.Name, dave.Password, dave.Address, erin.Address, Message(dave.Address, erin.Address, subject, "hi erin")); err != nil {
+		t.Fatalf("submission as %s from its own address: %v", dave.Name, err)
+	}
+	c, err := b.Login(t, erin.Name, erin.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.WaitForSubject("INBOX", subject, deliver); err != nil {
+		t.Fatal(err)
+	} else if r.From != dave.Address {
+		t.Errorf("from %q, want %q", r.From, dave.Address)
+	}
+
+	// dave may not send as erin
+	err = b.SendAuth(t, dave.Name, dave.Password, erin.Address, erin.Address, Message(erin.Address, erin.Address, "forged", "x"))
+	if Code(err) != 553 {
+		t.Errorf("submission as %s from %s: %v, want 553", dave.Name, erin.Address, err)
+	}
+	// nor as an address nobody owns
+	err = b.SendAuth(t, dave.Name, dave.Password, "x-"+b.Token()+"@"+b.Domain, erin.Address, Message("x@x", erin.Address, "unowned", "x"))
+	if Code(err) != 553 {
+		t.Errorf("submission from an unowned address: %v, want 553", err)
+	}
+	// plain SMTP does not offer AUTH
+	err = b.send(b.SMTP, plainAuth(dave.Name, dave.Password), dave.Address, erin.Address, Message(dave.Address, erin.Address, "x", "x"), false)
+	if Stage(err) != "AUTH" {
+		t.Errorf("AUTH on port %s: %v, want refused", b.SMTP, err)
+	}
+}
+
+func TestQuota(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	m := b.Mailbox(t, "frank-"+b.Token(), "pw-"+b.Token(), 1)
+	big := Message("someone@example.org", m.Address, "big "+b.Token(), strings.Repeat(strings.Repeat("x", 76)+"\n", 2<<20/77))
+
+	// the size announced: refused at RCPT
+	err := b.SendDeclaringSize(t, "someone@example.org", m.Address, big)
+	if Code(err) != 552 || Stage(err) != "RCPT" {
+		t.Errorf("2 MB to a 1 MB mailbox, size announced: %v, want 552 at RCPT", err)
+	}
+	// not announced: refused once the message is in
+	err = b.SendAuth(t, m.Name, m.Password, m.Address, m.Address, big)
+	if Code(err) != 552 || Stage(err) != "DATA" {
+		t.Errorf("2 MB to a 1 MB mailbox over submission: %v, want 552 after DATA", err)
+	}
+	if err := b.Send(t, "someone@example.org", m.Address, "big "+b.Token(), strings.Repeat("y\n", 1<<20)); Code(err) != 552 {
+		t.Errorf("2 MB to a 1 MB mailbox: %v, want 552", err)
+	}
+	small := "small " + b.Token()
+	if err := b.Send(t, "someone@example.org", m.Address, small, "fits"); err != nil {
+		t.Fatalf("a small message: %v", err)
+	}
+	c, err := b.Login(t, m.Name, m.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitForSubject("INBOX", small, deliver); err != nil {
+		t.Fatal(err)
+	}
+	q, err := c.GetQuotaRoot("INBOX").Wait()
+	if err != nil || len(q) == 0 {
+		t.Fatalf("GETQUOTAROOT: %v, %v", q, err)
+	}
+	if s := q[0].Resources["STORAGE"]; s.Limit != 1024 {
+		t.Errorf("quota: %+v, want a 1024 KiB storage limit", q[0].Resources)
+	}
+}
+
+func TestSieveFilesIntoFolder(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	m := b.Mailbox(t, "grace-"+b.Token(), "pw-"+b.Token(), 10)
+	b.SieveScript(t, m.Name, "lists", `require ["fileinto", "mailbox"];
+if header :contains "subject" "[list]" {
+  fileinto :create "Lists";
+  stop;
+}
+`)
+	listed, plain := "[list] news "+b.Token(), "plain "+b.Token()
+	for _, s := range []string{listed, plain} {
+		if err := b.Send(t, "list@example.org", m.Address, s, "body"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := b.Login(t, m.Name, m.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitForSubject("Lists", listed, deliver); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitForSubject("INBOX", plain, deliver); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := c.Has("INBOX", listed); err != nil || in {
+		t.Errorf("the filed message is in INBOX too (%v)", err)
+	}
+	if boxes, _ := c.Mailboxes(); !slices.Contains(boxes, "Lists") {
+		t.Errorf("mailboxes %v, want Lists", boxes)
+	}
+	// ManageSieve sees the script written to the sieve directory, active
+	scripts, err := b.ManageSieve(m.Name, m.Password)
+	if err != nil || !slices.Contains(scripts, `"lists" ACTIVE`) {
+		t.Errorf("LISTSCRIPTS: %q, %v", scripts, err)
+	}
+}
+
+// Dovecot reads the users file again when it changes: a new password works
+// without a reload. Not parallel: the other tests' reloads would restart the
+// auth process that read the file.
+func TestUsersFileReadWithoutReload(t *testing.T) {
+	b := Load(t)
+	m := b.Mailbox(t, "heidi-"+b.Token(), "old-"+b.Token(), 10)
+	old := m.Password
+	// the running auth process has read the file with the old password
+	if _, err := b.Login(t, m.Name, old); err != nil {
+		t.Fatal(err)
+	}
+	b.SetPassword(t, m, "new-"+b.Token())
+	start := time.Now()
+	b.waitFor(t, "the new password", func() error {
+		c, err := b.dialIMAP(m.Name, m.Password)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	t.Logf("new password taken after %v", time.Since(start).Round(time.Millisecond))
+	if _, err := b.Login(t, m.Name, old); err == nil {
+		t.Error("the old password still works")
+	}
+}
