@@ -399,3 +399,14 @@ func TestHelpInTheReadersWords(t *testing.T) {
 		}
 	})
 }
+
+// TestDatesArePicked: a date field is a date and time picker.
+func TestDatesArePicked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		cust := f.login(t, "cust", "Cust-password-1")
+		if _, _, page := cust.get("/autoresponses/new"); !strings.Contains(page, `name="ends_at" type="datetime-local"`) {
+			t.Errorf("the autoresponse form's end is no date picker:\n%s", page)
+		}
+	})
+}

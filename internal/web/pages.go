@@ -923,6 +923,8 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 			ff.Input = "textarea"
 		case secret(f):
 			ff.Input = "password"
+		case f.Format == "date-time":
+			ff.Input = "datetime-local"
 		default:
 			ff.Input = "text"
 		}

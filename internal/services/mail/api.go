@@ -242,7 +242,7 @@ type (
 		Message      string     `json:"message" maxLength:"65536"`
 		StartsAt     *time.Time `json:"starts_at,omitempty"`
 		EndsAt       *time.Time `json:"ends_at,omitempty"`
-		IntervalDays *int       `json:"interval_days,omitempty" minimum:"1" maximum:"365"`
+		IntervalDays *int       `json:"interval_days,omitempty" minimum:"1" maximum:"365" default:"1"`
 		IsActive     *bool      `json:"is_active,omitempty"`
 	}
 	autoresponsePatch = struct {
