@@ -19,6 +19,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/settings"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 // The model pages: list, object, add, change, delete, actions, views and
@@ -111,6 +113,11 @@ func (w *Handler) navFor(r *http.Request) []navGroup {
 		}
 		g := &out[len(out)-1]
 		g.Links = append(g.Links, navLink{i18n.T(ctx, md.Label), "/" + md.Slug + "/"})
+	}
+	// in the reader's alphabetical order
+	c := collate.New(language.Make(i18n.Language(ctx)), collate.IgnoreCase)
+	for i := range out {
+		slices.SortStableFunc(out[i].Links, func(a, b navLink) int { return c.CompareString(a.Label, b.Label) })
 	}
 	return out
 }
