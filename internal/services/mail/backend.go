@@ -108,7 +108,7 @@ const mailFunctions = `mail_uid=$(id -u -- "$mail_owner") && mail_gid=$(id -g --
 mail_frag="$mail_maps/.orchestra"
 install -d -m 0700 -- "$mail_frag" "$mail_frag/users" "$mail_frag/mailboxes" "$mail_frag/aliases" "$mail_frag/senders"
 mail_reload=0
-mail_folders=()
+mail_folders=() mail_homes=()
 # mail_assemble DIR FILE MODE: FILE becomes the sorted lines of DIR's
 # fragments; true when it changed (the new text is in FILE.new until then)
 mail_assemble() {
@@ -187,9 +187,7 @@ fi`)
 	s.Raw(`printf '%s:%s:%s:%s::%s::%s\n' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra" \
   >"$mail_frag/users/$mail_name"
 printf '%s' "$mail_mapline" >"$mail_frag/mailboxes/$mail_name"
-runuser -u "$mail_owner" -- sh -c 'umask 077 && cd "$1" && mkdir -p -- "$2/Maildir" "$2/sieve" && cd "$2" &&
-  printf %s "$3" >sieve/orchestra.sieve.new && mv -f sieve/orchestra.sieve.new sieve/orchestra.sieve &&
-  ln -sfn sieve/orchestra.sieve .dovecot.sieve' mail "$mail_vmail" "$mail_name" "$mail_sieve" || exit 1`)
+mail_homes+=("$mail_name" "$mail_sieve")`)
 	for _, f := range foldersOf(o) {
 		if folderProblem(f) != "" {
 			continue // refused when saved; an older row is not trusted either
@@ -201,6 +199,10 @@ runuser -u "$mail_owner" -- sh -c 'umask 077 && cd "$1" && mkdir -p -- "$2/Maild
 }
 
 func commitMailboxes(s *orchestration.Script, _ orchestration.Server) {
+	// the homes of the unit's mailboxes, in one process run as the mail
+	// owner whatever their number: new folders made at once, a script
+	// written only when it changed, the link to it made once
+	s.Raw(homesScript)
 	// Dovecot reads the passwd-file again when its mtime (whole seconds) or
 	// size changed: the new one is dated after the old one, whatever the clock
 	s.Raw(`if mail_assemble "$mail_frag/users" "$mail_passwd" 0640; then
@@ -280,3 +282,20 @@ func forwardOf(o orchestration.Object) []string {
 	}
 	return out
 }
+
+const homesScript = `if (( ${#mail_homes[@]} )); then
+  printf '%s\0' "${mail_homes[@]}" | runuser -u "$mail_owner" -- bash -c '
+    umask 077 && cd "$1" || exit 1
+    names=() scripts=() new=()
+    while IFS= read -r -d "" n && IFS= read -r -d "" s; do names+=("$n"); scripts+=("$s"); done
+    for n in "${names[@]}"; do [[ -d $n/Maildir && -d $n/sieve ]] || new+=("$n/Maildir" "$n/sieve"); done
+    (( ${#new[@]} == 0 )) || mkdir -p -- "${new[@]}" || exit 1
+    for i in "${!names[@]}"; do
+      n=${names[i]} f=${names[i]}/sieve/orchestra.sieve cur=
+      if [[ -f $f ]]; then IFS= read -r -d "" cur <"$f"; fi
+      if [[ ! -f $f || $cur != "${scripts[i]}" ]]; then
+        printf %s "${scripts[i]}" >"$f.new" && mv -f -- "$f.new" "$f" || exit 1
+      fi
+      [[ -L $n/.dovecot.sieve ]] || ln -s sieve/orchestra.sieve "$n/.dovecot.sieve" || exit 1
+    done' mail "$mail_vmail" || exit 1
+fi`
