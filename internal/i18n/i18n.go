@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -61,7 +62,9 @@ func Catalog(lang string) (map[string]string, error) {
 }
 
 // Languages lists the languages the panel speaks besides English.
-func Languages() []string {
+func Languages() []string { return slices.Clone(languages()) }
+
+var languages = sync.OnceValue(func() []string {
 	names, _ := locales.ReadDir("locales")
 	var out []string
 	for _, e := range names {
@@ -69,11 +72,11 @@ func Languages() []string {
 	}
 	sort.Strings(out)
 	return out
-}
+})
 
 var matcher = sync.OnceValue(func() language.Matcher {
 	tags := []language.Tag{language.English}
-	for _, l := range Languages() {
+	for _, l := range languages() {
 		tags = append(tags, language.Make(l))
 	}
 	return language.NewMatcher(tags)
@@ -96,7 +99,7 @@ func Accepted(header string) string {
 	if i == 0 {
 		return "en"
 	}
-	return Languages()[i-1]
+	return languages()[i-1]
 }
 
 // M marks msg as a message that is translated where it is shown, not where

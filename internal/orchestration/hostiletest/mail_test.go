@@ -26,7 +26,7 @@ import (
 var mailSuite = suite{
 	name:     "mail",
 	backends: []string{mail.MailboxBackend, mail.AddressBackend},
-	fields:   map[string][]string{"Mailbox": {"name", "password", "custom_filtering"}, "MailAddress": {"name"}},
+	fields:   map[string][]string{"Mailbox": {"name", "password", "custom_filtering"}, "MailAddress": {"name", "forward"}},
 	run:      runMail,
 }
 
@@ -128,6 +128,21 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 			addresses = append(addresses, a.Name+"@"+dom.Name)
 		}
 	}
+	// forwards (a JSON list, so no string column names them)
+	var forwards []string
+	for i, s := range append(seeds(canary), "x@example.net") {
+		for _, f := range []string{s, s + "@example.net"} {
+			var a *ent.MailAddress
+			// a blank forward is no forward: the address then delivers nowhere
+			if r.write(cust, "MailAddress.forward", f, []string{"forward", "mailboxes"}, func(ctx context.Context, tx *ent.Tx) (err error) {
+				a, err = tx.MailAddress.Create().SetName(fmt.Sprintf("fw%d", i)).SetDomainID(dom.ID).SetForward([]string{f}).Save(ctx)
+				return err
+			}) == nil {
+				forwards = append(forwards, a.Name+"@"+dom.Name+" "+a.Forward[0]+"\n")
+				break
+			}
+		}
+	}
 	r.phase("writes done")
 	startExecutor(t, st, pool)
 	settle(t, st, 0)
@@ -165,6 +180,13 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 			r.arrived("MailAddress.name")
 		} else {
 			t.Errorf("address %q is not in the alias map:\n%s", a, aliases)
+		}
+	}
+	for _, line := range forwards {
+		if strings.Contains(aliases, line) {
+			r.arrived("MailAddress.forward")
+		} else {
+			t.Errorf("forward %q is not in the alias map:\n%s", line, aliases)
 		}
 	}
 	noCanary(t, pool, target, canary)

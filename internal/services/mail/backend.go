@@ -243,8 +243,11 @@ func applyAddress(s *orchestration.Script, srv orchestration.Server, action stri
 		}
 		dest = append(dest, f)
 	}
+	if strings.ContainsAny(l.address+strings.Join(dest, ""), " \t\r\n,") {
+		return fmt.Errorf("mail: %q delivers to %q: not one map line", l.address, dest) // a bad row, never user input
+	}
 	alias, senders := "", ""
-	if len(dest) > 0 && !strings.ContainsAny(l.address+strings.Join(dest, ""), " \t\r\n,") {
+	if len(dest) > 0 {
 		alias = l.address + " " + strings.Join(dest, ",") + "\n"
 	}
 	if len(l.boxes) > 0 && !strings.HasPrefix(l.address, "@") {

@@ -267,6 +267,11 @@ func checkForward(ctx context.Context, client *ent.Client, forward []string, acc
 	local := LocalDomain.Get()
 	var out []string
 	for _, f := range forward {
+		for _, basic := range []func(context.Context, string) string{validate.NoNull, validate.ValidText} {
+			if msg := basic(ctx, f); msg != "" {
+				return nil, msg, nil // PostgreSQL would refuse it; no server could take it
+			}
+		}
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
