@@ -12,6 +12,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/danielgtaylor/huma/v2 v2.37.2
 	github.com/emersion/go-imap/v2 v2.0.0-beta.9
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/expr-lang/expr v1.17.8
 	github.com/go-crypt/crypt v0.14.15
 	github.com/jackc/pgx/v5 v5.12.0

@@ -1,17 +1,21 @@
 # shellcheck shell=bash
-# Mail test bed (Postfix + Dovecot), sourced by ./do (which defines die,
-# ensure_pkgs and SUDO).
-#   ensure_mail_testbed  a standalone Postfix and Dovecot on 127.0.0.13, all
-#                        state in $MAIL_STATE (below: DIR); reused while both
-#                        run with the same config and answer, otherwise both are
-#                        (re)started from empty maps, users and mail. Exports
+# Mail test bed (Postfix + Dovecot + rspamd), sourced by ./do (which defines
+# die, ensure_pkgs and SUDO).
+#   ensure_mail_testbed  a standalone Postfix, Dovecot and rspamd on
+#                        127.0.0.13, all state in $MAIL_STATE (below: DIR);
+#                        reused while all three run with the same config and
+#                        answer, otherwise all are (re)started from empty maps,
+#                        users, mail and DKIM keys. Exports
 #                          ORCHESTRA_TEST_MAIL_DIR         DIR
 #                          ORCHESTRA_TEST_MAIL_HOST        127.0.0.13
 #                          ORCHESTRA_TEST_MAIL_SMTP        127.0.0.13:2525 (MX side)
 #                          ORCHESTRA_TEST_MAIL_SUBMISSION  127.0.0.13:5587 (SASL)
 #                          ORCHESTRA_TEST_MAIL_IMAP        127.0.0.13:1143
 #                          ORCHESTRA_TEST_MAIL_SIEVE       127.0.0.13:4190 (ManageSieve)
-#   stop_mail_testbed    stops both (they are otherwise left running between
+#                          ORCHESTRA_TEST_MAIL_RSPAMD      127.0.0.13:11333 (rspamd's
+#                                                          scanner: rspamc -h, /ping)
+#                          ORCHESTRA_TEST_MAIL_DKIM        DIR/dkim
+#   stop_mail_testbed    stops them (they are otherwise left running between
 #                        runs) and takes back the lo address and ACLs it added
 #
 # The contract the panel's mail backends follow (they write these files over
@@ -47,6 +51,20 @@
 #                       (scripts), .dovecot.sieve (symlink to the active one)
 #   DIR/sieve/before.d/ Sieve scripts run before the users' (spam presets),
 #                       compiled by the writer (sievec): LMTP cannot write there
+#   DIR/dkim/selectors  "example.test SELECTOR": the one selector example.test's
+#                       mail is signed with (one line per domain; the domain
+#                       as in the From header, compared lower-cased, no eSLD)
+#   DIR/dkim/DOMAIN.SELECTOR.key
+#                       its private key, PEM RSA (2048 bits; PKCS#1 or #8),
+#                       mode 0640 root:_rspamd (rspamd's workers run as user
+#                       and group _rspamd); selectors too (0640 root:_rspamd,
+#                       or 0644). DIR/dkim is root:_rspamd 0750 and holds an
+#                       empty selectors file after each (re)start.
+#                       No reload: rspamd reads selectors at every message it
+#                       might sign, and a key file again once its mtime (whole
+#                       seconds) is later than the one it loaded (give a
+#                       rewritten key a later mtime, or rotate to a new
+#                       selector, which is a new file)
 # Delivery: SMTP RCPT addr@example.test -> virtual_alias_maps ->
 # NAME@mailbox.invalid -> virtual_mailbox_maps -> LMTP 127.0.0.13:2424 ->
 # Dovecot user NAME (its userdb drops the domain). Submission (5587) logs in
@@ -61,14 +79,63 @@
 # recipient the message does not fit.
 # Nothing leaves the machine: default and relay transports are error:, port
 # 2525 only accepts mail for the hosted domains (no relay).
+# Spam score: rspamd (its proxy in milter mode on 127.0.0.13:11332, its
+# scanner on :11333, no controller; config DIR/rspamd/rspamd.conf over the
+# stock /etc/rspamd, local.d in DIR/rspamd/local.d) sees every message Postfix
+# takes, on 2525 and on submission (milter_default_action = accept: a message
+# passes unscanned while it does not answer), and writes the header
+#   X-Spam-Score: N     N the score, a plain decimal number: "-0.1", "0",
+#                       "14.9" (at most 2 decimals, no trailing zeros); any
+#                       X-Spam-Score the message came with is removed
+# (and X-Spam: Yes from a score of 6; other X-Rspamd-*/X-Spam headers may
+# come). The reject and greylist actions are off: no message is refused or
+# delayed for its score. A message whose text contains
+#   YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X
+# (mailtest.GTUBE, rspamd's "add header" GTUBE variant, which the test bed
+# scores 15 as ORCHESTRA_TEST_SPAM) is delivered with a score near 15; the
+# standard GTUBE (XJS*C4JDBQADN1...) is refused after DATA (554) by rspamd's
+# built-in check, which 3.4 cannot turn off: tests use the YJS pattern.
+# Ordinary test mail scores about 0 (plain text from mailtest.Message:
+# -0.1); a bare one (a Subject line and a body) about 2.
+# Nothing rspamd does needs the network or Redis: its resolver is
+# 127.0.0.13:53, where nothing answers (0.3 s, one retry: no lookup delays a
+# message by seconds), and RBLs/SURBL, SPF, DMARC, ARC, ASN, fuzzy hashes,
+# hfilter, greylisting, rate limits, reputation, replies, neural, Bayes
+# (no Redis) are off.
+# DKIM: rspamd signs (rsa-sha256, relaxed/relaxed) what a user logged in on
+# submission sends, whatever the login (a mailbox name, not an address),
+# when the From header holds one address whose domain has a line in
+# DIR/dkim/selectors: d=DOMAIN s=SELECTOR with DIR/dkim/DOMAIN.SELECTOR.key.
+# Mail on 2525 is never signed; a missing or unreadable key: not signed
+# (rspamd.log says why).
+# Sieve: replies (vacation, redirect) go out over SMTP to 127.0.0.13:2525
+# (submission_host), envelope sender <>: a reply to an address of a hosted
+# domain is delivered (and scored), one elsewhere is refused (no relay).
+# Extensions: Pigeonhole's default set, which has vacation, date, relational
+# and comparator-i;ascii-numeric (named in sieve_extensions all the same).
+# vacation: sieve_vacation_min_period = 1d (":days N", N >= 1 as the panel
+# writes it; below 1 day is raised to it), default period 7d; a sender is
+# answered once per period, which the mailbox's home (DIR/vmail/NAME/
+# .dovecot.lda-dupes) tracks. The recipient check stays on
+# (sieve_vacation_dont_check_recipient = no): a message is answered only
+# when its To/Cc/Bcc/Resent-To... name one of the script's
+# ":addresses [...]", since the LMTP recipient is NAME@mailbox.invalid and
+# the address the message was sent to is not known (Dovecot's LMTP offers no
+# DSN, so Postfix passes no ORCPT; sieve_vacation_use_original_recipient =
+# no): without :addresses, no reply ever. The reply's From is the address
+# that matched, unless :from says otherwise. Never to <>, lists,
+# Auto-Submitted or Precedence bulk/junk/list mail (Pigeonhole's rules).
 #
-# Postfix and Dovecot run as root and drop to postfix, dovecot and mail (8);
-# those users must traverse DIR's parents (/root is 0700): the test bed grants
-# them search permission (ACL u:USER:x, no listing) on every parent that
-# lacks it, and stop_mail_testbed takes the grants back. Logs: DIR/postfix.log,
-# DIR/dovecot.log (truncated on every (re)start). Deferred mail is retried
-# within seconds. DIR/lock is the Go helpers' (mailtest) flock around their
-# edits of the maps and users file, which tests in several packages share.
+# Postfix, Dovecot and rspamd run as root and drop to postfix, dovecot, mail
+# (8) and _rspamd; those users must traverse DIR's parents (/root is 0700):
+# the test bed grants them search permission (ACL u:USER:x, no listing) on
+# every parent that lacks it, and stop_mail_testbed takes the grants back.
+# Logs: DIR/postfix.log, DIR/dovecot.log, DIR/rspamd.log (truncated on every
+# (re)start). rspamd's caches (DIR/rspamd/db: compiled regular expressions,
+# a first start takes some 10 s more) outlive restarts. Deferred mail is
+# retried within seconds. DIR/lock is the Go helpers' (mailtest) flock around
+# their edits of the maps, users file and DKIM files, which tests in several
+# packages share.
 
 MAIL_ADDR=127.0.0.13
 MAIL_SMTP_PORT=2525
@@ -78,9 +145,18 @@ MAIL_SIEVE_PORT=4190
 MAIL_LMTP_PORT=2424
 MAIL_AUTH_PORT=12345
 MAIL_QUOTA_PORT=12340
+MAIL_MILTER_PORT=11332 # rspamd's proxy, in milter mode
+MAIL_RSPAMD_PORT=11333 # rspamd's scanner (HTTP)
 MAIL_STATE="${XDG_STATE_HOME:-$HOME/.local/state}/orchestra/testbed/mail"
 MAIL_MAPS=(domains mailboxes aliases senders)
-MAIL_USERS=(postfix dovecot mail) # the users Postfix and Dovecot drop to
+MAIL_USERS=(postfix dovecot mail _rspamd) # the users the daemons drop to
+MAIL_RSPAMD_USER=_rspamd                  # and group (Debian's package)
+# rspamd modules off: they need the network or Redis, or score what a test
+# bed cannot pass (DNS-based checks)
+MAIL_RSPAMD_OFF=(arc asn bimi clickhouse dcc dmarc elastic emails fuzzy_check
+  greylist hfilter history_redis metadata_exporter metric_exporter mx_check
+  neural p0f phishing ratelimit rbl replies reputation rspamd_update spamtrap
+  spf surbl url_redirector whitelist multimap)
 
 mail_tb_postfix() { $SUDO postfix -c "$MAIL_STATE/postfix" "$@"; }
 
@@ -107,6 +183,18 @@ mail_tb_dovecot_pid() {
   echo "$pid"
 }
 
+# pid of the test bed's rspamd main process, if it is alive and really ours
+# (it renames itself: it is started in DIR/rspamd and stays there)
+mail_tb_rspamd_pid() {
+  local pid cwd
+  pid=$(cat 2>/dev/null "$MAIL_STATE/rspamd/run/rspamd.pid") || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == rspamd ]] || return 1
+  cwd=$($SUDO readlink "/proc/$pid/cwd" 2>/dev/null) || return 1
+  [[ $cwd == "$MAIL_STATE/rspamd" ]] || return 1
+  echo "$pid"
+}
+
 # the first line a server on port $1 sends, within 2 s
 mail_tb_greeting() {
   # shellcheck disable=SC2016 # expanded by the inner bash
@@ -130,7 +218,15 @@ mail_tb_probe() {
   answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" &&
     printf "request=smtpd_access_policy\nrecipient=nobody-probe\n\n" >&3 &&
     IFS= read -r -t 2 line <&3 && printf "%s\n" "$line"' "$MAIL_ADDR" "$MAIL_QUOTA_PORT" 2>/dev/null) || return 1
-  [[ $answer == action=* ]]
+  [[ $answer == action=* ]] || return 1
+  # rspamd's scanner answers /ping; its milter takes connections
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" &&
+    printf "GET /ping HTTP/1.0\r\n\r\n" >&3 && timeout 2 cat <&3' "$MAIL_ADDR" "$MAIL_RSPAMD_PORT" 2>/dev/null) || return 1
+  [[ $answer == *pong* ]] || return 1
+  # (and a milter QUIT: a bare close is logged as an error)
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "\0\0\0\1Q" >&3' "$MAIL_ADDR" "$MAIL_MILTER_PORT" 2>/dev/null
 }
 
 # is $1 an address of lo? (output captured first: see bind9.sh)
@@ -218,6 +314,13 @@ maximal_backoff_time = 4s
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 100
 smtpd_hard_error_limit = 200
+# rspamd scores every message (X-Spam-Score) and signs what logged-in users
+# send (DKIM); while it does not answer, mail passes unscanned
+smtpd_milters = inet:$MAIL_ADDR:$MAIL_MILTER_PORT
+non_smtpd_milters = \$smtpd_milters
+milter_default_action = accept
+milter_protocol = 6
+milter_connect_timeout = 5s
 EOF
 }
 
@@ -426,6 +529,9 @@ protocol lmtp {
   mail_plugins = \$mail_plugins sieve
   postmaster_address = postmaster@orchestra.test
 }
+# Sieve's replies (vacation, redirect) go to the MX side: delivered when
+# they are for a hosted domain, refused (no relay) otherwise
+submission_host = $MAIL_ADDR:$MAIL_SMTP_PORT
 lmtp_rcpt_check_quota = yes
 plugin {
   quota = maildir:User quota
@@ -434,14 +540,175 @@ plugin {
   quota_status_overquota = 552 5.2.2 Mailbox is full
   sieve = file:$dir/vmail/%n/sieve;active=$dir/vmail/%n/.dovecot.sieve
   sieve_before = $dir/sieve/before.d
+  # in the default set already; named for the presets and autoresponses
+  sieve_extensions = +vacation +date +relational +comparator-i;ascii-numeric
+  # the panel's :days N has N >= 1; a sender is answered once per period
+  # (tracked in the home: .dovecot.lda-dupes)
+  sieve_vacation_min_period = 1d
+  sieve_vacation_default_period = 7d
+  # a reply only to mail that names the user in To/Cc/...: the LMTP
+  # recipient is NAME@mailbox.invalid and the address the message was sent
+  # to is unknown (Dovecot's LMTP offers no DSN: Postfix passes no ORCPT),
+  # so the script lists the addresses (vacation :addresses [...])
+  sieve_vacation_use_original_recipient = no
+  sieve_vacation_dont_check_recipient = no
 }
 EOF
 }
 
-# stop our Postfix and Dovecot if they run, waiting for their masters to end
-# (their ports stay bound until then); both at once: each takes seconds
+# rspamd's configuration files, relative to DIR/rspamd (rspamd.conf, then
+# local.d/: LOCAL_CONFDIR is DIR/rspamd)
+mail_tb_rspamd_names() {
+  local m
+  echo rspamd.conf
+  for m in options.inc actions.conf regexp.conf milter_headers.conf dkim_signing.conf; do
+    echo "local.d/$m"
+  done
+  for m in "${MAIL_RSPAMD_OFF[@]}"; do
+    echo "local.d/$m.conf"
+  done
+}
+
+# the content of rspamd's configuration file $1 (one of mail_tb_rspamd_names)
+mail_tb_rspamd_file() {
+  local dir=$MAIL_STATE
+  echo "# generated by testbed/mail.sh: edits are overwritten"
+  case $1 in
+  rspamd.conf)
+    # the stock rspamd.conf's shape, with the test bed's workers and log;
+    # no controller (nothing to learn, no password to guard)
+    cat <<EOF
+# rspamd -c $dir/rspamd/rspamd.conf --var CONFDIR=/etc/rspamd
+#   --var LOCAL_CONFDIR=$dir/rspamd --var RUNDIR=$dir/rspamd/run
+#   --var DBDIR=$dir/rspamd/db, in $dir/rspamd
+.include "\$CONFDIR/common.conf"
+
+options {
+  pidfile = "\$RUNDIR/rspamd.pid";
+  .include "\$CONFDIR/options.inc"
+  .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/options.inc"
+}
+
+logging {
+  type = "file";
+  filename = "$dir/rspamd.log";
+  level = "info";
+}
+
+# the scanner: the proxy's upstream, rspamc's and the probe's server
+worker "normal" {
+  bind_socket = "$MAIL_ADDR:$MAIL_RSPAMD_PORT";
+  count = 1;
+  mime = true;
+}
+
+# Postfix's milter
+worker "rspamd_proxy" {
+  bind_socket = "$MAIL_ADDR:$MAIL_MILTER_PORT";
+  count = 1;
+  milter = yes;
+  timeout = 120s;
+  upstream "local" {
+    default = yes;
+    hosts = "$MAIL_ADDR:$MAIL_RSPAMD_PORT";
+  }
+  max_retries = 5;
+  discard_on_reject = false;
+  quarantine_on_reject = false;
+  spam_header = "X-Spam";
+}
+EOF
+    ;;
+  local.d/options.inc)
+    cat <<EOF
+# no DNS: nothing answers there, and a lookup gives up within a second
+dns {
+  nameserver = ["$MAIL_ADDR:53"];
+  timeout = 0.3s;
+  retransmits = 1;
+}
+EOF
+    ;;
+  local.d/actions.conf)
+    cat <<'EOF'
+# a score never refuses nor delays a message: it is delivered with its
+# X-Spam-Score (add_header stays at 6: X-Spam: Yes)
+reject = null;
+greylist = null;
+EOF
+    ;;
+  local.d/regexp.conf)
+    cat <<'EOF'
+# the test bed's high-score pattern (mailtest.GTUBE): rspamd's "add header"
+# GTUBE variant, which rspamd itself ignores while test patterns are off
+ORCHESTRA_TEST_SPAM {
+  re = '/YJS\*C4JDBQADN1\.NSBN3\*2IDNEN\*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL\*C\.34X/{sa_body}';
+  score = 15.0;
+  description = "The mail test bed's high-score test pattern";
+  group = "orchestra_testbed";
+  one_shot = true;
+}
+EOF
+    ;;
+  local.d/milter_headers.conf)
+    cat <<'EOF'
+# X-Spam-Score: the score as a plain decimal number ("-0.1", "0", "14.9"),
+# replacing any the message came with
+use = ["x-spam-score"];
+custom {
+  x-spam-score = <<EOD
+return function(task, common)
+  local score = (task:get_metric_score('default') or {})[1] or 0
+  local s = string.format('%.2f', score):gsub('0+$', ''):gsub('%.$', '')
+  if s == '-0' then s = '0' end
+  return nil, {['X-Spam-Score'] = s}, {['X-Spam-Score'] = 0}, {}
+end
+EOD;
+}
+EOF
+    ;;
+  local.d/dkim_signing.conf)
+    # a sign condition instead of selector_map: the selectors file is read
+    # at each message, so a change needs no reload nor map polling
+    cat <<EOF
+# what a logged-in user sends, From one address whose domain has a line
+# "DOMAIN SELECTOR" in $dir/dkim/selectors: signed with
+# $dir/dkim/DOMAIN.SELECTOR.key, whatever the login
+sign_condition = <<EOD
+return function(task)
+  if not task:get_user() then return false end
+  local from = task:get_from('mime')
+  if not from or #from ~= 1 or not from[1].domain or from[1].domain == '' then
+    return false
+  end
+  local domain = from[1].domain:lower()
+  local f = io.open('$dir/dkim/selectors', 'r')
+  if not f then return false end
+  local selector
+  for line in f:lines() do
+    local d, s = line:match('^%s*(%S+)%s+(%S+)%s*$')
+    if d and d:lower() == domain then selector = s end
+  end
+  f:close()
+  if not selector then return false end
+  return {domain = domain, selector = selector,
+    key = '$dir/dkim/' .. domain .. '.' .. selector .. '.key'}
+end
+EOD;
+EOF
+    ;;
+  local.d/*.conf)
+    echo "enabled = false;"
+    ;;
+  *) die "mail test bed: no rspamd file $1" ;;
+  esac
+}
+
+# stop our Postfix, Dovecot and rspamd if they run, waiting for their
+# masters to end (their ports stay bound until then); all at once: each takes
+# seconds
 mail_tb_kill() {
-  local pid pids=() w
+  local pid pids=() w children
   if pid=$(mail_tb_postfix_pid); then
     pids+=("$pid")
     mail_tb_postfix stop >/dev/null 2>&1 || $SUDO kill "$pid" 2>/dev/null || true
@@ -450,9 +717,19 @@ mail_tb_kill() {
     pids+=("$pid")
     $SUDO kill "$pid" 2>/dev/null || true
   fi
+  if pid=$(mail_tb_rspamd_pid); then
+    pids+=("$pid")
+    $SUDO kill "$pid" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do
     for ((w = 0; w < 100; w++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then $SUDO kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    if kill -0 "$pid" 2>/dev/null; then
+      # its workers too, by their parent's id
+      children=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
+      # shellcheck disable=SC2086 # a list of pids
+      $SUDO kill -KILL "$pid" $children 2>/dev/null || true
+      sleep 0.2
+    fi
   done
 }
 
@@ -460,14 +737,24 @@ mail_tb_kill() {
 mail_tb_tail() { tail -n 20 "$1" >&2 2>/dev/null || true; }
 
 mail_tb_start() {
-  local dir=$MAIL_STATE out m
-  # a fresh start: no maps, users, mail or queued messages, whatever the
-  # previous instances had
-  rm -rf "$dir/spool" "$dir/postfix-data" "$dir/vmail" "$dir/dovecot/run" "$dir/dovecot/state" "$dir/sieve"
+  local dir=$MAIL_STATE out m r=$MAIL_RSPAMD_USER
+  local rspamd_vars=(--var=CONFDIR=/etc/rspamd --var=LOCAL_CONFDIR="$dir/rspamd"
+    --var=RUNDIR="$dir/rspamd/run" --var=DBDIR="$dir/rspamd/db")
+  # a fresh start: no maps, users, mail, DKIM keys or queued messages,
+  # whatever the previous instances had (rspamd's caches stay: DIR/rspamd/db)
+  # (again if need be: a test still writing a home can refill vmail under rm)
+  for m in 1 2 3; do
+    rm -rf "$dir/spool" "$dir/postfix-data" "$dir/vmail" "$dir/dovecot/run" "$dir/dovecot/state" "$dir/sieve" \
+      "$dir/dkim" "$dir/rspamd/run" 2>/dev/null && break
+  done
+  [[ ! -e $dir/vmail ]] || die "mail test bed: cannot empty $dir/vmail"
   $SUDO install -d -o root -g root -m 0755 "$dir/spool"
   $SUDO install -d -o postfix -g postfix -m 0700 "$dir/postfix-data"
   $SUDO install -d -o mail -g mail -m 0770 "$dir/vmail"
-  mkdir -p "$dir/sieve/before.d" "$dir/dovecot/state"
+  mkdir -p "$dir/sieve/before.d" "$dir/dovecot/state" "$dir/rspamd/run"
+  $SUDO install -d -o "$r" -g "$r" -m 0750 "$dir/rspamd/db"
+  $SUDO install -d -o root -g "$r" -m 0750 "$dir/dkim"
+  $SUDO install -o root -g "$r" -m 0640 /dev/null "$dir/dkim/selectors"
   for m in "${MAIL_MAPS[@]}"; do
     : >"$dir/maps/$m"
     $SUDO postmap -c "$dir/postfix" "$dir/maps/$m" || die "mail test bed: postmap $dir/maps/$m failed"
@@ -476,14 +763,26 @@ mail_tb_start() {
   $SUDO chown root:dovecot "$dir/users" && $SUDO chmod 0640 "$dir/users"
   : >"$dir/postfix.log"
   : >"$dir/dovecot.log"
+  : >"$dir/rspamd.log"
 
   # Postfix prints its errors on a terminal only: capture them through script
   out=$(script -qec "postfix -c '$dir/postfix' check" /dev/null 2>&1) ||
     die "mail test bed: postfix check failed: $out"
   out=$(doveconf -c "$dir/dovecot/dovecot.conf" -n 2>&1 >/dev/null) ||
     die "mail test bed: invalid $dir/dovecot/dovecot.conf: $out"
+  out=$($SUDO rspamadm "${rspamd_vars[@]}" configtest -c "$dir/rspamd/rspamd.conf" 2>&1) ||
+    die "mail test bed: invalid $dir/rspamd/rspamd.conf: $out"
 
-  echo "do: starting test-bed Dovecot and Postfix on $MAIL_ADDR" >&2
+  echo "do: starting test-bed rspamd, Dovecot and Postfix on $MAIL_ADDR" >&2
+  # rspamd first: Postfix's milter. It returns once it has read its config
+  # (some 10 s the first time, while it compiles what DIR/rspamd/db caches)
+  # and daemonized, in DIR/rspamd (how mail_tb_rspamd_pid knows it)
+  (cd "$dir/rspamd" && exec $SUDO rspamd -c "$dir/rspamd/rspamd.conf" -u "$r" -g "$r" "${rspamd_vars[@]}") \
+    </dev/null >"$dir/rspamd.start" 2>&1 || {
+    cat "$dir/rspamd.start" >&2
+    mail_tb_tail "$dir/rspamd.log"
+    die "test-bed rspamd did not start (see $dir/rspamd.log)"
+  }
   # the master keeps the descriptors it is given: not the caller's pipes
   $SUDO dovecot -c "$dir/dovecot/dovecot.conf" </dev/null >"$dir/dovecot.start" 2>&1 || {
     cat "$dir/dovecot.start" >&2
@@ -504,10 +803,10 @@ ensure_mail_testbed() {
     echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   fi
   ensure_pkgs postfix dovecot-imapd dovecot-lmtpd dovecot-sieve:sievec dovecot-managesieved swaks \
-    iproute2:ip acl:setfacl
+    rspamd:rspamd iproute2:ip acl:setfacl procps:pgrep
   local dir=$MAIL_STATE
   [[ $dir != *[[:space:]]* ]] || die "the mail test bed cannot live in a path with spaces: $dir"
-  mkdir -p "$dir/postfix" "$dir/maps" "$dir/dovecot"
+  mkdir -p "$dir/postfix" "$dir/maps" "$dir/dovecot" "$dir/rspamd/local.d"
 
   if ! mail_tb_has_addr "$MAIL_ADDR"; then
     echo "do: adding $MAIL_ADDR/32 to lo (the mail test bed's address)" >&2
@@ -517,16 +816,26 @@ ensure_mail_testbed() {
   fi
   mail_tb_grant_traverse
 
-  local main_cf master_cf policy dovecot_conf same=1
+  local main_cf master_cf policy dovecot_conf same=1 f
+  local -A rspamd_conf=()
   main_cf=$(mail_tb_main_cf)
   master_cf=$(mail_tb_master_cf)
   policy=$(mail_tb_quota_policy)
   dovecot_conf=$(mail_tb_dovecot_conf)
+  while read -r f; do
+    rspamd_conf[$f]=$(mail_tb_rspamd_file "$f")
+    [[ ${rspamd_conf[$f]} == "$(cat "$dir/rspamd/$f" 2>/dev/null)" ]] || same=""
+  done < <(mail_tb_rspamd_names)
+  # a file of an older config (a module no longer turned off) is a change
+  for f in "$dir"/rspamd/local.d/*; do
+    [[ -e $f && -v "rspamd_conf[local.d/${f##*/}]" ]] || same=""
+  done
   [[ $main_cf == "$(cat "$dir/postfix/main.cf" 2>/dev/null)" &&
     $master_cf == "$(cat "$dir/postfix/master.cf" 2>/dev/null)" &&
     $policy == "$(cat "$dir/postfix/quota-policy" 2>/dev/null)" &&
     $dovecot_conf == "$(cat "$dir/dovecot/dovecot.conf" 2>/dev/null)" ]] || same=""
-  if [[ -n $same ]] && mail_tb_postfix_pid >/dev/null && mail_tb_dovecot_pid >/dev/null && mail_tb_probe; then
+  if [[ -n $same ]] && mail_tb_postfix_pid >/dev/null && mail_tb_dovecot_pid >/dev/null &&
+    mail_tb_rspamd_pid >/dev/null && mail_tb_probe; then
     : # running, same config, answering: reuse
   else
     mail_tb_kill
@@ -534,17 +843,24 @@ ensure_mail_testbed() {
     printf '%s\n' "$master_cf" >"$dir/postfix/master.cf"
     printf '%s\n' "$policy" >"$dir/postfix/quota-policy"
     printf '%s\n' "$dovecot_conf" >"$dir/dovecot/dovecot.conf"
+    rm -rf "$dir/rspamd/local.d"
+    mkdir -p "$dir/rspamd/local.d"
+    for f in "${!rspamd_conf[@]}"; do
+      printf '%s\n' "${rspamd_conf[$f]}" >"$dir/rspamd/$f"
+    done
     mail_tb_start
-    local tries
-    for ((tries = 0; tries < 50; tries++)); do
-      mail_tb_probe && break
+    # rspamd's workers start after it returns: a first start of the
+    # scanner takes seconds more
+    local deadline=$((SECONDS + 60))
+    until mail_tb_probe; do
+      ((SECONDS < deadline)) || {
+        mail_tb_tail "$dir/rspamd.log"
+        mail_tb_tail "$dir/dovecot.log"
+        mail_tb_tail "$dir/postfix.log"
+        die "the mail test bed does not answer on $MAIL_ADDR within 60 s (see $dir/rspamd.log, $dir/dovecot.log, $dir/postfix.log)"
+      }
       sleep 0.2
     done
-    ((tries < 50)) || {
-      mail_tb_tail "$dir/dovecot.log"
-      mail_tb_tail "$dir/postfix.log"
-      die "the mail test bed does not answer on $MAIL_ADDR (see $dir/dovecot.log, $dir/postfix.log)"
-    }
   fi
 
   export ORCHESTRA_TEST_MAIL_DIR=$dir
@@ -553,6 +869,8 @@ ensure_mail_testbed() {
   export ORCHESTRA_TEST_MAIL_SUBMISSION=$MAIL_ADDR:$MAIL_SUBMISSION_PORT
   export ORCHESTRA_TEST_MAIL_IMAP=$MAIL_ADDR:$MAIL_IMAP_PORT
   export ORCHESTRA_TEST_MAIL_SIEVE=$MAIL_ADDR:$MAIL_SIEVE_PORT
+  export ORCHESTRA_TEST_MAIL_RSPAMD=$MAIL_ADDR:$MAIL_RSPAMD_PORT
+  export ORCHESTRA_TEST_MAIL_DKIM=$dir/dkim
 }
 
 stop_mail_testbed() {

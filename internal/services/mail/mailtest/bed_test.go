@@ -225,3 +225,193 @@ func TestUsersFileReadWithoutReload(t *testing.T) {
 		t.Error("the old password still works")
 	}
 }
+
+// rspamd scores what arrives on port 2525: the GTUBE pattern highly and
+// delivered, ordinary mail low and without delay; a score the message
+// came with is replaced.
+func TestSpamScore(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	b.NeedRspamd(t)
+	m := b.Mailbox(t, "ivan-"+b.Token(), "pw-"+b.Token(), 10)
+	ham, spam, forged := "ham "+b.Token(), "spam "+b.Token(), "forged "+b.Token()
+	c, err := b.Login(t, m.Name, m.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	if err := b.Send(t, "someone@example.org", m.Address, ham, "Hello,\nsee you on Monday.\n"); err != nil {
+		t.Fatalf("ordinary message: %v", err)
+	}
+	r, err := c.WaitForSubject("INBOX", ham, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if score, err := r.SpamScore(); err != nil || score >= 5 {
+		t.Errorf("ordinary message: score %v, %v; want one below 5\n%s", score, err, r.Body)
+	} else {
+		t.Logf("ordinary message: X-Spam-Score %s, delivered in %v", r.Header(SpamScoreHeader)[0], took.Round(time.Millisecond))
+	}
+	if took > 5*time.Second {
+		t.Errorf("an ordinary message took %v to arrive", took)
+	}
+
+	if err := b.Send(t, "someone@example.org", m.Address, spam, "Buy now!\n"+GTUBE+"\n"); err != nil {
+		t.Fatalf("GTUBE message refused: %v", err)
+	}
+	if r, err = c.WaitForSubject("INBOX", spam, deliver); err != nil {
+		t.Fatal(err)
+	}
+	if score, err := r.SpamScore(); err != nil || score < 8 {
+		t.Errorf("GTUBE message: score %v, %v; want 8 or more\n%s", score, err, r.Body)
+	} else {
+		t.Logf("GTUBE message: X-Spam-Score %s", r.Header(SpamScoreHeader)[0])
+	}
+
+	// a sender's own X-Spam-Score does not survive
+	msg := "X-Spam-Score: -100\r\n" + Message("someone@example.org", m.Address, forged, "Buy now!\n"+GTUBE+"\n")
+	if err := b.SendRaw(t, "someone@example.org", m.Address, msg); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = c.WaitForSubject("INBOX", forged, deliver); err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Header(SpamScoreHeader); len(v) != 1 || v[0] == "-100" {
+		t.Errorf("forged score: X-Spam-Score %q, want rspamd's only", v)
+	}
+}
+
+// What a logged-in user sends on submission is signed with the key of its
+// From domain's selector, picked up without a reload; what arrives on 2525
+// is not.
+func TestDKIMSigning(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	b.NeedRspamd(t)
+	judy := b.Mailbox(t, "judy-"+b.Token(), "pw-judy-"+b.Token(), 10)
+	ken := b.Mailbox(t, "ken-"+b.Token(), "pw-ken-"+b.Token(), 10)
+	c, err := b.Login(t, ken.Name, ken.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// signed: its signature verifies with the key's record (the login,
+	// judy-..., is not an address of the domain)
+	signedWith := func(k *DKIMKey, subject string) {
+		t.Helper()
+		if err := b.SendAuth(t, judy.Name, judy.Password, judy.Address, ken.Address, Message(judy.Address, ken.Address, subject, "Signed, I hope.")); err != nil {
+			t.Fatalf("submission: %v", err)
+		}
+		r, err := c.WaitForSubject("INBOX", subject, deliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs := r.Header("DKIM-Signature")
+		if len(sigs) != 1 {
+			t.Fatalf("%d DKIM-Signature headers, want 1\n%s", len(sigs), r.Body)
+		}
+		if d, s := DKIMTag(sigs[0], "d"), DKIMTag(sigs[0], "s"); d != k.Domain || s != k.Selector {
+			t.Errorf("signed d=%s s=%s, want d=%s s=%s", d, s, k.Domain, k.Selector)
+		}
+		vs, err := VerifyDKIM(r.Body, k.LookupTXT)
+		if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != k.Domain {
+			t.Errorf("verification: %v (%v)", vs, err)
+			for _, v := range vs {
+				t.Logf("d=%s: %v", v.Domain, v.Err)
+			}
+		}
+	}
+
+	// no selector for the domain yet: not signed
+	unsigned := "unsigned " + b.Token()
+	if err := b.SendAuth(t, judy.Name, judy.Password, judy.Address, ken.Address, Message(judy.Address, ken.Address, unsigned, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.WaitForSubject("INBOX", unsigned, deliver); err != nil {
+		t.Fatal(err)
+	} else if sigs := r.Header("DKIM-Signature"); len(sigs) != 0 {
+		t.Errorf("signed without a selector: %q", sigs)
+	}
+
+	k1 := b.DKIM(t, b.Domain, "s1"+b.Token())
+	signedWith(k1, "signed "+b.Token())
+	// a new key under a new selector: taken at the next message
+	k2 := b.DKIM(t, b.Domain, "s2"+b.Token())
+	signedWith(k2, "rotated "+b.Token())
+	// the same selector's key rewritten (a later mtime): taken too
+	k3, err := NewDKIMKey(k2.Domain, k2.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetDKIM(t, k3)
+	signedWith(k3, "rewritten "+b.Token())
+
+	// the MX side does not sign, even From a domain with a key
+	inbound := "inbound " + b.Token()
+	if err := b.Send(t, judy.Address, ken.Address, inbound, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.WaitForSubject("INBOX", inbound, deliver); err != nil {
+		t.Fatal(err)
+	} else if sigs := r.Header("DKIM-Signature"); len(sigs) != 0 {
+		t.Errorf("mail received on %s signed: %q", b.SMTP, sigs)
+	}
+}
+
+// A vacation script answers a sender once per period: the reply goes
+// through port 2525 to the sender's mailbox, the second message gets none.
+func TestSieveVacationRepliesOnce(t *testing.T) {
+	t.Parallel()
+	b := Load(t)
+	away := b.Mailbox(t, "leo-"+b.Token(), "pw-leo-"+b.Token(), 10)
+	writer := b.Mailbox(t, "mia-"+b.Token(), "pw-mia-"+b.Token(), 10)
+	reply := "away " + b.Token()
+	// as the panel writes an autoresponse: the addresses the mailbox is
+	// reached at (the LMTP recipient is NAME@mailbox.invalid)
+	b.SieveScript(t, away.Name, "autoresponse", `require ["vacation"];
+vacation :days 1 :addresses ["`+away.Address+`"] :subject "`+reply+`" "I am away until Monday.";
+`)
+	ca, err := b.Login(t, away.Name, away.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw, err := b.Login(t, writer.Name, writer.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first, second := "first "+b.Token(), "second "+b.Token()
+	start := time.Now()
+	if err := b.Send(t, writer.Address, away.Address, first, "Are you there?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.WaitForSubject("INBOX", first, deliver); err != nil {
+		t.Fatal(err)
+	}
+	r, err := cw.WaitForSubject("INBOX", reply, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("vacation reply after %v", time.Since(start).Round(time.Millisecond))
+	if r.From != away.Address || !strings.Contains(r.Body, "I am away until Monday.") {
+		t.Errorf("reply from %q:\n%s", r.From, r.Body)
+	}
+	if _, err := r.SpamScore(); b.Rspamd != "" && err != nil {
+		t.Errorf("the reply did not pass rspamd: %v", err)
+	}
+
+	if err := b.Send(t, writer.Address, away.Address, second, "Still there?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.WaitForSubject("INBOX", second, deliver); err != nil {
+		t.Fatal(err)
+	}
+	// Pigeonhole decides at delivery and says so
+	if err := b.WaitForLog("dovecot.log", "discarded duplicate vacation response to <"+writer.Address+">", deliver); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := cw.All("INBOX", reply); err != nil || len(all) != 1 {
+		t.Errorf("%d replies (%v), want 1", len(all), err)
+	}
+}

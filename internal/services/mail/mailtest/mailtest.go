@@ -11,13 +11,23 @@
 //	                    then postmap -c DIR/postfix DIR/maps/X
 //	DIR/users           NAME:{SHA512-CRYPT}$6$...:8:8::DIR/vmail/NAME::userdb_quota_rule=*:storage=NM
 //	reload              postfix -c DIR/postfix reload; doveadm -c DIR/dovecot/dovecot.conf reload
+//	DIR/dkim/selectors  "example.test SELECTOR" (no reload)
+//	DIR/dkim/DOMAIN.SELECTOR.key
+//	                    PEM RSA private key, 0640 root:_rspamd (no reload; a
+//	                    rewrite needs a later mtime in whole seconds)
 //
 // A mailbox logs in (IMAP, ManageSieve, submission) with its NAME; an
 // address reaches it through the aliases map.
+//
+// rspamd scores every message Postfix takes (the X-Spam-Score header, a
+// plain decimal number; GTUBE scores about 15 and is delivered) and signs
+// with DKIM what a logged-in user sends on submission from a domain with a
+// selector. Dovecot's Sieve replies (vacation) go out through port 2525.
 package mailtest
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -55,6 +65,20 @@ const MailUID, MailGID = 8, 8
 // Wait is how long helpers wait for the daemons to take a change.
 const Wait = 15 * time.Second
 
+// GTUBE in a message's text makes rspamd score it about 15 (the test bed's
+// rule ORCHESTRA_TEST_SPAM; rspamd's "add header" GTUBE variant), and the
+// message is delivered with that score. The standard GTUBE (XJS...) is
+// refused after DATA by rspamd itself: do not use it.
+const GTUBE = "YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+// SpamScoreHeader is the header in which rspamd writes a message's score,
+// a plain decimal number ("-0.1", "0", "14.9").
+const SpamScoreHeader = "X-Spam-Score"
+
+// RspamdGroup is the group rspamd's workers run as: DKIM keys are 0640
+// root:RspamdGroup.
+const RspamdGroup = "_rspamd"
+
 // Bed is the mail test bed as one test uses it.
 type Bed struct {
 	Dir        string // the state directory, DIR above
@@ -63,6 +87,9 @@ type Bed struct {
 	Submission string // host:port of submission (AUTH PLAIN without TLS)
 	IMAP       string // host:port of IMAP (no TLS)
 	Sieve      string // host:port of ManageSieve (no TLS)
+	// Rspamd is host:port of rspamd's scanner (HTTP: rspamc -h); empty if
+	// the running test bed has none.
+	Rspamd string
 	// Domain is hosted for the test once one of its mailboxes or aliases
 	// exists, and removed after the test.
 	Domain string
@@ -83,7 +110,8 @@ func loadNoLock(tb testing.TB) *Bed {
 	tb.Helper()
 	b := &Bed{Dir: os.Getenv("ORCHESTRA_TEST_MAIL_DIR"), Host: os.Getenv("ORCHESTRA_TEST_MAIL_HOST"),
 		SMTP: os.Getenv("ORCHESTRA_TEST_MAIL_SMTP"), Submission: os.Getenv("ORCHESTRA_TEST_MAIL_SUBMISSION"),
-		IMAP: os.Getenv("ORCHESTRA_TEST_MAIL_IMAP"), Sieve: os.Getenv("ORCHESTRA_TEST_MAIL_SIEVE")}
+		IMAP: os.Getenv("ORCHESTRA_TEST_MAIL_IMAP"), Sieve: os.Getenv("ORCHESTRA_TEST_MAIL_SIEVE"),
+		Rspamd: os.Getenv("ORCHESTRA_TEST_MAIL_RSPAMD")}
 	if b.Dir == "" || b.SMTP == "" || b.Submission == "" || b.IMAP == "" || b.Sieve == "" {
 		tb.Skip("ORCHESTRA_TEST_MAIL_* unset: run through ./do test, which starts the mail test bed (testbed/mail.sh)")
 	}
@@ -147,6 +175,21 @@ func (b *Bed) reset(tb testing.TB) {
 	if err := b.rewrite(b.UsersFile(), func([]string) []string { return nil }); err != nil {
 		tb.Fatal(err)
 	}
+	// DKIM: no keys, an empty selectors file (a test bed without rspamd has
+	// no DIR/dkim)
+	if entries, err := os.ReadDir(b.DKIMDir()); err == nil {
+		for _, e := range entries {
+			if e.Name() == "selectors" {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(b.DKIMDir(), e.Name())); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if err := b.rewrite(b.DKIMSelectors(), func([]string) []string { return nil }); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if err := run("postfix", "-c", b.PostfixDir(), "reload"); err != nil {
 		tb.Fatal(err)
 	}
@@ -177,6 +220,30 @@ func (b *Bed) MapFile(name string) string { return filepath.Join(b.Dir, "maps", 
 
 // Home is the home directory of mailbox name (Maildir/, sieve/, .dovecot.sieve).
 func (b *Bed) Home(name string) string { return filepath.Join(b.Dir, "vmail", name) }
+
+// DKIMDir holds the DKIM keys and the selectors file (root:RspamdGroup 0750).
+func (b *Bed) DKIMDir() string { return filepath.Join(b.Dir, "dkim") }
+
+// DKIMSelectors is the file of "DOMAIN SELECTOR" lines.
+func (b *Bed) DKIMSelectors() string { return filepath.Join(b.DKIMDir(), "selectors") }
+
+// DKIMKeyFile is the private key of domain's selector.
+func (b *Bed) DKIMKeyFile(domain, selector string) string {
+	return filepath.Join(b.DKIMDir(), domain+"."+selector+".key")
+}
+
+// Log is the path of one of the daemons' logs: "postfix.log",
+// "dovecot.log" or "rspamd.log".
+func (b *Bed) Log(name string) string { return filepath.Join(b.Dir, name) }
+
+// NeedRspamd skips the test when the running test bed has no rspamd (one
+// started before it had).
+func (b *Bed) NeedRspamd(tb testing.TB) {
+	tb.Helper()
+	if b.Rspamd == "" {
+		tb.Skip("ORCHESTRA_TEST_MAIL_RSPAMD unset: the running mail test bed has no rspamd (./do ensure_mail_testbed restarts it)")
+	}
+}
 
 // Mailbox is one made by Bed.Mailbox.
 type Mailbox struct {
@@ -545,6 +612,13 @@ func (b *Bed) SendDeclaringSize(tb testing.TB, from, to, msg string) error {
 	return b.sendRetrying(b.SMTP, nil, from, to, msg, true)
 }
 
+// SendRaw sends msg (a whole message, headers and all: Message, or one of
+// the test's own) over plain SMTP.
+func (b *Bed) SendRaw(tb testing.TB, from, to, msg string) error {
+	tb.Helper()
+	return b.sendRetrying(b.SMTP, nil, from, to, msg, false)
+}
+
 // SendAuth sends msg (a whole message: Message) over submission, logged in
 // as user.
 func (b *Bed) SendAuth(tb testing.TB, user, password, from, to, msg string) error {
@@ -750,7 +824,22 @@ func (c *Client) Has(folder, subject string) (bool, error) {
 	return r != nil, err
 }
 
+// All returns every message with subject in folder now, oldest first.
+func (c *Client) All(folder, subject string) ([]*Received, error) {
+	return c.search(folder, subject, 0)
+}
+
 func (c *Client) find(folder, subject string) (*Received, error) {
+	found, err := c.search(folder, subject, 1)
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return found[0], nil
+}
+
+// search returns the messages of folder whose subject is subject, at most
+// limit of them (0: all).
+func (c *Client) search(folder, subject string, limit int) ([]*Received, error) {
 	// selecting again shows what arrived since
 	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return nil, err
@@ -759,6 +848,7 @@ func (c *Client) find(folder, subject string) (*Received, error) {
 	if err != nil {
 		return nil, err
 	}
+	var found []*Received
 	for _, uid := range data.AllUIDs() {
 		section := &imap.FetchItemBodySection{Peek: true}
 		msgs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
@@ -773,10 +863,42 @@ func (c *Client) find(folder, subject string) (*Received, error) {
 			if len(m.Envelope.From) > 0 {
 				r.From = m.Envelope.From[0].Addr()
 			}
-			return r, nil
+			found = append(found, r)
+			if len(found) == limit {
+				return found, nil
+			}
 		}
 	}
-	return nil, nil
+	return found, nil
+}
+
+// Header returns the values of the message's header name (any case), in
+// the order they come, unfolded.
+func (r *Received) Header(name string) []string {
+	tp := textproto.NewReader(bufio.NewReader(strings.NewReader(r.Body)))
+	h, err := tp.ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return nil
+	}
+	return h.Values(name)
+}
+
+// WaitForLog waits until the daemon's log name ("postfix.log",
+// "dovecot.log", "rspamd.log") has a line containing substr, or timeout
+// passes. Logs are emptied only when the test bed (re)starts.
+func (b *Bed) WaitForLog(name, substr string, timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(100 * time.Millisecond) {
+		data, err := os.ReadFile(b.Log(name))
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte(substr)) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no line with %q in %s after %v", substr, b.Log(name), timeout)
+		}
+	}
 }
 
 // ManageSieve logs in to ManageSieve as user and returns LISTSCRIPTS's
