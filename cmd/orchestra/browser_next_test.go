@@ -27,6 +27,7 @@ func TestBrowserLoginNext(t *testing.T) {
 	bin := build(t)
 	dir := t.TempDir()
 	env := append(os.Environ(), "ORCHESTRA_DATABASE_URL=sqlite:"+filepath.Join(dir, "orchestra.db"),
+		"ORCHESTRA_SECRET_KEY="+filepath.Join(dir, "secret.key"),
 		"ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821")
 	if out, err := runWithEnv(env, bin, "createsuperuser", "--username=staff", "--email=staff@example.com"); err != nil {
 		t.Fatalf("createsuperuser: %v\n%s", err, out)

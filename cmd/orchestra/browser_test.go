@@ -57,7 +57,8 @@ func TestBrowser(t *testing.T) {
 			}
 			token := fmt.Sprintf("%s%d", engine[:2], time.Now().UnixNano()%1e9)
 			browserSetup(t, dbURL)
-			env := append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821")
+			env := append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SUPERUSER_PASSWORD=Staff-Kestrel-4821",
+				"ORCHESTRA_SECRET_KEY="+filepath.Join(t.TempDir(), "secret.key"))
 			if out, err := runWithEnv(env, bin, "createsuperuser", "--username=kestrel", "--email=kestrel@example.com"); err != nil {
 				t.Fatalf("createsuperuser: %v\n%s", err, out)
 			}

@@ -58,7 +58,7 @@ func TestKilledRequestKeyRetried(t *testing.T) {
 				out := &lockedBuffer{}
 				cmd.Stdout, cmd.Stderr = out, out
 				cmd.Env = append(append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL,
-					"ORCHESTRA_SSH_KEY="+filepath.Join(dir, "id_ed25519")), env...)
+					"ORCHESTRA_SSH_KEY="+filepath.Join(dir, "id_ed25519"), "ORCHESTRA_SECRET_KEY="+filepath.Join(dir, "secret.key")), env...)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}

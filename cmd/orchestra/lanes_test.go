@@ -55,20 +55,22 @@ func buildTestbackend(t *testing.T) string {
 // laneBed is a database with one test-bed server routed to one e2e backend,
 // and `orchestra serve` processes on it.
 type laneBed struct {
-	t     *testing.T
-	bin   string
-	dbURL string
-	st    *store.Store
-	bed   *sshtest.Bed
-	root  string // TEST_ROOT on the server; e2e-files waits for root/gate
-	ctx   context.Context
-	pool  *sshpool.Pool
+	t         *testing.T
+	bin       string
+	dbURL     string
+	secretKey string // the panels' ORCHESTRA_SECRET_KEY
+	st        *store.Store
+	bed       *sshtest.Bed
+	root      string // TEST_ROOT on the server; e2e-files waits for root/gate
+	ctx       context.Context
+	pool      *sshpool.Pool
 }
 
 func newLaneBed(t *testing.T, engine, backend string) *laneBed {
 	bed := sshtest.Load(t)
 	b := &laneBed{t: t, bin: buildTestbackend(t), bed: bed, ctx: viewer.System(context.Background(), viewer.ChannelCLI)}
 	b.dbURL = "sqlite:" + filepath.Join(t.TempDir(), "orchestra.db")
+	b.secretKey = filepath.Join(t.TempDir(), "secret.key")
 	if engine == "postgres" {
 		if b.dbURL = pgSchemaURL(t); b.dbURL == "" {
 			t.Skip("ORCHESTRA_TEST_POSTGRES_URL not set")
@@ -115,7 +117,7 @@ func (b *laneBed) serve(name string, env ...string) *exec.Cmd {
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), append([]string{"ORCHESTRA_DATABASE_URL=" + dbURL, "ORCHESTRA_SSH_KEY=" + b.bed.KeyPath,
-		"ORCHESTRA_ORCHESTRATION_LANE_LEASE=2s"}, env...)...)
+		"ORCHESTRA_SECRET_KEY=" + b.secretKey, "ORCHESTRA_ORCHESTRATION_LANE_LEASE=2s"}, env...)...)
 	if err := cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/jobs"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/sealed"
 	_ "github.com/orchestra-panel/orchestra/internal/services/all" // every service
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
@@ -46,9 +47,10 @@ var version = "dev"
 
 // CLI is the command line; every flag also reads an ORCHESTRA_* variable.
 type CLI struct {
-	Database string `help:"Database URL: postgres://user:pass@host/db, or sqlite:<path> for the embedded store." env:"ORCHESTRA_DATABASE_URL" default:"sqlite:var/orchestra.db"`
-	LogLevel string `help:"Log level: debug, info, warn or error." env:"ORCHESTRA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
-	SSHKey   string `help:"Private key the panel logs into servers with; an ed25519 key is generated there (with a .pub beside it, to authorize on servers) if the file does not exist." env:"ORCHESTRA_SSH_KEY" default:"var/id_ed25519"`
+	Database  string `help:"Database URL: postgres://user:pass@host/db, or sqlite:<path> for the embedded store." env:"ORCHESTRA_DATABASE_URL" default:"sqlite:var/orchestra.db"`
+	LogLevel  string `help:"Log level: debug, info, warn or error." env:"ORCHESTRA_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+	SSHKey    string `help:"Private key the panel logs into servers with; an ed25519 key is generated there (with a .pub beside it, to authorize on servers) if the file does not exist." env:"ORCHESTRA_SSH_KEY" default:"var/id_ed25519"`
+	SecretKey string `help:"Key (32 bytes) the private keys the panel keeps are encrypted with; generated there if the file does not exist. Back it up with the database: without it they cannot be read." env:"ORCHESTRA_SECRET_KEY" default:"var/secret.key"`
 
 	Serve           ServeCmd           `cmd:"" help:"Migrate the database and serve the API (default)." default:"withargs"`
 	Migrate         MigrateCmd         `cmd:"" help:"Apply pending database migrations."`
@@ -103,6 +105,18 @@ func open(ctx context.Context, cli *CLI) (*store.Store, error) {
 	return st, nil
 }
 
+// loadSecretKey loads the key secrets are sealed with (internal/sealed),
+// making it when the file does not exist, for the processes that write or
+// apply objects holding one: the panel, orchestrate and the model commands.
+func loadSecretKey(cli *CLI) error {
+	k, err := sealed.LoadOrCreateKey(cli.SecretKey)
+	if err != nil {
+		return err
+	}
+	sealed.Use(k)
+	return nil
+}
+
 // migrate applies the store's migrations and the job queue's.
 func migrate(ctx context.Context, st *store.Store) error {
 	n, err := st.Migrate(ctx)
@@ -133,6 +147,9 @@ type ServeCmd struct {
 func (c *ServeCmd) Run(cli *CLI) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := loadSecretKey(cli); err != nil {
+		return err
+	}
 	st, err := open(ctx, cli)
 	if err != nil {
 		return err

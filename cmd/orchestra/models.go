@@ -85,7 +85,7 @@ func modelRegistry() (*mcli.Registry, error) {
 
 // globalFlags are the program's flags a model command also takes after
 // its verb.
-var globalFlags = []string{"database", "log-level", "ssh-key"}
+var globalFlags = []string{"database", "log-level", "ssh-key", "secret-key"}
 
 // Run performs the verb through the API, in this process, as the system
 // (the operator on the machine): every request is validated, authorized
@@ -104,6 +104,9 @@ func (c *modelCmd) Run(cli *CLI) error {
 			if v, ok := globals["ssh-key"]; ok {
 				cli.SSHKey = v
 			}
+			if v, ok := globals["secret-key"]; ok {
+				cli.SecretKey = v
+			}
 			if v, ok := globals["log-level"]; ok {
 				var level slog.Level
 				if err := level.UnmarshalText([]byte(v)); err != nil {
@@ -111,6 +114,10 @@ func (c *modelCmd) Run(cli *CLI) error {
 				}
 				cli.LogLevel = v
 				slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			}
+			// a write may seal a secret (a new mail domain's DKIM key)
+			if err := loadSecretKey(cli); err != nil {
+				return nil, nil, err
 			}
 			st, err := open(ctx, cli)
 			if err != nil {

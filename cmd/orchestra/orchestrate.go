@@ -38,6 +38,9 @@ func (c *OrchestrateCmd) Run(cli *CLI) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = viewer.System(ctx, viewer.ChannelCLI)
+	if err := loadSecretKey(cli); err != nil { // scripts, dry runs' too, hold unsealed keys
+		return err
+	}
 	st, err := open(ctx, cli)
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ func TestOrchestrateCommand(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "orchestra.db")
+			secretKey := filepath.Join(t.TempDir(), "secret.key")
 			if engine == "postgres" {
 				if dbURL = pgSchemaURL(t); dbURL == "" {
 					t.Skip("ORCHESTRA_TEST_POSTGRES_URL not set")
@@ -72,7 +73,7 @@ func TestOrchestrateCommand(t *testing.T) {
 			}
 			run := func(args ...string) (string, error) {
 				cmd := exec.Command(bin, append([]string{"orchestrate"}, args...)...)
-				cmd.Env = append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SSH_KEY="+bed.KeyPath)
+				cmd.Env = append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SSH_KEY="+bed.KeyPath, "ORCHESTRA_SECRET_KEY="+secretKey)
 				out, err := cmd.CombinedOutput()
 				return string(out), err
 			}

@@ -78,7 +78,7 @@ func TestSIGKILLRecovery(t *testing.T) {
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				cmd.Env = append(os.Environ(), "ORCHESTRA_DATABASE_URL="+dbURL, "ORCHESTRA_SSH_KEY="+bed.KeyPath,
-					"ORCHESTRA_ORCHESTRATION_LANE_LEASE=2s")
+					"ORCHESTRA_SECRET_KEY="+filepath.Join(dir, "secret.key"), "ORCHESTRA_ORCHESTRATION_LANE_LEASE=2s")
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}

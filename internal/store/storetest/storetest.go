@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/store"
 )
 
@@ -76,7 +78,24 @@ func Postgres(t testing.TB) *store.Store {
 	return open(t, u.String())
 }
 
+// testKey gives the test process a secret key (internal/sealed), as the
+// panel loads its key file at start: one random key for the process's
+// stores, unless the test loaded its own.
+var testKey sync.Once
+
 func open(t testing.TB, dsn string) *store.Store {
+	testKey.Do(func() {
+		if sealed.Loaded() {
+			return
+		}
+		raw := make([]byte, sealed.KeySize)
+		rand.Read(raw)
+		k, err := sealed.NewKey(raw)
+		if err != nil {
+			panic(err)
+		}
+		sealed.Use(k)
+	})
 	st, err := store.Open(dsn)
 	if err != nil {
 		t.Fatal(err)
