@@ -13,6 +13,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -161,6 +162,38 @@ func (c *ContactClient) Remove(ctx context.Context, id int) error { return c.Del
 // nothing (not found) when the object is at another version.
 func (c *ContactClient) NewUpdate(id, version int) Saver[Contact] {
 	return c.UpdateOneID(id).Where(contact.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *DKIMKeyCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *DKIMKeyUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *DKIMKeyClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *DKIMKeyQuery {
+	q := c.Query().Where(predicate.DKIMKey(where))
+	for _, o := range order {
+		q = q.Order(dkimkey.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *DKIMKeyClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(dkimkey.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *DKIMKeyClient) NewCreate() Saver[DKIMKey] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *DKIMKeyClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *DKIMKeyClient) NewUpdate(id, version int) Saver[DKIMKey] {
+	return c.UpdateOneID(id).Where(dkimkey.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

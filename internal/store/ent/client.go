@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -51,6 +52,8 @@ type Client struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// DKIMKey is the client for interacting with the DKIMKey builders.
+	DKIMKey *DKIMKeyClient
 	// Database is the client for interacting with the Database builders.
 	Database *DatabaseClient
 	// DatabaseUser is the client for interacting with the DatabaseUser builders.
@@ -103,6 +106,7 @@ func (c *Client) init() {
 	c.Autoresponse = NewAutoresponseClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
+	c.DKIMKey = NewDKIMKeyClient(c.config)
 	c.Database = NewDatabaseClient(c.config)
 	c.DatabaseUser = NewDatabaseUserClient(c.config)
 	c.Domain = NewDomainClient(c.config)
@@ -218,6 +222,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		DKIMKey:        NewDKIMKeyClient(cfg),
 		Database:       NewDatabaseClient(cfg),
 		DatabaseUser:   NewDatabaseUserClient(cfg),
 		Domain:         NewDomainClient(cfg),
@@ -260,6 +265,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		DKIMKey:        NewDKIMKeyClient(cfg),
 		Database:       NewDatabaseClient(cfg),
 		DatabaseUser:   NewDatabaseUserClient(cfg),
 		Domain:         NewDomainClient(cfg),
@@ -308,10 +314,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.Database, c.DatabaseUser,
-		c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.MailAddress,
-		c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session,
-		c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.DKIMKey, c.Database,
+		c.DatabaseUser, c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane,
+		c.MailAddress, c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server,
+		c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -321,10 +327,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.Database, c.DatabaseUser,
-		c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane, c.MailAddress,
-		c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session,
-		c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.DKIMKey, c.Database,
+		c.DatabaseUser, c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane,
+		c.MailAddress, c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server,
+		c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -341,6 +347,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *DKIMKeyMutation:
+		return c.DKIMKey.mutate(ctx, m)
 	case *DatabaseMutation:
 		return c.Database.mutate(ctx, m)
 	case *DatabaseUserMutation:
@@ -1057,6 +1065,187 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// DKIMKeyClient is a client for the DKIMKey schema.
+type DKIMKeyClient struct {
+	config
+}
+
+// NewDKIMKeyClient returns a client for the DKIMKey from the given config.
+func NewDKIMKeyClient(c config) *DKIMKeyClient {
+	return &DKIMKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dkimkey.Hooks(f(g(h())))`.
+func (c *DKIMKeyClient) Use(hooks ...Hook) {
+	c.hooks.DKIMKey = append(c.hooks.DKIMKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dkimkey.Intercept(f(g(h())))`.
+func (c *DKIMKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DKIMKey = append(c.inters.DKIMKey, interceptors...)
+}
+
+// Create returns a builder for creating a DKIMKey entity.
+func (c *DKIMKeyClient) Create() *DKIMKeyCreate {
+	mutation := newDKIMKeyMutation(c.config, OpCreate)
+	return &DKIMKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DKIMKey entities.
+func (c *DKIMKeyClient) CreateBulk(builders ...*DKIMKeyCreate) *DKIMKeyCreateBulk {
+	return &DKIMKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DKIMKeyClient) MapCreateBulk(slice any, setFunc func(*DKIMKeyCreate, int)) *DKIMKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DKIMKeyCreateBulk{err: fmt.Errorf("calling to DKIMKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DKIMKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DKIMKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DKIMKey.
+func (c *DKIMKeyClient) Update() *DKIMKeyUpdate {
+	mutation := newDKIMKeyMutation(c.config, OpUpdate)
+	return &DKIMKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DKIMKeyClient) UpdateOne(_m *DKIMKey) *DKIMKeyUpdateOne {
+	mutation := newDKIMKeyMutation(c.config, OpUpdateOne, withDKIMKey(_m))
+	return &DKIMKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DKIMKeyClient) UpdateOneID(id int) *DKIMKeyUpdateOne {
+	mutation := newDKIMKeyMutation(c.config, OpUpdateOne, withDKIMKeyID(id))
+	return &DKIMKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DKIMKey.
+func (c *DKIMKeyClient) Delete() *DKIMKeyDelete {
+	mutation := newDKIMKeyMutation(c.config, OpDelete)
+	return &DKIMKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DKIMKeyClient) DeleteOne(_m *DKIMKey) *DKIMKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DKIMKeyClient) DeleteOneID(id int) *DKIMKeyDeleteOne {
+	builder := c.Delete().Where(dkimkey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DKIMKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for DKIMKey.
+func (c *DKIMKeyClient) Query() *DKIMKeyQuery {
+	return &DKIMKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDKIMKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DKIMKey entity by its id.
+func (c *DKIMKeyClient) Get(ctx context.Context, id int) (*DKIMKey, error) {
+	return c.Query().Where(dkimkey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DKIMKeyClient) GetX(ctx context.Context, id int) *DKIMKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDomain queries the domain edge of a DKIMKey.
+func (c *DKIMKeyClient) QueryDomain(_m *DKIMKey) *DomainQuery {
+	query := (&DomainClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dkimkey.Table, dkimkey.FieldID, id),
+			sqlgraph.To(domain.Table, domain.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dkimkey.DomainTable, dkimkey.DomainColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a DKIMKey.
+func (c *DKIMKeyClient) QueryAccount(_m *DKIMKey) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dkimkey.Table, dkimkey.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dkimkey.AccountTable, dkimkey.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRecord queries the record edge of a DKIMKey.
+func (c *DKIMKeyClient) QueryRecord(_m *DKIMKey) *RecordQuery {
+	query := (&RecordClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dkimkey.Table, dkimkey.FieldID, id),
+			sqlgraph.To(record.Table, record.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dkimkey.RecordTable, dkimkey.RecordColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DKIMKeyClient) Hooks() []Hook {
+	return c.hooks.DKIMKey
+}
+
+// Interceptors returns the client interceptors.
+func (c *DKIMKeyClient) Interceptors() []Interceptor {
+	return c.inters.DKIMKey
+}
+
+func (c *DKIMKeyClient) mutate(ctx context.Context, m *DKIMKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DKIMKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DKIMKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DKIMKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DKIMKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DKIMKey mutation op: %q", m.Op())
 	}
 }
 
@@ -3958,13 +4147,13 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Autoresponse, Change, Contact, Database, DatabaseUser, Domain,
+		Account, Autoresponse, Change, Contact, DKIMKey, Database, DatabaseUser, Domain,
 		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
 		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
 		Token []ent.Hook
 	}
 	inters struct {
-		Account, Autoresponse, Change, Contact, Database, DatabaseUser, Domain,
+		Account, Autoresponse, Change, Contact, DKIMKey, Database, DatabaseUser, Domain,
 		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
 		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
 		Token []ent.Interceptor

@@ -18,6 +18,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -99,6 +100,7 @@ func checkColumn(t, c string) error {
 			autoresponse.Table:   autoresponse.ValidColumn,
 			change.Table:         change.ValidColumn,
 			contact.Table:        contact.ValidColumn,
+			dkimkey.Table:        dkimkey.ValidColumn,
 			database.Table:       database.ValidColumn,
 			databaseuser.Table:   databaseuser.ValidColumn,
 			domain.Table:         domain.ValidColumn,

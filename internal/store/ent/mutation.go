@@ -18,6 +18,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -51,6 +52,7 @@ const (
 	TypeAutoresponse   = "Autoresponse"
 	TypeChange         = "Change"
 	TypeContact        = "Contact"
+	TypeDKIMKey        = "DKIMKey"
 	TypeDatabase       = "Database"
 	TypeDatabaseUser   = "DatabaseUser"
 	TypeDomain         = "Domain"
@@ -4865,6 +4867,1095 @@ func (m *ContactMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Contact edge %s", name)
+}
+
+// DKIMKeyMutation represents an operation that mutates the DKIMKey nodes in the graph.
+type DKIMKeyMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	selector       *string
+	name           *string
+	private_key    *string
+	public_key     *string
+	retired_at     *time.Time
+	clearedFields  map[string]struct{}
+	domain         *int
+	cleareddomain  bool
+	account        *int
+	clearedaccount bool
+	record         *int
+	clearedrecord  bool
+	done           bool
+	oldValue       func(context.Context) (*DKIMKey, error)
+	predicates     []predicate.DKIMKey
+}
+
+var _ ent.Mutation = (*DKIMKeyMutation)(nil)
+
+// dkimkeyOption allows management of the mutation configuration using functional options.
+type dkimkeyOption func(*DKIMKeyMutation)
+
+// newDKIMKeyMutation creates new mutation for the DKIMKey entity.
+func newDKIMKeyMutation(c config, op Op, opts ...dkimkeyOption) *DKIMKeyMutation {
+	m := &DKIMKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDKIMKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDKIMKeyID sets the ID field of the mutation.
+func withDKIMKeyID(id int) dkimkeyOption {
+	return func(m *DKIMKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DKIMKey
+		)
+		m.oldValue = func(ctx context.Context) (*DKIMKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DKIMKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDKIMKey sets the old DKIMKey of the mutation.
+func withDKIMKey(node *DKIMKey) dkimkeyOption {
+	return func(m *DKIMKeyMutation) {
+		m.oldValue = func(context.Context) (*DKIMKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DKIMKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DKIMKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DKIMKeyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DKIMKeyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DKIMKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DKIMKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DKIMKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DKIMKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DKIMKeyMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DKIMKeyMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DKIMKeyMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *DKIMKeyMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *DKIMKeyMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *DKIMKeyMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *DKIMKeyMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *DKIMKeyMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetDomainID sets the "domain_id" field.
+func (m *DKIMKeyMutation) SetDomainID(i int) {
+	m.domain = &i
+}
+
+// DomainID returns the value of the "domain_id" field in the mutation.
+func (m *DKIMKeyMutation) DomainID() (r int, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomainID returns the old "domain_id" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldDomainID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomainID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomainID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomainID: %w", err)
+	}
+	return oldValue.DomainID, nil
+}
+
+// ResetDomainID resets all changes to the "domain_id" field.
+func (m *DKIMKeyMutation) ResetDomainID() {
+	m.domain = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *DKIMKeyMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *DKIMKeyMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *DKIMKeyMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetSelector sets the "selector" field.
+func (m *DKIMKeyMutation) SetSelector(s string) {
+	m.selector = &s
+}
+
+// Selector returns the value of the "selector" field in the mutation.
+func (m *DKIMKeyMutation) Selector() (r string, exists bool) {
+	v := m.selector
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSelector returns the old "selector" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldSelector(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSelector is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSelector requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSelector: %w", err)
+	}
+	return oldValue.Selector, nil
+}
+
+// ResetSelector resets all changes to the "selector" field.
+func (m *DKIMKeyMutation) ResetSelector() {
+	m.selector = nil
+}
+
+// SetName sets the "name" field.
+func (m *DKIMKeyMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DKIMKeyMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DKIMKeyMutation) ResetName() {
+	m.name = nil
+}
+
+// SetPrivateKey sets the "private_key" field.
+func (m *DKIMKeyMutation) SetPrivateKey(s string) {
+	m.private_key = &s
+}
+
+// PrivateKey returns the value of the "private_key" field in the mutation.
+func (m *DKIMKeyMutation) PrivateKey() (r string, exists bool) {
+	v := m.private_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrivateKey returns the old "private_key" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldPrivateKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrivateKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrivateKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrivateKey: %w", err)
+	}
+	return oldValue.PrivateKey, nil
+}
+
+// ResetPrivateKey resets all changes to the "private_key" field.
+func (m *DKIMKeyMutation) ResetPrivateKey() {
+	m.private_key = nil
+}
+
+// SetPublicKey sets the "public_key" field.
+func (m *DKIMKeyMutation) SetPublicKey(s string) {
+	m.public_key = &s
+}
+
+// PublicKey returns the value of the "public_key" field in the mutation.
+func (m *DKIMKeyMutation) PublicKey() (r string, exists bool) {
+	v := m.public_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublicKey returns the old "public_key" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldPublicKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublicKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublicKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublicKey: %w", err)
+	}
+	return oldValue.PublicKey, nil
+}
+
+// ResetPublicKey resets all changes to the "public_key" field.
+func (m *DKIMKeyMutation) ResetPublicKey() {
+	m.public_key = nil
+}
+
+// SetRecordID sets the "record_id" field.
+func (m *DKIMKeyMutation) SetRecordID(i int) {
+	m.record = &i
+}
+
+// RecordID returns the value of the "record_id" field in the mutation.
+func (m *DKIMKeyMutation) RecordID() (r int, exists bool) {
+	v := m.record
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordID returns the old "record_id" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldRecordID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordID: %w", err)
+	}
+	return oldValue.RecordID, nil
+}
+
+// ClearRecordID clears the value of the "record_id" field.
+func (m *DKIMKeyMutation) ClearRecordID() {
+	m.record = nil
+	m.clearedFields[dkimkey.FieldRecordID] = struct{}{}
+}
+
+// RecordIDCleared returns if the "record_id" field was cleared in this mutation.
+func (m *DKIMKeyMutation) RecordIDCleared() bool {
+	_, ok := m.clearedFields[dkimkey.FieldRecordID]
+	return ok
+}
+
+// ResetRecordID resets all changes to the "record_id" field.
+func (m *DKIMKeyMutation) ResetRecordID() {
+	m.record = nil
+	delete(m.clearedFields, dkimkey.FieldRecordID)
+}
+
+// SetRetiredAt sets the "retired_at" field.
+func (m *DKIMKeyMutation) SetRetiredAt(t time.Time) {
+	m.retired_at = &t
+}
+
+// RetiredAt returns the value of the "retired_at" field in the mutation.
+func (m *DKIMKeyMutation) RetiredAt() (r time.Time, exists bool) {
+	v := m.retired_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetiredAt returns the old "retired_at" field's value of the DKIMKey entity.
+// If the DKIMKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DKIMKeyMutation) OldRetiredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetiredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetiredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetiredAt: %w", err)
+	}
+	return oldValue.RetiredAt, nil
+}
+
+// ClearRetiredAt clears the value of the "retired_at" field.
+func (m *DKIMKeyMutation) ClearRetiredAt() {
+	m.retired_at = nil
+	m.clearedFields[dkimkey.FieldRetiredAt] = struct{}{}
+}
+
+// RetiredAtCleared returns if the "retired_at" field was cleared in this mutation.
+func (m *DKIMKeyMutation) RetiredAtCleared() bool {
+	_, ok := m.clearedFields[dkimkey.FieldRetiredAt]
+	return ok
+}
+
+// ResetRetiredAt resets all changes to the "retired_at" field.
+func (m *DKIMKeyMutation) ResetRetiredAt() {
+	m.retired_at = nil
+	delete(m.clearedFields, dkimkey.FieldRetiredAt)
+}
+
+// ClearDomain clears the "domain" edge to the Domain entity.
+func (m *DKIMKeyMutation) ClearDomain() {
+	m.cleareddomain = true
+	m.clearedFields[dkimkey.FieldDomainID] = struct{}{}
+}
+
+// DomainCleared reports if the "domain" edge to the Domain entity was cleared.
+func (m *DKIMKeyMutation) DomainCleared() bool {
+	return m.cleareddomain
+}
+
+// DomainIDs returns the "domain" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DomainID instead. It exists only for internal usage by the builders.
+func (m *DKIMKeyMutation) DomainIDs() (ids []int) {
+	if id := m.domain; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDomain resets all changes to the "domain" edge.
+func (m *DKIMKeyMutation) ResetDomain() {
+	m.domain = nil
+	m.cleareddomain = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *DKIMKeyMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[dkimkey.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *DKIMKeyMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *DKIMKeyMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *DKIMKeyMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearRecord clears the "record" edge to the Record entity.
+func (m *DKIMKeyMutation) ClearRecord() {
+	m.clearedrecord = true
+	m.clearedFields[dkimkey.FieldRecordID] = struct{}{}
+}
+
+// RecordCleared reports if the "record" edge to the Record entity was cleared.
+func (m *DKIMKeyMutation) RecordCleared() bool {
+	return m.RecordIDCleared() || m.clearedrecord
+}
+
+// RecordIDs returns the "record" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RecordID instead. It exists only for internal usage by the builders.
+func (m *DKIMKeyMutation) RecordIDs() (ids []int) {
+	if id := m.record; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRecord resets all changes to the "record" edge.
+func (m *DKIMKeyMutation) ResetRecord() {
+	m.record = nil
+	m.clearedrecord = false
+}
+
+// Where appends a list predicates to the DKIMKeyMutation builder.
+func (m *DKIMKeyMutation) Where(ps ...predicate.DKIMKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DKIMKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DKIMKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DKIMKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DKIMKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DKIMKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DKIMKey).
+func (m *DKIMKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DKIMKeyMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, dkimkey.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dkimkey.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, dkimkey.FieldVersion)
+	}
+	if m.domain != nil {
+		fields = append(fields, dkimkey.FieldDomainID)
+	}
+	if m.account != nil {
+		fields = append(fields, dkimkey.FieldAccountID)
+	}
+	if m.selector != nil {
+		fields = append(fields, dkimkey.FieldSelector)
+	}
+	if m.name != nil {
+		fields = append(fields, dkimkey.FieldName)
+	}
+	if m.private_key != nil {
+		fields = append(fields, dkimkey.FieldPrivateKey)
+	}
+	if m.public_key != nil {
+		fields = append(fields, dkimkey.FieldPublicKey)
+	}
+	if m.record != nil {
+		fields = append(fields, dkimkey.FieldRecordID)
+	}
+	if m.retired_at != nil {
+		fields = append(fields, dkimkey.FieldRetiredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DKIMKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dkimkey.FieldCreatedAt:
+		return m.CreatedAt()
+	case dkimkey.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dkimkey.FieldVersion:
+		return m.Version()
+	case dkimkey.FieldDomainID:
+		return m.DomainID()
+	case dkimkey.FieldAccountID:
+		return m.AccountID()
+	case dkimkey.FieldSelector:
+		return m.Selector()
+	case dkimkey.FieldName:
+		return m.Name()
+	case dkimkey.FieldPrivateKey:
+		return m.PrivateKey()
+	case dkimkey.FieldPublicKey:
+		return m.PublicKey()
+	case dkimkey.FieldRecordID:
+		return m.RecordID()
+	case dkimkey.FieldRetiredAt:
+		return m.RetiredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DKIMKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dkimkey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dkimkey.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dkimkey.FieldVersion:
+		return m.OldVersion(ctx)
+	case dkimkey.FieldDomainID:
+		return m.OldDomainID(ctx)
+	case dkimkey.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case dkimkey.FieldSelector:
+		return m.OldSelector(ctx)
+	case dkimkey.FieldName:
+		return m.OldName(ctx)
+	case dkimkey.FieldPrivateKey:
+		return m.OldPrivateKey(ctx)
+	case dkimkey.FieldPublicKey:
+		return m.OldPublicKey(ctx)
+	case dkimkey.FieldRecordID:
+		return m.OldRecordID(ctx)
+	case dkimkey.FieldRetiredAt:
+		return m.OldRetiredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown DKIMKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DKIMKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dkimkey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dkimkey.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dkimkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case dkimkey.FieldDomainID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomainID(v)
+		return nil
+	case dkimkey.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case dkimkey.FieldSelector:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSelector(v)
+		return nil
+	case dkimkey.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case dkimkey.FieldPrivateKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrivateKey(v)
+		return nil
+	case dkimkey.FieldPublicKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublicKey(v)
+		return nil
+	case dkimkey.FieldRecordID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordID(v)
+		return nil
+	case dkimkey.FieldRetiredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetiredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DKIMKeyMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, dkimkey.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DKIMKeyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dkimkey.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DKIMKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dkimkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DKIMKeyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(dkimkey.FieldRecordID) {
+		fields = append(fields, dkimkey.FieldRecordID)
+	}
+	if m.FieldCleared(dkimkey.FieldRetiredAt) {
+		fields = append(fields, dkimkey.FieldRetiredAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DKIMKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DKIMKeyMutation) ClearField(name string) error {
+	switch name {
+	case dkimkey.FieldRecordID:
+		m.ClearRecordID()
+		return nil
+	case dkimkey.FieldRetiredAt:
+		m.ClearRetiredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DKIMKeyMutation) ResetField(name string) error {
+	switch name {
+	case dkimkey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dkimkey.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dkimkey.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case dkimkey.FieldDomainID:
+		m.ResetDomainID()
+		return nil
+	case dkimkey.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case dkimkey.FieldSelector:
+		m.ResetSelector()
+		return nil
+	case dkimkey.FieldName:
+		m.ResetName()
+		return nil
+	case dkimkey.FieldPrivateKey:
+		m.ResetPrivateKey()
+		return nil
+	case dkimkey.FieldPublicKey:
+		m.ResetPublicKey()
+		return nil
+	case dkimkey.FieldRecordID:
+		m.ResetRecordID()
+		return nil
+	case dkimkey.FieldRetiredAt:
+		m.ResetRetiredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DKIMKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.domain != nil {
+		edges = append(edges, dkimkey.EdgeDomain)
+	}
+	if m.account != nil {
+		edges = append(edges, dkimkey.EdgeAccount)
+	}
+	if m.record != nil {
+		edges = append(edges, dkimkey.EdgeRecord)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DKIMKeyMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dkimkey.EdgeDomain:
+		if id := m.domain; id != nil {
+			return []ent.Value{*id}
+		}
+	case dkimkey.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case dkimkey.EdgeRecord:
+		if id := m.record; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DKIMKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DKIMKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DKIMKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.cleareddomain {
+		edges = append(edges, dkimkey.EdgeDomain)
+	}
+	if m.clearedaccount {
+		edges = append(edges, dkimkey.EdgeAccount)
+	}
+	if m.clearedrecord {
+		edges = append(edges, dkimkey.EdgeRecord)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DKIMKeyMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dkimkey.EdgeDomain:
+		return m.cleareddomain
+	case dkimkey.EdgeAccount:
+		return m.clearedaccount
+	case dkimkey.EdgeRecord:
+		return m.clearedrecord
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DKIMKeyMutation) ClearEdge(name string) error {
+	switch name {
+	case dkimkey.EdgeDomain:
+		m.ClearDomain()
+		return nil
+	case dkimkey.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case dkimkey.EdgeRecord:
+		m.ClearRecord()
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DKIMKeyMutation) ResetEdge(name string) error {
+	switch name {
+	case dkimkey.EdgeDomain:
+		m.ResetDomain()
+		return nil
+	case dkimkey.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case dkimkey.EdgeRecord:
+		m.ResetRecord()
+		return nil
+	}
+	return fmt.Errorf("unknown DKIMKey edge %s", name)
 }
 
 // DatabaseMutation represents an operation that mutates the Database nodes in the graph.

@@ -11,6 +11,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
@@ -223,6 +224,37 @@ func init() {
 	contact.DefaultCountry = contactDescCountry.Default.(string)
 	// contact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
 	contact.CountryValidator = contactDescCountry.Validators[0].(func(string) error)
+	dkimkeyMixin := schema.DKIMKey{}.Mixin()
+	dkimkeyMixinFields0 := dkimkeyMixin[0].Fields()
+	_ = dkimkeyMixinFields0
+	dkimkeyMixinFields1 := dkimkeyMixin[1].Fields()
+	_ = dkimkeyMixinFields1
+	dkimkeyFields := schema.DKIMKey{}.Fields()
+	_ = dkimkeyFields
+	// dkimkeyDescCreatedAt is the schema descriptor for created_at field.
+	dkimkeyDescCreatedAt := dkimkeyMixinFields0[0].Descriptor()
+	// dkimkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dkimkey.DefaultCreatedAt = dkimkeyDescCreatedAt.Default.(func() time.Time)
+	// dkimkeyDescUpdatedAt is the schema descriptor for updated_at field.
+	dkimkeyDescUpdatedAt := dkimkeyMixinFields0[1].Descriptor()
+	// dkimkey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dkimkey.DefaultUpdatedAt = dkimkeyDescUpdatedAt.Default.(func() time.Time)
+	// dkimkey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dkimkey.UpdateDefaultUpdatedAt = dkimkeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dkimkeyDescVersion is the schema descriptor for version field.
+	dkimkeyDescVersion := dkimkeyMixinFields1[0].Descriptor()
+	// dkimkey.DefaultVersion holds the default value on creation for the version field.
+	dkimkey.DefaultVersion = dkimkeyDescVersion.Default.(int)
+	// dkimkey.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	dkimkey.VersionValidator = dkimkeyDescVersion.Validators[0].(func(int) error)
+	// dkimkeyDescSelector is the schema descriptor for selector field.
+	dkimkeyDescSelector := dkimkeyFields[2].Descriptor()
+	// dkimkey.SelectorValidator is a validator for the "selector" field. It is called by the builders before save.
+	dkimkey.SelectorValidator = dkimkeyDescSelector.Validators[0].(func(string) error)
+	// dkimkeyDescName is the schema descriptor for name field.
+	dkimkeyDescName := dkimkeyFields[3].Descriptor()
+	// dkimkey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	dkimkey.NameValidator = dkimkeyDescName.Validators[0].(func(string) error)
 	databaseMixin := schema.Database{}.Mixin()
 	databaseMixinFields0 := databaseMixin[0].Fields()
 	_ = databaseMixinFields0

@@ -69,6 +69,15 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 	},
+	"DKIMKey": {
+		Table:         "dkim_keys",
+		Owner:         "account_id",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{"private_key": true},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+	},
 	"Database": {
 		Table:         "databases",
 		Owner:         "account_id",

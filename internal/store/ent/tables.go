@@ -110,6 +110,28 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "dkim_keys",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "selector", Type: field.TypeString},
+			{Name: "name", Type: field.TypeString},
+			{Name: "private_key", Type: field.TypeString},
+			{Name: "public_key", Type: field.TypeString},
+			{Name: "retired_at", Type: field.TypeTime},
+			{Name: "domain_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+			{Name: "record_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"domain_id"}, RefTable: "domains", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"record_id"}, RefTable: "records", Cascade: false},
+		},
+	},
+	{
 		Name: "databases",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},

@@ -22,6 +22,8 @@ type Tx struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// DKIMKey is the client for interacting with the DKIMKey builders.
+	DKIMKey *DKIMKeyClient
 	// Database is the client for interacting with the Database builders.
 	Database *DatabaseClient
 	// DatabaseUser is the client for interacting with the DatabaseUser builders.
@@ -195,6 +197,7 @@ func (tx *Tx) init() {
 	tx.Autoresponse = NewAutoresponseClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
+	tx.DKIMKey = NewDKIMKeyClient(tx.config)
 	tx.Database = NewDatabaseClient(tx.config)
 	tx.DatabaseUser = NewDatabaseUserClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)

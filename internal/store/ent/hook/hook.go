@@ -57,6 +57,18 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The DKIMKeyFunc type is an adapter to allow the use of ordinary
+// function as DKIMKey mutator.
+type DKIMKeyFunc func(context.Context, *ent.DKIMKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DKIMKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DKIMKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DKIMKeyMutation", m)
+}
+
 // The DatabaseFunc type is an adapter to allow the use of ordinary
 // function as Database mutator.
 type DatabaseFunc func(context.Context, *ent.DatabaseMutation) (ent.Value, error)

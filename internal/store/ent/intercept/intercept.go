@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -196,6 +197,33 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
+}
+
+// The DKIMKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DKIMKeyFunc func(context.Context, *ent.DKIMKeyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DKIMKeyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DKIMKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DKIMKeyQuery", q)
+}
+
+// The TraverseDKIMKey type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDKIMKey func(context.Context, *ent.DKIMKeyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDKIMKey) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDKIMKey) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DKIMKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DKIMKeyQuery", q)
 }
 
 // The DatabaseFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -722,6 +750,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ChangeQuery, predicate.Change, change.OrderOption]{typ: ent.TypeChange, tq: q}, nil
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.DKIMKeyQuery:
+		return &query[*ent.DKIMKeyQuery, predicate.DKIMKey, dkimkey.OrderOption]{typ: ent.TypeDKIMKey, tq: q}, nil
 	case *ent.DatabaseQuery:
 		return &query[*ent.DatabaseQuery, predicate.Database, database.OrderOption]{typ: ent.TypeDatabase, tq: q}, nil
 	case *ent.DatabaseUserQuery:

@@ -146,6 +146,64 @@ var (
 			},
 		},
 	}
+	// DkimKeysColumns holds the columns for the "dkim_keys" table.
+	DkimKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "selector", Type: field.TypeString, Size: 63},
+		{Name: "name", Type: field.TypeString, Size: 253},
+		{Name: "private_key", Type: field.TypeString, Size: 2147483647},
+		{Name: "public_key", Type: field.TypeString, Size: 2147483647},
+		{Name: "retired_at", Type: field.TypeTime, Nullable: true},
+		{Name: "domain_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "record_id", Type: field.TypeInt, Nullable: true},
+	}
+	// DkimKeysTable holds the schema information for the "dkim_keys" table.
+	DkimKeysTable = &schema.Table{
+		Name:       "dkim_keys",
+		Columns:    DkimKeysColumns,
+		PrimaryKey: []*schema.Column{DkimKeysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dkim_keys_domains_domain",
+				Columns:    []*schema.Column{DkimKeysColumns[9]},
+				RefColumns: []*schema.Column{DomainsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "dkim_keys_accounts_account",
+				Columns:    []*schema.Column{DkimKeysColumns[10]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "dkim_keys_records_record",
+				Columns:    []*schema.Column{DkimKeysColumns[11]},
+				RefColumns: []*schema.Column{RecordsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dkimkey_domain_id_selector",
+				Unique:  true,
+				Columns: []*schema.Column{DkimKeysColumns[9], DkimKeysColumns[4]},
+			},
+			{
+				Name:    "dkimkey_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{DkimKeysColumns[10]},
+			},
+			{
+				Name:    "dkimkey_record_id",
+				Unique:  false,
+				Columns: []*schema.Column{DkimKeysColumns[11]},
+			},
+		},
+	}
 	// DatabasesColumns holds the columns for the "databases" table.
 	DatabasesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -873,6 +931,7 @@ var (
 		AutoresponsesTable,
 		ChangesTable,
 		ContactsTable,
+		DkimKeysTable,
 		DatabasesTable,
 		DatabaseUsersTable,
 		DomainsTable,
@@ -902,6 +961,9 @@ func init() {
 	AutoresponsesTable.ForeignKeys[0].RefTable = MailAddressesTable
 	AutoresponsesTable.ForeignKeys[1].RefTable = AccountsTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	DkimKeysTable.ForeignKeys[0].RefTable = DomainsTable
+	DkimKeysTable.ForeignKeys[1].RefTable = AccountsTable
+	DkimKeysTable.ForeignKeys[2].RefTable = RecordsTable
 	DatabasesTable.ForeignKeys[0].RefTable = AccountsTable
 	DatabaseUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	DomainsTable.ForeignKeys[0].RefTable = AccountsTable
