@@ -1,6 +1,7 @@
 // Package jobs wires the durable job queue (River) to the store: its tables
 // migrate with the database, every transaction that writes changes queues a
-// planning job in that same transaction, and periodic jobs keep logs tidy.
+// planning job in that same transaction, and periodic jobs keep logs tidy
+// and do the services' own work (RegisterPeriodic).
 package jobs
 
 import (
@@ -144,6 +145,7 @@ func New(st *store.Store, ex *orchestration.Executor) (*Queue, error) {
 				func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
+		addPeriodic(cfg, workers, st) // the services' own
 	}
 	q := &Queue{work: ex != nil}
 	if st.Dialect == dialect.Postgres {
