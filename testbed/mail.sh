@@ -27,6 +27,10 @@
 #                       in virtual_mailbox_domains itself; SMTP clients cannot
 #                       address it directly)
 #   DIR/maps/mailboxes  "NAME@mailbox.invalid NAME": the mailboxes
+#   DIR/maps/transport  "NAME@mailbox.invalid retry:4.2.1 reason": mail to a
+#                       disabled mailbox waits in the queue (deferred) until
+#                       the line goes, then postqueue -c DIR/postfix -f; with
+#                       "error:5.2.1 reason" it is returned to its sender
 #   DIR/maps/senders    "addr@example.test NAME[,NAME2]": the SASL logins
 #                       (mailbox names) allowed to send as addr on submission
 #                       after each change: postmap -c DIR/postfix DIR/maps/X
@@ -148,7 +152,7 @@ MAIL_QUOTA_PORT=12340
 MAIL_MILTER_PORT=11332 # rspamd's proxy, in milter mode
 MAIL_RSPAMD_PORT=11333 # rspamd's scanner (HTTP)
 MAIL_STATE="${XDG_STATE_HOME:-$HOME/.local/state}/orchestra/testbed/mail"
-MAIL_MAPS=(domains mailboxes aliases senders)
+MAIL_MAPS=(domains mailboxes aliases senders transport)
 MAIL_USERS=(postfix dovecot mail _rspamd) # the users the daemons drop to
 MAIL_RSPAMD_USER=_rspamd                  # and group (Debian's package)
 # rspamd modules off: they need the network or Redis, or score what a test
@@ -293,6 +297,8 @@ virtual_mailbox_domains = mailbox.invalid, hash:$dir/maps/domains
 virtual_mailbox_maps = hash:$dir/maps/mailboxes
 virtual_alias_maps = hash:$dir/maps/aliases
 virtual_transport = lmtp:inet:$MAIL_ADDR:$MAIL_LMTP_PORT
+# a disabled mailbox's mail waits in the queue (retry:) until it is enabled
+transport_maps = hash:$dir/maps/transport
 smtpd_sender_login_maps = hash:$dir/maps/senders
 # SASL through Dovecot, enabled on submission only; no TLS in the test bed
 smtpd_sasl_type = dovecot
@@ -459,6 +465,11 @@ mail_location = maildir:$dir/vmail/%n/Maildir
 mail_plugins = quota
 namespace inbox {
   inbox = yes
+  # the spam presets' folder, made and subscribed for every mailbox
+  mailbox Spam {
+    auto = subscribe
+    special_use = \\Junk
+  }
 }
 # the login is the mailbox name, checked as given
 passdb {

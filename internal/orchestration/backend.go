@@ -101,6 +101,11 @@ type Backend struct {
 	// run before it on a server (ssh-keys after unix-user: the user and its
 	// home are made before its keys are written).
 	After []string
+	// UnitScale multiplies ORCHESTRATION_UNIT_MAX_OPERATIONS and
+	// ORCHESTRATION_UNIT_MAX_SCRIPT_BYTES for this backend's units (0: 1):
+	// for a backend whose unit's end (files assembled whole, a reload)
+	// costs more than its operations.
+	UnitScale int
 
 	// Load, when set, reads what Apply needs beyond the object's own row
 	// (a domain's records, the addresses of other servers) into obj.Extra,
@@ -264,4 +269,10 @@ func captured(model string) bool {
 		}
 	}
 	return false
+}
+
+// unitLimits are the most operations and script bytes of one of b's units.
+func unitLimits(b *Backend) (ops, bytes int) {
+	scale := max(b.UnitScale, 1)
+	return UnitMaxOperations.Get() * scale, UnitMaxScriptBytes.Get() * scale
 }

@@ -700,17 +700,22 @@ func (e *Executor) Await(ctx context.Context, ids []int) ([]*ent.ExecutionLog, e
 		e.mu.Lock()
 		done := e.done
 		e.mu.Unlock()
-		logs, err := e.st.ExecutionLog.Query().Where(executionlog.IDIn(ids...)).
-			Order(ent.Asc(executionlog.FieldID)).All(ctx)
+		// states only while waiting: a big unit's script is megabytes
+		states, err := e.st.ExecutionLog.Query().Where(executionlog.IDIn(ids...)).
+			Select(executionlog.FieldID, executionlog.FieldState).All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.ContainsFunc(logs, func(l *ent.ExecutionLog) bool { return !Final(l.State) }) {
-			return logs, nil
+		all := func() ([]*ent.ExecutionLog, error) {
+			return e.st.ExecutionLog.Query().Where(executionlog.IDIn(ids...)).Order(ent.Asc(executionlog.FieldID)).All(ctx)
+		}
+		if !slices.ContainsFunc(states, func(l *ent.ExecutionLog) bool { return !Final(l.State) }) {
+			return all()
 		}
 		select {
 		case <-ctx.Done():
-			return logs, nil
+			ctx = context.WithoutCancel(ctx)
+			return all()
 		case <-done:
 		case <-time.After(250 * time.Millisecond): // run by another process
 		}

@@ -576,7 +576,6 @@ func (p *Planner) route(ctx context.Context, tx *ent.Tx, ops []operation) ([]*un
 // and the new ones. Units of backends that run in-process run each of their
 // operations and are not joined.
 func (p *Planner) joinWaiting(ctx context.Context, tx *ent.Tx, units []*unit) error {
-	maxOps := UnitMaxOperations.Get()
 	last := map[int]*ent.ExecutionLog{} // by server; nil once taken or not joinable
 	for _, u := range units {
 		l, seen := last[u.server.ID]
@@ -607,7 +606,7 @@ func (p *Planner) joinWaiting(ctx context.Context, tx *ent.Tx, units []*unit) er
 			continue // a resync's
 		}
 		live := liveRows(rows)
-		if len(live) >= maxOps {
+		if maxOps, _ := unitLimits(u.backend); len(live) >= maxOps {
 			continue
 		}
 		old, err := p.liveOperations(ctx, tx, u.backend, live)
@@ -749,9 +748,9 @@ type draft struct {
 // or does not render to a script to run, the new operations make units of
 // their own and the waiting one is left as it is.
 func compose(units []*unit) []draft {
-	maxOps, maxBytes := UnitMaxOperations.Get(), UnitMaxScriptBytes.Get()
 	var out []draft
 	for _, u := range units {
+		maxOps, maxBytes := unitLimits(u.backend)
 		if u.joined != nil {
 			pinned := 0
 			for _, op := range u.ops {

@@ -101,10 +101,9 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 	if wait <= 0 {
 		deadline = start.Add(asyncPlanWait)
 	}
-	servers, err := e.planner.planFor(sys, changes, deadline, wait <= 0)
-	for _, s := range servers {
-		e.StartLane(s)
-	}
+	// a lane starts as soon as a batch gave it work, while later batches
+	// of a big write are still being planned
+	servers, err := e.planner.planFor(sys, changes, deadline, wait <= 0, e.StartLane)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -129,7 +128,7 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 		defer cancel()
 		var final []*ent.ExecutionLog
 		if syncOnly {
-			final, err = e.st.ExecutionLog.Query().Where(executionlog.IDIn(logs...), executionlog.Async(false)).All(sys)
+			final, err = e.st.ExecutionLog.Query().Where(executionlog.IDIn(logs...), executionlog.Async(false)).Select(executionlog.FieldID).All(sys)
 			if err != nil {
 				return Outcome{}, err
 			}
@@ -176,8 +175,9 @@ func (e *Executor) Follow(ctx context.Context, changes []int, wait time.Duration
 
 // planFor plans batches until the changes ids are planned or deadline
 // passes; once, it plans only if they are in the next batch, and at most
-// that one. It returns the servers that got units to run.
-func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, once bool) ([]int, error) {
+// that one. It starts a server's lane (start) as soon as a batch gave it
+// units, and returns the servers that got units to run.
+func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, once bool, start func(server int)) ([]int, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	var servers []int
 	for time.Now().Before(deadline) {
@@ -189,6 +189,9 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 		}
 		n, got, err := p.batch(ctx, deadline, ids)
 		servers = addServers(servers, got)
+		for _, s := range got {
+			start(s)
+		}
 		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
 		}

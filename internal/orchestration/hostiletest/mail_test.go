@@ -26,8 +26,9 @@ import (
 var mailSuite = suite{
 	name:     "mail",
 	backends: []string{mail.MailboxBackend, mail.AddressBackend},
-	fields:   map[string][]string{"Mailbox": {"name", "password", "custom_filtering"}, "MailAddress": {"name", "forward"}},
-	run:      runMail,
+	fields: map[string][]string{"Mailbox": {"name", "password", "custom_filtering"}, "MailAddress": {"name", "forward"},
+		"Autoresponse": {"subject", "message"}},
+	run: runMail,
 }
 
 func init() {
@@ -143,6 +144,40 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 			}
 		}
 	}
+	// autoresponses: one mailbox answers for many addresses, each in a
+	// branch of its script
+	var vbox *ent.Mailbox
+	if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+		vbox, err = tx.Mailbox.Create().SetName("hv" + tag).SetPassword(hash).SetFiltering(mail.FilterNone).Save(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string // what must be in its script, quoted
+	for i, s := range append(seeds(canary), "Away") {
+		for _, f := range []string{"subject", "message"} {
+			subject, message := "Away", "Back soon"
+			if f == "subject" {
+				subject = s
+			} else {
+				message = s
+			}
+			if r.one(cust, "Autoresponse."+f, s, func(ctx context.Context, tx *ent.Tx) error {
+				a, err := tx.MailAddress.Create().SetName(fmt.Sprintf("ar%d-%s", i, f)).SetDomainID(dom.ID).AddMailboxIDs(vbox.ID).Save(ctx)
+				if err != nil {
+					return err
+				}
+				return tx.Autoresponse.Create().SetAddressID(a.ID).SetSubject(subject).SetMessage(message).Exec(ctx)
+			}) {
+				q := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+				if f == "subject" {
+					answers = append(answers, "Autoresponse.subject", ":subject "+q+"\n")
+				} else {
+					answers = append(answers, "Autoresponse.message", "\n    "+q+";\n}\n")
+				}
+			}
+		}
+	}
 	r.phase("writes done")
 	startExecutor(t, st, pool)
 	settle(t, st, 0)
@@ -187,6 +222,14 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 			r.arrived("MailAddress.forward")
 		} else {
 			t.Errorf("forward %q is not in the alias map:\n%s", line, aliases)
+		}
+	}
+	vacations := read(mb.Home(vbox.Name) + "/sieve/orchestra.sieve")
+	for i := 0; i < len(answers); i += 2 {
+		if strings.Contains(vacations, answers[i+1]) {
+			r.arrived(answers[i])
+		} else {
+			t.Errorf("%s %q is not in the script:\n%s", answers[i], answers[i+1], vacations)
 		}
 	}
 	noCanary(t, pool, target, canary)

@@ -45,6 +45,12 @@ var (
 		"Folder deleted mailboxes' mail is moved to; empty removes it.")
 )
 
+// mailboxLoaded is what a mailbox's lines and script need beside its row.
+type mailboxLoaded struct {
+	active    bool // the mailbox and its account
+	vacations []vacation
+}
+
 // addressLoaded is what an address's fragment needs beside its row.
 type addressLoaded struct {
 	address string   // name@domain, @domain for a catch-all
@@ -55,18 +61,22 @@ func init() {
 	orchestration.Register(&orchestration.Backend{
 		Name: MailboxBackend, Verbose: "Mailbox (Dovecot and Postfix)", Model: "Mailbox", DefaultMatch: "true",
 		// an account's activation locks or unlocks its mailboxes
-		Related: []orchestration.Related{{Model: "Account", Fields: []string{"is_active"},
+		Related: append([]orchestration.Related{{Model: "Account", Fields: []string{"is_active"},
 			Resolve: func(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([]int, error) {
 				return tx.Mailbox.Query().Where(mailbox.AccountID(o.ID)).IDs(ctx)
-			}}},
+			}}}, vacationsRelated...),
 		Load: func(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
 			b, err := tx.Mailbox.Query().Where(mailbox.ID(o.ID)).WithAccount().Only(ctx)
-			if err == nil {
-				o.Extra = b.IsActive && b.Edges.Account.IsActive
+			if err != nil {
+				return err
 			}
+			l := mailboxLoaded{active: b.IsActive && b.Edges.Account.IsActive}
+			l.vacations, err = loadVacations(ctx, tx, b)
+			o.Extra = l
 			return err
 		},
 		Prepare: prepare, Apply: applyMailbox, Commit: commitMailboxes,
+		UnitScale: 4, // a unit's end rebuilds the passwd-file and maps whole and reloads
 	})
 	orchestration.Register(&orchestration.Backend{
 		Name: AddressBackend, Verbose: "Mail address (Postfix)", Model: "MailAddress", DefaultMatch: "true",
@@ -85,6 +95,7 @@ func init() {
 			return nil
 		},
 		Prepare: prepare, Apply: applyAddress, Commit: commitAddresses,
+		UnitScale: 4,
 	})
 }
 
@@ -106,7 +117,7 @@ func prepare(s *orchestration.Script, srv orchestration.Server) {
 const mailFunctions = `mail_uid=$(id -u -- "$mail_owner") && mail_gid=$(id -g -- "$mail_owner") || exit 1
 [[ -d $mail_vmail ]] || install -d -o "$mail_owner" -g "$mail_owner" -m 0750 -- "$mail_vmail"
 mail_frag="$mail_maps/.orchestra"
-install -d -m 0700 -- "$mail_frag" "$mail_frag/users" "$mail_frag/mailboxes" "$mail_frag/aliases" "$mail_frag/senders"
+install -d -m 0700 -- "$mail_frag" "$mail_frag/users" "$mail_frag/mailboxes" "$mail_frag/transport" "$mail_frag/aliases" "$mail_frag/senders"
 mail_reload=0
 mail_folders=() mail_homes=()
 # mail_assemble DIR FILE MODE: FILE becomes the sorted lines of DIR's
@@ -156,7 +167,7 @@ func applyMailbox(s *orchestration.Script, srv orchestration.Server, action stri
 	domain := srv.Setting(MailboxDomain.Name(), MailboxDomain.Get())
 	s.Var("mail_name", name)
 	if action == orchestration.ActionDelete {
-		s.Raw(`rm -f -- "$mail_frag/users/$mail_name" "$mail_frag/mailboxes/$mail_name"
+		s.Raw(`rm -f -- "$mail_frag/users/$mail_name" "$mail_frag/mailboxes/$mail_name" "$mail_frag/transport/$mail_name"
 home="$mail_vmail/$mail_name"
 if [[ -d $home && ! -L $home ]]; then
   if [[ -n $mail_move ]]; then
@@ -167,7 +178,8 @@ if [[ -d $home && ! -L $home ]]; then
 fi`)
 		return nil
 	}
-	active, _ := o.Extra.(bool)
+	l, _ := o.Extra.(mailboxLoaded)
+	active := l.active
 	hash := o.String("password")
 	fields := []string{quotaRule(o)}
 	if hash == "" || !active {
@@ -178,16 +190,27 @@ fi`)
 	}
 	s.Var("mail_hash", hash)
 	s.Var("mail_extra", strings.Join(slices.DeleteFunc(fields, func(f string) bool { return f == "" }), " "))
-	mapLine := ""
-	if active {
-		mapLine = name + "@" + domain + " " + name + "\n"
+	// a disabled mailbox's mail is held in the queue until it is enabled,
+	// or returned to its sender (an address that delivers into it is
+	// accepted at RCPT whatever its target, so Postfix's transport decides)
+	mapLine, transport := name+"@"+domain+" "+name+"\n", ""
+	if !active {
+		how := "retry:4.2.1"
+		if srv.Setting(DisabledMail.Name(), DisabledMail.Get()) == DisabledBounce {
+			how = "error:5.2.1"
+		}
+		transport = name + "@" + domain + " " + how + " This mailbox is disabled\n"
 	}
 	s.Var("mail_mapline", mapLine)
-	s.Var("mail_sieve", sieveOf(o))
+	s.Var("mail_transport", transport)
+	script, custom := sieveOf(o, l.vacations)
+	s.Var("mail_sieve", script)
+	s.Var("mail_custom", custom)
 	s.Raw(`printf '%s:%s:%s:%s::%s::%s\n' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra" \
   >"$mail_frag/users/$mail_name"
 printf '%s' "$mail_mapline" >"$mail_frag/mailboxes/$mail_name"
-mail_homes+=("$mail_name" "$mail_sieve")`)
+printf '%s' "$mail_transport" >"$mail_frag/transport/$mail_name"
+mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
 	for _, f := range foldersOf(o) {
 		if folderProblem(f) != "" {
 			continue // refused when saved; an older row is not trusted either
@@ -210,17 +233,44 @@ func commitMailboxes(s *orchestration.Script, _ orchestration.Server) {
   mail_t=$(stat -c %Y -- "$mail_passwd" 2>/dev/null || echo 0) mail_now=$(date +%s)
   touch -d "@$(( mail_t >= mail_now ? mail_t + 1 : mail_now ))" -- "$mail_passwd.new"
   mv -f -- "$mail_passwd.new" "$mail_passwd"
+  # Dovecot rereads it at most once a second: done once it knows the last
+  # mailbox, so that an applied mailbox takes mail and logins at once
+  if (( ${#mail_homes[@]} )); then
+    for (( try = 0; try < 50; try++ )); do
+      doveadm -c "$mail_doveconf" user -- "${mail_homes[${#mail_homes[@]}-3]}" >/dev/null 2>&1 && break
+      sleep 0.05
+    done
+  fi
 fi
 mail_map mailboxes
+# mail held for a mailbox enabled now is delivered now
+mail_before=$mail_reload mail_reload=0
+mail_map transport
+mail_flush=$mail_reload mail_reload=$(( mail_reload | mail_before ))
 mail_reload_postfix
+if (( mail_flush )); then postqueue -c "$mail_postfix" -f || true; fi
 # the folders filters file into, once Dovecot knows the mailbox (it reads
-# the passwd-file again at most once a second)
-for (( i = 0; i < ${#mail_folders[@]}; i += 2 )); do
+# the passwd-file again at most once a second): one doveadm per folder name
+# for every mailbox that files into it, whatever their number
+declare -A mail_want=()
+for (( i = 0; i < ${#mail_folders[@]}; i += 2 )); do mail_want["${mail_folders[i+1]}"]+="${mail_folders[i]}"$'\n'; done
+for folder in "${!mail_want[@]}"; do
+  users=${mail_want["$folder"]}
   for (( try = 0; ; try++ )); do
-    out=$(doveadm -c "$mail_doveconf" mailbox create -s -u "${mail_folders[i]}" -- "${mail_folders[i+1]}" 2>&1) && break
-    [[ $out == *"already exists"* ]] && break
-    if [[ $out == *"doesn't exist"* ]] && (( try < 30 )); then sleep 0.1; continue; fi
-    printf '%s\n' "$out" >&2; exit 1
+    printf '%s' "$users" >"$mail_frag/folder-users"
+    out=$(doveadm -c "$mail_doveconf" mailbox create -s -F "$mail_frag/folder-users" -- "$folder" 2>&1) || true # what failed is read below
+    users= bad=
+    while IFS= read -r line; do
+      case $line in
+        *"Mailbox already exists"*|"") ;;
+        "doveadm("*"): Info: User no longer exists"*|"doveadm("*"): "*"User doesn't exist"*) line=${line#doveadm\(}; users+=${line%%)*}$'\n' ;;
+        *) bad+=$line$'\n' ;;
+      esac
+    done <<<"$out"
+    [[ -z $bad ]] || { printf '%s' "$bad" >&2; exit 1; }
+    [[ -n $users ]] || break
+    (( try < 30 )) || { printf 'mailboxes unknown to Dovecot: %s\n' "${users//$'\n'/ }" >&2; exit 1; }
+    sleep 0.1
   done
 done`)
 }
@@ -289,16 +339,33 @@ func forwardOf(o orchestration.Object) []string {
 const homesScript = `if (( ${#mail_homes[@]} )); then
   printf '%s\0' "${mail_homes[@]}" | runuser -u "$mail_owner" -- bash -c '
     umask 077 && cd "$1" || exit 1
-    names=() scripts=() new=()
-    while IFS= read -r -d "" n && IFS= read -r -d "" s; do names+=("$n"); scripts+=("$s"); done
+    names=() scripts=() customs=() new=()
+    while IFS= read -r -d "" n && IFS= read -r -d "" s && IFS= read -r -d "" c; do
+      names+=("$n"); scripts+=("$s"); customs+=("$c")
+    done
     for n in "${names[@]}"; do [[ -d $n/Maildir && -d $n/sieve ]] || new+=("$n/Maildir" "$n/sieve"); done
     (( ${#new[@]} == 0 )) || mkdir -p -- "${new[@]}" || exit 1
-    for i in "${!names[@]}"; do
-      n=${names[i]} f=${names[i]}/sieve/orchestra.sieve cur=
-      if [[ -f $f ]]; then IFS= read -r -d "" cur <"$f"; fi
-      if [[ ! -f $f || $cur != "${scripts[i]}" ]]; then
-        printf %s "${scripts[i]}" >"$f.new" && mv -f -- "$f.new" "$f" || exit 1
+    # put FILE TEXT: FILE holds TEXT; a file that changes is replaced whole
+    put() {
+      local cur=
+      if [[ -f $1 ]]; then
+        IFS= read -r -d "" cur <"$1"
+        [[ $cur == "$2" ]] || { printf %s "$2" >"$1.new" && mv -f -- "$1.new" "$1"; }
+      else
+        printf %s "$2" >"$1"
       fi
-      [[ -L $n/.dovecot.sieve ]] || ln -s sieve/orchestra.sieve "$n/.dovecot.sieve" || exit 1
-    done' mail "$mail_vmail" || exit 1
+    }
+    links=()
+    for i in "${!names[@]}"; do
+      n=${names[i]}
+      [[ -z ${customs[i]} ]] || put "$n/sieve/custom.sieve" "${customs[i]}" || exit 1
+      put "$n/sieve/orchestra.sieve" "${scripts[i]}" || exit 1
+      [[ -L $n/.dovecot.sieve ]] || links+=("$n/.dovecot.sieve")
+    done
+    # the new homes links to their script, in one process (ln is one per link)
+    (( ${#links[@]} == 0 )) || if command -v perl >/dev/null; then
+      perl -e "for (@ARGV) { symlink q(sieve/orchestra.sieve), \$_ or die qq(\$_: \$!\n) }" -- "${links[@]}" || exit 1
+    else
+      for l in "${links[@]}"; do ln -s sieve/orchestra.sieve "$l" || exit 1; done
+    fi' mail "$mail_vmail" || exit 1
 fi`

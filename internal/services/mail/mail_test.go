@@ -1,9 +1,11 @@
 package mail_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +34,8 @@ func TestMailOverAPI(t *testing.T) {
 		applied := func(r *apitest.Resp) *apitest.Resp {
 			t.Helper()
 			if got := r.Header.Get("Orchestra-Outcome"); got != "SUCCESS" {
-				last := bed.Admin.Do("GET", "/logs/"+fmt.Sprint(bed.Admin.Do("GET", "/logs?ordering=-id&page_size=1", nil).JSON()["results"].([]any)[0].(map[string]any)["id"]), nil).JSON()["stderr"]
-				t.Fatalf("%s %s: outcome %q: %s\nlast log: %v", r.Method, r.Path, got, r.Body, last)
+				last := bed.Admin.Do("GET", "/logs/"+fmt.Sprint(bed.Admin.Do("GET", "/logs?ordering=-id&page_size=1", nil).JSON()["results"].([]any)[0].(map[string]any)["id"]), nil).JSON()
+				t.Fatalf("%s %s: outcome %q: %s\nlast log: exit %v, %v %v", r.Method, r.Path, got, r.Body, last["exit_code"], last["stderr"], last["error"])
 			}
 			return r
 		}
@@ -69,6 +71,18 @@ func TestMailOverAPI(t *testing.T) {
 		}
 		if _, err := c.WaitForSubject("INBOX", "hello ann", 30*time.Second); err != nil {
 			t.Fatal(err)
+		}
+		// the default preset files what the server scores 8 or more into Spam
+		if err := mb.Send(t, "someone@example.net", "info@"+dom, "cheap pills", mailtest.GTUBE); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := c.WaitForSubject("Spam", "cheap pills", 30*time.Second); err != nil {
+			t.Error(err)
+		} else if score, err := m.SpamScore(); err != nil || score < 8 {
+			t.Errorf("filed as spam with a score of %v (%v)", score, err)
+		}
+		if has, err := c.Has("INBOX", "cheap pills"); has || err != nil {
+			t.Errorf("spam in the inbox: %v %v", has, err)
 		}
 		if _, err := mb.Login(t, ann, "wrong-password-1"); err == nil {
 			t.Error("a wrong password logged in")
@@ -165,6 +179,58 @@ func TestMailOverAPI(t *testing.T) {
 			t.Error(err)
 		}
 
+		// an autoresponse answers a sender once per interval, and only
+		// between its dates; the mailbox's own filter still runs
+		answered := func(c *mailtest.Client, subject string, want int, what string) {
+			t.Helper()
+			waitQueueEmpty(t, mb) // the original was delivered, so any answer was sent and delivered
+			if all, err := c.All("INBOX", subject); err != nil || len(all) != want {
+				t.Errorf("%s: %d answers (%v), want %d", what, len(all), err, want)
+			}
+		}
+		away := address("away", domID, map[string]any{"mailboxes": []int{annID}})
+		applied(cust.Do("POST", "/autoresponses", map[string]any{"address": away, "subject": "Away until Monday",
+			"message": "Back on Monday.\n\"Ann\" \\ ${1}"}).Want(http.StatusCreated))
+		cb, _ = mb.Login(t, bea, "Bea-mailbox-42")
+		for i := range 2 {
+			if err := mb.Send(t, "bea@"+dom, "away@"+dom, fmt.Sprint("question ", i), "x"); err != nil {
+				t.Fatal(err)
+			}
+			c, _ = mb.Login(t, ann, "Ann-changed-43")
+			if _, err := c.WaitForSubject("INBOX", fmt.Sprint("question ", i), 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				reply, err := cb.WaitForSubject("INBOX", "Away until Monday", 30*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(reply.Body, "Back on Monday.\r\n\"Ann\" \\ ${1}") {
+					t.Errorf("the answer reads %q", reply.Body)
+				}
+			}
+		}
+		answered(cb, "Away until Monday", 1, "two messages within the interval")
+		later := address("later", domID, map[string]any{"mailboxes": []int{annID}})
+		ar := cust.Do("POST", "/autoresponses", map[string]any{"address": later, "subject": "From tomorrow", "message": "x",
+			"starts_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}).Want(http.StatusCreated)
+		applied(ar)
+		if err := mb.Send(t, "bea@"+dom, "later@"+dom, "too early", "x"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitForSubject("INBOX", "too early", 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		answered(cb, "From tomorrow", 0, "before its start")
+		applied(cust.Do("PATCH", fmt.Sprintf("/autoresponses/%d", ar.ID()), map[string]any{"version": 1,
+			"starts_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}).Want(http.StatusOK))
+		if err := mb.Send(t, "bea@"+dom, "later@"+dom, "in time", "x"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cb.WaitForSubject("INBOX", "From tomorrow", 30*time.Second); err != nil {
+			t.Error("after its start:", err)
+		}
+
 		// over quota: refused at SMTP time; what fits is taken
 		small := box(user+"cid", "Cid-mailbox-44", map[string]any{"quota": 1})
 		address("cid", domID, map[string]any{"mailboxes": []int{small}})
@@ -179,10 +245,43 @@ func TestMailOverAPI(t *testing.T) {
 		// the account disabled: its mailboxes cannot log in; enabled again: they can
 		acc := bed.Admin.Do("GET", "/accounts?username="+user, nil).JSON()["results"].([]any)[0].(map[string]any)
 		accPath := fmt.Sprintf("/accounts/%v", acc["id"])
-		applied(bed.Admin.Do("PATCH", accPath, map[string]any{"is_active": false, "version": acc["version"]}).Want(http.StatusOK))
+		activate := func(on bool) {
+			t.Helper()
+			acc = bed.Admin.Do("GET", accPath, nil).JSON()
+			applied(bed.Admin.Do("PATCH", accPath, map[string]any{"is_active": on, "version": acc["version"]}).Want(http.StatusOK))
+		}
+		activate(false)
 		logsIn(bea, "Bea-mailbox-42", false, "the account disabled")
-		acc = bed.Admin.Do("GET", accPath, nil).JSON()
-		applied(bed.Admin.Do("PATCH", accPath, map[string]any{"is_active": true, "version": acc["version"]}).Want(http.StatusOK))
+		// its mail waits on the server (MAILBOXES_DISABLED_MAIL=defer) ...
+		if err := mb.Send(t, "someone@example.net", "bea@"+dom, "held", "x"); err != nil {
+			t.Errorf("mail to a disabled mailbox: %v", err)
+		}
+		activate(true)
+		logsIn(bea, "Bea-mailbox-42", true, "the account enabled again")
+		cb, _ = mb.Login(t, bea, "Bea-mailbox-42")
+		if _, err := cb.WaitForSubject("INBOX", "held", 30*time.Second); err != nil {
+			t.Error("mail held while disabled:", err)
+		}
+		// ... or is refused (bounce), as the server's setting says
+		srv := bed.Admin.Do("GET", fmt.Sprintf("/servers/%d", bed.ServerID), nil).JSON()
+		set := srv["settings"].(map[string]any)
+		set["MAILBOXES_DISABLED_MAIL"] = "bounce"
+		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": srv["version"], "settings": set}).Want(http.StatusOK)
+		beaPath := fmt.Sprintf("/mailboxes/%d", beaID)
+		enable := func(on bool) {
+			t.Helper()
+			v := cust.Do("GET", beaPath, nil).JSON()["version"]
+			applied(cust.Do("PATCH", beaPath, map[string]any{"is_active": on, "version": v}).Want(http.StatusOK))
+		}
+		enable(false) // bea alone: ann takes the bounce
+		if err := mb.Send(t, "info@"+dom, "bea@"+dom, "bounced", "x"); err != nil {
+			t.Fatal(err)
+		}
+		c, _ = mb.Login(t, ann, "Ann-changed-43")
+		if _, err := c.WaitForSubject("INBOX", "Undelivered Mail Returned to Sender", 30*time.Second); err != nil {
+			t.Error("mail to a disabled mailbox, MAILBOXES_DISABLED_MAIL=bounce:", err)
+		}
+		enable(true)
 		logsIn(bea, "Bea-mailbox-42", true, "the account enabled again")
 
 		// deleted: its mail goes with it
@@ -192,4 +291,20 @@ func TestMailOverAPI(t *testing.T) {
 		}
 		logsIn(bea, "Bea-mailbox-42", false, "the mailbox deleted")
 	})
+}
+
+// waitQueueEmpty waits until the bed's Postfix holds no message: what it
+// took has been delivered (a message leaves the queue once its LMTP
+// delivery, Sieve actions included, is done).
+func waitQueueEmpty(t *testing.T, mb *mailtest.Bed) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := exec.Command("postqueue", "-c", mb.PostfixDir(), "-j").Output()
+		if err == nil && len(bytes.TrimSpace(out)) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mail queue is not empty: %s %v", out, err)
+		}
+	}
 }

@@ -324,11 +324,21 @@ func checkAutoresponse(ctx context.Context, m *ent.AutoresponseMutation) error {
 			return err
 		} else if acc, given := m.AccountID(); given && acc != a.AccountID {
 			errs.Add("address", i18n.T(ctx, "No address with id %d.", id))
+		} else if a.Name == "" {
+			// its answer would come from no address in particular
+			errs.Add("address", i18n.T(ctx, "A catch-all has no autoresponse: choose a named address."))
 		} else {
 			m.SetAccountID(a.AccountID)
 		}
 	}
-	errs.Check(ctx, m, "subject", func(s string) string { return validate.Required(ctx, s) }, func(s string) string { return validate.Length(ctx, s, 256) })
+	errs.Check(ctx, m, "subject", func(s string) string { return validate.Required(ctx, s) }, func(s string) string { return validate.Length(ctx, s, 256) },
+		func(s string) string {
+			// it becomes the reply's Subject header: one line
+			if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return i18n.T(ctx, "A subject is one line, without control characters.")
+			}
+			return ""
+		})
 	errs.Check(ctx, m, "message", func(s string) string { return validate.Required(ctx, s) })
 	if d, ok := m.IntervalDays(); ok && (d < 1 || d > 365) {
 		errs.Add("interval_days", i18n.T(ctx, "Enter a number of days from 1 to 365."))

@@ -24,6 +24,12 @@ const (
 	FilterCustom    = "CUSTOM"
 )
 
+// What mail to a disabled mailbox meets (MAILBOXES_DISABLED_MAIL).
+const (
+	DisabledDefer  = "defer"
+	DisabledBounce = "bounce"
+)
+
 // Filterings are every preset, in the order forms offer them.
 var Filterings = []string{FilterNone, FilterRedirect, FilterRedirect5, FilterReject, FilterReject5, FilterCustom}
 
@@ -65,6 +71,9 @@ var (
 			}
 			return nil
 		}))
+	DisabledMail = settings.String("MAILBOXES_DISABLED_MAIL", DisabledDefer,
+		"Mail to a disabled mailbox (or one of a disabled account): defer keeps it queued on the server and delivers it once the mailbox is enabled (within the server's queue lifetime); bounce returns it to its sender at once.",
+		settings.Choices(DisabledDefer, DisabledBounce))
 	SpamScoreHeader = settings.String("MAILBOXES_SPAM_SCORE_HEADER", "X-Spam-Score",
 		"Header in which the mail server's spam scorer writes a message's score.")
 )

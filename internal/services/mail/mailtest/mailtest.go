@@ -57,7 +57,7 @@ import (
 const PseudoDomain = "mailbox.invalid"
 
 // Maps are the Postfix maps the backends write, in DIR/maps.
-var Maps = []string{"domains", "mailboxes", "aliases", "senders"}
+var Maps = []string{"domains", "mailboxes", "aliases", "senders", "transport"}
 
 // MailUID and MailGID own the mailboxes (the mail user).
 const MailUID, MailGID = 8, 8
