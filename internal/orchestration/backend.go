@@ -112,6 +112,10 @@ type Backend struct {
 	// in the planning transaction, for every operation but deletes. An
 	// error ends the unit in ERROR with its message.
 	Load func(ctx context.Context, tx *ent.Tx, obj *Object) error
+	// LoadMany, when set, does Load's work for many objects at once (a
+	// query per relation rather than per object, for big units): the
+	// error of each object, in order, or one error for all.
+	LoadMany func(ctx context.Context, tx *ent.Tx, objs []*Object) ([]error, error)
 
 	// Check checks a custom action's arguments (obj.Args) for one object
 	// before it is planned, whoever asks: the API, the CLI or a job get the

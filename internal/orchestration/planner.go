@@ -870,7 +870,28 @@ func load(ctx context.Context, tx *ent.Tx, units []*unit) error {
 	}
 	done := map[key]loaded{}
 	for _, u := range units {
-		if u.backend.Load == nil {
+		if u.backend.LoadMany != nil {
+			var todo []*Object
+			for _, op := range u.ops {
+				if _, ok := done[key{u.backend.Name, op.obj.Model, op.obj.ID}]; !ok && op.action != ActionDelete {
+					obj := op.obj
+					todo = append(todo, &obj)
+				}
+			}
+			for c := range slices.Chunk(todo, 500) { // the stores' limits on one statement's parameters
+				errs, err := u.backend.LoadMany(ctx, tx, c)
+				if err != nil && ctx.Err() != nil {
+					return err
+				}
+				for i, obj := range c {
+					l := loaded{extra: obj.Extra, err: err}
+					if err == nil && i < len(errs) {
+						l.err = errs[i]
+					}
+					done[key{u.backend.Name, obj.Model, obj.ID}] = l
+				}
+			}
+		} else if u.backend.Load == nil {
 			continue
 		}
 		for i := range u.ops {
@@ -880,7 +901,7 @@ func load(ctx context.Context, tx *ent.Tx, units []*unit) error {
 			}
 			k := key{u.backend.Name, op.obj.Model, op.obj.ID}
 			l, ok := done[k]
-			if !ok {
+			if !ok && u.backend.Load != nil {
 				obj := op.obj
 				err := u.backend.Load(ctx, tx, &obj)
 				if err != nil && ctx.Err() != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 )
@@ -65,38 +66,90 @@ func init() {
 			Resolve: func(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([]int, error) {
 				return tx.Mailbox.Query().Where(mailbox.AccountID(o.ID)).IDs(ctx)
 			}}}, vacationsRelated...),
-		Load: func(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
-			b, err := tx.Mailbox.Query().Where(mailbox.ID(o.ID)).WithAccount().Only(ctx)
-			if err != nil {
-				return err
-			}
-			l := mailboxLoaded{active: b.IsActive && b.Edges.Account.IsActive}
-			l.vacations, err = loadVacations(ctx, tx, b)
-			o.Extra = l
-			return err
-		},
-		Prepare: prepare, Apply: applyMailbox, Commit: commitMailboxes,
+		LoadMany: loadMailboxes,
+		Prepare:  prepare, Apply: applyMailbox, Commit: commitMailboxes,
 		UnitScale: 4, // a unit's end rebuilds the passwd-file and maps whole and reloads
 	})
 	orchestration.Register(&orchestration.Backend{
 		Name: AddressBackend, Verbose: "Mail address (Postfix)", Model: "MailAddress", DefaultMatch: "true",
-		Load: func(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
-			a, err := tx.MailAddress.Query().Where(mailaddress.ID(o.ID)).WithDomain().
-				WithMailboxes(func(q *ent.MailboxQuery) { q.Select(mailbox.FieldName) }).Only(ctx)
-			if err != nil {
-				return err
-			}
-			l := addressLoaded{address: display(a.Name, a.Edges.Domain.Name)}
-			for _, b := range a.Edges.Mailboxes {
-				l.boxes = append(l.boxes, b.Name)
-			}
-			slices.Sort(l.boxes)
-			o.Extra = l
-			return nil
-		},
-		Prepare: prepare, Apply: applyAddress, Commit: commitAddresses,
+		LoadMany: loadAddresses,
+		Prepare:  prepare, Apply: applyAddress, Commit: commitAddresses,
 		UnitScale: 4,
 	})
+}
+
+// loadMailboxes reads whether each mailbox and its account are active, and
+// the autoresponses it answers for (only in accounts that have any).
+func loadMailboxes(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([]error, error) {
+	boxes, err := tx.Mailbox.Query().Where(mailbox.IDIn(ids(objs)...)).WithAccount().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int]*ent.Mailbox{}
+	var accounts []int
+	for _, b := range boxes {
+		byID[b.ID] = b
+		if !slices.Contains(accounts, b.AccountID) {
+			accounts = append(accounts, b.AccountID)
+		}
+	}
+	answering, err := tx.Autoresponse.Query().Where(autoresponse.AccountIDIn(accounts...), autoresponse.IsActive(true)).
+		Unique(true).Select(autoresponse.FieldAccountID).Ints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(objs))
+	for i, o := range objs {
+		b := byID[o.ID]
+		if b == nil {
+			errs[i] = fmt.Errorf("mailbox %d: %w", o.ID, &ent.NotFoundError{})
+			continue
+		}
+		l := mailboxLoaded{active: b.IsActive && b.Edges.Account.IsActive}
+		if slices.Contains(answering, b.AccountID) {
+			if l.vacations, err = loadVacations(ctx, tx, b); err != nil {
+				return nil, err
+			}
+		}
+		o.Extra = l
+	}
+	return errs, nil
+}
+
+// loadAddresses reads each address's domain and the mailboxes it delivers into.
+func loadAddresses(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([]error, error) {
+	addrs, err := tx.MailAddress.Query().Where(mailaddress.IDIn(ids(objs)...)).WithDomain().
+		WithMailboxes(func(q *ent.MailboxQuery) { q.Select(mailbox.FieldName) }).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int]*ent.MailAddress{}
+	for _, a := range addrs {
+		byID[a.ID] = a
+	}
+	errs := make([]error, len(objs))
+	for i, o := range objs {
+		a := byID[o.ID]
+		if a == nil {
+			errs[i] = fmt.Errorf("mail address %d: %w", o.ID, &ent.NotFoundError{})
+			continue
+		}
+		l := addressLoaded{address: display(a.Name, a.Edges.Domain.Name)}
+		for _, b := range a.Edges.Mailboxes {
+			l.boxes = append(l.boxes, b.Name)
+		}
+		slices.Sort(l.boxes)
+		o.Extra = l
+	}
+	return errs, nil
+}
+
+func ids(objs []*orchestration.Object) []int {
+	out := make([]int, len(objs))
+	for i, o := range objs {
+		out[i] = o.ID
+	}
+	return out
 }
 
 // prepare sets the unit's paths and functions.

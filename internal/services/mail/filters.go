@@ -86,6 +86,6 @@ func folderProblem(f string) string {
 }
 
 // sieveString quotes s as a Sieve string.
-func sieveString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
+func sieveString(s string) string { return `"` + sieveEscapes.Replace(s) + `"` }
+
+var sieveEscapes = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
