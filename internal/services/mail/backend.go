@@ -15,12 +15,14 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 )
 
-// The backends write, per object, a fragment under the maps folder's
-// .orchestra/ (root's alone), and the unit's end assembles the files
-// Postfix and Dovecot read from every fragment: each file is regenerated
-// whole and compared, so a unit costs one postmap per map that changed and
-// one reload, whatever its size. A map is built beside the live one and
-// renamed over it only once postmap took it.
+// The backends keep, per object, its line of each file in a table under
+// the maps folder's .orchestra/ (root's alone: TABLE.tsv, lines
+// "KEY<tab>LINE", KEY a mailbox's name or an address's id), change the unit's keys in one pass at its end,
+// and assemble the files Postfix and Dovecot read from the tables: each
+// file is regenerated whole and compared, so a unit costs one postmap per
+// map that changed and one reload, whatever its size, and no file per
+// object. A map is built beside the live one and renamed over it only once
+// postmap took it.
 const (
 	MailboxBackend = "dovecot-mailbox"
 	AddressBackend = "postfix-address"
@@ -164,20 +166,35 @@ func prepare(s *orchestration.Script, srv orchestration.Server) {
 	s.Raw(mailFunctions)
 }
 
-// mailFunctions: the fragments live in $mail_maps/.orchestra, which only
+// mailFunctions: the tables live in $mail_maps/.orchestra, which only
 // root writes; a mailbox's home is worked on as the mail owner, so that a
 // link in it leads nowhere the mail server could not write already.
 const mailFunctions = `mail_uid=$(id -u -- "$mail_owner") && mail_gid=$(id -g -- "$mail_owner") || exit 1
 [[ -d $mail_vmail ]] || install -d -o "$mail_owner" -g "$mail_owner" -m 0750 -- "$mail_vmail"
 mail_frag="$mail_maps/.orchestra"
-install -d -m 0700 -- "$mail_frag" "$mail_frag/users" "$mail_frag/mailboxes" "$mail_frag/transport" "$mail_frag/aliases" "$mail_frag/senders"
+install -d -m 0700 -- "$mail_frag"
 mail_reload=0
 mail_folders=() mail_homes=()
-# mail_assemble DIR FILE MODE: FILE becomes the sorted lines of DIR's
-# fragments; true when it changed (the new text is in FILE.new until then)
+# the unit's lines by table and key; an empty line takes the key out
+declare -A mail_d_users=() mail_d_mailboxes=() mail_d_transport=() mail_d_aliases=() mail_d_senders=()
+# mail_merge TABLE: the unit's lines replace the table's, in one pass
+mail_merge() {
+  local -n d="mail_d_$1"
+  local t="$mail_frag/$1.tsv" k
+  [[ -f $t ]] || : >"$t"
+  (( ${#d[@]} )) || return 0
+  for k in "${!d[@]}"; do printf '%s\t%s\n' "$k" "${d[$k]}"; done >"$t.delta"
+  awk -F '\t' 'FNR == NR { new[$1] = $0; next }
+    !($1 in new) { print }
+    END { for (k in new) { l = new[k]; sub(/^[^\t]*\t/, "", l); if (l != "") print new[k] } }' "$t.delta" "$t" |
+    LC_ALL=C sort -t $'\t' -k1,1 >"$t.new"
+  mv -f -- "$t.new" "$t" && rm -f -- "$t.delta"
+}
+# mail_assemble TABLE FILE MODE: FILE becomes the sorted lines of TABLE;
+# true when it changed (the new text is in FILE.new until then)
 mail_assemble() {
   local new
-  new=$(find "$1" -maxdepth 1 -type f -name '[0-9a-z]*' -exec cat -- {} + | LC_ALL=C sort)
+  new=$(cut -f 2- -- "$mail_frag/$1.tsv" | LC_ALL=C sort)
   [[ -n $new ]] && new+=$'\n'
   if [[ -f $2 ]] && [[ $(<"$2")$'\n' == "$new" || ( -z $new && ! -s $2 ) ]]; then return 1; fi
   printf '%s' "$new" >"$2.new" && chmod "$3" "$2.new"
@@ -185,7 +202,7 @@ mail_assemble() {
 # mail_map NAME: assemble map NAME, postmap it beside the live one, put both in place
 mail_map() {
   local f="$mail_maps/$1"
-  if [[ ! -f $f.db ]] || mail_assemble "$mail_frag/$1" "$f" 0644; then
+  if [[ ! -f $f.db ]] || mail_assemble "$1" "$f" 0644; then
     [[ -f $f.new ]] || : >"$f.new"
     postmap -c "$mail_postfix" "$f.new" || { echo "postmap refused the new $1 map; the old one keeps serving" >&2; exit 1; }
     mv -f -- "$f.new.db" "$f.db" && mv -f -- "$f.new" "$f"
@@ -220,7 +237,7 @@ func applyMailbox(s *orchestration.Script, srv orchestration.Server, action stri
 	domain := srv.Setting(MailboxDomain.Name(), MailboxDomain.Get())
 	s.Var("mail_name", name)
 	if action == orchestration.ActionDelete {
-		s.Raw(`rm -f -- "$mail_frag/users/$mail_name" "$mail_frag/mailboxes/$mail_name" "$mail_frag/transport/$mail_name"
+		s.Raw(`mail_d_users[$mail_name]= mail_d_mailboxes[$mail_name]= mail_d_transport[$mail_name]=
 home="$mail_vmail/$mail_name"
 if [[ -d $home && ! -L $home ]]; then
   if [[ -n $mail_move ]]; then
@@ -246,23 +263,21 @@ fi`)
 	// a disabled mailbox's mail is held in the queue until it is enabled,
 	// or returned to its sender (an address that delivers into it is
 	// accepted at RCPT whatever its target, so Postfix's transport decides)
-	mapLine, transport := name+"@"+domain+" "+name+"\n", ""
+	mapLine, transport := name+"@"+domain+" "+name, ""
 	if !active {
 		how := "retry:4.2.1"
 		if srv.Setting(DisabledMail.Name(), DisabledMail.Get()) == DisabledBounce {
 			how = "error:5.2.1"
 		}
-		transport = name + "@" + domain + " " + how + " This mailbox is disabled\n"
+		transport = name + "@" + domain + " " + how + " This mailbox is disabled"
 	}
 	s.Var("mail_mapline", mapLine)
 	s.Var("mail_transport", transport)
 	script, custom := sieveOf(o, l.vacations)
 	s.Var("mail_sieve", script)
 	s.Var("mail_custom", custom)
-	s.Raw(`printf '%s:%s:%s:%s::%s::%s\n' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra" \
-  >"$mail_frag/users/$mail_name"
-printf '%s' "$mail_mapline" >"$mail_frag/mailboxes/$mail_name"
-printf '%s' "$mail_transport" >"$mail_frag/transport/$mail_name"
+	s.Raw(`printf -v "mail_d_users[$mail_name]" '%s:%s:%s:%s::%s::%s' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra"
+mail_d_mailboxes[$mail_name]=$mail_mapline mail_d_transport[$mail_name]=$mail_transport
 mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
 	for _, f := range foldersOf(o) {
 		if folderProblem(f) != "" {
@@ -281,7 +296,10 @@ func commitMailboxes(s *orchestration.Script, _ orchestration.Server) {
 	s.Raw(homesScript)
 	// Dovecot reads the passwd-file again when its mtime (whole seconds) or
 	// size changed: the new one is dated after the old one, whatever the clock
-	s.Raw(`if mail_assemble "$mail_frag/users" "$mail_passwd" 0640; then
+	s.Raw(`mail_merge users
+mail_merge mailboxes
+mail_merge transport
+if mail_assemble users "$mail_passwd" 0640; then
   chgrp dovecot -- "$mail_passwd.new" 2>/dev/null || true
   mail_t=$(stat -c %Y -- "$mail_passwd" 2>/dev/null || echo 0) mail_now=$(date +%s)
   touch -d "@$(( mail_t >= mail_now ? mail_t + 1 : mail_now ))" -- "$mail_passwd.new"
@@ -331,7 +349,7 @@ done`)
 func applyAddress(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
 	s.Var("mail_id", strconv.Itoa(o.ID))
 	if action == orchestration.ActionDelete {
-		s.Raw(`rm -f -- "$mail_frag/aliases/$mail_id" "$mail_frag/senders/$mail_id"`)
+		s.Raw(`mail_d_aliases[$mail_id]= mail_d_senders[$mail_id]=`)
 		return nil
 	}
 	l, _ := o.Extra.(addressLoaded)
@@ -351,22 +369,22 @@ func applyAddress(s *orchestration.Script, srv orchestration.Server, action stri
 	}
 	alias, senders := "", ""
 	if len(dest) > 0 {
-		alias = l.address + " " + strings.Join(dest, ",") + "\n"
+		alias = l.address + " " + strings.Join(dest, ",")
 	}
 	if len(l.boxes) > 0 && !strings.HasPrefix(l.address, "@") {
-		senders = l.address + " " + strings.Join(l.boxes, ",") + "\n"
+		senders = l.address + " " + strings.Join(l.boxes, ",")
 	}
 	s.Var("mail_alias", alias)
 	s.Var("mail_senders", senders)
-	s.Raw(`printf '%s' "$mail_alias" >"$mail_frag/aliases/$mail_id"
-printf '%s' "$mail_senders" >"$mail_frag/senders/$mail_id"`)
+	s.Raw(`mail_d_aliases[$mail_id]=$mail_alias mail_d_senders[$mail_id]=$mail_senders`)
 	return nil
 }
 
 func commitAddresses(s *orchestration.Script, _ orchestration.Server) {
 	s.Raw(`# the domains: those of the addresses
-install -d -m 0700 -- "$mail_frag/domains"
-find "$mail_frag/aliases" -maxdepth 1 -type f -name '[0-9]*' -exec cat -- {} + | awk '{ k = $1; sub(/.*@/, "", k); print k " OK" }' | LC_ALL=C sort -u >"$mail_frag/domains/all"
+mail_merge aliases
+mail_merge senders
+cut -f 2- -- "$mail_frag/aliases.tsv" | awk '{ k = $1; sub(/.*@/, "", k); print k "\t" k " OK" }' | LC_ALL=C sort -u >"$mail_frag/domains.tsv"
 mail_map domains
 mail_map aliases
 mail_map senders
