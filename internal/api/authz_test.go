@@ -339,6 +339,27 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		v.made = append(v.made, strings.TrimPrefix(c.path, "/"))
 		v.titles[c.p.Name], _ = r.JSON()[c.p.Title].(string)
 	}
+	// models whose objects the panel makes (no create operation: a mail
+	// domain's DKIM key): B's first one, which the writes above made; they
+	// count as made last, so that they are deleted before what made them
+	for _, name := range slices.Sorted(maps.Keys(v.cs)) {
+		c := v.cs[name]
+		if c.create != nil || ent.Meta[c.p.Type].Owner != "account_id" {
+			continue
+		}
+		for _, x := range admin.Do("GET", c.path+"?page_size=500", nil).Want(http.StatusOK).JSON()["results"].([]any) {
+			if obj := x.(map[string]any); obj["account"] == float64(b.ID) {
+				id := int(obj["id"].(float64))
+				v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
+				v.made = append(v.made, strings.TrimPrefix(c.path, "/"))
+				v.titles[c.p.Name], _ = obj[c.p.Title].(string)
+				break
+			}
+		}
+		if _, ok := v.ids[c.p.Name]; !ok {
+			t.Fatalf("B has no %s: the panel makes them from other objects, and none of B's made one", c.p.Name)
+		}
+	}
 	return a, b, v
 }
 

@@ -64,7 +64,8 @@ type Model[E any, Q modelQuery[Q, E], O, C, P any, L Lister] struct {
 	Plural string // list-records, /records
 	Tag    string
 	// Summaries of list, get, create, update and delete; a model without
-	// an Update summary has no update operation.
+	// a Create summary has no create operation (the panel makes its
+	// objects), one without an Update summary no update operation.
 	List, Get, Create, Update, Delete string
 	// CreateNote is the create operation's description, when its body
 	// needs more than its fields' docs.
@@ -112,7 +113,6 @@ type createdBody[O any] struct {
 func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 	path := "/" + m.Plural
 	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
-	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
 	if m.Out == nil {
 		m.Out = copyOut[E, O](m.Name)
 	}
@@ -157,6 +157,27 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 			return &objectBody[O]{etag(version(e)), m.Out(e)}, nil
 		})
 
+	if m.Create != "" {
+		m.registerCreate(s, get)
+	}
+
+	if m.Update != "" {
+		m.registerUpdate(s, get)
+	}
+
+	huma.Register(s.api, op("delete-"+m.Name, http.MethodDelete, path+"/{id}", m.Delete, m.Tag),
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+				return m.Client(tx.Client()).Remove(ctx, in.ID)
+			}))
+		})
+}
+
+// registerCreate adds the model's create.
+func (m Model[E, Q, O, C, P, L]) registerCreate(s *Server, get func(context.Context, int) (*E, error)) {
+	path := "/" + m.Plural
+	version := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("Version").Interface().(int) }
+	id := func(e *E) int { return reflect.ValueOf(e).Elem().FieldByName("ID").Interface().(int) }
 	create := withExample(op("create-"+m.Name, http.MethodPost, path, m.Create, m.Tag), m.CreateExample)
 	create.Description = m.CreateNote
 	checkBody[C](s, &create)
@@ -190,17 +211,6 @@ func (m Model[E, Q, O, C, P, L]) register(s *Server) {
 				return nil, fail(ctx, err)
 			}
 			return &createdBody[O]{Prefix + path + "/" + strconv.Itoa(id(e)), etag(version(e)), m.Out(e)}, nil
-		})
-
-	if m.Update != "" {
-		m.registerUpdate(s, get)
-	}
-
-	huma.Register(s.api, op("delete-"+m.Name, http.MethodDelete, path+"/{id}", m.Delete, m.Tag),
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			return nil, fail(ctx, s.st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-				return m.Client(tx.Client()).Remove(ctx, in.ID)
-			}))
 		})
 }
 

@@ -28,9 +28,11 @@ type Model struct {
 	Created *huma.Schema
 	Update  *huma.Schema // the PATCH body; nil when objects are not changed here
 	Delete  bool
-	Actions []Action     // POST /slug/{id}/verb
-	Views   []Action     // GET /slug/{id}/verb
-	Check   *huma.Schema // the body of POST /slug/check, which checks a form without saving
+	// StaffDelete: only staff delete its objects (a "(staff)" summary).
+	StaffDelete bool
+	Actions     []Action     // POST /slug/{id}/verb
+	Views       []Action     // GET /slug/{id}/verb
+	Check       *huma.Schema // the body of POST /slug/check, which checks a form without saving
 }
 
 // Action is an operation on one object beyond reading and writing it.
@@ -38,6 +40,7 @@ type Action struct {
 	Verb    string
 	Label   string // English: the operation's x-orchestra-label, or its verb in words
 	When    string // the boolean field of an object it applies to, if any
+	Staff   bool   // only staff may (its summary says "(staff)"): not offered to customers
 	Summary string
 	Body    *huma.Schema // nil: the action takes no input
 }
@@ -141,6 +144,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				m.Update = bodyOf(item.Patch.RequestBody.Content)
 			}
 			m.Delete = item.Delete != nil
+			m.StaffDelete = m.Delete && staffOnly(item.Delete)
 		case sub == "check" && item.Post != nil && item.Post.RequestBody != nil:
 			m.Check = bodyOf(item.Post.RequestBody.Content)
 		case strings.HasPrefix(sub, "{id}/"):
@@ -149,7 +153,8 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				continue
 			}
 			if item.Post != nil {
-				a := Action{Verb: verb, Label: opLabel(item.Post, verb), Summary: summary(item.Post), When: opWhen(item.Post)}
+				a := Action{Verb: verb, Label: opLabel(item.Post, verb), Summary: summary(item.Post), When: opWhen(item.Post),
+					Staff: staffOnly(item.Post)}
 				if item.Post.RequestBody != nil {
 					a.Body = bodyOf(item.Post.RequestBody.Content)
 				}
@@ -197,6 +202,9 @@ func sameFields(a, b *huma.Schema) bool {
 // summary is o's summary as a page says it: who may use it is the pages'
 // business, not a "(staff)" suffix.
 func summary(o *huma.Operation) string { return strings.TrimSuffix(o.Summary, " (staff)") }
+
+// staffOnly tells whether only staff may call o: its summary says so.
+func staffOnly(o *huma.Operation) bool { return strings.HasSuffix(o.Summary, " (staff)") }
 
 // opWhen is the field without which o does not apply to an object.
 func opWhen(o *huma.Operation) string {

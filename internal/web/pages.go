@@ -670,7 +670,7 @@ func (w *Handler) bulkActions(r *http.Request, m *Model) []string {
 	if m.Applied && me(r).Staff {
 		out = append(out, "resync")
 	}
-	if m.Delete {
+	if w.canDelete(r, m) {
 		out = append(out, "delete")
 	}
 	return out
@@ -736,7 +736,9 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[string]any) ObjectPage {
 	ctx := r.Context()
-	offOn := func(a Action) bool { return a.When != "" && obj[a.When] != true } // not for this object
+	offOn := func(a Action) bool { // not for this object, or not for this viewer
+		return a.When != "" && obj[a.When] != true || a.Staff && !me(r).Staff
+	}
 	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil, CanDel: w.canDelete(r, m),
 		Actions: slices.DeleteFunc(slices.Clone(m.Actions), offOn), Views: slices.DeleteFunc(slices.Clone(m.Views), offOn),
 		Resync: m.Applied && me(r).Staff}
@@ -1183,9 +1185,9 @@ func (w *Handler) deleteForm(rw http.ResponseWriter, r *http.Request) {
 }
 
 // canDelete says whether the viewer may delete objects of m: not a
-// customer its own account.
+// customer its own account, nor what only staff delete.
 func (w *Handler) canDelete(r *http.Request, m *Model) bool {
-	return m.Delete && (!m.OwnRow || me(r).Staff)
+	return m.Delete && (!m.OwnRow && !m.StaffDelete || me(r).Staff)
 }
 
 func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, verb string, ids []string, back string) {
@@ -1339,7 +1341,7 @@ func (w *Handler) actionOf(rw http.ResponseWriter, r *http.Request) (*Model, *Ac
 			a = &m.Actions[i]
 		}
 	}
-	if a == nil {
+	if a == nil || a.Staff && !me(r).Staff {
 		w.notFound(rw, r)
 		return nil, nil, "", nil
 	}
