@@ -47,8 +47,7 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 	t.Cleanup(func() { run(t, pool, target, "rm -f "+canary) })
 	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
 		srv, err := tx.Server.Create().SetName("mail1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-			SetSettings(map[string]string{"MAILBOXES_POSTFIX_DIR": mb.PostfixDir(), "MAILBOXES_MAPS_DIR": mb.Dir + "/maps",
-				"MAILBOXES_PASSWD_PATH": mb.UsersFile(), "MAILBOXES_VMAIL_DIR": mb.Dir + "/vmail", "MAILBOXES_DOVECOT_CONF": mb.DovecotConf()}).
+			SetSettings(mb.ServerSettings()).
 			Save(ctx)
 		if err != nil {
 			return err

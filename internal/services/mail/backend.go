@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -44,6 +45,14 @@ var (
 		"Pseudo-domain addresses deliver through (NAME@it), listed in Postfix's virtual_mailbox_domains.")
 	DovecotConf = settings.String("MAILBOXES_DOVECOT_CONF", "/etc/dovecot/dovecot.conf",
 		"Dovecot's configuration on the mail server (doveadm -c).")
+	SieveDir = settings.String("MAILBOXES_SIEVE_DIR", "/etc/dovecot/orchestra-sieve",
+		"Folder of the filtering presets' Sieve scripts on the mail server (root's, readable by the mail owner): a mailbox without a script of its own runs its preset's from there.",
+		settings.Validator(func(v any) error {
+			if p := v.(string); !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n:") {
+				return errors.New("an absolute path without spaces or colons")
+			}
+			return nil
+		}))
 	MoveOnDelete = settings.String("MAILBOXES_MOVE_ON_DELETE_PATH", "",
 		"Folder deleted mailboxes' mail is moved to; empty removes it.")
 )
@@ -174,7 +183,16 @@ const mailFunctions = `mail_uid=$(id -u -- "$mail_owner") && mail_gid=$(id -g --
 mail_frag="$mail_maps/.orchestra"
 install -d -m 0700 -- "$mail_frag"
 mail_reload=0
-mail_folders=() mail_homes=()
+mail_folders=() mail_homes=() mail_last=
+# mail_preset NAME SCRIPT: the preset's script, compiled, when it changed
+mail_preset() {
+  local f="$mail_sieve_dir/$1.sieve"
+  [[ -d $mail_sieve_dir ]] || install -d -m 0755 -- "$mail_sieve_dir"
+  if [[ ! -f $f || $(<"$f")$'\n' != "$2" || ! -f ${f%.sieve}.svbin ]]; then
+    printf '%s' "$2" >"$f.new" && chmod 0644 -- "$f.new" && mv -f -- "$f.new" "$f"
+    sievec -c "$mail_doveconf" "$f" || { echo "sievec refused the $1 preset" >&2; exit 1; }
+  fi
+}
 # the unit's lines by table and key; an empty line takes the key out
 declare -A mail_d_users=() mail_d_mailboxes=() mail_d_transport=() mail_d_aliases=() mail_d_senders=()
 # mail_merge TABLE: the unit's lines replace the table's, in one pass
@@ -251,7 +269,16 @@ fi`)
 	l, _ := o.Extra.(mailboxLoaded)
 	active := l.active
 	hash := o.String("password")
-	fields := []string{quotaRule(o)}
+	script, custom := sieveOf(o, l.vacations)
+	// a preset's script is the server's, shared: such a mailbox has no file
+	// of its own, and Dovecot makes its home when mail or a login comes
+	preset := custom == "" && len(l.vacations) == 0 && o.String("filtering") != FilterCustom
+	fields, sieve := []string{quotaRule(o)}, ""
+	if preset {
+		sieve = "file:" + srv.Setting(SieveDir.Name(), SieveDir.Get()) + "/" + o.String("filtering") + ".sieve"
+		fields = append(fields, "userdb_sieve="+sieve)
+	}
+	s.Var("mail_sieve_field", sieve)
 	if hash == "" || !active {
 		fields = append(fields, "nologin=y", "reason=This mailbox is disabled.")
 		hash = "*"
@@ -273,12 +300,14 @@ fi`)
 	}
 	s.Var("mail_mapline", mapLine)
 	s.Var("mail_transport", transport)
-	script, custom := sieveOf(o, l.vacations)
-	s.Var("mail_sieve", script)
-	s.Var("mail_custom", custom)
 	s.Raw(`printf -v "mail_d_users[$mail_name]" '%s:%s:%s:%s::%s::%s' "$mail_name" "$mail_hash" "$mail_uid" "$mail_gid" "$mail_vmail/$mail_name" "$mail_extra"
 mail_d_mailboxes[$mail_name]=$mail_mapline mail_d_transport[$mail_name]=$mail_transport
-mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
+mail_last=$mail_name mail_last_sieve=$mail_sieve_field`)
+	if !preset {
+		s.Var("mail_sieve", script)
+		s.Var("mail_custom", custom)
+		s.Raw(`mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
+	}
 	for _, f := range foldersOf(o) {
 		if folderProblem(f) != "" {
 			continue // refused when saved; an older row is not trusted either
@@ -289,10 +318,22 @@ mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
 	return nil
 }
 
-func commitMailboxes(s *orchestration.Script, _ orchestration.Server) {
-	// the homes of the unit's mailboxes, in one process run as the mail
-	// owner whatever their number: new folders made at once, a script
-	// written only when it changed, the link to it made once
+func commitMailboxes(s *orchestration.Script, srv orchestration.Server) {
+	// the presets' scripts, written and compiled (LMTP cannot write there)
+	// when they changed
+	s.Var("mail_sieve_dir", srv.Setting(SieveDir.Name(), SieveDir.Get()))
+	for _, f := range Filterings {
+		if f != FilterCustom {
+			script, _ := sieveOf(orchestration.Object{Snapshot: map[string]any{"filtering": f}}, nil)
+			s.Var("mail_preset", f)
+			s.Var("mail_preset_script", script)
+			s.Raw(`mail_preset "$mail_preset" "$mail_preset_script"`)
+		}
+	}
+	// the homes of the unit's mailboxes that have a script of their own, in
+	// one process run as the mail owner whatever their number: new folders
+	// made at once, a script written only when it changed, the link to it
+	// made once
 	s.Raw(homesScript)
 	// Dovecot reads the passwd-file again when its mtime (whole seconds) or
 	// size changed: the new one is dated after the old one, whatever the clock
@@ -304,11 +345,12 @@ if mail_assemble users "$mail_passwd" 0640; then
   mail_t=$(stat -c %Y -- "$mail_passwd" 2>/dev/null || echo 0) mail_now=$(date +%s)
   touch -d "@$(( mail_t >= mail_now ? mail_t + 1 : mail_now ))" -- "$mail_passwd.new"
   mv -f -- "$mail_passwd.new" "$mail_passwd"
-  # Dovecot rereads it at most once a second: done once it knows the last
-  # mailbox, so that an applied mailbox takes mail and logins at once
-  if (( ${#mail_homes[@]} )); then
+  # Dovecot rereads it at most once a second: done once it serves the last
+  # mailbox's new line, so that an applied mailbox takes mail and logins
+  # at once, with its script
+  if [[ -n $mail_last ]]; then
     for (( try = 0; try < 50; try++ )); do
-      doveadm -c "$mail_doveconf" user -- "${mail_homes[${#mail_homes[@]}-3]}" >/dev/null 2>&1 && break
+      out=$(doveadm -c "$mail_doveconf" user -f sieve -- "$mail_last" 2>/dev/null) && [[ $out == "$mail_last_sieve" ]] && break
       sleep 0.05
     done
   fi

@@ -44,8 +44,7 @@ func BenchmarkTenThousandMailboxes(b *testing.B) {
 		var dom *ent.Domain
 		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
 			srv, err := tx.Server.Create().SetName("bench").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-				SetSettings(map[string]string{"MAILBOXES_POSTFIX_DIR": mb.PostfixDir(), "MAILBOXES_MAPS_DIR": mb.Dir + "/maps",
-					"MAILBOXES_PASSWD_PATH": mb.UsersFile(), "MAILBOXES_VMAIL_DIR": mb.Dir + "/vmail", "MAILBOXES_DOVECOT_CONF": mb.DovecotConf()}).
+				SetSettings(mb.ServerSettings()).
 				Save(ctx)
 			if err != nil {
 				return err

@@ -23,9 +23,7 @@ func TestMailOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		mb := mailtest.LoadExclusive(t) // the backends write the bed's maps whole
 		bed := apitest.OnTestBed(t, st, mail.MailboxBackend, mail.AddressBackend)
-		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": 1, "settings": map[string]string{
-			"MAILBOXES_POSTFIX_DIR": mb.PostfixDir(), "MAILBOXES_MAPS_DIR": mb.Dir + "/maps", "MAILBOXES_PASSWD_PATH": mb.UsersFile(),
-			"MAILBOXES_VMAIL_DIR": mb.Dir + "/vmail", "MAILBOXES_DOVECOT_CONF": mb.DovecotConf()}}).Want(http.StatusOK)
+		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": 1, "settings": mb.ServerSettings()}).Want(http.StatusOK)
 		user := apitest.Unique("m")
 		cust, _ := bed.Customer(user)
 		dom := user + ".example"
@@ -149,22 +147,18 @@ func TestMailOverAPI(t *testing.T) {
 		// a link planted in a mailbox's home leads nowhere the mail owner
 		// could not write already: root's folder stays empty
 		planted := t.TempDir() // root's, 0700
-		home := mb.Home(ann)
-		if err := os.Rename(home+"/sieve", home+"/sieve.kept"); err != nil {
-			t.Fatal(err)
-		}
+		home := mb.Home(ann)     // Dovecot's, made by the mail that came
 		if err := os.Symlink(planted, home+"/sieve"); err != nil {
 			t.Fatal(err)
 		}
-		r := cust.Do("PATCH", fmt.Sprintf("/mailboxes/%d", annID), map[string]any{"filtering": "REJECT", "version": 2}).Want(http.StatusOK)
+		r := cust.Do("PATCH", fmt.Sprintf("/mailboxes/%d", annID), map[string]any{"filtering": "CUSTOM", "custom_filtering": "keep;\n", "version": 2}).Want(http.StatusOK)
 		if got := r.Header.Get("Orchestra-Outcome"); got == "SUCCESS" {
 			t.Errorf("a script written through a planted link: outcome %s", got)
 		}
 		if entries, _ := os.ReadDir(planted); len(entries) > 0 {
 			t.Errorf("root's folder got %v through a planted link", entries)
 		}
-		os.Remove(home + "/sieve")
-		if err := os.Rename(home+"/sieve.kept", home+"/sieve"); err != nil {
+		if err := os.Remove(home + "/sieve"); err != nil {
 			t.Fatal(err)
 		}
 

@@ -209,6 +209,14 @@ func (b *Bed) Token() string { return b.token }
 // PostfixDir is Postfix's configuration directory (postfix -c, postmap -c).
 func (b *Bed) PostfixDir() string { return filepath.Join(b.Dir, "postfix") }
 
+// ServerSettings are a mail server's settings (MAILBOXES_*) that point the
+// panel's mail backends at the bed.
+func (b *Bed) ServerSettings() map[string]string {
+	return map[string]string{"MAILBOXES_POSTFIX_DIR": b.PostfixDir(), "MAILBOXES_MAPS_DIR": filepath.Join(b.Dir, "maps"),
+		"MAILBOXES_PASSWD_PATH": b.UsersFile(), "MAILBOXES_VMAIL_DIR": filepath.Join(b.Dir, "vmail"),
+		"MAILBOXES_DOVECOT_CONF": b.DovecotConf(), "MAILBOXES_SIEVE_DIR": filepath.Join(b.Dir, "sieve", "presets")}
+}
+
 // DovecotConf is Dovecot's configuration (dovecot/doveadm/doveconf -c).
 func (b *Bed) DovecotConf() string { return filepath.Join(b.Dir, "dovecot", "dovecot.conf") }
 
