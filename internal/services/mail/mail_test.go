@@ -147,7 +147,7 @@ func TestMailOverAPI(t *testing.T) {
 		// a link planted in a mailbox's home leads nowhere the mail owner
 		// could not write already: root's folder stays empty
 		planted := t.TempDir() // root's, 0700
-		home := mb.Home(ann)     // Dovecot's, made by the mail that came
+		home := mb.Home(ann)   // Dovecot's, made by the mail that came
 		if err := os.Symlink(planted, home+"/sieve"); err != nil {
 			t.Fatal(err)
 		}
