@@ -362,3 +362,10 @@ func (s *Server) setPassword(ctx context.Context, id int, b PasswordChange) (*pa
 	}
 	return &passwordChanged{Body: PasswordChanged{Message: msg, SessionsEnded: *ended}}, nil
 }
+
+// the account types in words
+func init() {
+	SayValues(map[string]string{"INDIVIDUAL": i18n.M("Individual"), "ASSOCIATION": i18n.M("Association"),
+		"CUSTOMER": i18n.M("Customer"), "COMPANY": i18n.M("Company"), "PUBLICBODY": i18n.M("Public body"),
+		"STAFF": i18n.M("Staff"), "FRIEND": i18n.M("Friend")})
+}

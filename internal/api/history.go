@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
@@ -83,4 +84,10 @@ func (s *Server) historyRoutes() {
 func viewerAccount(ctx context.Context) int {
 	v, _ := viewer.From(ctx)
 	return v.AccountID
+}
+
+// what a recorded change did, and through which door, in words
+func init() {
+	SayValues(map[string]string{"create": i18n.M("created"), "update": i18n.M("changed"), "delete": i18n.M("deleted"),
+		"save": i18n.M("saved"), "api": "API", "web": i18n.M("web"), "cli": i18n.M("command line"), "system": i18n.M("the panel")})
 }

@@ -426,17 +426,6 @@ func humanize(f string) string {
 // words name the fields whose names are not words.
 var words = map[string]string{"repr": "Object", "object_repr": "Object"}
 
-// valueWords say in words the values of choices that are codes; a value
-// not here is shown as it is (a record type, a backend's name).
-var valueWords = map[string]string{
-	"INDIVIDUAL": i18n.M("Individual"), "ASSOCIATION": i18n.M("Association"), "CUSTOMER": i18n.M("Customer"),
-	"COMPANY": i18n.M("Company"), "PUBLICBODY": i18n.M("Public body"), "STAFF": i18n.M("Staff"), "FRIEND": i18n.M("Friend"),
-	"mysql": "MySQL / MariaDB", "postgresql": "PostgreSQL",
-	// recorded changes: what was done, and through which door
-	"create": i18n.M("created"), "update": i18n.M("changed"), "delete": i18n.M("deleted"), "save": i18n.M("saved"),
-	"api": "API", "web": i18n.M("web"), "cli": i18n.M("command line"), "system": i18n.M("the panel"),
-}
-
 // languageNames are languages as their speakers name them.
 var languageNames = map[string]string{"EN": "English", "ES": "Español", "CA": "Català"}
 
@@ -472,9 +461,6 @@ func help(r *http.Request, desc string) string {
 func valueLabel(ctx context.Context, v string) string {
 	if n, ok := languageNames[v]; ok {
 		return n
-	}
-	if w, ok := valueWords[v]; ok {
-		return i18n.T(ctx, w)
 	}
 	if w, ok := api.ValueWords(v); ok {
 		return i18n.T(ctx, w)

@@ -286,6 +286,7 @@ var DatabaseUsers = api.Model[ent.DatabaseUser, *ent.DatabaseUserQuery, Database
 }
 
 func init() {
+	api.SayValues(map[string]string{MySQL: "MySQL / MariaDB", PostgreSQL: "PostgreSQL"}) // the engines
 	api.Declare(Databases)
 	api.Declare(DatabaseUsers)
 	api.Operations(operations)
