@@ -18,12 +18,12 @@ import (
 
 // The backends keep, per object, its line of each file in a table under
 // the maps folder's .orchestra/ (root's alone: TABLE.tsv, lines
-// "KEY<tab>LINE", KEY a mailbox's name or an address's id), change the unit's keys in one pass at its end,
-// and assemble the files Postfix and Dovecot read from the tables: each
-// file is regenerated whole and compared, so a unit costs one postmap per
-// map that changed and one reload, whatever its size, and no file per
-// object. A map is built beside the live one and renamed over it only once
-// postmap took it.
+// "KEY<tab>LINE", KEY a mailbox's name or an address's id), change the
+// unit's keys in one pass at its end, and assemble the files Postfix and
+// Dovecot read from the tables: each file is regenerated whole and
+// compared, so a unit costs one postmap per map that changed and one
+// reload, whatever its size, and no file per object. A map is built beside
+// the live one and renamed over it only once postmap took it.
 const (
 	MailboxBackend = "dovecot-mailbox"
 	AddressBackend = "postfix-address"
@@ -63,7 +63,7 @@ type mailboxLoaded struct {
 	vacations []vacation
 }
 
-// addressLoaded is what an address's fragment needs beside its row.
+// addressLoaded is what an address's lines need beside its row.
 type addressLoaded struct {
 	address string   // name@domain, @domain for a catch-all
 	boxes   []string // the names of the mailboxes it delivers into
