@@ -164,6 +164,10 @@ func (b *Bed) reset(tb testing.TB) {
 			}
 		}
 	}
+	// mail others left queued (deferred to mailboxes gone) goes too
+	if err := run("postsuper", "-c", b.PostfixDir(), "-d", "ALL"); err != nil {
+		tb.Fatal(err)
+	}
 	for _, m := range Maps {
 		if err := os.WriteFile(b.MapFile(m), nil, 0o644); err != nil {
 			tb.Fatal(err)
@@ -441,7 +445,9 @@ func (b *Bed) edit(tb testing.TB, edits map[string]func([]string) []string) {
 			}
 		}
 	}
-	if err := b.Reload(); err != nil {
+	// Postfix only: Dovecot reads the users file again by itself, and its
+	// reload would cut other tests' IMAP sessions and LMTP lookups
+	if err := run("postfix", "-c", b.PostfixDir(), "reload"); err != nil {
 		tb.Fatal(err)
 	}
 }
