@@ -406,6 +406,14 @@ func TestBrowser(t *testing.T) {
 				}
 				b.shot(page.name)
 			}
+			// mail of the customer's own (a mailbox, its address with an
+			// autoresponse, the domain's DKIM key), so that every page has
+			// a first object to show
+			custAPI := apiClient(t, base, user, "Cust-Heron-7734")
+			mailDomain := custAPI.post(t, "/domains", map[string]any{"name": "mail" + token + ".example.org"})
+			box := custAPI.post(t, "/mailboxes", map[string]any{"name": "ann" + token, "password": "Ann-Mailbox-5150"})
+			info := custAPI.post(t, "/mail-addresses", map[string]any{"name": "info", "domain": mailDomain["id"], "mailboxes": []any{box["id"]}})
+			custAPI.post(t, "/autoresponses", map[string]any{"address": info["id"], "subject": "Fuera de la oficina", "message": "Vuelvo el lunes."})
 			// every page, as the customer (in Spanish) and as staff, on a
 			// desktop and on a phone: nothing overflows, axe-core finds
 			// nothing serious, and the customer's pages hold no English
