@@ -485,11 +485,9 @@ func (w *Handler) refTitle(r *http.Request, m *Model, id string) string {
 		return t
 	}
 	t := "#" + id
-	if m.Title != "id" {
+	if m.Title != "id" || len(m.Caption) > 0 { // named as on its own page (a record by its type and value)
 		if obj, _, _ := w.getJSON(r, "/"+m.Slug+"/"+url.PathEscape(id)); obj != nil {
-			if s := formValue(Field{}, obj[m.Title]); s != "" {
-				t = s
-			}
+			t = objectTitle(m, id, obj)
 		}
 	}
 	if memo != nil {
