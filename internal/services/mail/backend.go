@@ -269,10 +269,9 @@ fi`)
 	l, _ := o.Extra.(mailboxLoaded)
 	active := l.active
 	hash := o.String("password")
-	script, custom := sieveOf(o, l.vacations)
 	// a preset's script is the server's, shared: such a mailbox has no file
 	// of its own, and Dovecot makes its home when mail or a login comes
-	preset := custom == "" && len(l.vacations) == 0 && o.String("filtering") != FilterCustom
+	preset := len(l.vacations) == 0 && o.String("filtering") != FilterCustom
 	fields, sieve := []string{quotaRule(o)}, ""
 	if preset {
 		sieve = "file:" + srv.Setting(SieveDir.Name(), SieveDir.Get()) + "/" + o.String("filtering") + ".sieve"
@@ -304,6 +303,7 @@ fi`)
 mail_d_mailboxes[$mail_name]=$mail_mapline mail_d_transport[$mail_name]=$mail_transport
 mail_last=$mail_name mail_last_sieve=$mail_sieve_field`)
 	if !preset {
+		script, custom := sieveOf(o, l.vacations)
 		s.Var("mail_sieve", script)
 		s.Var("mail_custom", custom)
 		s.Raw(`mail_homes+=("$mail_name" "$mail_sieve" "$mail_custom")`)
