@@ -50,7 +50,13 @@ const (
 // planBatch bounds the changes one planning batch reads: a batch is read and
 // rendered without a write lock and written in one short transaction, and a
 // write waiting for its own change waits for at most a batch of others'.
-const planBatch = 250
+// Behind a backlog, each full batch doubles the next, up to planBatchMax:
+// a big write is planned in a few batches, where each batch that joins a
+// waiting unit renders that whole unit again.
+const (
+	planBatch    = 250
+	planBatchMax = 2000
+)
 
 // Settings of units' size.
 var (
@@ -73,6 +79,7 @@ func atLeastOne(v any) error {
 type Planner struct {
 	st      *store.Store
 	matcher matcher
+	size    int // the next batch's, under the planning turn (0: planBatch)
 }
 
 // NewPlanner returns a planner over st.
@@ -118,9 +125,9 @@ func (p *Planner) Plan(ctx context.Context) ([]int, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
 	var servers []int
 	for {
-		n, got, err := p.batch(ctx, time.Time{}, nil)
+		full, got, err := p.batch(ctx, time.Time{}, nil)
 		servers = addServers(servers, got)
-		if err != nil || n < planBatch {
+		if err != nil || !full {
 			return servers, err
 		}
 	}
@@ -204,43 +211,50 @@ func advisoryLock(ctx context.Context, conn *sql.Conn, deadline time.Time) error
 	}
 }
 
-// batch plans the oldest pending changes, at most planBatch of them, and
-// returns how many it planned and the servers that got units to run.
+// batch plans the oldest pending changes, at most a batch of them, and
+// returns whether it planned a full one (more may be pending) and the
+// servers that got units to run.
 // Changes, their operations, routes and what the backends load are read in
 // one read-only transaction; scripts are rendered outside of any; units,
 // operations and the changes' planned_at are written in one short
 // transaction that first checks the changes are still pending. With mine,
 // it plans nothing once those changes are planned; with a deadline, it
 // gives up waiting for its turn then.
-func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (int, []int, error) {
+func (p *Planner) batch(ctx context.Context, deadline time.Time, mine []int) (bool, []int, error) {
 	unlock, err := p.lock(ctx, deadline)
 	if err != nil {
-		return 0, nil, err
+		return false, nil, err
 	}
 	defer unlock()
+	size := max(p.size, planBatch)
+	p.size = planBatch
 	join := true
 	for attempt := 1; ; attempt++ {
-		b, err := p.read(ctx, join, mine)
+		b, err := p.read(ctx, join, mine, size)
 		if err != nil || b == nil {
-			return 0, nil, err
+			return false, nil, err
 		}
 		servers, err := p.write(ctx, b)
 		if !errors.Is(err, errReplanned) {
-			return len(b.changes), servers, err
+			full := len(b.changes) == size
+			if full && err == nil {
+				p.size = min(2*size, planBatchMax)
+			}
+			return full, servers, err
 		}
 		if attempt == 3 {
 			join = false // units keep starting under us: plan new ones
 		}
 		if attempt == 20 {
-			return 0, nil, nil // another process plans them
+			return false, nil, nil // another process plans them
 		}
 	}
 }
 
 // minePlanned reports whether none of mine is among the pending changes, of
-// which read found the oldest: a batch short of planBatch holds every one
-// (mine were committed before), so only a full one needs a query.
-func minePlanned(ctx context.Context, tx *ent.Tx, pending []*ent.Change, mine []int) (bool, error) {
+// which read found the oldest, at most size: a batch short of size holds
+// every one (mine were committed before), so only a full one needs a query.
+func minePlanned(ctx context.Context, tx *ent.Tx, pending []*ent.Change, mine []int, size int) (bool, error) {
 	if len(mine) == 0 {
 		return false, nil
 	}
@@ -253,7 +267,7 @@ func minePlanned(ctx context.Context, tx *ent.Tx, pending []*ent.Change, mine []
 			return false, nil
 		}
 	}
-	if len(pending) < planBatch {
+	if len(pending) < size {
 		return true, nil
 	}
 	return planned(ctx, tx.Client(), mine)
@@ -281,18 +295,18 @@ type plannedBatch struct {
 	drafts  []draft
 }
 
-// read reads the oldest pending changes, at most planBatch, and renders
+// read reads the oldest pending changes, at most size, and renders
 // their units (joining waiting ones with join); nil when none is pending,
 // or, with mine, when none of mine is.
-func (p *Planner) read(ctx context.Context, join bool, mine []int) (*plannedBatch, error) {
+func (p *Planner) read(ctx context.Context, join bool, mine []int, size int) (*plannedBatch, error) {
 	var b *plannedBatch
 	var units []*unit
 	err := p.st.ReadTx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-		changes, err := tx.Change.Query().Where(change.PlannedAtIsNil()).Order(ent.Asc(change.FieldID)).Limit(planBatch).All(ctx)
+		changes, err := tx.Change.Query().Where(change.PlannedAtIsNil()).Order(ent.Asc(change.FieldID)).Limit(size).All(ctx)
 		if err != nil || len(changes) == 0 {
 			return err
 		}
-		if done, err := minePlanned(ctx, tx, changes, mine); err != nil || done {
+		if done, err := minePlanned(ctx, tx, changes, mine, size); err != nil || done {
 			return err
 		}
 		ops, err := p.collect(ctx, tx, changes)

@@ -187,7 +187,7 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 				return servers, err
 			}
 		}
-		n, got, err := p.batch(ctx, deadline, ids)
+		full, got, err := p.batch(ctx, deadline, ids)
 		servers = addServers(servers, got)
 		for _, s := range got {
 			start(s)
@@ -195,9 +195,9 @@ func (p *Planner) planFor(ctx context.Context, ids []int, deadline time.Time, on
 		if err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)) {
 			return servers, nil // the wait is over: planned later
 		}
-		// a batch short of planBatch took every change pending when it
+		// a batch short of its size took every change pending when it
 		// read, ids among them (committed before this call)
-		if err != nil || n < planBatch || once {
+		if err != nil || !full || once {
 			return servers, err
 		}
 	}

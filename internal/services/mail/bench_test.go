@@ -22,7 +22,8 @@ import (
 
 // BenchmarkTenThousandMailboxes creates 10,000 mailboxes with an address
 // each in one write and waits until the test bed's Postfix and Dovecot
-// have them all (target: under 10 s); then it changes one mailbox's
+// have them all (target: under 10 s from the commit; the write itself is
+// reported beside it as s-write); then it changes one mailbox's
 // password ten times and measures each change from its commit until the
 // new password logs in over IMAP (target: p50 under 1 s).
 //
@@ -101,11 +102,13 @@ func BenchmarkTenThousandMailboxes(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			committed := time.Now()
 			out, err := ex.Follow(ctx, tracker.Changes(), 10*time.Minute, false)
 			if err != nil || out.State != orchestration.StateSuccess {
 				b.Fatalf("outcome %s, %v", out.State, err)
 			}
-			b.ReportMetric(time.Since(t0).Seconds(), "s/10000-mailboxes")
+			b.ReportMetric(committed.Sub(t0).Seconds(), "s-write")
+			b.ReportMetric(time.Since(committed).Seconds(), "s-commit-to-success")
 
 			// one change, until its new password logs in
 			name := fmt.Sprintf("%s-%05d", tag, 7)
