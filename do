@@ -93,7 +93,7 @@ generated_sums() {
 
 cmd_test() {
   ensure_go
-  ensure_pkgs gcc libc6-dev postgresql-client:psql git acl:setfacl # gcc+libc6-dev: -race needs cgo; acl: system users' permissions
+  ensure_pkgs gcc libc6-dev postgresql-client:psql git acl:setfacl cron:crontab # gcc+libc6-dev: -race needs cgo; acl: system users' permissions; cron: cron jobs
   ensure_postgres # sets ORCHESTRA_TEST_PG_ADMIN
   ensure_sshd_testbed 2 # sets ORCHESTRA_TEST_SSH_SERVERS, _KEY, _KNOWN_HOSTS
   ensure_bind9_testbed  # sets ORCHESTRA_TEST_BIND_MASTER, _SLAVE, _MASTER_DIR, _SLAVE_DIR

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/cronjobs"
 	"github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
@@ -28,7 +29,7 @@ import (
 // server (sshd forces internal-sftp for its group); an empty password is *.
 var systemUsersSuite = suite{
 	name:     "systemusers",
-	backends: []string{systemusers.Backend, sshkeys.Backend}, // the users' keys are written as the users
+	backends: []string{systemusers.Backend, sshkeys.Backend, cronjobs.Backend}, // the users' keys are written as the users; crontab -u names them
 	fields:   map[string][]string{"SystemUser": {"username", "password", "home", "directory", "shell"}},
 	run:      runSystemUsers,
 }
@@ -61,8 +62,10 @@ rm -rf -- /home/*%[1]s* %[2]s`, tag, orchestration.Quote(canary)))
 		if err != nil {
 			return err
 		}
-		if err := tx.Route.Create().SetBackend(sshkeys.Backend).SetServerID(srv.ID).Exec(ctx); err != nil {
-			return err
+		for _, b := range []string{sshkeys.Backend, cronjobs.Backend} {
+			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
+				return err
+			}
 		}
 		return tx.Route.Create().SetBackend(systemusers.Backend).SetServerID(srv.ID).Exec(ctx)
 	})

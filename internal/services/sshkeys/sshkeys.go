@@ -15,7 +15,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
@@ -69,22 +68,8 @@ func check(ctx context.Context, m *ent.SSHKeyMutation) error {
 	if errs.Has("key") || errs.Has("name") {
 		return errs.Err()
 	}
-	if m.Op().Is(ent.OpUpdateOne) {
-		if _, ok := m.SystemUserID(); ok {
-			return validate.Fail("system_user", i18n.T(ctx, "A key cannot move to another system user."))
-		}
-		return nil
-	}
-	// the viewer must see the user: a customer only their own
-	id, _ := m.SystemUserID()
-	u, err := m.Client().SystemUser.Query().Where(systemuser.ID(id)).Only(ctx)
-	if acc, given := m.AccountID(); ent.IsNotFound(err) || err == nil && given && acc != u.AccountID {
-		return validate.Fail("system_user", i18n.T(ctx, "No system user with id %d.", id))
-	} else if err != nil {
-		return err
-	}
-	m.SetAccountID(u.AccountID)
-	return nil
+	_, err := systemusers.Adopt(ctx, m)
+	return err
 }
 
 // load reads the user's keys.

@@ -11,6 +11,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
@@ -162,6 +163,38 @@ func (c *ContactClient) Remove(ctx context.Context, id int) error { return c.Del
 // nothing (not found) when the object is at another version.
 func (c *ContactClient) NewUpdate(id, version int) Saver[Contact] {
 	return c.UpdateOneID(id).Where(contact.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *CronJobCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *CronJobUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *CronJobClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *CronJobQuery {
+	q := c.Query().Where(predicate.CronJob(where))
+	for _, o := range order {
+		q = q.Order(cronjob.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *CronJobClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(cronjob.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *CronJobClient) NewCreate() Saver[CronJob] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *CronJobClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *CronJobClient) NewUpdate(id, version int) Saver[CronJob] {
+	return c.UpdateOneID(id).Where(cronjob.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

@@ -17,6 +17,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
@@ -52,6 +53,8 @@ type Client struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// CronJob is the client for interacting with the CronJob builders.
+	CronJob *CronJobClient
 	// DKIMKey is the client for interacting with the DKIMKey builders.
 	DKIMKey *DKIMKeyClient
 	// Database is the client for interacting with the Database builders.
@@ -106,6 +109,7 @@ func (c *Client) init() {
 	c.Autoresponse = NewAutoresponseClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
+	c.CronJob = NewCronJobClient(c.config)
 	c.DKIMKey = NewDKIMKeyClient(c.config)
 	c.Database = NewDatabaseClient(c.config)
 	c.DatabaseUser = NewDatabaseUserClient(c.config)
@@ -222,6 +226,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		CronJob:        NewCronJobClient(cfg),
 		DKIMKey:        NewDKIMKeyClient(cfg),
 		Database:       NewDatabaseClient(cfg),
 		DatabaseUser:   NewDatabaseUserClient(cfg),
@@ -265,6 +270,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Autoresponse:   NewAutoresponseClient(cfg),
 		Change:         NewChangeClient(cfg),
 		Contact:        NewContactClient(cfg),
+		CronJob:        NewCronJobClient(cfg),
 		DKIMKey:        NewDKIMKeyClient(cfg),
 		Database:       NewDatabaseClient(cfg),
 		DatabaseUser:   NewDatabaseUserClient(cfg),
@@ -314,10 +320,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.DKIMKey, c.Database,
-		c.DatabaseUser, c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server,
-		c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.CronJob, c.DKIMKey,
+		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
+		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
+		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
+		c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -327,10 +334,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.DKIMKey, c.Database,
-		c.DatabaseUser, c.Domain, c.ExecutionLog, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.Operation, c.Record, c.Route, c.SSHKey, c.Server,
-		c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.Account, c.Autoresponse, c.Change, c.Contact, c.CronJob, c.DKIMKey,
+		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
+		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
+		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
+		c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -347,6 +355,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *CronJobMutation:
+		return c.CronJob.mutate(ctx, m)
 	case *DKIMKeyMutation:
 		return c.DKIMKey.mutate(ctx, m)
 	case *DatabaseMutation:
@@ -1065,6 +1075,171 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// CronJobClient is a client for the CronJob schema.
+type CronJobClient struct {
+	config
+}
+
+// NewCronJobClient returns a client for the CronJob from the given config.
+func NewCronJobClient(c config) *CronJobClient {
+	return &CronJobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cronjob.Hooks(f(g(h())))`.
+func (c *CronJobClient) Use(hooks ...Hook) {
+	c.hooks.CronJob = append(c.hooks.CronJob, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cronjob.Intercept(f(g(h())))`.
+func (c *CronJobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CronJob = append(c.inters.CronJob, interceptors...)
+}
+
+// Create returns a builder for creating a CronJob entity.
+func (c *CronJobClient) Create() *CronJobCreate {
+	mutation := newCronJobMutation(c.config, OpCreate)
+	return &CronJobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CronJob entities.
+func (c *CronJobClient) CreateBulk(builders ...*CronJobCreate) *CronJobCreateBulk {
+	return &CronJobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CronJobClient) MapCreateBulk(slice any, setFunc func(*CronJobCreate, int)) *CronJobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CronJobCreateBulk{err: fmt.Errorf("calling to CronJobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CronJobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CronJobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CronJob.
+func (c *CronJobClient) Update() *CronJobUpdate {
+	mutation := newCronJobMutation(c.config, OpUpdate)
+	return &CronJobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CronJobClient) UpdateOne(_m *CronJob) *CronJobUpdateOne {
+	mutation := newCronJobMutation(c.config, OpUpdateOne, withCronJob(_m))
+	return &CronJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CronJobClient) UpdateOneID(id int) *CronJobUpdateOne {
+	mutation := newCronJobMutation(c.config, OpUpdateOne, withCronJobID(id))
+	return &CronJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CronJob.
+func (c *CronJobClient) Delete() *CronJobDelete {
+	mutation := newCronJobMutation(c.config, OpDelete)
+	return &CronJobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CronJobClient) DeleteOne(_m *CronJob) *CronJobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CronJobClient) DeleteOneID(id int) *CronJobDeleteOne {
+	builder := c.Delete().Where(cronjob.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CronJobDeleteOne{builder}
+}
+
+// Query returns a query builder for CronJob.
+func (c *CronJobClient) Query() *CronJobQuery {
+	return &CronJobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCronJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CronJob entity by its id.
+func (c *CronJobClient) Get(ctx context.Context, id int) (*CronJob, error) {
+	return c.Query().Where(cronjob.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CronJobClient) GetX(ctx context.Context, id int) *CronJob {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a CronJob.
+func (c *CronJobClient) QueryAccount(_m *CronJob) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cronjob.Table, cronjob.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cronjob.AccountTable, cronjob.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySystemUser queries the system_user edge of a CronJob.
+func (c *CronJobClient) QuerySystemUser(_m *CronJob) *SystemUserQuery {
+	query := (&SystemUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cronjob.Table, cronjob.FieldID, id),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cronjob.SystemUserTable, cronjob.SystemUserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CronJobClient) Hooks() []Hook {
+	return c.hooks.CronJob
+}
+
+// Interceptors returns the client interceptors.
+func (c *CronJobClient) Interceptors() []Interceptor {
+	return c.inters.CronJob
+}
+
+func (c *CronJobClient) mutate(ctx context.Context, m *CronJobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CronJobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CronJobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CronJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CronJobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CronJob mutation op: %q", m.Op())
 	}
 }
 
@@ -4147,16 +4322,16 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Autoresponse, Change, Contact, DKIMKey, Database, DatabaseUser, Domain,
-		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
-		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
-		Token []ent.Hook
+		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
+		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
+		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
+		SystemUser, Throttle, Token []ent.Hook
 	}
 	inters struct {
-		Account, Autoresponse, Change, Contact, DKIMKey, Database, DatabaseUser, Domain,
-		ExecutionLog, History, IdempotencyKey, Lane, MailAddress, Mailbox, Operation,
-		Record, Route, SSHKey, Server, Session, Setting, SystemUser, Throttle,
-		Token []ent.Interceptor
+		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
+		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
+		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
+		SystemUser, Throttle, Token []ent.Interceptor
 	}
 )
 

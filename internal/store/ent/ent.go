@@ -16,6 +16,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
@@ -100,6 +101,7 @@ func checkColumn(t, c string) error {
 			autoresponse.Table:   autoresponse.ValidColumn,
 			change.Table:         change.ValidColumn,
 			contact.Table:        contact.ValidColumn,
+			cronjob.Table:        cronjob.ValidColumn,
 			dkimkey.Table:        dkimkey.ValidColumn,
 			database.Table:       database.ValidColumn,
 			databaseuser.Table:   databaseuser.ValidColumn,

@@ -9,6 +9,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
@@ -224,6 +225,41 @@ func init() {
 	contact.DefaultCountry = contactDescCountry.Default.(string)
 	// contact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
 	contact.CountryValidator = contactDescCountry.Validators[0].(func(string) error)
+	cronjobMixin := schema.CronJob{}.Mixin()
+	cronjobMixinFields0 := cronjobMixin[0].Fields()
+	_ = cronjobMixinFields0
+	cronjobMixinFields1 := cronjobMixin[1].Fields()
+	_ = cronjobMixinFields1
+	cronjobFields := schema.CronJob{}.Fields()
+	_ = cronjobFields
+	// cronjobDescCreatedAt is the schema descriptor for created_at field.
+	cronjobDescCreatedAt := cronjobMixinFields0[0].Descriptor()
+	// cronjob.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cronjob.DefaultCreatedAt = cronjobDescCreatedAt.Default.(func() time.Time)
+	// cronjobDescUpdatedAt is the schema descriptor for updated_at field.
+	cronjobDescUpdatedAt := cronjobMixinFields0[1].Descriptor()
+	// cronjob.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cronjob.DefaultUpdatedAt = cronjobDescUpdatedAt.Default.(func() time.Time)
+	// cronjob.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cronjob.UpdateDefaultUpdatedAt = cronjobDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cronjobDescVersion is the schema descriptor for version field.
+	cronjobDescVersion := cronjobMixinFields1[0].Descriptor()
+	// cronjob.DefaultVersion holds the default value on creation for the version field.
+	cronjob.DefaultVersion = cronjobDescVersion.Default.(int)
+	// cronjob.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	cronjob.VersionValidator = cronjobDescVersion.Validators[0].(func(int) error)
+	// cronjobDescSchedule is the schema descriptor for schedule field.
+	cronjobDescSchedule := cronjobFields[0].Descriptor()
+	// cronjob.ScheduleValidator is a validator for the "schedule" field. It is called by the builders before save.
+	cronjob.ScheduleValidator = cronjobDescSchedule.Validators[0].(func(string) error)
+	// cronjobDescCommand is the schema descriptor for command field.
+	cronjobDescCommand := cronjobFields[1].Descriptor()
+	// cronjob.CommandValidator is a validator for the "command" field. It is called by the builders before save.
+	cronjob.CommandValidator = cronjobDescCommand.Validators[0].(func(string) error)
+	// cronjobDescIsActive is the schema descriptor for is_active field.
+	cronjobDescIsActive := cronjobFields[2].Descriptor()
+	// cronjob.DefaultIsActive holds the default value on creation for the is_active field.
+	cronjob.DefaultIsActive = cronjobDescIsActive.Default.(bool)
 	dkimkeyMixin := schema.DKIMKey{}.Mixin()
 	dkimkeyMixinFields0 := dkimkeyMixin[0].Fields()
 	_ = dkimkeyMixinFields0

@@ -69,6 +69,15 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 	},
+	"CronJob": {
+		Table:         "cron_jobs",
+		Owner:         "account_id",
+		Repr:          "command",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+	},
 	"DKIMKey": {
 		Table:         "dkim_keys",
 		Owner:         "account_id",

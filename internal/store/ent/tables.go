@@ -110,6 +110,24 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "cron_jobs",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "schedule", Type: field.TypeString},
+			{Name: "command", Type: field.TypeString},
+			{Name: "is_active", Type: field.TypeBool},
+			{Name: "account_id", Type: field.TypeInt},
+			{Name: "system_user_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"system_user_id"}, RefTable: "system_users", Cascade: true},
+		},
+	},
+	{
 		Name: "dkim_keys",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},

@@ -22,6 +22,8 @@ type Tx struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// CronJob is the client for interacting with the CronJob builders.
+	CronJob *CronJobClient
 	// DKIMKey is the client for interacting with the DKIMKey builders.
 	DKIMKey *DKIMKeyClient
 	// Database is the client for interacting with the Database builders.
@@ -197,6 +199,7 @@ func (tx *Tx) init() {
 	tx.Autoresponse = NewAutoresponseClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
+	tx.CronJob = NewCronJobClient(tx.config)
 	tx.DKIMKey = NewDKIMKeyClient(tx.config)
 	tx.Database = NewDatabaseClient(tx.config)
 	tx.DatabaseUser = NewDatabaseUserClient(tx.config)

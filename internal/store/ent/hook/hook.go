@@ -57,6 +57,18 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The CronJobFunc type is an adapter to allow the use of ordinary
+// function as CronJob mutator.
+type CronJobFunc func(context.Context, *ent.CronJobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CronJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CronJobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CronJobMutation", m)
+}
+
 // The DKIMKeyFunc type is an adapter to allow the use of ordinary
 // function as DKIMKey mutator.
 type DKIMKeyFunc func(context.Context, *ent.DKIMKeyMutation) (ent.Value, error)

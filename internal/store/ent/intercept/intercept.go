@@ -12,6 +12,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
@@ -197,6 +198,33 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
+}
+
+// The CronJobFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CronJobFunc func(context.Context, *ent.CronJobQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CronJobFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CronJobQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CronJobQuery", q)
+}
+
+// The TraverseCronJob type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCronJob func(context.Context, *ent.CronJobQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCronJob) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCronJob) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CronJobQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CronJobQuery", q)
 }
 
 // The DKIMKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -750,6 +778,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ChangeQuery, predicate.Change, change.OrderOption]{typ: ent.TypeChange, tq: q}, nil
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.CronJobQuery:
+		return &query[*ent.CronJobQuery, predicate.CronJob, cronjob.OrderOption]{typ: ent.TypeCronJob, tq: q}, nil
 	case *ent.DKIMKeyQuery:
 		return &query[*ent.DKIMKeyQuery, predicate.DKIMKey, dkimkey.OrderOption]{typ: ent.TypeDKIMKey, tq: q}, nil
 	case *ent.DatabaseQuery:

@@ -146,6 +146,50 @@ var (
 			},
 		},
 	}
+	// CronJobsColumns holds the columns for the "cron_jobs" table.
+	CronJobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "schedule", Type: field.TypeString, Size: 128},
+		{Name: "command", Type: field.TypeString, Size: 4096},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "system_user_id", Type: field.TypeInt},
+	}
+	// CronJobsTable holds the schema information for the "cron_jobs" table.
+	CronJobsTable = &schema.Table{
+		Name:       "cron_jobs",
+		Columns:    CronJobsColumns,
+		PrimaryKey: []*schema.Column{CronJobsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cron_jobs_accounts_account",
+				Columns:    []*schema.Column{CronJobsColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "cron_jobs_system_users_system_user",
+				Columns:    []*schema.Column{CronJobsColumns[8]},
+				RefColumns: []*schema.Column{SystemUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cronjob_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{CronJobsColumns[7]},
+			},
+			{
+				Name:    "cronjob_system_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{CronJobsColumns[8]},
+			},
+		},
+	}
 	// DkimKeysColumns holds the columns for the "dkim_keys" table.
 	DkimKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -931,6 +975,7 @@ var (
 		AutoresponsesTable,
 		ChangesTable,
 		ContactsTable,
+		CronJobsTable,
 		DkimKeysTable,
 		DatabasesTable,
 		DatabaseUsersTable,
@@ -961,6 +1006,8 @@ func init() {
 	AutoresponsesTable.ForeignKeys[0].RefTable = MailAddressesTable
 	AutoresponsesTable.ForeignKeys[1].RefTable = AccountsTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	CronJobsTable.ForeignKeys[0].RefTable = AccountsTable
+	CronJobsTable.ForeignKeys[1].RefTable = SystemUsersTable
 	DkimKeysTable.ForeignKeys[0].RefTable = DomainsTable
 	DkimKeysTable.ForeignKeys[1].RefTable = AccountsTable
 	DkimKeysTable.ForeignKeys[2].RefTable = RecordsTable

@@ -18,6 +18,9 @@ type Change func(*sql.Selector)
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
+// CronJob is the predicate function for cronjob builders.
+type CronJob func(*sql.Selector)
+
 // DKIMKey is the predicate function for dkimkey builders.
 type DKIMKey func(*sql.Selector)
 

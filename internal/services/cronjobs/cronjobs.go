@@ -1,0 +1,128 @@
+// Package cronjobs is the cron jobs service: commands a system user's
+// crontab runs on a schedule, written with crontab -u on its servers.
+package cronjobs
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
+	"github.com/orchestra-panel/orchestra/internal/settings"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
+	"github.com/orchestra-panel/orchestra/internal/validate"
+)
+
+// Backend is the backend's name, as routes name it.
+const Backend = "crontab"
+
+// Spool is where cron keeps crontabs: a deleted user's goes (userdel leaves it).
+var Spool = settings.String("CRONJOBS_SPOOL", "/var/spool/cron/crontabs", "Folder of the servers' crontabs, one file per user.")
+
+func init() {
+	store.RegisterHook("CronJob", ent.OpCreate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
+		return hook.CronJobFunc(func(ctx context.Context, m *ent.CronJobMutation) (ent.Value, error) {
+			var errs validate.Errors
+			errs.Check(ctx, m, "schedule", func(s string) string {
+				if !scheduleOK(s) {
+					return i18n.T(ctx, "Enter five crontab fields (minute, hour, day of month, month, day of week) or one of @reboot, @hourly, @daily, @weekly, @monthly, @yearly.")
+				}
+				m.SetSchedule(strings.Join(strings.Fields(s), " "))
+				return ""
+			})
+			errs.Check(ctx, m, "command", func(s string) string {
+				s = strings.TrimSpace(s) // cron drops what leads; what trails would be invisible
+				switch {
+				case strings.ContainsAny(s, "\r\n\x00"):
+					return i18n.T(ctx, "Enter the command on one line.")
+				case strings.HasPrefix(s, "*"):
+					return i18n.T(ctx, "A command cannot start with *: cron takes it for a sixth schedule field.")
+				}
+				m.SetCommand(s)
+				return validate.Required(ctx, s)
+			})
+			if err := errs.Err(); err != nil {
+				return nil, err
+			}
+			// cron runs /bin/sh whatever the login shell: a user without one gets no jobs
+			if u, err := systemusers.Adopt(ctx, m); err != nil || u != nil && !loginShell(u.Shell) {
+				return nil, cmp.Or(err, validate.Fail("system_user", i18n.T(ctx, "This system user has no shell: give it one to run cron jobs.")))
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
+	// a crontab holds all its user's jobs: a job's change writes it again
+	orchestration.Register(&orchestration.Backend{
+		Name: Backend, Verbose: "Cron jobs (crontab)", Model: "SystemUser", DefaultMatch: "true",
+		Related: []orchestration.Related{{Model: "CronJob", Resolve: func(_ context.Context, _ *ent.Tx, o orchestration.Object) ([]int, error) {
+			return []int{o.Int("system_user_id")}, nil
+		}}},
+		IgnoreFields: []string{"password", "groups", "home", "directory"},
+		After:        []string{systemusers.Backend},
+		Load:         load, Apply: apply,
+	})
+}
+
+// load writes the user's crontab: its active jobs, none without a shell.
+func load(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
+	jobs, err := tx.CronJob.Query().Where(cronjob.SystemUserID(o.ID), cronjob.IsActive(true)).Order(cronjob.ByID()).All(ctx)
+	tab := ""
+	for _, j := range jobs {
+		tab += j.Schedule + " " + strings.ReplaceAll(j.Command, "%", `\%`) + "\n" // a bare % ends the command
+	}
+	if !o.Bool("is_active") || !loginShell(o.String("shell")) {
+		tab = ""
+	}
+	o.Extra = tab
+	return err
+}
+
+func apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	s.Var("user", o.String("username"))
+	if action == orchestration.ActionDelete {
+		s.Var("spool", srv.Setting(Spool.Name(), Spool.Get()))
+		s.Raw(`rm -f -- "$spool/$user"`)
+		return nil
+	}
+	s.Var("tab", o.Extra.(string))
+	s.Raw(`if [[ -n $tab ]]; then printf %s "$tab" | crontab -u "$user" -
+elif crontab -u "$user" -l >/dev/null 2>&1; then crontab -u "$user" -r; fi`)
+	return nil
+}
+
+func loginShell(sh string) bool { return sh != systemusers.ShellNone && sh != systemusers.ShellSFTP }
+
+// scheduleOK reports whether s is a schedule Debian's cron takes.
+func scheduleOK(s string) bool {
+	f := strings.Fields(s)
+	if len(f) == 1 {
+		return slices.Contains([]string{"@reboot", "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}, f[0])
+	}
+	if len(f) != 5 {
+		return false
+	}
+	limits := [5][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
+	names := [5][]string{3: strings.Fields("jan feb mar apr may jun jul aug sep oct nov dec"), 4: strings.Fields("sun mon tue wed thu fri sat")}
+	value := func(i int, v string) bool {
+		n, err := strconv.Atoi(v)
+		return err == nil && n >= limits[i][0] && n <= limits[i][1] || slices.Contains(names[i], strings.ToLower(v))
+	}
+	for i, field := range f {
+		for item := range strings.SplitSeq(field, ",") {
+			span, step, stepped := strings.Cut(item, "/")
+			lo, hi, ranged := strings.Cut(span, "-")
+			if n, err := strconv.Atoi(step); stepped && (err != nil || n < 1 || n > limits[i][1] || span != "*" && !ranged) ||
+				span != "*" && (!value(i, lo) || ranged && !value(i, hi)) {
+				return false
+			}
+		}
+	}
+	return true
+}
