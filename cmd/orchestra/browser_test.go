@@ -96,7 +96,9 @@ func TestBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx); err != nil {
 				t.Fatalf("starting %s: %v", chromium, err)
 			}
-			ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+			// a bound for a hung browser, not a speed check: on a busy machine
+			// every page on two screens for two people takes minutes
+			ctx, cancel = context.WithTimeout(ctx, 8*time.Minute)
 			defer cancel()
 			b := &browser{t: t, ctx: ctx, base: base, shots: shots}
 
@@ -623,11 +625,23 @@ func (b *browser) login(user, pw string) {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(sel, byCSS(sel)))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
+	// read in one evaluation, once sel is there: a node looked up first and
+	// read after may be gone by then (htmx swaps main)
+	var s *string
+	for {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[*string](`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return e ? e.innerText : null; })()`))
+		if err != nil {
+			b.t.Fatalf("text of %s: %v", sel, err)
+		}
+		if s = v; s != nil {
+			return strings.TrimSpace(*s)
+		}
+		select {
+		case <-b.ctx.Done():
+			b.t.Fatalf("text of %s: %v", sel, b.ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return strings.TrimSpace(s)
 }
 
 func (b *browser) location() string {

@@ -51,7 +51,7 @@ func init() {
 		Listing:       api.Listing{Orderable: []string{"id", "schedule", "created_at", "account_id"}, Search: []string{"command"}, Default: "id"},
 		Presentation: api.Presentation{Name: "cron-job", Fieldsets: []api.Fieldset{api.Set("", "system_user", "schedule", "command", "is_active")},
 			Label: "Cron jobs", Singular: "Cron job", Group: "services", Title: "command", Columns: []string{"schedule", "system_user", "is_active", "account"},
-			Refs: map[string]string{"system_user": "system-user"}, Type: "CronJob"},
+			Refs: map[string]string{"system_user": "system-user"}, Toggle: "is_active", Type: "CronJob"},
 		Client: func(c *ent.Client) api.Client[ent.CronJob, *ent.CronJobQuery] { return c.CronJob },
 	})
 }
