@@ -170,7 +170,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 	if err != nil {
 		return err
 	}
-	ctx = ent.NewTxContext(ctx, tx)
+	ctx = context.WithValue(ent.NewTxContext(ctx, tx), dialectKey{}, s.Dialect)
 	defer func() {
 		if p := recover(); p != nil {
 			tx.Rollback()
@@ -186,6 +186,21 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx)
 		return err
 	}
 	return nil
+}
+
+type dialectKey struct{}
+
+// Serialize makes the write transactions of ctx (within Tx) that name the
+// same key (a name and an id) go one after the other from here until they
+// end, so that two writes which would each make what only one may (a
+// domain's first DKIM key) see each other's: on PostgreSQL a lock for the
+// rest of the transaction; SQLite's write transactions are serial anyway.
+func Serialize(ctx context.Context, client *ent.Client, name string, id int) error {
+	if ctx.Value(dialectKey{}) != dialect.Postgres {
+		return nil
+	}
+	_, err := client.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1), $2)", name, id)
+	return err
 }
 
 // writerWait is how long a write transaction on SQLite waits for this

@@ -86,7 +86,7 @@ func (b *Bed) Customer(username string) (*Client, int) {
 		for i, n := range names {
 			names[i] = orchestration.Quote(n)
 		}
-		b.Root("for u in " + strings.Join(names, " ") + "; do pkill -KILL -u \"$u\"; userdel -r \"$u\"; done 2>/dev/null; true")
+		b.Root("for u in " + strings.Join(names, " ") + "; do pkill -KILL -u \"$u\"; userdel -r \"$u\"; groupdel \"$u\"; done 2>/dev/null; true")
 	})
 	c := b.TokenFor(b.Admin, id)
 	c.Header.Set("Prefer", "wait=30")

@@ -207,6 +207,10 @@ func domainKey(ctx context.Context, client *ent.Client, id int) error {
 			return nil
 		}
 	}
+	// a write in flight beside this one may be making the domain's key
+	if err := store.Serialize(ctx, client, "mail.dkim", id); err != nil {
+		return err
+	}
 	d, err := client.Domain.Get(sys(ctx), id)
 	if err != nil {
 		return err
