@@ -10,4 +10,5 @@ import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/mail"
 	_ "github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
+	_ "github.com/orchestra-panel/orchestra/internal/services/web"
 )

@@ -32,6 +32,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 )
 
 // Saver is a create or update builder seen generically: its mutation takes
@@ -772,3 +776,135 @@ func (c *TokenClient) NewCreate() Saver[Token] { return c.Create() }
 
 // Remove deletes the object id.
 func (c *TokenClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *WebAppCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *WebAppUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *WebAppClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebAppQuery {
+	q := c.Query().Where(predicate.WebApp(where))
+	for _, o := range order {
+		q = q.Order(webapp.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *WebAppClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(webapp.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *WebAppClient) NewCreate() Saver[WebApp] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *WebAppClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *WebAppClient) NewUpdate(id, version int) Saver[WebApp] {
+	return c.UpdateOneID(id).Where(webapp.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *WebsiteCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *WebsiteUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *WebsiteClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteQuery {
+	q := c.Query().Where(predicate.Website(where))
+	for _, o := range order {
+		q = q.Order(website.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *WebsiteClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(website.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *WebsiteClient) NewCreate() Saver[Website] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *WebsiteClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *WebsiteClient) NewUpdate(id, version int) Saver[Website] {
+	return c.UpdateOneID(id).Where(website.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *WebsiteContentCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *WebsiteContentUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *WebsiteContentClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteContentQuery {
+	q := c.Query().Where(predicate.WebsiteContent(where))
+	for _, o := range order {
+		q = q.Order(websitecontent.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *WebsiteContentClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(websitecontent.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *WebsiteContentClient) NewCreate() Saver[WebsiteContent] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *WebsiteContentClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *WebsiteContentClient) NewUpdate(id, version int) Saver[WebsiteContent] {
+	return c.UpdateOneID(id).Where(websitecontent.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *WebsiteDirectiveCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *WebsiteDirectiveUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *WebsiteDirectiveClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteDirectiveQuery {
+	q := c.Query().Where(predicate.WebsiteDirective(where))
+	for _, o := range order {
+		q = q.Order(websitedirective.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *WebsiteDirectiveClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(websitedirective.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *WebsiteDirectiveClient) NewCreate() Saver[WebsiteDirective] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *WebsiteDirectiveClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *WebsiteDirectiveClient) NewUpdate(id, version int) Saver[WebsiteDirective] {
+	return c.UpdateOneID(id).Where(websitedirective.VersionEQ(version))
+}

@@ -38,6 +38,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 
 	stdsql "database/sql"
 )
@@ -95,6 +99,14 @@ type Client struct {
 	Throttle *ThrottleClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
+	// WebApp is the client for interacting with the WebApp builders.
+	WebApp *WebAppClient
+	// Website is the client for interacting with the Website builders.
+	Website *WebsiteClient
+	// WebsiteContent is the client for interacting with the WebsiteContent builders.
+	WebsiteContent *WebsiteContentClient
+	// WebsiteDirective is the client for interacting with the WebsiteDirective builders.
+	WebsiteDirective *WebsiteDirectiveClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -130,6 +142,10 @@ func (c *Client) init() {
 	c.SystemUser = NewSystemUserClient(c.config)
 	c.Throttle = NewThrottleClient(c.config)
 	c.Token = NewTokenClient(c.config)
+	c.WebApp = NewWebAppClient(c.config)
+	c.Website = NewWebsiteClient(c.config)
+	c.WebsiteContent = NewWebsiteContentClient(c.config)
+	c.WebsiteDirective = NewWebsiteDirectiveClient(c.config)
 }
 
 type (
@@ -220,33 +236,37 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		Account:        NewAccountClient(cfg),
-		Autoresponse:   NewAutoresponseClient(cfg),
-		Change:         NewChangeClient(cfg),
-		Contact:        NewContactClient(cfg),
-		CronJob:        NewCronJobClient(cfg),
-		DKIMKey:        NewDKIMKeyClient(cfg),
-		Database:       NewDatabaseClient(cfg),
-		DatabaseUser:   NewDatabaseUserClient(cfg),
-		Domain:         NewDomainClient(cfg),
-		ExecutionLog:   NewExecutionLogClient(cfg),
-		History:        NewHistoryClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Lane:           NewLaneClient(cfg),
-		MailAddress:    NewMailAddressClient(cfg),
-		Mailbox:        NewMailboxClient(cfg),
-		Operation:      NewOperationClient(cfg),
-		Record:         NewRecordClient(cfg),
-		Route:          NewRouteClient(cfg),
-		SSHKey:         NewSSHKeyClient(cfg),
-		Server:         NewServerClient(cfg),
-		Session:        NewSessionClient(cfg),
-		Setting:        NewSettingClient(cfg),
-		SystemUser:     NewSystemUserClient(cfg),
-		Throttle:       NewThrottleClient(cfg),
-		Token:          NewTokenClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Account:          NewAccountClient(cfg),
+		Autoresponse:     NewAutoresponseClient(cfg),
+		Change:           NewChangeClient(cfg),
+		Contact:          NewContactClient(cfg),
+		CronJob:          NewCronJobClient(cfg),
+		DKIMKey:          NewDKIMKeyClient(cfg),
+		Database:         NewDatabaseClient(cfg),
+		DatabaseUser:     NewDatabaseUserClient(cfg),
+		Domain:           NewDomainClient(cfg),
+		ExecutionLog:     NewExecutionLogClient(cfg),
+		History:          NewHistoryClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		Lane:             NewLaneClient(cfg),
+		MailAddress:      NewMailAddressClient(cfg),
+		Mailbox:          NewMailboxClient(cfg),
+		Operation:        NewOperationClient(cfg),
+		Record:           NewRecordClient(cfg),
+		Route:            NewRouteClient(cfg),
+		SSHKey:           NewSSHKeyClient(cfg),
+		Server:           NewServerClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Setting:          NewSettingClient(cfg),
+		SystemUser:       NewSystemUserClient(cfg),
+		Throttle:         NewThrottleClient(cfg),
+		Token:            NewTokenClient(cfg),
+		WebApp:           NewWebAppClient(cfg),
+		Website:          NewWebsiteClient(cfg),
+		WebsiteContent:   NewWebsiteContentClient(cfg),
+		WebsiteDirective: NewWebsiteDirectiveClient(cfg),
 	}, nil
 }
 
@@ -264,33 +284,37 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		Account:        NewAccountClient(cfg),
-		Autoresponse:   NewAutoresponseClient(cfg),
-		Change:         NewChangeClient(cfg),
-		Contact:        NewContactClient(cfg),
-		CronJob:        NewCronJobClient(cfg),
-		DKIMKey:        NewDKIMKeyClient(cfg),
-		Database:       NewDatabaseClient(cfg),
-		DatabaseUser:   NewDatabaseUserClient(cfg),
-		Domain:         NewDomainClient(cfg),
-		ExecutionLog:   NewExecutionLogClient(cfg),
-		History:        NewHistoryClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Lane:           NewLaneClient(cfg),
-		MailAddress:    NewMailAddressClient(cfg),
-		Mailbox:        NewMailboxClient(cfg),
-		Operation:      NewOperationClient(cfg),
-		Record:         NewRecordClient(cfg),
-		Route:          NewRouteClient(cfg),
-		SSHKey:         NewSSHKeyClient(cfg),
-		Server:         NewServerClient(cfg),
-		Session:        NewSessionClient(cfg),
-		Setting:        NewSettingClient(cfg),
-		SystemUser:     NewSystemUserClient(cfg),
-		Throttle:       NewThrottleClient(cfg),
-		Token:          NewTokenClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Account:          NewAccountClient(cfg),
+		Autoresponse:     NewAutoresponseClient(cfg),
+		Change:           NewChangeClient(cfg),
+		Contact:          NewContactClient(cfg),
+		CronJob:          NewCronJobClient(cfg),
+		DKIMKey:          NewDKIMKeyClient(cfg),
+		Database:         NewDatabaseClient(cfg),
+		DatabaseUser:     NewDatabaseUserClient(cfg),
+		Domain:           NewDomainClient(cfg),
+		ExecutionLog:     NewExecutionLogClient(cfg),
+		History:          NewHistoryClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		Lane:             NewLaneClient(cfg),
+		MailAddress:      NewMailAddressClient(cfg),
+		Mailbox:          NewMailboxClient(cfg),
+		Operation:        NewOperationClient(cfg),
+		Record:           NewRecordClient(cfg),
+		Route:            NewRouteClient(cfg),
+		SSHKey:           NewSSHKeyClient(cfg),
+		Server:           NewServerClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Setting:          NewSettingClient(cfg),
+		SystemUser:       NewSystemUserClient(cfg),
+		Throttle:         NewThrottleClient(cfg),
+		Token:            NewTokenClient(cfg),
+		WebApp:           NewWebAppClient(cfg),
+		Website:          NewWebsiteClient(cfg),
+		WebsiteContent:   NewWebsiteContentClient(cfg),
+		WebsiteDirective: NewWebsiteDirectiveClient(cfg),
 	}, nil
 }
 
@@ -324,7 +348,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
 		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
 		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token,
+		c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -338,7 +362,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
 		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
 		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token,
+		c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -397,6 +421,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Throttle.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
+	case *WebAppMutation:
+		return c.WebApp.mutate(ctx, m)
+	case *WebsiteMutation:
+		return c.Website.mutate(ctx, m)
+	case *WebsiteContentMutation:
+		return c.WebsiteContent.mutate(ctx, m)
+	case *WebsiteDirectiveMutation:
+		return c.WebsiteDirective.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -4319,19 +4351,713 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 	}
 }
 
+// WebAppClient is a client for the WebApp schema.
+type WebAppClient struct {
+	config
+}
+
+// NewWebAppClient returns a client for the WebApp from the given config.
+func NewWebAppClient(c config) *WebAppClient {
+	return &WebAppClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webapp.Hooks(f(g(h())))`.
+func (c *WebAppClient) Use(hooks ...Hook) {
+	c.hooks.WebApp = append(c.hooks.WebApp, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webapp.Intercept(f(g(h())))`.
+func (c *WebAppClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebApp = append(c.inters.WebApp, interceptors...)
+}
+
+// Create returns a builder for creating a WebApp entity.
+func (c *WebAppClient) Create() *WebAppCreate {
+	mutation := newWebAppMutation(c.config, OpCreate)
+	return &WebAppCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebApp entities.
+func (c *WebAppClient) CreateBulk(builders ...*WebAppCreate) *WebAppCreateBulk {
+	return &WebAppCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebAppClient) MapCreateBulk(slice any, setFunc func(*WebAppCreate, int)) *WebAppCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebAppCreateBulk{err: fmt.Errorf("calling to WebAppClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebAppCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebAppCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebApp.
+func (c *WebAppClient) Update() *WebAppUpdate {
+	mutation := newWebAppMutation(c.config, OpUpdate)
+	return &WebAppUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebAppClient) UpdateOne(_m *WebApp) *WebAppUpdateOne {
+	mutation := newWebAppMutation(c.config, OpUpdateOne, withWebApp(_m))
+	return &WebAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebAppClient) UpdateOneID(id int) *WebAppUpdateOne {
+	mutation := newWebAppMutation(c.config, OpUpdateOne, withWebAppID(id))
+	return &WebAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebApp.
+func (c *WebAppClient) Delete() *WebAppDelete {
+	mutation := newWebAppMutation(c.config, OpDelete)
+	return &WebAppDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebAppClient) DeleteOne(_m *WebApp) *WebAppDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebAppClient) DeleteOneID(id int) *WebAppDeleteOne {
+	builder := c.Delete().Where(webapp.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebAppDeleteOne{builder}
+}
+
+// Query returns a query builder for WebApp.
+func (c *WebAppClient) Query() *WebAppQuery {
+	return &WebAppQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebApp},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebApp entity by its id.
+func (c *WebAppClient) Get(ctx context.Context, id int) (*WebApp, error) {
+	return c.Query().Where(webapp.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebAppClient) GetX(ctx context.Context, id int) *WebApp {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a WebApp.
+func (c *WebAppClient) QueryAccount(_m *WebApp) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webapp.AccountTable, webapp.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryContents queries the contents edge of a WebApp.
+func (c *WebAppClient) QueryContents(_m *WebApp) *WebsiteContentQuery {
+	query := (&WebsiteContentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, id),
+			sqlgraph.To(websitecontent.Table, websitecontent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, webapp.ContentsTable, webapp.ContentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebAppClient) Hooks() []Hook {
+	return c.hooks.WebApp
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebAppClient) Interceptors() []Interceptor {
+	return c.inters.WebApp
+}
+
+func (c *WebAppClient) mutate(ctx context.Context, m *WebAppMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebAppCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebAppUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebAppUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebAppDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebApp mutation op: %q", m.Op())
+	}
+}
+
+// WebsiteClient is a client for the Website schema.
+type WebsiteClient struct {
+	config
+}
+
+// NewWebsiteClient returns a client for the Website from the given config.
+func NewWebsiteClient(c config) *WebsiteClient {
+	return &WebsiteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `website.Hooks(f(g(h())))`.
+func (c *WebsiteClient) Use(hooks ...Hook) {
+	c.hooks.Website = append(c.hooks.Website, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `website.Intercept(f(g(h())))`.
+func (c *WebsiteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Website = append(c.inters.Website, interceptors...)
+}
+
+// Create returns a builder for creating a Website entity.
+func (c *WebsiteClient) Create() *WebsiteCreate {
+	mutation := newWebsiteMutation(c.config, OpCreate)
+	return &WebsiteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Website entities.
+func (c *WebsiteClient) CreateBulk(builders ...*WebsiteCreate) *WebsiteCreateBulk {
+	return &WebsiteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebsiteClient) MapCreateBulk(slice any, setFunc func(*WebsiteCreate, int)) *WebsiteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebsiteCreateBulk{err: fmt.Errorf("calling to WebsiteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebsiteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebsiteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Website.
+func (c *WebsiteClient) Update() *WebsiteUpdate {
+	mutation := newWebsiteMutation(c.config, OpUpdate)
+	return &WebsiteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebsiteClient) UpdateOne(_m *Website) *WebsiteUpdateOne {
+	mutation := newWebsiteMutation(c.config, OpUpdateOne, withWebsite(_m))
+	return &WebsiteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebsiteClient) UpdateOneID(id int) *WebsiteUpdateOne {
+	mutation := newWebsiteMutation(c.config, OpUpdateOne, withWebsiteID(id))
+	return &WebsiteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Website.
+func (c *WebsiteClient) Delete() *WebsiteDelete {
+	mutation := newWebsiteMutation(c.config, OpDelete)
+	return &WebsiteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebsiteClient) DeleteOne(_m *Website) *WebsiteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebsiteClient) DeleteOneID(id int) *WebsiteDeleteOne {
+	builder := c.Delete().Where(website.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebsiteDeleteOne{builder}
+}
+
+// Query returns a query builder for Website.
+func (c *WebsiteClient) Query() *WebsiteQuery {
+	return &WebsiteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebsite},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Website entity by its id.
+func (c *WebsiteClient) Get(ctx context.Context, id int) (*Website, error) {
+	return c.Query().Where(website.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebsiteClient) GetX(ctx context.Context, id int) *Website {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Website.
+func (c *WebsiteClient) QueryAccount(_m *Website) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(website.Table, website.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, website.AccountTable, website.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryContents queries the contents edge of a Website.
+func (c *WebsiteClient) QueryContents(_m *Website) *WebsiteContentQuery {
+	query := (&WebsiteContentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(website.Table, website.FieldID, id),
+			sqlgraph.To(websitecontent.Table, websitecontent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, website.ContentsTable, website.ContentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDirectives queries the directives edge of a Website.
+func (c *WebsiteClient) QueryDirectives(_m *Website) *WebsiteDirectiveQuery {
+	query := (&WebsiteDirectiveClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(website.Table, website.FieldID, id),
+			sqlgraph.To(websitedirective.Table, websitedirective.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, website.DirectivesTable, website.DirectivesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebsiteClient) Hooks() []Hook {
+	return c.hooks.Website
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebsiteClient) Interceptors() []Interceptor {
+	return c.inters.Website
+}
+
+func (c *WebsiteClient) mutate(ctx context.Context, m *WebsiteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebsiteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebsiteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebsiteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebsiteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Website mutation op: %q", m.Op())
+	}
+}
+
+// WebsiteContentClient is a client for the WebsiteContent schema.
+type WebsiteContentClient struct {
+	config
+}
+
+// NewWebsiteContentClient returns a client for the WebsiteContent from the given config.
+func NewWebsiteContentClient(c config) *WebsiteContentClient {
+	return &WebsiteContentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `websitecontent.Hooks(f(g(h())))`.
+func (c *WebsiteContentClient) Use(hooks ...Hook) {
+	c.hooks.WebsiteContent = append(c.hooks.WebsiteContent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `websitecontent.Intercept(f(g(h())))`.
+func (c *WebsiteContentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebsiteContent = append(c.inters.WebsiteContent, interceptors...)
+}
+
+// Create returns a builder for creating a WebsiteContent entity.
+func (c *WebsiteContentClient) Create() *WebsiteContentCreate {
+	mutation := newWebsiteContentMutation(c.config, OpCreate)
+	return &WebsiteContentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebsiteContent entities.
+func (c *WebsiteContentClient) CreateBulk(builders ...*WebsiteContentCreate) *WebsiteContentCreateBulk {
+	return &WebsiteContentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebsiteContentClient) MapCreateBulk(slice any, setFunc func(*WebsiteContentCreate, int)) *WebsiteContentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebsiteContentCreateBulk{err: fmt.Errorf("calling to WebsiteContentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebsiteContentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebsiteContentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebsiteContent.
+func (c *WebsiteContentClient) Update() *WebsiteContentUpdate {
+	mutation := newWebsiteContentMutation(c.config, OpUpdate)
+	return &WebsiteContentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebsiteContentClient) UpdateOne(_m *WebsiteContent) *WebsiteContentUpdateOne {
+	mutation := newWebsiteContentMutation(c.config, OpUpdateOne, withWebsiteContent(_m))
+	return &WebsiteContentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebsiteContentClient) UpdateOneID(id int) *WebsiteContentUpdateOne {
+	mutation := newWebsiteContentMutation(c.config, OpUpdateOne, withWebsiteContentID(id))
+	return &WebsiteContentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebsiteContent.
+func (c *WebsiteContentClient) Delete() *WebsiteContentDelete {
+	mutation := newWebsiteContentMutation(c.config, OpDelete)
+	return &WebsiteContentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebsiteContentClient) DeleteOne(_m *WebsiteContent) *WebsiteContentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebsiteContentClient) DeleteOneID(id int) *WebsiteContentDeleteOne {
+	builder := c.Delete().Where(websitecontent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebsiteContentDeleteOne{builder}
+}
+
+// Query returns a query builder for WebsiteContent.
+func (c *WebsiteContentClient) Query() *WebsiteContentQuery {
+	return &WebsiteContentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebsiteContent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebsiteContent entity by its id.
+func (c *WebsiteContentClient) Get(ctx context.Context, id int) (*WebsiteContent, error) {
+	return c.Query().Where(websitecontent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebsiteContentClient) GetX(ctx context.Context, id int) *WebsiteContent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryWebsite queries the website edge of a WebsiteContent.
+func (c *WebsiteContentClient) QueryWebsite(_m *WebsiteContent) *WebsiteQuery {
+	query := (&WebsiteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(websitecontent.Table, websitecontent.FieldID, id),
+			sqlgraph.To(website.Table, website.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, websitecontent.WebsiteTable, websitecontent.WebsiteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWebapp queries the webapp edge of a WebsiteContent.
+func (c *WebsiteContentClient) QueryWebapp(_m *WebsiteContent) *WebAppQuery {
+	query := (&WebAppClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(websitecontent.Table, websitecontent.FieldID, id),
+			sqlgraph.To(webapp.Table, webapp.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, websitecontent.WebappTable, websitecontent.WebappColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a WebsiteContent.
+func (c *WebsiteContentClient) QueryAccount(_m *WebsiteContent) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(websitecontent.Table, websitecontent.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, websitecontent.AccountTable, websitecontent.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebsiteContentClient) Hooks() []Hook {
+	return c.hooks.WebsiteContent
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebsiteContentClient) Interceptors() []Interceptor {
+	return c.inters.WebsiteContent
+}
+
+func (c *WebsiteContentClient) mutate(ctx context.Context, m *WebsiteContentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebsiteContentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebsiteContentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebsiteContentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebsiteContentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebsiteContent mutation op: %q", m.Op())
+	}
+}
+
+// WebsiteDirectiveClient is a client for the WebsiteDirective schema.
+type WebsiteDirectiveClient struct {
+	config
+}
+
+// NewWebsiteDirectiveClient returns a client for the WebsiteDirective from the given config.
+func NewWebsiteDirectiveClient(c config) *WebsiteDirectiveClient {
+	return &WebsiteDirectiveClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `websitedirective.Hooks(f(g(h())))`.
+func (c *WebsiteDirectiveClient) Use(hooks ...Hook) {
+	c.hooks.WebsiteDirective = append(c.hooks.WebsiteDirective, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `websitedirective.Intercept(f(g(h())))`.
+func (c *WebsiteDirectiveClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebsiteDirective = append(c.inters.WebsiteDirective, interceptors...)
+}
+
+// Create returns a builder for creating a WebsiteDirective entity.
+func (c *WebsiteDirectiveClient) Create() *WebsiteDirectiveCreate {
+	mutation := newWebsiteDirectiveMutation(c.config, OpCreate)
+	return &WebsiteDirectiveCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebsiteDirective entities.
+func (c *WebsiteDirectiveClient) CreateBulk(builders ...*WebsiteDirectiveCreate) *WebsiteDirectiveCreateBulk {
+	return &WebsiteDirectiveCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebsiteDirectiveClient) MapCreateBulk(slice any, setFunc func(*WebsiteDirectiveCreate, int)) *WebsiteDirectiveCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebsiteDirectiveCreateBulk{err: fmt.Errorf("calling to WebsiteDirectiveClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebsiteDirectiveCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebsiteDirectiveCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebsiteDirective.
+func (c *WebsiteDirectiveClient) Update() *WebsiteDirectiveUpdate {
+	mutation := newWebsiteDirectiveMutation(c.config, OpUpdate)
+	return &WebsiteDirectiveUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebsiteDirectiveClient) UpdateOne(_m *WebsiteDirective) *WebsiteDirectiveUpdateOne {
+	mutation := newWebsiteDirectiveMutation(c.config, OpUpdateOne, withWebsiteDirective(_m))
+	return &WebsiteDirectiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebsiteDirectiveClient) UpdateOneID(id int) *WebsiteDirectiveUpdateOne {
+	mutation := newWebsiteDirectiveMutation(c.config, OpUpdateOne, withWebsiteDirectiveID(id))
+	return &WebsiteDirectiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebsiteDirective.
+func (c *WebsiteDirectiveClient) Delete() *WebsiteDirectiveDelete {
+	mutation := newWebsiteDirectiveMutation(c.config, OpDelete)
+	return &WebsiteDirectiveDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebsiteDirectiveClient) DeleteOne(_m *WebsiteDirective) *WebsiteDirectiveDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebsiteDirectiveClient) DeleteOneID(id int) *WebsiteDirectiveDeleteOne {
+	builder := c.Delete().Where(websitedirective.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebsiteDirectiveDeleteOne{builder}
+}
+
+// Query returns a query builder for WebsiteDirective.
+func (c *WebsiteDirectiveClient) Query() *WebsiteDirectiveQuery {
+	return &WebsiteDirectiveQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebsiteDirective},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebsiteDirective entity by its id.
+func (c *WebsiteDirectiveClient) Get(ctx context.Context, id int) (*WebsiteDirective, error) {
+	return c.Query().Where(websitedirective.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebsiteDirectiveClient) GetX(ctx context.Context, id int) *WebsiteDirective {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryWebsite queries the website edge of a WebsiteDirective.
+func (c *WebsiteDirectiveClient) QueryWebsite(_m *WebsiteDirective) *WebsiteQuery {
+	query := (&WebsiteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(websitedirective.Table, websitedirective.FieldID, id),
+			sqlgraph.To(website.Table, website.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, websitedirective.WebsiteTable, websitedirective.WebsiteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a WebsiteDirective.
+func (c *WebsiteDirectiveClient) QueryAccount(_m *WebsiteDirective) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(websitedirective.Table, websitedirective.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, websitedirective.AccountTable, websitedirective.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebsiteDirectiveClient) Hooks() []Hook {
+	return c.hooks.WebsiteDirective
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebsiteDirectiveClient) Interceptors() []Interceptor {
+	return c.inters.WebsiteDirective
+}
+
+func (c *WebsiteDirectiveClient) mutate(ctx context.Context, m *WebsiteDirectiveMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebsiteDirectiveCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebsiteDirectiveUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebsiteDirectiveUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebsiteDirectiveDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebsiteDirective mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
 		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
 		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
-		SystemUser, Throttle, Token []ent.Hook
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Hook
 	}
 	inters struct {
 		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
 		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
 		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
-		SystemUser, Throttle, Token []ent.Interceptor
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Interceptor
 	}
 )
 

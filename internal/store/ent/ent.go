@@ -37,6 +37,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -97,31 +101,35 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			account.Table:        account.ValidColumn,
-			autoresponse.Table:   autoresponse.ValidColumn,
-			change.Table:         change.ValidColumn,
-			contact.Table:        contact.ValidColumn,
-			cronjob.Table:        cronjob.ValidColumn,
-			dkimkey.Table:        dkimkey.ValidColumn,
-			database.Table:       database.ValidColumn,
-			databaseuser.Table:   databaseuser.ValidColumn,
-			domain.Table:         domain.ValidColumn,
-			executionlog.Table:   executionlog.ValidColumn,
-			history.Table:        history.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			lane.Table:           lane.ValidColumn,
-			mailaddress.Table:    mailaddress.ValidColumn,
-			mailbox.Table:        mailbox.ValidColumn,
-			operation.Table:      operation.ValidColumn,
-			record.Table:         record.ValidColumn,
-			route.Table:          route.ValidColumn,
-			sshkey.Table:         sshkey.ValidColumn,
-			server.Table:         server.ValidColumn,
-			session.Table:        session.ValidColumn,
-			setting.Table:        setting.ValidColumn,
-			systemuser.Table:     systemuser.ValidColumn,
-			throttle.Table:       throttle.ValidColumn,
-			token.Table:          token.ValidColumn,
+			account.Table:          account.ValidColumn,
+			autoresponse.Table:     autoresponse.ValidColumn,
+			change.Table:           change.ValidColumn,
+			contact.Table:          contact.ValidColumn,
+			cronjob.Table:          cronjob.ValidColumn,
+			dkimkey.Table:          dkimkey.ValidColumn,
+			database.Table:         database.ValidColumn,
+			databaseuser.Table:     databaseuser.ValidColumn,
+			domain.Table:           domain.ValidColumn,
+			executionlog.Table:     executionlog.ValidColumn,
+			history.Table:          history.ValidColumn,
+			idempotencykey.Table:   idempotencykey.ValidColumn,
+			lane.Table:             lane.ValidColumn,
+			mailaddress.Table:      mailaddress.ValidColumn,
+			mailbox.Table:          mailbox.ValidColumn,
+			operation.Table:        operation.ValidColumn,
+			record.Table:           record.ValidColumn,
+			route.Table:            route.ValidColumn,
+			sshkey.Table:           sshkey.ValidColumn,
+			server.Table:           server.ValidColumn,
+			session.Table:          session.ValidColumn,
+			setting.Table:          setting.ValidColumn,
+			systemuser.Table:       systemuser.ValidColumn,
+			throttle.Table:         throttle.ValidColumn,
+			token.Table:            token.ValidColumn,
+			webapp.Table:           webapp.ValidColumn,
+			website.Table:          website.ValidColumn,
+			websitecontent.Table:   websitecontent.ValidColumn,
+			websitedirective.Table: websitedirective.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

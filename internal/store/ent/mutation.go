@@ -38,6 +38,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 )
 
 const (
@@ -49,31 +53,35 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAccount        = "Account"
-	TypeAutoresponse   = "Autoresponse"
-	TypeChange         = "Change"
-	TypeContact        = "Contact"
-	TypeCronJob        = "CronJob"
-	TypeDKIMKey        = "DKIMKey"
-	TypeDatabase       = "Database"
-	TypeDatabaseUser   = "DatabaseUser"
-	TypeDomain         = "Domain"
-	TypeExecutionLog   = "ExecutionLog"
-	TypeHistory        = "History"
-	TypeIdempotencyKey = "IdempotencyKey"
-	TypeLane           = "Lane"
-	TypeMailAddress    = "MailAddress"
-	TypeMailbox        = "Mailbox"
-	TypeOperation      = "Operation"
-	TypeRecord         = "Record"
-	TypeRoute          = "Route"
-	TypeSSHKey         = "SSHKey"
-	TypeServer         = "Server"
-	TypeSession        = "Session"
-	TypeSetting        = "Setting"
-	TypeSystemUser     = "SystemUser"
-	TypeThrottle       = "Throttle"
-	TypeToken          = "Token"
+	TypeAccount          = "Account"
+	TypeAutoresponse     = "Autoresponse"
+	TypeChange           = "Change"
+	TypeContact          = "Contact"
+	TypeCronJob          = "CronJob"
+	TypeDKIMKey          = "DKIMKey"
+	TypeDatabase         = "Database"
+	TypeDatabaseUser     = "DatabaseUser"
+	TypeDomain           = "Domain"
+	TypeExecutionLog     = "ExecutionLog"
+	TypeHistory          = "History"
+	TypeIdempotencyKey   = "IdempotencyKey"
+	TypeLane             = "Lane"
+	TypeMailAddress      = "MailAddress"
+	TypeMailbox          = "Mailbox"
+	TypeOperation        = "Operation"
+	TypeRecord           = "Record"
+	TypeRoute            = "Route"
+	TypeSSHKey           = "SSHKey"
+	TypeServer           = "Server"
+	TypeSession          = "Session"
+	TypeSetting          = "Setting"
+	TypeSystemUser       = "SystemUser"
+	TypeThrottle         = "Throttle"
+	TypeToken            = "Token"
+	TypeWebApp           = "WebApp"
+	TypeWebsite          = "Website"
+	TypeWebsiteContent   = "WebsiteContent"
+	TypeWebsiteDirective = "WebsiteDirective"
 )
 
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
@@ -23859,4 +23867,3492 @@ func (m *TokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Token edge %s", name)
+}
+
+// WebAppMutation represents an operation that mutates the WebApp nodes in the graph.
+type WebAppMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	version         *int
+	addversion      *int
+	name            *string
+	_type           *string
+	settings        *map[string]interface{}
+	clearedFields   map[string]struct{}
+	account         *int
+	clearedaccount  bool
+	contents        map[int]struct{}
+	removedcontents map[int]struct{}
+	clearedcontents bool
+	done            bool
+	oldValue        func(context.Context) (*WebApp, error)
+	predicates      []predicate.WebApp
+}
+
+var _ ent.Mutation = (*WebAppMutation)(nil)
+
+// webappOption allows management of the mutation configuration using functional options.
+type webappOption func(*WebAppMutation)
+
+// newWebAppMutation creates new mutation for the WebApp entity.
+func newWebAppMutation(c config, op Op, opts ...webappOption) *WebAppMutation {
+	m := &WebAppMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWebApp,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWebAppID sets the ID field of the mutation.
+func withWebAppID(id int) webappOption {
+	return func(m *WebAppMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WebApp
+		)
+		m.oldValue = func(ctx context.Context) (*WebApp, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WebApp.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWebApp sets the old WebApp of the mutation.
+func withWebApp(node *WebApp) webappOption {
+	return func(m *WebAppMutation) {
+		m.oldValue = func(context.Context) (*WebApp, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WebAppMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WebAppMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WebAppMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WebAppMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WebApp.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WebAppMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WebAppMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WebAppMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WebAppMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WebAppMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WebAppMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *WebAppMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *WebAppMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *WebAppMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *WebAppMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *WebAppMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *WebAppMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *WebAppMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *WebAppMutation) ResetName() {
+	m.name = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *WebAppMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *WebAppMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *WebAppMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetType sets the "type" field.
+func (m *WebAppMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *WebAppMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *WebAppMutation) ResetType() {
+	m._type = nil
+}
+
+// SetSettings sets the "settings" field.
+func (m *WebAppMutation) SetSettings(value map[string]interface{}) {
+	m.settings = &value
+}
+
+// Settings returns the value of the "settings" field in the mutation.
+func (m *WebAppMutation) Settings() (r map[string]interface{}, exists bool) {
+	v := m.settings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSettings returns the old "settings" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldSettings(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSettings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSettings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSettings: %w", err)
+	}
+	return oldValue.Settings, nil
+}
+
+// ClearSettings clears the value of the "settings" field.
+func (m *WebAppMutation) ClearSettings() {
+	m.settings = nil
+	m.clearedFields[webapp.FieldSettings] = struct{}{}
+}
+
+// SettingsCleared returns if the "settings" field was cleared in this mutation.
+func (m *WebAppMutation) SettingsCleared() bool {
+	_, ok := m.clearedFields[webapp.FieldSettings]
+	return ok
+}
+
+// ResetSettings resets all changes to the "settings" field.
+func (m *WebAppMutation) ResetSettings() {
+	m.settings = nil
+	delete(m.clearedFields, webapp.FieldSettings)
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *WebAppMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[webapp.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *WebAppMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *WebAppMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *WebAppMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddContentIDs adds the "contents" edge to the WebsiteContent entity by ids.
+func (m *WebAppMutation) AddContentIDs(ids ...int) {
+	if m.contents == nil {
+		m.contents = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.contents[ids[i]] = struct{}{}
+	}
+}
+
+// ClearContents clears the "contents" edge to the WebsiteContent entity.
+func (m *WebAppMutation) ClearContents() {
+	m.clearedcontents = true
+}
+
+// ContentsCleared reports if the "contents" edge to the WebsiteContent entity was cleared.
+func (m *WebAppMutation) ContentsCleared() bool {
+	return m.clearedcontents
+}
+
+// RemoveContentIDs removes the "contents" edge to the WebsiteContent entity by IDs.
+func (m *WebAppMutation) RemoveContentIDs(ids ...int) {
+	if m.removedcontents == nil {
+		m.removedcontents = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.contents, ids[i])
+		m.removedcontents[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedContents returns the removed IDs of the "contents" edge to the WebsiteContent entity.
+func (m *WebAppMutation) RemovedContentsIDs() (ids []int) {
+	for id := range m.removedcontents {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ContentsIDs returns the "contents" edge IDs in the mutation.
+func (m *WebAppMutation) ContentsIDs() (ids []int) {
+	for id := range m.contents {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetContents resets all changes to the "contents" edge.
+func (m *WebAppMutation) ResetContents() {
+	m.contents = nil
+	m.clearedcontents = false
+	m.removedcontents = nil
+}
+
+// Where appends a list predicates to the WebAppMutation builder.
+func (m *WebAppMutation) Where(ps ...predicate.WebApp) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WebAppMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WebAppMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WebApp, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WebAppMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WebAppMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WebApp).
+func (m *WebAppMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WebAppMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, webapp.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, webapp.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, webapp.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, webapp.FieldName)
+	}
+	if m.account != nil {
+		fields = append(fields, webapp.FieldAccountID)
+	}
+	if m._type != nil {
+		fields = append(fields, webapp.FieldType)
+	}
+	if m.settings != nil {
+		fields = append(fields, webapp.FieldSettings)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WebAppMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case webapp.FieldCreatedAt:
+		return m.CreatedAt()
+	case webapp.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case webapp.FieldVersion:
+		return m.Version()
+	case webapp.FieldName:
+		return m.Name()
+	case webapp.FieldAccountID:
+		return m.AccountID()
+	case webapp.FieldType:
+		return m.GetType()
+	case webapp.FieldSettings:
+		return m.Settings()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WebAppMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case webapp.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case webapp.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case webapp.FieldVersion:
+		return m.OldVersion(ctx)
+	case webapp.FieldName:
+		return m.OldName(ctx)
+	case webapp.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case webapp.FieldType:
+		return m.OldType(ctx)
+	case webapp.FieldSettings:
+		return m.OldSettings(ctx)
+	}
+	return nil, fmt.Errorf("unknown WebApp field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebAppMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case webapp.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case webapp.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case webapp.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case webapp.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case webapp.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case webapp.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case webapp.FieldSettings:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSettings(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WebAppMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, webapp.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WebAppMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case webapp.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebAppMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case webapp.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WebAppMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(webapp.FieldSettings) {
+		fields = append(fields, webapp.FieldSettings)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WebAppMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WebAppMutation) ClearField(name string) error {
+	switch name {
+	case webapp.FieldSettings:
+		m.ClearSettings()
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WebAppMutation) ResetField(name string) error {
+	switch name {
+	case webapp.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case webapp.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case webapp.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case webapp.FieldName:
+		m.ResetName()
+		return nil
+	case webapp.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case webapp.FieldType:
+		m.ResetType()
+		return nil
+	case webapp.FieldSettings:
+		m.ResetSettings()
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WebAppMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, webapp.EdgeAccount)
+	}
+	if m.contents != nil {
+		edges = append(edges, webapp.EdgeContents)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WebAppMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case webapp.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case webapp.EdgeContents:
+		ids := make([]ent.Value, 0, len(m.contents))
+		for id := range m.contents {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WebAppMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedcontents != nil {
+		edges = append(edges, webapp.EdgeContents)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WebAppMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case webapp.EdgeContents:
+		ids := make([]ent.Value, 0, len(m.removedcontents))
+		for id := range m.removedcontents {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WebAppMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, webapp.EdgeAccount)
+	}
+	if m.clearedcontents {
+		edges = append(edges, webapp.EdgeContents)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WebAppMutation) EdgeCleared(name string) bool {
+	switch name {
+	case webapp.EdgeAccount:
+		return m.clearedaccount
+	case webapp.EdgeContents:
+		return m.clearedcontents
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WebAppMutation) ClearEdge(name string) error {
+	switch name {
+	case webapp.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WebAppMutation) ResetEdge(name string) error {
+	switch name {
+	case webapp.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case webapp.EdgeContents:
+		m.ResetContents()
+		return nil
+	}
+	return fmt.Errorf("unknown WebApp edge %s", name)
+}
+
+// WebsiteMutation represents an operation that mutates the Website nodes in the graph.
+type WebsiteMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	version           *int
+	addversion        *int
+	name              *string
+	protocol          *string
+	domains           *[]int
+	appenddomains     []int
+	is_active         *bool
+	clearedFields     map[string]struct{}
+	account           *int
+	clearedaccount    bool
+	contents          map[int]struct{}
+	removedcontents   map[int]struct{}
+	clearedcontents   bool
+	directives        map[int]struct{}
+	removeddirectives map[int]struct{}
+	cleareddirectives bool
+	done              bool
+	oldValue          func(context.Context) (*Website, error)
+	predicates        []predicate.Website
+}
+
+var _ ent.Mutation = (*WebsiteMutation)(nil)
+
+// websiteOption allows management of the mutation configuration using functional options.
+type websiteOption func(*WebsiteMutation)
+
+// newWebsiteMutation creates new mutation for the Website entity.
+func newWebsiteMutation(c config, op Op, opts ...websiteOption) *WebsiteMutation {
+	m := &WebsiteMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWebsite,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWebsiteID sets the ID field of the mutation.
+func withWebsiteID(id int) websiteOption {
+	return func(m *WebsiteMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Website
+		)
+		m.oldValue = func(ctx context.Context) (*Website, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Website.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWebsite sets the old Website of the mutation.
+func withWebsite(node *Website) websiteOption {
+	return func(m *WebsiteMutation) {
+		m.oldValue = func(context.Context) (*Website, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WebsiteMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WebsiteMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WebsiteMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WebsiteMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Website.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WebsiteMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WebsiteMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WebsiteMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WebsiteMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WebsiteMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WebsiteMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *WebsiteMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *WebsiteMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *WebsiteMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *WebsiteMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *WebsiteMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *WebsiteMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *WebsiteMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *WebsiteMutation) ResetName() {
+	m.name = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *WebsiteMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *WebsiteMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *WebsiteMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetProtocol sets the "protocol" field.
+func (m *WebsiteMutation) SetProtocol(s string) {
+	m.protocol = &s
+}
+
+// Protocol returns the value of the "protocol" field in the mutation.
+func (m *WebsiteMutation) Protocol() (r string, exists bool) {
+	v := m.protocol
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProtocol returns the old "protocol" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldProtocol(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProtocol is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProtocol requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProtocol: %w", err)
+	}
+	return oldValue.Protocol, nil
+}
+
+// ResetProtocol resets all changes to the "protocol" field.
+func (m *WebsiteMutation) ResetProtocol() {
+	m.protocol = nil
+}
+
+// SetDomains sets the "domains" field.
+func (m *WebsiteMutation) SetDomains(i []int) {
+	m.domains = &i
+	m.appenddomains = nil
+}
+
+// Domains returns the value of the "domains" field in the mutation.
+func (m *WebsiteMutation) Domains() (r []int, exists bool) {
+	v := m.domains
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomains returns the old "domains" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldDomains(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomains is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomains requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomains: %w", err)
+	}
+	return oldValue.Domains, nil
+}
+
+// AppendDomains adds i to the "domains" field.
+func (m *WebsiteMutation) AppendDomains(i []int) {
+	m.appenddomains = append(m.appenddomains, i...)
+}
+
+// AppendedDomains returns the list of values that were appended to the "domains" field in this mutation.
+func (m *WebsiteMutation) AppendedDomains() ([]int, bool) {
+	if len(m.appenddomains) == 0 {
+		return nil, false
+	}
+	return m.appenddomains, true
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (m *WebsiteMutation) ClearDomains() {
+	m.domains = nil
+	m.appenddomains = nil
+	m.clearedFields[website.FieldDomains] = struct{}{}
+}
+
+// DomainsCleared returns if the "domains" field was cleared in this mutation.
+func (m *WebsiteMutation) DomainsCleared() bool {
+	_, ok := m.clearedFields[website.FieldDomains]
+	return ok
+}
+
+// ResetDomains resets all changes to the "domains" field.
+func (m *WebsiteMutation) ResetDomains() {
+	m.domains = nil
+	m.appenddomains = nil
+	delete(m.clearedFields, website.FieldDomains)
+}
+
+// SetIsActive sets the "is_active" field.
+func (m *WebsiteMutation) SetIsActive(b bool) {
+	m.is_active = &b
+}
+
+// IsActive returns the value of the "is_active" field in the mutation.
+func (m *WebsiteMutation) IsActive() (r bool, exists bool) {
+	v := m.is_active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsActive returns the old "is_active" field's value of the Website entity.
+// If the Website object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteMutation) OldIsActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsActive: %w", err)
+	}
+	return oldValue.IsActive, nil
+}
+
+// ResetIsActive resets all changes to the "is_active" field.
+func (m *WebsiteMutation) ResetIsActive() {
+	m.is_active = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *WebsiteMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[website.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *WebsiteMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *WebsiteMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *WebsiteMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddContentIDs adds the "contents" edge to the WebsiteContent entity by ids.
+func (m *WebsiteMutation) AddContentIDs(ids ...int) {
+	if m.contents == nil {
+		m.contents = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.contents[ids[i]] = struct{}{}
+	}
+}
+
+// ClearContents clears the "contents" edge to the WebsiteContent entity.
+func (m *WebsiteMutation) ClearContents() {
+	m.clearedcontents = true
+}
+
+// ContentsCleared reports if the "contents" edge to the WebsiteContent entity was cleared.
+func (m *WebsiteMutation) ContentsCleared() bool {
+	return m.clearedcontents
+}
+
+// RemoveContentIDs removes the "contents" edge to the WebsiteContent entity by IDs.
+func (m *WebsiteMutation) RemoveContentIDs(ids ...int) {
+	if m.removedcontents == nil {
+		m.removedcontents = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.contents, ids[i])
+		m.removedcontents[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedContents returns the removed IDs of the "contents" edge to the WebsiteContent entity.
+func (m *WebsiteMutation) RemovedContentsIDs() (ids []int) {
+	for id := range m.removedcontents {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ContentsIDs returns the "contents" edge IDs in the mutation.
+func (m *WebsiteMutation) ContentsIDs() (ids []int) {
+	for id := range m.contents {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetContents resets all changes to the "contents" edge.
+func (m *WebsiteMutation) ResetContents() {
+	m.contents = nil
+	m.clearedcontents = false
+	m.removedcontents = nil
+}
+
+// AddDirectiveIDs adds the "directives" edge to the WebsiteDirective entity by ids.
+func (m *WebsiteMutation) AddDirectiveIDs(ids ...int) {
+	if m.directives == nil {
+		m.directives = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.directives[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDirectives clears the "directives" edge to the WebsiteDirective entity.
+func (m *WebsiteMutation) ClearDirectives() {
+	m.cleareddirectives = true
+}
+
+// DirectivesCleared reports if the "directives" edge to the WebsiteDirective entity was cleared.
+func (m *WebsiteMutation) DirectivesCleared() bool {
+	return m.cleareddirectives
+}
+
+// RemoveDirectiveIDs removes the "directives" edge to the WebsiteDirective entity by IDs.
+func (m *WebsiteMutation) RemoveDirectiveIDs(ids ...int) {
+	if m.removeddirectives == nil {
+		m.removeddirectives = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.directives, ids[i])
+		m.removeddirectives[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDirectives returns the removed IDs of the "directives" edge to the WebsiteDirective entity.
+func (m *WebsiteMutation) RemovedDirectivesIDs() (ids []int) {
+	for id := range m.removeddirectives {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DirectivesIDs returns the "directives" edge IDs in the mutation.
+func (m *WebsiteMutation) DirectivesIDs() (ids []int) {
+	for id := range m.directives {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDirectives resets all changes to the "directives" edge.
+func (m *WebsiteMutation) ResetDirectives() {
+	m.directives = nil
+	m.cleareddirectives = false
+	m.removeddirectives = nil
+}
+
+// Where appends a list predicates to the WebsiteMutation builder.
+func (m *WebsiteMutation) Where(ps ...predicate.Website) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WebsiteMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WebsiteMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Website, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WebsiteMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WebsiteMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Website).
+func (m *WebsiteMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WebsiteMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, website.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, website.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, website.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, website.FieldName)
+	}
+	if m.account != nil {
+		fields = append(fields, website.FieldAccountID)
+	}
+	if m.protocol != nil {
+		fields = append(fields, website.FieldProtocol)
+	}
+	if m.domains != nil {
+		fields = append(fields, website.FieldDomains)
+	}
+	if m.is_active != nil {
+		fields = append(fields, website.FieldIsActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WebsiteMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case website.FieldCreatedAt:
+		return m.CreatedAt()
+	case website.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case website.FieldVersion:
+		return m.Version()
+	case website.FieldName:
+		return m.Name()
+	case website.FieldAccountID:
+		return m.AccountID()
+	case website.FieldProtocol:
+		return m.Protocol()
+	case website.FieldDomains:
+		return m.Domains()
+	case website.FieldIsActive:
+		return m.IsActive()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WebsiteMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case website.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case website.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case website.FieldVersion:
+		return m.OldVersion(ctx)
+	case website.FieldName:
+		return m.OldName(ctx)
+	case website.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case website.FieldProtocol:
+		return m.OldProtocol(ctx)
+	case website.FieldDomains:
+		return m.OldDomains(ctx)
+	case website.FieldIsActive:
+		return m.OldIsActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Website field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case website.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case website.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case website.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case website.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case website.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case website.FieldProtocol:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProtocol(v)
+		return nil
+	case website.FieldDomains:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomains(v)
+		return nil
+	case website.FieldIsActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Website field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WebsiteMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, website.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WebsiteMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case website.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case website.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Website numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WebsiteMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(website.FieldDomains) {
+		fields = append(fields, website.FieldDomains)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WebsiteMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WebsiteMutation) ClearField(name string) error {
+	switch name {
+	case website.FieldDomains:
+		m.ClearDomains()
+		return nil
+	}
+	return fmt.Errorf("unknown Website nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WebsiteMutation) ResetField(name string) error {
+	switch name {
+	case website.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case website.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case website.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case website.FieldName:
+		m.ResetName()
+		return nil
+	case website.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case website.FieldProtocol:
+		m.ResetProtocol()
+		return nil
+	case website.FieldDomains:
+		m.ResetDomains()
+		return nil
+	case website.FieldIsActive:
+		m.ResetIsActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Website field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WebsiteMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.account != nil {
+		edges = append(edges, website.EdgeAccount)
+	}
+	if m.contents != nil {
+		edges = append(edges, website.EdgeContents)
+	}
+	if m.directives != nil {
+		edges = append(edges, website.EdgeDirectives)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WebsiteMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case website.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case website.EdgeContents:
+		ids := make([]ent.Value, 0, len(m.contents))
+		for id := range m.contents {
+			ids = append(ids, id)
+		}
+		return ids
+	case website.EdgeDirectives:
+		ids := make([]ent.Value, 0, len(m.directives))
+		for id := range m.directives {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WebsiteMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedcontents != nil {
+		edges = append(edges, website.EdgeContents)
+	}
+	if m.removeddirectives != nil {
+		edges = append(edges, website.EdgeDirectives)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WebsiteMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case website.EdgeContents:
+		ids := make([]ent.Value, 0, len(m.removedcontents))
+		for id := range m.removedcontents {
+			ids = append(ids, id)
+		}
+		return ids
+	case website.EdgeDirectives:
+		ids := make([]ent.Value, 0, len(m.removeddirectives))
+		for id := range m.removeddirectives {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WebsiteMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedaccount {
+		edges = append(edges, website.EdgeAccount)
+	}
+	if m.clearedcontents {
+		edges = append(edges, website.EdgeContents)
+	}
+	if m.cleareddirectives {
+		edges = append(edges, website.EdgeDirectives)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WebsiteMutation) EdgeCleared(name string) bool {
+	switch name {
+	case website.EdgeAccount:
+		return m.clearedaccount
+	case website.EdgeContents:
+		return m.clearedcontents
+	case website.EdgeDirectives:
+		return m.cleareddirectives
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WebsiteMutation) ClearEdge(name string) error {
+	switch name {
+	case website.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown Website unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WebsiteMutation) ResetEdge(name string) error {
+	switch name {
+	case website.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case website.EdgeContents:
+		m.ResetContents()
+		return nil
+	case website.EdgeDirectives:
+		m.ResetDirectives()
+		return nil
+	}
+	return fmt.Errorf("unknown Website edge %s", name)
+}
+
+// WebsiteContentMutation represents an operation that mutates the WebsiteContent nodes in the graph.
+type WebsiteContentMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	_path          *string
+	clearedFields  map[string]struct{}
+	website        *int
+	clearedwebsite bool
+	webapp         *int
+	clearedwebapp  bool
+	account        *int
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*WebsiteContent, error)
+	predicates     []predicate.WebsiteContent
+}
+
+var _ ent.Mutation = (*WebsiteContentMutation)(nil)
+
+// websitecontentOption allows management of the mutation configuration using functional options.
+type websitecontentOption func(*WebsiteContentMutation)
+
+// newWebsiteContentMutation creates new mutation for the WebsiteContent entity.
+func newWebsiteContentMutation(c config, op Op, opts ...websitecontentOption) *WebsiteContentMutation {
+	m := &WebsiteContentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWebsiteContent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWebsiteContentID sets the ID field of the mutation.
+func withWebsiteContentID(id int) websitecontentOption {
+	return func(m *WebsiteContentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WebsiteContent
+		)
+		m.oldValue = func(ctx context.Context) (*WebsiteContent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WebsiteContent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWebsiteContent sets the old WebsiteContent of the mutation.
+func withWebsiteContent(node *WebsiteContent) websitecontentOption {
+	return func(m *WebsiteContentMutation) {
+		m.oldValue = func(context.Context) (*WebsiteContent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WebsiteContentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WebsiteContentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WebsiteContentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WebsiteContentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WebsiteContent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WebsiteContentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WebsiteContentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WebsiteContentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WebsiteContentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WebsiteContentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WebsiteContentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *WebsiteContentMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *WebsiteContentMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *WebsiteContentMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *WebsiteContentMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *WebsiteContentMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetWebsiteID sets the "website_id" field.
+func (m *WebsiteContentMutation) SetWebsiteID(i int) {
+	m.website = &i
+}
+
+// WebsiteID returns the value of the "website_id" field in the mutation.
+func (m *WebsiteContentMutation) WebsiteID() (r int, exists bool) {
+	v := m.website
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebsiteID returns the old "website_id" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldWebsiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebsiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebsiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebsiteID: %w", err)
+	}
+	return oldValue.WebsiteID, nil
+}
+
+// ResetWebsiteID resets all changes to the "website_id" field.
+func (m *WebsiteContentMutation) ResetWebsiteID() {
+	m.website = nil
+}
+
+// SetWebappID sets the "webapp_id" field.
+func (m *WebsiteContentMutation) SetWebappID(i int) {
+	m.webapp = &i
+}
+
+// WebappID returns the value of the "webapp_id" field in the mutation.
+func (m *WebsiteContentMutation) WebappID() (r int, exists bool) {
+	v := m.webapp
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebappID returns the old "webapp_id" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldWebappID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebappID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebappID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebappID: %w", err)
+	}
+	return oldValue.WebappID, nil
+}
+
+// ResetWebappID resets all changes to the "webapp_id" field.
+func (m *WebsiteContentMutation) ResetWebappID() {
+	m.webapp = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *WebsiteContentMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *WebsiteContentMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *WebsiteContentMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetPath sets the "path" field.
+func (m *WebsiteContentMutation) SetPath(s string) {
+	m._path = &s
+}
+
+// Path returns the value of the "path" field in the mutation.
+func (m *WebsiteContentMutation) Path() (r string, exists bool) {
+	v := m._path
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPath returns the old "path" field's value of the WebsiteContent entity.
+// If the WebsiteContent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteContentMutation) OldPath(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPath is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPath requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPath: %w", err)
+	}
+	return oldValue.Path, nil
+}
+
+// ResetPath resets all changes to the "path" field.
+func (m *WebsiteContentMutation) ResetPath() {
+	m._path = nil
+}
+
+// ClearWebsite clears the "website" edge to the Website entity.
+func (m *WebsiteContentMutation) ClearWebsite() {
+	m.clearedwebsite = true
+	m.clearedFields[websitecontent.FieldWebsiteID] = struct{}{}
+}
+
+// WebsiteCleared reports if the "website" edge to the Website entity was cleared.
+func (m *WebsiteContentMutation) WebsiteCleared() bool {
+	return m.clearedwebsite
+}
+
+// WebsiteIDs returns the "website" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// WebsiteID instead. It exists only for internal usage by the builders.
+func (m *WebsiteContentMutation) WebsiteIDs() (ids []int) {
+	if id := m.website; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetWebsite resets all changes to the "website" edge.
+func (m *WebsiteContentMutation) ResetWebsite() {
+	m.website = nil
+	m.clearedwebsite = false
+}
+
+// ClearWebapp clears the "webapp" edge to the WebApp entity.
+func (m *WebsiteContentMutation) ClearWebapp() {
+	m.clearedwebapp = true
+	m.clearedFields[websitecontent.FieldWebappID] = struct{}{}
+}
+
+// WebappCleared reports if the "webapp" edge to the WebApp entity was cleared.
+func (m *WebsiteContentMutation) WebappCleared() bool {
+	return m.clearedwebapp
+}
+
+// WebappIDs returns the "webapp" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// WebappID instead. It exists only for internal usage by the builders.
+func (m *WebsiteContentMutation) WebappIDs() (ids []int) {
+	if id := m.webapp; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetWebapp resets all changes to the "webapp" edge.
+func (m *WebsiteContentMutation) ResetWebapp() {
+	m.webapp = nil
+	m.clearedwebapp = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *WebsiteContentMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[websitecontent.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *WebsiteContentMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *WebsiteContentMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *WebsiteContentMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the WebsiteContentMutation builder.
+func (m *WebsiteContentMutation) Where(ps ...predicate.WebsiteContent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WebsiteContentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WebsiteContentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WebsiteContent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WebsiteContentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WebsiteContentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WebsiteContent).
+func (m *WebsiteContentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WebsiteContentMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, websitecontent.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, websitecontent.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, websitecontent.FieldVersion)
+	}
+	if m.website != nil {
+		fields = append(fields, websitecontent.FieldWebsiteID)
+	}
+	if m.webapp != nil {
+		fields = append(fields, websitecontent.FieldWebappID)
+	}
+	if m.account != nil {
+		fields = append(fields, websitecontent.FieldAccountID)
+	}
+	if m._path != nil {
+		fields = append(fields, websitecontent.FieldPath)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WebsiteContentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case websitecontent.FieldCreatedAt:
+		return m.CreatedAt()
+	case websitecontent.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case websitecontent.FieldVersion:
+		return m.Version()
+	case websitecontent.FieldWebsiteID:
+		return m.WebsiteID()
+	case websitecontent.FieldWebappID:
+		return m.WebappID()
+	case websitecontent.FieldAccountID:
+		return m.AccountID()
+	case websitecontent.FieldPath:
+		return m.Path()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WebsiteContentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case websitecontent.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case websitecontent.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case websitecontent.FieldVersion:
+		return m.OldVersion(ctx)
+	case websitecontent.FieldWebsiteID:
+		return m.OldWebsiteID(ctx)
+	case websitecontent.FieldWebappID:
+		return m.OldWebappID(ctx)
+	case websitecontent.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case websitecontent.FieldPath:
+		return m.OldPath(ctx)
+	}
+	return nil, fmt.Errorf("unknown WebsiteContent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteContentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case websitecontent.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case websitecontent.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case websitecontent.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case websitecontent.FieldWebsiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebsiteID(v)
+		return nil
+	case websitecontent.FieldWebappID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebappID(v)
+		return nil
+	case websitecontent.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case websitecontent.FieldPath:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPath(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteContent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WebsiteContentMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, websitecontent.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WebsiteContentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case websitecontent.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteContentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case websitecontent.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteContent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WebsiteContentMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WebsiteContentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WebsiteContentMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown WebsiteContent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WebsiteContentMutation) ResetField(name string) error {
+	switch name {
+	case websitecontent.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case websitecontent.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case websitecontent.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case websitecontent.FieldWebsiteID:
+		m.ResetWebsiteID()
+		return nil
+	case websitecontent.FieldWebappID:
+		m.ResetWebappID()
+		return nil
+	case websitecontent.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case websitecontent.FieldPath:
+		m.ResetPath()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteContent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WebsiteContentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.website != nil {
+		edges = append(edges, websitecontent.EdgeWebsite)
+	}
+	if m.webapp != nil {
+		edges = append(edges, websitecontent.EdgeWebapp)
+	}
+	if m.account != nil {
+		edges = append(edges, websitecontent.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WebsiteContentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case websitecontent.EdgeWebsite:
+		if id := m.website; id != nil {
+			return []ent.Value{*id}
+		}
+	case websitecontent.EdgeWebapp:
+		if id := m.webapp; id != nil {
+			return []ent.Value{*id}
+		}
+	case websitecontent.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WebsiteContentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WebsiteContentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WebsiteContentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedwebsite {
+		edges = append(edges, websitecontent.EdgeWebsite)
+	}
+	if m.clearedwebapp {
+		edges = append(edges, websitecontent.EdgeWebapp)
+	}
+	if m.clearedaccount {
+		edges = append(edges, websitecontent.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WebsiteContentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case websitecontent.EdgeWebsite:
+		return m.clearedwebsite
+	case websitecontent.EdgeWebapp:
+		return m.clearedwebapp
+	case websitecontent.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WebsiteContentMutation) ClearEdge(name string) error {
+	switch name {
+	case websitecontent.EdgeWebsite:
+		m.ClearWebsite()
+		return nil
+	case websitecontent.EdgeWebapp:
+		m.ClearWebapp()
+		return nil
+	case websitecontent.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteContent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WebsiteContentMutation) ResetEdge(name string) error {
+	switch name {
+	case websitecontent.EdgeWebsite:
+		m.ResetWebsite()
+		return nil
+	case websitecontent.EdgeWebapp:
+		m.ResetWebapp()
+		return nil
+	case websitecontent.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteContent edge %s", name)
+}
+
+// WebsiteDirectiveMutation represents an operation that mutates the WebsiteDirective nodes in the graph.
+type WebsiteDirectiveMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	_type          *string
+	settings       *map[string]interface{}
+	clearedFields  map[string]struct{}
+	website        *int
+	clearedwebsite bool
+	account        *int
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*WebsiteDirective, error)
+	predicates     []predicate.WebsiteDirective
+}
+
+var _ ent.Mutation = (*WebsiteDirectiveMutation)(nil)
+
+// websitedirectiveOption allows management of the mutation configuration using functional options.
+type websitedirectiveOption func(*WebsiteDirectiveMutation)
+
+// newWebsiteDirectiveMutation creates new mutation for the WebsiteDirective entity.
+func newWebsiteDirectiveMutation(c config, op Op, opts ...websitedirectiveOption) *WebsiteDirectiveMutation {
+	m := &WebsiteDirectiveMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWebsiteDirective,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWebsiteDirectiveID sets the ID field of the mutation.
+func withWebsiteDirectiveID(id int) websitedirectiveOption {
+	return func(m *WebsiteDirectiveMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WebsiteDirective
+		)
+		m.oldValue = func(ctx context.Context) (*WebsiteDirective, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WebsiteDirective.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWebsiteDirective sets the old WebsiteDirective of the mutation.
+func withWebsiteDirective(node *WebsiteDirective) websitedirectiveOption {
+	return func(m *WebsiteDirectiveMutation) {
+		m.oldValue = func(context.Context) (*WebsiteDirective, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WebsiteDirectiveMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WebsiteDirectiveMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WebsiteDirectiveMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WebsiteDirectiveMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WebsiteDirective.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WebsiteDirectiveMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WebsiteDirectiveMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WebsiteDirectiveMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WebsiteDirectiveMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WebsiteDirectiveMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WebsiteDirectiveMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *WebsiteDirectiveMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *WebsiteDirectiveMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *WebsiteDirectiveMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *WebsiteDirectiveMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *WebsiteDirectiveMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetWebsiteID sets the "website_id" field.
+func (m *WebsiteDirectiveMutation) SetWebsiteID(i int) {
+	m.website = &i
+}
+
+// WebsiteID returns the value of the "website_id" field in the mutation.
+func (m *WebsiteDirectiveMutation) WebsiteID() (r int, exists bool) {
+	v := m.website
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebsiteID returns the old "website_id" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldWebsiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebsiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebsiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebsiteID: %w", err)
+	}
+	return oldValue.WebsiteID, nil
+}
+
+// ResetWebsiteID resets all changes to the "website_id" field.
+func (m *WebsiteDirectiveMutation) ResetWebsiteID() {
+	m.website = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *WebsiteDirectiveMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *WebsiteDirectiveMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *WebsiteDirectiveMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetType sets the "type" field.
+func (m *WebsiteDirectiveMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *WebsiteDirectiveMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *WebsiteDirectiveMutation) ResetType() {
+	m._type = nil
+}
+
+// SetSettings sets the "settings" field.
+func (m *WebsiteDirectiveMutation) SetSettings(value map[string]interface{}) {
+	m.settings = &value
+}
+
+// Settings returns the value of the "settings" field in the mutation.
+func (m *WebsiteDirectiveMutation) Settings() (r map[string]interface{}, exists bool) {
+	v := m.settings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSettings returns the old "settings" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldSettings(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSettings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSettings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSettings: %w", err)
+	}
+	return oldValue.Settings, nil
+}
+
+// ClearSettings clears the value of the "settings" field.
+func (m *WebsiteDirectiveMutation) ClearSettings() {
+	m.settings = nil
+	m.clearedFields[websitedirective.FieldSettings] = struct{}{}
+}
+
+// SettingsCleared returns if the "settings" field was cleared in this mutation.
+func (m *WebsiteDirectiveMutation) SettingsCleared() bool {
+	_, ok := m.clearedFields[websitedirective.FieldSettings]
+	return ok
+}
+
+// ResetSettings resets all changes to the "settings" field.
+func (m *WebsiteDirectiveMutation) ResetSettings() {
+	m.settings = nil
+	delete(m.clearedFields, websitedirective.FieldSettings)
+}
+
+// ClearWebsite clears the "website" edge to the Website entity.
+func (m *WebsiteDirectiveMutation) ClearWebsite() {
+	m.clearedwebsite = true
+	m.clearedFields[websitedirective.FieldWebsiteID] = struct{}{}
+}
+
+// WebsiteCleared reports if the "website" edge to the Website entity was cleared.
+func (m *WebsiteDirectiveMutation) WebsiteCleared() bool {
+	return m.clearedwebsite
+}
+
+// WebsiteIDs returns the "website" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// WebsiteID instead. It exists only for internal usage by the builders.
+func (m *WebsiteDirectiveMutation) WebsiteIDs() (ids []int) {
+	if id := m.website; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetWebsite resets all changes to the "website" edge.
+func (m *WebsiteDirectiveMutation) ResetWebsite() {
+	m.website = nil
+	m.clearedwebsite = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *WebsiteDirectiveMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[websitedirective.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *WebsiteDirectiveMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *WebsiteDirectiveMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *WebsiteDirectiveMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the WebsiteDirectiveMutation builder.
+func (m *WebsiteDirectiveMutation) Where(ps ...predicate.WebsiteDirective) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WebsiteDirectiveMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WebsiteDirectiveMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WebsiteDirective, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WebsiteDirectiveMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WebsiteDirectiveMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WebsiteDirective).
+func (m *WebsiteDirectiveMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WebsiteDirectiveMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, websitedirective.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, websitedirective.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, websitedirective.FieldVersion)
+	}
+	if m.website != nil {
+		fields = append(fields, websitedirective.FieldWebsiteID)
+	}
+	if m.account != nil {
+		fields = append(fields, websitedirective.FieldAccountID)
+	}
+	if m._type != nil {
+		fields = append(fields, websitedirective.FieldType)
+	}
+	if m.settings != nil {
+		fields = append(fields, websitedirective.FieldSettings)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WebsiteDirectiveMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case websitedirective.FieldCreatedAt:
+		return m.CreatedAt()
+	case websitedirective.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case websitedirective.FieldVersion:
+		return m.Version()
+	case websitedirective.FieldWebsiteID:
+		return m.WebsiteID()
+	case websitedirective.FieldAccountID:
+		return m.AccountID()
+	case websitedirective.FieldType:
+		return m.GetType()
+	case websitedirective.FieldSettings:
+		return m.Settings()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WebsiteDirectiveMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case websitedirective.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case websitedirective.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case websitedirective.FieldVersion:
+		return m.OldVersion(ctx)
+	case websitedirective.FieldWebsiteID:
+		return m.OldWebsiteID(ctx)
+	case websitedirective.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case websitedirective.FieldType:
+		return m.OldType(ctx)
+	case websitedirective.FieldSettings:
+		return m.OldSettings(ctx)
+	}
+	return nil, fmt.Errorf("unknown WebsiteDirective field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteDirectiveMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case websitedirective.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case websitedirective.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case websitedirective.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case websitedirective.FieldWebsiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebsiteID(v)
+		return nil
+	case websitedirective.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case websitedirective.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case websitedirective.FieldSettings:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSettings(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WebsiteDirectiveMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, websitedirective.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WebsiteDirectiveMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case websitedirective.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WebsiteDirectiveMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case websitedirective.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WebsiteDirectiveMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(websitedirective.FieldSettings) {
+		fields = append(fields, websitedirective.FieldSettings)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WebsiteDirectiveMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WebsiteDirectiveMutation) ClearField(name string) error {
+	switch name {
+	case websitedirective.FieldSettings:
+		m.ClearSettings()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WebsiteDirectiveMutation) ResetField(name string) error {
+	switch name {
+	case websitedirective.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case websitedirective.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case websitedirective.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case websitedirective.FieldWebsiteID:
+		m.ResetWebsiteID()
+		return nil
+	case websitedirective.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case websitedirective.FieldType:
+		m.ResetType()
+		return nil
+	case websitedirective.FieldSettings:
+		m.ResetSettings()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WebsiteDirectiveMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.website != nil {
+		edges = append(edges, websitedirective.EdgeWebsite)
+	}
+	if m.account != nil {
+		edges = append(edges, websitedirective.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WebsiteDirectiveMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case websitedirective.EdgeWebsite:
+		if id := m.website; id != nil {
+			return []ent.Value{*id}
+		}
+	case websitedirective.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WebsiteDirectiveMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WebsiteDirectiveMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WebsiteDirectiveMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedwebsite {
+		edges = append(edges, websitedirective.EdgeWebsite)
+	}
+	if m.clearedaccount {
+		edges = append(edges, websitedirective.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WebsiteDirectiveMutation) EdgeCleared(name string) bool {
+	switch name {
+	case websitedirective.EdgeWebsite:
+		return m.clearedwebsite
+	case websitedirective.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WebsiteDirectiveMutation) ClearEdge(name string) error {
+	switch name {
+	case websitedirective.EdgeWebsite:
+		m.ClearWebsite()
+		return nil
+	case websitedirective.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WebsiteDirectiveMutation) ResetEdge(name string) error {
+	switch name {
+	case websitedirective.EdgeWebsite:
+		m.ResetWebsite()
+		return nil
+	case websitedirective.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown WebsiteDirective edge %s", name)
 }

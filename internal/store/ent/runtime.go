@@ -29,6 +29,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 	"github.com/orchestra-panel/orchestra/internal/store/schema"
 )
 
@@ -884,4 +888,128 @@ func init() {
 	tokenDescPrefix := tokenFields[2].Descriptor()
 	// token.PrefixValidator is a validator for the "prefix" field. It is called by the builders before save.
 	token.PrefixValidator = tokenDescPrefix.Validators[0].(func(string) error)
+	webappMixin := schema.WebApp{}.Mixin()
+	webappMixinFields0 := webappMixin[0].Fields()
+	_ = webappMixinFields0
+	webappMixinFields1 := webappMixin[1].Fields()
+	_ = webappMixinFields1
+	webappFields := schema.WebApp{}.Fields()
+	_ = webappFields
+	// webappDescCreatedAt is the schema descriptor for created_at field.
+	webappDescCreatedAt := webappMixinFields0[0].Descriptor()
+	// webapp.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webapp.DefaultCreatedAt = webappDescCreatedAt.Default.(func() time.Time)
+	// webappDescUpdatedAt is the schema descriptor for updated_at field.
+	webappDescUpdatedAt := webappMixinFields0[1].Descriptor()
+	// webapp.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webapp.DefaultUpdatedAt = webappDescUpdatedAt.Default.(func() time.Time)
+	// webapp.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webapp.UpdateDefaultUpdatedAt = webappDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webappDescVersion is the schema descriptor for version field.
+	webappDescVersion := webappMixinFields1[0].Descriptor()
+	// webapp.DefaultVersion holds the default value on creation for the version field.
+	webapp.DefaultVersion = webappDescVersion.Default.(int)
+	// webapp.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	webapp.VersionValidator = webappDescVersion.Validators[0].(func(int) error)
+	// webappDescName is the schema descriptor for name field.
+	webappDescName := webappFields[0].Descriptor()
+	// webapp.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	webapp.NameValidator = webappDescName.Validators[0].(func(string) error)
+	// webappDescType is the schema descriptor for type field.
+	webappDescType := webappFields[2].Descriptor()
+	// webapp.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	webapp.TypeValidator = webappDescType.Validators[0].(func(string) error)
+	websiteMixin := schema.Website{}.Mixin()
+	websiteMixinFields0 := websiteMixin[0].Fields()
+	_ = websiteMixinFields0
+	websiteMixinFields1 := websiteMixin[1].Fields()
+	_ = websiteMixinFields1
+	websiteFields := schema.Website{}.Fields()
+	_ = websiteFields
+	// websiteDescCreatedAt is the schema descriptor for created_at field.
+	websiteDescCreatedAt := websiteMixinFields0[0].Descriptor()
+	// website.DefaultCreatedAt holds the default value on creation for the created_at field.
+	website.DefaultCreatedAt = websiteDescCreatedAt.Default.(func() time.Time)
+	// websiteDescUpdatedAt is the schema descriptor for updated_at field.
+	websiteDescUpdatedAt := websiteMixinFields0[1].Descriptor()
+	// website.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	website.DefaultUpdatedAt = websiteDescUpdatedAt.Default.(func() time.Time)
+	// website.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	website.UpdateDefaultUpdatedAt = websiteDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// websiteDescVersion is the schema descriptor for version field.
+	websiteDescVersion := websiteMixinFields1[0].Descriptor()
+	// website.DefaultVersion holds the default value on creation for the version field.
+	website.DefaultVersion = websiteDescVersion.Default.(int)
+	// website.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	website.VersionValidator = websiteDescVersion.Validators[0].(func(int) error)
+	// websiteDescName is the schema descriptor for name field.
+	websiteDescName := websiteFields[0].Descriptor()
+	// website.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	website.NameValidator = websiteDescName.Validators[0].(func(string) error)
+	// websiteDescProtocol is the schema descriptor for protocol field.
+	websiteDescProtocol := websiteFields[2].Descriptor()
+	// website.DefaultProtocol holds the default value on creation for the protocol field.
+	website.DefaultProtocol = websiteDescProtocol.Default.(string)
+	// website.ProtocolValidator is a validator for the "protocol" field. It is called by the builders before save.
+	website.ProtocolValidator = websiteDescProtocol.Validators[0].(func(string) error)
+	// websiteDescIsActive is the schema descriptor for is_active field.
+	websiteDescIsActive := websiteFields[4].Descriptor()
+	// website.DefaultIsActive holds the default value on creation for the is_active field.
+	website.DefaultIsActive = websiteDescIsActive.Default.(bool)
+	websitecontentMixin := schema.WebsiteContent{}.Mixin()
+	websitecontentMixinFields0 := websitecontentMixin[0].Fields()
+	_ = websitecontentMixinFields0
+	websitecontentMixinFields1 := websitecontentMixin[1].Fields()
+	_ = websitecontentMixinFields1
+	websitecontentFields := schema.WebsiteContent{}.Fields()
+	_ = websitecontentFields
+	// websitecontentDescCreatedAt is the schema descriptor for created_at field.
+	websitecontentDescCreatedAt := websitecontentMixinFields0[0].Descriptor()
+	// websitecontent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	websitecontent.DefaultCreatedAt = websitecontentDescCreatedAt.Default.(func() time.Time)
+	// websitecontentDescUpdatedAt is the schema descriptor for updated_at field.
+	websitecontentDescUpdatedAt := websitecontentMixinFields0[1].Descriptor()
+	// websitecontent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	websitecontent.DefaultUpdatedAt = websitecontentDescUpdatedAt.Default.(func() time.Time)
+	// websitecontent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	websitecontent.UpdateDefaultUpdatedAt = websitecontentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// websitecontentDescVersion is the schema descriptor for version field.
+	websitecontentDescVersion := websitecontentMixinFields1[0].Descriptor()
+	// websitecontent.DefaultVersion holds the default value on creation for the version field.
+	websitecontent.DefaultVersion = websitecontentDescVersion.Default.(int)
+	// websitecontent.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	websitecontent.VersionValidator = websitecontentDescVersion.Validators[0].(func(int) error)
+	// websitecontentDescPath is the schema descriptor for path field.
+	websitecontentDescPath := websitecontentFields[3].Descriptor()
+	// websitecontent.DefaultPath holds the default value on creation for the path field.
+	websitecontent.DefaultPath = websitecontentDescPath.Default.(string)
+	// websitecontent.PathValidator is a validator for the "path" field. It is called by the builders before save.
+	websitecontent.PathValidator = websitecontentDescPath.Validators[0].(func(string) error)
+	websitedirectiveMixin := schema.WebsiteDirective{}.Mixin()
+	websitedirectiveMixinFields0 := websitedirectiveMixin[0].Fields()
+	_ = websitedirectiveMixinFields0
+	websitedirectiveMixinFields1 := websitedirectiveMixin[1].Fields()
+	_ = websitedirectiveMixinFields1
+	websitedirectiveFields := schema.WebsiteDirective{}.Fields()
+	_ = websitedirectiveFields
+	// websitedirectiveDescCreatedAt is the schema descriptor for created_at field.
+	websitedirectiveDescCreatedAt := websitedirectiveMixinFields0[0].Descriptor()
+	// websitedirective.DefaultCreatedAt holds the default value on creation for the created_at field.
+	websitedirective.DefaultCreatedAt = websitedirectiveDescCreatedAt.Default.(func() time.Time)
+	// websitedirectiveDescUpdatedAt is the schema descriptor for updated_at field.
+	websitedirectiveDescUpdatedAt := websitedirectiveMixinFields0[1].Descriptor()
+	// websitedirective.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	websitedirective.DefaultUpdatedAt = websitedirectiveDescUpdatedAt.Default.(func() time.Time)
+	// websitedirective.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	websitedirective.UpdateDefaultUpdatedAt = websitedirectiveDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// websitedirectiveDescVersion is the schema descriptor for version field.
+	websitedirectiveDescVersion := websitedirectiveMixinFields1[0].Descriptor()
+	// websitedirective.DefaultVersion holds the default value on creation for the version field.
+	websitedirective.DefaultVersion = websitedirectiveDescVersion.Default.(int)
+	// websitedirective.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	websitedirective.VersionValidator = websitedirectiveDescVersion.Validators[0].(func(int) error)
+	// websitedirectiveDescType is the schema descriptor for type field.
+	websitedirectiveDescType := websitedirectiveFields[2].Descriptor()
+	// websitedirective.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	websitedirective.TypeValidator = websitedirectiveDescType.Validators[0].(func(string) error)
 }

@@ -463,6 +463,74 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "web_apps",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "type", Type: field.TypeString},
+			{Name: "settings", Type: field.TypeJSON},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
+		Name: "websites",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "protocol", Type: field.TypeString},
+			{Name: "domains", Type: field.TypeJSON},
+			{Name: "is_active", Type: field.TypeBool},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
+		Name: "website_contents",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "path", Type: field.TypeString},
+			{Name: "website_id", Type: field.TypeInt},
+			{Name: "webapp_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"website_id"}, RefTable: "websites", Cascade: true},
+			{Columns: []string{"webapp_id"}, RefTable: "web_apps", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
+		Name: "website_directives",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "type", Type: field.TypeString},
+			{Name: "settings", Type: field.TypeJSON},
+			{Name: "website_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"website_id"}, RefTable: "websites", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
 		Name: "database_grants",
 		Columns: []Column{
 			{Name: "database_id", Type: field.TypeInt},

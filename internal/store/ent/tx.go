@@ -64,6 +64,14 @@ type Tx struct {
 	Throttle *ThrottleClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
+	// WebApp is the client for interacting with the WebApp builders.
+	WebApp *WebAppClient
+	// Website is the client for interacting with the Website builders.
+	Website *WebsiteClient
+	// WebsiteContent is the client for interacting with the WebsiteContent builders.
+	WebsiteContent *WebsiteContentClient
+	// WebsiteDirective is the client for interacting with the WebsiteDirective builders.
+	WebsiteDirective *WebsiteDirectiveClient
 
 	// lazily loaded.
 	client     *Client
@@ -220,6 +228,10 @@ func (tx *Tx) init() {
 	tx.SystemUser = NewSystemUserClient(tx.config)
 	tx.Throttle = NewThrottleClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
+	tx.WebApp = NewWebAppClient(tx.config)
+	tx.Website = NewWebsiteClient(tx.config)
+	tx.WebsiteContent = NewWebsiteContentClient(tx.config)
+	tx.WebsiteDirective = NewWebsiteDirectiveClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -309,6 +309,54 @@ func (f TokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TokenMutation", m)
 }
 
+// The WebAppFunc type is an adapter to allow the use of ordinary
+// function as WebApp mutator.
+type WebAppFunc func(context.Context, *ent.WebAppMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WebAppFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WebAppMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WebAppMutation", m)
+}
+
+// The WebsiteFunc type is an adapter to allow the use of ordinary
+// function as Website mutator.
+type WebsiteFunc func(context.Context, *ent.WebsiteMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WebsiteFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WebsiteMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WebsiteMutation", m)
+}
+
+// The WebsiteContentFunc type is an adapter to allow the use of ordinary
+// function as WebsiteContent mutator.
+type WebsiteContentFunc func(context.Context, *ent.WebsiteContentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WebsiteContentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WebsiteContentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WebsiteContentMutation", m)
+}
+
+// The WebsiteDirectiveFunc type is an adapter to allow the use of ordinary
+// function as WebsiteDirective mutator.
+type WebsiteDirectiveFunc func(context.Context, *ent.WebsiteDirectiveMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WebsiteDirectiveFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WebsiteDirectiveMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WebsiteDirectiveMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

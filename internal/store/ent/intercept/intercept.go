@@ -34,6 +34,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
 )
 
 // The Query interface represents an operation that queries a graph.
@@ -767,6 +771,114 @@ func (f TraverseToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.TokenQuery", q)
 }
 
+// The WebAppFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WebAppFunc func(context.Context, *ent.WebAppQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WebAppFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WebAppQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WebAppQuery", q)
+}
+
+// The TraverseWebApp type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWebApp func(context.Context, *ent.WebAppQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWebApp) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWebApp) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WebAppQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WebAppQuery", q)
+}
+
+// The WebsiteFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WebsiteFunc func(context.Context, *ent.WebsiteQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WebsiteFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WebsiteQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WebsiteQuery", q)
+}
+
+// The TraverseWebsite type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWebsite func(context.Context, *ent.WebsiteQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWebsite) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWebsite) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WebsiteQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WebsiteQuery", q)
+}
+
+// The WebsiteContentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WebsiteContentFunc func(context.Context, *ent.WebsiteContentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WebsiteContentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WebsiteContentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WebsiteContentQuery", q)
+}
+
+// The TraverseWebsiteContent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWebsiteContent func(context.Context, *ent.WebsiteContentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWebsiteContent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWebsiteContent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WebsiteContentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WebsiteContentQuery", q)
+}
+
+// The WebsiteDirectiveFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WebsiteDirectiveFunc func(context.Context, *ent.WebsiteDirectiveQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WebsiteDirectiveFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WebsiteDirectiveQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WebsiteDirectiveQuery", q)
+}
+
+// The TraverseWebsiteDirective type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWebsiteDirective func(context.Context, *ent.WebsiteDirectiveQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWebsiteDirective) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWebsiteDirective) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WebsiteDirectiveQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WebsiteDirectiveQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
@@ -820,6 +932,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ThrottleQuery, predicate.Throttle, throttle.OrderOption]{typ: ent.TypeThrottle, tq: q}, nil
 	case *ent.TokenQuery:
 		return &query[*ent.TokenQuery, predicate.Token, token.OrderOption]{typ: ent.TypeToken, tq: q}, nil
+	case *ent.WebAppQuery:
+		return &query[*ent.WebAppQuery, predicate.WebApp, webapp.OrderOption]{typ: ent.TypeWebApp, tq: q}, nil
+	case *ent.WebsiteQuery:
+		return &query[*ent.WebsiteQuery, predicate.Website, website.OrderOption]{typ: ent.TypeWebsite, tq: q}, nil
+	case *ent.WebsiteContentQuery:
+		return &query[*ent.WebsiteContentQuery, predicate.WebsiteContent, websitecontent.OrderOption]{typ: ent.TypeWebsiteContent, tq: q}, nil
+	case *ent.WebsiteDirectiveQuery:
+		return &query[*ent.WebsiteDirectiveQuery, predicate.WebsiteDirective, websitedirective.OrderOption]{typ: ent.TypeWebsiteDirective, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

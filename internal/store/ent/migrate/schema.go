@@ -894,6 +894,168 @@ var (
 			},
 		},
 	}
+	// WebAppsColumns holds the columns for the "web_apps" table.
+	WebAppsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 128},
+		{Name: "type", Type: field.TypeString, Size: 32},
+		{Name: "settings", Type: field.TypeJSON, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// WebAppsTable holds the schema information for the "web_apps" table.
+	WebAppsTable = &schema.Table{
+		Name:       "web_apps",
+		Columns:    WebAppsColumns,
+		PrimaryKey: []*schema.Column{WebAppsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "web_apps_accounts_account",
+				Columns:    []*schema.Column{WebAppsColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webapp_account_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{WebAppsColumns[7], WebAppsColumns[4]},
+			},
+		},
+	}
+	// WebsitesColumns holds the columns for the "websites" table.
+	WebsitesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 128},
+		{Name: "protocol", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "domains", Type: field.TypeJSON, Nullable: true},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// WebsitesTable holds the schema information for the "websites" table.
+	WebsitesTable = &schema.Table{
+		Name:       "websites",
+		Columns:    WebsitesColumns,
+		PrimaryKey: []*schema.Column{WebsitesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "websites_accounts_account",
+				Columns:    []*schema.Column{WebsitesColumns[8]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "website_account_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{WebsitesColumns[8], WebsitesColumns[4]},
+			},
+		},
+	}
+	// WebsiteContentsColumns holds the columns for the "website_contents" table.
+	WebsiteContentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "path", Type: field.TypeString, Size: 256, Default: "/"},
+		{Name: "website_id", Type: field.TypeInt},
+		{Name: "webapp_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// WebsiteContentsTable holds the schema information for the "website_contents" table.
+	WebsiteContentsTable = &schema.Table{
+		Name:       "website_contents",
+		Columns:    WebsiteContentsColumns,
+		PrimaryKey: []*schema.Column{WebsiteContentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "website_contents_websites_website",
+				Columns:    []*schema.Column{WebsiteContentsColumns[5]},
+				RefColumns: []*schema.Column{WebsitesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "website_contents_web_apps_webapp",
+				Columns:    []*schema.Column{WebsiteContentsColumns[6]},
+				RefColumns: []*schema.Column{WebAppsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "website_contents_accounts_account",
+				Columns:    []*schema.Column{WebsiteContentsColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "websitecontent_website_id_path",
+				Unique:  true,
+				Columns: []*schema.Column{WebsiteContentsColumns[5], WebsiteContentsColumns[4]},
+			},
+			{
+				Name:    "websitecontent_webapp_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebsiteContentsColumns[6]},
+			},
+			{
+				Name:    "websitecontent_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebsiteContentsColumns[7]},
+			},
+		},
+	}
+	// WebsiteDirectivesColumns holds the columns for the "website_directives" table.
+	WebsiteDirectivesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "type", Type: field.TypeString, Size: 32},
+		{Name: "settings", Type: field.TypeJSON, Nullable: true},
+		{Name: "website_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// WebsiteDirectivesTable holds the schema information for the "website_directives" table.
+	WebsiteDirectivesTable = &schema.Table{
+		Name:       "website_directives",
+		Columns:    WebsiteDirectivesColumns,
+		PrimaryKey: []*schema.Column{WebsiteDirectivesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "website_directives_websites_website",
+				Columns:    []*schema.Column{WebsiteDirectivesColumns[6]},
+				RefColumns: []*schema.Column{WebsitesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "website_directives_accounts_account",
+				Columns:    []*schema.Column{WebsiteDirectivesColumns[7]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "websitedirective_website_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebsiteDirectivesColumns[6]},
+			},
+			{
+				Name:    "websitedirective_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebsiteDirectivesColumns[7]},
+			},
+		},
+	}
 	// DatabaseGrantsColumns holds the columns for the "database_grants" table.
 	DatabaseGrantsColumns = []*schema.Column{
 		{Name: "database_id", Type: field.TypeInt},
@@ -996,6 +1158,10 @@ var (
 		SystemUsersTable,
 		ThrottlesTable,
 		TokensTable,
+		WebAppsTable,
+		WebsitesTable,
+		WebsiteContentsTable,
+		WebsiteDirectivesTable,
 		DatabaseGrantsTable,
 		MailAddressMailboxesTable,
 		SystemUserGroupsTable,
@@ -1025,6 +1191,13 @@ func init() {
 	SSHKeysTable.ForeignKeys[1].RefTable = SystemUsersTable
 	SystemUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
+	WebAppsTable.ForeignKeys[0].RefTable = AccountsTable
+	WebsitesTable.ForeignKeys[0].RefTable = AccountsTable
+	WebsiteContentsTable.ForeignKeys[0].RefTable = WebsitesTable
+	WebsiteContentsTable.ForeignKeys[1].RefTable = WebAppsTable
+	WebsiteContentsTable.ForeignKeys[2].RefTable = AccountsTable
+	WebsiteDirectivesTable.ForeignKeys[0].RefTable = WebsitesTable
+	WebsiteDirectivesTable.ForeignKeys[1].RefTable = AccountsTable
 	DatabaseGrantsTable.ForeignKeys[0].RefTable = DatabasesTable
 	DatabaseGrantsTable.ForeignKeys[1].RefTable = DatabaseUsersTable
 	MailAddressMailboxesTable.ForeignKeys[0].RefTable = MailAddressesTable

@@ -80,3 +80,15 @@ type Throttle func(*sql.Selector)
 
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)
+
+// WebApp is the predicate function for webapp builders.
+type WebApp func(*sql.Selector)
+
+// Website is the predicate function for website builders.
+type Website func(*sql.Selector)
+
+// WebsiteContent is the predicate function for websitecontent builders.
+type WebsiteContent func(*sql.Selector)
+
+// WebsiteDirective is the predicate function for websitedirective builders.
+type WebsiteDirective func(*sql.Selector)
