@@ -32,20 +32,22 @@ func (DirectiveSettingsValue) Schema(r huma.Registry) *huma.Schema { return Dire
 
 // WebApp is a web app as the API shows it.
 type WebApp struct {
-	ID        int              `json:"id"`
-	Name      string           `json:"name"`
-	Account   int              `json:"account"`
-	Type      string           `json:"type"`
-	Settings  AppSettingsValue `json:"settings"`
-	Directory string           `json:"directory" readOnly:"true" doc:"The app's folder on the web servers (WEBAPPS_BASE_DIR)."`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
-	Version   int              `json:"version"`
+	ID           int              `json:"id"`
+	Name         string           `json:"name"`
+	Account      int              `json:"account"`
+	Type         string           `json:"type"`
+	Settings     AppSettingsValue `json:"settings"`
+	Directory    string           `json:"directory" readOnly:"true" doc:"The app's folder on the web servers (WEBAPPS_BASE_DIR)."`
+	Database     *int             `json:"database,omitempty" readOnly:"true" doc:"The database a WordPress app made for itself."`
+	DatabaseUser *int             `json:"database_user,omitempty" readOnly:"true" doc:"The database user a WordPress app made for itself."`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	Version      int              `json:"version"`
 }
 
 func webappOut(a *ent.WebApp) WebApp {
 	out := WebApp{ID: a.ID, Name: a.Name, Account: a.AccountID, Type: a.Type, Settings: a.Settings,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version}
+		Database: a.DatabaseID, DatabaseUser: a.DatabaseUserID, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version}
 	if out.Settings == nil {
 		out.Settings = AppSettingsValue{}
 	}
@@ -95,7 +97,8 @@ var WebApps = api.Model[ent.WebApp, *ent.WebAppQuery, WebApp, webappCreate, weba
 	Presentation: api.Presentation{Name: "webapp", Label: "Web apps", Singular: "Web app", Group: "services",
 		Fieldsets: []api.Fieldset{api.Set("", "account", "name", "type"), api.Set("Settings", "settings")},
 		Choices:   map[string]api.Choice{"type": api.FromSetting("WEBAPPS_TYPES")},
-		Title:     "name", Columns: []string{"type", "directory", "account"}, Type: "WebApp", Applied: true},
+		Title:     "name", Columns: []string{"type", "directory", "account"}, Type: "WebApp", Applied: true,
+		Refs: map[string]string{"database_user": "database-user"}},
 	Client: func(c *ent.Client) api.Client[ent.WebApp, *ent.WebAppQuery] { return c.WebApp },
 	Out:    webappOut,
 	Load:   func(q *ent.WebAppQuery) *ent.WebAppQuery { return q.WithAccount() },

@@ -264,3 +264,33 @@ func TestDirectiveRules(t *testing.T) {
 		admin.Do("DELETE", fmt.Sprintf("/website-directives/%d", inc), nil).Want(http.StatusNoContent)
 	})
 }
+
+// TestWordPressDatabase: a WordPress app makes its MySQL database and user,
+// named after the app and the account, with a sealed password; a name
+// taken is refused on the app's name; deleting the app deletes both.
+func TestWordPressDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		e.MakeAccount("ann", "Ann-password-42", false)
+		ann := e.Login("ann", "Ann-password-42")
+		app := ann.Do("POST", "/webapps", map[string]any{"name": "my-blog.v2", "type": "wordpress"}).Want(http.StatusCreated).JSON()
+		db, user := app["database"], app["database_user"]
+		if db == nil || user == nil {
+			t.Fatalf("a WordPress app without its database: %v", app)
+		}
+		got := ann.Do("GET", fmt.Sprintf("/databases/%v", db), nil).Want(http.StatusOK).JSON()
+		if got["name"] != "wp_my_blog_v2_ann" || got["type"] != "mysql" {
+			t.Errorf("its database: %v", got)
+		}
+		ctx := viewer.System(t.Context(), viewer.ChannelCLI)
+		a, err := st.WebApp.Get(ctx, int(app["id"].(float64)))
+		if err != nil || a.DatabasePassword == "" || strings.Contains(fmt.Sprint(app), a.DatabasePassword) {
+			t.Errorf("the sealed password: %v %v", a, err)
+		}
+		// the same database name again, from a name that folds to it
+		ann.Do("POST", "/webapps", map[string]any{"name": "my_blog-v2", "type": "wordpress"}).Want(http.StatusConflict)
+		ann.Do("DELETE", fmt.Sprintf("/webapps/%v", app["id"]), nil).Want(http.StatusNoContent)
+		ann.Do("GET", fmt.Sprintf("/databases/%v", db), nil).Want(http.StatusNotFound)
+		ann.Do("GET", fmt.Sprintf("/database-users/%v", user), nil).Want(http.StatusNotFound)
+	})
+}

@@ -27,6 +27,8 @@ import (
 //   - the settings are the type's (AppTypes), checked whole and stored
 //     whole, defaults filled in; an update's settings are laid over the
 //     stored ones;
+//   - a WordPress app makes its database and user (wordpress.go), and
+//     nothing else sets them;
 //   - a symbolic link's target lies in one of the account's homes (the
 //     path mechanism, internal/paths) and is kept once the app is made.
 
@@ -35,6 +37,11 @@ func init() {
 		return hook.WebAppFunc(func(ctx context.Context, m *ent.WebAppMutation) (ent.Value, error) {
 			if err := checkWebApp(ctx, m); err != nil {
 				return nil, err
+			}
+			if t, _ := m.GetType(); t == AppWordPress && m.Op().Is(ent.OpCreate) {
+				if err := provisionDatabase(ctx, m); err != nil {
+					return nil, err
+				}
 			}
 			return next.Mutate(ctx, m)
 		})
@@ -100,6 +107,11 @@ func checkWebApp(ctx context.Context, m *ent.WebAppMutation) error {
 	kept(ctx, m, &errs, "name", "name", i18n.T(ctx, "A web app keeps its name: it is its folder. Add a new one instead."))
 	kept(ctx, m, &errs, "type", "type", i18n.T(ctx, "A web app keeps its type. Add a new one instead."))
 	kept(ctx, m, &errs, "account_id", "account", i18n.T(ctx, "A web app cannot move to another account."))
+	for _, f := range []string{"database_id", "database_user_id", "database_password"} {
+		if v, ok := m.Field(f); ok && v != "" { // "": the password's default
+			errs.Add(strings.TrimSuffix(f, "_id"), i18n.T(ctx, "A WordPress app makes its own database and user."))
+		}
+	}
 	typ, _ := validate.String(ctx, m, "type")
 	var old map[string]any
 	if m.Op().Is(ent.OpUpdateOne) {

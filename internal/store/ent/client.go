@@ -4475,6 +4475,38 @@ func (c *WebAppClient) QueryAccount(_m *WebApp) *AccountQuery {
 	return query
 }
 
+// QueryDatabase queries the database edge of a WebApp.
+func (c *WebAppClient) QueryDatabase(_m *WebApp) *DatabaseQuery {
+	query := (&DatabaseClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, id),
+			sqlgraph.To(database.Table, database.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webapp.DatabaseTable, webapp.DatabaseColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDatabaseUser queries the database_user edge of a WebApp.
+func (c *WebAppClient) QueryDatabaseUser(_m *WebApp) *DatabaseUserQuery {
+	query := (&DatabaseUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, id),
+			sqlgraph.To(databaseuser.Table, databaseuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webapp.DatabaseUserTable, webapp.DatabaseUserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryContents queries the contents edge of a WebApp.
 func (c *WebAppClient) QueryContents(_m *WebApp) *WebsiteContentQuery {
 	query := (&WebsiteContentClient{config: c.config}).Query()

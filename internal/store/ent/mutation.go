@@ -23872,25 +23872,30 @@ func (m *TokenMutation) ResetEdge(name string) error {
 // WebAppMutation represents an operation that mutates the WebApp nodes in the graph.
 type WebAppMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *int
-	created_at      *time.Time
-	updated_at      *time.Time
-	version         *int
-	addversion      *int
-	name            *string
-	_type           *string
-	settings        *map[string]interface{}
-	clearedFields   map[string]struct{}
-	account         *int
-	clearedaccount  bool
-	contents        map[int]struct{}
-	removedcontents map[int]struct{}
-	clearedcontents bool
-	done            bool
-	oldValue        func(context.Context) (*WebApp, error)
-	predicates      []predicate.WebApp
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	updated_at           *time.Time
+	version              *int
+	addversion           *int
+	name                 *string
+	_type                *string
+	settings             *map[string]interface{}
+	database_password    *string
+	clearedFields        map[string]struct{}
+	account              *int
+	clearedaccount       bool
+	database             *int
+	cleareddatabase      bool
+	database_user        *int
+	cleareddatabase_user bool
+	contents             map[int]struct{}
+	removedcontents      map[int]struct{}
+	clearedcontents      bool
+	done                 bool
+	oldValue             func(context.Context) (*WebApp, error)
+	predicates           []predicate.WebApp
 }
 
 var _ ent.Mutation = (*WebAppMutation)(nil)
@@ -24276,6 +24281,140 @@ func (m *WebAppMutation) ResetSettings() {
 	delete(m.clearedFields, webapp.FieldSettings)
 }
 
+// SetDatabaseID sets the "database_id" field.
+func (m *WebAppMutation) SetDatabaseID(i int) {
+	m.database = &i
+}
+
+// DatabaseID returns the value of the "database_id" field in the mutation.
+func (m *WebAppMutation) DatabaseID() (r int, exists bool) {
+	v := m.database
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDatabaseID returns the old "database_id" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldDatabaseID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDatabaseID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDatabaseID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDatabaseID: %w", err)
+	}
+	return oldValue.DatabaseID, nil
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (m *WebAppMutation) ClearDatabaseID() {
+	m.database = nil
+	m.clearedFields[webapp.FieldDatabaseID] = struct{}{}
+}
+
+// DatabaseIDCleared returns if the "database_id" field was cleared in this mutation.
+func (m *WebAppMutation) DatabaseIDCleared() bool {
+	_, ok := m.clearedFields[webapp.FieldDatabaseID]
+	return ok
+}
+
+// ResetDatabaseID resets all changes to the "database_id" field.
+func (m *WebAppMutation) ResetDatabaseID() {
+	m.database = nil
+	delete(m.clearedFields, webapp.FieldDatabaseID)
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (m *WebAppMutation) SetDatabaseUserID(i int) {
+	m.database_user = &i
+}
+
+// DatabaseUserID returns the value of the "database_user_id" field in the mutation.
+func (m *WebAppMutation) DatabaseUserID() (r int, exists bool) {
+	v := m.database_user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDatabaseUserID returns the old "database_user_id" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldDatabaseUserID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDatabaseUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDatabaseUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDatabaseUserID: %w", err)
+	}
+	return oldValue.DatabaseUserID, nil
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (m *WebAppMutation) ClearDatabaseUserID() {
+	m.database_user = nil
+	m.clearedFields[webapp.FieldDatabaseUserID] = struct{}{}
+}
+
+// DatabaseUserIDCleared returns if the "database_user_id" field was cleared in this mutation.
+func (m *WebAppMutation) DatabaseUserIDCleared() bool {
+	_, ok := m.clearedFields[webapp.FieldDatabaseUserID]
+	return ok
+}
+
+// ResetDatabaseUserID resets all changes to the "database_user_id" field.
+func (m *WebAppMutation) ResetDatabaseUserID() {
+	m.database_user = nil
+	delete(m.clearedFields, webapp.FieldDatabaseUserID)
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (m *WebAppMutation) SetDatabasePassword(s string) {
+	m.database_password = &s
+}
+
+// DatabasePassword returns the value of the "database_password" field in the mutation.
+func (m *WebAppMutation) DatabasePassword() (r string, exists bool) {
+	v := m.database_password
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDatabasePassword returns the old "database_password" field's value of the WebApp entity.
+// If the WebApp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebAppMutation) OldDatabasePassword(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDatabasePassword is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDatabasePassword requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDatabasePassword: %w", err)
+	}
+	return oldValue.DatabasePassword, nil
+}
+
+// ResetDatabasePassword resets all changes to the "database_password" field.
+func (m *WebAppMutation) ResetDatabasePassword() {
+	m.database_password = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *WebAppMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -24301,6 +24440,60 @@ func (m *WebAppMutation) AccountIDs() (ids []int) {
 func (m *WebAppMutation) ResetAccount() {
 	m.account = nil
 	m.clearedaccount = false
+}
+
+// ClearDatabase clears the "database" edge to the Database entity.
+func (m *WebAppMutation) ClearDatabase() {
+	m.cleareddatabase = true
+	m.clearedFields[webapp.FieldDatabaseID] = struct{}{}
+}
+
+// DatabaseCleared reports if the "database" edge to the Database entity was cleared.
+func (m *WebAppMutation) DatabaseCleared() bool {
+	return m.DatabaseIDCleared() || m.cleareddatabase
+}
+
+// DatabaseIDs returns the "database" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DatabaseID instead. It exists only for internal usage by the builders.
+func (m *WebAppMutation) DatabaseIDs() (ids []int) {
+	if id := m.database; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDatabase resets all changes to the "database" edge.
+func (m *WebAppMutation) ResetDatabase() {
+	m.database = nil
+	m.cleareddatabase = false
+}
+
+// ClearDatabaseUser clears the "database_user" edge to the DatabaseUser entity.
+func (m *WebAppMutation) ClearDatabaseUser() {
+	m.cleareddatabase_user = true
+	m.clearedFields[webapp.FieldDatabaseUserID] = struct{}{}
+}
+
+// DatabaseUserCleared reports if the "database_user" edge to the DatabaseUser entity was cleared.
+func (m *WebAppMutation) DatabaseUserCleared() bool {
+	return m.DatabaseUserIDCleared() || m.cleareddatabase_user
+}
+
+// DatabaseUserIDs returns the "database_user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DatabaseUserID instead. It exists only for internal usage by the builders.
+func (m *WebAppMutation) DatabaseUserIDs() (ids []int) {
+	if id := m.database_user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDatabaseUser resets all changes to the "database_user" edge.
+func (m *WebAppMutation) ResetDatabaseUser() {
+	m.database_user = nil
+	m.cleareddatabase_user = false
 }
 
 // AddContentIDs adds the "contents" edge to the WebsiteContent entity by ids.
@@ -24391,7 +24584,7 @@ func (m *WebAppMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebAppMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, webapp.FieldCreatedAt)
 	}
@@ -24412,6 +24605,15 @@ func (m *WebAppMutation) Fields() []string {
 	}
 	if m.settings != nil {
 		fields = append(fields, webapp.FieldSettings)
+	}
+	if m.database != nil {
+		fields = append(fields, webapp.FieldDatabaseID)
+	}
+	if m.database_user != nil {
+		fields = append(fields, webapp.FieldDatabaseUserID)
+	}
+	if m.database_password != nil {
+		fields = append(fields, webapp.FieldDatabasePassword)
 	}
 	return fields
 }
@@ -24435,6 +24637,12 @@ func (m *WebAppMutation) Field(name string) (ent.Value, bool) {
 		return m.GetType()
 	case webapp.FieldSettings:
 		return m.Settings()
+	case webapp.FieldDatabaseID:
+		return m.DatabaseID()
+	case webapp.FieldDatabaseUserID:
+		return m.DatabaseUserID()
+	case webapp.FieldDatabasePassword:
+		return m.DatabasePassword()
 	}
 	return nil, false
 }
@@ -24458,6 +24666,12 @@ func (m *WebAppMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldType(ctx)
 	case webapp.FieldSettings:
 		return m.OldSettings(ctx)
+	case webapp.FieldDatabaseID:
+		return m.OldDatabaseID(ctx)
+	case webapp.FieldDatabaseUserID:
+		return m.OldDatabaseUserID(ctx)
+	case webapp.FieldDatabasePassword:
+		return m.OldDatabasePassword(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebApp field %s", name)
 }
@@ -24516,6 +24730,27 @@ func (m *WebAppMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSettings(v)
 		return nil
+	case webapp.FieldDatabaseID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDatabaseID(v)
+		return nil
+	case webapp.FieldDatabaseUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDatabaseUserID(v)
+		return nil
+	case webapp.FieldDatabasePassword:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDatabasePassword(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebApp field %s", name)
 }
@@ -24564,6 +24799,12 @@ func (m *WebAppMutation) ClearedFields() []string {
 	if m.FieldCleared(webapp.FieldSettings) {
 		fields = append(fields, webapp.FieldSettings)
 	}
+	if m.FieldCleared(webapp.FieldDatabaseID) {
+		fields = append(fields, webapp.FieldDatabaseID)
+	}
+	if m.FieldCleared(webapp.FieldDatabaseUserID) {
+		fields = append(fields, webapp.FieldDatabaseUserID)
+	}
 	return fields
 }
 
@@ -24580,6 +24821,12 @@ func (m *WebAppMutation) ClearField(name string) error {
 	switch name {
 	case webapp.FieldSettings:
 		m.ClearSettings()
+		return nil
+	case webapp.FieldDatabaseID:
+		m.ClearDatabaseID()
+		return nil
+	case webapp.FieldDatabaseUserID:
+		m.ClearDatabaseUserID()
 		return nil
 	}
 	return fmt.Errorf("unknown WebApp nullable field %s", name)
@@ -24610,15 +24857,30 @@ func (m *WebAppMutation) ResetField(name string) error {
 	case webapp.FieldSettings:
 		m.ResetSettings()
 		return nil
+	case webapp.FieldDatabaseID:
+		m.ResetDatabaseID()
+		return nil
+	case webapp.FieldDatabaseUserID:
+		m.ResetDatabaseUserID()
+		return nil
+	case webapp.FieldDatabasePassword:
+		m.ResetDatabasePassword()
+		return nil
 	}
 	return fmt.Errorf("unknown WebApp field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *WebAppMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.account != nil {
 		edges = append(edges, webapp.EdgeAccount)
+	}
+	if m.database != nil {
+		edges = append(edges, webapp.EdgeDatabase)
+	}
+	if m.database_user != nil {
+		edges = append(edges, webapp.EdgeDatabaseUser)
 	}
 	if m.contents != nil {
 		edges = append(edges, webapp.EdgeContents)
@@ -24634,6 +24896,14 @@ func (m *WebAppMutation) AddedIDs(name string) []ent.Value {
 		if id := m.account; id != nil {
 			return []ent.Value{*id}
 		}
+	case webapp.EdgeDatabase:
+		if id := m.database; id != nil {
+			return []ent.Value{*id}
+		}
+	case webapp.EdgeDatabaseUser:
+		if id := m.database_user; id != nil {
+			return []ent.Value{*id}
+		}
 	case webapp.EdgeContents:
 		ids := make([]ent.Value, 0, len(m.contents))
 		for id := range m.contents {
@@ -24646,7 +24916,7 @@ func (m *WebAppMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *WebAppMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.removedcontents != nil {
 		edges = append(edges, webapp.EdgeContents)
 	}
@@ -24669,9 +24939,15 @@ func (m *WebAppMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *WebAppMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.clearedaccount {
 		edges = append(edges, webapp.EdgeAccount)
+	}
+	if m.cleareddatabase {
+		edges = append(edges, webapp.EdgeDatabase)
+	}
+	if m.cleareddatabase_user {
+		edges = append(edges, webapp.EdgeDatabaseUser)
 	}
 	if m.clearedcontents {
 		edges = append(edges, webapp.EdgeContents)
@@ -24685,6 +24961,10 @@ func (m *WebAppMutation) EdgeCleared(name string) bool {
 	switch name {
 	case webapp.EdgeAccount:
 		return m.clearedaccount
+	case webapp.EdgeDatabase:
+		return m.cleareddatabase
+	case webapp.EdgeDatabaseUser:
+		return m.cleareddatabase_user
 	case webapp.EdgeContents:
 		return m.clearedcontents
 	}
@@ -24698,6 +24978,12 @@ func (m *WebAppMutation) ClearEdge(name string) error {
 	case webapp.EdgeAccount:
 		m.ClearAccount()
 		return nil
+	case webapp.EdgeDatabase:
+		m.ClearDatabase()
+		return nil
+	case webapp.EdgeDatabaseUser:
+		m.ClearDatabaseUser()
+		return nil
 	}
 	return fmt.Errorf("unknown WebApp unique edge %s", name)
 }
@@ -24708,6 +24994,12 @@ func (m *WebAppMutation) ResetEdge(name string) error {
 	switch name {
 	case webapp.EdgeAccount:
 		m.ResetAccount()
+		return nil
+	case webapp.EdgeDatabase:
+		m.ResetDatabase()
+		return nil
+	case webapp.EdgeDatabaseUser:
+		m.ResetDatabaseUser()
 		return nil
 	case webapp.EdgeContents:
 		m.ResetContents()

@@ -919,6 +919,10 @@ func init() {
 	webappDescType := webappFields[2].Descriptor()
 	// webapp.TypeValidator is a validator for the "type" field. It is called by the builders before save.
 	webapp.TypeValidator = webappDescType.Validators[0].(func(string) error)
+	// webappDescDatabasePassword is the schema descriptor for database_password field.
+	webappDescDatabasePassword := webappFields[6].Descriptor()
+	// webapp.DefaultDatabasePassword holds the default value on creation for the database_password field.
+	webapp.DefaultDatabasePassword = webappDescDatabasePassword.Default.(string)
 	websiteMixin := schema.Website{}.Mixin()
 	websiteMixinFields0 := websiteMixin[0].Fields()
 	_ = websiteMixinFields0

@@ -263,7 +263,7 @@ var Meta = map[string]TypeMeta{
 		Owner:         "account_id",
 		Repr:          "name",
 		Audit:         true,
-		Secret:        map[string]bool{},
+		Secret:        map[string]bool{"database_password": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 	},

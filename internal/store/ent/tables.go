@@ -472,10 +472,15 @@ var Tables = []*Table{
 			{Name: "name", Type: field.TypeString},
 			{Name: "type", Type: field.TypeString},
 			{Name: "settings", Type: field.TypeJSON},
+			{Name: "database_password", Type: field.TypeString},
 			{Name: "account_id", Type: field.TypeInt},
+			{Name: "database_id", Type: field.TypeInt},
+			{Name: "database_user_id", Type: field.TypeInt},
 		},
 		ForeignKeys: []ForeignKey{
 			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"database_id"}, RefTable: "databases", Cascade: false},
+			{Columns: []string{"database_user_id"}, RefTable: "database_users", Cascade: false},
 		},
 	},
 	{

@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 )
 
@@ -33,6 +35,12 @@ type WebApp struct {
 	Type string `json:"type,omitempty"`
 	// Settings holds the value of the "settings" field.
 	Settings map[string]interface{} `json:"settings,omitempty"`
+	// DatabaseID holds the value of the "database_id" field.
+	DatabaseID *int `json:"database_id,omitempty"`
+	// DatabaseUserID holds the value of the "database_user_id" field.
+	DatabaseUserID *int `json:"database_user_id,omitempty"`
+	// DatabasePassword holds the value of the "database_password" field.
+	DatabasePassword string `json:"-"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the WebAppQuery when eager-loading is set.
 	Edges        WebAppEdges `json:"edges"`
@@ -43,11 +51,15 @@ type WebApp struct {
 type WebAppEdges struct {
 	// Account holds the value of the account edge.
 	Account *Account `json:"account,omitempty"`
+	// Database holds the value of the database edge.
+	Database *Database `json:"database,omitempty"`
+	// DatabaseUser holds the value of the database_user edge.
+	DatabaseUser *DatabaseUser `json:"database_user,omitempty"`
 	// Contents holds the value of the contents edge.
 	Contents []*WebsiteContent `json:"contents,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [4]bool
 }
 
 // AccountOrErr returns the Account value or an error if the edge
@@ -61,10 +73,32 @@ func (e WebAppEdges) AccountOrErr() (*Account, error) {
 	return nil, &NotLoadedError{edge: "account"}
 }
 
+// DatabaseOrErr returns the Database value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e WebAppEdges) DatabaseOrErr() (*Database, error) {
+	if e.Database != nil {
+		return e.Database, nil
+	} else if e.loadedTypes[1] {
+		return nil, &NotFoundError{label: database.Label}
+	}
+	return nil, &NotLoadedError{edge: "database"}
+}
+
+// DatabaseUserOrErr returns the DatabaseUser value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e WebAppEdges) DatabaseUserOrErr() (*DatabaseUser, error) {
+	if e.DatabaseUser != nil {
+		return e.DatabaseUser, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: databaseuser.Label}
+	}
+	return nil, &NotLoadedError{edge: "database_user"}
+}
+
 // ContentsOrErr returns the Contents value or an error if the edge
 // was not loaded in eager-loading.
 func (e WebAppEdges) ContentsOrErr() ([]*WebsiteContent, error) {
-	if e.loadedTypes[1] {
+	if e.loadedTypes[3] {
 		return e.Contents, nil
 	}
 	return nil, &NotLoadedError{edge: "contents"}
@@ -77,9 +111,9 @@ func (*WebApp) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case webapp.FieldSettings:
 			values[i] = new([]byte)
-		case webapp.FieldID, webapp.FieldVersion, webapp.FieldAccountID:
+		case webapp.FieldID, webapp.FieldVersion, webapp.FieldAccountID, webapp.FieldDatabaseID, webapp.FieldDatabaseUserID:
 			values[i] = new(sql.NullInt64)
-		case webapp.FieldName, webapp.FieldType:
+		case webapp.FieldName, webapp.FieldType, webapp.FieldDatabasePassword:
 			values[i] = new(sql.NullString)
 		case webapp.FieldCreatedAt, webapp.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -148,6 +182,26 @@ func (_m *WebApp) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field settings: %w", err)
 				}
 			}
+		case webapp.FieldDatabaseID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field database_id", values[i])
+			} else if value.Valid {
+				_m.DatabaseID = new(int)
+				*_m.DatabaseID = int(value.Int64)
+			}
+		case webapp.FieldDatabaseUserID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field database_user_id", values[i])
+			} else if value.Valid {
+				_m.DatabaseUserID = new(int)
+				*_m.DatabaseUserID = int(value.Int64)
+			}
+		case webapp.FieldDatabasePassword:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field database_password", values[i])
+			} else if value.Valid {
+				_m.DatabasePassword = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -164,6 +218,16 @@ func (_m *WebApp) Value(name string) (ent.Value, error) {
 // QueryAccount queries the "account" edge of the WebApp entity.
 func (_m *WebApp) QueryAccount() *AccountQuery {
 	return NewWebAppClient(_m.config).QueryAccount(_m)
+}
+
+// QueryDatabase queries the "database" edge of the WebApp entity.
+func (_m *WebApp) QueryDatabase() *DatabaseQuery {
+	return NewWebAppClient(_m.config).QueryDatabase(_m)
+}
+
+// QueryDatabaseUser queries the "database_user" edge of the WebApp entity.
+func (_m *WebApp) QueryDatabaseUser() *DatabaseUserQuery {
+	return NewWebAppClient(_m.config).QueryDatabaseUser(_m)
 }
 
 // QueryContents queries the "contents" edge of the WebApp entity.
@@ -214,6 +278,18 @@ func (_m *WebApp) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("settings=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Settings))
+	builder.WriteString(", ")
+	if v := _m.DatabaseID; v != nil {
+		builder.WriteString("database_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.DatabaseUserID; v != nil {
+		builder.WriteString("database_user_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("database_password=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
 )
@@ -90,9 +92,61 @@ func (_c *WebAppCreate) SetSettings(v map[string]interface{}) *WebAppCreate {
 	return _c
 }
 
+// SetDatabaseID sets the "database_id" field.
+func (_c *WebAppCreate) SetDatabaseID(v int) *WebAppCreate {
+	_c.mutation.SetDatabaseID(v)
+	return _c
+}
+
+// SetNillableDatabaseID sets the "database_id" field if the given value is not nil.
+func (_c *WebAppCreate) SetNillableDatabaseID(v *int) *WebAppCreate {
+	if v != nil {
+		_c.SetDatabaseID(*v)
+	}
+	return _c
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (_c *WebAppCreate) SetDatabaseUserID(v int) *WebAppCreate {
+	_c.mutation.SetDatabaseUserID(v)
+	return _c
+}
+
+// SetNillableDatabaseUserID sets the "database_user_id" field if the given value is not nil.
+func (_c *WebAppCreate) SetNillableDatabaseUserID(v *int) *WebAppCreate {
+	if v != nil {
+		_c.SetDatabaseUserID(*v)
+	}
+	return _c
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (_c *WebAppCreate) SetDatabasePassword(v string) *WebAppCreate {
+	_c.mutation.SetDatabasePassword(v)
+	return _c
+}
+
+// SetNillableDatabasePassword sets the "database_password" field if the given value is not nil.
+func (_c *WebAppCreate) SetNillableDatabasePassword(v *string) *WebAppCreate {
+	if v != nil {
+		_c.SetDatabasePassword(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *WebAppCreate) SetAccount(v *Account) *WebAppCreate {
 	return _c.SetAccountID(v.ID)
+}
+
+// SetDatabase sets the "database" edge to the Database entity.
+func (_c *WebAppCreate) SetDatabase(v *Database) *WebAppCreate {
+	return _c.SetDatabaseID(v.ID)
+}
+
+// SetDatabaseUser sets the "database_user" edge to the DatabaseUser entity.
+func (_c *WebAppCreate) SetDatabaseUser(v *DatabaseUser) *WebAppCreate {
+	return _c.SetDatabaseUserID(v.ID)
 }
 
 // AddContentIDs adds the "contents" edge to the WebsiteContent entity by IDs.
@@ -157,6 +211,10 @@ func (_c *WebAppCreate) defaults() {
 		v := webapp.DefaultVersion
 		_c.mutation.SetVersion(v)
 	}
+	if _, ok := _c.mutation.DatabasePassword(); !ok {
+		v := webapp.DefaultDatabasePassword
+		_c.mutation.SetDatabasePassword(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -193,6 +251,9 @@ func (_c *WebAppCreate) check() error {
 		if err := webapp.TypeValidator(v); err != nil {
 			return &ValidationError{Name: "type", err: fmt.Errorf(`ent: validator failed for field "WebApp.type": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.DatabasePassword(); !ok {
+		return &ValidationError{Name: "database_password", err: errors.New(`ent: missing required field "WebApp.database_password"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "WebApp.account"`)}
@@ -248,6 +309,10 @@ func (_c *WebAppCreate) createSpec() (*WebApp, *sqlgraph.CreateSpec) {
 		_spec.SetField(webapp.FieldSettings, field.TypeJSON, value)
 		_node.Settings = value
 	}
+	if value, ok := _c.mutation.DatabasePassword(); ok {
+		_spec.SetField(webapp.FieldDatabasePassword, field.TypeString, value)
+		_node.DatabasePassword = value
+	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -263,6 +328,40 @@ func (_c *WebAppCreate) createSpec() (*WebApp, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.AccountID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DatabaseIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseTable,
+			Columns: []string{webapp.DatabaseColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.DatabaseID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DatabaseUserIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseUserTable,
+			Columns: []string{webapp.DatabaseUserColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.DatabaseUserID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.ContentsIDs(); len(nodes) > 0 {
@@ -417,6 +516,54 @@ func (u *WebAppUpsert) ClearSettings() *WebAppUpsert {
 	return u
 }
 
+// SetDatabaseID sets the "database_id" field.
+func (u *WebAppUpsert) SetDatabaseID(v int) *WebAppUpsert {
+	u.Set(webapp.FieldDatabaseID, v)
+	return u
+}
+
+// UpdateDatabaseID sets the "database_id" field to the value that was provided on create.
+func (u *WebAppUpsert) UpdateDatabaseID() *WebAppUpsert {
+	u.SetExcluded(webapp.FieldDatabaseID)
+	return u
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (u *WebAppUpsert) ClearDatabaseID() *WebAppUpsert {
+	u.SetNull(webapp.FieldDatabaseID)
+	return u
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (u *WebAppUpsert) SetDatabaseUserID(v int) *WebAppUpsert {
+	u.Set(webapp.FieldDatabaseUserID, v)
+	return u
+}
+
+// UpdateDatabaseUserID sets the "database_user_id" field to the value that was provided on create.
+func (u *WebAppUpsert) UpdateDatabaseUserID() *WebAppUpsert {
+	u.SetExcluded(webapp.FieldDatabaseUserID)
+	return u
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (u *WebAppUpsert) ClearDatabaseUserID() *WebAppUpsert {
+	u.SetNull(webapp.FieldDatabaseUserID)
+	return u
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (u *WebAppUpsert) SetDatabasePassword(v string) *WebAppUpsert {
+	u.Set(webapp.FieldDatabasePassword, v)
+	return u
+}
+
+// UpdateDatabasePassword sets the "database_password" field to the value that was provided on create.
+func (u *WebAppUpsert) UpdateDatabasePassword() *WebAppUpsert {
+	u.SetExcluded(webapp.FieldDatabasePassword)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -557,6 +704,62 @@ func (u *WebAppUpsertOne) UpdateSettings() *WebAppUpsertOne {
 func (u *WebAppUpsertOne) ClearSettings() *WebAppUpsertOne {
 	return u.Update(func(s *WebAppUpsert) {
 		s.ClearSettings()
+	})
+}
+
+// SetDatabaseID sets the "database_id" field.
+func (u *WebAppUpsertOne) SetDatabaseID(v int) *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabaseID(v)
+	})
+}
+
+// UpdateDatabaseID sets the "database_id" field to the value that was provided on create.
+func (u *WebAppUpsertOne) UpdateDatabaseID() *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabaseID()
+	})
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (u *WebAppUpsertOne) ClearDatabaseID() *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.ClearDatabaseID()
+	})
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (u *WebAppUpsertOne) SetDatabaseUserID(v int) *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabaseUserID(v)
+	})
+}
+
+// UpdateDatabaseUserID sets the "database_user_id" field to the value that was provided on create.
+func (u *WebAppUpsertOne) UpdateDatabaseUserID() *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabaseUserID()
+	})
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (u *WebAppUpsertOne) ClearDatabaseUserID() *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.ClearDatabaseUserID()
+	})
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (u *WebAppUpsertOne) SetDatabasePassword(v string) *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabasePassword(v)
+	})
+}
+
+// UpdateDatabasePassword sets the "database_password" field to the value that was provided on create.
+func (u *WebAppUpsertOne) UpdateDatabasePassword() *WebAppUpsertOne {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabasePassword()
 	})
 }
 
@@ -866,6 +1069,62 @@ func (u *WebAppUpsertBulk) UpdateSettings() *WebAppUpsertBulk {
 func (u *WebAppUpsertBulk) ClearSettings() *WebAppUpsertBulk {
 	return u.Update(func(s *WebAppUpsert) {
 		s.ClearSettings()
+	})
+}
+
+// SetDatabaseID sets the "database_id" field.
+func (u *WebAppUpsertBulk) SetDatabaseID(v int) *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabaseID(v)
+	})
+}
+
+// UpdateDatabaseID sets the "database_id" field to the value that was provided on create.
+func (u *WebAppUpsertBulk) UpdateDatabaseID() *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabaseID()
+	})
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (u *WebAppUpsertBulk) ClearDatabaseID() *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.ClearDatabaseID()
+	})
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (u *WebAppUpsertBulk) SetDatabaseUserID(v int) *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabaseUserID(v)
+	})
+}
+
+// UpdateDatabaseUserID sets the "database_user_id" field to the value that was provided on create.
+func (u *WebAppUpsertBulk) UpdateDatabaseUserID() *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabaseUserID()
+	})
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (u *WebAppUpsertBulk) ClearDatabaseUserID() *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.ClearDatabaseUserID()
+	})
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (u *WebAppUpsertBulk) SetDatabasePassword(v string) *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.SetDatabasePassword(v)
+	})
+}
+
+// UpdateDatabasePassword sets the "database_password" field to the value that was provided on create.
+func (u *WebAppUpsertBulk) UpdateDatabasePassword() *WebAppUpsertBulk {
+	return u.Update(func(s *WebAppUpsert) {
+		s.UpdateDatabasePassword()
 	})
 }
 

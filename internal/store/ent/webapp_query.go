@@ -14,6 +14,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
@@ -22,13 +24,15 @@ import (
 // WebAppQuery is the builder for querying WebApp entities.
 type WebAppQuery struct {
 	config
-	ctx          *QueryContext
-	order        []webapp.OrderOption
-	inters       []Interceptor
-	predicates   []predicate.WebApp
-	withAccount  *AccountQuery
-	withContents *WebsiteContentQuery
-	modifiers    []func(*sql.Selector)
+	ctx              *QueryContext
+	order            []webapp.OrderOption
+	inters           []Interceptor
+	predicates       []predicate.WebApp
+	withAccount      *AccountQuery
+	withDatabase     *DatabaseQuery
+	withDatabaseUser *DatabaseUserQuery
+	withContents     *WebsiteContentQuery
+	modifiers        []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -80,6 +84,50 @@ func (_q *WebAppQuery) QueryAccount() *AccountQuery {
 			sqlgraph.From(webapp.Table, webapp.FieldID, selector),
 			sqlgraph.To(account.Table, account.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, webapp.AccountTable, webapp.AccountColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDatabase chains the current query on the "database" edge.
+func (_q *WebAppQuery) QueryDatabase() *DatabaseQuery {
+	query := (&DatabaseClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, selector),
+			sqlgraph.To(database.Table, database.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webapp.DatabaseTable, webapp.DatabaseColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDatabaseUser chains the current query on the "database_user" edge.
+func (_q *WebAppQuery) QueryDatabaseUser() *DatabaseUserQuery {
+	query := (&DatabaseUserClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webapp.Table, webapp.FieldID, selector),
+			sqlgraph.To(databaseuser.Table, databaseuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webapp.DatabaseUserTable, webapp.DatabaseUserColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -296,13 +344,15 @@ func (_q *WebAppQuery) Clone() *WebAppQuery {
 		return nil
 	}
 	return &WebAppQuery{
-		config:       _q.config,
-		ctx:          _q.ctx.Clone(),
-		order:        append([]webapp.OrderOption{}, _q.order...),
-		inters:       append([]Interceptor{}, _q.inters...),
-		predicates:   append([]predicate.WebApp{}, _q.predicates...),
-		withAccount:  _q.withAccount.Clone(),
-		withContents: _q.withContents.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]webapp.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.WebApp{}, _q.predicates...),
+		withAccount:      _q.withAccount.Clone(),
+		withDatabase:     _q.withDatabase.Clone(),
+		withDatabaseUser: _q.withDatabaseUser.Clone(),
+		withContents:     _q.withContents.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -318,6 +368,28 @@ func (_q *WebAppQuery) WithAccount(opts ...func(*AccountQuery)) *WebAppQuery {
 		opt(query)
 	}
 	_q.withAccount = query
+	return _q
+}
+
+// WithDatabase tells the query-builder to eager-load the nodes that are connected to
+// the "database" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *WebAppQuery) WithDatabase(opts ...func(*DatabaseQuery)) *WebAppQuery {
+	query := (&DatabaseClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDatabase = query
+	return _q
+}
+
+// WithDatabaseUser tells the query-builder to eager-load the nodes that are connected to
+// the "database_user" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *WebAppQuery) WithDatabaseUser(opts ...func(*DatabaseUserQuery)) *WebAppQuery {
+	query := (&DatabaseUserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDatabaseUser = query
 	return _q
 }
 
@@ -410,8 +482,10 @@ func (_q *WebAppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*WebAp
 	var (
 		nodes       = []*WebApp{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [4]bool{
 			_q.withAccount != nil,
+			_q.withDatabase != nil,
+			_q.withDatabaseUser != nil,
 			_q.withContents != nil,
 		}
 	)
@@ -439,6 +513,18 @@ func (_q *WebAppQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*WebAp
 	if query := _q.withAccount; query != nil {
 		if err := _q.loadAccount(ctx, query, nodes, nil,
 			func(n *WebApp, e *Account) { n.Edges.Account = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDatabase; query != nil {
+		if err := _q.loadDatabase(ctx, query, nodes, nil,
+			func(n *WebApp, e *Database) { n.Edges.Database = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withDatabaseUser; query != nil {
+		if err := _q.loadDatabaseUser(ctx, query, nodes, nil,
+			func(n *WebApp, e *DatabaseUser) { n.Edges.DatabaseUser = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -474,6 +560,70 @@ func (_q *WebAppQuery) loadAccount(ctx context.Context, query *AccountQuery, nod
 		nodes, ok := nodeids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected foreign-key "account_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *WebAppQuery) loadDatabase(ctx context.Context, query *DatabaseQuery, nodes []*WebApp, init func(*WebApp), assign func(*WebApp, *Database)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*WebApp)
+	for i := range nodes {
+		if nodes[i].DatabaseID == nil {
+			continue
+		}
+		fk := *nodes[i].DatabaseID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(database.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "database_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *WebAppQuery) loadDatabaseUser(ctx context.Context, query *DatabaseUserQuery, nodes []*WebApp, init func(*WebApp), assign func(*WebApp, *DatabaseUser)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*WebApp)
+	for i := range nodes {
+		if nodes[i].DatabaseUserID == nil {
+			continue
+		}
+		fk := *nodes[i].DatabaseUserID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(databaseuser.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "database_user_id" returned %v`, n.ID)
 		}
 		for i := range nodes {
 			assign(nodes[i], n)
@@ -542,6 +692,12 @@ func (_q *WebAppQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withAccount != nil {
 			_spec.Node.AddColumnOnce(webapp.FieldAccountID)
+		}
+		if _q.withDatabase != nil {
+			_spec.Node.AddColumnOnce(webapp.FieldDatabaseID)
+		}
+		if _q.withDatabaseUser != nil {
+			_spec.Node.AddColumnOnce(webapp.FieldDatabaseUserID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

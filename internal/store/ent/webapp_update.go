@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
@@ -112,9 +114,73 @@ func (_u *WebAppUpdate) ClearSettings() *WebAppUpdate {
 	return _u
 }
 
+// SetDatabaseID sets the "database_id" field.
+func (_u *WebAppUpdate) SetDatabaseID(v int) *WebAppUpdate {
+	_u.mutation.SetDatabaseID(v)
+	return _u
+}
+
+// SetNillableDatabaseID sets the "database_id" field if the given value is not nil.
+func (_u *WebAppUpdate) SetNillableDatabaseID(v *int) *WebAppUpdate {
+	if v != nil {
+		_u.SetDatabaseID(*v)
+	}
+	return _u
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (_u *WebAppUpdate) ClearDatabaseID() *WebAppUpdate {
+	_u.mutation.ClearDatabaseID()
+	return _u
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (_u *WebAppUpdate) SetDatabaseUserID(v int) *WebAppUpdate {
+	_u.mutation.SetDatabaseUserID(v)
+	return _u
+}
+
+// SetNillableDatabaseUserID sets the "database_user_id" field if the given value is not nil.
+func (_u *WebAppUpdate) SetNillableDatabaseUserID(v *int) *WebAppUpdate {
+	if v != nil {
+		_u.SetDatabaseUserID(*v)
+	}
+	return _u
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (_u *WebAppUpdate) ClearDatabaseUserID() *WebAppUpdate {
+	_u.mutation.ClearDatabaseUserID()
+	return _u
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (_u *WebAppUpdate) SetDatabasePassword(v string) *WebAppUpdate {
+	_u.mutation.SetDatabasePassword(v)
+	return _u
+}
+
+// SetNillableDatabasePassword sets the "database_password" field if the given value is not nil.
+func (_u *WebAppUpdate) SetNillableDatabasePassword(v *string) *WebAppUpdate {
+	if v != nil {
+		_u.SetDatabasePassword(*v)
+	}
+	return _u
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_u *WebAppUpdate) SetAccount(v *Account) *WebAppUpdate {
 	return _u.SetAccountID(v.ID)
+}
+
+// SetDatabase sets the "database" edge to the Database entity.
+func (_u *WebAppUpdate) SetDatabase(v *Database) *WebAppUpdate {
+	return _u.SetDatabaseID(v.ID)
+}
+
+// SetDatabaseUser sets the "database_user" edge to the DatabaseUser entity.
+func (_u *WebAppUpdate) SetDatabaseUser(v *DatabaseUser) *WebAppUpdate {
+	return _u.SetDatabaseUserID(v.ID)
 }
 
 // AddContentIDs adds the "contents" edge to the WebsiteContent entity by IDs.
@@ -140,6 +206,18 @@ func (_u *WebAppUpdate) Mutation() *WebAppMutation {
 // ClearAccount clears the "account" edge to the Account entity.
 func (_u *WebAppUpdate) ClearAccount() *WebAppUpdate {
 	_u.mutation.ClearAccount()
+	return _u
+}
+
+// ClearDatabase clears the "database" edge to the Database entity.
+func (_u *WebAppUpdate) ClearDatabase() *WebAppUpdate {
+	_u.mutation.ClearDatabase()
+	return _u
+}
+
+// ClearDatabaseUser clears the "database_user" edge to the DatabaseUser entity.
+func (_u *WebAppUpdate) ClearDatabaseUser() *WebAppUpdate {
+	_u.mutation.ClearDatabaseUser()
 	return _u
 }
 
@@ -262,6 +340,9 @@ func (_u *WebAppUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.SettingsCleared() {
 		_spec.ClearField(webapp.FieldSettings, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.DatabasePassword(); ok {
+		_spec.SetField(webapp.FieldDatabasePassword, field.TypeString, value)
+	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -284,6 +365,64 @@ func (_u *WebAppUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(account.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseTable,
+			Columns: []string{webapp.DatabaseColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseTable,
+			Columns: []string{webapp.DatabaseColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseUserCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseUserTable,
+			Columns: []string{webapp.DatabaseUserColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseUserIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseUserTable,
+			Columns: []string{webapp.DatabaseUserColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -439,9 +578,73 @@ func (_u *WebAppUpdateOne) ClearSettings() *WebAppUpdateOne {
 	return _u
 }
 
+// SetDatabaseID sets the "database_id" field.
+func (_u *WebAppUpdateOne) SetDatabaseID(v int) *WebAppUpdateOne {
+	_u.mutation.SetDatabaseID(v)
+	return _u
+}
+
+// SetNillableDatabaseID sets the "database_id" field if the given value is not nil.
+func (_u *WebAppUpdateOne) SetNillableDatabaseID(v *int) *WebAppUpdateOne {
+	if v != nil {
+		_u.SetDatabaseID(*v)
+	}
+	return _u
+}
+
+// ClearDatabaseID clears the value of the "database_id" field.
+func (_u *WebAppUpdateOne) ClearDatabaseID() *WebAppUpdateOne {
+	_u.mutation.ClearDatabaseID()
+	return _u
+}
+
+// SetDatabaseUserID sets the "database_user_id" field.
+func (_u *WebAppUpdateOne) SetDatabaseUserID(v int) *WebAppUpdateOne {
+	_u.mutation.SetDatabaseUserID(v)
+	return _u
+}
+
+// SetNillableDatabaseUserID sets the "database_user_id" field if the given value is not nil.
+func (_u *WebAppUpdateOne) SetNillableDatabaseUserID(v *int) *WebAppUpdateOne {
+	if v != nil {
+		_u.SetDatabaseUserID(*v)
+	}
+	return _u
+}
+
+// ClearDatabaseUserID clears the value of the "database_user_id" field.
+func (_u *WebAppUpdateOne) ClearDatabaseUserID() *WebAppUpdateOne {
+	_u.mutation.ClearDatabaseUserID()
+	return _u
+}
+
+// SetDatabasePassword sets the "database_password" field.
+func (_u *WebAppUpdateOne) SetDatabasePassword(v string) *WebAppUpdateOne {
+	_u.mutation.SetDatabasePassword(v)
+	return _u
+}
+
+// SetNillableDatabasePassword sets the "database_password" field if the given value is not nil.
+func (_u *WebAppUpdateOne) SetNillableDatabasePassword(v *string) *WebAppUpdateOne {
+	if v != nil {
+		_u.SetDatabasePassword(*v)
+	}
+	return _u
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_u *WebAppUpdateOne) SetAccount(v *Account) *WebAppUpdateOne {
 	return _u.SetAccountID(v.ID)
+}
+
+// SetDatabase sets the "database" edge to the Database entity.
+func (_u *WebAppUpdateOne) SetDatabase(v *Database) *WebAppUpdateOne {
+	return _u.SetDatabaseID(v.ID)
+}
+
+// SetDatabaseUser sets the "database_user" edge to the DatabaseUser entity.
+func (_u *WebAppUpdateOne) SetDatabaseUser(v *DatabaseUser) *WebAppUpdateOne {
+	return _u.SetDatabaseUserID(v.ID)
 }
 
 // AddContentIDs adds the "contents" edge to the WebsiteContent entity by IDs.
@@ -467,6 +670,18 @@ func (_u *WebAppUpdateOne) Mutation() *WebAppMutation {
 // ClearAccount clears the "account" edge to the Account entity.
 func (_u *WebAppUpdateOne) ClearAccount() *WebAppUpdateOne {
 	_u.mutation.ClearAccount()
+	return _u
+}
+
+// ClearDatabase clears the "database" edge to the Database entity.
+func (_u *WebAppUpdateOne) ClearDatabase() *WebAppUpdateOne {
+	_u.mutation.ClearDatabase()
+	return _u
+}
+
+// ClearDatabaseUser clears the "database_user" edge to the DatabaseUser entity.
+func (_u *WebAppUpdateOne) ClearDatabaseUser() *WebAppUpdateOne {
+	_u.mutation.ClearDatabaseUser()
 	return _u
 }
 
@@ -619,6 +834,9 @@ func (_u *WebAppUpdateOne) sqlSave(ctx context.Context) (_node *WebApp, err erro
 	if _u.mutation.SettingsCleared() {
 		_spec.ClearField(webapp.FieldSettings, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.DatabasePassword(); ok {
+		_spec.SetField(webapp.FieldDatabasePassword, field.TypeString, value)
+	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -641,6 +859,64 @@ func (_u *WebAppUpdateOne) sqlSave(ctx context.Context) (_node *WebApp, err erro
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(account.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseTable,
+			Columns: []string{webapp.DatabaseColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseTable,
+			Columns: []string{webapp.DatabaseColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(database.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DatabaseUserCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseUserTable,
+			Columns: []string{webapp.DatabaseUserColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DatabaseUserIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webapp.DatabaseUserTable,
+			Columns: []string{webapp.DatabaseUserColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(databaseuser.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

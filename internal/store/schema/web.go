@@ -25,6 +25,12 @@ func (WebApp) Fields() []ent.Field {
 		field.Int("account_id"),
 		field.String("type").MaxRuneLen(32),
 		field.JSON("settings", map[string]any{}).Optional(),
+		// database_id and database_user_id are what a WordPress app made
+		// for itself when it was added, kept by the rules; database_password
+		// is that user's password, sealed (decision 15), for wp-config.php.
+		field.Int("database_id").Optional().Nillable(),
+		field.Int("database_user_id").Optional().Nillable(),
+		field.String("database_password").Default("").Sensitive(),
 	}
 }
 
@@ -33,6 +39,10 @@ func (WebApp) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("account", Account.Type).Field("account_id").Unique().Required().
 			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("database", Database.Type).Field("database_id").Unique().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
+		edge.To("database_user", DatabaseUser.Type).Field("database_user_id").Unique().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
 		edge.From("contents", WebsiteContent.Type).Ref("webapp"),
 	}
 }

@@ -903,7 +903,10 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 128},
 		{Name: "type", Type: field.TypeString, Size: 32},
 		{Name: "settings", Type: field.TypeJSON, Nullable: true},
+		{Name: "database_password", Type: field.TypeString, Default: ""},
 		{Name: "account_id", Type: field.TypeInt},
+		{Name: "database_id", Type: field.TypeInt, Nullable: true},
+		{Name: "database_user_id", Type: field.TypeInt, Nullable: true},
 	}
 	// WebAppsTable holds the schema information for the "web_apps" table.
 	WebAppsTable = &schema.Table{
@@ -913,16 +916,28 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "web_apps_accounts_account",
-				Columns:    []*schema.Column{WebAppsColumns[7]},
+				Columns:    []*schema.Column{WebAppsColumns[8]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "web_apps_databases_database",
+				Columns:    []*schema.Column{WebAppsColumns[9]},
+				RefColumns: []*schema.Column{DatabasesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "web_apps_database_users_database_user",
+				Columns:    []*schema.Column{WebAppsColumns[10]},
+				RefColumns: []*schema.Column{DatabaseUsersColumns[0]},
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
 				Name:    "webapp_account_id_name",
 				Unique:  true,
-				Columns: []*schema.Column{WebAppsColumns[7], WebAppsColumns[4]},
+				Columns: []*schema.Column{WebAppsColumns[8], WebAppsColumns[4]},
 			},
 		},
 	}
@@ -1192,6 +1207,8 @@ func init() {
 	SystemUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	TokensTable.ForeignKeys[0].RefTable = AccountsTable
 	WebAppsTable.ForeignKeys[0].RefTable = AccountsTable
+	WebAppsTable.ForeignKeys[1].RefTable = DatabasesTable
+	WebAppsTable.ForeignKeys[2].RefTable = DatabaseUsersTable
 	WebsitesTable.ForeignKeys[0].RefTable = AccountsTable
 	WebsiteContentsTable.ForeignKeys[0].RefTable = WebsitesTable
 	WebsiteContentsTable.ForeignKeys[1].RefTable = WebAppsTable

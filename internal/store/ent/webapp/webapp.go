@@ -28,8 +28,18 @@ const (
 	FieldType = "type"
 	// FieldSettings holds the string denoting the settings field in the database.
 	FieldSettings = "settings"
+	// FieldDatabaseID holds the string denoting the database_id field in the database.
+	FieldDatabaseID = "database_id"
+	// FieldDatabaseUserID holds the string denoting the database_user_id field in the database.
+	FieldDatabaseUserID = "database_user_id"
+	// FieldDatabasePassword holds the string denoting the database_password field in the database.
+	FieldDatabasePassword = "database_password"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
+	// EdgeDatabase holds the string denoting the database edge name in mutations.
+	EdgeDatabase = "database"
+	// EdgeDatabaseUser holds the string denoting the database_user edge name in mutations.
+	EdgeDatabaseUser = "database_user"
 	// EdgeContents holds the string denoting the contents edge name in mutations.
 	EdgeContents = "contents"
 	// Table holds the table name of the webapp in the database.
@@ -41,6 +51,20 @@ const (
 	AccountInverseTable = "accounts"
 	// AccountColumn is the table column denoting the account relation/edge.
 	AccountColumn = "account_id"
+	// DatabaseTable is the table that holds the database relation/edge.
+	DatabaseTable = "web_apps"
+	// DatabaseInverseTable is the table name for the Database entity.
+	// It exists in this package in order to avoid circular dependency with the "database" package.
+	DatabaseInverseTable = "databases"
+	// DatabaseColumn is the table column denoting the database relation/edge.
+	DatabaseColumn = "database_id"
+	// DatabaseUserTable is the table that holds the database_user relation/edge.
+	DatabaseUserTable = "web_apps"
+	// DatabaseUserInverseTable is the table name for the DatabaseUser entity.
+	// It exists in this package in order to avoid circular dependency with the "databaseuser" package.
+	DatabaseUserInverseTable = "database_users"
+	// DatabaseUserColumn is the table column denoting the database_user relation/edge.
+	DatabaseUserColumn = "database_user_id"
 	// ContentsTable is the table that holds the contents relation/edge.
 	ContentsTable = "website_contents"
 	// ContentsInverseTable is the table name for the WebsiteContent entity.
@@ -60,6 +84,9 @@ var Columns = []string{
 	FieldAccountID,
 	FieldType,
 	FieldSettings,
+	FieldDatabaseID,
+	FieldDatabaseUserID,
+	FieldDatabasePassword,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -87,6 +114,8 @@ var (
 	NameValidator func(string) error
 	// TypeValidator is a validator for the "type" field. It is called by the builders before save.
 	TypeValidator func(string) error
+	// DefaultDatabasePassword holds the default value on creation for the "database_password" field.
+	DefaultDatabasePassword string
 )
 
 // OrderOption defines the ordering options for the WebApp queries.
@@ -127,10 +156,39 @@ func ByType(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldType, opts...).ToFunc()
 }
 
+// ByDatabaseID orders the results by the database_id field.
+func ByDatabaseID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDatabaseID, opts...).ToFunc()
+}
+
+// ByDatabaseUserID orders the results by the database_user_id field.
+func ByDatabaseUserID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDatabaseUserID, opts...).ToFunc()
+}
+
+// ByDatabasePassword orders the results by the database_password field.
+func ByDatabasePassword(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDatabasePassword, opts...).ToFunc()
+}
+
 // ByAccountField orders the results by account field.
 func ByAccountField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newAccountStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByDatabaseField orders the results by database field.
+func ByDatabaseField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDatabaseStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByDatabaseUserField orders the results by database_user field.
+func ByDatabaseUserField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDatabaseUserStep(), sql.OrderByField(field, opts...))
 	}
 }
 
@@ -152,6 +210,20 @@ func newAccountStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AccountInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, AccountTable, AccountColumn),
+	)
+}
+func newDatabaseStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DatabaseInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, DatabaseTable, DatabaseColumn),
+	)
+}
+func newDatabaseUserStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DatabaseUserInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, DatabaseUserTable, DatabaseUserColumn),
 	)
 }
 func newContentsStep() *sqlgraph.Step {

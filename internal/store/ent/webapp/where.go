@@ -85,6 +85,21 @@ func Type(v string) predicate.WebApp {
 	return predicate.WebApp(sql.FieldEQ(FieldType, v))
 }
 
+// DatabaseID applies equality check predicate on the "database_id" field. It's identical to DatabaseIDEQ.
+func DatabaseID(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabaseID, v))
+}
+
+// DatabaseUserID applies equality check predicate on the "database_user_id" field. It's identical to DatabaseUserIDEQ.
+func DatabaseUserID(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabaseUserID, v))
+}
+
+// DatabasePassword applies equality check predicate on the "database_password" field. It's identical to DatabasePasswordEQ.
+func DatabasePassword(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabasePassword, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.WebApp {
 	return predicate.WebApp(sql.FieldEQ(FieldCreatedAt, v))
@@ -365,6 +380,131 @@ func SettingsNotNil() predicate.WebApp {
 	return predicate.WebApp(sql.FieldNotNull(FieldSettings))
 }
 
+// DatabaseIDEQ applies the EQ predicate on the "database_id" field.
+func DatabaseIDEQ(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabaseID, v))
+}
+
+// DatabaseIDNEQ applies the NEQ predicate on the "database_id" field.
+func DatabaseIDNEQ(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNEQ(FieldDatabaseID, v))
+}
+
+// DatabaseIDIn applies the In predicate on the "database_id" field.
+func DatabaseIDIn(vs ...int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldIn(FieldDatabaseID, vs...))
+}
+
+// DatabaseIDNotIn applies the NotIn predicate on the "database_id" field.
+func DatabaseIDNotIn(vs ...int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNotIn(FieldDatabaseID, vs...))
+}
+
+// DatabaseIDIsNil applies the IsNil predicate on the "database_id" field.
+func DatabaseIDIsNil() predicate.WebApp {
+	return predicate.WebApp(sql.FieldIsNull(FieldDatabaseID))
+}
+
+// DatabaseIDNotNil applies the NotNil predicate on the "database_id" field.
+func DatabaseIDNotNil() predicate.WebApp {
+	return predicate.WebApp(sql.FieldNotNull(FieldDatabaseID))
+}
+
+// DatabaseUserIDEQ applies the EQ predicate on the "database_user_id" field.
+func DatabaseUserIDEQ(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabaseUserID, v))
+}
+
+// DatabaseUserIDNEQ applies the NEQ predicate on the "database_user_id" field.
+func DatabaseUserIDNEQ(v int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNEQ(FieldDatabaseUserID, v))
+}
+
+// DatabaseUserIDIn applies the In predicate on the "database_user_id" field.
+func DatabaseUserIDIn(vs ...int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldIn(FieldDatabaseUserID, vs...))
+}
+
+// DatabaseUserIDNotIn applies the NotIn predicate on the "database_user_id" field.
+func DatabaseUserIDNotIn(vs ...int) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNotIn(FieldDatabaseUserID, vs...))
+}
+
+// DatabaseUserIDIsNil applies the IsNil predicate on the "database_user_id" field.
+func DatabaseUserIDIsNil() predicate.WebApp {
+	return predicate.WebApp(sql.FieldIsNull(FieldDatabaseUserID))
+}
+
+// DatabaseUserIDNotNil applies the NotNil predicate on the "database_user_id" field.
+func DatabaseUserIDNotNil() predicate.WebApp {
+	return predicate.WebApp(sql.FieldNotNull(FieldDatabaseUserID))
+}
+
+// DatabasePasswordEQ applies the EQ predicate on the "database_password" field.
+func DatabasePasswordEQ(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEQ(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordNEQ applies the NEQ predicate on the "database_password" field.
+func DatabasePasswordNEQ(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNEQ(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordIn applies the In predicate on the "database_password" field.
+func DatabasePasswordIn(vs ...string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldIn(FieldDatabasePassword, vs...))
+}
+
+// DatabasePasswordNotIn applies the NotIn predicate on the "database_password" field.
+func DatabasePasswordNotIn(vs ...string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldNotIn(FieldDatabasePassword, vs...))
+}
+
+// DatabasePasswordGT applies the GT predicate on the "database_password" field.
+func DatabasePasswordGT(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldGT(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordGTE applies the GTE predicate on the "database_password" field.
+func DatabasePasswordGTE(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldGTE(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordLT applies the LT predicate on the "database_password" field.
+func DatabasePasswordLT(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldLT(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordLTE applies the LTE predicate on the "database_password" field.
+func DatabasePasswordLTE(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldLTE(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordContains applies the Contains predicate on the "database_password" field.
+func DatabasePasswordContains(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldContains(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordHasPrefix applies the HasPrefix predicate on the "database_password" field.
+func DatabasePasswordHasPrefix(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldHasPrefix(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordHasSuffix applies the HasSuffix predicate on the "database_password" field.
+func DatabasePasswordHasSuffix(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldHasSuffix(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordEqualFold applies the EqualFold predicate on the "database_password" field.
+func DatabasePasswordEqualFold(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldEqualFold(FieldDatabasePassword, v))
+}
+
+// DatabasePasswordContainsFold applies the ContainsFold predicate on the "database_password" field.
+func DatabasePasswordContainsFold(v string) predicate.WebApp {
+	return predicate.WebApp(sql.FieldContainsFold(FieldDatabasePassword, v))
+}
+
 // HasAccount applies the HasEdge predicate on the "account" edge.
 func HasAccount() predicate.WebApp {
 	return predicate.WebApp(func(s *sql.Selector) {
@@ -380,6 +520,52 @@ func HasAccount() predicate.WebApp {
 func HasAccountWith(preds ...predicate.Account) predicate.WebApp {
 	return predicate.WebApp(func(s *sql.Selector) {
 		step := newAccountStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDatabase applies the HasEdge predicate on the "database" edge.
+func HasDatabase() predicate.WebApp {
+	return predicate.WebApp(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, DatabaseTable, DatabaseColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDatabaseWith applies the HasEdge predicate on the "database" edge with a given conditions (other predicates).
+func HasDatabaseWith(preds ...predicate.Database) predicate.WebApp {
+	return predicate.WebApp(func(s *sql.Selector) {
+		step := newDatabaseStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasDatabaseUser applies the HasEdge predicate on the "database_user" edge.
+func HasDatabaseUser() predicate.WebApp {
+	return predicate.WebApp(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, DatabaseUserTable, DatabaseUserColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDatabaseUserWith applies the HasEdge predicate on the "database_user" edge with a given conditions (other predicates).
+func HasDatabaseUserWith(preds ...predicate.DatabaseUser) predicate.WebApp {
+	return predicate.WebApp(func(s *sql.Selector) {
+		step := newDatabaseUserStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
