@@ -96,7 +96,7 @@ var WebApps = api.Model[ent.WebApp, *ent.WebAppQuery, WebApp, webappCreate, weba
 	Listing:       api.Listing{Orderable: []string{"id", "name", "type", "created_at", "updated_at", "account_id"}, Search: []string{"name"}, Default: "name"},
 	Presentation: api.Presentation{Name: "webapp", Label: "Web apps", Singular: "Web app", Group: "services",
 		Fieldsets: []api.Fieldset{api.Set("", "account", "name", "type"), api.Set("Settings", "settings")},
-		Choices:   map[string]api.Choice{"type": api.FromSetting("WEBAPPS_TYPES")},
+		Choices:   map[string]api.Choice{"type": {From: AppTypes.Enabled}},
 		Title:     "name", Columns: []string{"type", "directory", "account"}, Type: "WebApp", Applied: true,
 		Refs: map[string]string{"database_user": "database-user"}},
 	Client: func(c *ent.Client) api.Client[ent.WebApp, *ent.WebAppQuery] { return c.WebApp },
@@ -299,7 +299,7 @@ var WebsiteDirectives = api.Model[ent.WebsiteDirective, *ent.WebsiteDirectiveQue
 	Listing:       api.Listing{Orderable: []string{"id", "type", "created_at", "updated_at", "website_id"}, Default: "id"},
 	Presentation: api.Presentation{Name: "website-directive", Label: "Website directives", Singular: "Website directive", Group: "services",
 		Fieldsets: []api.Fieldset{api.Set("", "website", "type"), api.Set("Settings", "settings")},
-		Choices:   map[string]api.Choice{"type": api.FromSetting("WEBSITES_DIRECTIVES")},
+		Choices:   map[string]api.Choice{"type": {From: Directives.Enabled}},
 		Title:     "id", Caption: []string{"type"}, Columns: []string{"website", "type", "account"},
 		Type: "WebsiteDirective", Applied: true},
 	Client: func(c *ent.Client) api.Client[ent.WebsiteDirective, *ent.WebsiteDirectiveQuery] {
