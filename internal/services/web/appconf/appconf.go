@@ -50,29 +50,29 @@ var (
 // Check lists what in p no pool file can hold as it is.
 func (p Pool) Check() []error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	wrong := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if !name.MatchString(p.Name) || p.Name == "global" || p.Name == "www" {
-		bad("pool name %q", p.Name)
+		wrong("pool name %q", p.Name)
 	}
 	for _, u := range []string{p.User, p.Group, p.SocketOwner} {
 		if !name.MatchString(u) || u == "root" {
-			bad("user or group %q", u)
+			wrong("user or group %q", u)
 		}
 	}
 	if !path.MatchString(p.Socket) {
-		bad("socket %q", p.Socket)
+		wrong("socket %q", p.Socket)
 	}
 	if !between(p.Children, 1, 1000) || !between(p.MaxRequests, 0, 1_000_000) || !between(p.Timeout, 0, 86400) {
-		bad("pool sizes %d, %d, %d", p.Children, p.MaxRequests, p.Timeout)
+		wrong("pool sizes %d, %d, %d", p.Children, p.MaxRequests, p.Timeout)
 	}
 	for k, v := range p.Values {
 		if !iniKey.MatchString(k) || !iniVal.MatchString(v) {
-			bad("php value %s = %q", k, v)
+			wrong("php value %s = %q", k, v)
 		}
 	}
 	for k := range p.Flags {
 		if !iniKey.MatchString(k) {
-			bad("php flag %s", k)
+			wrong("php flag %s", k)
 		}
 	}
 	return errs
@@ -116,23 +116,23 @@ func (p Pool) Render() (string, error) {
 // Check lists what in v no vassal file can hold as it is.
 func (v Vassal) Check() []error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	wrong := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for _, u := range []string{v.User, v.Group, v.SocketOwner} {
 		if !name.MatchString(u) || u == "root" {
-			bad("user or group %q", u)
+			wrong("user or group %q", u)
 		}
 	}
 	if !path.MatchString(v.Dir) || !path.MatchString(v.Socket) || slices.Contains(strings.Split(v.Dir, "/"), "..") {
-		bad("paths %q, %q", v.Dir, v.Socket)
+		wrong("paths %q, %q", v.Dir, v.Socket)
 	}
 	if !module.MatchString(v.Module) {
-		bad("module %q", v.Module)
+		wrong("module %q", v.Module)
 	}
 	if !regexp.MustCompile(`^[a-z0-9]+$`).MatchString(v.Plugin) {
-		bad("plugin %q", v.Plugin)
+		wrong("plugin %q", v.Plugin)
 	}
 	if !between(v.Processes, 1, 100) || !between(v.Timeout, 0, 86400) || !between(v.MaxRequests, 0, 1_000_000) {
-		bad("vassal sizes %d, %d, %d", v.Processes, v.Timeout, v.MaxRequests)
+		wrong("vassal sizes %d, %d, %d", v.Processes, v.Timeout, v.MaxRequests)
 	}
 	return errs
 }

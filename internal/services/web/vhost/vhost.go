@@ -96,42 +96,42 @@ var (
 // Check lists what in s no configuration can hold as it is.
 func Check(s Site) []error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	wrong := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if !regexp.MustCompile(`^[A-Za-z0-9_.-]+$`).MatchString(s.Name) {
-		bad("site name %q", s.Name)
+		wrong("site name %q", s.Name)
 	}
 	if len(s.Domains) == 0 || strings.HasPrefix(s.Domains[0], "*") {
-		bad("a site needs a server name that is no wildcard first")
+		wrong("a site needs a server name that is no wildcard first")
 	}
 	for _, d := range s.Domains {
 		if !domainName.MatchString(d) {
-			bad("domain %q", d)
+			wrong("domain %q", d)
 		}
 	}
 	switch s.Protocol {
 	case HTTP:
 	case HTTPS, Both, HTTPSOnly:
 		if s.Cert == "" || s.Key == "" {
-			bad("https without a certificate and its key")
+			wrong("https without a certificate and its key")
 		}
 	default:
-		bad("protocol %q", s.Protocol)
+		wrong("protocol %q", s.Protocol)
 	}
 	for _, f := range []string{s.Cert, s.Key, s.Suspended, s.AccessLog, s.ErrorLog, s.Include, s.ACMERoot} {
 		if f != "" && !filePath.MatchString(f) {
-			bad("file path %q", f)
+			wrong("file path %q", f)
 		}
 	}
 	if !s.Active && s.Suspended == "" {
-		bad("an inactive site needs the suspended page's folder")
+		wrong("an inactive site needs the suspended page's folder")
 	}
 	seen := map[string]bool{}
 	path := func(p string) {
 		if !urlPath.MatchString(p) || slices.Contains(strings.Split(p, "/"), "..") {
-			bad("URL path %q", p)
+			wrong("URL path %q", p)
 		}
 		if seen[clean(p)] {
-			bad("two things at %q", p)
+			wrong("two things at %q", p)
 		}
 		seen[clean(p)] = true
 	}
@@ -139,43 +139,43 @@ func Check(s Site) []error {
 		path(c.Path)
 		switch {
 		case c.Kind != Static && c.Kind != PHP && c.Kind != UWSGI:
-			bad("content kind %q", c.Kind)
+			wrong("content kind %q", c.Kind)
 		case c.Kind == UWSGI && !filePath.MatchString(c.Socket), c.Kind == PHP && !filePath.MatchString(c.Socket):
-			bad("socket %q", c.Socket)
+			wrong("socket %q", c.Socket)
 		case c.Kind != UWSGI && !filePath.MatchString(c.Root):
-			bad("folder %q", c.Root)
+			wrong("folder %q", c.Root)
 		}
 		for _, d := range c.NoExec {
 			if !filePath.MatchString("/"+d) || slices.Contains(strings.Split(d, "/"), "..") {
-				bad("folder %q", d)
+				wrong("folder %q", d)
 			}
 		}
 	}
 	for _, r := range s.Redirects {
 		path(r.Path)
 		if !httpURL.MatchString(r.Target) && !urlPath.MatchString(r.Target) || strings.Contains(r.Target, "$") {
-			bad("redirect target %q", r.Target)
+			wrong("redirect target %q", r.Target)
 		}
 	}
 	for _, p := range s.Proxies {
 		path(p.Path)
 		if !httpURL.MatchString(p.URL) || strings.Contains(p.URL, "$") {
-			bad("proxy URL %q", p.URL)
+			wrong("proxy URL %q", p.URL)
 		}
 	}
 	for _, e := range s.Errors {
 		if e.Status < 400 || e.Status > 599 || !httpURL.MatchString(e.Target) && !urlPath.MatchString(e.Target) || strings.Contains(e.Target, "$") {
-			bad("error document %d %q", e.Status, e.Target)
+			wrong("error document %d %q", e.Status, e.Target)
 		}
 	}
 	for _, p := range s.Protected {
 		if !urlPath.MatchString(p.Path) || !filePath.MatchString(p.File) || !plain(p.Realm) {
-			bad("protection of %q", p.Path)
+			wrong("protection of %q", p.Path)
 		}
 	}
 	for _, h := range s.Headers {
 		if !headerName.MatchString(h.Name) || !plain(h.Value) {
-			bad("header %q", h.Name)
+			wrong("header %q", h.Name)
 		}
 	}
 	return errs
