@@ -66,22 +66,32 @@ func init() {
 		}}},
 		IgnoreFields: []string{"password", "groups", "home", "directory"},
 		After:        []string{systemusers.Backend},
-		Load:         load, Apply: apply,
+		LoadMany:     load, Apply: apply,
 	})
 }
 
-// load writes the user's crontab: its active jobs, none without a shell.
-func load(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
-	jobs, err := tx.CronJob.Query().Where(cronjob.SystemUserID(o.ID), cronjob.IsActive(true)).Order(cronjob.ByID()).All(ctx)
-	tab := ""
+// load gives each user its crontab: its active jobs, none for a user
+// without a shell; one query for the unit's users.
+func load(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([]error, error) {
+	ids := make([]int, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	jobs, err := tx.CronJob.Query().Where(cronjob.SystemUserIDIn(ids...), cronjob.IsActive(true)).Order(cronjob.ByID()).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tabs := map[int]string{}
 	for _, j := range jobs {
-		tab += j.Schedule + " " + strings.ReplaceAll(j.Command, "%", `\%`) + "\n" // a bare % ends the command
+		tabs[j.SystemUserID] += j.Schedule + " " + strings.ReplaceAll(j.Command, "%", `\%`) + "\n" // a bare % ends the command
 	}
-	if !o.Bool("is_active") || !loginShell(o.String("shell")) {
-		tab = ""
+	for _, o := range objs {
+		o.Extra = ""
+		if o.Bool("is_active") && loginShell(o.String("shell")) {
+			o.Extra = tabs[o.ID]
+		}
 	}
-	o.Extra = tab
-	return err
+	return make([]error, len(objs)), nil
 }
 
 func apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {

@@ -43,6 +43,7 @@ var (
 	path    = regexp.MustCompile(`^(/[A-Za-z0-9._@+-]+)+$`)
 	iniKey  = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
 	iniVal  = regexp.MustCompile(`^[A-Za-z0-9_.,:/+@ -]{0,1000}$`)
+	plugin  = regexp.MustCompile(`^[a-z0-9]+$`)
 	module  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$`)
 	between = func(n, lo, hi int) bool { return n >= lo && n <= hi }
 )
@@ -128,7 +129,7 @@ func (v Vassal) Check() []error {
 	if !module.MatchString(v.Module) {
 		wrong("module %q", v.Module)
 	}
-	if !regexp.MustCompile(`^[a-z0-9]+$`).MatchString(v.Plugin) {
+	if !plugin.MatchString(v.Plugin) {
 		wrong("plugin %q", v.Plugin)
 	}
 	if !between(v.Processes, 1, 100) || !between(v.Timeout, 0, 86400) || !between(v.MaxRequests, 0, 1_000_000) {

@@ -86,6 +86,7 @@ type Protection struct{ Path, Realm, File string }
 type Header struct{ Name, Value string }
 
 var (
+	siteName   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	urlPath    = regexp.MustCompile(`^(/[A-Za-z0-9._~@+-]+)*/?$`)
 	filePath   = regexp.MustCompile(`^(/[A-Za-z0-9._@+-]+)+$`)
 	domainName = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
@@ -97,7 +98,7 @@ var (
 func Check(s Site) []error {
 	var errs []error
 	wrong := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if !regexp.MustCompile(`^[A-Za-z0-9_.-]+$`).MatchString(s.Name) {
+	if !siteName.MatchString(s.Name) {
 		wrong("site name %q", s.Name)
 	}
 	if len(s.Domains) == 0 || strings.HasPrefix(s.Domains[0], "*") {
