@@ -3,6 +3,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -91,4 +92,31 @@ func (b *Bed) Customer(username string) (*Client, int) {
 	c := b.TokenFor(b.Admin, id)
 	c.Header.Set("Prefer", "wait=30")
 	return c, id
+}
+
+// Applied fails the test unless r's write reached SUCCESS on the servers,
+// and then says why: the backend, state, exit code and standard error of
+// each execution log of the request's operations.
+func (b *Bed) Applied(r *Resp) *Resp {
+	b.T.Helper()
+	got := r.Header.Get("Orchestra-Outcome")
+	if got == "SUCCESS" {
+		return r
+	}
+	var why strings.Builder
+	if ids := r.Header.Get("Orchestra-Operations"); ids != "" {
+		seen := map[int]bool{}
+		for _, o := range b.Admin.Do("GET", "/operations?page_size=100&ids="+ids, nil).JSON()["results"].([]any) {
+			op := o.(map[string]any)
+			id, ok := op["log"].(float64)
+			if !ok || seen[int(id)] {
+				continue
+			}
+			seen[int(id)] = true
+			l := b.Admin.Do("GET", "/logs/"+strconv.Itoa(int(id)), nil).JSON()
+			fmt.Fprintf(&why, "\n log %d %v %v: exit %v, error %v\n stderr: %v", int(id), l["backend"], l["state"], l["exit_code"], l["error"], l["stderr"])
+		}
+	}
+	b.T.Fatalf("%s %s: outcome %q: %s%s", r.Method, r.Path, got, r.Body, why.String())
+	return r
 }

@@ -91,13 +91,7 @@ func TestDKIMOverAPI(t *testing.T) {
 			"MAILBOXES_DKIM_DIR": mb.DKIMDir(), "MAILBOXES_DKIM_GROUP": mailtest.RspamdGroup}
 		maps.Copy(conf, bb.MasterSettings())
 		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": 1, "settings": conf}).Want(http.StatusOK)
-		applied := func(r *apitest.Resp) *apitest.Resp {
-			t.Helper()
-			if got := r.Header.Get("Orchestra-Outcome"); got != "SUCCESS" {
-				t.Fatalf("%s %s: outcome %q: %s", r.Method, r.Path, got, r.Body)
-			}
-			return r
-		}
+		applied := bed.Applied
 		lookup := lookupTXT(bb.Master)
 		served := func(name string, want ...string) {
 			t.Helper()

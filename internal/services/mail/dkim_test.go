@@ -275,13 +275,7 @@ func TestDKIMBackendFiles(t *testing.T) {
 		}
 		bed.Admin.Do("PATCH", fmt.Sprintf("/servers/%d", bed.ServerID), map[string]any{"version": 1, "settings": map[string]string{
 			"MAILBOXES_DKIM_DIR": dir, "MAILBOXES_DKIM_GROUP": group}}).Want(http.StatusOK)
-		applied := func(r *apitest.Resp) *apitest.Resp {
-			t.Helper()
-			if got := r.Header.Get("Orchestra-Outcome"); got != "SUCCESS" {
-				t.Fatalf("%s %s: outcome %q: %s", r.Method, r.Path, got, r.Body)
-			}
-			return r
-		}
+		applied := bed.Applied
 		cust, _ := bed.Customer(apitest.Unique("dk"))
 		dom := apitest.Unique("dk") + ".example"
 		domID := cust.Do("POST", "/domains", map[string]any{"name": dom}).Want(http.StatusCreated).ID()

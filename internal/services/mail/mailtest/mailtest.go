@@ -769,6 +769,20 @@ func (b *Bed) Login(tb testing.TB, user, password string) (*Client, error) {
 	return &Client{c}, nil
 }
 
+// TryLogin logs in as user and out again at once: what a test polling for
+// a password or an account state uses, so that its successful tries do not
+// hold connections up to Dovecot's per-user limit.
+func (b *Bed) TryLogin(user, password string) error {
+	return retry(func() error {
+		c, err := b.dialIMAP(user, password)
+		if err != nil {
+			return err
+		}
+		c.Logout().Wait()
+		return c.Close()
+	}, temporaryIMAP)
+}
+
 func temporaryIMAP(err error) bool {
 	var ie *imap.Error
 	if errors.As(err, &ie) {
