@@ -374,3 +374,20 @@ func locationTaken(ctx context.Context, client *ent.Client, site int, location s
 	}
 	return "", nil
 }
+
+// DomainNames are the names of the domains site s serves, in its order
+// (the first is the server name): what the site backends read, so that
+// they need not know how a site keeps its domains.
+func DomainNames(ctx context.Context, client *ent.Client, s *ent.Website) ([]string, error) {
+	doms, err := client.Domain.Query().Where(domain.IDIn(s.Domains...)).All(sys(ctx))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(s.Domains))
+	for _, id := range s.Domains {
+		if n := domainName(ctx, client, doms, id); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
