@@ -153,27 +153,27 @@ func (f *Family) Decode(ctx context.Context, name string, raw map[string]any, ty
 			errs.Add(settingsField, e.Error())
 		}
 	}
-	if len(errs) > 0 {
-		return nil, nil, errs
-	}
+	// the kind's own check runs even on what the schema refused, on what
+	// decodes, so that one answer tells every mistake
 	v := k.defaults()
 	b, err := json.Marshal(merged)
 	if err == nil {
 		err = json.Unmarshal(b, v)
 	}
-	if err != nil {
+	if err != nil && len(errs) == 0 {
 		errs.Add(settingsField, err.Error())
-		return nil, nil, errs
 	}
 	if k.check != nil {
 		var more validate.Errors
 		k.check(ctx, v, &more)
 		for _, e := range more {
-			errs.Add(settingsField+"."+e.Field, e.Message)
+			if field := settingsField + "." + e.Field; !errs.Has(field) {
+				errs.Add(field, e.Message)
+			}
 		}
-		if len(errs) > 0 {
-			return nil, nil, errs
-		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, errs
 	}
 	stored, err := toMap(v)
 	if err != nil {

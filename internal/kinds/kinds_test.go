@@ -86,6 +86,9 @@ func TestDecode(t *testing.T) {
 		{"lamp", map[string]any{"watts": "sixty", "label": strings.Repeat("x", 21)}, []string{"settings.label", "settings.watts"}},
 		{"clock", map[string]any{"zone": "Mars/Olympus", "snooze": 90}, []string{"settings.snooze", "settings.zone"}},
 		{"clock", map[string]any{"zone": "", "alarm": 1440}, []string{"settings.alarm", "settings.zone"}},
+		// the schema refuses alarm, the kind's check snooze: both at once
+		{"clock", map[string]any{"alarm": -1, "snooze": 90}, []string{"settings.alarm", "settings.snooze"}},
+		{"clock", map[string]any{"alarm": "noon", "zone": "Mars/Olympus"}, []string{"settings.alarm", "settings.zone"}},
 		{"toaster", nil, []string{"type"}},
 	} {
 		_, _, err := gadgets.Decode(ctx, tc.kind, tc.raw, "type", "settings")

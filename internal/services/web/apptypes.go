@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -18,48 +17,15 @@ import (
 // AppTypes are the kinds of web app (WEBAPPS_TYPES offers a subset).
 var AppTypes = kinds.NewFamily("web app", "WEBAPPS_TYPES")
 
-// appChecks and dirChecks run a kind's Check on settings its schema
-// refused, so that one answer tells every mistake (kinds.Decode stops at
-// the schema's).
-var appChecks, dirChecks = map[string]func(context.Context, map[string]any) validate.Errors{},
-	map[string]func(context.Context, map[string]any) validate.Errors{}
-
-// register registers k in f and its Check in checks.
-func register[S any](f *kinds.Family, checks map[string]func(context.Context, map[string]any) validate.Errors, k kinds.Kind[S]) {
-	kinds.Register(f, k)
-	if k.Check == nil {
-		return
-	}
-	checks[k.Name] = func(ctx context.Context, raw map[string]any) validate.Errors {
-		var s S
-		if k.Defaults != nil {
-			s = k.Defaults()
-		}
-		b, _ := json.Marshal(raw)
-		_ = json.Unmarshal(b, &s) // what decodes: the schema told the rest
-		var errs validate.Errors
-		k.Check(ctx, &s, &errs)
-		return errs
-	}
-}
-
-// decode is f.Decode, with the kind's Check run on what the schema
-// refused, every mistake named settings.<field>.
-func decode(ctx context.Context, f *kinds.Family, checks map[string]func(context.Context, map[string]any) validate.Errors,
-	typ string, raw map[string]any, errs *validate.Errors) (map[string]any, any, error) {
+// decode is f.Decode, its mistakes added to errs (every one at once,
+// named settings.<field>).
+func decode(ctx context.Context, f *kinds.Family, typ string, raw map[string]any, errs *validate.Errors) (map[string]any, any, error) {
 	stored, v, err := f.Decode(ctx, typ, raw, "type", "settings")
 	var found validate.Errors
 	if !errors.As(err, &found) {
 		return stored, v, err
 	}
 	errs.Merge(err)
-	if check := checks[typ]; check != nil && !found.Has("type") {
-		for _, e := range check(ctx, raw) {
-			if !errs.Has("settings." + e.Field) {
-				errs.Add("settings."+e.Field, e.Message)
-			}
-		}
-	}
 	return nil, nil, nil
 }
 
@@ -130,12 +96,12 @@ func phpDefaults() PHPSettings {
 }
 
 func init() {
-	register(AppTypes, appChecks, kinds.Kind[StaticSettings]{Name: AppStatic, Label: "Static files",
+	kinds.Register(AppTypes, kinds.Kind[StaticSettings]{Name: AppStatic, Label: "Static files",
 		Check: func(ctx context.Context, s *StaticSettings, errs *validate.Errors) {
 			checkPublicRoot(ctx, s.PublicRoot, errs)
 		}})
-	register(AppTypes, appChecks, kinds.Kind[PHPSettings]{Name: AppPHP, Label: "PHP", Defaults: phpDefaults, Check: checkPHP})
-	register(AppTypes, appChecks, kinds.Kind[PythonSettings]{Name: AppPython, Label: "Python (WSGI)",
+	kinds.Register(AppTypes, kinds.Kind[PHPSettings]{Name: AppPHP, Label: "PHP", Defaults: phpDefaults, Check: checkPHP})
+	kinds.Register(AppTypes, kinds.Kind[PythonSettings]{Name: AppPython, Label: "Python (WSGI)",
 		Defaults: func() PythonSettings {
 			return PythonSettings{Module: "wsgi:application", Version: DefaultPythonVersion.Get(), Processes: DefaultProcesses.Get(), Timeout: 30}
 		},
@@ -146,7 +112,7 @@ func init() {
 			}
 			checkVersion(ctx, "version", s.Version, PythonVersions.Get(), errs)
 		}})
-	register(AppTypes, appChecks, kinds.Kind[LinkSettings]{Name: AppLink, Label: "Symbolic link",
+	kinds.Register(AppTypes, kinds.Kind[LinkSettings]{Name: AppLink, Label: "Symbolic link",
 		Defaults: func() LinkSettings { return LinkSettings{PHPSettings: phpDefaults()} },
 		Check: func(ctx context.Context, s *LinkSettings, errs *validate.Errors) {
 			checkPHP(ctx, &s.PHPSettings, errs)
@@ -154,7 +120,7 @@ func init() {
 				errs.Add("target", msg)
 			}
 		}})
-	register(AppTypes, appChecks, kinds.Kind[WordPressSettings]{Name: AppWordPress, Label: "WordPress",
+	kinds.Register(AppTypes, kinds.Kind[WordPressSettings]{Name: AppWordPress, Label: "WordPress",
 		Defaults: func() WordPressSettings { return WordPressSettings{PHPSettings: phpDefaults()} },
 		Check: func(ctx context.Context, s *WordPressSettings, errs *validate.Errors) {
 			checkPHP(ctx, &s.PHPSettings, errs)

@@ -79,7 +79,7 @@ type IncludeSettings struct {
 }
 
 func init() {
-	register(Directives, dirChecks, kinds.Kind[RedirectSettings]{Name: DirRedirect, Label: "Redirect",
+	kinds.Register(Directives, kinds.Kind[RedirectSettings]{Name: DirRedirect, Label: "Redirect",
 		Defaults: func() RedirectSettings { return RedirectSettings{Location: "/"} },
 		Check: func(ctx context.Context, s *RedirectSettings, errs *validate.Errors) {
 			checkLocation(ctx, &s.Location, errs)
@@ -87,7 +87,7 @@ func init() {
 				errs.Add("target", msg)
 			}
 		}})
-	register(Directives, dirChecks, kinds.Kind[ProxySettings]{Name: DirProxy, Label: "Proxy",
+	kinds.Register(Directives, kinds.Kind[ProxySettings]{Name: DirProxy, Label: "Proxy",
 		Defaults: func() ProxySettings { return ProxySettings{Location: "/"} },
 		Check: func(ctx context.Context, s *ProxySettings, errs *validate.Errors) {
 			checkLocation(ctx, &s.Location, errs)
@@ -95,17 +95,17 @@ func init() {
 				errs.Add("url", msg)
 			}
 		}})
-	register(Directives, dirChecks, kinds.Kind[ErrorDocumentSettings]{Name: DirError, Label: "Error document",
+	kinds.Register(Directives, kinds.Kind[ErrorDocumentSettings]{Name: DirError, Label: "Error document",
 		Defaults: func() ErrorDocumentSettings { return ErrorDocumentSettings{Status: 404} },
 		Check: func(ctx context.Context, s *ErrorDocumentSettings, errs *validate.Errors) {
 			if msg := targetProblem(ctx, s.Target, true); msg != "" {
 				errs.Add("target", msg)
 			}
 		}})
-	register(Directives, dirChecks, kinds.Kind[ProtectionSettings]{Name: DirProtection, Label: "Password protection",
+	kinds.Register(Directives, kinds.Kind[ProtectionSettings]{Name: DirProtection, Label: "Password protection",
 		Defaults: func() ProtectionSettings { return ProtectionSettings{Location: "/", Realm: "Private"} },
 		Check:    checkProtection})
-	register(Directives, dirChecks, kinds.Kind[HeadersSettings]{Name: DirHeaders, Label: "Response headers",
+	kinds.Register(Directives, kinds.Kind[HeadersSettings]{Name: DirHeaders, Label: "Response headers",
 		Defaults: func() HeadersSettings {
 			return HeadersSettings{Location: "/", Headers: map[string]string{"X-Content-Type-Options": "nosniff"}}
 		},
@@ -130,7 +130,7 @@ func init() {
 				seen[strings.ToLower(n)] = true
 			}
 		}})
-	register(Directives, dirChecks, kinds.Kind[IncludeSettings]{Name: DirInclude, Label: "Include (staff)",
+	kinds.Register(Directives, kinds.Kind[IncludeSettings]{Name: DirInclude, Label: "Include (staff)",
 		Check: func(ctx context.Context, s *IncludeSettings, errs *validate.Errors) {
 			if msg := validate.Required(ctx, strings.TrimSpace(s.Text)); msg != "" {
 				errs.Add("text", msg)
@@ -281,7 +281,7 @@ func checkDirective(ctx context.Context, m *ent.WebsiteDirectiveMutation) error 
 			raw = map[string]any{}
 		}
 		maps.Copy(raw, sent)
-		s, _, err := decode(ctx, Directives, dirChecks, typ, raw, &errs)
+		s, _, err := decode(ctx, Directives, typ, raw, &errs)
 		if err != nil {
 			return err
 		}

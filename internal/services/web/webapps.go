@@ -126,7 +126,7 @@ func checkWebApp(ctx context.Context, m *ent.WebAppMutation) error {
 			raw = map[string]any{}
 		}
 		maps.Copy(raw, sent)
-		stored, v, err := decode(ctx, AppTypes, appChecks, typ, raw, &errs)
+		stored, v, err := decode(ctx, AppTypes, typ, raw, &errs)
 		if err != nil {
 			return err
 		}
