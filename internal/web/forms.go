@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -71,22 +72,31 @@ func (m *Model) form(s *huma.Schema, staff bool) []Field {
 	if !staff {
 		all = slices.DeleteFunc(all, func(f Field) bool { return slices.Contains(m.StaffFields, f.Name) })
 	}
+	if m.KindField != "" { // the settings of a model with kinds: every kind's fields
+		all = slices.DeleteFunc(all, func(f Field) bool { return f.Name == m.KindField })
+		for _, k := range m.Kinds {
+			for _, f := range k.Fields {
+				f.Name, f.Kind, f.Required = m.KindField+"."+f.Name, k.Name, false
+				all = append(all, f)
+			}
+		}
+	}
 	var out []Field
 	taken := map[string]bool{}
 	for _, set := range m.Fieldsets {
 		legend := set.Label
 		for _, name := range set.Fields {
 			for _, f := range all { // the field, or the fields of the object it names
-				if (f.Name == name || strings.HasPrefix(f.Name, name+".")) && !taken[f.Name] {
+				if (f.Name == name || strings.HasPrefix(f.Name, name+".")) && !taken[f.Kind+":"+f.Name] {
 					f.Legend, legend = legend, ""
 					out = append(out, f)
-					taken[f.Name] = true
+					taken[f.Kind+":"+f.Name] = true
 				}
 			}
 		}
 	}
 	for _, f := range all {
-		if !taken[f.Name] {
+		if !taken[f.Kind+":"+f.Name] {
 			out = append(out, f)
 		}
 	}
@@ -96,6 +106,52 @@ func (m *Model) form(s *huma.Schema, staff bool) []Field {
 		}
 	}
 	return out
+}
+
+// ofKind keeps of fs the fields a form of kind shows: those of no kind
+// and kind's own.
+func ofKind(fs []Field, kind string) []Field {
+	var out []Field
+	legend := "" // a group opened by a field left out opens at the next
+	for _, f := range fs {
+		if f.Kind != "" && f.Kind != kind {
+			legend = cmp.Or(legend, f.Legend)
+			continue
+		}
+		f.Legend, legend = cmp.Or(f.Legend, legend), ""
+		out = append(out, f)
+	}
+	return out
+}
+
+// chosenKind is the kind a form of m shows: the one given, else the
+// first offered.
+func (m *Model) chosenKind(fs []Field, given string) string {
+	if m.KindField == "" || given != "" {
+		return given
+	}
+	for _, f := range fs {
+		if f.Name == kindType && len(f.Enum) > 0 {
+			return f.Enum[0]
+		}
+	}
+	if len(m.Kinds) > 0 {
+		return m.Kinds[0].Name
+	}
+	return ""
+}
+
+// valueAt is obj's value of a form field's name: a.b is obj[a][b].
+func valueAt(obj map[string]any, name string) any {
+	if v, ok := obj[name]; ok {
+		return v
+	}
+	if top, sub, ok := strings.Cut(name, "."); ok {
+		if o, ok := obj[top].(map[string]any); ok {
+			return o[sub]
+		}
+	}
+	return nil
 }
 
 // choices are the values c offers now.
@@ -213,7 +269,7 @@ func formBody(ctx context.Context, fs []Field, form url.Values, cur map[string]a
 				v = typed
 			}
 		}
-		if cur != nil && sameJSON(cur[f.Name], v) {
+		if cur != nil && sameJSON(valueAt(cur, f.Name), v) {
 			continue
 		}
 		body[f.Name] = v

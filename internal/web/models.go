@@ -1,6 +1,8 @@
 package web
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +35,47 @@ type Model struct {
 	Actions     []Action     // POST /slug/{id}/verb
 	Views       []Action     // GET /slug/{id}/verb
 	Check       *huma.Schema // the body of POST /slug/check, which checks a form without saving
+	// Kinds: a model with kinds (a web app's type) has a settings field
+	// whose fields depend on the kind chosen; a form shows those of one.
+	KindField string
+	Kinds     []Kind
+}
+
+// Kind is one kind of a model with kinds, and the fields of its settings.
+type Kind struct {
+	Name, Label string
+	Fields      []Field
+}
+
+// kindType is the field that chooses a model's kind.
+const kindType = "type"
+
+// kindsOf finds, in a create or change body s, the field whose settings
+// depend on the kind (the x-orchestra-kinds extension) and the kinds'
+// fields.
+func kindsOf(reg huma.Registry, s *huma.Schema) (string, []Kind) {
+	if s == nil {
+		return "", nil
+	}
+	for name, p := range s.Properties {
+		list, ok := resolve(reg, p).Extensions["x-orchestra-kinds"].(map[string]any)
+		if !ok {
+			continue
+		}
+		var out []Kind
+		for _, k := range slices.Sorted(maps.Keys(list)) {
+			d, _ := list[k].(map[string]any)
+			ref, _ := d["$ref"].(string)
+			label, _ := d["label"].(string)
+			ks := reg.SchemaFromRef(ref)
+			if ks == nil {
+				continue
+			}
+			out = append(out, Kind{Name: k, Label: label, Fields: formFields(ks)})
+		}
+		return name, out
+	}
+	return "", nil
 }
 
 // Action is an operation on one object beyond reading and writing it.
@@ -57,6 +100,7 @@ type Field struct {
 	Description string
 	Default     any
 	Legend      string // a form's group this field opens
+	Kind        string // a setting of this kind only (the model's type), shown when it is chosen
 }
 
 // registry holds the models by slug, in display order.
@@ -166,6 +210,9 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 		}
 	}
 	for _, m := range g.order {
+		if m.KindField, m.Kinds = kindsOf(reg, m.Create); m.KindField == "" {
+			m.KindField, m.Kinds = kindsOf(reg, m.Update)
+		}
 		if m.Created != nil && (m.Item == nil || sameFields(m.Created, m.Item)) {
 			m.Created = nil
 		}

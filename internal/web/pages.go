@@ -796,7 +796,8 @@ const inlineMax = 5
 // value, TTL); others are added on their own page.
 func (w *Handler) inlineAdd(r *http.Request, rel *Related, other *Model, parent, id, back string) {
 	var fs []Field
-	for _, f := range other.form(other.Create, me(r).Staff) {
+	all := other.form(other.Create, me(r).Staff)
+	for _, f := range ofKind(all, other.chosenKind(all, "")) {
 		if f.Name == parent {
 			continue
 		}
@@ -873,6 +874,7 @@ type FormField struct {
 	Multiple    bool
 	Pick        string
 	Placeholder string // the default an empty field takes
+	Reload      string // a choice that changes the form: where the form is fetched again with it
 	Prefix      string // of its element ids, where a page has several forms
 }
 
@@ -924,7 +926,17 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 		if ref := w.isRef(r, m, f); ref != nil {
 			w.refInput(r, ref, &ff)
 		}
-		if ch, ok := m.Choices[f.Name]; ok && ch.Named && ff.Input == "select" {
+		if f.Name == kindType && len(m.Kinds) > 0 && ff.Input == "select" {
+			for _, e := range ff.Enum {
+				o := Option{Value: e, Label: e, Selected: e == ff.Value}
+				if i := slices.IndexFunc(m.Kinds, func(k Kind) bool { return k.Name == e }); i >= 0 {
+					o.Label = i18n.T(r.Context(), m.Kinds[i].Label)
+				}
+				ff.Options = append(ff.Options, o)
+			}
+			ff.Reload = "/" + m.Slug + "/new" // the chosen kind's settings
+		}
+		if ch, ok := m.Choices[f.Name]; ok && ch.Named && ff.Input == "select" && ff.Options == nil {
 			for _, e := range ff.Enum { // registered names (backends), offered as named
 				ff.Options = append(ff.Options, Option{Value: e, Label: e, Selected: e == ff.Value})
 			}
@@ -989,8 +1001,14 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fs := m.form(m.Create, me(r).Staff)
+	kind := m.chosenKind(fs, r.URL.Query().Get(kindType))
+	fs = ofKind(fs, kind)
+	vals := defaults(fs, r.URL.Query(), m.Toggle)
+	if kind != "" {
+		vals[kindType] = kind
+	}
 	w.renderForm(rw, r, http.StatusOK, m, i18n.T(r.Context(), "Add %s", inSentence(i18n.T(r.Context(), m.Singular))),
-		"/"+m.Slug+"/new", fs, defaults(fs, r.URL.Query(), m.Toggle), nil)
+		"/"+m.Slug+"/new", fs, vals, nil)
 }
 
 func (w *Handler) renderForm(rw http.ResponseWriter, r *http.Request, status int, m *Model, title, action string, fs []Field, vals map[string]string, p *problem) {
@@ -1030,6 +1048,7 @@ func (w *Handler) add(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fs := m.form(m.Create, me(r).Staff)
+	fs = ofKind(fs, m.chosenKind(fs, r.PostForm.Get(kindType)))
 	title := i18n.T(ctx, "Add %s", inSentence(i18n.T(ctx, m.Singular)))
 	body, errs := w.formBodyOf(r, m, fs, nil)
 	if len(errs) > 0 {
@@ -1083,10 +1102,10 @@ func (w *Handler) editForm(rw http.ResponseWriter, r *http.Request) {
 	if obj == nil {
 		return
 	}
-	fs := m.form(m.Update, me(r).Staff)
+	fs := ofKind(m.form(m.Update, me(r).Staff), formValue(Field{}, obj[kindType]))
 	vals := map[string]string{"version": formValue(Field{}, obj["version"])}
 	for _, f := range fs {
-		vals[f.Name] = formValue(f, obj[f.Name])
+		vals[f.Name] = formValue(f, valueAt(obj, f.Name))
 		if f.Format == "date-time" && len(vals[f.Name]) > 16 {
 			vals[f.Name] = vals[f.Name][:16]
 		}
@@ -1117,7 +1136,7 @@ func (w *Handler) edit(rw http.ResponseWriter, r *http.Request) {
 		w.apiError(rw, r, &problem{Status: http.StatusBadRequest, Message: err.Error()})
 		return
 	}
-	fs := m.form(m.Update, me(r).Staff)
+	fs := ofKind(m.form(m.Update, me(r).Staff), formValue(Field{}, obj[kindType]))
 	title := w.changeTitle(r, m, id, obj)
 	patch, errs := w.formBodyOf(r, m, fs, obj)
 	if len(errs) > 0 {
@@ -1502,7 +1521,7 @@ func (w *Handler) check(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_ = r.ParseForm()
 	// only the fields the check takes, from the whole form
-	body, _ := w.formBodyOf(r, m, m.form(m.Check, me(r).Staff), nil)
+	body, _ := w.formBodyOf(r, m, ofKind(m.form(m.Check, me(r).Staff), r.PostForm.Get(kindType)), nil)
 	status, _, resp := w.call(r, http.MethodPost, "/"+m.Slug+"/check", body)
 	var out map[string]any
 	if status >= 300 || json.Unmarshal(resp, &out) != nil {

@@ -61,7 +61,7 @@ type (
 	webappCreate = struct {
 		Name     string           `json:"name" maxLength:"128" doc:"Lower-case letters, digits and . _ -: the name of its folder, never changed."`
 		Account  int              `json:"account,omitempty" ent:"account_id,omitzero"`
-		Type     string           `json:"type" maxLength:"32" doc:"How it runs: static, php, python, symbolic-link or wordpress (WEBAPPS_TYPES); never changed."`
+		Type     string           `json:"type" maxLength:"32" doc:"How the app runs, which never changes. The kinds offered are WEBAPPS_TYPES: static, php, python, symbolic-link and wordpress."`
 		Settings AppSettingsValue `json:"settings,omitempty" doc:"The type's settings; those left out take their defaults." ent:"-"`
 	}
 	webappPatch = struct {
@@ -269,7 +269,7 @@ func directiveOut(d *ent.WebsiteDirective) WebsiteDirective {
 type (
 	directiveCreate = struct {
 		Website  int                    `json:"website" minimum:"1" ent:"website_id"`
-		Type     string                 `json:"type" maxLength:"32" doc:"redirect, proxy, error-document, protection, headers, or include (staff only) (WEBSITES_DIRECTIVES); never changed."`
+		Type     string                 `json:"type" maxLength:"32" doc:"What the directive does, which never changes. The kinds offered are WEBSITES_DIRECTIVES: redirect, proxy, error-document, protection, headers and include (staff only)."`
 		Settings DirectiveSettingsValue `json:"settings,omitempty" doc:"The type's settings." ent:"-"`
 	}
 	directivePatch = struct {
