@@ -379,15 +379,33 @@ func locationTaken(ctx context.Context, client *ent.Client, site int, location s
 // (the first is the server name): what the site backends read, so that
 // they need not know how a site keeps its domains.
 func DomainNames(ctx context.Context, client *ent.Client, s *ent.Website) ([]string, error) {
-	doms, err := client.Domain.Query().Where(domain.IDIn(s.Domains...)).All(sys(ctx))
+	names, err := DomainNamesOf(ctx, client, []*ent.Website{s})
+	return names[s.ID], err
+}
+
+// DomainNamesOf is DomainNames of many sites in one query, by site id.
+func DomainNamesOf(ctx context.Context, client *ent.Client, sites []*ent.Website) (map[int][]string, error) {
+	var ids []int
+	for _, s := range sites {
+		ids = append(ids, s.Domains...)
+	}
+	doms, err := client.Domain.Query().Where(domain.IDIn(ids...)).Select(domain.FieldName).All(sys(ctx))
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(s.Domains))
-	for _, id := range s.Domains {
-		if n := domainName(ctx, client, doms, id); n != "" {
-			names = append(names, n)
-		}
+	byID := make(map[int]string, len(doms))
+	for _, d := range doms {
+		byID[d.ID] = d.Name
 	}
-	return names, nil
+	out := make(map[int][]string, len(sites))
+	for _, s := range sites {
+		names := make([]string, 0, len(s.Domains))
+		for _, id := range s.Domains {
+			if n := byID[id]; n != "" {
+				names = append(names, n)
+			}
+		}
+		out[s.ID] = names
+	}
+	return out, nil
 }

@@ -1,7 +1,9 @@
 package vhost
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -81,7 +83,8 @@ func apacheSite(w func(int, string, ...any), s Site) {
 	if s.Include != "" {
 		w(1, "Include %s", quote(s.Include))
 	}
-	for _, h := range s.Headers {
+	siteHeaders, _ := s.headers("/")
+	for _, h := range siteHeaders {
 		// mod_headers reads % as a format: %% is one
 		w(1, "Header always set %s %s", h.Name, quote(strings.ReplaceAll(h.Value, "%", "%%")))
 	}
@@ -118,6 +121,28 @@ func apacheSite(w func(int, string, ...any), s Site) {
 			w(2, "Require valid-user")
 			w(1, "</Location>")
 		}
+	}
+	apacheHeaders(w, s)
+}
+
+// apacheHeaders sets the headers of locations, shortest first: a later
+// <Location> overrides an earlier one.
+func apacheHeaders(w func(int, string, ...any), s Site) {
+	var paths []string
+	for _, h := range s.Headers {
+		if p := clean(h.Path); p != "/" && !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	slices.SortFunc(paths, func(a, b string) int { return cmp.Or(len(a)-len(b), strings.Compare(a, b)) })
+	for _, p := range paths {
+		w(1, "<Location %s>", quote(p))
+		for _, h := range s.Headers {
+			if clean(h.Path) == p {
+				w(2, "Header always set %s %s", h.Name, quote(strings.ReplaceAll(h.Value, "%", "%%")))
+			}
+		}
+		w(1, "</Location>")
 	}
 }
 

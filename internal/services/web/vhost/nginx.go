@@ -78,7 +78,8 @@ func Nginx(s Site) (string, error) {
 	if s.Include != "" {
 		w(1, "include %s;", quote(s.Include))
 	}
-	for _, h := range s.Headers {
+	siteHeaders, _ := s.headers("/")
+	for _, h := range siteHeaders {
 		w(1, "add_header %s %s always;", h.Name, quote(h.Value))
 	}
 	for _, e := range s.Errors {
@@ -88,6 +89,7 @@ func Nginx(s Site) (string, error) {
 		if l.path != "/" {
 			// the folder's own path: to it with a slash, as Apache's mod_dir
 			w(1, "location = %s {", quote(l.path))
+			nginxHeaders(w, s, l.path)
 			if l.redirect != nil {
 				nginxBody(w, l)
 			} else {
@@ -96,11 +98,25 @@ func Nginx(s Site) (string, error) {
 			w(1, "}")
 		}
 		w(1, "location %s {", quote(strings.TrimSuffix(l.path, "/")+"/"))
+		nginxHeaders(w, s, l.path)
 		nginxBody(w, l)
 		w(1, "}")
 	}
 	w(0, "}")
 	return b.String(), nil
+}
+
+// nginxHeaders sets the headers of a location under which some apply
+// that the whole site does not have: all of them, since a location's
+// add_header hides the server's.
+func nginxHeaders(w func(int, string, ...any), s Site, p string) {
+	site, located := s.headers(p)
+	if len(located) == 0 {
+		return
+	}
+	for _, h := range append(site, located...) {
+		w(2, "add_header %s %s always;", h.Name, quote(h.Value))
+	}
 }
 
 // nginxBody is what answers under l.

@@ -82,8 +82,9 @@ type ErrorDoc struct {
 // Protection asks for a login under Path, checked against an htpasswd File.
 type Protection struct{ Path, Realm, File string }
 
-// Header is a response header set on every answer.
-type Header struct{ Name, Value string }
+// Header is a response header set on every answer under Path ("" or "/":
+// the whole site).
+type Header struct{ Path, Name, Value string }
 
 var (
 	siteName   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -175,7 +176,7 @@ func Check(s Site) []error {
 		}
 	}
 	for _, h := range s.Headers {
-		if !headerName.MatchString(h.Name) || !plain(h.Value) {
+		if !headerName.MatchString(h.Name) || !plain(h.Value) || h.Path != "" && !urlPath.MatchString(h.Path) {
 			wrong("header %q", h.Name)
 		}
 	}
@@ -231,6 +232,11 @@ func (s Site) locations() []location {
 	for _, p := range s.Protected {
 		add(p.Path)
 	}
+	for _, h := range s.Headers {
+		if h.Path != "" {
+			add(h.Path)
+		}
+	}
 	slices.SortFunc(paths, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
 	out := make([]location, 0, len(paths))
 	for _, p := range paths {
@@ -269,6 +275,20 @@ func (s Site) locations() []location {
 		out = append(out, l)
 	}
 	return out
+}
+
+// headers are the headers of answers under p: the site's, then those of
+// the locations that cover p, shortest first.
+func (s Site) headers(p string) (site, located []Header) {
+	for _, h := range s.Headers {
+		if clean(h.Path) == "/" {
+			site = append(site, h)
+		} else if under(p, clean(h.Path)) {
+			located = append(located, h)
+		}
+	}
+	slices.SortStableFunc(located, func(a, b Header) int { return len(clean(a.Path)) - len(clean(b.Path)) })
+	return site, located
 }
 
 // listens are the site's ports: plain http and https, and whether plain

@@ -31,7 +31,8 @@ func site(dir string) Site {
 		Proxies:   []Proxy{{Path: "/api", URL: "http://127.0.0.1:9000/v1", Timeout: 30}},
 		Errors:    []ErrorDoc{{Status: 404, Target: "/404.html"}, {Status: 503, Target: "https://status.example/"}},
 		Protected: []Protection{{Path: "/wp-admin", Realm: `Staff "only" \ area`, File: dir + "/shop.htpasswd"}},
-		Headers:   []Header{{Name: "X-Frame-Options", Value: "SAMEORIGIN"}, {Name: "X-Note", Value: `100% "quoted"`}},
+		Headers: []Header{{Name: "X-Frame-Options", Value: "SAMEORIGIN"}, {Name: "X-Note", Value: `100% "quoted"`},
+			{Path: "/wp-admin", Name: "X-Robots-Tag", Value: "noindex"}},
 	}
 }
 
