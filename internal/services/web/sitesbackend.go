@@ -14,13 +14,13 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/paths"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
+	"github.com/orchestra-panel/orchestra/internal/services/web/vhost"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
-	"github.com/orchestra-panel/orchestra/internal/services/web/vhost"
 )
 
 // The website backends: one virtual host file per website, for nginx
