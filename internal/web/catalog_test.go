@@ -54,6 +54,13 @@ func shown(g *registry) map[string]string {
 		for _, s := range []*huma.Schema{m.Item, m.Create, m.Update, m.Created} {
 			schema(where, s)
 		}
+		for _, k := range m.Kinds {
+			add(where, k.Label)
+			for _, f := range k.Fields {
+				add(where, humanize(f.Name))
+				add(where, f.Description)
+			}
+		}
 		for _, f := range m.Filters {
 			add(where, humanize(f.Name))
 			add(where, f.Description)

@@ -914,7 +914,7 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 			ff.Input = "select"
 		case f.Type == "integer" || f.Type == "number":
 			ff.Input = "number"
-		case f.Type == "array" || f.Type == "object" || f.MaxLength > 1000: // long texts: expressions, zones, values
+		case f.Type == "array" || f.Type == "object" || f.MaxLength > 2048: // long texts: expressions, zones, values (not URLs nor paths)
 			ff.Input = "textarea"
 		case secret(f):
 			ff.Input = "password"
