@@ -50,7 +50,7 @@ func TestKindSettingsForm(t *testing.T) {
 		has("the add form", body, false, `name="settings.memory_limit"`, `name="settings"`)
 		_, _, body = b.get("/webapps/new?type=php&name=blog&settings.public_root=web")
 		has("the form for PHP", body, true, `name="settings.memory_limit"`, `name="settings.display_errors"`,
-			`name="settings.enable_functions"`, `value="blog"`, `>web</textarea>`)
+			`name="settings.enable_functions"`, `value="blog"`, `value="web"`)
 		has("the form for PHP", body, false, `name="settings.module"`)
 
 		code, loc, body := b.post("/webapps/new", url.Values{"name": {"blog"}, "type": {"php"}, "settings.memory_limit": {"256M"},
@@ -71,7 +71,7 @@ func TestKindSettingsForm(t *testing.T) {
 		}
 		edit := "/webapps/" + strconv.Itoa(app.ID) + "/edit"
 		_, _, body = b.get(edit)
-		has("the change form", body, true, `name="settings.memory_limit"`, `value="256M"`, `>web</textarea>`)
+		has("the change form", body, true, `name="settings.memory_limit"`, `value="256M"`, `value="web"`)
 		has("the change form", body, false, `name="settings.module"`, `name="settings"`)
 		code, _, body = b.post(edit, url.Values{"version": {strconv.Itoa(app.Version)}, "settings.memory_limit": {"lots"}, "settings.public_root": {"../out"}})
 		if code != http.StatusUnprocessableEntity {
