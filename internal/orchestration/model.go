@@ -167,7 +167,10 @@ func (m *model) snapshots(ctx context.Context, q querier, dialect string, ids []
 		id, _ := snap["id"].(int)
 		out[id] = snap
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, fill(ctx, q, m.name, out)
 }
 
 func normalize(t field.Type, v any) any {

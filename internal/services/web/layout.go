@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -53,22 +54,59 @@ func On(srv orchestration.Server, s settings.Handle[string], version string) str
 // vassals): not the account's own, so that the code cannot write the
 // account's files but for the folders an app names writable. It is a
 // member of the account's main group, through which it reads them.
+//
+// Names are one-to-one: a plain name (lower-case letters, digits, . _ -,
+// starting with a letter or _) of up to 28 characters takes -web; any
+// other (longer, or with capitals, which the pools' names may not hold)
+// is folded and cut, and a hash of the whole name follows, ending in -w,
+// which no name of the first form ends in.
 func ExecUser(username string) string {
-	if len(username) <= 28 {
+	if len(username) <= 28 && plain.MatchString(username) {
 		return username + "-web"
 	}
-	// useradd takes 32 characters: keep the names of long accounts unique
-	h := sha256.Sum256([]byte(username))
-	return username[:19] + "-" + hex.EncodeToString(h[:4]) + "-w"
+	return fold(username, 19) + "-" + hash(username)[:8] + "-w"
+}
+
+// plain is a name the pools' and vassals' files take as it is.
+var plain = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*$`)
+
+// fold is s in lower case, cut to n characters, every other character as
+// _, starting with a letter or _.
+func fold(s string, n int) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || !(b[0] >= 'a' && b[0] <= 'z' || b[0] == '_') {
+		b = append([]byte{'_'}, b...)
+	}
+	return string(b[:min(len(b), n)])
+}
+
+func hash(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:])
+}
+
+// appLabel names what belongs to one app of an account (its pool, its
+// vassal): the account's and the app's names for people, and a hash of
+// both, since "ann" + "b-x" and "ann-b" + "x" read alike; up to 64
+// characters, as appconf takes them.
+func appLabel(username, app string) string {
+	return fold(username+"-"+app, 47) + "-" + hash(username, app)[:16]
 }
 
 // PoolName is the PHP-FPM pool of an app (name) of account username with
-// PHP version, per WEBAPPS_PHPFPM_POOL_PER (per).
+// PHP version, per WEBAPPS_PHPFPM_POOL_PER (per): per account, its
+// execution user and the version (ann-web-php8.2); per app, the app's
+// label (ann-blog-0123456789abcdef).
 func PoolName(per, username, app, version string) string {
 	if per == "app" {
-		return username + "-" + app
+		return appLabel(username, app)
 	}
-	return username + "-php" + version
+	return ExecUser(username) + "-php" + version
 }
 
 // PoolSocket is pool's socket on srv.
@@ -77,8 +115,8 @@ func PoolSocket(srv orchestration.Server, pool, version string) string {
 }
 
 // VassalName is the uWSGI vassal (file NAME.ini, socket NAME.sock) of app
-// of account username.
-func VassalName(username, app string) string { return username + "-" + app }
+// of account username: the app's label.
+func VassalName(username, app string) string { return appLabel(username, app) }
 
 // VassalSocket is a vassal's socket on srv.
 func VassalSocket(srv orchestration.Server, vassal string) string {

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+)
+
+// The execution user of an account (ExecUser): a UNIX user of its own
+// group, without a home or a shell, a member of the account's main group
+// (a supplementary group): it reads the account's home (0750) and files
+// (0644) through the group, and writes only where an ACL lets it (an app's
+// writable folders). Its comment (GECOS) marks it as the panel's, for
+// that account: a user of the same name without the mark is refused, never
+// taken over or removed. The pool and vassal backends (and the folder
+// backend, for writable folders) make it when they need it; the pool and
+// vassal backends remove it with the account's last pool or vassal on the
+// server.
+
+// execHelpers are the shell functions; web_pool_dirs and web_vassal_dir
+// name where pools and vassals are.
+const execHelpers = `# web_exec_user EXEC USER: USER's execution user EXEC exists, in USER's group
+web_exec_user() {
+  local entry
+  if entry=$(getent passwd "$1"); then
+    entry=$(cut -d: -f5 <<<"$entry")
+    if [[ ${entry%%,*} != "orchestra-web $2" ]]; then
+      echo "orchestra: a user $1 exists on the server and is not the web execution user of $2: refused" >&2
+      return 1
+    fi
+  else
+    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group \
+      --comment "orchestra-web $2" -- "$1"
+    web_exec_nscd
+  fi
+  if getent group "$2" >/dev/null && ! id -nG -- "$1" | tr ' ' '\n' | grep -qxF -- "$2"; then
+    usermod -a -G "$2" -- "$1"
+    web_exec_nscd
+  fi
+}
+web_exec_nscd() {
+  if [[ -x /usr/sbin/nscd ]]; then /usr/sbin/nscd -i passwd 2>/dev/null || true; /usr/sbin/nscd -i group 2>/dev/null || true; fi
+}
+web_exec_idle() { ! pgrep -u "$1" >/dev/null; }
+# web_exec_drop EXEC USER: removes USER's execution user EXEC once no pool
+# or vassal on the server runs as it
+web_exec_drop() {
+  local d f entry
+  entry=$(getent passwd "$1") || return 0
+  entry=$(cut -d: -f5 <<<"$entry")
+  [[ ${entry%%,*} == "orchestra-web $2" ]] || return 0
+  for d in "${web_pool_dirs[@]}"; do
+    for f in "$d"/*.conf; do
+      if [[ -f $f ]] && grep -qxF -- "user = $1" "$f"; then return 0; fi
+    done
+  done
+  for f in "$web_vassal_dir"/*.ini; do
+    if [[ -f $f ]] && grep -qxF -- "uid = $1" "$f"; then return 0; fi
+  done
+  pkill -KILL -u "$1" 2>/dev/null || true
+  web_until 10 "the end of $1's processes" web_exec_idle "$1"
+  userdel -- "$1"
+  web_exec_nscd
+}`
+
+// prepareExec defines the helpers for srv.
+func prepareExec(s *orchestration.Script, srv orchestration.Server) {
+	dirs := make([]string, 0, len(PHPVersions.Get()))
+	for _, v := range PHPVersions.Get() {
+		dirs = append(dirs, orchestration.Quote(On(srv, PHPFPMPools, v)))
+	}
+	s.Raw("web_pool_dirs=(" + strings.Join(dirs, " ") + ")")
+	s.Var("web_vassal_dir", srv.Setting(UWSGIVassals.Name(), UWSGIVassals.Get()))
+	s.Raw(execHelpers)
+}
