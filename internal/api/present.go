@@ -37,6 +37,9 @@ type Presentation struct {
 	// Refs maps fields holding ids of another model to its name, where the
 	// field is not named as the model (top → domain).
 	Refs map[string]string `json:"refs,omitempty"`
+	// RefFilters narrow the objects a reference field offers: list query
+	// parameters by field (a website's domains: host=true).
+	RefFilters map[string]string `json:"ref_filters,omitempty"`
 	// Toggle is the boolean field disable and enable set, if any.
 	Toggle string `json:"toggle,omitempty"`
 	// Staff hides the model from customers' navigation.

@@ -31,7 +31,7 @@ func TestKindSettingsForm(t *testing.T) {
 		top.Handle("/", web.New(a))
 		srv := httptest.NewServer(top)
 		defer srv.Close()
-		account(t, st, "kindcust", "Cust-password-1", false)
+		cust := account(t, st, "kindcust", "Cust-password-1", false)
 		b := newBrowser(t, srv.URL)
 		if code, _, _ := b.post("/login", url.Values{"username": {"kindcust"}, "password": {"Cust-password-1"}}); code != http.StatusSeeOther {
 			t.Fatal("login", code)
@@ -78,5 +78,21 @@ func TestKindSettingsForm(t *testing.T) {
 			t.Fatalf("a bad change: %d", code)
 		}
 		has("the refused change", body, true, `id="f-settings.memory_limit-error"`, `id="f-settings.public_root-error"`)
+
+		// a website's domains: host names only, protocols in words
+		err = st.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
+			for _, n := range []string{"kind.example", "_dmarc.kind.example", "sel._domainkey.kind.example"} {
+				if err := tx.Domain.Create().SetName(n).SetAccountID(cust.ID).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, body = b.get("/websites/new")
+		has("the website form", body, true, `>kind.example</option>`, `<option value="https-only">HTTPS, with HTTP redirected to it</option>`)
+		has("the website form", body, false, `_dmarc`, `_domainkey`)
 	})
 }

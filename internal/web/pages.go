@@ -924,7 +924,7 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 			ff.Input = "text"
 		}
 		if ref := w.isRef(r, m, f); ref != nil {
-			w.refInput(r, ref, &ff)
+			w.refInput(r, m, ref, &ff)
 		}
 		if f.Name == kindType && len(m.Kinds) > 0 && ff.Input == "select" {
 			for _, e := range ff.Enum {

@@ -40,10 +40,14 @@ func (w *Handler) isRef(r *http.Request, m *Model, f Field) *Model {
 }
 
 // refInput makes ff, a reference to ref, a select or a name box.
-func (w *Handler) refInput(r *http.Request, ref *Model, ff *FormField) {
+func (w *Handler) refInput(r *http.Request, m, ref *Model, ff *FormField) {
 	q := url.Values{"page_size": {strconv.Itoa(pickLimit)}}
 	if slices.Contains(ref.Orderable, ref.Title) {
 		q.Set("ordering", ref.Title)
+	}
+	if f, ok := m.RefFilters[ff.Name]; ok {
+		more, _ := url.ParseQuery(f)
+		maps.Copy(q, more)
 	}
 	res, _, _ := w.listJSON(r, ref.Slug, q)
 	if res == nil {

@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
@@ -281,13 +283,25 @@ var Records = api.Model[ent.Record, *ent.RecordQuery, Record, recordCreate, reco
 // domainList is the list of domains' parameters.
 type domainList struct {
 	api.ListParams
-	Name    string `query:"name" maxLength:"253"`
-	Account int    `query:"account" minimum:"0"`
-	Top     int    `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
+	Name    string        `query:"name" maxLength:"253"`
+	Account int           `query:"account" minimum:"0"`
+	Top     int           `query:"top" minimum:"0" doc:"Subdomains of this top domain."`
+	Host    api.BoolParam `query:"host" enum:"true,false" doc:"true: only names that may name a host (a website); no label starts with _ (_dmarc, DKIM selectors)."`
 }
 
 func (l domainList) Filters() []any {
 	return []any{"name", l.Name, "account_id", l.Account, "top_id", l.Top}
+}
+
+func (l domainList) Where() []func(*sql.Selector) {
+	underscore := domain.Or(domain.NameHasPrefix("_"), domain.NameContains("._"))
+	switch l.Host {
+	case "true":
+		return []func(*sql.Selector){domain.Not(underscore)}
+	case "false":
+		return []func(*sql.Selector){underscore}
+	}
+	return nil
 }
 
 // Domains are DNS domains and their zones.

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
@@ -190,7 +191,7 @@ var Websites = api.Model[ent.Website, *ent.WebsiteQuery, Website, websiteCreate,
 		Choices:   map[string]api.Choice{"protocol": api.FromSetting(OfferedProtocols.Name())},
 		Defaults:  map[string]string{"protocol": DefaultProtocol.Name()},
 		Title:     "name", Columns: []string{"domains", "protocol", "is_active", "account"}, Toggle: "is_active",
-		Refs: map[string]string{"domains": "domain"}, Type: "Website", Applied: true},
+		Refs: map[string]string{"domains": "domain"}, RefFilters: map[string]string{"domains": "host=true"}, Type: "Website", Applied: true},
 	Client: func(c *ent.Client) api.Client[ent.Website, *ent.WebsiteQuery] { return c.Website },
 	Out:    websiteOut,
 }
@@ -321,6 +322,8 @@ var WebsiteDirectives = api.Model[ent.WebsiteDirective, *ent.WebsiteDirectiveQue
 }
 
 func init() {
+	api.SayValues(map[string]string{HTTP: i18n.M("HTTP"), HTTPS: i18n.M("HTTPS"), HTTPBoth: i18n.M("HTTP and HTTPS"),
+		HTTPSOnly: i18n.M("HTTPS, with HTTP redirected to it")})
 	api.Declare(WebApps)
 	api.Declare(Websites)
 	api.Declare(WebsiteContents)

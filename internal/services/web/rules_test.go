@@ -131,6 +131,14 @@ func TestWebsiteRules(t *testing.T) {
 			"domains": []int{bobDom}}), "body.name", "body.protocol", "body.domains")
 		wantFields(t, "only a wildcard", ann.Do("POST", "/websites", map[string]any{"name": "w", "domains": []int{wild}}), "body.domains")
 		wantFields(t, "no domain", ann.Do("POST", "/websites", map[string]any{"name": "w", "domains": []int{}}), "body.domains")
+		// names there for mail and DNS are no host names, and are not offered
+		dmarc := ann.Do("POST", "/domains", map[string]any{"name": "_dmarc.ann.example"}).Want(http.StatusCreated).ID()
+		wantFields(t, "a _ label", ann.Do("POST", "/websites", map[string]any{"name": "w", "domains": []int{dom, dmarc}}), "body.domains")
+		hosts := ann.Do("GET", "/domains?host=true", nil).JSON()["results"].([]any)
+		others := ann.Do("GET", "/domains?host=false", nil).JSON()["results"].([]any)
+		if len(hosts) != 2 || len(others) != 1 || others[0].(map[string]any)["name"] != "_dmarc.ann.example" {
+			t.Errorf("domains that are host names: %v; not: %v", hosts, others)
+		}
 		r := ann.Do("POST", "/websites", map[string]any{"name": "main", "domains": []int{dom, wild, dom}}).Want(http.StatusCreated).JSON()
 		if r["protocol"] != "http" || fmt.Sprint(r["domains"]) != fmt.Sprint([]any{float64(dom), float64(wild)}) {
 			t.Errorf("a new website: %v", r)

@@ -153,6 +153,11 @@ func checkWebsite(ctx context.Context, m *ent.WebsiteMutation) error {
 				break
 			}
 		}
+		for _, d := range doms {
+			if !errs.Has("domains") && !HostName(d.Name) {
+				errs.Add("domains", i18n.T(ctx, "%s is no host name a website may serve (a label starts with _: it is there for mail or DNS).", d.Name))
+			}
+		}
 		if !errs.Has("domains") && !slices.ContainsFunc(doms, func(d *ent.Domain) bool { return !strings.HasPrefix(d.Name, "*.") }) {
 			errs.Add("domains", i18n.T(ctx, "Choose at least one domain that is not a wildcard (*.example.com): it names the site."))
 		}
@@ -203,6 +208,12 @@ func checkWebsite(ctx context.Context, m *ent.WebsiteMutation) error {
 		}
 	}
 	return nil
+}
+
+// HostName says whether a domain's name may name a website: no label of
+// it starts with _ (_dmarc, a DKIM key's selector._domainkey).
+func HostName(name string) bool {
+	return !strings.HasPrefix(name, "_") && !strings.Contains(name, "._")
 }
 
 func domainName(ctx context.Context, client *ent.Client, doms []*ent.Domain, id int) string {
