@@ -314,16 +314,58 @@ declare -A web_pairs=()
 # once the others are live
 web_fail() { web_failed+=("$1"); web_ok=0; }
 # web_grant SITE OWNER BASE FOLDER: the web server may read FOLDER (made as
-# OWNER if missing), search the folders from it up to BASE, and nothing more
+# OWNER if missing) and search the folders from it up to BASE, and nothing
+# more. As confine.go's Enter, MkdirAs and Traverse, without their
+# processes per folder (a unit may serve a thousand sites): FOLDER is
+# entered physically and refused unless it lies in BASE; what is done as
+# the owner runs with its ids (setpriv: no PAM session); the folders above
+# are granted once per unit, as "." after cd -P .., never by name
 web_grant() {
   if ! web_grant_in "$2" "$3" "$4"; then web_fail "website $1: its folder $4 cannot be served (see above)"; fi
   cd /
 }
+declare -A web_ids=() web_bases=() web_passed=()
+# web_as USER CMD...: CMD as USER, with its groups
+web_as() {
+  if [[ ! -v web_ids[$1] ]]; then
+    local uid gid
+    uid=$(id -u -- "$1") && gid=$(id -g -- "$1") || return 1
+    web_ids[$1]=$uid:$gid
+  fi
+  setpriv --reuid="${web_ids[$1]%:*}" --regid="${web_ids[$1]#*:}" --init-groups -- "${@:2}"
+}
 web_grant_in() {
-  orchestra_mkdir_as "$1" "$2" "$3" || return 1
-  orchestra_traverse "$web_user" "$2" || return 1
+  local base here
+  if [[ ! -v web_bases[$2] ]]; then
+    base=$(cd -P -- "$2" 2>/dev/null && pwd -P) || { echo "orchestra: $2 is not a directory" >&2; return 1; }
+    web_bases[$2]=$base
+  fi
+  base=${web_bases[$2]}
+  [[ -d $3 ]] || web_as "$1" mkdir -p -- "$3" || return 1
+  cd -P -- "$3" 2>/dev/null || { echo "orchestra: $3: no such directory" >&2; return 1; }
+  here=$PWD
+  if [[ $here != "$base"/* ]]; then
+    echo "orchestra: $3 leads out of $2: refused" >&2
+    return 1
+  fi
   # as the owner: the kernel refuses what a planted link leads to
-  runuser -u "$1" -- setfacl -R -P -m "u:$web_user:rX,d:u:$web_user:rX" -- . 2>/dev/null || true
+  web_as "$1" setfacl -R -P -m "u:$web_user:rX,d:u:$web_user:rX" -- . 2>/dev/null || true
+  while [[ $here != "$base" ]]; do
+    cd -P .. || return 1
+    here=$PWD
+    [[ $here == "$base" || $here == "$base"/* ]] || return 1
+    [[ ! -v web_passed[$here] ]] || break
+    web_search || return 1
+    web_passed[$here]=1
+  done
+}
+# web_search: the web server may search ".", keeping its other permissions
+web_search() {
+  local cur
+  cur=$(getfacl -cpn -- . 2>/dev/null | awk -F: -v u="$web_uid" '$1 == "user" && $2 == u { print $3 }')
+  [[ $cur != ??x ]] || return 0
+  if [[ -n $cur ]]; then cur=${cur:0:2}x; else cur=--x; fi
+  setfacl -m "u:$web_user:$cur" -- .
 }
 # web_prune DIR NAME...: removes the files of DIR but the NAMEs (back on a refusal)
 web_prune() {
@@ -355,6 +397,7 @@ func (d *daemon) prepare(s *orchestration.Script, srv orchestration.Server) {
 	BeginConfig(s)
 	s.Var("web_user", srv.Setting(WebUser.Name(), WebUser.Get()))
 	s.Raw(siteHelpers)
+	s.Raw(`web_uid=$(id -u -- "$web_user")`)
 	suspended := srv.Setting(SuspendedDir.Name(), SuspendedDir.Get())
 	files := d.filesDir(srv)
 	s.Cmd("install", "-d", "-m", "0755", "--", suspended, srv.Setting(SiteLogs.Name(), SiteLogs.Get()))

@@ -280,3 +280,58 @@ func TestSitePHP(t *testing.T) {
 	}
 	t.Skip("TODO: route the PHP-FPM backend and fetch a PHP page")
 }
+
+// TestSitePlantedLinks: links the customer plants where a site's served
+// folder is (to /etc, to another account's home) make its unit fail with
+// nothing outside the home changed and the site not written; a link inside
+// a served or protected folder is not followed by the grants, nor served.
+func TestSitePlantedLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newSiteBed(t, st)
+		other := apitest.Unique("x")
+		b.Customer(other)
+		home := "/home/" + b.user
+		state := func() string {
+			out, _ := b.Root("getfacl -R -p /etc /home/" + other + " 2>/dev/null | sha256sum; stat -c '%n %a %U %G' /etc /etc/passwd /home/" + other)
+			return out
+		}
+		before := state()
+		for i, target := range []string{"/etc", "/home/" + other} {
+			name := fmt.Sprintf("trap%d", i)
+			app := b.cust.Do("POST", "/webapps", map[string]any{"name": name, "type": "static", "settings": map[string]any{"public_root": "public"}}).
+				Want(http.StatusCreated).ID()
+			if out, code := b.Root(fmt.Sprintf("runuser -u %[1]s -- mkdir -p %[2]s/webapps/%[3]s && runuser -u %[1]s -- ln -s %[4]s %[2]s/webapps/%[3]s/public", b.user, home, name, target)); code != 0 {
+				t.Fatal(out)
+			}
+			id, host := b.site(name+b.user[1:], "http")
+			r := b.cust.Do("POST", "/website-contents", map[string]any{"website": id, "webapp": app, "path": "/"}).Want(http.StatusCreated)
+			if got := r.Header.Get("Orchestra-Outcome"); got != "FAILURE" {
+				t.Errorf("a served folder linked to %s: outcome %q", target, got)
+			}
+			b.each(func(s server) {
+				if st, body, _ := b.web.Get(t, s.addr, "http", host, "/passwd"); st == 200 || strings.Contains(body, "root:") {
+					t.Errorf("%s: served through a link to %s: %d %q", s.backend, target, st, body)
+				}
+			})
+		}
+		// links inside a served folder, and where a protected folder is
+		app := b.app("ok", "static", map[string]any{"public_root": "public"}, "public", map[string]string{"index.html": "fine"})
+		if out, code := b.Root(fmt.Sprintf("runuser -u %[1]s -- ln -s /etc %[2]s/webapps/ok/public/etc && runuser -u %[1]s -- ln -s /etc %[2]s/webapps/ok/public/private", b.user, home)); code != 0 {
+			t.Fatal(out)
+		}
+		id, host := b.site("ok"+b.user[1:], "http")
+		b.mount(id, app, "/")
+		b.Applied(b.directive(b.cust, id, "protection", map[string]any{"location": "/private", "users": map[string]any{"ann": "Ann-secret-42"}}))
+		b.want("http", host, "/", 200, "fine")
+		b.each(func(s server) {
+			for _, p := range []string{"/etc/passwd", "/private/passwd"} {
+				if st, body, _ := b.web.GetAuth(t, s.addr, "http", host, p, "ann", "Ann-secret-42"); st == 200 || strings.Contains(body, "root:") {
+					t.Errorf("%s: %s served through a planted link: %d %q", s.backend, p, st, body)
+				}
+			}
+		})
+		if after := state(); after != before {
+			t.Errorf("outside the home, before:\n%s\nafter:\n%s", before, after)
+		}
+	})
+}
