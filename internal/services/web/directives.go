@@ -121,8 +121,9 @@ func init() {
 					errs.Add("headers", i18n.T(ctx, "%q is not a header name (letters, digits and - only).", n))
 				case seen[strings.ToLower(n)]:
 					errs.Add("headers", i18n.T(ctx, "%s is given twice.", n))
-				case len(v) > 1024 || strings.ContainsFunc(v, isControl):
-					errs.Add("headers", i18n.T(ctx, "The value of %s must be one line of at most 1024 characters, without control characters.", n))
+				case len(v) > 1024 || strings.ContainsFunc(v, isControl) || strings.Contains(v, "$"):
+					// $: the web servers would read a variable
+					errs.Add("headers", i18n.T(ctx, "The value of %s must be one line of at most 1024 characters, without control characters or $.", n))
 				}
 				if errs.Has("headers") {
 					break
@@ -199,8 +200,8 @@ func targetProblem(ctx context.Context, s string, path bool) string {
 	if s == "" {
 		return i18n.T(ctx, "This field is required.")
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || strings.ContainsRune(" \"'\\<>`{}|^", r) || r > 0x7e }) {
-		return i18n.T(ctx, "Enter the address without spaces, quotes or control characters (encode them, as %%20).")
+	if strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || strings.ContainsRune(" \"'\\<>`{}|^$", r) || r > 0x7e }) {
+		return i18n.T(ctx, "Enter the address without spaces, quotes, $ or control characters (encode them, as %%20).")
 	}
 	if path && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
 		return ""
@@ -220,8 +221,8 @@ func targetProblem(ctx context.Context, s string, path bool) string {
 // hashes are stored.
 func checkProtection(ctx context.Context, s *ProtectionSettings, errs *validate.Errors) {
 	checkLocation(ctx, &s.Location, errs)
-	if s.Realm == "" || strings.ContainsFunc(s.Realm, func(r rune) bool { return isControl(r) || r == '"' || r == '\\' }) {
-		errs.Add("realm", i18n.T(ctx, "Enter a name without quotes, backslashes or control characters."))
+	if s.Realm == "" || strings.ContainsFunc(s.Realm, func(r rune) bool { return isControl(r) || r == '"' || r == '\\' || r == '$' }) {
+		errs.Add("realm", i18n.T(ctx, "Enter a name without quotes, backslashes, $ or control characters."))
 	}
 	if len(s.Users) == 0 {
 		errs.Add("users", i18n.T(ctx, "Give at least one user and password."))
