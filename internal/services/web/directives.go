@@ -121,9 +121,9 @@ func init() {
 					errs.Add("headers", i18n.T(ctx, "%q is not a header name (letters, digits and - only).", n))
 				case seen[strings.ToLower(n)]:
 					errs.Add("headers", i18n.T(ctx, "%s is given twice.", n))
-				case len(v) > 1024 || strings.ContainsFunc(v, isControl) || strings.Contains(v, "$"):
-					// $: the web servers would read a variable
-					errs.Add("headers", i18n.T(ctx, "The value of %s must be one line of at most 1024 characters, without control characters or $.", n))
+				case len(v) > 1024 || strings.ContainsFunc(v, isControl) || strings.ContainsAny(v, "$\\"):
+					// $: the web servers would read a variable; \: an escape (nginx, not Apache)
+					errs.Add("headers", i18n.T(ctx, "The value of %s must be one line of at most 1024 characters, without control characters, $ or \\.", n))
 				}
 				if errs.Has("headers") {
 					break

@@ -1,0 +1,270 @@
+package hostiletest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
+	"github.com/orchestra-panel/orchestra/internal/services/web"
+	"github.com/orchestra-panel/orchestra/internal/services/web/webtest"
+	"github.com/orchestra-panel/orchestra/internal/sshpool"
+	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+)
+
+// websitesSuite drives the nginx and Apache site backends on the web test
+// bed: websites whose names and protocols, contents whose paths, and
+// directives whose types, redirect targets, header values and realms are
+// the seeds. What the rules accept is checked as a visitor meets it on
+// both servers: the site's file by its name, its protocol's port, the
+// app at the path, the Location, header and realm byte for byte as
+// stored. Staff's include text is configuration, not data: the servers'
+// checks judge it (see the site backends' tests).
+var websitesSuite = suite{
+	name:     "websites",
+	backends: []string{web.NginxBackend, web.ApacheBackend},
+	fields: map[string][]string{"Website": {"name", "protocol"}, "WebsiteContent": {"path"},
+		"WebsiteDirective": {"type", "settings.target", "settings.headers", "settings.realm"}},
+	run: runWebsites,
+}
+
+func init() {
+	suites = append(suites, websitesSuite)
+	skipped["WebApp.name"] = "a web app's name is the web app backends' (their suite); the site backends apply WebApp changes of settings only"
+	skipped["WebApp.type"] = "as WebApp.name"
+	skipped["WebApp.database_password"] = "as WebApp.name"
+}
+
+func runWebsites(t *testing.T, st *store.Store, r *recorder) {
+	wb := webtest.Load(t)
+	wb.Lock(t)
+	bed := sshtest.Load(t)
+	pool := sharedPool(t, bed.Signer)
+	s0 := bed.Servers[0]
+	target := sshpool.Target{Address: s0.Address, Port: s0.Port, HostKey: s0.HostKey}
+	tag := strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
+	canary, main := "/tmp/orchestra-canary-"+tag, "hw"+tag
+	dom := main + ".example"
+	cert := wb.Cert(t, dom, "*."+dom)
+	set := wb.ServerSettings()
+	set["WEB_DEFAULT_CERT"], set["WEB_DEFAULT_KEY"] = cert.CertFile, cert.KeyFile
+	var accID int
+	t.Cleanup(func() {
+		// the sites go before the certificate and the user
+		if accID != 0 {
+			run(t, pool, target, fmt.Sprintf("rm -f %s/%d-* %s/%d-*", wb.NginxSites(), accID, wb.ApacheSites(), accID))
+			if err := wb.ReloadNginx(); err != nil {
+				t.Error(err)
+			}
+			if err := wb.ReloadApache(); err != nil {
+				t.Error(err)
+			}
+		}
+		run(t, pool, target, fmt.Sprintf("pkill -KILL -u %[1]s; userdel -r %[1]s 2>/dev/null; rm -f %[2]s; true", main, canary))
+	})
+	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+		srv, err := tx.Server.Create().SetName("web1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
+			SetSettings(set).Save(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range []string{systemusers.Backend, web.NginxBackend, web.ApacheBackend} {
+			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cust context.Context
+	accID, cust = account(t, st, main)
+	staff := sys
+	var app *ent.WebApp
+	n := 0
+	domain := func() int { // a fresh name of the account's
+		n++
+		var d *ent.Domain
+		if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+			d, err = tx.Domain.Create().SetName(fmt.Sprintf("h%d.%s", n, dom)).Save(ctx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if r.queued >= 0 {
+			r.queued = r.changes() // the domain's, not the value's
+		}
+		return d.ID
+	}
+	err = st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+		app, err = tx.WebApp.Create().SetName("h").SetType(web.AppStatic).SetSettings(map[string]any{}).Save(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// one site holds the contents and directives; each seed of a name or
+	// protocol makes a site of its own
+	var hub *ent.Website
+	hubDomain := domain()
+	if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+		hub, err = tx.Website.Create().SetName("hub").SetDomains([]int{hubDomain}).Save(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hubHost := fmt.Sprintf("h%d.%s", n, dom)
+	type site struct {
+		key string
+		s   *ent.Website
+	}
+	var sites []site
+	addSite := func(field, name, protocol, value string) {
+		var s *ent.Website
+		d := domain()
+		if r.one(cust, "Website."+field, value, func(ctx context.Context, tx *ent.Tx) (err error) {
+			s, err = tx.Website.Create().SetName(name).SetProtocol(protocol).SetDomains([]int{d}).Save(ctx)
+			return err
+		}) {
+			sites = append(sites, site{"Website." + field, s})
+		}
+	}
+	type content struct {
+		key string
+		c   *ent.WebsiteContent
+	}
+	var contents []content
+	type directive struct {
+		key string
+		d   *ent.WebsiteDirective
+	}
+	var directives []directive
+	addDirective := func(ctx context.Context, key, typ string, settings map[string]any, value string, blame ...string) {
+		var d *ent.WebsiteDirective
+		if r.write(ctx, key, value, blame, func(ctx context.Context, tx *ent.Tx) (err error) {
+			d, err = tx.WebsiteDirective.Create().SetWebsiteID(hub.ID).SetType(typ).SetSettings(settings).Save(ctx)
+			return err
+		}) == nil {
+			directives = append(directives, directive{key, d})
+		}
+	}
+	for i, s := range append(seeds(canary), "http", "https", "http/https", "https-only", "x-y.z_0") {
+		addSite("name", s, "http", s)
+		addSite("protocol", fmt.Sprintf("p%d", i), s, s)
+		var c *ent.WebsiteContent
+		if r.one(cust, "WebsiteContent.path", s, func(ctx context.Context, tx *ent.Tx) (err error) {
+			c, err = tx.WebsiteContent.Create().SetWebsiteID(hub.ID).SetWebappID(app.ID).SetPath(s).Save(ctx)
+			return err
+		}) {
+			contents = append(contents, content{"WebsiteContent.path", c})
+		}
+		loc := fmt.Sprintf("/l%d", i)
+		addDirective(cust, "WebsiteDirective.type", s, map[string]any{"location": loc + "t", "headers": map[string]any{"X-T": "t"}}, s, "type", "settings")
+		addDirective(cust, "WebsiteDirective.settings.target", web.DirRedirect, map[string]any{"location": loc + "r", "target": "https://example.com/" + s}, s, "settings.target")
+		addDirective(cust, "WebsiteDirective.settings.headers", web.DirHeaders, map[string]any{"location": loc + "h", "headers": map[string]any{"X-Hostile": s}}, s, "settings.headers")
+		addDirective(cust, "WebsiteDirective.settings.realm", web.DirProtection, map[string]any{"location": loc + "p", "realm": s,
+			"users": map[string]any{"ann": "Hostile-pass-42"}}, s, "settings.realm")
+	}
+	r.queued = r.changes()
+	for _, typ := range []string{web.DirRedirect, web.DirHeaders} { // the valid types, as types
+		settings := map[string]any{"location": "/type-" + typ, "target": "/elsewhere", "headers": map[string]any{"X-T": "t"}}
+		if typ == web.DirHeaders {
+			delete(settings, "target")
+		} else {
+			delete(settings, "headers")
+		}
+		addDirective(staff, "WebsiteDirective.type", typ, settings, typ, "type")
+	}
+	r.phase("writes done")
+	startExecutor(t, st, pool)
+	settle(t, st, 0)
+	r.phase("units done")
+
+	servers := []string{wb.Nginx, wb.Apache}
+	get := func(scheme, host, path string, auth ...string) []*webtest.Response {
+		var out []*webtest.Response
+		for _, addr := range servers {
+			resp, err := wb.Fetch(addr, scheme, host, path, auth...)
+			if err != nil {
+				t.Errorf("GET %s://%s%s on %s: %v", scheme, host, path, addr, err)
+				return nil
+			}
+			out = append(out, resp)
+		}
+		return out
+	}
+	all := func(rs []*webtest.Response, ok func(*webtest.Response) bool) bool {
+		for _, resp := range rs {
+			if !ok(resp) {
+				return false
+			}
+		}
+		return len(rs) == len(servers)
+	}
+	for _, s := range sites {
+		file := web.SiteName(accID, s.s.Name) + ".conf"
+		out := run(t, pool, target, fmt.Sprintf("cat %s/%s %s/%s | grep -c '^# website '", wb.NginxSites(), file, wb.ApacheSites(), file))
+		host, err := web.DomainNames(sys, st.Client, s.s)
+		if err != nil || len(host) != 1 {
+			t.Fatalf("%v %v", host, err)
+		}
+		scheme := "http"
+		if s.s.Protocol == web.HTTPS || s.s.Protocol == web.HTTPSOnly {
+			scheme = "https"
+		}
+		if strings.TrimSpace(out) == "2" && all(get(scheme, host[0], "/"), func(resp *webtest.Response) bool {
+			return resp.Status != 404 || resp.Header.Get("X-Orchestra-Testbed") == ""
+		}) {
+			r.arrived(s.key)
+		} else {
+			t.Errorf("%s %q (%s): not served as written (%s)", s.key, s.s.Name, s.s.Protocol, out)
+		}
+	}
+	run(t, pool, target, fmt.Sprintf("runuser -u %[1]s -- mkdir -p /home/%[1]s/webapps/h && echo app | runuser -u %[1]s -- tee /home/%[1]s/webapps/h/index.html >/dev/null", main))
+	for _, c := range contents {
+		if all(get("http", hubHost, strings.TrimSuffix(c.c.Path, "/")+"/"), func(resp *webtest.Response) bool { return resp.Status == 200 && resp.Body == "app\n" }) {
+			r.arrived(c.key)
+		} else {
+			t.Errorf("content at %q not served", c.c.Path)
+		}
+	}
+	for _, d := range directives {
+		loc, _ := d.d.Settings["location"].(string)
+		var ok bool
+		switch d.key {
+		case "WebsiteDirective.type":
+			switch d.d.Type {
+			case web.DirRedirect:
+				ok = all(get("http", hubHost, loc), func(resp *webtest.Response) bool { return resp.Header.Get("Location") != "" })
+			case web.DirHeaders:
+				ok = all(get("http", hubHost, loc+"/"), func(resp *webtest.Response) bool { return resp.Header.Get("X-T") == "t" })
+			}
+		case "WebsiteDirective.settings.target":
+			// a trailing slash is the servers' to add (vhost)
+			want, _ := d.d.Settings["target"].(string)
+			ok = all(get("http", hubHost, loc), func(resp *webtest.Response) bool {
+				return strings.TrimRight(resp.Header.Get("Location"), "/") == strings.TrimRight(want, "/")
+			})
+		case "WebsiteDirective.settings.headers":
+			want, _ := d.d.Settings["headers"].(map[string]any)["X-Hostile"].(string)
+			ok = all(get("http", hubHost, loc+"/"), func(resp *webtest.Response) bool { return resp.Header.Get("X-Hostile") == want })
+		case "WebsiteDirective.settings.realm":
+			want, _ := d.d.Settings["realm"].(string)
+			ok = all(get("http", hubHost, loc+"/"), func(resp *webtest.Response) bool {
+				return resp.Status == 401 && resp.Header.Get("WWW-Authenticate") == `Basic realm="`+want+`"`
+			}) && all(get("http", hubHost, loc+"/", "ann", "Hostile-pass-42"), func(resp *webtest.Response) bool { return resp.Status != 401 })
+		}
+		if ok {
+			r.arrived(d.key)
+		} else {
+			t.Errorf("%s: directive %s %q not met as stored", d.key, d.d.Type, d.d.Settings)
+		}
+	}
+	noCanary(t, pool, target, canary)
+}
