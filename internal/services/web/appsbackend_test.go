@@ -292,4 +292,283 @@ func (b *appBed) stderr(r *apitest.Resp) string {
 	return out.String()
 }
 
-var _ = databases.MySQL
+// poolText is the pool file of app, "" when there is none.
+func (a *appCustomer) poolText(per, app string) string {
+	name := web.PoolName(per, a.user, app, "8.2")
+	text, _ := os.ReadFile(filepath.Join(a.b.web.PHPFPMPools(), name+".conf"))
+	return string(text)
+}
+
+// TestSharedPools: an account's PHP apps of one version share a pool that
+// takes the largest limits, the sum of processes and the functions every
+// app disables; a deleted app leaves it; per app, each app has its own and
+// the shared one goes.
+func TestSharedPools(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newAppBed(t, st)
+		ann := b.customer()
+		ann.add("a", "php", map[string]any{"memory_limit": "64M", "processes": 2, "enable_functions": []string{"exec", "str_rot13"},
+			"display_errors": true})
+		ann.add("b", "php", map[string]any{"memory_limit": "200M", "processes": 3, "enable_functions": []string{"str_rot13"},
+			"date_timezone": "Europe/Madrid"})
+		ann.add("s", "static", nil)
+		text := ann.poolText("account", "a")
+		for _, want := range []string{`memory_limit] = "200M"`, "pm.max_children = 5", `date.timezone] = "Europe/Madrid"`,
+			"display_errors] = on", `disable_functions] = "passthru,`} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the shared pool lacks %s:\n%s", want, text)
+			}
+		}
+		// exec: enabled by a; str_rot13: by both
+		if strings.Contains(text, `"exec,`) || strings.Contains(text, "str_rot13") {
+			t.Errorf("a function an app enables is disabled:\n%s", text)
+		}
+		ann.remove("b")
+		text = ann.poolText("account", "a")
+		if !strings.Contains(text, `memory_limit] = "64M"`) || !strings.Contains(text, "pm.max_children = 2") ||
+			!strings.Contains(text, "display_errors] = on") || strings.Contains(text, "date.timezone") {
+			t.Errorf("after b's deletion the pool is\n%s", text)
+		}
+		// per app: a pool of its own, and the shared one goes
+		b.settings["WEBAPPS_PHPFPM_POOL_PER"] = "app"
+		b.patchServer(nil)
+		b.Applied(ann.change("a", map[string]any{"memory_limit": "65M"}))
+		if ann.poolText("account", "a") != "" || !strings.Contains(ann.poolText("app", "a"), `memory_limit] = "65M"`) {
+			t.Errorf("per app: the shared pool is\n%s\nand a's\n%s", ann.poolText("account", "a"), ann.poolText("app", "a"))
+		}
+		_, sock := ann.pool("a")
+		sock = strings.Replace(sock, filepath.Base(sock), web.PoolName("app", ann.user, "a", "8.2")+".sock", 1)
+		if !exists(sock) {
+			t.Errorf("a's socket %s is missing", sock)
+		}
+		ann.remove("a")
+		if ann.poolText("app", "a") != "" || exists(sock) {
+			t.Error("a's pool is left")
+		}
+	})
+}
+
+// TestPythonApps: a Python app's vassal serves it as the account's
+// execution user, first with a placeholder, then with its own module; a
+// deleted app takes its vassal, socket, folder and execution user.
+func TestPythonApps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newAppBed(t, st)
+		ann := b.customer()
+		ann.add("py", "python", map[string]any{"processes": 2})
+		file, sock := ann.vassal("py")
+		if !exists(file) || !exists(sock) {
+			t.Fatalf("the vassal %s or its socket is missing", file)
+		}
+		if out, _ := b.Root("stat -c '%U %G %a' " + sock); strings.TrimSpace(out) != "www-data www-data 660" {
+			t.Errorf("the vassal's socket is %s", out)
+		}
+		host := ann.user + ".py.test"
+		b.serve(host, ann.dir("py"), "", sock)
+		if status, body := b.get(host, "/"); status != http.StatusOK || !strings.Contains(body, "no code yet") {
+			t.Errorf("a new Python app answers %d %q", status, body)
+		}
+		ann.put("py", map[string]string{"probe.py": "import os\n\ndef application(environ, start_response):\n" +
+			"    start_response('200 OK', [('Content-Type', 'text/plain')])\n" +
+			"    return [('%d %s' % (os.geteuid(), os.access(__file__, os.W_OK))).encode()]\n"})
+		b.Applied(ann.change("py", map[string]any{"module": "probe:application"}))
+		exec := web.ExecUser(ann.user)
+		if status, body := b.get(host, "/"); status != http.StatusOK || body != b.uid(exec)+" False" {
+			t.Errorf("the app answers %d %q, want %s's uid and no write access", status, body, exec)
+		}
+		// a change within the second of the last is seen too
+		b.Applied(ann.change("py", map[string]any{"processes": 3}))
+		if text, _ := os.ReadFile(file); !strings.Contains(string(text), "processes = 3") {
+			t.Errorf("the vassal is\n%s", text)
+		}
+		if status, body := b.get(host, "/"); status != http.StatusOK || body != b.uid(exec)+" False" {
+			t.Errorf("after a change the app answers %d %q", status, body)
+		}
+		ann.remove("py")
+		if exists(file) || exists(sock) || exists(ann.dir("py")) {
+			t.Errorf("the deleted app left its vassal %v, socket %v or folder %v", exists(file), exists(sock), exists(ann.dir("py")))
+		}
+		if out, _ := b.Root("pgrep -f -- " + orchestration.Quote(filepath.Base(file))); out != "" {
+			t.Errorf("the vassal still runs: %s", out)
+		}
+		if out, code := b.Root("id " + exec); code == 0 {
+			t.Errorf("the execution user is left: %s", out)
+		}
+	})
+}
+
+// TestWordPressApps: a WordPress app is Debian's WordPress copied into its
+// folder (links followed) with a wp-config.php naming its database, which
+// exists and which WordPress reaches; the file is the account's, 0640,
+// read by its execution user only; the stored script hides the password.
+func TestWordPressApps(t *testing.T) {
+	if os.Getenv("ORCHESTRA_TEST_MYSQL_ADDR") == "" {
+		t.Skip("no MariaDB test bed (ORCHESTRA_TEST_MYSQL_ADDR)")
+	}
+	client := os.Getenv("ORCHESTRA_TEST_MYSQL_CLIENT")
+	if client == "" {
+		client = "mysql"
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newAppBed(t, st, databases.MySQLBackend, databases.MySQLUserBackend)
+		b.settings["DATABASES_MYSQL_CLIENT"] = client
+		b.settings["WEBAPPS_WORDPRESS_DB_HOST"] = os.Getenv("ORCHESTRA_TEST_MYSQL_ADDR")
+		b.patchServer(nil)
+		ann, bob := b.customer(), b.customer()
+		bob.add("site", "php", nil)
+		r := ann.c.Do("POST", "/webapps", map[string]any{"name": "blog", "type": "wordpress"}).Want(http.StatusCreated)
+		b.Applied(r)
+		ann.apps["blog"] = r.ID()
+		dir := ann.dir("blog")
+		if out, _ := b.Root("cd " + dir + " && ls wp-settings.php wp-includes/version.php wp-content/plugins/akismet/akismet.php .htaccess" +
+			" && find . -type l && stat -c '%U %a' wp-config.php"); out != ".htaccess\nwp-content/plugins/akismet/akismet.php\n"+
+			"wp-includes/version.php\nwp-settings.php\n"+ann.user+" 640\n" {
+			t.Errorf("the WordPress folder: %q", out)
+		}
+		config, code := b.Root("runuser -u " + web.ExecUser(ann.user) + " -- cat " + dir + "/wp-config.php")
+		if code != 0 {
+			t.Fatalf("the execution user cannot read wp-config.php: %s", config)
+		}
+		if _, code := b.Root("runuser -u " + web.ExecUser(bob.user) + " -- cat " + dir + "/wp-config.php"); code == 0 {
+			t.Error("another account's execution user reads wp-config.php")
+		}
+		value := func(name string) string {
+			_, rest, _ := strings.Cut(config, "define('"+name+"', '")
+			v, _, _ := strings.Cut(rest, "')")
+			return v
+		}
+		db, user, pw := value("DB_NAME"), value("DB_USER"), value("DB_PASSWORD")
+		if db != "wp_blog_"+ann.user || user != db || len(pw) != 24 {
+			t.Errorf("wp-config.php names %q, %q, a password of %d characters:\n%s", db, user, len(pw), config)
+		}
+		host, port, _ := strings.Cut(os.Getenv("ORCHESTRA_TEST_MYSQL_ADDR"), ":")
+		if out, _ := b.Root("mysql --protocol=TCP -h " + host + " -P " + port + " -u " + user + " --password=" + orchestration.Quote(pw) +
+			" -N -B -e 'SELECT DATABASE()' " + db); strings.TrimSpace(out) != db {
+			t.Errorf("logging in with wp-config.php's password: %q", out)
+		}
+		for _, l := range b.Admin.Do("GET", "/logs?page_size=100", nil).JSON()["results"].([]any) {
+			full := b.Admin.Do("GET", fmt.Sprintf("/logs/%d", int(l.(map[string]any)["id"].(float64))), nil).JSON()
+			if strings.Contains(fmt.Sprint(full), pw) {
+				t.Errorf("log %v shows the database password", full["id"])
+			}
+		}
+		// WordPress reaches its database: it asks to be installed
+		_, sock := ann.pool("blog")
+		site := ann.user + ".wp.test"
+		b.serve(site, dir, sock, "")
+		status, body, header := b.web.Get(t, b.web.Nginx, "http", site, "/")
+		if status != http.StatusFound || !strings.Contains(header.Get("Location"), "wp-admin/install.php") {
+			t.Errorf("WordPress answers %d %s %q", status, header.Get("Location"), body)
+		}
+		// a change leaves WordPress's files as they are
+		ann.put("blog", map[string]string{"wp-content/mine.txt": "mine"})
+		b.Applied(ann.change("blog", map[string]any{"memory_limit": "100M"}))
+		if out, _ := b.Root("cat " + dir + "/wp-content/mine.txt; stat -c %a " + dir + "/wp-config.php"); out != "mine640\n" {
+			t.Errorf("after a change: %q", out)
+		}
+		ann.remove("blog")
+		if exists(dir) {
+			t.Error("the deleted app's folder is left")
+		}
+		if out, _ := b.Root("printf 'SHOW DATABASES;\\n' | " + client + " -N -B | grep -xF " + db); out != "" {
+			t.Errorf("the deleted app's database is left: %s", out)
+		}
+	})
+}
+
+// etcState is what a planted link could make root change in /etc.
+func (b *appBed) etcState() string {
+	b.T.Helper()
+	out, code := b.Root(`stat -c '%a %U %G' /etc; getfacl -cp /etc; ls -A /etc | grep -Ev '^(passwd|group|shadow|gshadow|subuid|subgid)(-|\.orchestra-new|\+)?$|^\.pwd\.lock$'; getfacl -R -P -s -p /etc 2>/dev/null | sha256sum`)
+	if code != 0 {
+		b.T.Fatalf("/etc: %s", out)
+	}
+	return out
+}
+
+// TestAppsPlantedLinks: links the customer plants in its app's place, at a
+// writable folder or above the apps make no root command act outside the
+// home: the unit fails and /etc and the other account's home are as they
+// were; a deletion removes the link only. A symbolic-link app is a link,
+// made as the user, and its deletion leaves its target. A deleted app's
+// folder goes to WEBAPPS_DELETED_DIR when it is set.
+func TestAppsPlantedLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newAppBed(t, st)
+		ann, bob := b.customer(), b.customer()
+		bob.add("site", "php", nil)
+		bobHome := func() string {
+			out, _ := b.Root("getfacl -R -P -p /home/" + bob.user + " | sha256sum")
+			return out
+		}
+		etc, bobs := b.etcState(), bobHome()
+		ann.add("app", "php", map[string]any{"writable": []string{"up"}})
+		dir := ann.dir("app")
+		root := func(script string) {
+			t.Helper()
+			if out, code := b.Root(script); code != 0 {
+				t.Fatalf("%s: %s", script, out)
+			}
+		}
+		as := "runuser -u " + ann.user + " -- "
+		refused := func(what string, r *apitest.Resp) {
+			t.Helper()
+			if got := r.Header.Get("Orchestra-Outcome"); got != "FAILURE" {
+				t.Errorf("%s: outcome %q", what, got)
+			}
+			if b.etcState() != etc || bobHome() != bobs {
+				t.Fatalf("%s: /etc or bob's home changed", what)
+			}
+		}
+		for _, target := range []string{"/etc", "/home/" + bob.user} {
+			// the app's folder
+			root(as + "mv " + dir + " " + dir + ".away && " + as + "ln -s " + target + " " + dir)
+			refused("the folder a link to "+target, ann.change("app", map[string]any{"processes": 2}))
+			root(as + "rm " + dir + " && " + as + "mv " + dir + ".away " + dir)
+			// a writable folder
+			root(as + "rm -rf " + dir + "/up && " + as + "ln -s " + target + " " + dir + "/up")
+			refused("a writable folder a link to "+target, ann.change("app", map[string]any{"processes": 3}))
+			root(as + "rm " + dir + "/up")
+			// the folder of the apps
+			root(as + "mv /home/" + ann.user + "/webapps /home/" + ann.user + "/webapps.away && " + as + "ln -s " + target +
+				" /home/" + ann.user + "/webapps")
+			r := ann.c.Do("POST", "/webapps", map[string]any{"name": "new", "type": "php"}).Want(http.StatusCreated)
+			refused("the apps' folder a link to "+target, r)
+			root(as + "rm /home/" + ann.user + "/webapps && " + as + "mv /home/" + ann.user + "/webapps.away /home/" + ann.user + "/webapps")
+			b.Applied(ann.c.Do("DELETE", fmt.Sprintf("/webapps/%d", r.ID()), nil))
+		}
+		b.Applied(ann.change("app", map[string]any{"processes": 4}))
+		if out, _ := b.Root("getfacl -cp " + dir + "/up | grep -c " + web.ExecUser(ann.user)); strings.TrimSpace(out) != "2" {
+			t.Errorf("the writable folder's entries for the execution user: %s", out)
+		}
+		// deleting an app whose folder is a link removes the link only
+		root(as + "mv " + dir + " " + dir + ".away && " + as + "ln -s /etc " + dir)
+		ann.remove("app")
+		if exists(dir) || !exists("/etc/passwd") || b.etcState() != etc {
+			t.Error("deleting an app whose folder is a link")
+		}
+		root("rm -rf " + dir + ".away")
+
+		// a link app: a link to a folder of the home, made as the user
+		root(as + "mkdir -p /home/" + ann.user + "/shared/www")
+		ann.add("lnk", "symbolic-link", map[string]any{"target": "/home/" + ann.user + "/shared/www", "writable": []string{"cache"}})
+		if out, _ := b.Root("stat -c '%U %F' " + ann.dir("lnk") + "; readlink " + ann.dir("lnk") + "; stat -c %U /home/" + ann.user +
+			"/shared/www/cache"); out != ann.user+" symbolic link\n/home/"+ann.user+"/shared/www\n"+ann.user+"\n" {
+			t.Errorf("the link app: %q", out)
+		}
+		ann.remove("lnk")
+		if exists(ann.dir("lnk")) || !exists("/home/"+ann.user+"/shared/www/cache") {
+			t.Error("deleting a link app: the link is left or its target went")
+		}
+
+		// kept when WEBAPPS_DELETED_DIR is set
+		kept := t.TempDir()
+		b.patchServer(map[string]string{"WEBAPPS_DELETED_DIR": kept + "/deleted"})
+		ann.add("old", "static", nil)
+		ann.put("old", map[string]string{"index.html": "old"})
+		ann.remove("old")
+		if out, _ := b.Root("cat " + kept + "/deleted/" + ann.user + ".old.*/index.html"); out != "old" || exists(ann.dir("old")) {
+			t.Errorf("a deleted app's folder is not kept: %q", out)
+		}
+	})
+}

@@ -41,7 +41,14 @@ const uwsgiHelpers = `uwsgi_emperor=$(cat -- "$uwsgi_pidfile") || { echo "orches
 declare -A uwsgi_users=() uwsgi_old=() uwsgi_mtime=() uwsgi_gone=()
 uwsgi_new=()
 # uwsgi_master FILE: the pid of the vassal master running FILE
-uwsgi_master() { pgrep -P "$uwsgi_emperor" -f -- "--ini $(sed 's/[]\\[.*^$+?(){}|]/\\&/g' <<<"$1")\$"; }
+uwsgi_master() {
+  local pid cmd
+  for pid in $(pgrep -P "$uwsgi_emperor"); do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+    if [[ $cmd == *" --ini $1 " ]]; then echo "$pid"; return 0; fi
+  done
+  return 1
+}
 # uwsgi_before FILE EXEC USER
 uwsgi_before() {
   local master
