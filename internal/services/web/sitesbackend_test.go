@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -282,13 +281,24 @@ func TestSitesOverAPI(t *testing.T) {
 	})
 }
 
-// TestSitePHP: a PHP app's site answers through PHP-FPM.
+// TestSitePHP: a PHP app's site answers through its PHP-FPM pool, on
+// both servers.
 func TestSitePHP(t *testing.T) {
-	out, _ := exec.Command("git", "log", "--oneline", "-1", "--", "appsbackend.go").Output()
-	if _, err := os.Stat("appsbackend.go"); err != nil || len(out) == 0 {
-		t.Skip("TODO: the PHP-FPM backend (appsbackend.go) has not landed: a PHP site cannot answer yet")
-	}
-	t.Skip("TODO: route the PHP-FPM backend and fetch a PHP page")
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newSiteBed(t, st)
+		for _, be := range []string{"webapp", "php-fpm"} {
+			b.Admin.Do("POST", "/routes", map[string]any{"backend": be, "server": b.ServerID}).Want(http.StatusCreated)
+		}
+		app := b.Applied(b.cust.Do("POST", "/webapps", map[string]any{"name": "php", "type": "php"}).Want(http.StatusCreated)).ID()
+		t.Cleanup(func() { b.Admin.Do("DELETE", fmt.Sprintf("/webapps/%d", app), nil) })
+		dir := "/home/" + b.user + "/webapps/php"
+		if out, code := b.Root(fmt.Sprintf("echo '<?php echo \"php says \" . (1 + 2);' | runuser -u %s -- tee %s/index.php >/dev/null", b.user, dir)); code != 0 {
+			t.Fatal(out)
+		}
+		id, host := b.site("php"+b.user[1:], "http")
+		b.mount(id, app, "/")
+		b.want("http", host, "/", 200, "php says 3")
+	})
 }
 
 // TestSitePlantedLinks: links the customer plants where a site's served
