@@ -318,22 +318,13 @@ web_fail() { web_failed+=("$1"); web_ok=0; }
 # more. As confine.go's Enter, MkdirAs and Traverse, without their
 # processes per folder (a unit may serve a thousand sites): FOLDER is
 # entered physically and refused unless it lies in BASE; what is done as
-# the owner runs with its ids (setpriv: no PAM session); the folders above
+# the owner runs with its ids (orchestra_as); the folders above
 # are granted once per unit, as "." after cd -P .., never by name
 web_grant() {
   if ! web_grant_in "$2" "$3" "$4"; then web_fail "website $1: its folder $4 cannot be served (see above)"; fi
   cd /
 }
-declare -A web_ids=() web_bases=() web_passed=()
-# web_as USER CMD...: CMD as USER, with its groups
-web_as() {
-  if [[ ! -v web_ids[$1] ]]; then
-    local uid gid
-    uid=$(id -u -- "$1") && gid=$(id -g -- "$1") || return 1
-    web_ids[$1]=$uid:$gid
-  fi
-  setpriv --reuid="${web_ids[$1]%:*}" --regid="${web_ids[$1]#*:}" --init-groups -- "${@:2}"
-}
+declare -A web_bases=() web_passed=()
 web_grant_in() {
   local base here
   if [[ ! -v web_bases[$2] ]]; then
@@ -341,7 +332,7 @@ web_grant_in() {
     web_bases[$2]=$base
   fi
   base=${web_bases[$2]}
-  [[ -d $3 ]] || web_as "$1" mkdir -p -- "$3" || return 1
+  [[ -d $3 ]] || orchestra_as "$1" mkdir -p -- "$3" || return 1
   cd -P -- "$3" 2>/dev/null || { echo "orchestra: $3: no such directory" >&2; return 1; }
   here=$PWD
   if [[ $here != "$base"/* ]]; then
@@ -349,7 +340,7 @@ web_grant_in() {
     return 1
   fi
   # as the owner: the kernel refuses what a planted link leads to
-  web_as "$1" setfacl -R -P -m "u:$web_user:rX,d:u:$web_user:rX" -- . 2>/dev/null || true
+  orchestra_as "$1" setfacl -R -P -m "u:$web_user:rX,d:u:$web_user:rX" -- . 2>/dev/null || true
   while [[ $here != "$base" ]]; do
     cd -P .. || return 1
     here=$PWD
