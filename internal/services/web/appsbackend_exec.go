@@ -1,9 +1,19 @@
 package web
 
 import (
+	"cmp"
+	"context"
+	"regexp"
 	"strings"
 
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
 // The execution user of an account (ExecUser): a UNIX user of its own
@@ -72,4 +82,58 @@ func prepareExec(s *orchestration.Script, srv orchestration.Server) {
 	s.Raw("web_pool_dirs=(" + strings.Join(dirs, " ") + ")")
 	s.Var("web_vassal_dir", srv.Setting(UWSGIVassals.Name(), UWSGIVassals.Get()))
 	s.Raw(execHelpers)
+}
+
+// An execution user's name is taken on the servers: no system user may
+// have it, and no account may be added whose execution user would have
+// the name of a system user. (Checked when a system user is added: an
+// account's main user is added with it.)
+func init() {
+	store.RegisterHook("SystemUser", ent.OpCreate, func(next ent.Mutator) ent.Mutator {
+		return hook.SystemUserFunc(func(ctx context.Context, m *ent.SystemUserMutation) (ent.Value, error) {
+			name, _ := m.Username()
+			if name == "" {
+				return next.Mutate(ctx, m)
+			}
+			if taken, err := execUserOfAccount(ctx, m.Client(), name); err != nil || taken {
+				return nil, cmp.Or(err, error(&validate.Conflict{Field: "username",
+					Message: i18n.T(ctx, "The name %s is taken on the servers: choose another.", name)}))
+			}
+			if main, _ := m.IsMain(); main {
+				exec := ExecUser(name)
+				taken, err := m.Client().SystemUser.Query().Where(systemuser.Username(exec)).Exist(sys(ctx))
+				if err != nil || taken {
+					return nil, cmp.Or(err, error(&validate.Conflict{Field: "username",
+						Message: i18n.T(ctx, "An account named %s would run its web apps as %s, a name taken on the servers: choose another.", name, exec)}))
+				}
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
+}
+
+// longExec is an execution user's name of the second form (ExecUser).
+var longExec = regexp.MustCompile(`^[a-z0-9_.-]{1,19}-[0-9a-f]{8}-w$`)
+
+// execUserOfAccount reports whether name is an account's execution user.
+func execUserOfAccount(ctx context.Context, client *ent.Client, name string) (bool, error) {
+	var candidates []string
+	if a, ok := strings.CutSuffix(name, "-web"); ok && ExecUser(a) == name {
+		candidates = []string{a}
+	} else if longExec.MatchString(name) {
+		// rare: every account of a name the first form does not take
+		all, err := client.Account.Query().Select(account.FieldUsername).Strings(sys(ctx))
+		if err != nil {
+			return false, err
+		}
+		for _, a := range all {
+			if ExecUser(a) == name {
+				candidates = append(candidates, a)
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		return false, nil
+	}
+	return client.Account.Query().Where(account.UsernameIn(candidates...)).Exist(sys(ctx))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/services/databases"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/services/web"
+	"github.com/orchestra-panel/orchestra/internal/services/web/appconf"
 	"github.com/orchestra-panel/orchestra/internal/services/web/webtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -569,6 +570,98 @@ func TestAppsPlantedLinks(t *testing.T) {
 		ann.remove("old")
 		if out, _ := b.Root("cat " + kept + "/deleted/" + ann.user + ".old.*/index.html"); out != "old" || exists(ann.dir("old")) {
 			t.Errorf("a deleted app's folder is not kept: %q", out)
+		}
+	})
+}
+
+// TestAppNames: execution users, pools and vassals have one name per
+// account and app, which the renderers take (lower case, at most 64
+// characters; users at most 32).
+func TestAppNames(t *testing.T) {
+	users := []string{"ann", "ann-b", "Ann", "ann-web", "x-1a2b3c4d-w", "_x", "a.b", strings.Repeat("a", 28), strings.Repeat("a", 29),
+		strings.Repeat("A", 32), "9lives", strings.Repeat("ab.", 10) + "c"}
+	apps := []string{"x", "b-x", "php8.2", "web", strings.Repeat("z", 128), "a.b"}
+	seen := map[string]string{}
+	taken := func(kind, name, of string) {
+		t.Helper()
+		if prev, ok := seen[name]; ok {
+			t.Errorf("%s %q is both %s and %s", kind, name, prev, of)
+		}
+		seen[name] = of
+	}
+	for _, u := range users {
+		exec := web.ExecUser(u)
+		if len(exec) > 32 {
+			t.Errorf("execution user %q of %q: too long", exec, u)
+		}
+		taken("user", exec, "the execution user of "+u)
+		for _, per := range []string{"account", "app"} {
+			for _, a := range apps {
+				name := web.PoolName(per, u, a, "8.2")
+				if per == "app" || a == apps[0] {
+					taken("pool", name, per+" pool of "+u+"/"+a)
+				}
+				p := appconf.Pool{Name: name, User: exec, Group: exec, Socket: "/run/php/" + name + ".sock", SocketOwner: "www-data", Children: 1}
+				if _, err := p.Render(); err != nil {
+					t.Errorf("pool of %s/%s: %v", u, a, err)
+				}
+			}
+		}
+		for _, a := range apps {
+			name := web.VassalName(u, a)
+			v := appconf.Vassal{User: exec, Group: exec, Dir: "/home/x", Module: "wsgi", Socket: "/run/uwsgi/app/" + name + ".sock",
+				SocketOwner: "www-data", Processes: 1, Plugin: "python311"}
+			if _, err := v.Render(); err != nil {
+				t.Errorf("vassal of %s/%s: %v", u, a, err)
+			}
+			if seen["vassal "+name] != "" {
+				t.Errorf("vassal %s twice", name)
+			}
+			seen["vassal "+name] = u + "/" + a
+		}
+	}
+}
+
+// TestExecUserNamesTaken: no system user may take an account's execution
+// user's name, nor an account be added whose execution user's name a
+// system user has.
+func TestExecUserNamesTaken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		e.MakeAccount("ann", "Ann-password-42", false)
+		ann := e.Login("ann", "Ann-password-42")
+		ann.Do("POST", "/system-users", map[string]any{"username": "ann-web"}).Want(http.StatusConflict)
+		ann.Do("POST", "/system-users", map[string]any{"username": "carl-web"}).Want(http.StatusCreated)
+		admin := e.Admin()
+		for _, name := range []string{"ann-web", "carl"} {
+			admin.Do("POST", "/accounts", map[string]any{"username": name, "full_name": name, "email": name + "@example.com"}).
+				Want(http.StatusConflict)
+		}
+		admin.Do("POST", "/accounts", map[string]any{"username": "dora", "full_name": "dora", "email": "dora@example.com"}).
+			Want(http.StatusCreated)
+	})
+}
+
+// TestAccountDeletion: deleting an account deletes its users, then its
+// apps' pools and vassals (the snapshot of each app names its account)
+// and its execution user.
+func TestAccountDeletion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := newAppBed(t, st)
+		ann := b.customer()
+		ann.add("site", "php", map[string]any{"writable": []string{"up"}})
+		ann.add("py", "python", nil)
+		pool, psock := ann.pool("site")
+		vassal, vsock := ann.vassal("py")
+		b.Applied(b.Admin.Do("DELETE", fmt.Sprintf("/accounts/%d", ann.id), nil).Want(http.StatusNoContent))
+		ann.apps = nil
+		for _, f := range []string{pool, psock, vassal, vsock, "/home/" + ann.user} {
+			if exists(f) {
+				t.Errorf("%s is left", f)
+			}
+		}
+		if out, code := b.Root("id " + web.ExecUser(ann.user) + "; id " + ann.user); code == 0 {
+			t.Errorf("users are left: %s", out)
 		}
 	})
 }
