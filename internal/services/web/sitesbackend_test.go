@@ -49,7 +49,7 @@ type siteBed struct {
 // backends routed, the bed's server settings and a default certificate
 // for the customer's domain and its subdomains, and holds the bed's lock:
 // a unit whose configuration the check refuses would fail another's check.
-func newSiteBed(t *testing.T, st *store.Store) *siteBed {
+func newSiteBed(t testing.TB, st *store.Store) *siteBed {
 	wb := webtest.Load(t)
 	wb.Lock(t)
 	bed := apitest.OnTestBed(t, st, systemusers.Backend, web.NginxBackend, web.ApacheBackend)
