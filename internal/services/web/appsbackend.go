@@ -355,6 +355,11 @@ func wsgiPlaceholder(module string) (string, bool) {
 	if callable != "" && callable != "application" || !wsgiModule.MatchString(module) {
 		return "", false
 	}
+	for _, part := range strings.Split(mod, ".") {
+		if len(part)+len(".py") > paths.MaxName {
+			return "", false // no such file can be
+		}
+	}
 	return strings.ReplaceAll(mod, ".", "/") + ".py", true
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"path"
 	"strings"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -16,8 +17,10 @@ import (
 // emperor does not see the change), and the unit waits until the emperor
 // runs the new file with new workers only; a removed one, until no master
 // runs it any more, and then removes its socket (bound as root, the vassal
-// cannot). A vassal that does not go live within uwsgiWaitText seconds (its module
-// does not load: need-app) fails the unit.
+// cannot). The code is the customer's: a vassal whose module's file is not
+// there is not waited for, and one that does not go live within
+// uwsgiWaitText seconds (its module does not load: need-app) is reported
+// in the unit's output; neither fails the unit.
 
 // uwsgiWaitText is how long, in seconds, a unit waits for its vassals.
 const uwsgiWaitText = "30"
@@ -59,12 +62,18 @@ uwsgi_before() {
   uwsgi_changed=$changed
   changed=0
 }
+# uwsgi_after FILE EXEC MODULE-FILE MODULE-FOLDER: the vassal is waited
+# for when its file changed and its module is there (as EXEC sees it)
 uwsgi_after() {
   local was=${uwsgi_mtime[$1]} now
   if ((changed)); then
     now=$(stat -c %Y -- "$1")
     ((now > was)) || touch -d "@$((was + 1))" -- "$1"
-    uwsgi_new+=("$1")
+    if runuser -u "$2" -- test -e "$3" || runuser -u "$2" -- test -d "$4"; then
+      uwsgi_new+=("$1")
+    else
+      echo "orchestra: $1: its module ($3) is not there yet: uWSGI starts the app once it is"
+    fi
   fi
   ((changed |= uwsgi_changed)) || true
 }
@@ -82,9 +91,20 @@ uwsgi_remove() {
 uwsgi_stopped() { ! uwsgi_master "$1" >/dev/null; }
 uwsgi_commit() {
   local f exec
-  for f in "${uwsgi_new[@]}"; do
-    [[ ! -v uwsgi_gone[$f] ]] || continue
-    web_until ` + uwsgiWaitText + ` "uWSGI's vassal $f (see the emperor's log: does its module load?)" uwsgi_live "$f"
+  local end=$((SECONDS + ` + uwsgiWaitText + `)) waiting=("${uwsgi_new[@]}") left
+  while ((${#waiting[@]})); do
+    left=()
+    for f in "${waiting[@]}"; do
+      [[ -v uwsgi_gone[$f] ]] || uwsgi_live "$f" || left+=("$f")
+    done
+    waiting=("${left[@]}")
+    ((${#waiting[@]})) || break
+    if ((SECONDS >= end)); then
+      # the code is the customer's: its app is not live, the unit is done
+      for f in "${waiting[@]}"; do echo "orchestra: uWSGI's vassal $f is not live: does its module load? (see the emperor's log)"; done
+      break
+    fi
+    sleep 0.1
   done
   for f in "${!uwsgi_gone[@]}"; do
     web_until ` + uwsgiWaitText + ` "the end of uWSGI's vassal $f" uwsgi_stopped "$f"
@@ -130,7 +150,9 @@ func applyUWSGI(s *orchestration.Script, srv orchestration.Server, action string
 	s.Cmd("web_exec_user", exec, user)
 	s.Cmd("uwsgi_before", file, exec, user)
 	s.WriteFile(file, []byte(text), "0644")
-	s.Cmd("uwsgi_after", file)
+	mod, _, _ := strings.Cut(st.Module, ":")
+	modPath := path.Join(v.Dir, strings.ReplaceAll(mod, ".", "/"))
+	s.Cmd("uwsgi_after", file, exec, modPath+".py", modPath)
 	return nil
 }
 
