@@ -292,6 +292,9 @@ func applyApp(s *orchestration.Script, srv orchestration.Server, action string, 
 		if err := wpConfig(s, srv, o, l); err != nil {
 			return err
 		}
+		if p := phpOf(app); p != nil {
+			public = p.PublicRoot
+		}
 	case AppPython:
 		st, err := AppSettings[PythonSettings](app)
 		if err != nil {
