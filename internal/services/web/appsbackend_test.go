@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -639,6 +640,20 @@ func TestExecUserNamesTaken(t *testing.T) {
 		}
 		admin.Do("POST", "/accounts", map[string]any{"username": "dora", "full_name": "dora", "email": "dora@example.com"}).
 			Want(http.StatusCreated)
+		// staff route the app backends
+		var all []struct{ Name, Model string }
+		if err := json.Unmarshal(admin.Do("GET", "/backends", nil).Want(http.StatusOK).Body, &all); err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		for _, b := range all {
+			if b.Model == "WebApp" {
+				listed = append(listed, b.Name)
+			}
+		}
+		if strings.Join(listed, " ") != "php-fpm uwsgi webapp" {
+			t.Errorf("the backends of web apps: %v", listed)
+		}
 	})
 }
 
