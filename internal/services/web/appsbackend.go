@@ -100,6 +100,9 @@ func usernameOf(o orchestration.Object) (string, error) {
 	if u == "" || paths.NameProblem(context.Background(), u) != "" {
 		return "", fmt.Errorf("web app %d: its snapshot names no account (%q)", o.ID, u)
 	}
+	if slices.Contains(systemusers.Reserved.Get(), u) {
+		return "", fmt.Errorf("web app %d: its account %s has no system user (a name of the servers' own)", o.ID, u)
+	}
 	return u, nil
 }
 

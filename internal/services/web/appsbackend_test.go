@@ -654,6 +654,12 @@ func TestExecUserNamesTaken(t *testing.T) {
 		if strings.Join(listed, " ") != "php-fpm uwsgi webapp" {
 			t.Errorf("the backends of web apps: %v", listed)
 		}
+		for _, name := range listed {
+			b, _ := orchestration.Lookup(name)
+			if _, err := orchestration.CompileMatch(name, b.DefaultMatch); err != nil {
+				t.Errorf("%s's default match %q: %v", name, b.DefaultMatch, err)
+			}
+		}
 	})
 }
 
