@@ -121,7 +121,11 @@ func init() {
 			}
 		}})
 	kinds.Register(AppTypes, kinds.Kind[WordPressSettings]{Name: AppWordPress, Label: "WordPress",
-		Defaults: func() WordPressSettings { return WordPressSettings{PHPSettings: phpDefaults()} },
+		Defaults: func() WordPressSettings {
+			s := WordPressSettings{PHPSettings: phpDefaults()}
+			s.Writable = []string{"wp-content/uploads"} // media uploads; no PHP runs there
+			return s
+		},
 		Check: func(ctx context.Context, s *WordPressSettings, errs *validate.Errors) {
 			checkPHP(ctx, &s.PHPSettings, errs)
 		}})
