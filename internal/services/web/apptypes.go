@@ -142,9 +142,27 @@ func checkPublicRoot(ctx context.Context, p string, errs *validate.Errors) {
 	if p == "" {
 		return
 	}
-	if msg := paths.RelProblem(ctx, p); msg != "" {
+	if msg := servedFolder(ctx, p); msg != "" {
 		errs.Add("public_root", msg)
 	}
+}
+
+// servedName is what a folder's name may hold in a web server's
+// configuration (vhost writes nothing else).
+var servedName = regexp.MustCompile(`^[A-Za-z0-9._@+-]+$`)
+
+// servedFolder is what is wrong with p, a folder inside an app that the web
+// servers' configurations name (served or writable), or "".
+func servedFolder(ctx context.Context, p string) string {
+	if msg := paths.RelProblem(ctx, p); msg != "" {
+		return msg
+	}
+	for _, part := range strings.Split(p, "/") {
+		if !servedName.MatchString(part) {
+			return i18n.T(ctx, "Use only letters, digits and . _ @ + - in the folder's names: the web servers' configuration names it.")
+		}
+	}
+	return ""
 }
 
 func checkVersion(ctx context.Context, field, v string, offered []string, errs *validate.Errors) {
@@ -188,7 +206,7 @@ func checkPHP(ctx context.Context, s *PHPSettings, errs *validate.Errors) {
 		s.Writable = []string{}
 	}
 	for _, w := range s.Writable {
-		if msg := paths.RelProblem(ctx, w); msg != "" {
+		if msg := servedFolder(ctx, w); msg != "" {
 			errs.Add("writable", i18n.T(ctx, "%q: %s", w, msg))
 			break
 		}
