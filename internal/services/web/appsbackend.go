@@ -170,20 +170,20 @@ func loadApp(ctx context.Context, tx *ent.Tx, o *orchestration.Object) error {
 // the place it acts on physically (orchestra_enter) and acts on "." or a
 // name there, never following a link out of the home.
 const appHelpers = `# webapp_absent USER PATH: nothing is at PATH, as USER sees it
-webapp_absent() { ! runuser -u "$1" -- test -e "$2" && ! runuser -u "$1" -- test -L "$2"; }
+webapp_absent() { ! orchestra_as "$1" test -e "$2" && ! orchestra_as "$1" test -L "$2"; }
 # webapp_dir USER HOME DIR: makes DIR as USER and enters it; a new folder
 # gets USER's mode 0750 (an existing one keeps its own)
 webapp_dir() {
   local fresh=
   if webapp_absent "$1" "$3"; then fresh=1; fi
   orchestra_mkdir_as "$1" "$2" "$3"
-  if [[ -n $fresh ]]; then runuser -u "$1" -- chmod 0750 .; fi
+  if [[ -n $fresh ]]; then orchestra_as "$1" chmod 0750 .; fi
 }
 # webapp_link USER HOME DIR TARGET: DIR is a link to TARGET, made as USER
 # in DIR's folder; a folder or file there is left as it is
 webapp_link() {
   orchestra_mkdir_as "$1" "$2" "$(dirname -- "$3")"
-  runuser -u "$1" -- bash -c 'if [[ -L $2 ]]; then [[ $(readlink -- "$2") == "$1" ]] || ln -sfn -- "$1" "$2"
+  orchestra_as "$1" bash -c 'if [[ -L $2 ]]; then [[ $(readlink -- "$2") == "$1" ]] || ln -sfn -- "$1" "$2"
 elif [[ -e $2 ]]; then echo "orchestra: $PWD/$2 is not a link: left as it is" >&2; exit 1
 else ln -s -- "$1" "$2"; fi' link "$4" "$(basename -- "$3")"
   cd /
@@ -197,7 +197,7 @@ webapp_writable() { setfacl -R -P -m "u:$1:rwX,d:u:$1:rwX,d:u:$2:rwX" -- .; }
 webapp_wordpress() {
   [[ -z $(ls -A) || -e .orchestra-installing ]] || return 0
   [[ -d $2 && -f $2/wp-settings.php ]] || { echo "orchestra: no WordPress in $2: install Debian's wordpress package" >&2; return 1; }
-  runuser -u "$1" -- bash -c 'set -e; umask 022; : >.orchestra-installing
+  orchestra_as "$1" bash -c 'set -e; umask 022; : >.orchestra-installing
 cp -rL -- "$1"/. .
 rm -f -- wp-config.php
 if [[ -d $2 ]]; then cp -rL -- "$2"/. wp-content/; fi
@@ -206,7 +206,7 @@ rm -f -- .orchestra-installing' wordpress "$2" "$3"
 # webapp_put_config USER NAME MODE: NAME in the folder entered holds what
 # comes on standard input (a secret: never an argument), written as USER
 webapp_put_config() {
-  runuser -u "$1" -- bash -c 'set -e; umask 077; t=$(mktemp .orchestra-new.XXXXXXXX)
+  orchestra_as "$1" bash -c 'set -e; umask 077; t=$(mktemp .orchestra-new.XXXXXXXX)
 trap '\''rm -f -- "$t"'\'' EXIT
 cat >"$t"
 if [[ -f $1 && ! -L $1 ]] && cmp -s -- "$t" "$1"; then exit 0; fi

@@ -69,7 +69,7 @@ uwsgi_after() {
   if ((changed)); then
     now=$(stat -c %Y -- "$1")
     ((now > was)) || touch -d "@$((was + 1))" -- "$1"
-    if runuser -u "$2" -- test -e "$3" || runuser -u "$2" -- test -d "$4"; then
+    if orchestra_as "$2" test -e "$3" || orchestra_as "$2" test -d "$4"; then
       uwsgi_new+=("$1")
     else
       echo "orchestra: $1: its module ($3) is not there yet: uWSGI starts the app once it is"

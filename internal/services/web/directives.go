@@ -51,7 +51,7 @@ type ProxySettings struct {
 	Location string `json:"location" maxLength:"256" doc:"The URL path passed on, such as /api."`
 	URL      string `json:"url" maxLength:"2048" doc:"The http:// or https:// address requests go to."`
 	Timeout  int    `json:"timeout" minimum:"0" maximum:"3600" doc:"Seconds to wait for its answer; 0: the web server's default."`
-	Retry    int    `json:"retry" minimum:"0" maximum:"3600" doc:"Seconds before a failed server is tried again; 0: the web server's default."`
+	Retry    int    `json:"retry" minimum:"0" maximum:"3600" doc:"Seconds Apache leaves the server alone after it failed; 0: Apache's default (nginx tries it again at once)."`
 }
 
 // ErrorDocumentSettings answer an error status with a page of one's own.

@@ -35,7 +35,8 @@ import (
 //	FILES/htpasswd/ID-NAME/DIRECTIVE   a protected location's users (bcrypt hashes);
 //	                                   FILES/htpasswd is root:WEB_USER 0750, so that only
 //	                                   the web server reads them
-//	WEB_LOG_DIR/ID-NAME.access.log     its logs (and .error.log)
+//	WEB_LOG_DIR/ID-NAME.BACKEND.access.log  its logs (and .error.log), apart
+//	                                   for nginx and Apache on one server
 //	WEB_SUSPENDED_DIR/index.html       the page of inactive sites and accounts
 //
 // FILES is WEB_NGINX_FILES or WEB_APACHE_FILES: outside the sites' folder,
@@ -510,7 +511,7 @@ func (d *daemon) describe(srv orchestration.Server, name string, l *siteLoaded) 
 	logs := srv.Setting(SiteLogs.Name(), SiteLogs.Get())
 	site := vhost.Site{Name: name, Address: srv.Setting(d.addr.Name(), d.addr.Get()), Domains: l.domains,
 		Protocol: l.protocol, Active: l.active, Suspended: srv.Setting(SuspendedDir.Name(), SuspendedDir.Get()),
-		AccessLog: logs + "/" + name + ".access.log", ErrorLog: logs + "/" + name + ".error.log"}
+		AccessLog: logs + "/" + name + "." + d.name + ".access.log", ErrorLog: logs + "/" + name + "." + d.name + ".error.log"}
 	var out siteFiles
 	if l.protocol != HTTP {
 		site.Cert, site.Key = srv.Setting(DefaultCert.Name(), DefaultCert.Get()), srv.Setting(DefaultKey.Name(), DefaultKey.Get())
@@ -611,7 +612,7 @@ func directive(site *vhost.Site, out *siteFiles, d *ent.WebsiteDirective, includ
 	case DirProxy:
 		var v *ProxySettings
 		if v, err = kinds.Value[ProxySettings](Directives, d.Type, d.Settings); err == nil {
-			site.Proxies = append(site.Proxies, vhost.Proxy{Path: v.Location, URL: v.URL, Timeout: v.Timeout})
+			site.Proxies = append(site.Proxies, vhost.Proxy{Path: v.Location, URL: v.URL, Timeout: v.Timeout, Retry: v.Retry})
 		}
 	case DirError:
 		var v *ErrorDocumentSettings

@@ -22,6 +22,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/webapp"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -163,7 +164,8 @@ func TestSitesOverAPI(t *testing.T) {
 		t.Cleanup(upstream.Close)
 
 		app := b.app("files", "static", map[string]any{"public_root": "public"}, "public", map[string]string{
-			"index.html": "hello from " + b.user, "private/index.html": "the secret", "oops.html": "our own 404 page"})
+			"index.html": "hello from " + b.user, "private/index.html": "the secret", "oops.html": "our own 404 page",
+			"privateer.html": "not below /private"})
 		id, host := b.site("www"+b.user[1:], "http")
 		b.mount(id, app, "/")
 		b.want("http", host, "/", 200, "hello from "+b.user)
@@ -198,6 +200,10 @@ func TestSitesOverAPI(t *testing.T) {
 			st, body, h = b.web.GetAuth(t, s.addr, "http", host, "/private/", "ann", "Ann-secret-42")
 			if st != 200 || body != "the secret" || h.Get("X-Private") != `100% "quoted"` || h.Get("X-Site") != "yes" {
 				t.Errorf("%s: protected with the password: %d %q %v", s.backend, st, body, h)
+			}
+			// a location covers what lies below it, not what only starts as it does
+			if st, body, h := b.web.Get(t, s.addr, "http", host, "/privateer.html"); st != 200 || body != "not below /private" || h.Get("X-Private") != "" {
+				t.Errorf("%s: /privateer.html beside /private: %d %q %v", s.backend, st, body, h)
 			}
 			if _, _, h := b.web.Get(t, s.addr, "http", host, "/"); h.Get("X-Site") != "yes" || h.Get("X-Private") != "" {
 				t.Errorf("%s: headers of /: %v", s.backend, h)
@@ -356,12 +362,13 @@ func TestSitePlantedLinks(t *testing.T) {
 	})
 }
 
-// BenchmarkThousandSites adds 1,000 websites, each with a web app of its
-// own (static or PHP, half each) mounted at /, in one write, and waits
-// from the commit until nginx and Apache both serve every one of them
-// (each app's index.html, which PHP sites serve too); it reports the
-// write, the commit to success, the units each backend ran and the reloads
-// the servers logged per unit (target: 1).
+// BenchmarkThousandSites adds 1,000 websites, each with a PHP app of its
+// own mounted at /, in one write (the apps' folders, their account's
+// PHP-FPM pool and both servers' sites), and waits from the commit until
+// nginx and Apache both serve every one of them through PHP (each app's
+// index.php); it reports the write, the commit to success, the units the
+// backends ran and the reloads nginx and Apache logged per unit of theirs
+// (target: 1).
 //
 //	go test -run '^$' -bench ThousandSites -benchtime 1x ./internal/services/web/
 func BenchmarkThousandSites(b *testing.B) {
@@ -394,7 +401,7 @@ func BenchmarkThousandSites(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			for _, be := range []string{systemusers.Backend, web.NginxBackend, web.ApacheBackend} {
+			for _, be := range []string{systemusers.Backend, web.AppBackend, web.PHPFPMBackend, web.NginxBackend, web.ApacheBackend} {
 				if err := tx.Route.Create().SetBackend(be).SetServerID(srv.ID).Exec(ctx); err != nil {
 					return err
 				}
@@ -430,7 +437,7 @@ func BenchmarkThousandSites(b *testing.B) {
 		root(fmt.Sprintf(`set -e
 for i in $(seq -w 0 %d); do
   runuser -u %[2]s -- mkdir -p %[3]s/webapps/a$i
-  printf 'site %%s' "$i" | runuser -u %[2]s -- tee %[3]s/webapps/a$i/index.html >/dev/null
+  printf '<?php echo "site %%s";' "$i" | runuser -u %[2]s -- tee %[3]s/webapps/a$i/index.php >/dev/null
 done`, n-1, tag, home))
 		count := func(log, what string) int {
 			data, err := os.ReadFile(wb.Log(log))
@@ -447,13 +454,16 @@ done`, n-1, tag, home))
 		b.Cleanup(func() {
 			tctx, tracker := orchestration.Track(ctx)
 			if err := st.Tx(tctx, func(ctx context.Context, tx *ent.Tx) error {
-				_, err := tx.Website.Delete().Where(website.AccountID(acc.ID)).Exec(ctx)
+				if _, err := tx.Website.Delete().Where(website.AccountID(acc.ID)).Exec(ctx); err != nil {
+					return err
+				}
+				_, err := tx.WebApp.Delete().Where(webapp.AccountID(acc.ID)).Exec(ctx) // their pool and execution user too
 				return err
 			}); err != nil {
 				b.Error(err)
 				return
 			}
-			settle("deleting the sites", tracker.Changes())
+			settle("deleting the sites and apps", tracker.Changes())
 		})
 		b.ResetTimer()
 		for range b.N {
@@ -465,11 +475,7 @@ done`, n-1, tag, home))
 				apps := make([]*ent.WebAppCreate, n)
 				for i := range n {
 					doms[i] = tx.Domain.Create().SetName(fmt.Sprintf("s%03d.%s.example", i, tag)).SetAccountID(acc.ID)
-					typ, settings := web.AppStatic, map[string]any{}
-					if i%2 == 1 {
-						typ = web.AppPHP
-					}
-					apps[i] = tx.WebApp.Create().SetName(fmt.Sprintf("a%03d", i)).SetType(typ).SetSettings(settings).SetAccountID(acc.ID)
+					apps[i] = tx.WebApp.Create().SetName(fmt.Sprintf("a%03d", i)).SetType(web.AppPHP).SetSettings(map[string]any{}).SetAccountID(acc.ID)
 				}
 				var ds []*ent.Domain
 				var as []*ent.WebApp
@@ -527,7 +533,7 @@ done`, n-1, tag, home))
 				}
 			}
 			logs, err := st.ExecutionLog.Query().Where(executionlog.IDGT(lastLog),
-				executionlog.BackendIn(web.NginxBackend, web.ApacheBackend)).All(ctx)
+				executionlog.BackendIn(web.AppBackend, web.PHPFPMBackend, web.NginxBackend, web.ApacheBackend)).All(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -543,7 +549,13 @@ done`, n-1, tag, home))
 			b.ReportMetric(committed.Sub(t0).Seconds(), "s-write")
 			b.ReportMetric(done.Seconds(), "s-commit-to-success")
 			b.ReportMetric(float64(units), "units")
-			b.ReportMetric(float64(count("nginx/error.log", nginxReload)+count("apache/error.log", apacheReload)-reloads)/float64(max(units, 1)), "reloads/unit")
+			siteUnits := 0
+			for _, l := range logs {
+				if l.Backend == web.NginxBackend || l.Backend == web.ApacheBackend {
+					siteUnits++
+				}
+			}
+			b.ReportMetric(float64(count("nginx/error.log", nginxReload)+count("apache/error.log", apacheReload)-reloads)/float64(max(siteUnits, 1)), "reloads/unit")
 			b.StartTimer()
 		}
 	})

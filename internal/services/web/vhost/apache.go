@@ -108,18 +108,22 @@ func apacheSite(w func(int, string, ...any), s Site) {
 			if l.proxy.Timeout > 0 {
 				opts = fmt.Sprintf(" timeout=%d", l.proxy.Timeout)
 			}
+			if l.proxy.Retry > 0 {
+				opts += fmt.Sprintf(" retry=%d", l.proxy.Retry)
+			}
 			w(1, "ProxyPass %s %s%s", quote(strings.TrimSuffix(path, "/")+"/"), to, opts)
 			w(1, "ProxyPassReverse %s %s", quote(strings.TrimSuffix(path, "/")+"/"), to)
 		case l.content != nil && clean(l.content.Path) == path:
 			apacheContent(w, s, *l.content)
 		}
 		if p := l.protect; p != nil && clean(p.Path) == path {
-			w(1, "<Location %s>", quote(path))
+			open, end := apacheLocation(path)
+			w(1, "%s", open)
 			w(2, "AuthType Basic")
 			w(2, "AuthName %s", quote(p.Realm))
 			w(2, "AuthUserFile %s", quote(p.File))
 			w(2, "Require valid-user")
-			w(1, "</Location>")
+			w(1, "%s", end)
 		}
 	}
 	apacheHeaders(w, s)
@@ -136,14 +140,28 @@ func apacheHeaders(w func(int, string, ...any), s Site) {
 	}
 	slices.SortFunc(paths, func(a, b string) int { return cmp.Or(len(a)-len(b), strings.Compare(a, b)) })
 	for _, p := range paths {
-		w(1, "<Location %s>", quote(p))
+		open, end := apacheLocation(p)
+		w(1, "%s", open)
 		for _, h := range s.Headers {
 			if clean(h.Path) == p {
 				w(2, "Header always set %s %s", h.Name, quote(strings.ReplaceAll(h.Value, "%", "%%")))
 			}
 		}
-		w(1, "</Location>")
+		w(1, "%s", end)
 	}
+}
+
+// apacheLocation opens and closes a section for the URL path p and what
+// lies below it, as nginx's prefix locations do: <Location "/private">
+// would also take /privateX. Paths hold only [A-Za-z0-9._~@+-/], of which
+// . and + mean more in a regular expression (written as classes: Apache
+// keeps a quoted backslash as it is).
+func apacheLocation(p string) (open, end string) {
+	if p == "/" {
+		return `<Location "/">`, "</Location>"
+	}
+	re := strings.NewReplacer(".", "[.]", "+", "[+]").Replace(strings.TrimSuffix(p, "/"))
+	return "<LocationMatch " + quote("^"+re+"(/|$)") + ">", "</LocationMatch>"
 }
 
 // apacheContent mounts c.

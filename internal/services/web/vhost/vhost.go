@@ -71,6 +71,10 @@ type Redirect struct {
 type Proxy struct {
 	Path, URL string
 	Timeout   int // seconds; 0: the server's default
+	// Retry is how long Apache leaves a backend that failed before trying
+	// it again (0: its default, 60 s); nginx never sets aside a lone
+	// backend, so it has no such wait.
+	Retry int
 }
 
 // ErrorDoc answers Status with Target: a path of the site or a URL.

@@ -28,7 +28,7 @@ func site(dir string) Site {
 			{Path: "/app", Kind: UWSGI, Socket: dir + "/app.sock"},
 		},
 		Redirects: []Redirect{{Path: "/old", Target: "https://new.example/x", Permanent: true}},
-		Proxies:   []Proxy{{Path: "/api", URL: "http://127.0.0.1:9000/v1", Timeout: 30}},
+		Proxies:   []Proxy{{Path: "/api", URL: "http://127.0.0.1:9000/v1", Timeout: 30, Retry: 5}},
 		Errors:    []ErrorDoc{{Status: 404, Target: "/404.html"}, {Status: 503, Target: "https://status.example/"}},
 		Protected: []Protection{{Path: "/wp-admin", Realm: `Staff "only" \ area`, File: dir + "/shop.htpasswd"}},
 		Headers: []Header{{Name: "X-Frame-Options", Value: "SAMEORIGIN"}, {Name: "X-Note", Value: `100% "quoted"`},
@@ -151,7 +151,7 @@ func TestServersTakeIt(t *testing.T) {
 	}
 	conf, _ = Apache(s)
 	for _, want := range []string{`Header always set X-Note "100%% \"quoted\""`, `AuthName "Staff \"only\" \\ area"`,
-		`<VirtualHost 127.0.0.199:443>`, `Redirect 301 "/old" "https://new.example/x"`, `ProxyPass "/api/" "http://127.0.0.1:9000/v1/" timeout=30`,
+		`<VirtualHost 127.0.0.199:443>`, `Redirect 301 "/old" "https://new.example/x"`, `ProxyPass "/api/" "http://127.0.0.1:9000/v1/" timeout=30 retry=5`,
 		`FallbackResource "/index.php"`, `<Directory "/home/acme/webapps/shop/public/wp-content/uploads">`} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("Apache: no %s in\n%s", want, conf)
