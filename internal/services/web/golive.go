@@ -61,7 +61,12 @@ web_until() {
     sleep 0.1
   done
 }
-web_children_gone() { ! kill -0 "$1" 2>/dev/null || ! pgrep -P "$1" | grep -qxF "$2"; }
+# web_children_gone MASTER OLD: none of the pids OLD is a live child of
+# MASTER (a zombie serves no one: Apache reaps its old children only at its
+# once-a-second maintenance)
+web_children_gone() {
+  ! kill -0 "$1" 2>/dev/null || ! ps --ppid "$1" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }' | grep -qxF "$2"
+}
 # web_reload_workers PIDFILE CMD...: nginx -s reload, apache2 -k graceful;
 # returns once none of the master's old children is left
 web_reload_workers() {
