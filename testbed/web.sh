@@ -171,7 +171,11 @@
 #   the reload, reload, wait until none of them is still its child:
 #     master=$(cat WEB_NGINX_PID); old=$(pgrep -P "$master")
 #     $WEB_NGINX -s reload          # or $WEB_APACHE -k graceful
-#     while kill -0 "$master" && pgrep -P "$master" | grep -qxF "$old"; do sleep 0.1; done
+#     while kill -0 "$master" && ! renewed; do sleep 0.1; done
+#   where renewed: the master has live children (not zombies) and none of
+#   them is an old one. Apache reaps its old children and starts new ones
+#   at its once-a-second maintenance: until then requests wait in the
+#   listening socket, and a reload may take up to a second to be live
 #     kill -0 "$master"             # else Apache ended: a failed graceful restart
 #   (an nginx reload whose config fails keeps its old workers forever: give up
 #   after a while, say 30 s, and read the error log).
@@ -186,7 +190,7 @@
 #   later mtime), wait until a master runs F with workers none of which is an
 #   old one (a new vassal: with workers at all; its socket is bound before
 #   and requests wait in it); a removed F: until no master runs it.
-#   Measured here: nginx ~0.2 s, Apache ~0.1 s, PHP-FPM ~0.2-0.4 s, a new
+#   Measured here: nginx ~0.2 s, Apache ~0.05 s or ~1.1 s (its maintenance tick), PHP-FPM ~0.2-0.4 s, a new
 #   vassal ~0.6 s, a changed or removed one ~2 s (the emperor's 1 s scan and
 #   uWSGI's 1 s cycle); thousands of requests during reloads all answered.
 #

@@ -61,21 +61,25 @@ web_until() {
     sleep 0.1
   done
 }
-# web_children_gone MASTER OLD: none of the pids OLD is a live child of
-# MASTER (a zombie serves no one: Apache reaps its old children only at its
-# once-a-second maintenance)
-web_children_gone() {
-  ! kill -0 "$1" 2>/dev/null || ! ps --ppid "$1" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }' | grep -qxF "$2"
+# web_renewed MASTER OLD: none of the pids OLD is a live child of MASTER
+# and another is (a zombie serves no one; Apache reaps its old children and
+# starts new ones at its once-a-second maintenance, and until then requests
+# wait in the listening socket for the new ones)
+web_renewed() {
+  kill -0 "$1" 2>/dev/null || return 0
+  local live
+  live=$(ps --ppid "$1" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }')
+  [[ -n $live ]] && { [[ -z $2 ]] || ! grep -qxF "$2" <<<"$live"; }
 }
 # web_reload_workers PIDFILE CMD...: nginx -s reload, apache2 -k graceful;
-# returns once none of the master's old children is left
+# returns once the master's children are all new ones
 web_reload_workers() {
   local master old
   master=$(cat -- "$1") || return 1
   shift
   old=$(pgrep -P "$master" || true)
   "$@"
-  [[ -z $old ]] || web_until 30 "the reload" web_children_gone "$master" "$old"
+  web_until 30 "the reload" web_renewed "$master" "$old"
   kill -0 "$master" 2>/dev/null || { echo "orchestra: the master process $master ended (see its error log)" >&2; return 1; }
 }
 web_pidfile_renewed() { ! kill -0 "$1" 2>/dev/null || [[ $(stat -c %.9Y -- "$2" 2>/dev/null) != "$3" && $(cat -- "$2" 2>/dev/null) == "$1" ]]; }

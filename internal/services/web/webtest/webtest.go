@@ -201,13 +201,15 @@ func (b *Bed) CheckApache() error { return run(append(b.ApacheCmd(), "-t")...) }
 func (b *Bed) CheckPHPFPM() error { return run(append(b.PHPFPMCmd(), "-t")...) }
 
 // ReloadWorkers is the contract's reload of nginx and Apache, as bash:
-// PIDFILE RELOAD-COMMAND... reloads and returns once the master's old
-// children are gone, failing if the master ended.
+// PIDFILE RELOAD-COMMAND... reloads and returns once the master's live
+// children are all new (zombies serve no one; Apache starts its new
+// children at its once-a-second maintenance), failing if the master ended.
 const ReloadWorkers = `pidfile=$1; shift
 master=$(cat "$pidfile") || exit 1
 old=$(pgrep -P "$master")
 "$@" || exit 1
-while kill -0 "$master" 2>/dev/null && pgrep -P "$master" | grep -qxF "$old"; do sleep 0.1; done
+renewed() { live=$(ps --ppid "$master" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }'); [[ -n $live ]] && { [[ -z $old ]] || ! grep -qxF "$old" <<<"$live"; }; }
+while kill -0 "$master" 2>/dev/null && ! renewed; do sleep 0.1; done
 kill -0 "$master" 2>/dev/null || { echo "the master process $master ended (see its error log)" >&2; exit 1; }`
 
 // ReloadPHPFPMScript is the contract's reload of PHP-FPM, as bash: PIDFILE
