@@ -29,8 +29,11 @@ import (
 
 // execHelpers are the shell functions; web_pool_dirs and web_vassal_dir
 // name where pools and vassals are.
-const execHelpers = `# web_exec_user EXEC USER: USER's execution user EXEC exists, in USER's group
+const execHelpers = `declare -A web_exec_made=()
+# web_exec_user EXEC USER: USER's execution user EXEC exists, in USER's group
+# (once per unit: a unit may hold a thousand apps of one account)
 web_exec_user() {
+  [[ ! -v web_exec_made[$1] ]] || return 0
   local entry
   if entry=$(getent passwd "$1"); then
     entry=$(cut -d: -f5 <<<"$entry")
@@ -47,6 +50,7 @@ web_exec_user() {
     usermod -a -G "$2" -- "$1"
     web_exec_nscd
   fi
+  web_exec_made[$1]=1
 }
 web_exec_nscd() {
   if [[ -x /usr/sbin/nscd ]]; then /usr/sbin/nscd -i passwd 2>/dev/null || true; /usr/sbin/nscd -i group 2>/dev/null || true; fi

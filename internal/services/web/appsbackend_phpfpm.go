@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
@@ -79,22 +80,39 @@ func survivingPHPApp(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([
 		Order(ent.Asc(webapp.FieldID)).Limit(1).IDs(sys(ctx))
 }
 
-// phpLoaded is an app's account's PHP apps, oldest first.
-type phpLoaded struct{ apps []*ent.WebApp }
+// phpLoaded is what an app's save needs: its account's PHP apps.
+type phpLoaded struct{ acct *phpAccount }
+
+// phpAccount is an account's PHP apps, oldest first, shared by the unit's
+// apps of that account: its pools, which hold all of them, are computed
+// once per server and written once per script (a unit of a thousand apps
+// of one account writes one pool, not a thousand times the same one).
+type phpAccount struct {
+	apps  []*ent.WebApp
+	mu    sync.Mutex
+	pools map[int][]pool
+	wrote map[*orchestration.Script]bool
+}
 
 func loadPHP(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([]error, error) {
 	byAccount, err := accountApps(ctx, tx, objs)
 	if err != nil {
 		return nil, err
 	}
+	accounts := map[int]*phpAccount{}
 	for _, o := range objs {
-		l := &phpLoaded{}
-		for _, a := range byAccount[o.Int("account_id")] {
-			if runsPHP(a.Type) {
-				l.apps = append(l.apps, a)
+		id := o.Int("account_id")
+		acct := accounts[id]
+		if acct == nil {
+			acct = &phpAccount{pools: map[int][]pool{}, wrote: map[*orchestration.Script]bool{}}
+			for _, a := range byAccount[id] {
+				if runsPHP(a.Type) {
+					acct.apps = append(acct.apps, a)
+				}
 			}
+			accounts[id] = acct
 		}
-		o.Extra = l
+		o.Extra = &phpLoaded{acct}
 	}
 	return make([]error, len(objs)), nil
 }
@@ -153,10 +171,19 @@ func applyPHP(s *orchestration.Script, srv orchestration.Server, action string, 
 	if l == nil {
 		return fmt.Errorf("web app %d was not loaded", o.ID)
 	}
-	pools, err := accountPools(srv, user, l.apps)
-	if err != nil {
-		return err
+	l.acct.mu.Lock()
+	defer l.acct.mu.Unlock()
+	if l.acct.wrote[s] {
+		return nil // another app of the account wrote its pools into this script
 	}
+	pools, ok := l.acct.pools[srv.ID]
+	if !ok {
+		if pools, err = accountPools(srv, user, l.acct.apps); err != nil {
+			return err
+		}
+		l.acct.pools[srv.ID] = pools
+	}
+	l.acct.wrote[s] = true
 	files := []string{"phpfpm_want", exec, user}
 	if len(pools) > 0 {
 		s.Cmd("web_exec_user", exec, user)

@@ -544,7 +544,12 @@ done`, n-1, tag, home))
 				if l.StartedAt != nil && l.FinishedAt != nil {
 					took = l.FinishedAt.Sub(*l.StartedAt)
 				}
-				b.Logf("unit %d: %s, %d websites, %s, %v", l.ID, l.Backend, ops, l.State, took.Round(time.Millisecond))
+				var started time.Duration
+				if l.StartedAt != nil {
+					started = l.StartedAt.Sub(committed)
+				}
+				b.Logf("unit %d: %s, %d operations, %s, made at +%v, started at +%v, ran %v", l.ID, l.Backend, ops, l.State,
+					l.CreatedAt.Sub(committed).Round(time.Millisecond), started.Round(time.Millisecond), took.Round(time.Millisecond))
 			}
 			b.ReportMetric(committed.Sub(t0).Seconds(), "s-write")
 			b.ReportMetric(done.Seconds(), "s-commit-to-success")
