@@ -32,13 +32,12 @@ func RegisterFill(model string, fill Fill) {
 	fills[model] = fill
 }
 
-// fill runs model's Fill, if any, on snaps read through q.
-func fill(ctx context.Context, q querier, model string, snaps map[int]map[string]any) error {
+// fill runs model's Fill, if any, on snaps.
+func fill(ctx context.Context, tx *ent.Tx, model string, snaps map[int]map[string]any) error {
 	regMu.RLock()
 	f := fills[model]
 	regMu.RUnlock()
-	tx, ok := q.(*ent.Tx)
-	if f == nil || !ok || len(snaps) == 0 {
+	if f == nil || len(snaps) == 0 {
 		return nil
 	}
 	return f(ctx, tx, snaps)

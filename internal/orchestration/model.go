@@ -2,7 +2,6 @@ package orchestration
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -128,14 +127,9 @@ func (m *model) value(snapshot map[string]any) (any, error) {
 	return v.Elem().Interface(), nil
 }
 
-// querier is a transaction or a database.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // snapshots reads the rows of ids as column → value maps with values of
 // the columns' types (SQLite keeps booleans as integers, JSON as text).
-func (m *model) snapshots(ctx context.Context, q querier, dialect string, ids []int) (map[int]map[string]any, error) {
+func (m *model) snapshots(ctx context.Context, tx *ent.Tx, dialect string, ids []int) (map[int]map[string]any, error) {
 	out := map[int]map[string]any{}
 	if len(ids) == 0 {
 		return out, nil
@@ -146,7 +140,7 @@ func (m *model) snapshots(ctx context.Context, q querier, dialect string, ids []
 	}
 	query, args := entsql.Dialect(dialect).Select(cols...).From(entsql.Table(m.table.Name)).
 		Where(entsql.InInts("id", ids...)).Query()
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +164,7 @@ func (m *model) snapshots(ctx context.Context, q querier, dialect string, ids []
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return out, fill(ctx, q, m.name, out)
+	return out, fill(ctx, tx, m.name, out)
 }
 
 func normalize(t field.Type, v any) any {
