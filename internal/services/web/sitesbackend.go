@@ -113,7 +113,7 @@ var daemons = []*daemon{
 
 // appBackends are the backends of what sites serve (an app's folder, its
 // pool or vassal, the account's users): planned together, they run first.
-var appBackends = []string{systemusers.Backend, "webapp", "php-fpm", "uwsgi"}
+var appBackends = []string{systemusers.Backend, AppBackend, PHPFPMBackend, UWSGIBackend}
 
 func init() {
 	for _, d := range daemons {
@@ -539,31 +539,21 @@ func (d *daemon) describe(srv orchestration.Server, name string, l *siteLoaded) 
 			site.Contents = append(site.Contents, vc)
 			continue
 		case AppPHP, AppWordPress, AppLink:
-			var php *PHPSettings
-			switch app.Type {
-			case AppPHP:
-				v, err := AppSettings[PHPSettings](app)
-				if err != nil {
-					return site, out, err.Error()
-				}
-				php = v
-			case AppWordPress:
-				v, err := AppSettings[WordPressSettings](app)
-				if err != nil {
-					return site, out, err.Error()
-				}
-				php, vc.Front = &v.PHPSettings, true
-			default:
+			php := phpOf(app)
+			if php == nil {
+				return site, out, fmt.Sprintf("the PHP settings of web app %s do not decode", app.Name)
+			}
+			vc.Front = app.Type == AppWordPress
+			if app.Type == AppLink {
 				v, err := AppSettings[LinkSettings](app)
 				if err != nil {
 					return site, out, err.Error()
 				}
-				php, folder = &v.PHPSettings, v.Target
 				b, in := paths.Within(l.bases, v.Target)
 				if !in {
 					return site, out, fmt.Sprintf("the folder %s of web app %s is in none of the account's homes", v.Target, app.Name)
 				}
-				base = b
+				base, folder = b, v.Target
 			}
 			vc.Kind, public, writable = vhost.PHP, php.PublicRoot, php.Writable
 			vc.Socket = PoolSocket(srv, PoolName(per, l.username, app.Name, php.Version), php.Version)
@@ -593,7 +583,7 @@ func (d *daemon) describe(srv orchestration.Server, name string, l *siteLoaded) 
 		out.grants = append(out.grants, grant{base: base, folder: folder})
 	}
 	for _, dir := range l.dirs {
-		if err := directive(&site, &out, dir, d.filesDir(srv)+"/include/"+name+".conf", d.htpasswd(srv, name)); err != nil {
+		if err := directive(&site, &out, dir, d.include(srv, name), d.htpasswd(srv, name)); err != nil {
 			return site, out, err.Error()
 		}
 	}
