@@ -41,21 +41,7 @@ func runCronJobs(t *testing.T, st *store.Store, r *recorder) {
 	t.Cleanup(func() {
 		run(t, pool, target, fmt.Sprintf("crontab -u %[1]s -r; pkill -KILL -u %[1]s; userdel -r %[1]s 2>/dev/null; rm -f %[2]s; true", main, canary))
 	})
-	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-		srv, err := tx.Server.Create().SetName("cron1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).Save(ctx)
-		if err != nil {
-			return err
-		}
-		for _, b := range []string{systemusers.Backend, cronjobs.Backend} {
-			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addServer(t, st, "cron1", s0, nil, systemusers.Backend, cronjobs.Backend)
 	_, cust := account(t, st, main)
 	user, err := st.SystemUser.Query().Only(cust)
 	if err == nil {

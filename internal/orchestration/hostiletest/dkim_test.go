@@ -45,17 +45,7 @@ func runDKIM(t *testing.T, st *store.Store, r *recorder) {
 	canary := "/tmp/orchestra-canary-" + tag
 	t.Cleanup(func() { run(t, pool, target, "rm -f "+canary) })
 	dir := t.TempDir() // root's, 0700: the server is this machine
-	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-		srv, err := tx.Server.Create().SetName("dkim1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-			SetSettings(map[string]string{"MAILBOXES_DKIM_DIR": dir, "MAILBOXES_DKIM_GROUP": "root"}).Save(ctx)
-		if err != nil {
-			return err
-		}
-		return tx.Route.Create().SetBackend(mail.DKIMBackend).SetServerID(srv.ID).Exec(ctx)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addServer(t, st, "dkim1", s0, map[string]string{"MAILBOXES_DKIM_DIR": dir, "MAILBOXES_DKIM_GROUP": "root"}, mail.DKIMBackend)
 	_, cust := account(t, st, "hk"+tag)
 	hash, err := mailHash()
 	if err != nil {

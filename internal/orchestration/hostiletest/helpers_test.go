@@ -28,6 +28,7 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
+	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
@@ -250,6 +251,31 @@ func sharedPool(t *testing.T, signer ssh.Signer) *sshpool.Pool {
 		t.Fatal(shared.err)
 	}
 	return shared.p
+}
+
+// addServer registers the bed's server s as name, with settings (nil:
+// none), and routes each of backends to it.
+func addServer(t *testing.T, st *store.Store, name string, s sshtest.Server, settings map[string]string, backends ...string) {
+	t.Helper()
+	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+		c := tx.Server.Create().SetName(name).SetAddress(s.Address).SetSSHPort(s.Port).SetHostKey(s.HostKey)
+		if settings != nil {
+			c.SetSettings(settings)
+		}
+		srv, err := c.Save(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range backends {
+			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestMain(m *testing.M) {

@@ -45,23 +45,7 @@ func runMail(t *testing.T, st *store.Store, r *recorder) {
 	tag := strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 36)
 	canary := "/tmp/orchestra-canary-" + tag
 	t.Cleanup(func() { run(t, pool, target, "rm -f "+canary) })
-	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-		srv, err := tx.Server.Create().SetName("mail1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-			SetSettings(mb.ServerSettings()).
-			Save(ctx)
-		if err != nil {
-			return err
-		}
-		for _, b := range []string{mail.MailboxBackend, mail.AddressBackend} {
-			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addServer(t, st, "mail1", s0, mb.ServerSettings(), mail.MailboxBackend, mail.AddressBackend)
 	_, cust := account(t, st, "hm"+tag)
 	var dom *ent.Domain
 	if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {

@@ -68,22 +68,7 @@ for u in %[1]s %[8]s; do pkill -KILL -u "$u"; userdel -r "$u"; done 2>/dev/null;
 			main, canary, orchestration.Quote("user = "+exec), orchestration.Quote("uid = "+exec), wb.PHPFPMPools(), wb.UWSGIVassals(),
 			wb.PHPFPMPID(), exec))
 	})
-	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-		srv, err := tx.Server.Create().SetName("apps1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-			SetSettings(set).Save(ctx)
-		if err != nil {
-			return err
-		}
-		for _, b := range []string{systemusers.Backend, web.AppBackend, web.PHPFPMBackend, web.UWSGIBackend} {
-			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addServer(t, st, "apps1", s0, set, systemusers.Backend, web.AppBackend, web.PHPFPMBackend, web.UWSGIBackend)
 	_, cust := account(t, st, main)
 	q := orchestration.Quote
 	var wants []webAppWant

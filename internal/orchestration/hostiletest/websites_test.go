@@ -67,22 +67,7 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		}
 		run(t, pool, target, fmt.Sprintf("pkill -KILL -u %[1]s; userdel -r %[1]s 2>/dev/null; rm -f %[2]s; true", main, canary))
 	})
-	err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-		srv, err := tx.Server.Create().SetName("web1").SetAddress(s0.Address).SetSSHPort(s0.Port).SetHostKey(s0.HostKey).
-			SetSettings(set).Save(ctx)
-		if err != nil {
-			return err
-		}
-		for _, b := range []string{systemusers.Backend, web.NginxBackend, web.ApacheBackend} {
-			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addServer(t, st, "web1", s0, set, systemusers.Backend, web.NginxBackend, web.ApacheBackend)
 	var cust context.Context
 	accID, cust = account(t, st, main)
 	staff := sys
@@ -102,7 +87,7 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		}
 		return d.ID
 	}
-	err = st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+	err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
 		app, err = tx.WebApp.Create().SetName("h").SetType(web.AppStatic).SetSettings(map[string]any{}).Save(ctx)
 		return err
 	})
