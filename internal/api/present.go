@@ -79,9 +79,6 @@ type Choice struct {
 	// From gives the values when the API is built, for what is known only
 	// once every service is registered (the backends).
 	From func() []string `json:"-"`
-	// Named values are names registered in code (backends): pages show
-	// them as they are, not in words.
-	Named bool `json:"named,omitempty"`
 }
 
 // Among is the choice of values.
@@ -154,7 +151,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		choices := make(map[string]Choice, len(p.Choices))
 		for f, c := range p.Choices {
 			if c.From != nil {
-				c = Choice{Values: c.From(), Named: true}
+				c = Choice{Values: c.From()}
 			}
 			choices[f] = c
 		}

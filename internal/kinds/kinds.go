@@ -109,6 +109,17 @@ func Register[S any](f *Family, k Kind[S]) {
 	f.order = append(f.order, k.Name)
 }
 
+// Labels are the kinds' labels by name (English; translated where shown).
+func (f *Family) Labels() map[string]string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[string]string, len(f.kinds))
+	for n, k := range f.kinds {
+		out[n] = k.label
+	}
+	return out
+}
+
 // Enabled lists the kinds offered, in the order they were registered.
 func (f *Family) Enabled() []string {
 	f.mu.RLock()

@@ -58,6 +58,9 @@ func fields(err error) []string {
 
 func TestDecode(t *testing.T) {
 	ctx := context.Background()
+	if got := gadgets.Labels(); len(got) != 2 || got["lamp"] != "Lamp" || got["clock"] != "Alarm clock" {
+		t.Errorf("labels %v", got)
+	}
 	stored, v, err := gadgets.Decode(ctx, "lamp", map[string]any{"watts": 60}, "type", "settings")
 	if err != nil {
 		t.Fatal(err)

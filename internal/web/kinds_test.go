@@ -79,6 +79,10 @@ func TestKindSettingsForm(t *testing.T) {
 		}
 		has("the refused change", body, true, `id="f-settings.memory_limit-error"`, `id="f-settings.public_root-error"`)
 
+		// the list filters by kind, in words
+		_, _, body = b.get("/webapps/")
+		has("the list's filter", body, true, `<select id="filter-type" name="type">`, `<option value="static">Static files</option>`)
+
 		// a website's domains: host names only, protocols in words
 		err = st.Tx(viewer.System(context.Background(), viewer.ChannelCLI), func(ctx context.Context, tx *ent.Tx) error {
 			for _, n := range []string{"kind.example", "_dmarc.kind.example", "sel._domainkey.kind.example"} {

@@ -345,8 +345,8 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 		if f == "state" {
 			c.Class = "state state-" + x
-		} else if ch, chosen := m.Choices[f]; chosen && !ch.Named || f == "action" || f == "channel" {
-			c.Text = valueLabel(ctx, x) // a code among choices, in words (registered names, backends, stay as named)
+		} else if _, chosen := m.Choices[f]; chosen || f == "action" || f == "channel" {
+			c.Text = valueLabel(ctx, x) // a code among choices, in words where a service gave them (backends have none)
 		} else if f == "object_type" || f == "model" {
 			for _, other := range w.models.order {
 				if other.Type == x {
@@ -633,6 +633,9 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 	for _, f := range m.Filters {
 		if !me(r).Staff && slices.Contains(m.StaffFields, f.Name) {
 			continue
+		}
+		if c, ok := m.Choices[f.Name]; ok && len(f.Enum) == 0 {
+			f.Enum = choices(c) // a select of the choices (a web app's kinds), in words
 		}
 		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name]})
 	}
@@ -927,19 +930,7 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 			w.refInput(r, m, ref, &ff)
 		}
 		if f.Name == kindType && len(m.Kinds) > 0 && ff.Input == "select" {
-			for _, e := range ff.Enum {
-				o := Option{Value: e, Label: e, Selected: e == ff.Value}
-				if i := slices.IndexFunc(m.Kinds, func(k Kind) bool { return k.Name == e }); i >= 0 {
-					o.Label = i18n.T(r.Context(), m.Kinds[i].Label)
-				}
-				ff.Options = append(ff.Options, o)
-			}
 			ff.Reload = "/" + m.Slug + "/new" // the chosen kind's settings
-		}
-		if ch, ok := m.Choices[f.Name]; ok && ch.Named && ff.Input == "select" && ff.Options == nil {
-			for _, e := range ff.Enum { // registered names (backends), offered as named
-				ff.Options = append(ff.Options, Option{Value: e, Label: e, Selected: e == ff.Value})
-			}
 		}
 		if name, ok := m.Defaults[f.Name]; ok && ff.Value == "" {
 			// what an empty field becomes: chosen, or shown in it

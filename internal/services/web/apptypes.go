@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/paths"
@@ -129,6 +130,7 @@ func init() {
 		Check: func(ctx context.Context, s *WordPressSettings, errs *validate.Errors) {
 			checkPHP(ctx, &s.PHPSettings, errs)
 		}})
+	api.SayValues(AppTypes.Labels()) // pages say the kinds by their labels
 }
 
 var (

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/kinds"
@@ -166,6 +167,7 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	})
+	api.SayValues(Directives.Labels()) // pages say the kinds by their labels
 }
 
 var (
