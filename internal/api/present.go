@@ -79,6 +79,10 @@ type Choice struct {
 	// From gives the values when the API is built, for what is known only
 	// once every service is registered (the backends).
 	From func() []string `json:"-"`
+	// Named values are names registered in code (backends): pages show
+	// them as they are, not in words (a backend mysql is not the engine
+	// "MySQL / MariaDB").
+	Named bool `json:"named,omitempty"`
 }
 
 // Among is the choice of values.
@@ -151,7 +155,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		choices := make(map[string]Choice, len(p.Choices))
 		for f, c := range p.Choices {
 			if c.From != nil {
-				c = Choice{Values: c.From()}
+				c = Choice{Values: c.From(), Named: c.Named}
 			}
 			choices[f] = c
 		}

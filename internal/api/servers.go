@@ -169,7 +169,7 @@ var Routes = Model[ent.Route, *ent.RouteQuery, Route, RouteCreate, RoutePatch, r
 	List: "List routes (staff)", Get: "Get a route (staff)", Create: "Add a route (staff)",
 	Update: "Change a route (staff)", Delete: "Remove a route (staff)",
 	Listing: routeListing,
-	Presentation: Presentation{Name: "route", Choices: map[string]Choice{"backend": {From: backendNames}}, Fieldsets: []Fieldset{Set("", "backend", "server", "match", "is_active"), Set("Execution", "async", "async_actions")}, Label: "Routes", Singular: "Route", Group: "administration", Title: "id",
+	Presentation: Presentation{Name: "route", Choices: map[string]Choice{"backend": {From: backendNames, Named: true}}, Fieldsets: []Fieldset{Set("", "backend", "server", "match", "is_active"), Set("Execution", "async", "async_actions")}, Label: "Routes", Singular: "Route", Group: "administration", Title: "id",
 		Columns: []string{"backend", "server", "match", "async", "is_active"}, Toggle: "is_active", Staff: true, Type: "Route"},
 	Client: func(c *ent.Client) Client[ent.Route, *ent.RouteQuery] { return c.Route },
 	Out:    routeOut,

@@ -862,9 +862,9 @@ func listPage(f Frame, lp ListPage) templ.Component {
 								return templ_7745c5c3_Err
 							}
 							var templ_7745c5c3_Var48 string
-							templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(valueLabel(ctx, e))
+							templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(fv.Say(ctx, e))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `engine.templ`, Line: 108, Col: 77}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `engine.templ`, Line: 108, Col: 73}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var48))
 							if templ_7745c5c3_Err != nil {

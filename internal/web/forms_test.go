@@ -124,7 +124,9 @@ func TestFormsFollowFieldsets(t *testing.T) {
 		}
 		for path, want := range map[string][]string{
 			"/records/new": {`<select id="f-type" name="type"`, `<option value="TXT">`},
-			"/routes/new":  {`<select id="f-backend" name="backend"`, `<option value="unix-user">`},
+			"/routes/new":  {`<select id="f-backend" name="backend"`, `<option value="unix-user">`, `<option value="mysql">mysql</option>`},
+			// backends are named as they are, not in the words of a value they share (the engine mysql)
+			"/routes/": {`<select id="filter-backend" name="backend">`, `<option value="mysql">mysql</option>`},
 			"/accounts/new": {`<select id="f-type" name="type"`, `<option value="COMPANY">`, `<option value="INDIVIDUAL" selected>`,
 				`<select id="f-language" name="language"`, `<option value="EN" selected>`},
 			"/domains/new": {`name="refresh" type="text" value="" placeholder="1d"`},

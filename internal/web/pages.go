@@ -62,6 +62,15 @@ type FilterView struct {
 	Field Field
 	Label string
 	Value string
+	Named bool // its choices are names registered in code, shown as they are
+}
+
+// Say is how the filter's select shows choice v.
+func (fv FilterView) Say(ctx context.Context, v string) string {
+	if fv.Named {
+		return v
+	}
+	return valueLabel(ctx, v)
 }
 
 // Table is a list of objects of a model.
@@ -345,8 +354,8 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 		if f == "state" {
 			c.Class = "state state-" + x
-		} else if _, chosen := m.Choices[f]; chosen || f == "action" || f == "channel" {
-			c.Text = valueLabel(ctx, x) // a code among choices, in words where a service gave them (backends have none)
+		} else if ch, chosen := m.Choices[f]; chosen && !ch.Named || f == "action" || f == "channel" {
+			c.Text = valueLabel(ctx, x) // a code among choices, in words (registered names, backends, stay as named)
 		} else if f == "object_type" || f == "model" {
 			for _, other := range w.models.order {
 				if other.Type == x {
@@ -634,10 +643,11 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 		if !me(r).Staff && slices.Contains(m.StaffFields, f.Name) {
 			continue
 		}
-		if c, ok := m.Choices[f.Name]; ok && len(f.Enum) == 0 {
-			f.Enum = choices(c) // a select of the choices (a web app's kinds), in words
+		c, chosen := m.Choices[f.Name]
+		if chosen && len(f.Enum) == 0 {
+			f.Enum = choices(c) // a select of the choices (a web app's kinds)
 		}
-		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name]})
+		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name], Named: c.Named})
 	}
 	lp.Bulk = w.bulkActions(r, m)
 	lp.CanAdd = m.Create != nil
@@ -931,6 +941,11 @@ func (w *Handler) formFields(r *http.Request, m *Model, fs []Field, vals map[str
 		}
 		if f.Name == kindType && len(m.Kinds) > 0 && ff.Input == "select" {
 			ff.Reload = "/" + m.Slug + "/new" // the chosen kind's settings
+		}
+		if ch, ok := m.Choices[f.Name]; ok && ch.Named && ff.Input == "select" {
+			for _, e := range ff.Enum { // registered names (backends), offered as named
+				ff.Options = append(ff.Options, Option{Value: e, Label: e, Selected: e == ff.Value})
+			}
 		}
 		if name, ok := m.Defaults[f.Name]; ok && ff.Value == "" {
 			// what an empty field becomes: chosen, or shown in it
