@@ -63,6 +63,8 @@ source "$ROOT/testbed/mariadb.sh"
 source "$ROOT/testbed/mail.sh"
 # shellcheck source=testbed/web.sh
 source "$ROOT/testbed/web.sh"
+# shellcheck source=testbed/pebble.sh
+source "$ROOT/testbed/pebble.sh"
 
 # ensure_axe: axe-core, pinned, for the browser tests' accessibility checks
 # (fetched once with npm, kept with the test beds); sets ORCHESTRA_TEST_AXE.
@@ -99,6 +101,7 @@ cmd_test() {
   ensure_bind9_testbed  # sets ORCHESTRA_TEST_BIND_MASTER, _SLAVE, _MASTER_DIR, _SLAVE_DIR
   ensure_mail_testbed   # sets ORCHESTRA_TEST_MAIL_DIR, _HOST, _SMTP, _SUBMISSION, _IMAP, _SIEVE
   ensure_web_testbed    # sets ORCHESTRA_TEST_WEB_DIR, _NGINX, _APACHE, _CA
+  ensure_pebble_testbed # sets ORCHESTRA_TEST_PEBBLE_DIRECTORY, _CA, _MANAGEMENT
   ensure_mariadb        # sets ORCHESTRA_TEST_MYSQL_CLIENT, _ADDR (psql comes with ensure_postgres)
   # the web interface's browser tests: headless Chromium through chromedp;
   # their screenshots go to artifacts/
@@ -168,6 +171,8 @@ case ${1:-help} in
   stop_mail_testbed) stop_mail_testbed ;;
   ensure_web_testbed) ensure_web_testbed; env | grep '^ORCHESTRA_TEST_WEB' ;;
   stop_web_testbed) stop_web_testbed ;;
+  ensure_pebble_testbed) ensure_pebble_testbed; env | grep '^ORCHESTRA_TEST_PEBBLE' ;;
+  stop_pebble_testbed) stop_pebble_testbed ;;
   ensure_mariadb) ensure_mariadb; env | grep '^ORCHESTRA_TEST_MYSQL' ;;
   ensure_postgres) ensure_postgres; sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#' <<<"$ORCHESTRA_TEST_PG_ADMIN" ;;
   help | -h | --help) usage ;;
