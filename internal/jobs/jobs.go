@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -120,6 +121,10 @@ type Queue struct {
 	insertPlan func(ctx context.Context, tx *ent.Tx) error
 	pool       *pgxpool.Pool // River's, on PostgreSQL when working jobs
 	work       bool
+	st         *store.Store
+	ex         *orchestration.Executor
+	stopWork   context.CancelFunc // ends the services' workers
+	workersWG  sync.WaitGroup
 }
 
 // New returns the queue and makes every transaction that writes changes
@@ -147,7 +152,7 @@ func New(st *store.Store, ex *orchestration.Executor) (*Queue, error) {
 		}
 		addPeriodic(cfg, workers, st) // the services' own
 	}
-	q := &Queue{work: ex != nil}
+	q := &Queue{work: ex != nil, st: st, ex: ex}
 	if st.Dialect == dialect.Postgres {
 		if q.work { // an inserting-only client needs no pool
 			pool, err := newPool(context.Background(), st.URL)
@@ -213,6 +218,9 @@ func (q *Queue) Start(ctx context.Context) error {
 	pause := 500 * time.Millisecond
 	for {
 		err := q.client.Start(ctx)
+		if err == nil {
+			q.startWorkers()
+		}
 		if err == nil || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
 			return err
 		}
@@ -226,6 +234,19 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 }
 
+// startWorkers runs the services' workers until Stop.
+func (q *Queue) startWorkers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	q.stopWork = cancel
+	for _, w := range registeredWorkers() {
+		q.workersWG.Add(1)
+		go func() {
+			defer q.workersWG.Done()
+			w.Run(ctx, q.st, q.ex)
+		}()
+	}
+}
+
 // startPatience is how long Start keeps trying.
 var startPatience = 2 * time.Minute
 
@@ -234,6 +255,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	orchestration.SetTxJob(nil)
 	if !q.work {
 		return nil
+	}
+	if q.stopWork != nil {
+		q.stopWork()
+		q.workersWG.Wait()
 	}
 	err := q.client.Stop(ctx)
 	q.closePool()

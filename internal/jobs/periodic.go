@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
@@ -40,6 +41,33 @@ func RegisterPeriodic(p Periodic) {
 		panic("jobs: periodic job registered twice: " + p.Name)
 	}
 	periodics = append(periodics, p)
+}
+
+// Worker is long-running work of a service in every panel that works jobs
+// (serve): the certificates service's ACME orders. Run returns when ctx
+// ends; it must tolerate other panels over the same database running it
+// too. ex applies what it changes (custom actions, waits for units).
+type Worker struct {
+	Name string
+	Run  func(ctx context.Context, st *store.Store, ex *orchestration.Executor)
+}
+
+var workers []Worker
+
+// RegisterWorker adds w; services call it from init.
+func RegisterWorker(w Worker) {
+	periodicMu.Lock()
+	defer periodicMu.Unlock()
+	if w.Name == "" || w.Run == nil {
+		panic("jobs: a worker needs a name and a function")
+	}
+	workers = append(workers, w)
+}
+
+func registeredWorkers() []Worker {
+	periodicMu.Lock()
+	defer periodicMu.Unlock()
+	return slices.Clone(workers)
 }
 
 func registered() []Periodic {

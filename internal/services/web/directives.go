@@ -16,6 +16,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
@@ -35,6 +36,7 @@ const (
 	DirProtection = "protection"
 	DirHeaders    = "headers"
 	DirInclude    = "include"
+	DirSSL        = "ssl"
 )
 
 // locationKinds take over their location: no content and no other such
@@ -73,6 +75,16 @@ type HeadersSettings struct {
 	Location string            `json:"location" maxLength:"256" doc:"The URL path whose answers get the headers; / for the whole site."`
 	Headers  map[string]string `json:"headers" maxProperties:"50" doc:"Header names and values, such as X-Frame-Options: DENY."`
 }
+
+// SSLSettings pick the certificate a site presents over https.
+type SSLSettings struct {
+	Certificate int `json:"certificate" minimum:"0" doc:"A certificate of the account's that covers the site's names; 0: automatic, the panel obtains one for the site's names (Let's Encrypt) and renews it."`
+}
+
+// CertificateKeyPurpose is what a certificate's private key is sealed for
+// (internal/sealed): the certificates service seals it, the site backends
+// open it.
+const CertificateKeyPurpose = "Certificate.private_key"
 
 // IncludeSettings are configuration text of staff's for the site.
 type IncludeSettings struct {
@@ -140,6 +152,7 @@ func init() {
 				errs.Add("text", msg)
 			}
 		}})
+	kinds.Register(Directives, kinds.Kind[SSLSettings]{Name: DirSSL, Label: "SSL certificate"})
 	store.RegisterHook("WebsiteDirective", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
 		return hook.WebsiteDirectiveFunc(func(ctx context.Context, m *ent.WebsiteDirectiveMutation) (ent.Value, error) {
 			if err := checkDirective(ctx, m); err != nil {
@@ -338,7 +351,33 @@ func uniqueDirective(ctx context.Context, client *ent.Client, site, self int, ty
 			}
 		case DirInclude:
 			return &validate.Conflict{Field: "type", Message: i18n.T(ctx, "This website has an include directive already: change it instead.")}
+		case DirSSL:
+			return &validate.Conflict{Field: "type", Message: i18n.T(ctx, "This website has an SSL certificate directive already: change it instead.")}
 		}
+	}
+	if typ == DirSSL {
+		return sslCertificate(ctx, client, site, s)
+	}
+	return nil
+}
+
+// sslCertificate checks that an SSL directive's certificate is one of the
+// site's account (another account's is missing, as it is to its owner).
+func sslCertificate(ctx context.Context, client *ent.Client, site int, s map[string]any) error {
+	v, err := kinds.Value[SSLSettings](Directives, DirSSL, s)
+	if err != nil || v.Certificate == 0 {
+		return err
+	}
+	w, err := client.Website.Get(sys(ctx), site)
+	if err != nil {
+		return err
+	}
+	ok, err := client.Certificate.Query().Where(certificate.ID(v.Certificate), certificate.AccountID(w.AccountID)).Exist(sys(ctx))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return validate.Fail("settings.certificate", i18n.T(ctx, "No certificate %d of this website's account.", v.Certificate))
 	}
 	return nil
 }

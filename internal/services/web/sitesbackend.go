@@ -7,20 +7,26 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/orchestra-panel/orchestra/internal/authz"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/paths"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/services/web/vhost"
+	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
 // The website backends: one virtual host file per website, for nginx
@@ -66,6 +72,36 @@ const (
 	NginxBackend  = "nginx"
 	ApacheBackend = "apache"
 )
+
+// ActionACMEChallenge puts an ACME HTTP-01 challenge's answer where every
+// site serves /.well-known/acme-challenge/ from (FILES/acme), or takes it
+// away: arguments token and content (empty: remove). Only the panel asks.
+const ActionACMEChallenge = "acme_challenge"
+
+var (
+	acmeToken   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	acmeContent = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,1000}$`)
+)
+
+// checkChallenge keeps a challenge's arguments a file name and one line.
+func checkChallenge(ctx context.Context, _ *ent.Tx, action string, o orchestration.Object) error {
+	if action != ActionACMEChallenge {
+		return nil
+	}
+	if v, _ := viewer.From(ctx); !v.Unrestricted() {
+		return &authz.Forbidden{Message: i18n.M("Only the panel answers ACME challenges.")}
+	}
+	if !acmeToken.MatchString(o.Args["token"]) || !acmeContent.MatchString(o.Args["content"]) {
+		return fmt.Errorf("web: an ACME challenge's token is letters, digits, - and _, its content one line of them and .")
+	}
+	return nil
+}
+
+// openCertKey opens a certificate's sealed private key.
+func openCertKey(v string) (string, error) {
+	b, err := sealed.Open(CertificateKeyPurpose, v)
+	return string(b), err
+}
 
 // Settings of the site backends (per server, as the rest of layout.go).
 var (
@@ -128,13 +164,37 @@ func init() {
 				{Model: "Account", Fields: []string{"is_active"}, Resolve: accountSites},
 				// an inactive site gives up the names active ones serve
 				{Model: "Website", Resolve: inactiveSharing},
+				// a certificate issued or renewed goes to the sites presenting it
+				{Model: "Certificate", Fields: []string{"certificate"}, Resolve: presentingSites},
 			},
+			Actions:   []string{orchestration.ActionSave, orchestration.ActionDelete, ActionACMEChallenge},
+			Check:     checkChallenge,
 			After:     appBackends,
 			UnitScale: 10, // a unit's end checks the whole configuration and reloads
 			LoadMany:  loadSites,
 			Prepare:   d.prepare, Apply: d.apply, Commit: d.commit,
 		})
 	}
+}
+
+// presentingSites are the websites whose SSL directive picks certificate o,
+// or asked for it (automatic).
+func presentingSites(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([]int, error) {
+	var ids []int
+	if o.Snapshot["website_id"] != nil {
+		ids = append(ids, o.Int("website_id"))
+	}
+	dirs, err := tx.WebsiteDirective.Query().Where(websitedirective.AccountID(o.Int("account_id")),
+		websitedirective.Type(DirSSL)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dirs {
+		if v, err := kinds.Value[SSLSettings](Directives, DirSSL, d.Settings); err == nil && v.Certificate == o.ID {
+			ids = append(ids, d.WebsiteID)
+		}
+	}
+	return ids, nil
 }
 
 func ownSite(_ context.Context, _ *ent.Tx, o orchestration.Object) ([]int, error) {
@@ -176,6 +236,8 @@ type siteLoaded struct {
 	contents []*ent.WebsiteContent
 	dirs     []*ent.WebsiteDirective
 	bases    []paths.Base // the account's homes, for links
+	ssl      bool             // it has an SSL directive
+	cert     *ent.Certificate // the certificate it picks or asked for, if any
 }
 
 // loadSites reads the unit's websites, accounts, domains, contents and
@@ -278,6 +340,9 @@ func loadSites(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([
 			l.dirs = append(l.dirs, d)
 		}
 	}
+	if err := loadCertificates(ctx, tx, ids, loaded); err != nil {
+		return nil, err
+	}
 	for acc := range links {
 		bases, err := paths.Owned(ctx, tx.Client(), acc)
 		if err != nil {
@@ -298,6 +363,37 @@ func loadSites(ctx context.Context, tx *ent.Tx, objs []*orchestration.Object) ([
 		}
 	}
 	return errs, nil
+}
+
+// loadCertificates gives the sites with an SSL directive the certificate
+// it picks, or the one the panel obtains for them (automatic).
+func loadCertificates(ctx context.Context, tx *ent.Tx, ids []int, loaded map[int]*siteLoaded) error {
+	picks := map[int][]int{} // certificate → sites
+	for id, l := range loaded {
+		for _, d := range l.dirs {
+			if d.Type != DirSSL {
+				continue
+			}
+			l.ssl = true
+			if v, err := kinds.Value[SSLSettings](Directives, DirSSL, d.Settings); err == nil && v.Certificate != 0 {
+				picks[v.Certificate] = append(picks[v.Certificate], id)
+			}
+		}
+	}
+	certs, err := tx.Certificate.Query().Where(certificate.Or(certificate.IDIn(slices.Collect(maps.Keys(picks))...),
+		certificate.WebsiteIDIn(ids...))).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range certs {
+		for _, id := range picks[c.ID] {
+			loaded[id].cert = c
+		}
+		if c.WebsiteID != nil && loaded[*c.WebsiteID] != nil && loaded[*c.WebsiteID].cert == nil {
+			loaded[*c.WebsiteID].cert = c
+		}
+	}
+	return nil
 }
 
 // files is the folder of the daemon's other files on srv.
@@ -370,6 +466,11 @@ web_prune() {
   done
 }
 web_rmdir_later() { web_rmdirs+=("$1"); }
+# web_token FILE TEXT: an ACME challenge's answer, served at once (no reload)
+web_token() {
+  local t
+  t=$(mktemp -- "$1.XXXXXXXX") && printf '%s' "$2" >"$t" && chmod 0644 -- "$t" && mv -fT -- "$t" "$1"
+}
 # web_pair CERT KEY: a pair Apache loads at its restart
 web_pair() { web_pairs[$1]=$2; }
 # web_apache_check CMD...: the certificate and key pairs, which apache2 -t
@@ -396,6 +497,8 @@ func (d *daemon) prepare(s *orchestration.Script, srv orchestration.Server) {
 	s.Cmd("install", "-d", "-m", "0755", "--", files)
 	s.Cmd("install", "-d", "-m", "0750", "--", files+"/include")
 	s.Cmd("install", "-d", "-m", "0750", "-g", srv.Setting(WebUser.Name(), WebUser.Get()), "--", files+"/htpasswd")
+	s.Cmd("install", "-d", "-m", "0700", "--", files+"/certs")
+	s.Cmd("install", "-d", "-m", "0755", "--", files+"/acme", files+"/acme/.well-known", files+"/acme/.well-known/acme-challenge")
 	s.WriteFile(suspended+"/index.html", []byte(SuspendedPage), "0644")
 }
 
@@ -428,15 +531,33 @@ func (d *daemon) htpasswd(srv orchestration.Server, name string) string {
 	return d.filesDir(srv) + "/htpasswd/" + name
 }
 
+// certFiles are the files of a site's own certificate chain and key.
+func (d *daemon) certFiles(srv orchestration.Server, name string) (chain, key string) {
+	base := d.filesDir(srv) + "/certs/" + name
+	return base + ".pem", base + ".key"
+}
+
 // remove takes a site's files away (back if the check refuses the rest).
 func (d *daemon) remove(s *orchestration.Script, srv orchestration.Server, name string) {
 	RemoveConfig(s, d.conf(srv, name))
 	RemoveConfig(s, d.include(srv, name))
+	chain, key := d.certFiles(srv, name)
+	RemoveConfig(s, chain)
+	RemoveConfig(s, key)
 	s.Cmd("web_prune", d.htpasswd(srv, name))
 	s.Cmd("web_rmdir_later", d.htpasswd(srv, name))
 }
 
 func (d *daemon) apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
+	if action == ActionACMEChallenge {
+		file := d.filesDir(srv) + "/acme/.well-known/acme-challenge/" + o.Args["token"]
+		if o.Args["content"] == "" {
+			s.Cmd("rm", "-f", "--", file)
+		} else {
+			s.Cmd("web_token", file, o.Args["content"])
+		}
+		return nil
+	}
 	name := SiteName(o.Int("account_id"), o.String("name"))
 	if action == orchestration.ActionDelete {
 		d.remove(s, srv, name)
@@ -456,6 +577,13 @@ func (d *daemon) apply(s *orchestration.Script, srv orchestration.Server, action
 		var err error
 		if text, err = d.render(site); err != nil {
 			problem = err.Error()
+		}
+	}
+	var key string
+	if problem == "" && out.key != "" {
+		var err error
+		if key, err = openCertKey(out.key); err != nil {
+			problem = "its certificate's key: " + err.Error()
 		}
 	}
 	if problem != "" {
@@ -485,6 +613,14 @@ func (d *daemon) apply(s *orchestration.Script, srv orchestration.Server, action
 	if len(out.htpasswd) == 0 {
 		s.Cmd("web_rmdir_later", dir)
 	}
+	chain, keyFile := d.certFiles(srv, name)
+	if out.chain != "" {
+		s.WriteFile(chain, []byte(out.chain), "0644")
+		s.WriteFile(keyFile, []byte(s.Secret(key)), "0600")
+	} else {
+		RemoveConfig(s, chain)
+		RemoveConfig(s, keyFile)
+	}
 	if d.pairs && site.Cert != "" {
 		s.Cmd("web_pair", site.Cert, site.Key)
 	}
@@ -504,6 +640,8 @@ type siteFiles struct {
 	grants   []grant
 	include  string            // the include directive's text
 	htpasswd map[string]string // file name in the site's folder → content
+	chain    string            // its own certificate's PEM chain
+	key      string            // and key, sealed
 }
 
 // describe maps a website onto vhost's description, or says why it cannot.
@@ -513,10 +651,18 @@ func (d *daemon) describe(srv orchestration.Server, name string, l *siteLoaded) 
 		Protocol: l.protocol, Active: l.active, Suspended: srv.Setting(SuspendedDir.Name(), SuspendedDir.Get()),
 		AccessLog: logs + "/" + name + "." + d.name + ".access.log", ErrorLog: logs + "/" + name + "." + d.name + ".error.log"}
 	var out siteFiles
-	if l.protocol != HTTP {
+	site.ACMERoot = d.filesDir(srv) + "/acme"
+	switch {
+	case l.protocol == HTTP:
+	case l.ssl && l.cert != nil && l.cert.Certificate != "" && l.cert.PrivateKey != "":
+		site.Cert, site.Key = d.certFiles(srv, name)
+		out.chain, out.key = l.cert.Certificate, l.cert.PrivateKey
+	case l.ssl: // until its certificate is issued
+		site.AwaitingCert = true
+	default:
 		site.Cert, site.Key = srv.Setting(DefaultCert.Name(), DefaultCert.Get()), srv.Setting(DefaultKey.Name(), DefaultKey.Get())
 		if site.Cert == "" || site.Key == "" {
-			return site, out, fmt.Sprintf("it is served over %s, but the server has no certificate for it (WEB_DEFAULT_CERT and WEB_DEFAULT_KEY are not set)", l.protocol)
+			return site, out, fmt.Sprintf("it is served over %s, but it has no SSL certificate directive and the server no default certificate (WEB_DEFAULT_CERT and WEB_DEFAULT_KEY are not set)", l.protocol)
 		}
 	}
 	home := paths.Base{Path: fmt.Sprintf(systemusers.Home.Get(), l.username), Owner: l.username}
@@ -639,6 +785,7 @@ func directive(site *vhost.Site, out *siteFiles, d *ent.WebsiteDirective, includ
 			}
 			site.Include = include
 		}
+	case DirSSL: // the certificate, in describe
 	default:
 		err = errors.New("a directive of a kind no site serves: " + d.Type)
 	}

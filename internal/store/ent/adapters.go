@@ -8,7 +8,9 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
@@ -43,6 +45,34 @@ import (
 type Saver[E any] interface {
 	Generic() ent.Mutation
 	Save(ctx context.Context) (*E, error)
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *ACMEAccountCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *ACMEAccountUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *ACMEAccountClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ACMEAccountQuery {
+	q := c.Query().Where(predicate.ACMEAccount(where))
+	for _, o := range order {
+		q = q.Order(acmeaccount.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *ACMEAccountClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(acmeaccount.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *ACMEAccountClient) NewCreate() Saver[ACMEAccount] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *ACMEAccountClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
@@ -109,6 +139,40 @@ func (c *AutoresponseClient) Remove(ctx context.Context, id int) error {
 // nothing (not found) when the object is at another version.
 func (c *AutoresponseClient) NewUpdate(id, version int) Saver[Autoresponse] {
 	return c.UpdateOneID(id).Where(autoresponse.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *CertificateCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *CertificateUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *CertificateClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *CertificateQuery {
+	q := c.Query().Where(predicate.Certificate(where))
+	for _, o := range order {
+		q = q.Order(certificate.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *CertificateClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(certificate.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *CertificateClient) NewCreate() Saver[Certificate] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *CertificateClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *CertificateClient) NewUpdate(id, version int) Saver[Certificate] {
+	return c.UpdateOneID(id).Where(certificate.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

@@ -14,7 +14,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
@@ -49,10 +51,14 @@ import (
 // Client is the client that holds all ent builders.
 type Client struct {
 	config
+	// ACMEAccount is the client for interacting with the ACMEAccount builders.
+	ACMEAccount *ACMEAccountClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
 	// Autoresponse is the client for interacting with the Autoresponse builders.
 	Autoresponse *AutoresponseClient
+	// Certificate is the client for interacting with the Certificate builders.
+	Certificate *CertificateClient
 	// Change is the client for interacting with the Change builders.
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
@@ -117,8 +123,10 @@ func NewClient(opts ...Option) *Client {
 }
 
 func (c *Client) init() {
+	c.ACMEAccount = NewACMEAccountClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.Autoresponse = NewAutoresponseClient(c.config)
+	c.Certificate = NewCertificateClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.CronJob = NewCronJobClient(c.config)
@@ -238,8 +246,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:              ctx,
 		config:           cfg,
+		ACMEAccount:      NewACMEAccountClient(cfg),
 		Account:          NewAccountClient(cfg),
 		Autoresponse:     NewAutoresponseClient(cfg),
+		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
 		CronJob:          NewCronJobClient(cfg),
@@ -286,8 +296,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:              ctx,
 		config:           cfg,
+		ACMEAccount:      NewACMEAccountClient(cfg),
 		Account:          NewAccountClient(cfg),
 		Autoresponse:     NewAutoresponseClient(cfg),
+		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
 		CronJob:          NewCronJobClient(cfg),
@@ -321,7 +333,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Account.
+//		ACMEAccount.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -344,11 +356,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.CronJob, c.DKIMKey,
-		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
-		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
-		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
+		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
+		c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation,
+		c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser,
+		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -358,11 +370,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Autoresponse, c.Change, c.Contact, c.CronJob, c.DKIMKey,
-		c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog, c.History,
-		c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation, c.Record,
-		c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle,
-		c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
+		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
+		c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation,
+		c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser,
+		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -371,10 +383,14 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *ACMEAccountMutation:
+		return c.ACMEAccount.mutate(ctx, m)
 	case *AccountMutation:
 		return c.Account.mutate(ctx, m)
 	case *AutoresponseMutation:
 		return c.Autoresponse.mutate(ctx, m)
+	case *CertificateMutation:
+		return c.Certificate.mutate(ctx, m)
 	case *ChangeMutation:
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
@@ -431,6 +447,139 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.WebsiteDirective.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// ACMEAccountClient is a client for the ACMEAccount schema.
+type ACMEAccountClient struct {
+	config
+}
+
+// NewACMEAccountClient returns a client for the ACMEAccount from the given config.
+func NewACMEAccountClient(c config) *ACMEAccountClient {
+	return &ACMEAccountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `acmeaccount.Hooks(f(g(h())))`.
+func (c *ACMEAccountClient) Use(hooks ...Hook) {
+	c.hooks.ACMEAccount = append(c.hooks.ACMEAccount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `acmeaccount.Intercept(f(g(h())))`.
+func (c *ACMEAccountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ACMEAccount = append(c.inters.ACMEAccount, interceptors...)
+}
+
+// Create returns a builder for creating a ACMEAccount entity.
+func (c *ACMEAccountClient) Create() *ACMEAccountCreate {
+	mutation := newACMEAccountMutation(c.config, OpCreate)
+	return &ACMEAccountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ACMEAccount entities.
+func (c *ACMEAccountClient) CreateBulk(builders ...*ACMEAccountCreate) *ACMEAccountCreateBulk {
+	return &ACMEAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ACMEAccountClient) MapCreateBulk(slice any, setFunc func(*ACMEAccountCreate, int)) *ACMEAccountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ACMEAccountCreateBulk{err: fmt.Errorf("calling to ACMEAccountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ACMEAccountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ACMEAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ACMEAccount.
+func (c *ACMEAccountClient) Update() *ACMEAccountUpdate {
+	mutation := newACMEAccountMutation(c.config, OpUpdate)
+	return &ACMEAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ACMEAccountClient) UpdateOne(_m *ACMEAccount) *ACMEAccountUpdateOne {
+	mutation := newACMEAccountMutation(c.config, OpUpdateOne, withACMEAccount(_m))
+	return &ACMEAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ACMEAccountClient) UpdateOneID(id int) *ACMEAccountUpdateOne {
+	mutation := newACMEAccountMutation(c.config, OpUpdateOne, withACMEAccountID(id))
+	return &ACMEAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ACMEAccount.
+func (c *ACMEAccountClient) Delete() *ACMEAccountDelete {
+	mutation := newACMEAccountMutation(c.config, OpDelete)
+	return &ACMEAccountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ACMEAccountClient) DeleteOne(_m *ACMEAccount) *ACMEAccountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ACMEAccountClient) DeleteOneID(id int) *ACMEAccountDeleteOne {
+	builder := c.Delete().Where(acmeaccount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ACMEAccountDeleteOne{builder}
+}
+
+// Query returns a query builder for ACMEAccount.
+func (c *ACMEAccountClient) Query() *ACMEAccountQuery {
+	return &ACMEAccountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeACMEAccount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ACMEAccount entity by its id.
+func (c *ACMEAccountClient) Get(ctx context.Context, id int) (*ACMEAccount, error) {
+	return c.Query().Where(acmeaccount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ACMEAccountClient) GetX(ctx context.Context, id int) *ACMEAccount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ACMEAccountClient) Hooks() []Hook {
+	return c.hooks.ACMEAccount
+}
+
+// Interceptors returns the client interceptors.
+func (c *ACMEAccountClient) Interceptors() []Interceptor {
+	return c.inters.ACMEAccount
+}
+
+func (c *ACMEAccountClient) mutate(ctx context.Context, m *ACMEAccountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ACMEAccountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ACMEAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ACMEAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ACMEAccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ACMEAccount mutation op: %q", m.Op())
 	}
 }
 
@@ -825,6 +974,171 @@ func (c *AutoresponseClient) mutate(ctx context.Context, m *AutoresponseMutation
 		return (&AutoresponseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Autoresponse mutation op: %q", m.Op())
+	}
+}
+
+// CertificateClient is a client for the Certificate schema.
+type CertificateClient struct {
+	config
+}
+
+// NewCertificateClient returns a client for the Certificate from the given config.
+func NewCertificateClient(c config) *CertificateClient {
+	return &CertificateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `certificate.Hooks(f(g(h())))`.
+func (c *CertificateClient) Use(hooks ...Hook) {
+	c.hooks.Certificate = append(c.hooks.Certificate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `certificate.Intercept(f(g(h())))`.
+func (c *CertificateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Certificate = append(c.inters.Certificate, interceptors...)
+}
+
+// Create returns a builder for creating a Certificate entity.
+func (c *CertificateClient) Create() *CertificateCreate {
+	mutation := newCertificateMutation(c.config, OpCreate)
+	return &CertificateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Certificate entities.
+func (c *CertificateClient) CreateBulk(builders ...*CertificateCreate) *CertificateCreateBulk {
+	return &CertificateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CertificateClient) MapCreateBulk(slice any, setFunc func(*CertificateCreate, int)) *CertificateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CertificateCreateBulk{err: fmt.Errorf("calling to CertificateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CertificateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CertificateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Certificate.
+func (c *CertificateClient) Update() *CertificateUpdate {
+	mutation := newCertificateMutation(c.config, OpUpdate)
+	return &CertificateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CertificateClient) UpdateOne(_m *Certificate) *CertificateUpdateOne {
+	mutation := newCertificateMutation(c.config, OpUpdateOne, withCertificate(_m))
+	return &CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CertificateClient) UpdateOneID(id int) *CertificateUpdateOne {
+	mutation := newCertificateMutation(c.config, OpUpdateOne, withCertificateID(id))
+	return &CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Certificate.
+func (c *CertificateClient) Delete() *CertificateDelete {
+	mutation := newCertificateMutation(c.config, OpDelete)
+	return &CertificateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CertificateClient) DeleteOne(_m *Certificate) *CertificateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CertificateClient) DeleteOneID(id int) *CertificateDeleteOne {
+	builder := c.Delete().Where(certificate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CertificateDeleteOne{builder}
+}
+
+// Query returns a query builder for Certificate.
+func (c *CertificateClient) Query() *CertificateQuery {
+	return &CertificateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCertificate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Certificate entity by its id.
+func (c *CertificateClient) Get(ctx context.Context, id int) (*Certificate, error) {
+	return c.Query().Where(certificate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CertificateClient) GetX(ctx context.Context, id int) *Certificate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Certificate.
+func (c *CertificateClient) QueryAccount(_m *Certificate) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, certificate.AccountTable, certificate.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWebsite queries the website edge of a Certificate.
+func (c *CertificateClient) QueryWebsite(_m *Certificate) *WebsiteQuery {
+	query := (&WebsiteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, id),
+			sqlgraph.To(website.Table, website.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, certificate.WebsiteTable, certificate.WebsiteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CertificateClient) Hooks() []Hook {
+	return c.hooks.Certificate
+}
+
+// Interceptors returns the client interceptors.
+func (c *CertificateClient) Interceptors() []Interceptor {
+	return c.inters.Certificate
+}
+
+func (c *CertificateClient) mutate(ctx context.Context, m *CertificateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CertificateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CertificateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CertificateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Certificate mutation op: %q", m.Op())
 	}
 }
 
@@ -5078,17 +5392,17 @@ func (c *WebsiteDirectiveClient) mutate(ctx context.Context, m *WebsiteDirective
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
-		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
-		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
+		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey,
+		Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey, Server, Session,
+		Setting, SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
 		WebsiteDirective []ent.Hook
 	}
 	inters struct {
-		Account, Autoresponse, Change, Contact, CronJob, DKIMKey, Database,
-		DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey, Lane, MailAddress,
-		Mailbox, Operation, Record, Route, SSHKey, Server, Session, Setting,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
+		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey,
+		Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey, Server, Session,
+		Setting, SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
 		WebsiteDirective []ent.Interceptor
 	}
 )

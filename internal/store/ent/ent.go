@@ -13,7 +13,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
@@ -101,8 +103,10 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			acmeaccount.Table:      acmeaccount.ValidColumn,
 			account.Table:          account.ValidColumn,
 			autoresponse.Table:     autoresponse.ValidColumn,
+			certificate.Table:      certificate.ValidColumn,
 			change.Table:           change.ValidColumn,
 			contact.Table:          contact.ValidColumn,
 			cronjob.Table:          cronjob.ValidColumn,

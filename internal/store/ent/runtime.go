@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
@@ -40,6 +42,37 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	acmeaccountMixin := schema.ACMEAccount{}.Mixin()
+	acmeaccountMixinFields0 := acmeaccountMixin[0].Fields()
+	_ = acmeaccountMixinFields0
+	acmeaccountFields := schema.ACMEAccount{}.Fields()
+	_ = acmeaccountFields
+	// acmeaccountDescCreatedAt is the schema descriptor for created_at field.
+	acmeaccountDescCreatedAt := acmeaccountMixinFields0[0].Descriptor()
+	// acmeaccount.DefaultCreatedAt holds the default value on creation for the created_at field.
+	acmeaccount.DefaultCreatedAt = acmeaccountDescCreatedAt.Default.(func() time.Time)
+	// acmeaccountDescUpdatedAt is the schema descriptor for updated_at field.
+	acmeaccountDescUpdatedAt := acmeaccountMixinFields0[1].Descriptor()
+	// acmeaccount.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	acmeaccount.DefaultUpdatedAt = acmeaccountDescUpdatedAt.Default.(func() time.Time)
+	// acmeaccount.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	acmeaccount.UpdateDefaultUpdatedAt = acmeaccountDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// acmeaccountDescDirectory is the schema descriptor for directory field.
+	acmeaccountDescDirectory := acmeaccountFields[0].Descriptor()
+	// acmeaccount.DirectoryValidator is a validator for the "directory" field. It is called by the builders before save.
+	acmeaccount.DirectoryValidator = acmeaccountDescDirectory.Validators[0].(func(string) error)
+	// acmeaccountDescEmail is the schema descriptor for email field.
+	acmeaccountDescEmail := acmeaccountFields[1].Descriptor()
+	// acmeaccount.DefaultEmail holds the default value on creation for the email field.
+	acmeaccount.DefaultEmail = acmeaccountDescEmail.Default.(string)
+	// acmeaccount.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	acmeaccount.EmailValidator = acmeaccountDescEmail.Validators[0].(func(string) error)
+	// acmeaccountDescLocation is the schema descriptor for location field.
+	acmeaccountDescLocation := acmeaccountFields[2].Descriptor()
+	// acmeaccount.DefaultLocation holds the default value on creation for the location field.
+	acmeaccount.DefaultLocation = acmeaccountDescLocation.Default.(string)
+	// acmeaccount.LocationValidator is a validator for the "location" field. It is called by the builders before save.
+	acmeaccount.LocationValidator = acmeaccountDescLocation.Validators[0].(func(string) error)
 	accountMixin := schema.Account{}.Mixin()
 	accountMixinFields0 := accountMixin[0].Fields()
 	_ = accountMixinFields0
@@ -144,6 +177,77 @@ func init() {
 	autoresponseDescIsActive := autoresponseFields[7].Descriptor()
 	// autoresponse.DefaultIsActive holds the default value on creation for the is_active field.
 	autoresponse.DefaultIsActive = autoresponseDescIsActive.Default.(bool)
+	certificateMixin := schema.Certificate{}.Mixin()
+	certificateMixinFields0 := certificateMixin[0].Fields()
+	_ = certificateMixinFields0
+	certificateMixinFields1 := certificateMixin[1].Fields()
+	_ = certificateMixinFields1
+	certificateFields := schema.Certificate{}.Fields()
+	_ = certificateFields
+	// certificateDescCreatedAt is the schema descriptor for created_at field.
+	certificateDescCreatedAt := certificateMixinFields0[0].Descriptor()
+	// certificate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	certificate.DefaultCreatedAt = certificateDescCreatedAt.Default.(func() time.Time)
+	// certificateDescUpdatedAt is the schema descriptor for updated_at field.
+	certificateDescUpdatedAt := certificateMixinFields0[1].Descriptor()
+	// certificate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	certificate.DefaultUpdatedAt = certificateDescUpdatedAt.Default.(func() time.Time)
+	// certificate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	certificate.UpdateDefaultUpdatedAt = certificateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// certificateDescVersion is the schema descriptor for version field.
+	certificateDescVersion := certificateMixinFields1[0].Descriptor()
+	// certificate.DefaultVersion holds the default value on creation for the version field.
+	certificate.DefaultVersion = certificateDescVersion.Default.(int)
+	// certificate.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	certificate.VersionValidator = certificateDescVersion.Validators[0].(func(int) error)
+	// certificateDescName is the schema descriptor for name field.
+	certificateDescName := certificateFields[1].Descriptor()
+	// certificate.DefaultName holds the default value on creation for the name field.
+	certificate.DefaultName = certificateDescName.Default.(string)
+	// certificate.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	certificate.NameValidator = certificateDescName.Validators[0].(func(string) error)
+	// certificateDescSource is the schema descriptor for source field.
+	certificateDescSource := certificateFields[3].Descriptor()
+	// certificate.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	certificate.SourceValidator = certificateDescSource.Validators[0].(func(string) error)
+	// certificateDescState is the schema descriptor for state field.
+	certificateDescState := certificateFields[4].Descriptor()
+	// certificate.DefaultState holds the default value on creation for the state field.
+	certificate.DefaultState = certificateDescState.Default.(string)
+	// certificate.StateValidator is a validator for the "state" field. It is called by the builders before save.
+	certificate.StateValidator = certificateDescState.Validators[0].(func(string) error)
+	// certificateDescLastError is the schema descriptor for last_error field.
+	certificateDescLastError := certificateFields[5].Descriptor()
+	// certificate.DefaultLastError holds the default value on creation for the last_error field.
+	certificate.DefaultLastError = certificateDescLastError.Default.(string)
+	// certificateDescIssuer is the schema descriptor for issuer field.
+	certificateDescIssuer := certificateFields[8].Descriptor()
+	// certificate.DefaultIssuer holds the default value on creation for the issuer field.
+	certificate.DefaultIssuer = certificateDescIssuer.Default.(string)
+	// certificate.IssuerValidator is a validator for the "issuer" field. It is called by the builders before save.
+	certificate.IssuerValidator = certificateDescIssuer.Validators[0].(func(string) error)
+	// certificateDescKeyType is the schema descriptor for key_type field.
+	certificateDescKeyType := certificateFields[9].Descriptor()
+	// certificate.DefaultKeyType holds the default value on creation for the key_type field.
+	certificate.DefaultKeyType = certificateDescKeyType.Default.(string)
+	// certificate.KeyTypeValidator is a validator for the "key_type" field. It is called by the builders before save.
+	certificate.KeyTypeValidator = certificateDescKeyType.Validators[0].(func(string) error)
+	// certificateDescAutoRenew is the schema descriptor for auto_renew field.
+	certificateDescAutoRenew := certificateFields[10].Descriptor()
+	// certificate.DefaultAutoRenew holds the default value on creation for the auto_renew field.
+	certificate.DefaultAutoRenew = certificateDescAutoRenew.Default.(bool)
+	// certificateDescCertificate is the schema descriptor for certificate field.
+	certificateDescCertificate := certificateFields[11].Descriptor()
+	// certificate.DefaultCertificate holds the default value on creation for the certificate field.
+	certificate.DefaultCertificate = certificateDescCertificate.Default.(string)
+	// certificateDescPrivateKey is the schema descriptor for private_key field.
+	certificateDescPrivateKey := certificateFields[12].Descriptor()
+	// certificate.DefaultPrivateKey holds the default value on creation for the private_key field.
+	certificate.DefaultPrivateKey = certificateDescPrivateKey.Default.(string)
+	// certificateDescFailures is the schema descriptor for failures field.
+	certificateDescFailures := certificateFields[15].Descriptor()
+	// certificate.DefaultFailures holds the default value on creation for the failures field.
+	certificate.DefaultFailures = certificateDescFailures.Default.(int)
 	changeFields := schema.Change{}.Fields()
 	_ = changeFields
 	// changeDescRepr is the schema descriptor for repr field.

@@ -33,6 +33,15 @@ type TypeMeta struct {
 
 // Meta is keyed by the ent type name.
 var Meta = map[string]TypeMeta{
+	"ACMEAccount": {
+		Table:         "acme_accounts",
+		Owner:         "",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{"private_key": true},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+	},
 	"Account": {
 		Table:         "accounts",
 		Owner:         "id",
@@ -49,6 +58,15 @@ var Meta = map[string]TypeMeta{
 		Audit:         true,
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+	},
+	"Certificate": {
+		Table:         "certificates",
+		Owner:         "account_id",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{"private_key": true},
+		StaffOnly:     map[string]bool{"website_id": true},
 		StaffDefaults: map[string]any{},
 	},
 	"Change": {

@@ -29,6 +29,18 @@ type ForeignKey struct {
 // Tables are every table, in the order of the migrate package's.
 var Tables = []*Table{
 	{
+		Name: "acme_accounts",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "directory", Type: field.TypeString},
+			{Name: "email", Type: field.TypeString},
+			{Name: "location", Type: field.TypeString},
+			{Name: "private_key", Type: field.TypeString},
+		},
+	},
+	{
 		Name: "accounts",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},
@@ -67,6 +79,37 @@ var Tables = []*Table{
 		ForeignKeys: []ForeignKey{
 			{Columns: []string{"address_id"}, RefTable: "mail_addresses", Cascade: true},
 			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+		},
+	},
+	{
+		Name: "certificates",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "names", Type: field.TypeJSON},
+			{Name: "source", Type: field.TypeString},
+			{Name: "state", Type: field.TypeString},
+			{Name: "last_error", Type: field.TypeString},
+			{Name: "not_before", Type: field.TypeTime},
+			{Name: "not_after", Type: field.TypeTime},
+			{Name: "issuer", Type: field.TypeString},
+			{Name: "key_type", Type: field.TypeString},
+			{Name: "auto_renew", Type: field.TypeBool},
+			{Name: "certificate", Type: field.TypeString},
+			{Name: "private_key", Type: field.TypeString},
+			{Name: "next_attempt_at", Type: field.TypeTime},
+			{Name: "failures", Type: field.TypeInt},
+			{Name: "claimed_until", Type: field.TypeTime},
+			{Name: "alerted_at", Type: field.TypeTime},
+			{Name: "account_id", Type: field.TypeInt},
+			{Name: "website_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"website_id"}, RefTable: "websites", Cascade: true},
 		},
 	},
 	{

@@ -14,10 +14,14 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// ACMEAccount is the client for interacting with the ACMEAccount builders.
+	ACMEAccount *ACMEAccountClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
 	// Autoresponse is the client for interacting with the Autoresponse builders.
 	Autoresponse *AutoresponseClient
+	// Certificate is the client for interacting with the Certificate builders.
+	Certificate *CertificateClient
 	// Change is the client for interacting with the Change builders.
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
@@ -203,8 +207,10 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.ACMEAccount = NewACMEAccountClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.Autoresponse = NewAutoresponseClient(tx.config)
+	tx.Certificate = NewCertificateClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.CronJob = NewCronJobClient(tx.config)
@@ -241,7 +247,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Account.QueryXXX(), the query will be executed
+// applies a query, for example: ACMEAccount.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

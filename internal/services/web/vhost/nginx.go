@@ -48,6 +48,9 @@ func Nginx(s Site) (string, error) {
 		w(0, "}")
 		http = false
 	}
+	if !http && !https {
+		return b.String(), nil
+	}
 	w(0, "server {")
 	switch {
 	case http && https:

@@ -36,6 +36,10 @@ type Site struct {
 	Domains   []string // the first is the server name, the rest its aliases
 	Protocol  string
 	Cert, Key string // PEM files, for https
+	// AwaitingCert: https is not served until its certificate is issued;
+	// port 80 answers the ACME challenges and serves the site (http/https)
+	// or redirects the rest to https (https, https-only).
+	AwaitingCert bool
 	Active    bool   // false: every request gets the suspended page
 	Suspended string // the folder of the suspended page (its index.html)
 	AccessLog string
@@ -117,7 +121,7 @@ func Check(s Site) []error {
 	switch s.Protocol {
 	case HTTP:
 	case HTTPS, Both, HTTPSOnly:
-		if s.Cert == "" || s.Key == "" {
+		if (s.Cert == "" || s.Key == "") && !s.AwaitingCert {
 			wrong("https without a certificate and its key")
 		}
 	default:
@@ -298,7 +302,11 @@ func (s Site) headers(p string) (site, located []Header) {
 // listens are the site's ports: plain http and https, and whether plain
 // http only redirects.
 func (s Site) listens() (http, https, redirect bool) {
-	return s.Protocol != HTTPS, s.Protocol != HTTP, s.Protocol == HTTPSOnly
+	http, https, redirect = s.Protocol != HTTPS, s.Protocol != HTTP, s.Protocol == HTTPSOnly
+	if s.AwaitingCert && https {
+		https, redirect = false, s.Protocol != Both
+	}
+	return http, https, redirect
 }
 
 func checked(s Site) error {

@@ -9,6 +9,18 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
 
+// The ACMEAccountFunc type is an adapter to allow the use of ordinary
+// function as ACMEAccount mutator.
+type ACMEAccountFunc func(context.Context, *ent.ACMEAccountMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ACMEAccountFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ACMEAccountMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ACMEAccountMutation", m)
+}
+
 // The AccountFunc type is an adapter to allow the use of ordinary
 // function as Account mutator.
 type AccountFunc func(context.Context, *ent.AccountMutation) (ent.Value, error)
@@ -31,6 +43,18 @@ func (f AutoresponseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AutoresponseMutation", m)
+}
+
+// The CertificateFunc type is an adapter to allow the use of ordinary
+// function as Certificate mutator.
+type CertificateFunc func(context.Context, *ent.CertificateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CertificateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CertificateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CertificateMutation", m)
 }
 
 // The ChangeFunc type is an adapter to allow the use of ordinary

@@ -8,6 +8,22 @@ import (
 )
 
 var (
+	// AcmeAccountsColumns holds the columns for the "acme_accounts" table.
+	AcmeAccountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "directory", Type: field.TypeString, Unique: true, Size: 2048},
+		{Name: "email", Type: field.TypeString, Size: 254, Default: ""},
+		{Name: "location", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "private_key", Type: field.TypeString, Size: 2147483647},
+	}
+	// AcmeAccountsTable holds the schema information for the "acme_accounts" table.
+	AcmeAccountsTable = &schema.Table{
+		Name:       "acme_accounts",
+		Columns:    AcmeAccountsColumns,
+		PrimaryKey: []*schema.Column{AcmeAccountsColumns[0]},
+	}
 	// AccountsColumns holds the columns for the "accounts" table.
 	AccountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -71,6 +87,73 @@ var (
 				Name:    "autoresponse_account_id",
 				Unique:  false,
 				Columns: []*schema.Column{AutoresponsesColumns[11]},
+			},
+		},
+	}
+	// CertificatesColumns holds the columns for the "certificates" table.
+	CertificatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 253, Default: ""},
+		{Name: "names", Type: field.TypeJSON},
+		{Name: "source", Type: field.TypeString, Size: 16},
+		{Name: "state", Type: field.TypeString, Size: 16, Default: "pending"},
+		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "not_before", Type: field.TypeTime, Nullable: true},
+		{Name: "not_after", Type: field.TypeTime, Nullable: true},
+		{Name: "issuer", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "key_type", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "auto_renew", Type: field.TypeBool, Default: true},
+		{Name: "certificate", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "private_key", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "alerted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "website_id", Type: field.TypeInt, Nullable: true},
+	}
+	// CertificatesTable holds the schema information for the "certificates" table.
+	CertificatesTable = &schema.Table{
+		Name:       "certificates",
+		Columns:    CertificatesColumns,
+		PrimaryKey: []*schema.Column{CertificatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "certificates_accounts_account",
+				Columns:    []*schema.Column{CertificatesColumns[20]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "certificates_websites_website",
+				Columns:    []*schema.Column{CertificatesColumns[21]},
+				RefColumns: []*schema.Column{WebsitesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "certificate_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[20]},
+			},
+			{
+				Name:    "certificate_website_id",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[21]},
+			},
+			{
+				Name:    "certificate_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[16]},
+			},
+			{
+				Name:    "certificate_not_after",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[10]},
 			},
 		},
 	}
@@ -1148,8 +1231,10 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AcmeAccountsTable,
 		AccountsTable,
 		AutoresponsesTable,
+		CertificatesTable,
 		ChangesTable,
 		ContactsTable,
 		CronJobsTable,
@@ -1186,6 +1271,8 @@ var (
 func init() {
 	AutoresponsesTable.ForeignKeys[0].RefTable = MailAddressesTable
 	AutoresponsesTable.ForeignKeys[1].RefTable = AccountsTable
+	CertificatesTable.ForeignKeys[0].RefTable = AccountsTable
+	CertificatesTable.ForeignKeys[1].RefTable = WebsitesTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
 	CronJobsTable.ForeignKeys[0].RefTable = AccountsTable
 	CronJobsTable.ForeignKeys[1].RefTable = SystemUsersTable

@@ -6,11 +6,17 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// ACMEAccount is the predicate function for acmeaccount builders.
+type ACMEAccount func(*sql.Selector)
+
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
 // Autoresponse is the predicate function for autoresponse builders.
 type Autoresponse func(*sql.Selector)
+
+// Certificate is the predicate function for certificate builders.
+type Certificate func(*sql.Selector)
 
 // Change is the predicate function for change builders.
 type Change func(*sql.Selector)
