@@ -52,7 +52,7 @@ type user struct {
 	key   crypto.Signer
 }
 
-func (u *user) GetEmail() string                        { return u.email }
+func (u *user) GetEmail() string                       { return u.email }
 func (u *user) GetRegistration() *acme.ExtendedAccount { return u.reg }
 func (u *user) GetPrivateKey() crypto.Signer           { return u.key }
 

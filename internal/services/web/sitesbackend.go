@@ -16,9 +16,9 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/paths"
+	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/services/web/vhost"
-	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
@@ -235,7 +235,7 @@ type siteLoaded struct {
 	domains  []string // the server name first
 	contents []*ent.WebsiteContent
 	dirs     []*ent.WebsiteDirective
-	bases    []paths.Base // the account's homes, for links
+	bases    []paths.Base     // the account's homes, for links
 	ssl      bool             // it has an SSL directive
 	cert     *ent.Certificate // the certificate it picks or asked for, if any
 }

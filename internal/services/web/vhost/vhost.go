@@ -40,18 +40,18 @@ type Site struct {
 	// port 80 answers the ACME challenges and serves the site (http/https)
 	// or redirects the rest to https (https, https-only).
 	AwaitingCert bool
-	Active    bool   // false: every request gets the suspended page
-	Suspended string // the folder of the suspended page (its index.html)
-	AccessLog string
-	ErrorLog  string
-	Include   string // a file of the site's own extra configuration, which must exist
-	ACMERoot  string // /.well-known/acme-challenge/ is served from ACMERoot/.well-known/acme-challenge/
-	Contents  []Content
-	Redirects []Redirect
-	Proxies   []Proxy
-	Errors    []ErrorDoc
-	Protected []Protection
-	Headers   []Header
+	Active       bool   // false: every request gets the suspended page
+	Suspended    string // the folder of the suspended page (its index.html)
+	AccessLog    string
+	ErrorLog     string
+	Include      string // a file of the site's own extra configuration, which must exist
+	ACMERoot     string // /.well-known/acme-challenge/ is served from ACMERoot/.well-known/acme-challenge/
+	Contents     []Content
+	Redirects    []Redirect
+	Proxies      []Proxy
+	Errors       []ErrorDoc
+	Protected    []Protection
+	Headers      []Header
 }
 
 // Content is an app mounted at a path of the site.
