@@ -36,6 +36,7 @@ type Env struct {
 	Store *store.Store
 	Srv   *httptest.Server
 	API   *api.Server
+	Ex    *orchestration.Executor // what applies its writes
 }
 
 // New serves the API over st with an executor of its own (a fresh SSH
@@ -74,7 +75,7 @@ func NewWith(t testing.TB, st *store.Store, ex *orchestration.Executor) *Env {
 	s := api.New(st, api.Config{Version: "test", Executor: ex})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	e := &Env{T: t, Store: st, Srv: srv, API: s}
+	e := &Env{T: t, Store: st, Srv: srv, API: s, Ex: ex}
 	e.MakeAccount("admin", AdminPassword, true)
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/go-acme/lego/v5/certificate"
 	"github.com/go-acme/lego/v5/challenge/dns01"
 	"github.com/go-acme/lego/v5/lego"
+	legolog "github.com/go-acme/lego/v5/log"
 	"github.com/go-acme/lego/v5/registration"
 	mdns "github.com/miekg/dns"
 
@@ -41,6 +43,25 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
 )
+
+func init() {
+	// lego tells every step of an order at Info; the panel's log keeps its
+	// warnings (an order's outcome is the certificate's state)
+	legolog.SetDefault(slog.New(warnings{}))
+}
+
+// warnings passes lego's warnings and errors to the panel's log.
+type warnings struct{ attrs []slog.Attr }
+
+func (warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w warnings) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(w.attrs...)
+	return slog.Default().Handler().Handle(ctx, r)
+}
+func (w warnings) WithAttrs(a []slog.Attr) slog.Handler {
+	return warnings{append(slices.Clone(w.attrs), a...)}
+}
+func (w warnings) WithGroup(string) slog.Handler { return w }
 
 // accountPurpose is what the ACME account's key is sealed for.
 const accountPurpose = "ACMEAccount.private_key"
@@ -128,8 +149,10 @@ func openAccount(row *ent.ACMEAccount) (*user, error) {
 
 // forget drops the account at dir (the CA no longer knows it).
 func forget(ctx context.Context, st *store.Store, dir string) error {
-	_, err := st.ACMEAccount.Delete().Where(acmeaccount.Directory(dir)).Exec(ctx)
-	return err
+	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		_, err := tx.ACMEAccount.Delete().Where(acmeaccount.Directory(dir)).Exec(ctx)
+		return err
+	})
 }
 
 var (

@@ -157,7 +157,9 @@ func check(ctx context.Context, m *ent.CertificateMutation) error {
 	} else if !create {
 		names, _ = m.OldNames(ctx)
 	}
-	if kt, ok := m.KeyType(); ok && source != Upload && !slices.Contains(keyTypes, kt) {
+	if kt, ok := m.KeyType(); ok && kt == "" && create {
+		m.SetKeyType(KeyType.Get())
+	} else if ok && source != Upload && !slices.Contains(keyTypes, kt) {
 		errs.Add("key_type", i18n.T(ctx, "Choose one of: %s.", strings.Join(keyTypes, ", ")))
 	}
 	chainText, chainSet := m.Certificate()

@@ -100,12 +100,14 @@ type Round struct {
 func RunOnce(ctx context.Context, st *store.Store, ex *orchestration.Executor, now time.Time) (Round, error) {
 	ctx = issued(ctx)
 	var r Round
-	n, err := st.Certificate.Update().Where(certificate.NotAfterLT(now), certificate.StateNEQ(Expired),
-		certificate.StateNEQ(Renewing), certificate.ClaimedUntilIsNil()).SetState(Expired).Save(ctx)
+	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+		r.Expired, err = tx.Certificate.Update().Where(certificate.NotAfterLT(now), certificate.StateNEQ(Expired),
+			certificate.StateNEQ(Renewing), certificate.ClaimedUntilIsNil()).SetState(Expired).Save(ctx)
+		return err
+	})
 	if err != nil {
 		return r, err
 	}
-	r.Expired = n
 	if err := expiryAlert(ctx, st, now); err != nil {
 		slog.WarnContext(ctx, "certificates: expiry alert", "err", err)
 	}
@@ -153,16 +155,25 @@ func orderOne(ctx context.Context, st *store.Store, ex *orchestration.Executor, 
 	if c.Certificate != "" {
 		state = Renewing
 	}
-	n, err := st.Certificate.Update().Where(certificate.ID(c.ID), certificate.Version(c.Version),
-		certificate.Or(certificate.ClaimedUntilIsNil(), certificate.ClaimedUntilLT(now))).
-		SetClaimedUntil(time.Now().Add(claimFor)).SetState(state).Save(ctx)
+	var n int
+	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) (err error) {
+		n, err = tx.Certificate.Update().Where(certificate.ID(c.ID), certificate.Version(c.Version),
+			certificate.Or(certificate.ClaimedUntilIsNil(), certificate.ClaimedUntilLT(now))).
+			SetClaimedUntil(time.Now().Add(claimFor)).SetState(state).Save(ctx)
+		return err
+	})
 	if err != nil || n == 0 {
 		return false, err // changed or claimed meanwhile: the next round sees it
 	}
 	res, orderErr := order(ctx, st, ex, c)
-	var upd *ent.CertificateUpdateOne
 	if orderErr == nil {
-		upd, orderErr = issuedUpdate(st.Certificate.UpdateOneID(c.ID), res.Certificate, res.PrivateKey)
+		orderErr = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			upd, err := issuedUpdate(tx.Certificate.UpdateOneID(c.ID), res.Certificate, res.PrivateKey)
+			if err != nil {
+				return err
+			}
+			return upd.Exec(ctx)
+		})
 	}
 	if orderErr != nil {
 		if ctx.Err() != nil { // the panel stops: the claim lapses, the next one tries
@@ -173,12 +184,14 @@ func orderOne(ctx context.Context, st *store.Store, ex *orchestration.Executor, 
 		if len(msg) > 4000 {
 			msg = msg[:4000] + "…"
 		}
-		err := st.Certificate.UpdateOneID(c.ID).SetState(Failed).SetLastError(msg).SetFailures(failures).
-			SetNextAttemptAt(time.Now().Add(backoff(failures))).ClearClaimedUntil().Exec(ctx)
+		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Certificate.UpdateOneID(c.ID).SetState(Failed).SetLastError(msg).SetFailures(failures).
+				SetNextAttemptAt(time.Now().Add(backoff(failures))).ClearClaimedUntil().Exec(ctx)
+		})
 		failureAlert(ctx, c, msg)
 		return false, err
 	}
-	return true, upd.Exec(ctx)
+	return true, nil
 }
 
 // issuedUpdate sets what an issued chain and its key say.
@@ -240,7 +253,9 @@ func expiryAlert(ctx context.Context, st *store.Store, now time.Time) error {
 		}
 	}
 	alert(ctx, fmt.Sprintf("[Orchestra] %d certificates expire within %d days", len(soon), int(AlertBefore.Get().Hours()/24)), b.String())
-	return st.Certificate.Update().Where(certificate.IDIn(ids...)).SetAlertedAt(now).Exec(ctx)
+	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		return tx.Certificate.Update().Where(certificate.IDIn(ids...)).SetAlertedAt(now).Exec(ctx)
+	})
 }
 
 func alert(ctx context.Context, subject, body string) {
