@@ -147,7 +147,7 @@ func TestACMEOverAPI(t *testing.T) {
 		user := apitest.Unique("ac")
 		cust, _ := b.Customer(user)
 		dom := user + ".example"
-		b.Applied(cust.Do("POST", "/domains", map[string]any{"name": dom}).Want(http.StatusCreated))
+		domID := b.Applied(cust.Do("POST", "/domains", map[string]any{"name": dom}).Want(http.StatusCreated)).ID()
 		host := "www." + dom
 		hostID := b.Applied(cust.Do("POST", "/domains", map[string]any{"name": host}).Want(http.StatusCreated)).ID()
 		rec := b.Applied(cust.Do("POST", "/records", map[string]any{"domain": hostID, "type": "A", "value": b.web.Nginx}).
@@ -200,7 +200,8 @@ func TestACMEOverAPI(t *testing.T) {
 			})
 		}
 		start = time.Now()
-		wild := cust.Do("POST", "/certificates", map[string]any{"names": []string{"*." + dom, dom}, "source": "dns-01"}).
+		wildID := b.Applied(cust.Do("POST", "/domains", map[string]any{"name": "*." + dom}).Want(http.StatusCreated)).ID()
+		wild := cust.Do("POST", "/certificates", map[string]any{"domains": []int{wildID, domID}, "source": "dns-01"}).
 			Want(http.StatusCreated).ID()
 		c = b.certificate(cust, wild, "valid", "failed")
 		t.Logf("DNS-01: %s from the request to an issued certificate", time.Since(start).Round(time.Millisecond))

@@ -16,7 +16,8 @@ import (
 type Certificate struct {
 	ID            int        `json:"id"`
 	Name          string     `json:"name" doc:"The first of its names."`
-	Names         []string   `json:"names"`
+	Domains       []int      `json:"domains"`
+	Names         []string   `json:"names" doc:"Its domains' names."`
 	Account       int        `json:"account"`
 	Source        string     `json:"source"`
 	State         string     `json:"state" doc:"pending (ordered, not issued yet), valid, renewing (the current one serves while a new one is ordered), failed (see last_error; the current one, if any, still serves) or expired."`
@@ -36,11 +37,14 @@ type Certificate struct {
 }
 
 func out(c *ent.Certificate) Certificate {
-	names := c.Names
+	names, doms := c.Names, c.Domains
 	if names == nil {
 		names = []string{}
 	}
-	return Certificate{ID: c.ID, Name: c.Name, Names: names, Account: c.AccountID, Source: c.Source, State: c.State,
+	if doms == nil {
+		doms = []int{}
+	}
+	return Certificate{ID: c.ID, Name: c.Name, Names: names, Domains: doms, Account: c.AccountID, Source: c.Source, State: c.State,
 		LastError: c.LastError, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Issuer: c.Issuer, KeyType: c.KeyType,
 		AutoRenew: c.AutoRenew, Certificate: c.Certificate, Website: c.WebsiteID, NextAttemptAt: c.NextAttemptAt,
 		Failures: c.Failures, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
@@ -48,20 +52,20 @@ func out(c *ent.Certificate) Certificate {
 
 type (
 	certCreate = struct {
-		Account     int      `json:"account,omitempty" ent:"account_id,omitzero"`
-		Names       []string `json:"names,omitempty" maxItems:"100" doc:"The account's domains it is for; *.NAME covers one label below NAME (dns-01 only). An upload without names takes the certificate's."`
-		Source      string   `json:"source" maxLength:"16" doc:"http-01: the panel obtains it (Let's Encrypt), proving each name through the web server of the website serving it; dns-01: through a record in the name's zone (wildcards too); upload: you send the certificate and its key."`
-		KeyType     string   `json:"key_type,omitempty" maxLength:"16" doc:"The key the panel makes: ec256, ec384, rsa2048, rsa3072 or rsa4096 (CERTIFICATES_KEY_TYPE when empty)."`
-		AutoRenew   *bool    `json:"auto_renew,omitempty" doc:"The panel orders it again before it expires (CERTIFICATES_RENEW_BEFORE)."`
-		Certificate string   `json:"certificate,omitempty" maxLength:"65536" doc:"upload: the PEM certificate, then its intermediates."`
-		PrivateKey  string   `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true" doc:"upload: its PEM private key, without a passphrase; kept encrypted, never shown."`
+		Account     int    `json:"account,omitempty" ent:"account_id,omitzero"`
+		Domains     []int  `json:"domains,omitempty" maxItems:"100" doc:"The account's domains it is for; a wildcard domain *.NAME covers one label below NAME (dns-01 only). An upload without domains takes the certificate's names."`
+		Source      string `json:"source" maxLength:"16" doc:"http-01: the panel obtains it (Let's Encrypt), proving each name through the web server of the website serving it; dns-01: through a record in the name's zone (wildcards too); upload: you send the certificate and its key."`
+		KeyType     string `json:"key_type,omitempty" maxLength:"16" doc:"The key the panel makes: ec256, ec384, rsa2048, rsa3072 or rsa4096 (CERTIFICATES_KEY_TYPE when empty)."`
+		AutoRenew   *bool  `json:"auto_renew,omitempty" doc:"The panel orders it again before it expires (CERTIFICATES_RENEW_BEFORE)."`
+		Certificate string `json:"certificate,omitempty" maxLength:"65536" doc:"upload: the PEM certificate, then its intermediates."`
+		PrivateKey  string `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true" doc:"upload: its PEM private key, without a passphrase; kept encrypted, never shown."`
 	}
 	certPatch = struct {
-		Names       *[]string `json:"names,omitempty" maxItems:"100" doc:"Replaces the names; an ACME certificate is ordered again."`
-		AutoRenew   *bool     `json:"auto_renew,omitempty"`
-		Certificate *string   `json:"certificate,omitempty" maxLength:"65536" doc:"upload: a new PEM chain, with its key."`
-		PrivateKey  *string   `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true"`
-		Version     *int      `json:"version,omitempty"`
+		Domains     *[]int  `json:"domains,omitempty" maxItems:"100" doc:"Replaces the domains; an ACME certificate is ordered again."`
+		AutoRenew   *bool   `json:"auto_renew,omitempty"`
+		Certificate *string `json:"certificate,omitempty" maxLength:"65536" doc:"upload: a new PEM chain, with its key."`
+		PrivateKey  *string `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true"`
+		Version     *int    `json:"version,omitempty"`
 	}
 	certList struct {
 		api.ListParams
@@ -82,16 +86,16 @@ var Certificates = api.Model[ent.Certificate, *ent.CertificateQuery, Certificate
 	List: "List certificates", Get: "Get a certificate", Create: "Add a certificate: ordered by the panel, or uploaded",
 	Update: "Change a certificate's names or renewal, or upload a new one", Delete: "Delete a certificate",
 	CreateNote:    "An ACME certificate (http-01, dns-01) is ordered at once; its state says how that went. A website presents a certificate through its SSL directive.",
-	CreateExample: map[string]any{"names": []string{"example.com", "www.example.com"}, "source": HTTP01},
+	CreateExample: map[string]any{"domains": []int{1}, "source": HTTP01},
 	UpdateExample: map[string]any{"auto_renew": false, "version": 1},
 	Listing: api.Listing{Orderable: []string{"id", "name", "state", "not_after", "created_at", "updated_at", "account_id"},
 		Search: []string{"name"}, Default: "name"},
 	Presentation: api.Presentation{Name: "certificate", Label: "Certificates", Singular: "Certificate", Group: "services",
-		Fieldsets: []api.Fieldset{api.Set("", "account", "names", "source", "key_type", "auto_renew"),
-			api.Set("State", "state", "not_after", "last_error", "next_attempt_at", "not_before", "issuer", "website", "failures"),
+		Fieldsets: []api.Fieldset{api.Set("", "account", "domains", "source", "key_type", "auto_renew"),
 			api.Set("Upload", "certificate", "private_key")},
+		Refs:    map[string]string{"domains": "domain"},
 		Choices: map[string]api.Choice{"source": api.Among(HTTP01, DNS01, Upload), "key_type": api.Among(keyTypes...)},
-		Title:   "name", Columns: []string{"state", "not_after", "source", "account"}, Type: "Certificate", Applied: true},
+		Title:   "name", Columns: []string{"state", "not_after", "source", "account"}, Type: "Certificate"},
 	Client: func(c *ent.Client) api.Client[ent.Certificate, *ent.CertificateQuery] { return c.Certificate },
 	Out:    out,
 }

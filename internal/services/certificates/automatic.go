@@ -106,7 +106,7 @@ func syncSite(ctx context.Context, client *ent.Client, id int) error {
 	}
 	now := time.Now()
 	if own == nil {
-		return client.Certificate.Create().SetAccountID(site.AccountID).SetWebsiteID(id).SetName(names[0]).
+		return client.Certificate.Create().SetAccountID(site.AccountID).SetWebsiteID(id).SetName(names[0]).SetDomains(site.Domains).
 			SetNames(names).SetSource(source).SetKeyType(KeyType.Get()).SetState(Pending).SetNextAttemptAt(now).
 			Exec(ctx)
 	}
@@ -117,6 +117,6 @@ func syncSite(ctx context.Context, client *ent.Client, id int) error {
 	if own.Certificate != "" {
 		state = Renewing
 	}
-	return client.Certificate.UpdateOne(own).SetName(names[0]).SetNames(names).SetSource(source).
+	return client.Certificate.UpdateOne(own).SetName(names[0]).SetNames(names).SetDomains(site.Domains).SetSource(source).
 		SetState(state).SetFailures(0).SetNextAttemptAt(now).Exec(ctx)
 }

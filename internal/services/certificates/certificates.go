@@ -150,9 +150,15 @@ func check(ctx context.Context, m *ent.CertificateMutation) error {
 		errs.Add("source", i18n.T(ctx, "Choose one of: %s.", strings.Join([]string{HTTP01, DNS01, Upload}, ", ")))
 		return errs.Err()
 	}
-	names, namesSet := m.Names()
+	acc, _ := validate.Value(ctx, m, "account_id")
+	accID, _ := acc.(int)
+	var names []string
+	doms, namesSet := m.Domains()
 	if namesSet {
-		names = cleanNames(names)
+		var err error
+		if names, err = domainNames(ctx, m.Client(), accID, doms, &errs); err != nil {
+			return err
+		}
 		m.SetNames(names)
 	} else if !create {
 		names, _ = m.OldNames(ctx)
@@ -177,10 +183,10 @@ func check(ctx context.Context, m *ent.CertificateMutation) error {
 			}
 		}
 		if len(names) == 0 {
-			errs.Add("names", i18n.T(ctx, "Give the names the certificate is for."))
+			errs.Add("domains", i18n.T(ctx, "Give the domains the certificate is for."))
 		}
 		if source == HTTP01 && slices.ContainsFunc(names, isWildcard) {
-			errs.Add("names", i18n.T(ctx, "Wildcard names are proven over DNS-01 only: choose the source dns-01."))
+			errs.Add("domains", i18n.T(ctx, "Wildcard names are proven over DNS-01 only: choose the source dns-01."))
 		}
 	} else {
 		uploadRules(ctx, m, &errs, &names, namesSet, create, chainText, chainSet, keyText, keySet)
@@ -188,11 +194,7 @@ func check(ctx context.Context, m *ent.CertificateMutation) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	acc, ok := validate.Value(ctx, m, "account_id")
-	if !ok {
-		return nil
-	}
-	if err := ownNames(ctx, m.Client(), acc.(int), names, &errs); err != nil {
+	if err := ownNames(ctx, m, accID, names, &errs); err != nil {
 		return err
 	}
 	if err := errs.Err(); err != nil {
@@ -259,11 +261,11 @@ func uploadRules(ctx context.Context, m *ent.CertificateMutation, errs *validate
 		m.SetNames(*names)
 	}
 	if len(*names) == 0 {
-		errs.Add("names", i18n.T(ctx, "The certificate names no domain (DNS names): give the names it is for."))
+		errs.Add("certificate", i18n.T(ctx, "The certificate names no domain (DNS names)."))
 	}
 	for _, n := range *names {
 		if !chain.covers(n) {
-			errs.Add("names", i18n.T(ctx, "The certificate is not for %s.", n))
+			errs.Add("domains", i18n.T(ctx, "The certificate is not for %s.", n))
 			break
 		}
 	}
@@ -298,32 +300,72 @@ func cleanNames(in []string) []string {
 }
 
 // ownNames checks that every name is one of the account's domains, or a
-// wildcard of one.
-func ownNames(ctx context.Context, client *ent.Client, acc int, names []string, errs *validate.Errors) error {
+// wildcard of one, and gives a certificate without domains (an upload
+// naming its own) those with its names.
+func ownNames(ctx context.Context, m *ent.CertificateMutation, acc int, names []string, errs *validate.Errors) error {
 	if len(names) > 100 {
-		errs.Add("names", i18n.T(ctx, "A certificate is for at most 100 names."))
+		errs.Add("domains", i18n.T(ctx, "A certificate is for at most 100 names."))
 		return nil
 	}
 	var want []string
 	for _, n := range names {
 		if len(n) > 253 || !hostName.MatchString(n) {
-			errs.Add("names", i18n.T(ctx, "%q is not a host name (a wildcard *. only in front).", n))
+			errs.Add("domains", i18n.T(ctx, "%q is not a host name (a wildcard *. only in front).", n))
 			return nil
 		}
 		want = append(want, n, strings.TrimPrefix(n, "*."))
 	}
-	have, err := client.Domain.Query().Where(domain.AccountID(acc), domain.NameIn(want...)).
-		Select(domain.FieldName).Strings(sys(ctx))
+	have, err := m.Client().Domain.Query().Where(domain.AccountID(acc), domain.NameIn(want...)).All(sys(ctx))
 	if err != nil {
 		return err
 	}
+	byName := map[string]int{}
+	for _, d := range have {
+		byName[d.Name] = d.ID
+	}
+	var ids []int
 	for _, n := range names {
-		if !slices.Contains(have, n) && !slices.Contains(have, strings.TrimPrefix(n, "*.")) {
-			errs.Add("names", i18n.T(ctx, "%s is not a domain of the account: add it to its domains first.", n))
+		id, ok := byName[n]
+		if !ok {
+			id, ok = byName[strings.TrimPrefix(n, "*.")]
+		}
+		if !ok {
+			errs.Add("domains", i18n.T(ctx, "%s is not a domain of the account: add it to its domains first.", n))
 			return nil
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if _, set := m.Domains(); !set {
+		if old, _ := m.OldDomains(ctx); len(old) == 0 || m.Op().Is(ent.OpCreate) {
+			m.SetDomains(ids)
 		}
 	}
 	return nil
+}
+
+// domainNames are the names of domains ids, in their order: the
+// account's own (another account's is missing).
+func domainNames(ctx context.Context, client *ent.Client, acc int, ids []int, errs *validate.Errors) ([]string, error) {
+	doms, err := client.Domain.Query().Where(domain.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int]*ent.Domain{}
+	for _, d := range doms {
+		byID[d.ID] = d
+	}
+	var names []string
+	for _, id := range ids {
+		d := byID[id]
+		if d == nil || d.AccountID != acc {
+			errs.Add("domains", i18n.T(ctx, "No domain %d of the account.", id))
+			return nil, nil
+		}
+		names = append(names, d.Name)
+	}
+	return cleanNames(names), nil
 }
 
 // inUse refuses to delete a certificate a website's SSL directive picks.

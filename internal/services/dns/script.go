@@ -276,6 +276,9 @@ func checkName(name string) error {
 // subdomain), which it then has done.
 func zoneName(s *orchestration.Script, action string, o orchestration.Object) (name string, forgotten bool, err error) {
 	name = o.String("name")
+	if strings.HasPrefix(name, "*.") && !isTop(o) {
+		return name, true, nil // a wildcard subdomain never was a zone: nothing to forget
+	}
 	if err := checkName(name); err != nil {
 		return "", false, err
 	}

@@ -63,10 +63,10 @@ func TestSiteOwnCertificate(t *testing.T) {
 		if f := r.FieldErrors(); len(f) != 1 || !strings.Contains(f[0], "certificate") {
 			t.Errorf("an expired certificate: %v", f)
 		}
-		r = b.cust.Do("POST", "/certificates", map[string]any{"source": "upload", "names": []string{"elsewhere.example"},
+		r = b.cust.Do("POST", "/certificates", map[string]any{"source": "upload", "domains": []int{b.domID},
 			"certificate": string(own.CertPEM), "private_key": string(own.KeyPEM)}).Want(http.StatusUnprocessableEntity)
-		if f := r.FieldErrors(); len(f) == 0 || !strings.Contains(f[0], "names") {
-			t.Errorf("a name of no domain of the account: %v", f)
+		if f := r.FieldErrors(); len(f) == 0 || !strings.Contains(f[0], "domains") {
+			t.Errorf("a domain the certificate is not for: %v", f)
 		}
 
 		cert := b.cust.Do("POST", "/certificates", map[string]any{"source": "upload", "certificate": string(own.CertPEM),

@@ -30,6 +30,8 @@ type Certificate struct {
 	AccountID int `json:"account_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
+	// Domains holds the value of the "domains" field.
+	Domains []int `json:"domains,omitempty"`
 	// Names holds the value of the "names" field.
 	Names []string `json:"names,omitempty"`
 	// Source holds the value of the "source" field.
@@ -106,7 +108,7 @@ func (*Certificate) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case certificate.FieldNames:
+		case certificate.FieldDomains, certificate.FieldNames:
 			values[i] = new([]byte)
 		case certificate.FieldAutoRenew:
 			values[i] = new(sql.NullBool)
@@ -166,6 +168,14 @@ func (_m *Certificate) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field name", values[i])
 			} else if value.Valid {
 				_m.Name = value.String
+			}
+		case certificate.FieldDomains:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field domains", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Domains); err != nil {
+					return fmt.Errorf("unmarshal field domains: %w", err)
+				}
 			}
 		case certificate.FieldNames:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -331,6 +341,9 @@ func (_m *Certificate) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("name=")
 	builder.WriteString(_m.Name)
+	builder.WriteString(", ")
+	builder.WriteString("domains=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Domains))
 	builder.WriteString(", ")
 	builder.WriteString("names=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Names))

@@ -86,6 +86,12 @@ func (_c *CertificateCreate) SetNillableName(v *string) *CertificateCreate {
 	return _c
 }
 
+// SetDomains sets the "domains" field.
+func (_c *CertificateCreate) SetDomains(v []int) *CertificateCreate {
+	_c.mutation.SetDomains(v)
+	return _c
+}
+
 // SetNames sets the "names" field.
 func (_c *CertificateCreate) SetNames(v []string) *CertificateCreate {
 	_c.mutation.SetNames(v)
@@ -512,6 +518,10 @@ func (_c *CertificateCreate) createSpec() (*Certificate, *sqlgraph.CreateSpec) {
 		_spec.SetField(certificate.FieldName, field.TypeString, value)
 		_node.Name = value
 	}
+	if value, ok := _c.mutation.Domains(); ok {
+		_spec.SetField(certificate.FieldDomains, field.TypeJSON, value)
+		_node.Domains = value
+	}
 	if value, ok := _c.mutation.Names(); ok {
 		_spec.SetField(certificate.FieldNames, field.TypeJSON, value)
 		_node.Names = value
@@ -709,6 +719,24 @@ func (u *CertificateUpsert) SetName(v string) *CertificateUpsert {
 // UpdateName sets the "name" field to the value that was provided on create.
 func (u *CertificateUpsert) UpdateName() *CertificateUpsert {
 	u.SetExcluded(certificate.FieldName)
+	return u
+}
+
+// SetDomains sets the "domains" field.
+func (u *CertificateUpsert) SetDomains(v []int) *CertificateUpsert {
+	u.Set(certificate.FieldDomains, v)
+	return u
+}
+
+// UpdateDomains sets the "domains" field to the value that was provided on create.
+func (u *CertificateUpsert) UpdateDomains() *CertificateUpsert {
+	u.SetExcluded(certificate.FieldDomains)
+	return u
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (u *CertificateUpsert) ClearDomains() *CertificateUpsert {
+	u.SetNull(certificate.FieldDomains)
 	return u
 }
 
@@ -1051,6 +1079,27 @@ func (u *CertificateUpsertOne) SetName(v string) *CertificateUpsertOne {
 func (u *CertificateUpsertOne) UpdateName() *CertificateUpsertOne {
 	return u.Update(func(s *CertificateUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetDomains sets the "domains" field.
+func (u *CertificateUpsertOne) SetDomains(v []int) *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.SetDomains(v)
+	})
+}
+
+// UpdateDomains sets the "domains" field to the value that was provided on create.
+func (u *CertificateUpsertOne) UpdateDomains() *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.UpdateDomains()
+	})
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (u *CertificateUpsertOne) ClearDomains() *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.ClearDomains()
 	})
 }
 
@@ -1598,6 +1647,27 @@ func (u *CertificateUpsertBulk) SetName(v string) *CertificateUpsertBulk {
 func (u *CertificateUpsertBulk) UpdateName() *CertificateUpsertBulk {
 	return u.Update(func(s *CertificateUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetDomains sets the "domains" field.
+func (u *CertificateUpsertBulk) SetDomains(v []int) *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.SetDomains(v)
+	})
+}
+
+// UpdateDomains sets the "domains" field to the value that was provided on create.
+func (u *CertificateUpsertBulk) UpdateDomains() *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.UpdateDomains()
+	})
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (u *CertificateUpsertBulk) ClearDomains() *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.ClearDomains()
 	})
 }
 

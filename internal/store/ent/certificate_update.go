@@ -87,6 +87,24 @@ func (_u *CertificateUpdate) SetNillableName(v *string) *CertificateUpdate {
 	return _u
 }
 
+// SetDomains sets the "domains" field.
+func (_u *CertificateUpdate) SetDomains(v []int) *CertificateUpdate {
+	_u.mutation.SetDomains(v)
+	return _u
+}
+
+// AppendDomains appends value to the "domains" field.
+func (_u *CertificateUpdate) AppendDomains(v []int) *CertificateUpdate {
+	_u.mutation.AppendDomains(v)
+	return _u
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (_u *CertificateUpdate) ClearDomains() *CertificateUpdate {
+	_u.mutation.ClearDomains()
+	return _u
+}
+
 // SetNames sets the "names" field.
 func (_u *CertificateUpdate) SetNames(v []string) *CertificateUpdate {
 	_u.mutation.SetNames(v)
@@ -483,6 +501,17 @@ func (_u *CertificateUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(certificate.FieldName, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Domains(); ok {
+		_spec.SetField(certificate.FieldDomains, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedDomains(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, certificate.FieldDomains, value)
+		})
+	}
+	if _u.mutation.DomainsCleared() {
+		_spec.ClearField(certificate.FieldDomains, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Names(); ok {
 		_spec.SetField(certificate.FieldNames, field.TypeJSON, value)
 	}
@@ -683,6 +712,24 @@ func (_u *CertificateUpdateOne) SetNillableName(v *string) *CertificateUpdateOne
 	if v != nil {
 		_u.SetName(*v)
 	}
+	return _u
+}
+
+// SetDomains sets the "domains" field.
+func (_u *CertificateUpdateOne) SetDomains(v []int) *CertificateUpdateOne {
+	_u.mutation.SetDomains(v)
+	return _u
+}
+
+// AppendDomains appends value to the "domains" field.
+func (_u *CertificateUpdateOne) AppendDomains(v []int) *CertificateUpdateOne {
+	_u.mutation.AppendDomains(v)
+	return _u
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (_u *CertificateUpdateOne) ClearDomains() *CertificateUpdateOne {
+	_u.mutation.ClearDomains()
 	return _u
 }
 
@@ -1111,6 +1158,17 @@ func (_u *CertificateUpdateOne) sqlSave(ctx context.Context) (_node *Certificate
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(certificate.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Domains(); ok {
+		_spec.SetField(certificate.FieldDomains, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedDomains(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, certificate.FieldDomains, value)
+		})
+	}
+	if _u.mutation.DomainsCleared() {
+		_spec.ClearField(certificate.FieldDomains, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Names(); ok {
 		_spec.SetField(certificate.FieldNames, field.TypeJSON, value)

@@ -3343,6 +3343,8 @@ type CertificateMutation struct {
 	version         *int
 	addversion      *int
 	name            *string
+	domains         *[]int
+	appenddomains   []int
 	names           *[]string
 	appendnames     []string
 	source          *string
@@ -3666,6 +3668,71 @@ func (m *CertificateMutation) OldName(ctx context.Context) (v string, err error)
 // ResetName resets all changes to the "name" field.
 func (m *CertificateMutation) ResetName() {
 	m.name = nil
+}
+
+// SetDomains sets the "domains" field.
+func (m *CertificateMutation) SetDomains(i []int) {
+	m.domains = &i
+	m.appenddomains = nil
+}
+
+// Domains returns the value of the "domains" field in the mutation.
+func (m *CertificateMutation) Domains() (r []int, exists bool) {
+	v := m.domains
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomains returns the old "domains" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldDomains(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomains is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomains requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomains: %w", err)
+	}
+	return oldValue.Domains, nil
+}
+
+// AppendDomains adds i to the "domains" field.
+func (m *CertificateMutation) AppendDomains(i []int) {
+	m.appenddomains = append(m.appenddomains, i...)
+}
+
+// AppendedDomains returns the list of values that were appended to the "domains" field in this mutation.
+func (m *CertificateMutation) AppendedDomains() ([]int, bool) {
+	if len(m.appenddomains) == 0 {
+		return nil, false
+	}
+	return m.appenddomains, true
+}
+
+// ClearDomains clears the value of the "domains" field.
+func (m *CertificateMutation) ClearDomains() {
+	m.domains = nil
+	m.appenddomains = nil
+	m.clearedFields[certificate.FieldDomains] = struct{}{}
+}
+
+// DomainsCleared returns if the "domains" field was cleared in this mutation.
+func (m *CertificateMutation) DomainsCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldDomains]
+	return ok
+}
+
+// ResetDomains resets all changes to the "domains" field.
+func (m *CertificateMutation) ResetDomains() {
+	m.domains = nil
+	m.appenddomains = nil
+	delete(m.clearedFields, certificate.FieldDomains)
 }
 
 // SetNames sets the "names" field.
@@ -4445,7 +4512,7 @@ func (m *CertificateMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CertificateMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, certificate.FieldCreatedAt)
 	}
@@ -4460,6 +4527,9 @@ func (m *CertificateMutation) Fields() []string {
 	}
 	if m.name != nil {
 		fields = append(fields, certificate.FieldName)
+	}
+	if m.domains != nil {
+		fields = append(fields, certificate.FieldDomains)
 	}
 	if m.names != nil {
 		fields = append(fields, certificate.FieldNames)
@@ -4527,6 +4597,8 @@ func (m *CertificateMutation) Field(name string) (ent.Value, bool) {
 		return m.AccountID()
 	case certificate.FieldName:
 		return m.Name()
+	case certificate.FieldDomains:
+		return m.Domains()
 	case certificate.FieldNames:
 		return m.Names()
 	case certificate.FieldSource:
@@ -4578,6 +4650,8 @@ func (m *CertificateMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldAccountID(ctx)
 	case certificate.FieldName:
 		return m.OldName(ctx)
+	case certificate.FieldDomains:
+		return m.OldDomains(ctx)
 	case certificate.FieldNames:
 		return m.OldNames(ctx)
 	case certificate.FieldSource:
@@ -4653,6 +4727,13 @@ func (m *CertificateMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetName(v)
+		return nil
+	case certificate.FieldDomains:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomains(v)
 		return nil
 	case certificate.FieldNames:
 		v, ok := value.([]string)
@@ -4823,6 +4904,9 @@ func (m *CertificateMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *CertificateMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(certificate.FieldDomains) {
+		fields = append(fields, certificate.FieldDomains)
+	}
 	if m.FieldCleared(certificate.FieldNotBefore) {
 		fields = append(fields, certificate.FieldNotBefore)
 	}
@@ -4855,6 +4939,9 @@ func (m *CertificateMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *CertificateMutation) ClearField(name string) error {
 	switch name {
+	case certificate.FieldDomains:
+		m.ClearDomains()
+		return nil
 	case certificate.FieldNotBefore:
 		m.ClearNotBefore()
 		return nil
@@ -4895,6 +4982,9 @@ func (m *CertificateMutation) ResetField(name string) error {
 		return nil
 	case certificate.FieldName:
 		m.ResetName()
+		return nil
+	case certificate.FieldDomains:
+		m.ResetDomains()
 		return nil
 	case certificate.FieldNames:
 		m.ResetNames()

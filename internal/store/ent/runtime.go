@@ -207,45 +207,45 @@ func init() {
 	// certificate.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	certificate.NameValidator = certificateDescName.Validators[0].(func(string) error)
 	// certificateDescSource is the schema descriptor for source field.
-	certificateDescSource := certificateFields[3].Descriptor()
+	certificateDescSource := certificateFields[4].Descriptor()
 	// certificate.SourceValidator is a validator for the "source" field. It is called by the builders before save.
 	certificate.SourceValidator = certificateDescSource.Validators[0].(func(string) error)
 	// certificateDescState is the schema descriptor for state field.
-	certificateDescState := certificateFields[4].Descriptor()
+	certificateDescState := certificateFields[5].Descriptor()
 	// certificate.DefaultState holds the default value on creation for the state field.
 	certificate.DefaultState = certificateDescState.Default.(string)
 	// certificate.StateValidator is a validator for the "state" field. It is called by the builders before save.
 	certificate.StateValidator = certificateDescState.Validators[0].(func(string) error)
 	// certificateDescLastError is the schema descriptor for last_error field.
-	certificateDescLastError := certificateFields[5].Descriptor()
+	certificateDescLastError := certificateFields[6].Descriptor()
 	// certificate.DefaultLastError holds the default value on creation for the last_error field.
 	certificate.DefaultLastError = certificateDescLastError.Default.(string)
 	// certificateDescIssuer is the schema descriptor for issuer field.
-	certificateDescIssuer := certificateFields[8].Descriptor()
+	certificateDescIssuer := certificateFields[9].Descriptor()
 	// certificate.DefaultIssuer holds the default value on creation for the issuer field.
 	certificate.DefaultIssuer = certificateDescIssuer.Default.(string)
 	// certificate.IssuerValidator is a validator for the "issuer" field. It is called by the builders before save.
 	certificate.IssuerValidator = certificateDescIssuer.Validators[0].(func(string) error)
 	// certificateDescKeyType is the schema descriptor for key_type field.
-	certificateDescKeyType := certificateFields[9].Descriptor()
+	certificateDescKeyType := certificateFields[10].Descriptor()
 	// certificate.DefaultKeyType holds the default value on creation for the key_type field.
 	certificate.DefaultKeyType = certificateDescKeyType.Default.(string)
 	// certificate.KeyTypeValidator is a validator for the "key_type" field. It is called by the builders before save.
 	certificate.KeyTypeValidator = certificateDescKeyType.Validators[0].(func(string) error)
 	// certificateDescAutoRenew is the schema descriptor for auto_renew field.
-	certificateDescAutoRenew := certificateFields[10].Descriptor()
+	certificateDescAutoRenew := certificateFields[11].Descriptor()
 	// certificate.DefaultAutoRenew holds the default value on creation for the auto_renew field.
 	certificate.DefaultAutoRenew = certificateDescAutoRenew.Default.(bool)
 	// certificateDescCertificate is the schema descriptor for certificate field.
-	certificateDescCertificate := certificateFields[11].Descriptor()
+	certificateDescCertificate := certificateFields[12].Descriptor()
 	// certificate.DefaultCertificate holds the default value on creation for the certificate field.
 	certificate.DefaultCertificate = certificateDescCertificate.Default.(string)
 	// certificateDescPrivateKey is the schema descriptor for private_key field.
-	certificateDescPrivateKey := certificateFields[12].Descriptor()
+	certificateDescPrivateKey := certificateFields[13].Descriptor()
 	// certificate.DefaultPrivateKey holds the default value on creation for the private_key field.
 	certificate.DefaultPrivateKey = certificateDescPrivateKey.Default.(string)
 	// certificateDescFailures is the schema descriptor for failures field.
-	certificateDescFailures := certificateFields[15].Descriptor()
+	certificateDescFailures := certificateFields[16].Descriptor()
 	// certificate.DefaultFailures holds the default value on creation for the failures field.
 	certificate.DefaultFailures = certificateDescFailures.Default.(int)
 	changeFields := schema.Change{}.Fields()

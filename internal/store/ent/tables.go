@@ -89,6 +89,7 @@ var Tables = []*Table{
 			{Name: "updated_at", Type: field.TypeTime},
 			{Name: "version", Type: field.TypeInt},
 			{Name: "name", Type: field.TypeString},
+			{Name: "domains", Type: field.TypeJSON},
 			{Name: "names", Type: field.TypeJSON},
 			{Name: "source", Type: field.TypeString},
 			{Name: "state", Type: field.TypeString},

@@ -24,7 +24,9 @@ func (Certificate) Fields() []ent.Field {
 		field.Int("account_id"),
 		// name is the first of names: what lists and the history show.
 		field.String("name").MaxRuneLen(253).Default(""),
-		// names are the DNS names it is for (a wildcard *.NAME covers one label).
+		// domains are the account's domains it is for (a wildcard domain
+		// *.NAME covers one label); names are their names, kept by the rules.
+		field.Ints("domains").Optional(),
 		field.Strings("names"),
 		// source is how it is had: http-01, dns-01 (ACME) or upload.
 		field.String("source").MaxRuneLen(16),

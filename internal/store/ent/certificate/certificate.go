@@ -24,6 +24,8 @@ const (
 	FieldAccountID = "account_id"
 	// FieldName holds the string denoting the name field in the database.
 	FieldName = "name"
+	// FieldDomains holds the string denoting the domains field in the database.
+	FieldDomains = "domains"
 	// FieldNames holds the string denoting the names field in the database.
 	FieldNames = "names"
 	// FieldSource holds the string denoting the source field in the database.
@@ -86,6 +88,7 @@ var Columns = []string{
 	FieldVersion,
 	FieldAccountID,
 	FieldName,
+	FieldDomains,
 	FieldNames,
 	FieldSource,
 	FieldState,

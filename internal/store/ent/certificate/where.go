@@ -360,6 +360,16 @@ func NameContainsFold(v string) predicate.Certificate {
 	return predicate.Certificate(sql.FieldContainsFold(FieldName, v))
 }
 
+// DomainsIsNil applies the IsNil predicate on the "domains" field.
+func DomainsIsNil() predicate.Certificate {
+	return predicate.Certificate(sql.FieldIsNull(FieldDomains))
+}
+
+// DomainsNotNil applies the NotNil predicate on the "domains" field.
+func DomainsNotNil() predicate.Certificate {
+	return predicate.Certificate(sql.FieldNotNull(FieldDomains))
+}
+
 // SourceEQ applies the EQ predicate on the "source" field.
 func SourceEQ(v string) predicate.Certificate {
 	return predicate.Certificate(sql.FieldEQ(FieldSource, v))

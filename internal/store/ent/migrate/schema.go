@@ -97,6 +97,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "version", Type: field.TypeInt, Default: 1},
 		{Name: "name", Type: field.TypeString, Size: 253, Default: ""},
+		{Name: "domains", Type: field.TypeJSON, Nullable: true},
 		{Name: "names", Type: field.TypeJSON},
 		{Name: "source", Type: field.TypeString, Size: 16},
 		{Name: "state", Type: field.TypeString, Size: 16, Default: "pending"},
@@ -123,13 +124,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "certificates_accounts_account",
-				Columns:    []*schema.Column{CertificatesColumns[20]},
+				Columns:    []*schema.Column{CertificatesColumns[21]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "certificates_websites_website",
-				Columns:    []*schema.Column{CertificatesColumns[21]},
+				Columns:    []*schema.Column{CertificatesColumns[22]},
 				RefColumns: []*schema.Column{WebsitesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -138,22 +139,22 @@ var (
 			{
 				Name:    "certificate_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{CertificatesColumns[20]},
+				Columns: []*schema.Column{CertificatesColumns[21]},
 			},
 			{
 				Name:    "certificate_website_id",
 				Unique:  false,
-				Columns: []*schema.Column{CertificatesColumns[21]},
+				Columns: []*schema.Column{CertificatesColumns[22]},
 			},
 			{
 				Name:    "certificate_next_attempt_at",
 				Unique:  false,
-				Columns: []*schema.Column{CertificatesColumns[16]},
+				Columns: []*schema.Column{CertificatesColumns[17]},
 			},
 			{
 				Name:    "certificate_not_after",
 				Unique:  false,
-				Columns: []*schema.Column{CertificatesColumns[10]},
+				Columns: []*schema.Column{CertificatesColumns[11]},
 			},
 		},
 	}
