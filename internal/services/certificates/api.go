@@ -103,8 +103,7 @@ var Certificates = api.Model[ent.Certificate, *ent.CertificateQuery, Certificate
 func init() {
 	api.Declare(Certificates)
 	api.Operations(operations)
-	api.SayValues(map[string]string{HTTP01: "Let's Encrypt, proven through the website (HTTP-01)",
-		DNS01: "Let's Encrypt, proven through DNS (DNS-01)", Upload: "Uploaded"})
+	api.SayValues(map[string]string{HTTP01: "Let's Encrypt (HTTP-01)", DNS01: "Let's Encrypt (DNS-01)", Upload: "Uploaded"})
 }
 
 // operations: ordering a certificate again now.
