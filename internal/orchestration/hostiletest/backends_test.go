@@ -28,12 +28,7 @@ type suite struct {
 var suites = []suite{dnsSuite, systemUsersSuite, databasesSuite}
 
 // skipped are string fields ("Model.field") no suite writes, and why.
-var skipped = map[string]string{
-	// the rules accept only PEM CERTIFICATE blocks that parse and chain; the
-	// site backends write it as a file's quoted content, never a path or a
-	// word of a command (TestSiteOwnCertificate, TestACMEOverAPI)
-	"Certificate.certificate": "a checked PEM chain, written only as file content",
-}
+var skipped = map[string]string{}
 
 // TestEveryBackendCovered: every registered backend (but the tests' own,
 // named test-*) has a suite, and every string field of its model, and of

@@ -29,7 +29,8 @@ var websitesSuite = suite{
 	name:     "websites",
 	backends: []string{web.NginxBackend, web.ApacheBackend},
 	fields: map[string][]string{"Website": {"name", "protocol"}, "WebsiteContent": {"path"},
-		"WebsiteDirective": {"type", "settings.target", "settings.headers", "settings.realm"}},
+		"WebsiteDirective": {"type", "settings.target", "settings.headers", "settings.realm"},
+		"Certificate":      {"certificate"}},
 	run: runWebsites,
 }
 
@@ -57,7 +58,8 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 	t.Cleanup(func() {
 		// the sites go before the certificate and the user
 		if accID != 0 {
-			run(t, pool, target, fmt.Sprintf("rm -f %s/%d-* %s/%d-*", wb.NginxSites(), accID, wb.ApacheSites(), accID))
+			run(t, pool, target, fmt.Sprintf("rm -f %s/%d-* %s/%d-* %s/nginx/orchestra/certs/%[2]d-* %[5]s/apache/orchestra/certs/%[2]d-*",
+				wb.NginxSites(), accID, wb.ApacheSites(), accID, wb.Dir))
 			if err := wb.ReloadNginx(); err != nil {
 				t.Error(err)
 			}
@@ -138,6 +140,39 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		}) == nil {
 			directives = append(directives, directive{key, d})
 		}
+	}
+	// an uploaded chain, as text and behind a valid one; a site presents
+	// the one the rules accept
+	tlsDomain := domain()
+	tlsHost := fmt.Sprintf("h%d.%s", n, dom)
+	own := wb.Cert(t, tlsHost)
+	upload := func(chain string) *ent.Certificate {
+		var c *ent.Certificate
+		if r.one(cust, "Certificate.certificate", chain, func(ctx context.Context, tx *ent.Tx) (err error) {
+			c, err = tx.Certificate.Create().SetSource("upload").SetCertificate(chain).SetPrivateKey(string(own.KeyPEM)).Save(ctx)
+			return err
+		}) {
+			return c
+		}
+		return nil
+	}
+	for _, s := range seeds(canary) {
+		upload(s)
+		upload(string(own.CertPEM) + s)
+	}
+	ownCert := upload(string(own.CertPEM))
+	if ownCert == nil {
+		t.Fatal("a valid chain was refused")
+	}
+	var tlsSite *ent.Website
+	if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+		if tlsSite, err = tx.Website.Create().SetName("tls").SetProtocol(web.HTTPSOnly).SetDomains([]int{tlsDomain}).Save(ctx); err != nil {
+			return err
+		}
+		return tx.WebsiteDirective.Create().SetWebsiteID(tlsSite.ID).SetType(web.DirSSL).
+			SetSettings(map[string]any{"certificate": ownCert.ID}).Exec(ctx)
+	}); err != nil {
+		t.Fatal(err)
 	}
 	for i, s := range append(seeds(canary), "http", "https", "http/https", "https-only", "x-y.z_0") {
 		addSite("name", s, "http", s)
@@ -250,6 +285,21 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		} else {
 			t.Errorf("%s: directive %s %q not met as stored", d.key, d.d.Type, d.d.Settings)
 		}
+	}
+	// the chain as stored, on both servers, and presented for its name
+	stored := ownCert.Certificate
+	for _, files := range []string{"nginx", "apache"} {
+		got := run(t, pool, target, fmt.Sprintf("cat %s/%s/orchestra/certs/%s.pem", wb.Dir, files, web.SiteName(accID, tlsSite.Name)))
+		if got != stored {
+			t.Errorf("%s's copy of the chain differs from the stored one: %q", files, got)
+		}
+	}
+	if all(get("https", tlsHost, "/"), func(resp *webtest.Response) bool {
+		return resp.TLS != nil && resp.TLS.PeerCertificates[0].SerialNumber.Cmp(own.Leaf.SerialNumber) == 0
+	}) {
+		r.arrived("Certificate.certificate")
+	} else {
+		t.Errorf("the site does not present its uploaded certificate")
 	}
 	noCanary(t, pool, target, canary)
 }

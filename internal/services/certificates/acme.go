@@ -235,6 +235,11 @@ type httpProvider struct {
 	st   *store.Store
 	ex   *orchestration.Executor
 	cert *ent.Certificate
+
+	once  sync.Once
+	sites []*ent.Website
+	names map[int][]string // site → its domains' names
+	err   error
 }
 
 func (p *httpProvider) Present(ctx context.Context, name, token, keyAuth string) error {
@@ -247,20 +252,9 @@ func (p *httpProvider) CleanUp(ctx context.Context, name, token, _ string) error
 
 func (p *httpProvider) put(ctx context.Context, name, token, content string) error {
 	ctx = sys(ctx)
-	sites, err := p.st.Website.Query().Where(website.AccountID(p.cert.AccountID), website.IsActive(true)).All(ctx)
+	ids, err := p.servingSites(ctx, name)
 	if err != nil {
 		return err
-	}
-	names, err := web.DomainNamesOf(ctx, p.st.Client, sites)
-	if err != nil {
-		return err
-	}
-	var ids []int
-	for _, s := range sites {
-		if slices.Contains(names[s.ID], name) || slices.Contains(names[s.ID], "*."+parent(name)) ||
-			p.cert.WebsiteID != nil && *p.cert.WebsiteID == s.ID {
-			ids = append(ids, s.ID)
-		}
 	}
 	if len(ids) == 0 {
 		return fmt.Errorf("no active website of the account serves %s, so HTTP-01 cannot prove it (use dns-01)", name)
@@ -271,6 +265,26 @@ func (p *httpProvider) put(ctx context.Context, name, token, content string) err
 		return err
 	}
 	return awaitUnits(ctx, p.ex, units, name)
+}
+
+// servingSites are the account's active websites serving name (a wildcard
+// of theirs too), and the certificate's own site; the account's sites are
+// read once per order.
+func (p *httpProvider) servingSites(ctx context.Context, name string) ([]int, error) {
+	p.once.Do(func() {
+		p.sites, p.err = p.st.Website.Query().Where(website.AccountID(p.cert.AccountID), website.IsActive(true)).All(ctx)
+		if p.err == nil {
+			p.names, p.err = web.DomainNamesOf(ctx, p.st.Client, p.sites)
+		}
+	})
+	var ids []int
+	for _, s := range p.sites {
+		if slices.Contains(p.names[s.ID], name) || slices.Contains(p.names[s.ID], "*."+parent(name)) ||
+			p.cert.WebsiteID != nil && *p.cert.WebsiteID == s.ID {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids, p.err
 }
 
 // awaitUnits waits for units and says which failed.

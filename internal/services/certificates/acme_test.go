@@ -9,10 +9,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/textproto"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	"github.com/orchestra-panel/orchestra/internal/mailer/mailertest"
 	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/services/certificates"
 	"github.com/orchestra-panel/orchestra/internal/services/dns"
@@ -28,7 +27,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/services/web"
 	"github.com/orchestra-panel/orchestra/internal/services/web/webtest"
-	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -43,7 +41,7 @@ type acmeBed struct {
 	web   *webtest.Bed
 	bind  *bindtest.Bed
 	roots *x509.CertPool // Pebble's, for this run of it
-	sink  *smtpSink
+	sink  *mailertest.Sink
 }
 
 func newACMEBed(t *testing.T, st *store.Store) *acmeBed {
@@ -66,10 +64,9 @@ func newACMEBed(t *testing.T, st *store.Store) *acmeBed {
 		"host_key": s.HostKey, "settings": bb.SlaveSettings()}).Want(http.StatusCreated).ID()
 	bed.Admin.Do("POST", "/routes", map[string]any{"backend": dns.SlaveBackend, "server": slave}).Want(http.StatusCreated)
 
-	b := &acmeBed{Bed: bed, web: wb, bind: bb, sink: startSMTPSink(t)}
-	loadEnv(t, map[string]string{"ORCHESTRA_CERTIFICATES_ACME_DIRECTORY": dir, "ORCHESTRA_CERTIFICATES_ACME_CA_FILE": ca,
-		"ORCHESTRA_MAIL_SMTP_HOST": "127.0.0.1", "ORCHESTRA_MAIL_SMTP_PORT": strconv.Itoa(b.sink.port()),
-		"ORCHESTRA_MAIL_ADMINS": "ops@example.com"})
+	b := &acmeBed{Bed: bed, web: wb, bind: bb, sink: mailertest.Start(t)}
+	b.sink.Use(t, "ops@example.com", map[string]string{"ORCHESTRA_CERTIFICATES_ACME_DIRECTORY": dir,
+		"ORCHESTRA_CERTIFICATES_ACME_CA_FILE": ca})
 	b.roots = pebbleRoots(t, ca)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -233,7 +230,7 @@ func TestACMEOverAPI(t *testing.T) {
 		}
 		var alerts []string
 		for deadline := time.Now().Add(10 * time.Second); len(alerts) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			for _, m := range b.sink.messages() {
+			for _, m := range b.sink.Messages() {
 				if strings.Contains(string(m), "order failed") {
 					alerts = append(alerts, string(m))
 				}
@@ -270,7 +267,7 @@ func TestACMEOverAPI(t *testing.T) {
 					t.Errorf("log %d (%s) holds a private key", l.ID, l.Backend)
 				}
 			}
-			for _, m := range b.sink.messages() {
+			for _, m := range b.sink.Messages() {
 				if strings.Contains(string(m), line) {
 					t.Errorf("an alert holds a private key")
 				}
@@ -295,78 +292,4 @@ func txt(addr, name string) []string {
 		}
 	}
 	return out
-}
-
-func loadEnv(t *testing.T, env map[string]string) {
-	t.Helper()
-	if err := settings.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { settings.LoadEnv(func(string) (string, bool) { return "", false }) })
-}
-
-// smtpSink is an in-process SMTP server keeping the messages it receives.
-type smtpSink struct {
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	msgs [][]byte
-}
-
-func startSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpSink{ln: ln}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() { s.serve(c) })
-		}
-	})
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *smtpSink) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
-
-func (s *smtpSink) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	tp := textproto.NewConn(c)
-	tp.PrintfLine("220 sink ESMTP")
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		switch verb := strings.ToUpper(line); {
-		case verb == "DATA":
-			tp.PrintfLine("354 go ahead")
-			data, err := tp.ReadDotBytes()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, data)
-			s.mu.Unlock()
-			tp.PrintfLine("250 queued")
-		case verb == "QUIT":
-			tp.PrintfLine("221 bye")
-			return
-		default:
-			tp.PrintfLine("250 OK")
-		}
-	}
-}
-
-func (s *smtpSink) messages() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.msgs)
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/services/web"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -79,8 +78,8 @@ func syncSite(ctx context.Context, client *ent.Client, id int) error {
 		return err
 	}
 	for _, d := range dirs {
-		v, err := kinds.Value[web.SSLSettings](web.Directives, web.DirSSL, d.Settings)
-		auto = auto || err == nil && v.Certificate == 0
+		cert, ok := web.SSLPick(d)
+		auto = auto || ok && cert == 0
 	}
 	own, err := client.Certificate.Query().Where(certificate.WebsiteID(id)).First(ctx)
 	if err != nil && !ent.IsNotFound(err) {

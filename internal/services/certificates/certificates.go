@@ -19,12 +19,12 @@ import (
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
-	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/sealed"
 	"github.com/orchestra-panel/orchestra/internal/services/web"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/hook"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
@@ -374,14 +374,18 @@ func inUse(ctx context.Context, m *ent.CertificateMutation) error {
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	dirs, err := m.Client().WebsiteDirective.Query().Where(websitedirective.Type(web.DirSSL)).
-		WithWebsite().All(sys(ctx))
+	accs, err := m.Client().Certificate.Query().Where(certificate.IDIn(ids...)).Unique(true).
+		Select(certificate.FieldAccountID).Ints(sys(ctx))
+	if err != nil {
+		return err
+	}
+	dirs, err := m.Client().WebsiteDirective.Query().Where(websitedirective.Type(web.DirSSL),
+		websitedirective.AccountIDIn(accs...)).WithWebsite().All(sys(ctx))
 	if err != nil {
 		return err
 	}
 	for _, d := range dirs {
-		v, err := kinds.Value[web.SSLSettings](web.Directives, web.DirSSL, d.Settings)
-		if err == nil && slices.Contains(ids, v.Certificate) && d.Edges.Website != nil {
+		if cert, _ := web.SSLPick(d); slices.Contains(ids, cert) && d.Edges.Website != nil {
 			return &validate.Conflict{Field: "id", Message: i18n.T(ctx, "Website %s presents this certificate: pick another in its SSL directive first.", d.Edges.Website.Name)}
 		}
 	}

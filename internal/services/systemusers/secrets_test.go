@@ -7,22 +7,19 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
-	"net"
 	"net/mail"
-	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/orchestra-panel/orchestra/internal/accounts"
 	"github.com/orchestra-panel/orchestra/internal/auth"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
+	"github.com/orchestra-panel/orchestra/internal/mailer/mailertest"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
-	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -64,11 +61,8 @@ func TestSecretsLiveOnlyWhileTheirUnit(t *testing.T) {
 			sh(fmt.Sprintf(`for u in $(getent passwd | cut -d: -f1 | grep '^%[1]s'); do userdel -r "$u" 2>/dev/null; done
 for g in $(getent group | cut -d: -f1 | grep '^%[1]s'); do groupdel "$g" 2>/dev/null; done; true`, tag))
 		})
-		smtp := startSMTPSink(t)
-		loadEnv(t, map[string]string{
-			"ORCHESTRA_MAIL_SMTP_HOST": "127.0.0.1", "ORCHESTRA_MAIL_SMTP_PORT": strconv.Itoa(smtp.port()),
-			"ORCHESTRA_MAIL_ADMINS": "ops@example.com",
-		})
+		smtp := mailertest.Start(t)
+		smtp.Use(t, "ops@example.com", nil)
 		cli := viewer.System(context.Background(), viewer.ChannelCLI)
 		sys := viewer.System(context.Background(), viewer.ChannelSystem)
 		hashOf := func(pw string) string {
@@ -266,7 +260,7 @@ for g in $(getent group | cut -d: -f1 | grep '^%[1]s'); do groupdel "$g" 2>/dev/
 			t.Fatalf("the failing unit: %s, stderr %q", failed.State, failed.Stderr)
 		}
 		maskedScript(failed, hash4)
-		msgs := smtp.messages()
+		msgs := smtp.Messages()
 		if len(msgs) != 1 {
 			t.Fatalf("%d alert mails, want 1", len(msgs))
 		}
@@ -343,80 +337,6 @@ func queryStrings(t *testing.T, db *sql.DB, query string) []string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func loadEnv(t *testing.T, env map[string]string) {
-	t.Helper()
-	if err := settings.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { settings.LoadEnv(func(string) (string, bool) { return "", false }) })
-}
-
-// smtpSink is an in-process SMTP server keeping the messages it receives.
-type smtpSink struct {
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	msgs [][]byte
-}
-
-func startSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpSink{ln: ln}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() { s.serve(c) })
-		}
-	})
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *smtpSink) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
-
-func (s *smtpSink) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	tp := textproto.NewConn(c)
-	tp.PrintfLine("220 sink ESMTP")
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		switch verb := strings.ToUpper(line); {
-		case verb == "DATA":
-			tp.PrintfLine("354 go ahead")
-			data, err := tp.ReadDotBytes()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, data)
-			s.mu.Unlock()
-			tp.PrintfLine("250 queued")
-		case verb == "QUIT":
-			tp.PrintfLine("221 bye")
-			return
-		default: // EHLO, MAIL, RCPT, RSET, NOOP
-			tp.PrintfLine("250 OK")
-		}
-	}
-}
-
-func (s *smtpSink) messages() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.msgs)
 }
 
 // mailBody decodes a message's plain-text body.

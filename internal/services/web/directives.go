@@ -81,6 +81,19 @@ type SSLSettings struct {
 	Certificate int `json:"certificate" minimum:"0" doc:"A certificate of the account's that covers the site's names; 0: automatic, the panel obtains one for the site's names (Let's Encrypt) and renews it."`
 }
 
+// SSLPick is the certificate SSL directive d picks (0: automatic); ok is
+// false for another kind of directive.
+func SSLPick(d *ent.WebsiteDirective) (id int, ok bool) {
+	if d.Type != DirSSL {
+		return 0, false
+	}
+	v, err := kinds.Value[SSLSettings](Directives, DirSSL, d.Settings)
+	if err != nil {
+		return 0, false // the rules keep it from being stored
+	}
+	return v.Certificate, true
+}
+
 // CertificateKeyPurpose is what a certificate's private key is sealed for
 // (internal/sealed): the certificates service seals it, the site backends
 // open it.

@@ -83,9 +83,9 @@ func TestSiteOwnCertificate(t *testing.T) {
 		})
 		b.want("https", host, "/", 200, "own certificate")
 		files := b.web.Dir + "/nginx/orchestra/certs"
-		if out, code := b.Root("stat -c '%a %U' " + files + " " + files + "/*.key"); code != 0 || strings.Count(out, "root") != 2 ||
-			!strings.HasPrefix(out, "700 ") || !strings.Contains(out, "\n600 ") {
-			t.Errorf("the certificates' folder and keys: %q", out)
+		if out, code := b.Root("stat -c '%a %U' " + files + " " + files + "/" + web.SiteName(b.acc, "tls") + ".key"); code != 0 ||
+			out != "700 root\n600 root\n" {
+			t.Errorf("the certificates' folder and the site's key: %q", out)
 		}
 
 		// in use: not deleted

@@ -190,7 +190,7 @@ func presentingSites(ctx context.Context, tx *ent.Tx, o orchestration.Object) ([
 		return nil, err
 	}
 	for _, d := range dirs {
-		if v, err := kinds.Value[SSLSettings](Directives, DirSSL, d.Settings); err == nil && v.Certificate == o.ID {
+		if id, ok := SSLPick(d); ok && id == o.ID {
 			ids = append(ids, d.WebsiteID)
 		}
 	}
@@ -371,12 +371,11 @@ func loadCertificates(ctx context.Context, tx *ent.Tx, ids []int, loaded map[int
 	picks := map[int][]int{} // certificate → sites
 	for id, l := range loaded {
 		for _, d := range l.dirs {
-			if d.Type != DirSSL {
-				continue
-			}
-			l.ssl = true
-			if v, err := kinds.Value[SSLSettings](Directives, DirSSL, d.Settings); err == nil && v.Certificate != 0 {
-				picks[v.Certificate] = append(picks[v.Certificate], id)
+			if cert, ok := SSLPick(d); ok {
+				l.ssl = true
+				if cert != 0 {
+					picks[cert] = append(picks[cert], id)
+				}
 			}
 		}
 	}
