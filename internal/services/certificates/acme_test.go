@@ -35,7 +35,7 @@ import (
 )
 
 // acmeBed is the API on the test beds with the web servers, the bind9
-// master and slave and Pebble, and the certificates worker running.
+// master and slave and Pebble.
 type acmeBed struct {
 	*apitest.Bed
 	web   *webtest.Bed
@@ -44,7 +44,9 @@ type acmeBed struct {
 	sink  *mailertest.Sink
 }
 
-func newACMEBed(t *testing.T, st *store.Store) *acmeBed {
+// newACMEBed starts it; with worker, the certificates worker runs too; more
+// are other settings (ORCHESTRA_ names).
+func newACMEBed(t testing.TB, st *store.Store, worker bool, more map[string]string) *acmeBed {
 	dir, ca := os.Getenv("ORCHESTRA_TEST_PEBBLE_DIRECTORY"), os.Getenv("ORCHESTRA_TEST_PEBBLE_CA")
 	if dir == "" {
 		t.Skip("no Pebble test bed (ORCHESTRA_TEST_PEBBLE_DIRECTORY): run ./do test")
@@ -65,19 +67,22 @@ func newACMEBed(t *testing.T, st *store.Store) *acmeBed {
 	bed.Admin.Do("POST", "/routes", map[string]any{"backend": dns.SlaveBackend, "server": slave}).Want(http.StatusCreated)
 
 	b := &acmeBed{Bed: bed, web: wb, bind: bb, sink: mailertest.Start(t)}
-	b.sink.Use(t, "ops@example.com", map[string]string{"ORCHESTRA_CERTIFICATES_ACME_DIRECTORY": dir,
-		"ORCHESTRA_CERTIFICATES_ACME_CA_FILE": ca})
+	env := map[string]string{"ORCHESTRA_CERTIFICATES_ACME_DIRECTORY": dir, "ORCHESTRA_CERTIFICATES_ACME_CA_FILE": ca}
+	maps.Copy(env, more)
+	b.sink.Use(t, "ops@example.com", env)
 	b.roots = pebbleRoots(t, ca)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); certificates.Work(ctx, st, bed.Ex) }()
-	t.Cleanup(func() { cancel(); <-done })
+	if worker {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); certificates.Work(ctx, st, bed.Ex) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	return b
 }
 
 // pebbleRoots fetches the root Pebble issues under now.
-func pebbleRoots(t *testing.T, ca string) *x509.CertPool {
+func pebbleRoots(t testing.TB, ca string) *x509.CertPool {
 	t.Helper()
 	caPEM, err := os.ReadFile(ca)
 	if err != nil {
@@ -140,7 +145,7 @@ func (b *acmeBed) verified(addr, host string) *x509.Certificate {
 // the private key is in no answer, history entry, stored script or alert.
 func TestACMEOverAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		b := newACMEBed(t, st)
+		b := newACMEBed(t, st, true, nil)
 		user := apitest.Unique("ac")
 		cust, _ := b.Customer(user)
 		dom := user + ".example"
@@ -176,6 +181,34 @@ func TestACMEOverAPI(t *testing.T) {
 		if fmt.Sprint(c["names"]) != "["+host+"]" || c["source"] != "http-01" || c["not_after"] == nil {
 			t.Errorf("the automatic certificate: %v", c)
 		}
+
+		// renewal: a round at a time when it is within its renewal window
+		// orders it again, and both servers present the new one
+		notAfter, err := time.Parse(time.RFC3339, c["not_after"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := viewer.System(context.Background(), viewer.ChannelSystem)
+		round, err := certificates.RunOnce(sys, st, b.Ex, notAfter.Add(-certificates.RenewBefore.Get()/2))
+		if err != nil || round.Issued != 1 || round.Failed != 0 {
+			t.Fatalf("the renewal round: %+v %v", round, err)
+		}
+		renewed := b.certificate(cust, auto, "valid")
+		if renewed["not_after"] == c["not_after"] && renewed["version"] == c["version"] {
+			t.Errorf("the renewal changed nothing: %v", renewed)
+		}
+		for _, addr := range []string{b.web.Nginx, b.web.Apache} {
+			var got *x509.Certificate
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				if got = b.verified(addr, host); got.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+					break
+				}
+			}
+			if got.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
+				t.Errorf("%s still presents the certificate the renewal replaced", addr)
+			}
+		}
+		leaf = b.verified(b.web.Nginx, host)
 
 		// DNS-01: a wildcard; its record on the master and the slave meanwhile
 		challenge := "_acme-challenge." + dom
@@ -241,7 +274,6 @@ func TestACMEOverAPI(t *testing.T) {
 		}
 
 		// the keys: in no answer, history entry, stored script or alert
-		sys := viewer.System(context.Background(), viewer.ChannelSystem)
 		for _, id := range []int{auto, wild} {
 			row, err := st.Certificate.Get(sys, id)
 			if err != nil {

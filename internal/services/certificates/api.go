@@ -53,17 +53,17 @@ func out(c *ent.Certificate) Certificate {
 type (
 	certCreate = struct {
 		Account     int    `json:"account,omitempty" ent:"account_id,omitzero"`
-		Domains     []int  `json:"domains,omitempty" maxItems:"100" doc:"The account's domains it is for; a wildcard domain *.NAME covers one label below NAME (dns-01 only). An upload without domains takes the certificate's names."`
-		Source      string `json:"source" maxLength:"16" doc:"http-01: the panel obtains it (Let's Encrypt), proving each name through the web server of the website serving it; dns-01: through a record in the name's zone (wildcards too); upload: you send the certificate and its key."`
+		Domains     []int  `json:"domains,omitempty" maxItems:"100" doc:"Your domains the certificate is for; a wildcard domain *.NAME covers the names one level below NAME (proven through DNS only). An uploaded certificate without domains is for the domains it names."`
+		Source      string `json:"source" maxLength:"16" doc:"Let's Encrypt: the panel obtains and renews it, proving each name through the website that serves it (HTTP-01) or through a record in the name's DNS zone (DNS-01, also for wildcards). Uploaded: you send the certificate and its key."`
 		KeyType     string `json:"key_type,omitempty" maxLength:"16" doc:"The key the panel makes: ec256, ec384, rsa2048, rsa3072 or rsa4096 (CERTIFICATES_KEY_TYPE when empty)."`
-		AutoRenew   *bool  `json:"auto_renew,omitempty" doc:"The panel orders it again before it expires (CERTIFICATES_RENEW_BEFORE)."`
-		Certificate string `json:"certificate,omitempty" maxLength:"65536" doc:"upload: the PEM certificate, then its intermediates."`
-		PrivateKey  string `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true" doc:"upload: its PEM private key, without a passphrase; kept encrypted, never shown."`
+		AutoRenew   *bool  `json:"auto_renew,omitempty" default:"true" doc:"The panel obtains it again before it expires (CERTIFICATES_RENEW_BEFORE)."`
+		Certificate string `json:"certificate,omitempty" maxLength:"65536" doc:"Uploaded: the certificate (PEM), then its intermediates."`
+		PrivateKey  string `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true" doc:"Uploaded: its private key (PEM), without a passphrase; kept encrypted, never shown."`
 	}
 	certPatch = struct {
 		Domains     *[]int  `json:"domains,omitempty" maxItems:"100" doc:"Replaces the domains; an ACME certificate is ordered again."`
 		AutoRenew   *bool   `json:"auto_renew,omitempty"`
-		Certificate *string `json:"certificate,omitempty" maxLength:"65536" doc:"upload: a new PEM chain, with its key."`
+		Certificate *string `json:"certificate,omitempty" maxLength:"65536" doc:"Uploaded: a new certificate (PEM) with its intermediates, sent with its key."`
 		PrivateKey  *string `json:"private_key,omitempty" maxLength:"16384" writeOnly:"true"`
 		Version     *int    `json:"version,omitempty"`
 	}
@@ -93,9 +93,10 @@ var Certificates = api.Model[ent.Certificate, *ent.CertificateQuery, Certificate
 	Presentation: api.Presentation{Name: "certificate", Label: "Certificates", Singular: "Certificate", Group: "services",
 		Fieldsets: []api.Fieldset{api.Set("", "account", "domains", "source", "key_type", "auto_renew"),
 			api.Set("Upload", "certificate", "private_key")},
-		Refs:    map[string]string{"domains": "domain"},
-		Choices: map[string]api.Choice{"source": api.Among(HTTP01, DNS01, Upload), "key_type": api.Among(keyTypes...)},
-		Title:   "name", Columns: []string{"state", "not_after", "source", "account"}, Type: "Certificate"},
+		Refs: map[string]string{"domains": "domain"}, RefFilters: map[string]string{"domains": "host=true"},
+		Defaults: map[string]string{"key_type": KeyType.Name()},
+		Choices:  map[string]api.Choice{"source": api.Among(HTTP01, DNS01, Upload), "key_type": api.Among(keyTypes...)},
+		Title:    "name", Columns: []string{"state", "not_after", "source", "account"}, Type: "Certificate"},
 	Client: func(c *ent.Client) api.Client[ent.Certificate, *ent.CertificateQuery] { return c.Certificate },
 	Out:    out,
 }
@@ -103,7 +104,9 @@ var Certificates = api.Model[ent.Certificate, *ent.CertificateQuery, Certificate
 func init() {
 	api.Declare(Certificates)
 	api.Operations(operations)
-	api.SayValues(map[string]string{HTTP01: "Let's Encrypt (HTTP-01)", DNS01: "Let's Encrypt (DNS-01)", Upload: "Uploaded"})
+	api.SayValues(map[string]string{HTTP01: i18n.M("Let's Encrypt (HTTP-01)"), DNS01: i18n.M("Let's Encrypt (DNS-01)"),
+		Upload: i18n.M("Uploaded"), Pending: i18n.M("Being obtained"), Valid: i18n.M("Valid"), Renewing: i18n.M("Renewing"),
+		Failed: i18n.M("Failed"), Expired: i18n.M("Expired")})
 }
 
 // operations: ordering a certificate again now.
