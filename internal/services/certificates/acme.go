@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -243,28 +244,24 @@ type httpProvider struct {
 }
 
 func (p *httpProvider) Present(ctx context.Context, name, token, keyAuth string) error {
-	return p.put(ctx, name, token, keyAuth)
+	return p.put(ctx, name, token+" "+keyAuth)
 }
 
 func (p *httpProvider) CleanUp(ctx context.Context, name, token, _ string) error {
-	return p.put(ctx, name, token, "")
+	return p.put(ctx, name, token)
 }
 
-func (p *httpProvider) put(ctx context.Context, name, token, content string) error {
-	ctx = sys(ctx)
-	ids, err := p.servingSites(ctx, name)
+// put places (or, a token alone, removes) a challenge's answer on the web
+// servers of the sites serving name, with the other orders' of the moment.
+func (p *httpProvider) put(ctx context.Context, name, line string) error {
+	ids, err := p.servingSites(sys(ctx), name)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
 		return fmt.Errorf("no active website of the account serves %s, so HTTP-01 cannot prove it (use dns-01)", name)
 	}
-	units, err := p.ex.Orchestrate(ctx, orchestration.Selection{Model: "Website", IDs: ids,
-		Action: web.ActionACMEChallenge, Args: map[string]string{"token": token, "content": content}}, false)
-	if err != nil {
-		return err
-	}
-	return awaitUnits(ctx, p.ex, units, name)
+	return challengesOf(p.ex).place(ctx, ids, line, name)
 }
 
 // servingSites are the account's active websites serving name (a wildcard
@@ -287,26 +284,100 @@ func (p *httpProvider) servingSites(ctx context.Context, name string) ([]int, er
 	return ids, p.err
 }
 
-// awaitUnits waits for units and says which failed.
-func awaitUnits(ctx context.Context, ex *orchestration.Executor, units []orchestration.Unit, name string) error {
+// challenges places the HTTP-01 answers of the orders in flight, a group
+// at a time: while one group's unit runs, the next gathers, so that a
+// server's lane runs a unit for many orders instead of one for each. The
+// answers are written to the folder every site of a server serves them
+// from, so a group goes to the servers of all its sites.
+type challenges struct {
+	ex      *orchestration.Executor
+	mu      sync.Mutex
+	next    *group
+	running bool
+}
+
+// group is the challenges one unit per server places.
+type group struct {
+	sites map[int]bool
+	lines []string
+	names []string
+	done  chan struct{}
+	err   error
+}
+
+var challengers sync.Map // *orchestration.Executor → *challenges
+
+func challengesOf(ex *orchestration.Executor) *challenges {
+	c, _ := challengers.LoadOrStore(ex, &challenges{ex: ex})
+	return c.(*challenges)
+}
+
+// place adds line for sites to the next group and waits until it is placed.
+func (c *challenges) place(ctx context.Context, sites []int, line, name string) error {
+	c.mu.Lock()
+	if c.next == nil {
+		c.next = &group{sites: map[int]bool{}, done: make(chan struct{})}
+	}
+	g := c.next
+	for _, id := range sites {
+		g.sites[id] = true
+	}
+	g.lines, g.names = append(g.lines, line), append(g.names, name)
+	if !c.running {
+		c.running = true
+		go c.flush()
+	}
+	c.mu.Unlock()
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush places groups until none is waiting.
+func (c *challenges) flush() {
+	for {
+		c.mu.Lock()
+		g := c.next
+		c.next = nil
+		if g == nil {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		g.err = c.run(g)
+		close(g.done)
+	}
+}
+
+func (c *challenges) run(g *group) error {
+	ctx, cancel := context.WithTimeout(sys(context.Background()), 2*time.Minute)
+	defer cancel()
+	units, err := c.ex.Orchestrate(ctx, orchestration.Selection{Model: "Website", IDs: slices.Sorted(maps.Keys(g.sites)),
+		Action: web.ActionACMEChallenge, Args: map[string]string{"tokens": strings.Join(g.lines, "\n")}}, false)
+	if err != nil {
+		return err
+	}
 	var logs []int
 	for _, u := range units {
 		if u.LogID != 0 {
 			logs = append(logs, u.LogID)
 		}
 	}
+	names := strings.Join(slices.Compact(slices.Sorted(slices.Values(g.names))), ", ")
 	if len(logs) == 0 {
-		return fmt.Errorf("no web server serves the website of %s (no route of the nginx or apache backend matches it)", name)
+		return fmt.Errorf("no web server serves the websites of %s (no route of the nginx or apache backend matches them)", names)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	done, err := ex.Await(wctx, logs)
+	done, err := c.ex.Await(ctx, logs)
 	if err != nil {
 		return err
 	}
 	for _, l := range done {
 		if l.State != orchestration.StateSuccess {
-			return fmt.Errorf("placing the challenge of %s on server %d: %s %s", name, l.ServerID, l.State, strings.TrimSpace(l.Stderr))
+			return fmt.Errorf("placing the challenges of %s on server %d: %s %s", names, l.ServerID, l.State, strings.TrimSpace(l.Stderr))
 		}
 	}
 	return nil

@@ -68,8 +68,8 @@ var (
 		"Staff (MAIL_ADMINS) are told, once a day, of every certificate that expires within this time.")
 	Concurrency = settings.Int("CERTIFICATES_CONCURRENCY", 4,
 		"How many ACME orders a panel runs at once.", settings.Validator(func(v any) error {
-			if n := v.(int); n < 1 || n > 64 {
-				return errors.New("must be from 1 to 64")
+			if n := v.(int); n < 1 || n > 256 {
+				return errors.New("must be from 1 to 256")
 			}
 			return nil
 		}))

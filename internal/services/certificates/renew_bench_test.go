@@ -63,8 +63,14 @@ func BenchmarkRenewals(b *testing.B) {
 			b.StopTimer()
 			// each is valid and within its renewal window
 			err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
-				return tx.Certificate.Update().Where(certificate.AccountID(acc)).SetState(certificates.Valid).
-					SetNotAfter(time.Now().Add(24 * time.Hour)).ClearNextAttemptAt().Exec(ctx)
+				ids, err := tx.Certificate.Query().Where(certificate.AccountID(acc)).IDs(ctx)
+				for _, id := range ids {
+					if err == nil {
+						err = tx.Certificate.UpdateOneID(id).SetState(certificates.Valid).
+							SetNotAfter(time.Now().Add(24 * time.Hour)).ClearNextAttemptAt().Exec(ctx)
+					}
+				}
+				return err
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -146,3 +146,17 @@ func expiredCert(t *testing.T, host string) [2]string {
 	return [2]string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))}
 }
+
+// TestACMETokens: the challenges' lines are file names and words, nothing
+// a path or a shell could read as more.
+func TestACMETokens(t *testing.T) {
+	got, err := web.ACMETokens("abc-_1 abc-_1.KEY_thumb-print\nold")
+	if err != nil || len(got) != 2 || got["abc-_1"] != "abc-_1.KEY_thumb-print" || got["old"] != "" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"", "../etc/passwd x", "a/b x", "a x y", "a $(id)", "a\n", "a\n\nb", "a 'x'", ".. x", "a\tb", " a"} {
+		if _, err := web.ACMETokens(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -73,17 +73,31 @@ const (
 	ApacheBackend = "apache"
 )
 
-// ActionACMEChallenge puts an ACME HTTP-01 challenge's answer where every
-// site serves /.well-known/acme-challenge/ from (FILES/acme), or takes it
-// away: arguments token and content (empty: remove). Only the panel asks.
+// ActionACMEChallenge puts ACME HTTP-01 challenges' answers where every
+// site serves /.well-known/acme-challenge/ from (FILES/acme, one folder
+// per server, whatever the site), or takes them away. Its argument
+// "tokens" has a line per challenge: "TOKEN CONTENT" puts it, "TOKEN"
+// alone removes it; one unit places the challenges of many orders. Only
+// the panel asks.
 const ActionACMEChallenge = "acme_challenge"
 
-var (
-	acmeToken   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	acmeContent = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,1000}$`)
-)
+// acmeLine is a line of the tokens argument.
+var acmeLine = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}( [A-Za-z0-9_.-]{1,1000})?$`)
 
-// checkChallenge keeps a challenge's arguments a file name and one line.
+// ACMETokens are the challenges' lines, parsed: token → content ("": remove).
+func ACMETokens(arg string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, l := range strings.Split(arg, "\n") {
+		if !acmeLine.MatchString(l) {
+			return nil, fmt.Errorf("web: an ACME challenge's line is a token (letters, digits, - and _) and its content, not %q", l)
+		}
+		token, content, _ := strings.Cut(l, " ")
+		out[token] = content
+	}
+	return out, nil
+}
+
+// checkChallenge keeps the challenges' lines file names and words.
 func checkChallenge(ctx context.Context, _ *ent.Tx, action string, o orchestration.Object) error {
 	if action != ActionACMEChallenge {
 		return nil
@@ -91,10 +105,8 @@ func checkChallenge(ctx context.Context, _ *ent.Tx, action string, o orchestrati
 	if v, _ := viewer.From(ctx); !v.Unrestricted() {
 		return &authz.Forbidden{Message: i18n.M("Only the panel answers ACME challenges.")}
 	}
-	if !acmeToken.MatchString(o.Args["token"]) || !acmeContent.MatchString(o.Args["content"]) {
-		return fmt.Errorf("web: an ACME challenge's token is letters, digits, - and _, its content one line of them and .")
-	}
-	return nil
+	_, err := ACMETokens(o.Args["tokens"])
+	return err
 }
 
 // openCertKey opens a certificate's sealed private key.
@@ -549,12 +561,21 @@ func (d *daemon) remove(s *orchestration.Script, srv orchestration.Server, name 
 
 func (d *daemon) apply(s *orchestration.Script, srv orchestration.Server, action string, o orchestration.Object) error {
 	if action == ActionACMEChallenge {
-		file := d.filesDir(srv) + "/acme/.well-known/acme-challenge/" + o.Args["token"]
-		if o.Args["content"] == "" {
-			s.Cmd("rm", "-f", "--", file)
-		} else {
-			s.Cmd("web_token", file, o.Args["content"])
+		tokens, err := ACMETokens(o.Args["tokens"])
+		if err != nil {
+			return err
 		}
+		// the folder is the server's: once per unit, whatever its sites
+		s.Raw(`if [[ -z ${web_acme_done:-} ]]; then web_acme_done=1`)
+		dir := d.filesDir(srv) + "/acme/.well-known/acme-challenge/"
+		for _, token := range slices.Sorted(maps.Keys(tokens)) {
+			if tokens[token] == "" {
+				s.Cmd("rm", "-f", "--", dir+token)
+			} else {
+				s.Cmd("web_token", dir+token, tokens[token])
+			}
+		}
+		s.Raw("fi")
 		return nil
 	}
 	name := SiteName(o.Int("account_id"), o.String("name"))
