@@ -69,6 +69,30 @@
 #                       seconds) is later than the one it loaded (give a
 #                       rewritten key a later mtime, or rotate to a new
 #                       selector, which is a new file)
+#   DIR/tls/mail.pem    Postfix's smtpd_tls_chain_files (the panel's
+#                       MAILBOXES_TLS_CHAIN), offered over STARTTLS
+#                       (smtpd_tls_security_level = may) on 2525 and 5587: one
+#                       PEM file, the private key first, then the certificate
+#                       and its intermediates (the order smtpd_tls_chain_files
+#                       requires: key1, cert1, [chain1]); mode 0600 root:root.
+#                       smtpd reads it as root, before it drops privileges,
+#                       when it starts: postfix -c DIR/postfix reload makes
+#                       new smtpd processes (the mail servers' MAILBOXES_POSTFIX_DIR)
+#   DIR/tls/cert.pem    Dovecot's ssl_cert (MAILBOXES_TLS_CERT; STARTTLS on IMAP
+#                       and ManageSieve): the certificate and its
+#                       intermediates, 0644 root:root
+#   DIR/tls/key.pem     Dovecot's ssl_key (MAILBOXES_TLS_KEY), 0600 root:root:
+#                       its config process reads both as root ("<file"), at
+#                       start and at doveadm -c DIR/dovecot/dovecot.conf
+#                       reload (the mail servers' MAILBOXES_DOVECOT_CONF)
+#                       Write each anew beside it and rename it in place: a
+#                       daemon never reads half a file. TLS is never required
+#                       (plaintext logins stay allowed on loopback, as tests
+#                       make them). After each (re)start, and whenever one of
+#                       the three is missing, they hold a self-signed
+#                       placeholder for mail.orchestra.test (MAIL_NAME, the
+#                       bed's myhostname), and DIR/tls/.orchestra-mail-tls (the
+#                       panel's marker of the certificate it installed) is gone
 # Delivery: SMTP RCPT addr@example.test -> virtual_alias_maps ->
 # NAME@mailbox.invalid -> virtual_mailbox_maps -> LMTP 127.0.0.13:2424 ->
 # Dovecot user NAME (its userdb drops the domain). Submission (5587) logs in
@@ -142,6 +166,7 @@
 # packages share.
 
 MAIL_ADDR=127.0.0.13
+MAIL_NAME=mail.orchestra.test # the bed's host name (myhostname, the placeholder certificate's)
 MAIL_SMTP_PORT=2525
 MAIL_SUBMISSION_PORT=5587
 MAIL_IMAP_PORT=1143
@@ -269,7 +294,7 @@ data_directory = $dir/postfix-data
 # no syslog here: Postfix logs to a file through postlogd
 maillog_file = $dir/postfix.log
 maillog_file_prefixes = $dir
-myhostname = mail.orchestra.test
+myhostname = $MAIL_NAME
 mydomain = orchestra.test
 myorigin = \$myhostname
 inet_interfaces = $MAIL_ADDR
@@ -300,11 +325,17 @@ virtual_transport = lmtp:inet:$MAIL_ADDR:$MAIL_LMTP_PORT
 # a disabled mailbox's mail waits in the queue (retry:) until it is enabled
 transport_maps = hash:$dir/maps/transport
 smtpd_sender_login_maps = hash:$dir/maps/senders
-# SASL through Dovecot, enabled on submission only; no TLS in the test bed
+# SASL through Dovecot, enabled on submission only, plaintext allowed
+# without TLS (loopback)
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:$MAIL_ADDR:$MAIL_AUTH_PORT
 smtpd_sasl_auth_enable = no
-smtpd_tls_security_level = none
+# STARTTLS offered, never required, on both ports, with the key and chain
+# the panel's mail-tls backend writes (a self-signed placeholder until then)
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = no
+smtpd_tls_chain_files = $dir/tls/mail.pem
+smtpd_tls_loglevel = 1
 smtpd_relay_restrictions = reject_unauth_destination
 # mailbox.invalid is internal; unknown recipients 550; full mailboxes 552
 smtpd_recipient_restrictions = check_recipient_access inline:{mailbox.invalid=REJECT}, reject_unlisted_recipient, check_policy_service unix:private/quota-policy
@@ -330,7 +361,11 @@ milter_connect_timeout = 5s
 EOF
 }
 
-# master.cf: no chroot, the listeners on the test-bed address
+# master.cf: no chroot, the listeners on the test-bed address. The queue
+# manager wakes every second, not every 300 s: a reload ends it, and one that
+# ends just after a flush (postqueue -f, which the mailbox backend runs right
+# after its reload) moved mail to the active queue leaves that mail waiting
+# until master starts the next one, at its next wakeup
 mail_tb_master_cf() {
   local dir=$MAIL_STATE
   cat <<EOF
@@ -345,7 +380,7 @@ $MAIL_ADDR:$MAIL_SUBMISSION_PORT inet n - n - - smtpd
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
+qmgr      unix  n       -       n       1       1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
@@ -363,6 +398,7 @@ discard   unix  -       -       n       -       -       discard
 lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 postlog   unix-dgram n  -       n       -       1       postlogd
 quota-policy unix -     n       n       -       0       spawn
   user=mail argv=/bin/bash $dir/postfix/quota-policy
@@ -450,8 +486,11 @@ state_dir = $dir/dovecot/state
 log_path = $dir/dovecot.log
 protocols = imap lmtp sieve
 listen = $MAIL_ADDR
-ssl = no
-# tests log in without TLS on loopback
+# STARTTLS offered (IMAP, ManageSieve), never required: tests log in
+# without TLS on loopback
+ssl = yes
+ssl_cert = <$dir/tls/cert.pem
+ssl_key = <$dir/tls/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -747,6 +786,32 @@ mail_tb_kill() {
 # the last lines of log $1, to stderr
 mail_tb_tail() { tail -n 20 "$1" >&2 2>/dev/null || true; }
 
+# DIR/tls: a self-signed placeholder certificate for $MAIL_NAME (P-256, ten
+# years) when one of the three files is missing, so that Postfix and
+# Dovecot start before the panel installs one; the marker of the panel's
+# mail-tls backend goes with it (the placeholder is no certificate of its)
+mail_tb_tls() {
+  local dir=$MAIL_STATE/tls tmp
+  $SUDO install -d -o root -g root -m 0755 "$dir"
+  if $SUDO test -s "$dir/mail.pem" && $SUDO test -s "$dir/cert.pem" && $SUDO test -s "$dir/key.pem"; then
+    return 0
+  fi
+  echo "do: making a self-signed placeholder certificate for $MAIL_NAME in $dir" >&2
+  tmp=$(mktemp -d) || die "mail test bed: no temporary directory"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=$MAIL_NAME" -addext "subjectAltName=DNS:$MAIL_NAME" \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1 || {
+    rm -rf "$tmp"
+    die "mail test bed: openssl could not make the placeholder certificate"
+  }
+  cat "$tmp/key.pem" "$tmp/cert.pem" >"$tmp/mail.pem"
+  $SUDO rm -f "$dir/.orchestra-mail-tls"
+  $SUDO install -o root -g root -m 0600 "$tmp/key.pem" "$dir/key.pem"
+  $SUDO install -o root -g root -m 0644 "$tmp/cert.pem" "$dir/cert.pem"
+  $SUDO install -o root -g root -m 0600 "$tmp/mail.pem" "$dir/mail.pem"
+  rm -rf "$tmp"
+}
+
 mail_tb_start() {
   local dir=$MAIL_STATE out m r=$MAIL_RSPAMD_USER
   local rspamd_vars=(--var=CONFDIR=/etc/rspamd --var=LOCAL_CONFDIR="$dir/rspamd"
@@ -756,7 +821,7 @@ mail_tb_start() {
   # (again if need be: a test still writing a home can refill vmail under rm)
   for m in 1 2 3; do
     rm -rf "$dir/spool" "$dir/postfix-data" "$dir/vmail" "$dir/dovecot/run" "$dir/dovecot/state" "$dir/sieve" \
-      "$dir/dkim" "$dir/rspamd/run" 2>/dev/null && break
+      "$dir/dkim" "$dir/rspamd/run" "$dir/tls" 2>/dev/null && break
   done
   [[ ! -e $dir/vmail ]] || die "mail test bed: cannot empty $dir/vmail"
   $SUDO install -d -o root -g root -m 0755 "$dir/spool"
@@ -766,6 +831,7 @@ mail_tb_start() {
   $SUDO install -d -o "$r" -g "$r" -m 0750 "$dir/rspamd/db"
   $SUDO install -d -o root -g "$r" -m 0750 "$dir/dkim"
   $SUDO install -o root -g "$r" -m 0640 /dev/null "$dir/dkim/selectors"
+  mail_tb_tls
   for m in "${MAIL_MAPS[@]}"; do
     : >"$dir/maps/$m"
     $SUDO postmap -c "$dir/postfix" "$dir/maps/$m" || die "mail test bed: postmap $dir/maps/$m failed"
@@ -814,7 +880,7 @@ ensure_mail_testbed() {
     echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   fi
   ensure_pkgs postfix dovecot-imapd dovecot-lmtpd dovecot-sieve:sievec dovecot-managesieved swaks \
-    rspamd:rspamd iproute2:ip acl:setfacl procps:pgrep
+    rspamd:rspamd iproute2:ip acl:setfacl procps:pgrep openssl
   local dir=$MAIL_STATE
   [[ $dir != *[[:space:]]* ]] || die "the mail test bed cannot live in a path with spaces: $dir"
   mkdir -p "$dir/postfix" "$dir/maps" "$dir/dovecot" "$dir/rspamd/local.d"
@@ -847,7 +913,7 @@ ensure_mail_testbed() {
     $dovecot_conf == "$(cat "$dir/dovecot/dovecot.conf" 2>/dev/null)" ]] || same=""
   if [[ -n $same ]] && mail_tb_postfix_pid >/dev/null && mail_tb_dovecot_pid >/dev/null &&
     mail_tb_rspamd_pid >/dev/null && mail_tb_probe; then
-    : # running, same config, answering: reuse
+    mail_tb_tls # (the daemons keep what they loaded)
   else
     mail_tb_kill
     printf '%s\n' "$main_cf" >"$dir/postfix/main.cf"
