@@ -134,6 +134,10 @@ func check(ctx context.Context, m *ent.CertificateMutation) error {
 	}
 	validate.TrimFields(m, "source", "key_type")
 	var errs validate.Errors
+	if _, ok := m.Names(); ok { // they follow the domains (or an upload's own)
+		errs.Add("domains", i18n.T(ctx, "Give the certificate's domains; its names are theirs."))
+		return errs.Err()
+	}
 	create := m.Op().Is(ent.OpCreate)
 	if create {
 		if err := validate.Owner(ctx, m, &errs); err != nil {

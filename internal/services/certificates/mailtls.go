@@ -1,9 +1,7 @@
 package certificates
 
 import (
-	"crypto"
-	"crypto/x509"
-	"encoding/pem"
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -17,6 +15,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/services/web"
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
+	"github.com/orchestra-panel/orchestra/internal/validate"
 )
 
 // MailTLSBackend makes the mail servers present the certificate of their
@@ -296,64 +295,31 @@ type mailTLSCert struct {
 	notAfter int64  // the certificate's, in unix seconds
 }
 
-// mailCert is certificate o's chain and key, re-encoded from what they
-// hold (nothing else of the stored text reaches the files), when it has
-// both and covers host; nil when it does not.
+// mailCert is certificate o's chain and key when it has both and covers
+// host (its names and the certificate itself); nil when it does not.
 func mailCert(o orchestration.Object, host string, names []string) (*mailTLSCert, error) {
 	chainText, sealedKey := o.String("certificate"), o.String("private_key")
 	if chainText == "" || sealedKey == "" || !coversName(names, host) {
 		return nil, nil
 	}
-	var chain strings.Builder
-	var leaf *x509.Certificate
-	rest := []byte(chainText)
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("its chain holds a %s", b.Type)
-		}
-		if leaf == nil {
-			var err error
-			if leaf, err = x509.ParseCertificate(b.Bytes); err != nil {
-				return nil, fmt.Errorf("its certificate does not read: %w", err)
-			}
-		}
-		chain.Write(pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: b.Bytes}))
+	var errs validate.Errors
+	chain := parseChain(context.Background(), chainText, "certificate", &errs)
+	if chain == nil {
+		return nil, errs.Err()
 	}
-	if leaf == nil {
-		return nil, errors.New("its chain holds no certificate")
-	}
-	if leaf.VerifyHostname(host) != nil {
+	if chain.leaf.VerifyHostname(host) != nil {
 		return nil, nil // its names say more than the certificate
 	}
 	plain, err := sealed.Open(web.CertificateKeyPurpose, sealedKey)
 	if err != nil {
 		return nil, fmt.Errorf("its key: %w", err)
 	}
-	kb, _ := pem.Decode(plain)
-	if kb == nil {
-		return nil, errors.New("its key is no PEM")
-	}
-	var key any
-	switch kb.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(kb.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(kb.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(kb.Bytes)
-	default:
-		err = fmt.Errorf("a %s", kb.Type)
-	}
+	key, err := decodeKey(string(plain))
 	if err != nil {
-		return nil, fmt.Errorf("its key does not read: %w", err)
+		return nil, fmt.Errorf("its key: %w", err)
 	}
-	if signer, ok := key.(crypto.Signer); !ok || !matches(leaf, signer) {
+	if !matches(chain.leaf, key) {
 		return nil, errors.New("its key is not the certificate's")
 	}
-	return &mailTLSCert{chain: chain.String(), key: string(pem.EncodeToMemory(&pem.Block{Type: kb.Type, Bytes: kb.Bytes})),
-		notAfter: leaf.NotAfter.Unix()}, nil
+	return &mailTLSCert{chain: chainText, key: string(plain), notAfter: chain.notAfter.Unix()}, nil
 }

@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,8 +36,7 @@ func parseChain(ctx context.Context, text, field string, errs *validate.Errors) 
 	rest := []byte(text)
 	for {
 		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
+		if b, rest = nextBlock(rest); b == nil {
 			break
 		}
 		if b.Type != "CERTIFICATE" {
@@ -83,12 +84,25 @@ func (c *chainInfo) covers(name string) bool {
 	return c.leaf.VerifyHostname(name) == nil
 }
 
-// parseKey reads a PEM private key (PKCS #8, PKCS #1 or SEC 1), unencrypted.
-func parseKey(ctx context.Context, text string, errs *validate.Errors) crypto.Signer {
-	b, rest := pem.Decode([]byte(text))
+// nextBlock is the PEM block at the start of text (white space aside) and
+// what follows it; nil when text holds anything else there: pem.Decode
+// would skip it, and it would be stored and written as it was sent.
+func nextBlock(text []byte) (*pem.Block, []byte) {
+	if !bytes.HasPrefix(bytes.TrimLeft(text, " \t\r\n"), []byte("-----BEGIN ")) {
+		return nil, text
+	}
+	return pem.Decode(text)
+}
+
+// errNoKey: the text is not one PEM private key the servers take.
+var errNoKey = errors.New("no private key")
+
+// decodeKey reads a PEM private key (PKCS #8, PKCS #1 or SEC 1),
+// unencrypted, with nothing around it.
+func decodeKey(text string) (crypto.Signer, error) {
+	b, rest := nextBlock([]byte(text))
 	if b == nil || strings.TrimSpace(string(rest)) != "" {
-		errs.Add("private_key", i18n.T(ctx, "Give one private key in PEM (-----BEGIN PRIVATE KEY-----), without a passphrase."))
-		return nil
+		return nil, errNoKey
 	}
 	var key any
 	var err error
@@ -100,10 +114,24 @@ func parseKey(ctx context.Context, text string, errs *validate.Errors) crypto.Si
 	case "EC PRIVATE KEY":
 		key, err = x509.ParseECPrivateKey(b.Bytes)
 	default:
-		err = fmt.Errorf("%s", b.Type)
+		err = fmt.Errorf("a %s", b.Type)
 	}
 	signer, ok := key.(crypto.Signer)
 	if err != nil || !ok {
+		return nil, fmt.Errorf("%w: %v", errNoKey, err)
+	}
+	return signer, nil
+}
+
+// parseKey is decodeKey for a key sent: problems go to errs.
+func parseKey(ctx context.Context, text string, errs *validate.Errors) crypto.Signer {
+	b, rest := nextBlock([]byte(text))
+	if b == nil || strings.TrimSpace(string(rest)) != "" {
+		errs.Add("private_key", i18n.T(ctx, "Give one private key in PEM (-----BEGIN PRIVATE KEY-----), without a passphrase."))
+		return nil
+	}
+	signer, err := decodeKey(text)
+	if err != nil {
 		errs.Add("private_key", i18n.T(ctx, "This is no private key the web and mail servers take (RSA, ECDSA or Ed25519, without a passphrase)."))
 		return nil
 	}

@@ -64,6 +64,8 @@ func TestParseChain(t *testing.T) {
 		"a key":       leafPEM + "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n",
 		"not PEM":     "hello",
 		"trailing":    leafPEM + "garbage",
+		"leading":     "$(touch x)\n" + leafPEM,
+		"between":     leafPEM + "x\n" + caPEM,
 	} {
 		var errs validate.Errors
 		if parseChain(ctx, text, "certificate", &errs) != nil || len(errs) != 1 || errs[0].Field != "certificate" {
@@ -86,6 +88,11 @@ func TestParseKey(t *testing.T) {
 		if matches(leaf, s) != (k == key) {
 			t.Errorf("matches says %v for the key that is %v the certificate's", matches(leaf, s), k == key)
 		}
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	var lead validate.Errors
+	if parseKey(ctx, "junk\n"+string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), &lead) != nil || len(lead) != 1 {
+		t.Errorf("a key after other text: %v", lead)
 	}
 	var errs validate.Errors
 	if parseKey(ctx, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAA==\n-----END ENCRYPTED PRIVATE KEY-----\n", &errs) != nil ||
