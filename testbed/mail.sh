@@ -362,10 +362,9 @@ EOF
 }
 
 # master.cf: no chroot, the listeners on the test-bed address. The queue
-# manager wakes every second, not every 300 s: a reload ends it, and one that
-# ends just after a flush (postqueue -f, which the mailbox backend runs right
-# after its reload) moved mail to the active queue leaves that mail waiting
-# until master starts the next one, at its next wakeup
+# manager wakes every 300 s, as Debian's: the mailbox backend's flush after
+# a reload waits until the queue manager the reload ends is gone, and so
+# does not depend on its wakeup
 mail_tb_master_cf() {
   local dir=$MAIL_STATE
   cat <<EOF
@@ -380,7 +379,7 @@ $MAIL_ADDR:$MAIL_SUBMISSION_PORT inet n - n - - smtpd
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       1       1       qmgr
+qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce

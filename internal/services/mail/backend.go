@@ -227,6 +227,26 @@ mail_map() {
     mail_reload=1
   fi
 }
+# a reload ends the queue manager, which may take a flush asked for at
+# once and drop it as it exits; the next one starts only at its wakeup
+# (minutes). So the flush waits (a few seconds at most) until the queue
+# manager that ran before the reload is gone: master then starts a new one
+# for it.
+mail_qmgr_before() {
+  local q
+  q=$(postconf -c "$mail_postfix" -h queue_directory 2>/dev/null) || q=
+  mail_master=$(cat -- "$q/pid/master.pid" 2>/dev/null | tr -d ' ') || mail_master=
+  mail_qmgr=
+  if [[ $mail_master =~ ^[0-9]+$ ]]; then mail_qmgr=$(pgrep -P "$mail_master" -x qmgr 2>/dev/null | head -1) || mail_qmgr=; fi
+}
+mail_qmgr_gone() {
+  local try
+  [[ -n ${mail_qmgr:-} ]] || return 0
+  for (( try = 0; try < 100; try++ )); do
+    kill -0 "$mail_qmgr" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
 # the panel writes maps only, each taken by postmap first: main.cf and
 # master.cf are the server's, so no postfix check (a third of a second)
 mail_reload_postfix() {
@@ -361,8 +381,9 @@ mail_map mailboxes
 mail_before=$mail_reload mail_reload=0
 mail_map transport
 mail_flush=$mail_reload mail_reload=$(( mail_reload | mail_before ))
+if (( mail_flush )); then mail_qmgr_before; fi
 mail_reload_postfix
-if (( mail_flush )); then postqueue -c "$mail_postfix" -f || true; fi
+if (( mail_flush )); then mail_qmgr_gone; postqueue -c "$mail_postfix" -f || true; fi
 # the folders filters file into, once Dovecot knows the mailbox (it reads
 # the passwd-file again at most once a second): one doveadm per folder name
 # for every mailbox that files into it, whatever their number
