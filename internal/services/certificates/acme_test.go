@@ -299,6 +299,24 @@ func TestACMEOverAPI(t *testing.T) {
 					t.Errorf("log %d (%s) holds a private key", l.ID, l.Backend)
 				}
 			}
+			changes, err := st.Change.Query().All(sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range changes {
+				if strings.Contains(fmt.Sprint(c.Snapshot), line) {
+					t.Errorf("change %d's snapshot holds a private key", c.ID)
+				}
+			}
+			ops, err := st.Operation.Query().All(sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range ops {
+				if strings.Contains(fmt.Sprint(o.Snapshot), line) || strings.Contains(fmt.Sprint(o.Snapshot), row.PrivateKey) {
+					t.Errorf("operation %d's snapshot holds a private key", o.ID)
+				}
+			}
 			for _, m := range b.sink.Messages() {
 				if strings.Contains(string(m), line) {
 					t.Errorf("an alert holds a private key")
