@@ -53,10 +53,12 @@ var coreObjects = map[string]func(v victim) string{
 }
 
 // superuserStatus is what a superuser gets from operations that need more
-// than this test sets up: the victim server does not answer (502), and no
-// server is routed to sign zones (409).
+// than this test sets up: the victim server does not answer (502), no
+// server is routed to sign zones (409), and the victim's address has its
+// one autoresponse already (409).
 var superuserStatus = map[string]int{"get-server-host-key": http.StatusBadGateway,
-	"confirm-server-host-key": http.StatusBadGateway, "get-domain-ds": http.StatusConflict}
+	"confirm-server-host-key": http.StatusBadGateway, "get-domain-ds": http.StatusConflict,
+	"create-autoresponse": http.StatusConflict}
 
 // bodies are valid requests aimed at B, so a refusal can only come from
 // authorization, for the operations that are not a declared model's create

@@ -49,7 +49,7 @@ func main() {
 			gen.MustParse(gen.NewTemplate("tables").ParseFiles("tables.tmpl")),
 			gen.MustParse(gen.NewTemplate("adapters").ParseFiles("adapters.tmpl")),
 		},
-		Hooks: []gen.Hook{requireScope},
+		Hooks: []gen.Hook{requireScope, apiModels("../api/models/models.go")},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -1,4 +1,4 @@
 package store
 
-//go:generate go run entc.go
+//go:generate go run entc.go apimodels.go
 //go:generate go run ./cmd/migrationsgen

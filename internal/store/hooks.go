@@ -44,7 +44,7 @@ func install(c *ent.Client, dialect string) {
 	regMu.Lock()
 	// model hooks first: some derive the owner (a record takes its domain's)
 	c.Use(registered...)
-	c.Use(ownerExists)
+	c.Use(ownerExists, uniqueFree(dialect))
 	for _, f := range factories {
 		c.Use(f(dialect))
 	}

@@ -67,3 +67,25 @@ func (e *Errors) Check(ctx context.Context, m ent.Mutation, field string, rules 
 		}
 	}
 }
+
+// Is makes a validator of this package (Name, Hostname…) a rule of Check,
+// its message translated.
+func Is(ctx context.Context, valid func(string) error) func(string) string {
+	return func(s string) string {
+		if err := valid(s); err != nil {
+			return i18n.T(ctx, err.Error())
+		}
+		return ""
+	}
+}
+
+// OneLine is a rule of Check: a value that goes into a line of a file on
+// the servers holds no line break.
+func OneLine(ctx context.Context) func(string) string {
+	return func(s string) string {
+		if strings.ContainsAny(s, "\r\n") {
+			return i18n.T(ctx, "Enter this on one line.")
+		}
+		return ""
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
@@ -423,6 +424,40 @@ func (c *ExecutionLogClient) NewCreate() Saver[ExecutionLog] { return c.Create()
 // Remove deletes the object id.
 func (c *ExecutionLogClient) Remove(ctx context.Context, id int) error {
 	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *GitRepositoryCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *GitRepositoryUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *GitRepositoryClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *GitRepositoryQuery {
+	q := c.Query().Where(predicate.GitRepository(where))
+	for _, o := range order {
+		q = q.Order(gitrepository.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *GitRepositoryClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(gitrepository.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *GitRepositoryClient) NewCreate() Saver[GitRepository] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *GitRepositoryClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *GitRepositoryClient) NewUpdate(id, version int) Saver[GitRepository] {
+	return c.UpdateOneID(id).Where(gitrepository.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

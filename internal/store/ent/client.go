@@ -25,6 +25,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
@@ -75,6 +76,8 @@ type Client struct {
 	Domain *DomainClient
 	// ExecutionLog is the client for interacting with the ExecutionLog builders.
 	ExecutionLog *ExecutionLogClient
+	// GitRepository is the client for interacting with the GitRepository builders.
+	GitRepository *GitRepositoryClient
 	// History is the client for interacting with the History builders.
 	History *HistoryClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -135,6 +138,7 @@ func (c *Client) init() {
 	c.DatabaseUser = NewDatabaseUserClient(c.config)
 	c.Domain = NewDomainClient(c.config)
 	c.ExecutionLog = NewExecutionLogClient(c.config)
+	c.GitRepository = NewGitRepositoryClient(c.config)
 	c.History = NewHistoryClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Lane = NewLaneClient(c.config)
@@ -258,6 +262,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DatabaseUser:     NewDatabaseUserClient(cfg),
 		Domain:           NewDomainClient(cfg),
 		ExecutionLog:     NewExecutionLogClient(cfg),
+		GitRepository:    NewGitRepositoryClient(cfg),
 		History:          NewHistoryClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
 		Lane:             NewLaneClient(cfg),
@@ -308,6 +313,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DatabaseUser:     NewDatabaseUserClient(cfg),
 		Domain:           NewDomainClient(cfg),
 		ExecutionLog:     NewExecutionLogClient(cfg),
+		GitRepository:    NewGitRepositoryClient(cfg),
 		History:          NewHistoryClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
 		Lane:             NewLaneClient(cfg),
@@ -358,9 +364,10 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
-		c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation,
-		c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser,
-		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
+		c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting,
+		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
+		c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -372,9 +379,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
-		c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox, c.Operation,
-		c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser,
-		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
+		c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting,
+		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
+		c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -407,6 +415,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Domain.mutate(ctx, m)
 	case *ExecutionLogMutation:
 		return c.ExecutionLog.mutate(ctx, m)
+	case *GitRepositoryMutation:
+		return c.GitRepository.mutate(ctx, m)
 	case *HistoryMutation:
 		return c.History.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -2443,6 +2453,171 @@ func (c *ExecutionLogClient) mutate(ctx context.Context, m *ExecutionLogMutation
 		return (&ExecutionLogDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ExecutionLog mutation op: %q", m.Op())
+	}
+}
+
+// GitRepositoryClient is a client for the GitRepository schema.
+type GitRepositoryClient struct {
+	config
+}
+
+// NewGitRepositoryClient returns a client for the GitRepository from the given config.
+func NewGitRepositoryClient(c config) *GitRepositoryClient {
+	return &GitRepositoryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `gitrepository.Hooks(f(g(h())))`.
+func (c *GitRepositoryClient) Use(hooks ...Hook) {
+	c.hooks.GitRepository = append(c.hooks.GitRepository, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `gitrepository.Intercept(f(g(h())))`.
+func (c *GitRepositoryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GitRepository = append(c.inters.GitRepository, interceptors...)
+}
+
+// Create returns a builder for creating a GitRepository entity.
+func (c *GitRepositoryClient) Create() *GitRepositoryCreate {
+	mutation := newGitRepositoryMutation(c.config, OpCreate)
+	return &GitRepositoryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GitRepository entities.
+func (c *GitRepositoryClient) CreateBulk(builders ...*GitRepositoryCreate) *GitRepositoryCreateBulk {
+	return &GitRepositoryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GitRepositoryClient) MapCreateBulk(slice any, setFunc func(*GitRepositoryCreate, int)) *GitRepositoryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GitRepositoryCreateBulk{err: fmt.Errorf("calling to GitRepositoryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GitRepositoryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GitRepositoryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GitRepository.
+func (c *GitRepositoryClient) Update() *GitRepositoryUpdate {
+	mutation := newGitRepositoryMutation(c.config, OpUpdate)
+	return &GitRepositoryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GitRepositoryClient) UpdateOne(_m *GitRepository) *GitRepositoryUpdateOne {
+	mutation := newGitRepositoryMutation(c.config, OpUpdateOne, withGitRepository(_m))
+	return &GitRepositoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GitRepositoryClient) UpdateOneID(id int) *GitRepositoryUpdateOne {
+	mutation := newGitRepositoryMutation(c.config, OpUpdateOne, withGitRepositoryID(id))
+	return &GitRepositoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GitRepository.
+func (c *GitRepositoryClient) Delete() *GitRepositoryDelete {
+	mutation := newGitRepositoryMutation(c.config, OpDelete)
+	return &GitRepositoryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GitRepositoryClient) DeleteOne(_m *GitRepository) *GitRepositoryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GitRepositoryClient) DeleteOneID(id int) *GitRepositoryDeleteOne {
+	builder := c.Delete().Where(gitrepository.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GitRepositoryDeleteOne{builder}
+}
+
+// Query returns a query builder for GitRepository.
+func (c *GitRepositoryClient) Query() *GitRepositoryQuery {
+	return &GitRepositoryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGitRepository},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GitRepository entity by its id.
+func (c *GitRepositoryClient) Get(ctx context.Context, id int) (*GitRepository, error) {
+	return c.Query().Where(gitrepository.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GitRepositoryClient) GetX(ctx context.Context, id int) *GitRepository {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a GitRepository.
+func (c *GitRepositoryClient) QueryAccount(_m *GitRepository) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(gitrepository.Table, gitrepository.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, gitrepository.AccountTable, gitrepository.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySystemUser queries the system_user edge of a GitRepository.
+func (c *GitRepositoryClient) QuerySystemUser(_m *GitRepository) *SystemUserQuery {
+	query := (&SystemUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(gitrepository.Table, gitrepository.FieldID, id),
+			sqlgraph.To(systemuser.Table, systemuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, gitrepository.SystemUserTable, gitrepository.SystemUserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GitRepositoryClient) Hooks() []Hook {
+	return c.hooks.GitRepository
+}
+
+// Interceptors returns the client interceptors.
+func (c *GitRepositoryClient) Interceptors() []Interceptor {
+	return c.inters.GitRepository
+}
+
+func (c *GitRepositoryClient) mutate(ctx context.Context, m *GitRepositoryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GitRepositoryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GitRepositoryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GitRepositoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GitRepositoryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GitRepository mutation op: %q", m.Op())
 	}
 }
 
@@ -5393,17 +5568,17 @@ func (c *WebsiteDirectiveClient) mutate(ctx context.Context, m *WebsiteDirective
 type (
 	hooks struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
-		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey,
-		Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey, Server, Session,
-		Setting, SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Hook
+		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
+		IdempotencyKey, Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey,
+		Server, Session, Setting, SystemUser, Throttle, Token, WebApp, Website,
+		WebsiteContent, WebsiteDirective []ent.Hook
 	}
 	inters struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
-		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, History, IdempotencyKey,
-		Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey, Server, Session,
-		Setting, SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Interceptor
+		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
+		IdempotencyKey, Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey,
+		Server, Session, Setting, SystemUser, Throttle, Token, WebApp, Website,
+		WebsiteContent, WebsiteDirective []ent.Interceptor
 	}
 )
 

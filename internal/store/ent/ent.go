@@ -24,6 +24,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
@@ -115,6 +116,7 @@ func checkColumn(t, c string) error {
 			databaseuser.Table:     databaseuser.ValidColumn,
 			domain.Table:           domain.ValidColumn,
 			executionlog.Table:     executionlog.ValidColumn,
+			gitrepository.Table:    gitrepository.ValidColumn,
 			history.Table:          history.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,
 			lane.Table:             lane.ValidColumn,

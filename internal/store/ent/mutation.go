@@ -24,6 +24,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
@@ -67,6 +68,7 @@ const (
 	TypeDatabaseUser     = "DatabaseUser"
 	TypeDomain           = "Domain"
 	TypeExecutionLog     = "ExecutionLog"
+	TypeGitRepository    = "GitRepository"
 	TypeHistory          = "History"
 	TypeIdempotencyKey   = "IdempotencyKey"
 	TypeLane             = "Lane"
@@ -13687,6 +13689,792 @@ func (m *ExecutionLogMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown ExecutionLog edge %s", name)
+}
+
+// GitRepositoryMutation represents an operation that mutates the GitRepository nodes in the graph.
+type GitRepositoryMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	version            *int
+	addversion         *int
+	name               *string
+	description        *string
+	clearedFields      map[string]struct{}
+	account            *int
+	clearedaccount     bool
+	system_user        *int
+	clearedsystem_user bool
+	done               bool
+	oldValue           func(context.Context) (*GitRepository, error)
+	predicates         []predicate.GitRepository
+}
+
+var _ ent.Mutation = (*GitRepositoryMutation)(nil)
+
+// gitrepositoryOption allows management of the mutation configuration using functional options.
+type gitrepositoryOption func(*GitRepositoryMutation)
+
+// newGitRepositoryMutation creates new mutation for the GitRepository entity.
+func newGitRepositoryMutation(c config, op Op, opts ...gitrepositoryOption) *GitRepositoryMutation {
+	m := &GitRepositoryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGitRepository,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGitRepositoryID sets the ID field of the mutation.
+func withGitRepositoryID(id int) gitrepositoryOption {
+	return func(m *GitRepositoryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GitRepository
+		)
+		m.oldValue = func(ctx context.Context) (*GitRepository, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GitRepository.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGitRepository sets the old GitRepository of the mutation.
+func withGitRepository(node *GitRepository) gitrepositoryOption {
+	return func(m *GitRepositoryMutation) {
+		m.oldValue = func(context.Context) (*GitRepository, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GitRepositoryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GitRepositoryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GitRepositoryMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GitRepositoryMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GitRepository.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GitRepositoryMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GitRepositoryMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GitRepositoryMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GitRepositoryMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GitRepositoryMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GitRepositoryMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *GitRepositoryMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *GitRepositoryMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *GitRepositoryMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *GitRepositoryMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *GitRepositoryMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *GitRepositoryMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *GitRepositoryMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *GitRepositoryMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *GitRepositoryMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *GitRepositoryMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *GitRepositoryMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *GitRepositoryMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *GitRepositoryMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *GitRepositoryMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetSystemUserID sets the "system_user_id" field.
+func (m *GitRepositoryMutation) SetSystemUserID(i int) {
+	m.system_user = &i
+}
+
+// SystemUserID returns the value of the "system_user_id" field in the mutation.
+func (m *GitRepositoryMutation) SystemUserID() (r int, exists bool) {
+	v := m.system_user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSystemUserID returns the old "system_user_id" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldSystemUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSystemUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSystemUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSystemUserID: %w", err)
+	}
+	return oldValue.SystemUserID, nil
+}
+
+// ResetSystemUserID resets all changes to the "system_user_id" field.
+func (m *GitRepositoryMutation) ResetSystemUserID() {
+	m.system_user = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *GitRepositoryMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[gitrepository.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *GitRepositoryMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *GitRepositoryMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *GitRepositoryMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearSystemUser clears the "system_user" edge to the SystemUser entity.
+func (m *GitRepositoryMutation) ClearSystemUser() {
+	m.clearedsystem_user = true
+	m.clearedFields[gitrepository.FieldSystemUserID] = struct{}{}
+}
+
+// SystemUserCleared reports if the "system_user" edge to the SystemUser entity was cleared.
+func (m *GitRepositoryMutation) SystemUserCleared() bool {
+	return m.clearedsystem_user
+}
+
+// SystemUserIDs returns the "system_user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SystemUserID instead. It exists only for internal usage by the builders.
+func (m *GitRepositoryMutation) SystemUserIDs() (ids []int) {
+	if id := m.system_user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSystemUser resets all changes to the "system_user" edge.
+func (m *GitRepositoryMutation) ResetSystemUser() {
+	m.system_user = nil
+	m.clearedsystem_user = false
+}
+
+// Where appends a list predicates to the GitRepositoryMutation builder.
+func (m *GitRepositoryMutation) Where(ps ...predicate.GitRepository) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GitRepositoryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GitRepositoryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GitRepository, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GitRepositoryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GitRepositoryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GitRepository).
+func (m *GitRepositoryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GitRepositoryMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, gitrepository.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, gitrepository.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, gitrepository.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, gitrepository.FieldName)
+	}
+	if m.description != nil {
+		fields = append(fields, gitrepository.FieldDescription)
+	}
+	if m.account != nil {
+		fields = append(fields, gitrepository.FieldAccountID)
+	}
+	if m.system_user != nil {
+		fields = append(fields, gitrepository.FieldSystemUserID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GitRepositoryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case gitrepository.FieldCreatedAt:
+		return m.CreatedAt()
+	case gitrepository.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case gitrepository.FieldVersion:
+		return m.Version()
+	case gitrepository.FieldName:
+		return m.Name()
+	case gitrepository.FieldDescription:
+		return m.Description()
+	case gitrepository.FieldAccountID:
+		return m.AccountID()
+	case gitrepository.FieldSystemUserID:
+		return m.SystemUserID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GitRepositoryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case gitrepository.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case gitrepository.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case gitrepository.FieldVersion:
+		return m.OldVersion(ctx)
+	case gitrepository.FieldName:
+		return m.OldName(ctx)
+	case gitrepository.FieldDescription:
+		return m.OldDescription(ctx)
+	case gitrepository.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case gitrepository.FieldSystemUserID:
+		return m.OldSystemUserID(ctx)
+	}
+	return nil, fmt.Errorf("unknown GitRepository field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GitRepositoryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case gitrepository.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case gitrepository.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case gitrepository.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case gitrepository.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case gitrepository.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case gitrepository.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case gitrepository.FieldSystemUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSystemUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GitRepository field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GitRepositoryMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, gitrepository.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GitRepositoryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case gitrepository.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GitRepositoryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case gitrepository.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GitRepository numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GitRepositoryMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GitRepositoryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GitRepositoryMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown GitRepository nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GitRepositoryMutation) ResetField(name string) error {
+	switch name {
+	case gitrepository.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case gitrepository.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case gitrepository.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case gitrepository.FieldName:
+		m.ResetName()
+		return nil
+	case gitrepository.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case gitrepository.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case gitrepository.FieldSystemUserID:
+		m.ResetSystemUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown GitRepository field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GitRepositoryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, gitrepository.EdgeAccount)
+	}
+	if m.system_user != nil {
+		edges = append(edges, gitrepository.EdgeSystemUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GitRepositoryMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case gitrepository.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case gitrepository.EdgeSystemUser:
+		if id := m.system_user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GitRepositoryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GitRepositoryMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GitRepositoryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, gitrepository.EdgeAccount)
+	}
+	if m.clearedsystem_user {
+		edges = append(edges, gitrepository.EdgeSystemUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GitRepositoryMutation) EdgeCleared(name string) bool {
+	switch name {
+	case gitrepository.EdgeAccount:
+		return m.clearedaccount
+	case gitrepository.EdgeSystemUser:
+		return m.clearedsystem_user
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GitRepositoryMutation) ClearEdge(name string) error {
+	switch name {
+	case gitrepository.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case gitrepository.EdgeSystemUser:
+		m.ClearSystemUser()
+		return nil
+	}
+	return fmt.Errorf("unknown GitRepository unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GitRepositoryMutation) ResetEdge(name string) error {
+	switch name {
+	case gitrepository.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case gitrepository.EdgeSystemUser:
+		m.ResetSystemUser()
+		return nil
+	}
+	return fmt.Errorf("unknown GitRepository edge %s", name)
 }
 
 // HistoryMutation represents an operation that mutates the History nodes in the graph.

@@ -17,6 +17,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
@@ -560,6 +561,39 @@ func init() {
 	executionlogDescAttempts := executionlogFields[11].Descriptor()
 	// executionlog.DefaultAttempts holds the default value on creation for the attempts field.
 	executionlog.DefaultAttempts = executionlogDescAttempts.Default.(int)
+	gitrepositoryMixin := schema.GitRepository{}.Mixin()
+	gitrepositoryMixinFields0 := gitrepositoryMixin[0].Fields()
+	_ = gitrepositoryMixinFields0
+	gitrepositoryMixinFields1 := gitrepositoryMixin[1].Fields()
+	_ = gitrepositoryMixinFields1
+	gitrepositoryFields := schema.GitRepository{}.Fields()
+	_ = gitrepositoryFields
+	// gitrepositoryDescCreatedAt is the schema descriptor for created_at field.
+	gitrepositoryDescCreatedAt := gitrepositoryMixinFields0[0].Descriptor()
+	// gitrepository.DefaultCreatedAt holds the default value on creation for the created_at field.
+	gitrepository.DefaultCreatedAt = gitrepositoryDescCreatedAt.Default.(func() time.Time)
+	// gitrepositoryDescUpdatedAt is the schema descriptor for updated_at field.
+	gitrepositoryDescUpdatedAt := gitrepositoryMixinFields0[1].Descriptor()
+	// gitrepository.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	gitrepository.DefaultUpdatedAt = gitrepositoryDescUpdatedAt.Default.(func() time.Time)
+	// gitrepository.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	gitrepository.UpdateDefaultUpdatedAt = gitrepositoryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// gitrepositoryDescVersion is the schema descriptor for version field.
+	gitrepositoryDescVersion := gitrepositoryMixinFields1[0].Descriptor()
+	// gitrepository.DefaultVersion holds the default value on creation for the version field.
+	gitrepository.DefaultVersion = gitrepositoryDescVersion.Default.(int)
+	// gitrepository.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	gitrepository.VersionValidator = gitrepositoryDescVersion.Validators[0].(func(int) error)
+	// gitrepositoryDescName is the schema descriptor for name field.
+	gitrepositoryDescName := gitrepositoryFields[0].Descriptor()
+	// gitrepository.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	gitrepository.NameValidator = gitrepositoryDescName.Validators[0].(func(string) error)
+	// gitrepositoryDescDescription is the schema descriptor for description field.
+	gitrepositoryDescDescription := gitrepositoryFields[1].Descriptor()
+	// gitrepository.DefaultDescription holds the default value on creation for the description field.
+	gitrepository.DefaultDescription = gitrepositoryDescDescription.Default.(string)
+	// gitrepository.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	gitrepository.DescriptionValidator = gitrepositoryDescDescription.Validators[0].(func(string) error)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
 	_ = idempotencykeyFields
 	// idempotencykeyDescScope is the schema descriptor for scope field.

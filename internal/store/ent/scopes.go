@@ -29,6 +29,8 @@ type TypeMeta struct {
 	// StaffDefaults are the schema defaults of staff-only fields: ent sets
 	// them on a create before any hook runs, so they are no one's choice.
 	StaffDefaults map[string]any
+	// Unique are the columns of each unique field and index.
+	Unique [][]string
 }
 
 // Meta is keyed by the ent type name.
@@ -41,6 +43,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"private_key": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"directory"}},
 	},
 	"Account": {
 		Table:         "accounts",
@@ -50,6 +53,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"password": true},
 		StaffOnly:     map[string]bool{"username": true, "is_superuser": true, "is_active": true, "type": true, "comments": true, "date_joined": true},
 		StaffDefaults: map[string]any{"is_superuser": account.DefaultIsSuperuser, "is_active": account.DefaultIsActive, "comments": account.DefaultComments},
+		Unique:        [][]string{{"username"}},
 	},
 	"Autoresponse": {
 		Table:         "autoresponses",
@@ -59,6 +63,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"address_id"}},
 	},
 	"Certificate": {
 		Table:         "certificates",
@@ -68,6 +73,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"private_key": true},
 		StaffOnly:     map[string]bool{"website_id": true},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Change": {
 		Table:         "changes",
@@ -77,6 +83,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Contact": {
 		Table:         "contacts",
@@ -86,6 +93,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"CronJob": {
 		Table:         "cron_jobs",
@@ -95,6 +103,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"DKIMKey": {
 		Table:         "dkim_keys",
@@ -104,6 +113,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"private_key": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"domain_id", "selector"}},
 	},
 	"Database": {
 		Table:         "databases",
@@ -113,6 +123,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name", "type"}},
 	},
 	"DatabaseUser": {
 		Table:         "database_users",
@@ -122,6 +133,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"password": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"username", "type"}},
 	},
 	"Domain": {
 		Table:         "domains",
@@ -131,6 +143,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name"}},
 	},
 	"ExecutionLog": {
 		Table:         "execution_logs",
@@ -140,6 +153,17 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"secret_script": true, "secrets": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
+	},
+	"GitRepository": {
+		Table:         "git_repositories",
+		Owner:         "account_id",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"system_user_id", "name"}},
 	},
 	"History": {
 		Table:         "histories",
@@ -149,6 +173,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"IdempotencyKey": {
 		Table:         "idempotency_keys",
@@ -158,6 +183,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"scope", "key"}},
 	},
 	"Lane": {
 		Table:         "lanes",
@@ -167,6 +193,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"MailAddress": {
 		Table:         "mail_addresses",
@@ -176,6 +203,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name", "domain_id"}},
 	},
 	"Mailbox": {
 		Table:         "mailboxes",
@@ -185,6 +213,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"password": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name"}},
 	},
 	"Operation": {
 		Table:         "operations",
@@ -194,6 +223,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{"log_id": true, "change_id": true, "server_id": true, "backend": true, "action": true, "model": true, "object_id": true, "repr": true, "account_id": true, "snapshot": true, "state": true, "created_at": true},
 		StaffDefaults: map[string]any{"repr": operation.DefaultRepr, "state": operation.DefaultState},
+		Unique:        [][]string{},
 	},
 	"Record": {
 		Table:         "records",
@@ -203,6 +233,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Route": {
 		Table:         "routes",
@@ -212,6 +243,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"backend", "server_id"}},
 	},
 	"SSHKey": {
 		Table:         "ssh_keys",
@@ -221,6 +253,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Server": {
 		Table:         "servers",
@@ -230,6 +263,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name"}},
 	},
 	"Session": {
 		Table:         "sessions",
@@ -239,6 +273,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Setting": {
 		Table:         "settings",
@@ -248,6 +283,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name"}},
 	},
 	"SystemUser": {
 		Table:         "system_users",
@@ -257,6 +293,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"password": true},
 		StaffOnly:     map[string]bool{"is_main": true},
 		StaffDefaults: map[string]any{"is_main": systemuser.DefaultIsMain},
+		Unique:        [][]string{{"username"}},
 	},
 	"Throttle": {
 		Table:         "throttles",
@@ -266,6 +303,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"kind", "key"}},
 	},
 	"Token": {
 		Table:         "tokens",
@@ -275,6 +313,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"hash": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"hash"}},
 	},
 	"WebApp": {
 		Table:         "web_apps",
@@ -284,6 +323,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{"database_password": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"account_id", "name"}},
 	},
 	"Website": {
 		Table:         "websites",
@@ -293,6 +333,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"account_id", "name"}},
 	},
 	"WebsiteContent": {
 		Table:         "website_contents",
@@ -302,6 +343,7 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"website_id", "path"}},
 	},
 	"WebsiteDirective": {
 		Table:         "website_directives",
@@ -311,5 +353,6 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 }

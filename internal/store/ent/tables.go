@@ -271,6 +271,23 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "git_repositories",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "description", Type: field.TypeString},
+			{Name: "account_id", Type: field.TypeInt},
+			{Name: "system_user_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"system_user_id"}, RefTable: "system_users", Cascade: true},
+		},
+	},
+	{
 		Name: "histories",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},

@@ -38,6 +38,8 @@ type Tx struct {
 	Domain *DomainClient
 	// ExecutionLog is the client for interacting with the ExecutionLog builders.
 	ExecutionLog *ExecutionLogClient
+	// GitRepository is the client for interacting with the GitRepository builders.
+	GitRepository *GitRepositoryClient
 	// History is the client for interacting with the History builders.
 	History *HistoryClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -219,6 +221,7 @@ func (tx *Tx) init() {
 	tx.DatabaseUser = NewDatabaseUserClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
 	tx.ExecutionLog = NewExecutionLogClient(tx.config)
+	tx.GitRepository = NewGitRepositoryClient(tx.config)
 	tx.History = NewHistoryClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Lane = NewLaneClient(tx.config)

@@ -48,3 +48,17 @@ type VersionMixin struct{ mixin.Schema }
 func (VersionMixin) Fields() []ent.Field {
 	return []ent.Field{field.Int("version").Default(1).Positive()}
 }
+
+// API asks for the model's API shapes to be generated into
+// internal/api/models (see ../entc.go): what the API shows (every field but
+// secrets, a reference named without its _id), the create body (fields with
+// a default optional), the patch body (all but Immutable fields, the owner
+// and the version's bookkeeping) and the list with a filter per reference.
+// Sizes become maxLength and comments the fields' docs.
+type API struct {
+	// Derived fields are set by the rules alone: in no body.
+	Derived []string
+}
+
+// Name implements schema.Annotation.
+func (API) Name() string { return "API" }

@@ -153,6 +153,18 @@ func (f ExecutionLogFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ExecutionLogMutation", m)
 }
 
+// The GitRepositoryFunc type is an adapter to allow the use of ordinary
+// function as GitRepository mutator.
+type GitRepositoryFunc func(context.Context, *ent.GitRepositoryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GitRepositoryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GitRepositoryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GitRepositoryMutation", m)
+}
+
 // The HistoryFunc type is an adapter to allow the use of ordinary
 // function as History mutator.
 type HistoryFunc func(context.Context, *ent.HistoryMutation) (ent.Value, error)

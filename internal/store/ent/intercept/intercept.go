@@ -20,6 +20,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/dkimkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/domain"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/gitrepository"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/idempotencykey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
@@ -420,6 +421,33 @@ func (f TraverseExecutionLog) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ExecutionLogQuery", q)
+}
+
+// The GitRepositoryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type GitRepositoryFunc func(context.Context, *ent.GitRepositoryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f GitRepositoryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.GitRepositoryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.GitRepositoryQuery", q)
+}
+
+// The TraverseGitRepository type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseGitRepository func(context.Context, *ent.GitRepositoryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseGitRepository) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseGitRepository) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GitRepositoryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.GitRepositoryQuery", q)
 }
 
 // The HistoryFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -962,6 +990,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DomainQuery, predicate.Domain, domain.OrderOption]{typ: ent.TypeDomain, tq: q}, nil
 	case *ent.ExecutionLogQuery:
 		return &query[*ent.ExecutionLogQuery, predicate.ExecutionLog, executionlog.OrderOption]{typ: ent.TypeExecutionLog, tq: q}, nil
+	case *ent.GitRepositoryQuery:
+		return &query[*ent.GitRepositoryQuery, predicate.GitRepository, gitrepository.OrderOption]{typ: ent.TypeGitRepository, tq: q}, nil
 	case *ent.HistoryQuery:
 		return &query[*ent.HistoryQuery, predicate.History, history.OrderOption]{typ: ent.TypeHistory, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:

@@ -498,6 +498,49 @@ var (
 			},
 		},
 	}
+	// GitRepositoriesColumns holds the columns for the "git_repositories" table.
+	GitRepositoriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "description", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "system_user_id", Type: field.TypeInt},
+	}
+	// GitRepositoriesTable holds the schema information for the "git_repositories" table.
+	GitRepositoriesTable = &schema.Table{
+		Name:       "git_repositories",
+		Columns:    GitRepositoriesColumns,
+		PrimaryKey: []*schema.Column{GitRepositoriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "git_repositories_accounts_account",
+				Columns:    []*schema.Column{GitRepositoriesColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "git_repositories_system_users_system_user",
+				Columns:    []*schema.Column{GitRepositoriesColumns[7]},
+				RefColumns: []*schema.Column{SystemUsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "gitrepository_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{GitRepositoriesColumns[6]},
+			},
+			{
+				Name:    "gitrepository_system_user_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{GitRepositoriesColumns[7], GitRepositoriesColumns[4]},
+			},
+		},
+	}
 	// HistoriesColumns holds the columns for the "histories" table.
 	HistoriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1244,6 +1287,7 @@ var (
 		DatabaseUsersTable,
 		DomainsTable,
 		ExecutionLogsTable,
+		GitRepositoriesTable,
 		HistoriesTable,
 		IdempotencyKeysTable,
 		LanesTable,
@@ -1284,6 +1328,8 @@ func init() {
 	DatabaseUsersTable.ForeignKeys[0].RefTable = AccountsTable
 	DomainsTable.ForeignKeys[0].RefTable = AccountsTable
 	DomainsTable.ForeignKeys[1].RefTable = DomainsTable
+	GitRepositoriesTable.ForeignKeys[0].RefTable = AccountsTable
+	GitRepositoriesTable.ForeignKeys[1].RefTable = SystemUsersTable
 	MailAddressesTable.ForeignKeys[0].RefTable = DomainsTable
 	MailAddressesTable.ForeignKeys[1].RefTable = AccountsTable
 	MailboxesTable.ForeignKeys[0].RefTable = AccountsTable

@@ -42,6 +42,9 @@ type Domain func(*sql.Selector)
 // ExecutionLog is the predicate function for executionlog builders.
 type ExecutionLog func(*sql.Selector)
 
+// GitRepository is the predicate function for gitrepository builders.
+type GitRepository func(*sql.Selector)
+
 // History is the predicate function for history builders.
 type History func(*sql.Selector)
 
