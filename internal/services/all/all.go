@@ -8,6 +8,7 @@ import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/cronjobs"
 	_ "github.com/orchestra-panel/orchestra/internal/services/databases"
 	_ "github.com/orchestra-panel/orchestra/internal/services/dns"
+	_ "github.com/orchestra-panel/orchestra/internal/services/gitrepos"
 	_ "github.com/orchestra-panel/orchestra/internal/services/mail"
 	_ "github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
