@@ -84,7 +84,7 @@ ensure_axe() {
 # checksums of the generated code, to tell which files go generate changed
 generated_sums() {
   {
-    find internal/store/ent internal/store/migrations -type f -print0
+    find internal/store/ent internal/store/migrations internal/api/models -type f -print0
     find internal -name '*_templ.go' -print0
     local f
     for f in internal/validate/phone/metadata_gen.go; do
