@@ -178,6 +178,18 @@ runuser -u %[1]s -- mkdir /home/%[1]s/site`, owner, victim))
 		if o := res["units"].([]any)[0].(map[string]any)["output"]; o != want {
 			t.Errorf("check-paths: %q, want %q", o, want)
 		}
+		// a recursive grant and revoke over the home that holds the links:
+		// they reach the account's own files, never the links' targets (the
+		// fingerprint at the end compares /etc's and the other home's ACLs)
+		for _, mode := range []string{"grant", "revoke"} {
+			if res := action("permissions", map[string]any{"path": "/home/" + owner, "access": "rw", "mode": mode}); res["state"] != "SUCCESS" {
+				t.Errorf("%s over the home holding the links: %v", mode, res)
+			}
+			acl := sh(fmt.Sprintf("getfacl -cp /home/%s/shared/deep/g | grep -c '^user:%s:' || true", owner, web))
+			if want := map[string]string{"grant": "1\n", "revoke": "0\n"}[mode]; acl != want {
+				t.Errorf("after the %s over the home, the web user's entries on a file inside: %q", mode, acl)
+			}
+		}
 		// refused before anything is planned, with the field named
 		units = logs()
 		for _, c := range []struct {
