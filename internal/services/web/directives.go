@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"net/url"
@@ -67,7 +68,7 @@ type ErrorDocumentSettings struct {
 type ProtectionSettings struct {
 	Location string            `json:"location" maxLength:"256" doc:"The URL path protected, such as /private."`
 	Realm    string            `json:"realm" maxLength:"128" doc:"The name browsers show when they ask for the password."`
-	Users    map[string]string `json:"users" maxProperties:"100" doc:"User names and their passwords; passwords are kept only as hashes (bcrypt), which are shown instead."`
+	Users    map[string]string `json:"users" maxProperties:"100" doc:"User names and their passwords (or htpasswd hashes). Passwords are kept only as hashes and never shown: a user is shown with an empty password, and an empty one keeps the user's password."`
 }
 
 // HeadersSettings add response headers below a location.
@@ -261,8 +262,8 @@ func checkProtection(ctx context.Context, s *ProtectionSettings, errs *validate.
 			errs.Add("users", i18n.T(ctx, "%q is not a user name (letters, digits and . _ @ - only).", name))
 			return
 		}
-		if passwordHash.MatchString(pw) {
-			continue
+		if pw == "" || passwordHash.MatchString(pw) {
+			continue // kept (see keepHashes) or given as a hash
 		}
 		if msg := auth.PasswordProblem(pw, name); msg != "" {
 			errs.Add("users", i18n.T(ctx, "The password of %s %s.", name, i18n.T(ctx, msg)))
@@ -279,6 +280,31 @@ func checkProtection(ctx context.Context, s *ProtectionSettings, errs *validate.
 		}
 		s.Users[name] = "$2y$" + strings.TrimPrefix(string(h), "$2a$")
 	}
+}
+
+// keepHashes moves a protection's password hashes out of its settings into
+// the directive's secret password_hashes: the settings keep the user names,
+// each with "" (an answer, the history and a kept snapshot never hold a
+// hash). A user sent with "" keeps its password; a new one must have one.
+func keepHashes(ctx context.Context, m *ent.WebsiteDirectiveMutation, users map[string]string, s map[string]any, errs *validate.Errors) error {
+	var old map[string]string
+	if m.Op().Is(ent.OpUpdateOne) {
+		var err error
+		if old, err = m.OldPasswordHashes(ctx); err != nil {
+			return err
+		}
+	}
+	hashes, names := map[string]string{}, map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(users)) {
+		h := cmp.Or(users[name], old[name])
+		if h == "" && !errs.Has("settings.users") {
+			errs.Add("settings.users", i18n.T(ctx, "Give %s a password.", name))
+		}
+		hashes[name], names[name] = h, ""
+	}
+	s["users"] = names
+	m.SetPasswordHashes(hashes)
+	return nil
 }
 
 func checkDirective(ctx context.Context, m *ent.WebsiteDirectiveMutation) error {
@@ -310,9 +336,14 @@ func checkDirective(ctx context.Context, m *ent.WebsiteDirectiveMutation) error 
 			raw = map[string]any{}
 		}
 		maps.Copy(raw, sent)
-		s, _, err := decode(ctx, Directives, typ, raw, &errs)
+		s, v, err := decode(ctx, Directives, typ, raw, &errs)
 		if err != nil {
 			return err
+		}
+		if p, ok := v.(*ProtectionSettings); ok && s != nil {
+			if err := keepHashes(ctx, m, p.Users, s, &errs); err != nil {
+				return err
+			}
 		}
 		if s != nil {
 			stored = s

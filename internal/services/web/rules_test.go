@@ -234,20 +234,26 @@ func TestDirectiveRules(t *testing.T) {
 		wantFields(t, "a quote in a realm", add(ann, "protection", map[string]any{"realm": "a\"b", "users": map[string]string{"joe": "Long-secret-99"}}), "body.settings.realm")
 		p := add(ann, "protection", map[string]any{"location": "/private", "realm": "Team", "users": map[string]string{"joe": "Long-secret-99"}}).
 			Want(http.StatusCreated)
-		if strings.Contains(string(p.Body), "Long-secret-99") || !strings.Contains(string(p.Body), `"joe":"$2y$`) {
+		if strings.Contains(string(p.Body), "Long-secret-99") || strings.Contains(string(p.Body), "$2y$") || !strings.Contains(string(p.Body), `"joe":""`) {
 			t.Errorf("a protection shows %s", p.Body)
 		}
-		d, err := st.WebsiteDirective.Get(viewer.System(t.Context(), viewer.ChannelCLI), p.ID())
-		if err != nil || !strings.HasPrefix(d.Settings["users"].(map[string]any)["joe"].(string), "$2y$10$") {
+		sys := viewer.System(t.Context(), viewer.ChannelCLI)
+		d, err := st.WebsiteDirective.Get(sys, p.ID())
+		if err != nil || d.Settings["users"].(map[string]any)["joe"] != "" || !strings.HasPrefix(d.PasswordHashes["joe"], "$2y$10$") {
 			t.Errorf("stored users: %v %v", d, err)
 		}
-		// a change keeps the hash it is sent back
-		hash := d.Settings["users"].(map[string]any)["joe"].(string)
+		// a change keeps the password of a user sent without one, takes a
+		// hash as given, and a new user needs a password
+		hash := d.PasswordHashes["joe"]
+		wantFields(t, "a new user without a password", ann.Do("PATCH", fmt.Sprintf("/website-directives/%d", p.ID()), map[string]any{"settings": map[string]any{
+			"users": map[string]string{"joe": "", "bob": ""}}, "version": 1}), "body.settings.users")
+		apr := "$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/"
 		back := ann.Do("PATCH", fmt.Sprintf("/website-directives/%d", p.ID()), map[string]any{"settings": map[string]any{
-			"users": map[string]string{"joe": hash, "ann": "Another-secret-7"}}, "version": 1}).Want(http.StatusOK).JSON()
-		users := back["settings"].(map[string]any)["users"].(map[string]any)
-		if users["joe"] != hash || !strings.HasPrefix(users["ann"].(string), "$2y$") {
-			t.Errorf("users after a change: %v", users)
+			"users": map[string]string{"joe": "", "ann": "Another-secret-7", "cy": apr}}, "version": 1}).Want(http.StatusOK)
+		d, _ = st.WebsiteDirective.Get(sys, p.ID())
+		if strings.Contains(string(back.Body), "$2y$") || strings.Contains(string(back.Body), "$apr1$") || d.PasswordHashes["joe"] != hash ||
+			!strings.HasPrefix(d.PasswordHashes["ann"], "$2y$") || d.PasswordHashes["cy"] != apr || len(d.Settings["users"].(map[string]any)) != 3 {
+			t.Errorf("users after a change: %s; stored %v", back.Body, d.PasswordHashes)
 		}
 
 		// headers: names and one-line values

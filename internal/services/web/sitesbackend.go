@@ -625,7 +625,7 @@ func (d *daemon) apply(s *orchestration.Script, srv orchestration.Server, action
 	if len(out.htpasswd) > 0 {
 		s.Cmd("install", "-d", "-m", "0755", "--", dir)
 		for _, f := range slices.Sorted(maps.Keys(out.htpasswd)) {
-			s.WriteFile(dir+"/"+f, []byte(out.htpasswd[f]), "0644")
+			s.WriteFile(dir+"/"+f, []byte(s.Secret(out.htpasswd[f])), "0644") // hashes: masked in the stored script
 			keep = append(keep, f)
 		}
 	}
@@ -781,7 +781,7 @@ func directive(site *vhost.Site, out *siteFiles, d *ent.WebsiteDirective, includ
 			file := fmt.Sprint(d.ID)
 			var b strings.Builder
 			for _, u := range slices.Sorted(maps.Keys(v.Users)) {
-				b.WriteString(u + ":" + v.Users[u] + "\n")
+				b.WriteString(u + ":" + cmp.Or(d.PasswordHashes[u], v.Users[u]) + "\n") // a row from before password_hashes holds its hashes in settings
 			}
 			if out.htpasswd == nil {
 				out.htpasswd = map[string]string{}

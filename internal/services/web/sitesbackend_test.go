@@ -174,8 +174,15 @@ func TestSitesOverAPI(t *testing.T) {
 		b.Applied(b.directive(b.cust, id, "redirect", map[string]any{"location": "/old", "target": "https://example.com/new"}))
 		b.Applied(b.directive(b.cust, id, "proxy", map[string]any{"location": "/api", "url": upstream.URL + "/v1"}))
 		b.Applied(b.directive(b.cust, id, "error-document", map[string]any{"status": 404, "target": "/oops.html"}))
-		b.Applied(b.directive(b.cust, id, "protection", map[string]any{"location": "/private", "realm": "Staff only",
-			"users": map[string]any{"ann": "Ann-secret-42"}}))
+		prot := b.directive(b.cust, id, "protection", map[string]any{"location": "/private", "realm": "Staff only",
+			"users": map[string]any{"ann": "Ann-secret-42"}})
+		b.Applied(prot)
+		// its unit final, the hash is in the directive's own row only: in no
+		// answer, change, operation, stored script or history entry
+		d, err := st.WebsiteDirective.Get(viewer.System(t.Context(), viewer.ChannelCLI), prot.ID())
+		if found := storetest.TablesHolding(t, st, []string{d.PasswordHashes["ann"]}); err != nil || fmt.Sprint(found) != "[website_directives]" {
+			t.Errorf("the protection's hash is in %v (%v)", found, err)
+		}
 		b.Applied(b.directive(b.cust, id, "headers", map[string]any{"location": "/", "headers": map[string]any{"X-Site": "yes"}}))
 		b.Applied(b.directive(b.cust, id, "headers", map[string]any{"location": "/private", "headers": map[string]any{"X-Private": "100% \"quoted\""}}))
 		b.each(func(s server) {

@@ -30030,23 +30030,24 @@ func (m *WebsiteContentMutation) ResetEdge(name string) error {
 // WebsiteDirectiveMutation represents an operation that mutates the WebsiteDirective nodes in the graph.
 type WebsiteDirectiveMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *int
-	created_at     *time.Time
-	updated_at     *time.Time
-	version        *int
-	addversion     *int
-	_type          *string
-	settings       *map[string]interface{}
-	clearedFields  map[string]struct{}
-	website        *int
-	clearedwebsite bool
-	account        *int
-	clearedaccount bool
-	done           bool
-	oldValue       func(context.Context) (*WebsiteDirective, error)
-	predicates     []predicate.WebsiteDirective
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	version         *int
+	addversion      *int
+	_type           *string
+	settings        *map[string]interface{}
+	password_hashes *map[string]string
+	clearedFields   map[string]struct{}
+	website         *int
+	clearedwebsite  bool
+	account         *int
+	clearedaccount  bool
+	done            bool
+	oldValue        func(context.Context) (*WebsiteDirective, error)
+	predicates      []predicate.WebsiteDirective
 }
 
 var _ ent.Mutation = (*WebsiteDirectiveMutation)(nil)
@@ -30432,6 +30433,55 @@ func (m *WebsiteDirectiveMutation) ResetSettings() {
 	delete(m.clearedFields, websitedirective.FieldSettings)
 }
 
+// SetPasswordHashes sets the "password_hashes" field.
+func (m *WebsiteDirectiveMutation) SetPasswordHashes(value map[string]string) {
+	m.password_hashes = &value
+}
+
+// PasswordHashes returns the value of the "password_hashes" field in the mutation.
+func (m *WebsiteDirectiveMutation) PasswordHashes() (r map[string]string, exists bool) {
+	v := m.password_hashes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPasswordHashes returns the old "password_hashes" field's value of the WebsiteDirective entity.
+// If the WebsiteDirective object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebsiteDirectiveMutation) OldPasswordHashes(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPasswordHashes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPasswordHashes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPasswordHashes: %w", err)
+	}
+	return oldValue.PasswordHashes, nil
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (m *WebsiteDirectiveMutation) ClearPasswordHashes() {
+	m.password_hashes = nil
+	m.clearedFields[websitedirective.FieldPasswordHashes] = struct{}{}
+}
+
+// PasswordHashesCleared returns if the "password_hashes" field was cleared in this mutation.
+func (m *WebsiteDirectiveMutation) PasswordHashesCleared() bool {
+	_, ok := m.clearedFields[websitedirective.FieldPasswordHashes]
+	return ok
+}
+
+// ResetPasswordHashes resets all changes to the "password_hashes" field.
+func (m *WebsiteDirectiveMutation) ResetPasswordHashes() {
+	m.password_hashes = nil
+	delete(m.clearedFields, websitedirective.FieldPasswordHashes)
+}
+
 // ClearWebsite clears the "website" edge to the Website entity.
 func (m *WebsiteDirectiveMutation) ClearWebsite() {
 	m.clearedwebsite = true
@@ -30520,7 +30570,7 @@ func (m *WebsiteDirectiveMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebsiteDirectiveMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, websitedirective.FieldCreatedAt)
 	}
@@ -30541,6 +30591,9 @@ func (m *WebsiteDirectiveMutation) Fields() []string {
 	}
 	if m.settings != nil {
 		fields = append(fields, websitedirective.FieldSettings)
+	}
+	if m.password_hashes != nil {
+		fields = append(fields, websitedirective.FieldPasswordHashes)
 	}
 	return fields
 }
@@ -30564,6 +30617,8 @@ func (m *WebsiteDirectiveMutation) Field(name string) (ent.Value, bool) {
 		return m.GetType()
 	case websitedirective.FieldSettings:
 		return m.Settings()
+	case websitedirective.FieldPasswordHashes:
+		return m.PasswordHashes()
 	}
 	return nil, false
 }
@@ -30587,6 +30642,8 @@ func (m *WebsiteDirectiveMutation) OldField(ctx context.Context, name string) (e
 		return m.OldType(ctx)
 	case websitedirective.FieldSettings:
 		return m.OldSettings(ctx)
+	case websitedirective.FieldPasswordHashes:
+		return m.OldPasswordHashes(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebsiteDirective field %s", name)
 }
@@ -30645,6 +30702,13 @@ func (m *WebsiteDirectiveMutation) SetField(name string, value ent.Value) error 
 		}
 		m.SetSettings(v)
 		return nil
+	case websitedirective.FieldPasswordHashes:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPasswordHashes(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebsiteDirective field %s", name)
 }
@@ -30693,6 +30757,9 @@ func (m *WebsiteDirectiveMutation) ClearedFields() []string {
 	if m.FieldCleared(websitedirective.FieldSettings) {
 		fields = append(fields, websitedirective.FieldSettings)
 	}
+	if m.FieldCleared(websitedirective.FieldPasswordHashes) {
+		fields = append(fields, websitedirective.FieldPasswordHashes)
+	}
 	return fields
 }
 
@@ -30709,6 +30776,9 @@ func (m *WebsiteDirectiveMutation) ClearField(name string) error {
 	switch name {
 	case websitedirective.FieldSettings:
 		m.ClearSettings()
+		return nil
+	case websitedirective.FieldPasswordHashes:
+		m.ClearPasswordHashes()
 		return nil
 	}
 	return fmt.Errorf("unknown WebsiteDirective nullable field %s", name)
@@ -30738,6 +30808,9 @@ func (m *WebsiteDirectiveMutation) ResetField(name string) error {
 		return nil
 	case websitedirective.FieldSettings:
 		m.ResetSettings()
+		return nil
+	case websitedirective.FieldPasswordHashes:
+		m.ResetPasswordHashes()
 		return nil
 	}
 	return fmt.Errorf("unknown WebsiteDirective field %s", name)

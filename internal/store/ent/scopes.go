@@ -350,7 +350,7 @@ var Meta = map[string]TypeMeta{
 		Owner:         "account_id",
 		Repr:          "type",
 		Audit:         true,
-		Secret:        map[string]bool{},
+		Secret:        map[string]bool{"password_hashes": true},
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{},

@@ -588,6 +588,7 @@ var Tables = []*Table{
 			{Name: "version", Type: field.TypeInt},
 			{Name: "type", Type: field.TypeString},
 			{Name: "settings", Type: field.TypeJSON},
+			{Name: "password_hashes", Type: field.TypeJSON},
 			{Name: "website_id", Type: field.TypeInt},
 			{Name: "account_id", Type: field.TypeInt},
 		},

@@ -34,6 +34,8 @@ type WebsiteDirective struct {
 	Type string `json:"type,omitempty"`
 	// Settings holds the value of the "settings" field.
 	Settings map[string]interface{} `json:"settings,omitempty"`
+	// PasswordHashes holds the value of the "password_hashes" field.
+	PasswordHashes map[string]string `json:"-"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the WebsiteDirectiveQuery when eager-loading is set.
 	Edges        WebsiteDirectiveEdges `json:"edges"`
@@ -78,7 +80,7 @@ func (*WebsiteDirective) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case websitedirective.FieldSettings:
+		case websitedirective.FieldSettings, websitedirective.FieldPasswordHashes:
 			values[i] = new([]byte)
 		case websitedirective.FieldID, websitedirective.FieldVersion, websitedirective.FieldWebsiteID, websitedirective.FieldAccountID:
 			values[i] = new(sql.NullInt64)
@@ -151,6 +153,14 @@ func (_m *WebsiteDirective) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field settings: %w", err)
 				}
 			}
+		case websitedirective.FieldPasswordHashes:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field password_hashes", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.PasswordHashes); err != nil {
+					return fmt.Errorf("unmarshal field password_hashes: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -217,6 +227,8 @@ func (_m *WebsiteDirective) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("settings=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Settings))
+	builder.WriteString(", ")
+	builder.WriteString("password_hashes=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -90,6 +90,12 @@ func (_c *WebsiteDirectiveCreate) SetSettings(v map[string]interface{}) *Website
 	return _c
 }
 
+// SetPasswordHashes sets the "password_hashes" field.
+func (_c *WebsiteDirectiveCreate) SetPasswordHashes(v map[string]string) *WebsiteDirectiveCreate {
+	_c.mutation.SetPasswordHashes(v)
+	return _c
+}
+
 // SetWebsite sets the "website" edge to the Website entity.
 func (_c *WebsiteDirectiveCreate) SetWebsite(v *Website) *WebsiteDirectiveCreate {
 	return _c.SetWebsiteID(v.ID)
@@ -231,6 +237,10 @@ func (_c *WebsiteDirectiveCreate) createSpec() (*WebsiteDirective, *sqlgraph.Cre
 	if value, ok := _c.mutation.Settings(); ok {
 		_spec.SetField(websitedirective.FieldSettings, field.TypeJSON, value)
 		_node.Settings = value
+	}
+	if value, ok := _c.mutation.PasswordHashes(); ok {
+		_spec.SetField(websitedirective.FieldPasswordHashes, field.TypeJSON, value)
+		_node.PasswordHashes = value
 	}
 	if nodes := _c.mutation.WebsiteIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -402,6 +412,24 @@ func (u *WebsiteDirectiveUpsert) ClearSettings() *WebsiteDirectiveUpsert {
 	return u
 }
 
+// SetPasswordHashes sets the "password_hashes" field.
+func (u *WebsiteDirectiveUpsert) SetPasswordHashes(v map[string]string) *WebsiteDirectiveUpsert {
+	u.Set(websitedirective.FieldPasswordHashes, v)
+	return u
+}
+
+// UpdatePasswordHashes sets the "password_hashes" field to the value that was provided on create.
+func (u *WebsiteDirectiveUpsert) UpdatePasswordHashes() *WebsiteDirectiveUpsert {
+	u.SetExcluded(websitedirective.FieldPasswordHashes)
+	return u
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (u *WebsiteDirectiveUpsert) ClearPasswordHashes() *WebsiteDirectiveUpsert {
+	u.SetNull(websitedirective.FieldPasswordHashes)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -542,6 +570,27 @@ func (u *WebsiteDirectiveUpsertOne) UpdateSettings() *WebsiteDirectiveUpsertOne 
 func (u *WebsiteDirectiveUpsertOne) ClearSettings() *WebsiteDirectiveUpsertOne {
 	return u.Update(func(s *WebsiteDirectiveUpsert) {
 		s.ClearSettings()
+	})
+}
+
+// SetPasswordHashes sets the "password_hashes" field.
+func (u *WebsiteDirectiveUpsertOne) SetPasswordHashes(v map[string]string) *WebsiteDirectiveUpsertOne {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.SetPasswordHashes(v)
+	})
+}
+
+// UpdatePasswordHashes sets the "password_hashes" field to the value that was provided on create.
+func (u *WebsiteDirectiveUpsertOne) UpdatePasswordHashes() *WebsiteDirectiveUpsertOne {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.UpdatePasswordHashes()
+	})
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (u *WebsiteDirectiveUpsertOne) ClearPasswordHashes() *WebsiteDirectiveUpsertOne {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.ClearPasswordHashes()
 	})
 }
 
@@ -851,6 +900,27 @@ func (u *WebsiteDirectiveUpsertBulk) UpdateSettings() *WebsiteDirectiveUpsertBul
 func (u *WebsiteDirectiveUpsertBulk) ClearSettings() *WebsiteDirectiveUpsertBulk {
 	return u.Update(func(s *WebsiteDirectiveUpsert) {
 		s.ClearSettings()
+	})
+}
+
+// SetPasswordHashes sets the "password_hashes" field.
+func (u *WebsiteDirectiveUpsertBulk) SetPasswordHashes(v map[string]string) *WebsiteDirectiveUpsertBulk {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.SetPasswordHashes(v)
+	})
+}
+
+// UpdatePasswordHashes sets the "password_hashes" field to the value that was provided on create.
+func (u *WebsiteDirectiveUpsertBulk) UpdatePasswordHashes() *WebsiteDirectiveUpsertBulk {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.UpdatePasswordHashes()
+	})
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (u *WebsiteDirectiveUpsertBulk) ClearPasswordHashes() *WebsiteDirectiveUpsertBulk {
+	return u.Update(func(s *WebsiteDirectiveUpsert) {
+		s.ClearPasswordHashes()
 	})
 }
 

@@ -112,6 +112,18 @@ func (_u *WebsiteDirectiveUpdate) ClearSettings() *WebsiteDirectiveUpdate {
 	return _u
 }
 
+// SetPasswordHashes sets the "password_hashes" field.
+func (_u *WebsiteDirectiveUpdate) SetPasswordHashes(v map[string]string) *WebsiteDirectiveUpdate {
+	_u.mutation.SetPasswordHashes(v)
+	return _u
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (_u *WebsiteDirectiveUpdate) ClearPasswordHashes() *WebsiteDirectiveUpdate {
+	_u.mutation.ClearPasswordHashes()
+	return _u
+}
+
 // SetWebsite sets the "website" edge to the Website entity.
 func (_u *WebsiteDirectiveUpdate) SetWebsite(v *Website) *WebsiteDirectiveUpdate {
 	return _u.SetWebsiteID(v.ID)
@@ -231,6 +243,12 @@ func (_u *WebsiteDirectiveUpdate) sqlSave(ctx context.Context) (_node int, err e
 	}
 	if _u.mutation.SettingsCleared() {
 		_spec.ClearField(websitedirective.FieldSettings, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.PasswordHashes(); ok {
+		_spec.SetField(websitedirective.FieldPasswordHashes, field.TypeJSON, value)
+	}
+	if _u.mutation.PasswordHashesCleared() {
+		_spec.ClearField(websitedirective.FieldPasswordHashes, field.TypeJSON)
 	}
 	if _u.mutation.WebsiteCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -393,6 +411,18 @@ func (_u *WebsiteDirectiveUpdateOne) ClearSettings() *WebsiteDirectiveUpdateOne 
 	return _u
 }
 
+// SetPasswordHashes sets the "password_hashes" field.
+func (_u *WebsiteDirectiveUpdateOne) SetPasswordHashes(v map[string]string) *WebsiteDirectiveUpdateOne {
+	_u.mutation.SetPasswordHashes(v)
+	return _u
+}
+
+// ClearPasswordHashes clears the value of the "password_hashes" field.
+func (_u *WebsiteDirectiveUpdateOne) ClearPasswordHashes() *WebsiteDirectiveUpdateOne {
+	_u.mutation.ClearPasswordHashes()
+	return _u
+}
+
 // SetWebsite sets the "website" edge to the Website entity.
 func (_u *WebsiteDirectiveUpdateOne) SetWebsite(v *Website) *WebsiteDirectiveUpdateOne {
 	return _u.SetWebsiteID(v.ID)
@@ -542,6 +572,12 @@ func (_u *WebsiteDirectiveUpdateOne) sqlSave(ctx context.Context) (_node *Websit
 	}
 	if _u.mutation.SettingsCleared() {
 		_spec.ClearField(websitedirective.FieldSettings, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.PasswordHashes(); ok {
+		_spec.SetField(websitedirective.FieldPasswordHashes, field.TypeJSON, value)
+	}
+	if _u.mutation.PasswordHashesCleared() {
+		_spec.ClearField(websitedirective.FieldPasswordHashes, field.TypeJSON)
 	}
 	if _u.mutation.WebsiteCleared() {
 		edge := &sqlgraph.EdgeSpec{

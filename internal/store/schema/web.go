@@ -157,6 +157,10 @@ func (WebsiteDirective) Fields() []ent.Field {
 		field.Int("account_id"),
 		field.String("type").MaxRuneLen(32),
 		field.JSON("settings", map[string]any{}).Optional(),
+		// password_hashes are a protection's users' hashes (bcrypt…), kept
+		// out of its settings: secret, so in no answer, history entry or
+		// snapshot that outlives its unit.
+		field.JSON("password_hashes", map[string]string{}).Optional().Sensitive(),
 	}
 }
 

@@ -1163,6 +1163,7 @@ var (
 		{Name: "version", Type: field.TypeInt, Default: 1},
 		{Name: "type", Type: field.TypeString, Size: 32},
 		{Name: "settings", Type: field.TypeJSON, Nullable: true},
+		{Name: "password_hashes", Type: field.TypeJSON, Nullable: true},
 		{Name: "website_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -1174,13 +1175,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "website_directives_websites_website",
-				Columns:    []*schema.Column{WebsiteDirectivesColumns[6]},
+				Columns:    []*schema.Column{WebsiteDirectivesColumns[7]},
 				RefColumns: []*schema.Column{WebsitesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "website_directives_accounts_account",
-				Columns:    []*schema.Column{WebsiteDirectivesColumns[7]},
+				Columns:    []*schema.Column{WebsiteDirectivesColumns[8]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -1189,12 +1190,12 @@ var (
 			{
 				Name:    "websitedirective_website_id",
 				Unique:  false,
-				Columns: []*schema.Column{WebsiteDirectivesColumns[6]},
+				Columns: []*schema.Column{WebsiteDirectivesColumns[7]},
 			},
 			{
 				Name:    "websitedirective_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{WebsiteDirectivesColumns[7]},
+				Columns: []*schema.Column{WebsiteDirectivesColumns[8]},
 			},
 		},
 	}

@@ -28,6 +28,8 @@ const (
 	FieldType = "type"
 	// FieldSettings holds the string denoting the settings field in the database.
 	FieldSettings = "settings"
+	// FieldPasswordHashes holds the string denoting the password_hashes field in the database.
+	FieldPasswordHashes = "password_hashes"
 	// EdgeWebsite holds the string denoting the website edge name in mutations.
 	EdgeWebsite = "website"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
@@ -60,6 +62,7 @@ var Columns = []string{
 	FieldAccountID,
 	FieldType,
 	FieldSettings,
+	FieldPasswordHashes,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

@@ -320,6 +320,16 @@ func SettingsNotNil() predicate.WebsiteDirective {
 	return predicate.WebsiteDirective(sql.FieldNotNull(FieldSettings))
 }
 
+// PasswordHashesIsNil applies the IsNil predicate on the "password_hashes" field.
+func PasswordHashesIsNil() predicate.WebsiteDirective {
+	return predicate.WebsiteDirective(sql.FieldIsNull(FieldPasswordHashes))
+}
+
+// PasswordHashesNotNil applies the NotNil predicate on the "password_hashes" field.
+func PasswordHashesNotNil() predicate.WebsiteDirective {
+	return predicate.WebsiteDirective(sql.FieldNotNull(FieldPasswordHashes))
+}
+
 // HasWebsite applies the HasEdge predicate on the "website" edge.
 func HasWebsite() predicate.WebsiteDirective {
 	return predicate.WebsiteDirective(func(s *sql.Selector) {
