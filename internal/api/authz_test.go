@@ -432,6 +432,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 				}
 			}
+			// and so do B's objects named in a create's body, one reference
+			// at a time (the others stay B's: both answers name them)
+			for _, o := range ops {
+				for _, c := range v.cs {
+					if c.create == nil || c.create.OperationID != o.id {
+						continue
+					}
+					body := o.body(t, v).(map[string]any)
+					delete(body, "account")
+					for f, model := range refs(v.cs, c, exampleBody(c.create)) { // before resolve: the example's numbers
+						none := maps.Clone(body)
+						if _, many := body[f].([]int); many {
+							none[f] = []int{missing}
+						} else {
+							none[f] = missing
+						}
+						theirs, gone := asA.Do(o.method, o.path, body), asA.Do(o.method, o.path, none)
+						// B's id in both (another reference of B's may have the same)
+						if d := answerDiff(withWord(theirs, v.ids[model]), withWord(withWord(gone, missing), v.ids[model]), "ID", "ID"); d != "" {
+							t.Errorf("%s %s as A with %s of B's: unlike a missing one: %s", o.method, o.path, f, d)
+						}
+					}
+				}
+			}
 		})
 
 		t.Run("superuser", func(t *testing.T) {
@@ -475,6 +499,14 @@ func checkOwnResults(t *testing.T, o operation, r *resp, own int) {
 			t.Errorf("%s %s as A lists an object of account %v: %v", o.method, o.path, owner, obj)
 		}
 	}
+}
+
+// withWord is r with the number id written ID where it stands as a word in
+// the body (not in 127.0.0.1 nor /v1/).
+func withWord(r *resp, id int) *resp {
+	c := *r
+	c.Body = regexp.MustCompile(`(^|[\s\[,:])`+strconv.Itoa(id)+`(\D|$)`).ReplaceAll(r.Body, []byte("${1}ID${2}"))
+	return &c
 }
 
 // answerDiff compares two answers to the same request on two paths: their
