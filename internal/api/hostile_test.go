@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -30,6 +31,13 @@ func TestHostileBodies(t *testing.T) {
 		admin := e.Login("admin", adminPassword)
 		_, _, v := newVictim(t, e, admin)
 		as := e.TokenFor(admin, 1)
+		nested := map[string]bool{}
+		defer func() {
+			// the examples hold objects (a directive's settings, a zone's records): they are tried
+			if !nested["settings.location"] || !nested["records[0].value"] {
+				t.Errorf("nested fields tried: %v", slices.Sorted(maps.Keys(nested)))
+			}
+		}()
 		for _, o := range operations(t, e) {
 			if o.method == "GET" || o.method == "DELETE" {
 				continue
@@ -53,13 +61,25 @@ func TestHostileBodies(t *testing.T) {
 			}
 			sort.Strings(names)
 			u := o.url(t, v)
+			// and each field of an object the body holds (settings, a
+			// user), of the first of a list of objects (records), by path
+			for _, f := range slices.Clone(names) {
+				switch x := base[f].(type) {
+				case map[string]any:
+					for k := range x {
+						names, nested[f+"."+k] = append(names, f+"."+k), true
+					}
+				case []any:
+					if m, ok := firstObject(x); ok {
+						for k := range m {
+							names, nested[f+"[0]."+k] = append(names, f+"[0]."+k), true
+						}
+					}
+				}
+			}
 			for _, f := range names {
 				for _, hv := range hostileValues {
-					body := map[string]any{}
-					for k, x := range base {
-						body[k] = x
-					}
-					body[f] = hv
+					body := withValue(base, f, hv)
 					if _, ok := base["version"]; ok {
 						if r := as.Do("GET", u, nil); r.Status == http.StatusOK {
 							body["version"] = r.JSON()["version"]
@@ -72,6 +92,39 @@ func TestHostileBodies(t *testing.T) {
 			}
 		}
 	})
+}
+
+// firstObject is the first of a list, when it is an object.
+func firstObject(list []any) (map[string]any, bool) {
+	if len(list) == 0 {
+		return nil, false
+	}
+	m, ok := list[0].(map[string]any)
+	return m, ok
+}
+
+// withValue is a copy of base with the field at path (name, name.key or
+// name[0].key) set to v; what it copies on the way is copied, not shared.
+func withValue(base map[string]any, path string, v any) map[string]any {
+	body := maps.Clone(base)
+	top, key, nested := strings.Cut(path, ".")
+	if !nested {
+		body[path] = v
+		return body
+	}
+	if list, ok := strings.CutSuffix(top, "[0]"); ok {
+		l := slices.Clone(body[list].([]any))
+		first, _ := firstObject(l)
+		first = maps.Clone(first)
+		first[key] = v
+		l[0] = first
+		body[list] = l
+		return body
+	}
+	m := maps.Clone(body[top].(map[string]any))
+	m[key] = v
+	body[top] = m
+	return body
 }
 
 // schemaFields are the top-level properties of o's request body schema.
