@@ -46,7 +46,7 @@ func check(ctx context.Context, tx *ent.Tx, action string, o orchestration.Objec
 	case ActionCheckPaths:
 		var lines []string
 		for _, l := range strings.Split(args["paths"], "\n") {
-			if l = strings.TrimSpace(l); l != "" {
+			if l != "" { // as typed: a space is part of a name
 				lines = append(lines, l)
 			}
 		}

@@ -2,6 +2,7 @@ package systemusers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/validate"
@@ -213,6 +215,15 @@ func operations(s *api.Server) {
 			Paths []string `json:"paths" minItems:"1" maxItems:"100"`
 		}
 	}) (*struct{ Body api.ActionResult }, error) {
+		var errs validate.Errors
+		for i, p := range in.Body.Paths {
+			if strings.ContainsAny(p, "\r\n") { // the action's argument holds one path per line
+				errs.Add(fmt.Sprintf("paths[%d]", i), i18n.T(ctx, "Enter this on one line."))
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return nil, api.Fail(ctx, err)
+		}
 		return s.Action(ctx, "SystemUser", in.ID, in.Prefer, Backend, ActionCheckPaths,
 			map[string]string{"paths": strings.Join(in.Body.Paths, "\n")})
 	})

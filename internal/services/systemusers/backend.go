@@ -243,7 +243,7 @@ func applyCustom(s *orchestration.Script, action string, o orchestration.Object,
 		s.Raw(`runuser -u "$user" -- bash -c 'if [[ -e $2/$3 || -L $2/$3 ]]; then echo "$3 exists: left as it is"; else ln -s -- "$1" "$2/$3"; fi' link "$target" "$home" "$name"`)
 	case ActionCheckPaths:
 		for _, p := range strings.Split(args["paths"], "\n") {
-			if p = strings.TrimSpace(p); p == "" {
+			if p == "" {
 				continue
 			}
 			base, err := within(p)
