@@ -340,6 +340,13 @@ func TestDatabasesOverAPI(t *testing.T) {
 			st.DatabaseUser.GetX(viewer.System(context.Background(), viewer.ChannelSystem), paID).Password || !databases.ValidHash("postgresql", got) {
 			t.Errorf("the server's verifier %q is not the one stored", got)
 		}
+		// the units final, both hashes (the MySQL one, the SCRAM verifier)
+		// are in the users' own rows only: in no change, operation, stored
+		// script, history entry or answer kept for a replay
+		scram := st.DatabaseUser.GetX(viewer.System(context.Background(), viewer.ChannelSystem), paID).Password
+		if found := storetest.TablesHolding(t, st, []string{hash, scram}); fmt.Sprint(found) != "[database_users]" {
+			t.Errorf("the password hashes are in %v", found)
+		}
 		if err := bed.pgLogin(pa, pwA+"x", db, "SELECT 1"); err == nil {
 			// the shared server trusts 127.0.0.1: TestSCRAMLogin proves the
 			// verifiers against a server that checks them
