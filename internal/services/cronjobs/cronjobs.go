@@ -5,10 +5,9 @@ package cronjobs
 import (
 	"cmp"
 	"context"
-	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/orchestra-panel/orchestra/internal/crontab"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
@@ -111,28 +110,6 @@ func loginShell(sh string) bool { return sh != systemusers.ShellNone && sh != sy
 
 // scheduleOK reports whether s is a schedule Debian's cron takes.
 func scheduleOK(s string) bool {
-	f := strings.Fields(s)
-	if len(f) == 1 {
-		return slices.Contains([]string{"@reboot", "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}, f[0])
-	}
-	if len(f) != 5 {
-		return false
-	}
-	limits := [5][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
-	names := [5][]string{3: strings.Fields("jan feb mar apr may jun jul aug sep oct nov dec"), 4: strings.Fields("sun mon tue wed thu fri sat")}
-	value := func(i int, v string) bool {
-		n, err := strconv.Atoi(v)
-		return err == nil && n >= limits[i][0] && n <= limits[i][1] || slices.Contains(names[i], strings.ToLower(v))
-	}
-	for i, field := range f {
-		for item := range strings.SplitSeq(field, ",") {
-			span, step, stepped := strings.Cut(item, "/")
-			lo, hi, ranged := strings.Cut(span, "-")
-			if n, err := strconv.Atoi(step); stepped && (err != nil || n < 1 || n > limits[i][1] || span != "*" && !ranged) ||
-				span != "*" && (!value(i, lo) || ranged && !value(i, hi)) {
-				return false
-			}
-		}
-	}
-	return true
+	_, err := crontab.Parse(s)
+	return err == nil
 }
