@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -29,6 +30,7 @@ import (
 // Family is the kinds one model's `type` can take.
 type Family struct {
 	name    string
+	model   string // the ent type whose settings column holds the kinds' settings
 	enabled settings.Handle[[]string]
 	reg     huma.Registry // the kinds' schemas, for validation
 
@@ -77,6 +79,49 @@ func NewFamily(name, setting string) *Family {
 			return nil
 		}))
 	return f
+}
+
+var (
+	familiesMu sync.Mutex
+	families   = map[string]*Family{}
+)
+
+// Of records model (an ent type name) as the one whose settings column
+// holds f's settings, for what goes through every model's settings (the
+// hostile-input coverage check); it returns f.
+func (f *Family) Of(model string) *Family {
+	familiesMu.Lock()
+	defer familiesMu.Unlock()
+	f.model, families[model] = model, f
+	return f
+}
+
+// For returns the family of model's settings, or nil.
+func For(model string) *Family {
+	familiesMu.Lock()
+	defer familiesMu.Unlock()
+	return families[model]
+}
+
+// TextSettings are the JSON names of the settings that hold text (a
+// string, or a list or map of them) in any of f's kinds, sorted.
+func (f *Family) TextSettings() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	seen := map[string]bool{}
+	for _, k := range f.kinds {
+		for i := range k.typ.NumField() {
+			sf := k.typ.Field(i)
+			t := sf.Type
+			if t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			if name, _, _ := strings.Cut(sf.Tag.Get("json"), ","); t.Kind() == reflect.String && name != "" && name != "-" {
+				seen[name] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Register adds k to f. It panics on a bad or taken name, or settings that

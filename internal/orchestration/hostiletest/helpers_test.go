@@ -26,6 +26,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/orchestra-panel/orchestra/internal/kinds"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
@@ -81,7 +82,14 @@ func stringFields(model string) []string {
 		}
 		var out []string
 		for _, c := range t.Columns {
-			if c.Type == field.TypeString {
+			switch {
+			case c.Type == field.TypeString:
+				out = append(out, c.Name)
+			case c.Type == field.TypeJSON && c.Name == "settings" && kinds.For(model) != nil:
+				for _, k := range kinds.For(model).TextSettings() { // each kind's text, by name
+					out = append(out, "settings."+k)
+				}
+			case c.Type == field.TypeJSON:
 				out = append(out, c.Name)
 			}
 		}

@@ -24,18 +24,25 @@ import (
 // webAppsSuite drives the web app backends (folders, PHP-FPM pools, uWSGI
 // vassals) on the web test bed, one pool per app: apps whose names, types
 // and the settings the backends write (public and writable folders, a
-// link's target, a module, a time zone, functions) are the seeds. What the
-// rules accept is on the server byte for byte: the folder of that name,
-// the public and writable folders (the execution user's ACL on the
-// latter), the link's text, the vassal's module line, the pool's time zone
-// and disabled functions; each kind's app has its folder, link, pool or
-// vassal. The rules' documented form: a name without surrounding space.
-// Then every app is deleted, and nothing of them is left.
+// link's target, a module, a time zone, functions disabled and enabled,
+// PHP's limits, a PHP or Python version) are the seeds, and values the
+// rules take. What the rules accept is on the server byte for byte: the
+// folder of that name, the public and writable folders (the execution
+// user's ACL on the latter), the link's text, the vassal's module line, the
+// pool's time zone, limits (memory_limit, upload_max_filesize,
+// post_max_size) and disabled functions (WEBAPPS_PHP_DISABLED_FUNCTIONS
+// less one enabled); a PHP version's pool in that version's pool folder,
+// listening in its socket folder, a Python version's vassal with its
+// plugin; each kind's app has its folder, link, pool or vassal. The rules'
+// documented forms: a name without surrounding space, post_max_size raised
+// to upload_max_filesize. Then every app is deleted, and nothing of them
+// is left.
 var webAppsSuite = suite{
 	name:     "webapps",
 	backends: []string{web.AppBackend, web.PHPFPMBackend, web.UWSGIBackend},
 	fields: map[string][]string{"WebApp": {"name", "type", "settings.public_root", "settings.writable", "settings.target",
-		"settings.module", "settings.date_timezone", "settings.disable_functions"}},
+		"settings.module", "settings.date_timezone", "settings.disable_functions", "settings.enable_functions",
+		"settings.memory_limit", "settings.post_max_size", "settings.upload_max_filesize", "settings.version"}},
 	run: runWebApps,
 }
 
@@ -111,6 +118,47 @@ for u in %[1]s %[8]s; do pkill -KILL -u "$u"; userdel -r "$u"; done 2>/dev/null;
 	poolFile := func(a *ent.WebApp) string {
 		return wb.PHPFPMPools() + "/" + web.PoolName("app", main, a.Name, "8.2") + ".conf"
 	}
+	vassalFile := func(a *ent.WebApp) string { return wb.UWSGIVassals() + "/" + web.VassalName(main, a.Name) + ".ini" }
+	// a limit of PHP's (memory_limit, upload_max_filesize, post_max_size)
+	// is the pool's php_admin_value of that name
+	limit := func(name, v string) {
+		key := "WebApp.settings." + name
+		if a := add(key, v, web.AppPHP, map[string]any{name: v}, next()); a != nil {
+			want(key, "grep -qxF "+q(`php_admin_value[`+name+`] = "`+stored(a, name)+`"`)+" "+q(poolFile(a)))
+		}
+	}
+	// a function enabled is missing from the pool's disabled ones, which are
+	// WEBAPPS_PHP_DISABLED_FUNCTIONS' others, in their order
+	enable := func(v string) {
+		if a := add("WebApp.settings.enable_functions", v, web.AppPHP, map[string]any{"enable_functions": []string{v}}, next()); a != nil {
+			fn := stored(a, "enable_functions")
+			off := slices.DeleteFunc(slices.Clone(web.DisabledFunctions.Get()), func(f string) bool { return f == fn })
+			want("WebApp.settings.enable_functions", "grep -qxF "+q(`php_admin_value[disable_functions] = "`+strings.Join(off, ",")+`"`)+
+				" "+q(poolFile(a)))
+		}
+	}
+	// a PHP app's version is the folder its pool is in and the folder of
+	// its socket (the server's WEB_PHPFPM_POOLS and WEB_PHPFPM_SOCKETS of
+	// that version); a Python app's, its vassal's plugin
+	version := func(typ, v string) {
+		settings := map[string]any{"version": v}
+		if typ == web.AppPython {
+			settings["processes"] = 1
+		}
+		a := add("WebApp.settings.version", v, typ, settings, next())
+		if a == nil {
+			return
+		}
+		ver := stored(a, "version")
+		if typ == web.AppPython {
+			want("WebApp.settings.version", "grep -qxF "+q("plugins = python"+strings.ReplaceAll(ver, ".", ""))+" "+q(vassalFile(a)))
+			return
+		}
+		of := func(setting string) string { return strings.ReplaceAll(set[setting], "%(version)s", ver) }
+		name := web.PoolName("app", main, a.Name, ver)
+		want("WebApp.settings.version", "grep -qxF "+q("listen = "+of("WEB_PHPFPM_SOCKETS")+"/"+name+".sock")+" "+
+			q(of("WEB_PHPFPM_POOLS")+"/"+name+".conf"))
+	}
 	for _, s := range seeds(canary) {
 		if a := add("WebApp.name", s, web.AppStatic, map[string]any{}, s); a != nil {
 			if a.Name != strings.TrimSpace(s) {
@@ -144,6 +192,31 @@ for u in %[1]s %[8]s; do pkill -KILL -u "$u"; userdel -r "$u"; done 2>/dev/null;
 		if a := add("WebApp.settings.disable_functions", s, web.AppPHP, map[string]any{"disable_functions": []string{s}}, next()); a != nil {
 			want("WebApp.settings.disable_functions", "grep -qF "+q(`php_admin_value[disable_functions] = "`+stored(a, "disable_functions")+`,`)+
 				" "+q(poolFile(a)))
+		}
+		enable(s)
+		for _, name := range []string{"memory_limit", "upload_max_filesize", "post_max_size"} {
+			limit(name, s)
+		}
+		version(web.AppPHP, s)
+		version(web.AppPython, s)
+	}
+	// values the rules take, and near misses of the versions offered
+	for _, fn := range []string{"exec", "shell_exec", "str_rot13"} {
+		enable(fn)
+	}
+	for _, v := range []string{"1M", "064M", "999M"} {
+		for _, name := range []string{"memory_limit", "upload_max_filesize", "post_max_size"} {
+			limit(name, v)
+		}
+	}
+	for _, kind := range []struct {
+		typ     string
+		offered []string
+	}{{web.AppPHP, web.PHPVersions.Get()}, {web.AppPython, web.PythonVersions.Get()}} {
+		for _, v := range kind.offered {
+			for _, v := range []string{v, " " + v, v + "\n", v + ".0", "v" + v} {
+				version(kind.typ, v)
+			}
 		}
 	}
 	// each kind, as a type

@@ -2,7 +2,11 @@ package hostiletest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,18 +23,23 @@ import (
 
 // websitesSuite drives the nginx and Apache site backends on the web test
 // bed: websites whose names and protocols, contents whose paths, and
-// directives whose types, redirect targets, header values and realms are
-// the seeds. What the rules accept is checked as a visitor meets it on
-// both servers: the site's file by its name, its protocol's port, the
-// app at the path, the Location, header and realm byte for byte as
-// stored. Staff's include text is configuration, not data: the servers'
-// checks judge it (see the site backends' tests).
+// directives whose types, locations, redirect targets, proxy URLs,
+// header values, realms, protected users' names and passwords are the
+// seeds. What the rules accept is checked as a visitor meets it on both
+// servers: the site's file by its name, its protocol's port, the app at
+// the path, the redirect at the location, the Location, header and realm
+// byte for byte as stored, the proxy's URL as stored in the site's file
+// and its upstream reached, a user logging in with the password, its
+// htpasswd line name:hash as password_hashes holds it. Staff's include
+// text is configuration, not data: the servers' checks judge it (see the
+// site backends' tests).
 var websitesSuite = suite{
 	name:     "websites",
 	backends: []string{web.NginxBackend, web.ApacheBackend},
 	fields: map[string][]string{"Website": {"name", "protocol"}, "WebsiteContent": {"path"},
-		"WebsiteDirective": {"type", "settings.target", "settings.headers", "settings.realm"},
-		"Certificate":      {"certificate"}},
+		"WebsiteDirective": {"type", "settings.location", "settings.target", "settings.url", "settings.headers", "settings.realm",
+			"settings.users", "password_hashes"},
+		"Certificate": {"certificate"}},
 	run: runWebsites,
 }
 
@@ -39,6 +48,8 @@ func init() {
 	skipped["WebApp.name"] = "a web app's name is the web app backends' (their suite); the site backends apply WebApp changes of settings only"
 	skipped["WebApp.type"] = "as WebApp.name"
 	skipped["WebApp.database_password"] = "no one sets it: the rules make it for a WordPress app (the web app backends write it into wp-config.php, masked)"
+	skipped["WebsiteDirective.settings.text"] = "staff's include text is configuration, not data: the servers' checks judge it (see the site backends' tests)"
+	skipped["Website.domains"] = "ids of the account's domains, looked up by the rules; the names they give are the DNS service's"
 }
 
 func runWebsites(t *testing.T, st *store.Store, r *recorder) {
@@ -58,7 +69,7 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 	t.Cleanup(func() {
 		// the sites go before the certificate and the user
 		if accID != 0 {
-			run(t, pool, target, fmt.Sprintf("rm -f %s/%d-* %s/%d-* %s/nginx/orchestra/certs/%[2]d-* %[5]s/apache/orchestra/certs/%[2]d-*",
+			run(t, pool, target, fmt.Sprintf("rm -f %s/%d-* %s/%d-* %s/nginx/orchestra/certs/%[2]d-* %[5]s/apache/orchestra/certs/%[2]d-*; rm -rf %[5]s/nginx/orchestra/htpasswd/%[2]d-* %[5]s/apache/orchestra/htpasswd/%[2]d-*",
 				wb.NginxSites(), accID, wb.ApacheSites(), accID, wb.Dir))
 			if err := wb.ReloadNginx(); err != nil {
 				t.Error(err)
@@ -107,6 +118,22 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		t.Fatal(err)
 	}
 	hubHost := fmt.Sprintf("h%d.%s", n, dom)
+	// the redirects whose locations are the seeds have a site of their
+	// own: one at / would take over the hub
+	var locs *ent.Website
+	locsDomain := domain()
+	if err := st.Tx(cust, func(ctx context.Context, tx *ent.Tx) (err error) {
+		locs, err = tx.Website.Create().SetName("locs").SetDomains([]int{locsDomain}).Save(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	locsHost := fmt.Sprintf("h%d.%s", n, dom)
+	// a proxy's upstream, which says the path it was asked for
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		fmt.Fprintf(w, "upstream saw %s", req.RequestURI)
+	}))
+	t.Cleanup(upstream.Close)
 	type site struct {
 		key string
 		s   *ent.Website
@@ -128,18 +155,26 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 	}
 	var contents []content
 	type directive struct {
-		key string
-		d   *ent.WebsiteDirective
+		key  string
+		host string // its site's
+		d    *ent.WebsiteDirective
 	}
 	var directives []directive
-	addDirective := func(ctx context.Context, key, typ string, settings map[string]any, value string, blame ...string) {
+	// addDirectiveTo returns the fields a refusal named (nil: saved)
+	addDirectiveTo := func(ctx context.Context, w *ent.Website, host, key, typ string, settings map[string]any, value string, blame ...string) []string {
 		var d *ent.WebsiteDirective
-		if r.write(ctx, key, value, blame, func(ctx context.Context, tx *ent.Tx) (err error) {
-			d, err = tx.WebsiteDirective.Create().SetWebsiteID(hub.ID).SetType(typ).SetSettings(settings).Save(ctx)
+		named := r.write(ctx, key, value, blame, func(ctx context.Context, tx *ent.Tx) (err error) {
+			d, err = tx.WebsiteDirective.Create().SetWebsiteID(w.ID).SetType(typ).SetSettings(settings).Save(ctx)
 			return err
-		}) == nil {
-			directives = append(directives, directive{key, d})
+		})
+		if named == nil {
+			directives = append(directives, directive{key, host, d})
 		}
+		return named
+	}
+	passwords := map[int]string{} // a protection's password sent, by directive
+	addDirective := func(ctx context.Context, key, typ string, settings map[string]any, value string, blame ...string) []string {
+		return addDirectiveTo(ctx, hub, hubHost, key, typ, settings, value, blame...)
 	}
 	// an uploaded chain, as text and behind a valid one; a site presents
 	// the one the rules accept
@@ -190,6 +225,30 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		addDirective(cust, "WebsiteDirective.settings.headers", web.DirHeaders, map[string]any{"location": loc + "h", "headers": map[string]any{"X-Hostile": s}}, s, "settings.headers")
 		addDirective(cust, "WebsiteDirective.settings.realm", web.DirProtection, map[string]any{"location": loc + "p", "realm": s,
 			"users": map[string]any{"ann": "Hostile-pass-42"}}, s, "settings.realm")
+		addDirectiveTo(cust, locs, locsHost, "WebsiteDirective.settings.location", web.DirRedirect, map[string]any{"location": "/" + s,
+			"target": fmt.Sprintf("https://example.com/loc%d", i)}, s, "settings.location")
+		addDirective(cust, "WebsiteDirective.settings.url", web.DirProxy, map[string]any{"location": loc + "u", "url": upstream.URL + "/" + s}, s, "settings.url")
+		addDirective(cust, "WebsiteDirective.settings.users", web.DirProtection, map[string]any{"location": loc + "n", "realm": "r",
+			"users": map[string]any{s: "Hostile-pass-42"}}, s, "settings.users")
+		// a password is sent in settings.users and kept, hashed, in
+		// password_hashes: one the rules refuse (naming settings.users) is
+		// refused for password_hashes too
+		for j, pw := range []string{s, "Pw-42-" + s} {
+			named := addDirective(cust, "WebsiteDirective.password_hashes", web.DirProtection, map[string]any{"location": fmt.Sprintf("%sw%d", loc, j),
+				"realm": "r", "users": map[string]any{"ann": pw}}, pw, "settings.users")
+			if named == nil {
+				// the rules hash the password as the settings hold it,
+				// through JSON as a request's body: invalid UTF-8 is U+FFFD
+				b, _ := json.Marshal(pw)
+				var held string
+				if err := json.Unmarshal(b, &held); err != nil {
+					t.Fatal(err)
+				}
+				passwords[directives[len(directives)-1].d.ID] = held
+			} else if slices.Equal(named, []string{"settings.users"}) {
+				r.get("WebsiteDirective.password_hashes").refused++
+			}
+		}
 	}
 	r.queued = r.changes()
 	for _, typ := range []string{web.DirRedirect, web.DirHeaders} { // the valid types, as types
@@ -258,6 +317,56 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		loc, _ := d.d.Settings["location"].(string)
 		var ok bool
 		switch d.key {
+		case "WebsiteDirective.settings.location":
+			// the stored location is a path of [/.A-Za-z0-9_-]: as it is in a URL
+			want, _ := d.d.Settings["target"].(string)
+			ok = all(get("http", d.host, loc), func(resp *webtest.Response) bool {
+				return resp.Header.Get("Location") != "" && strings.TrimRight(resp.Header.Get("Location"), "/") == strings.TrimRight(want, "/")
+			})
+		case "WebsiteDirective.settings.url":
+			// in the site's files as stored (the servers add the slash
+			// after which a request's rest follows), and the upstream asked
+			// for that path
+			u, _ := d.d.Settings["url"].(string)
+			want := `"` + strings.TrimSuffix(u, "/") + `/"`
+			file := web.SiteName(accID, hub.Name) + ".conf"
+			ok = true
+			for _, dir := range []string{wb.NginxSites(), wb.ApacheSites()} {
+				if !strings.Contains(run(t, pool, target, "cat "+dir+"/"+file), want) {
+					t.Errorf("%s/%s does not hold the proxy URL %s", dir, file, want)
+					ok = false
+				}
+			}
+			path := strings.TrimSuffix(strings.TrimPrefix(u, upstream.URL), "/") + "/"
+			ok = ok && all(get("http", hubHost, loc+"/"), func(resp *webtest.Response) bool {
+				return resp.Status == 200 && resp.Body == "upstream saw "+path
+			})
+		case "WebsiteDirective.settings.users", "WebsiteDirective.password_hashes":
+			// each user logs in with the password sent, and the htpasswd
+			// files hold name:hash as password_hashes does
+			var lines []string
+			for name, hash := range d.d.PasswordHashes {
+				lines = append(lines, name+":"+hash)
+				if _, shown := d.d.Settings["users"].(map[string]any)[name]; !shown {
+					t.Errorf("%s: user %q not in the settings %v", d.key, name, d.d.Settings["users"])
+				}
+			}
+			user, pw := "ann", passwords[d.d.ID]
+			if d.key == "WebsiteDirective.settings.users" {
+				for name := range d.d.PasswordHashes {
+					user = name
+				}
+				pw = "Hostile-pass-42"
+			}
+			ok = len(lines) == 1 && all(get("http", hubHost, loc+"/"), func(resp *webtest.Response) bool { return resp.Status == 401 }) &&
+				all(get("http", hubHost, loc+"/", user, pw), func(resp *webtest.Response) bool { return resp.Status != 401 })
+			for _, files := range []string{"nginx", "apache"} {
+				got := run(t, pool, target, fmt.Sprintf("cat %s/%s/orchestra/htpasswd/%s/%d", wb.Dir, files, web.SiteName(accID, hub.Name), d.d.ID))
+				if got != strings.Join(lines, "\n")+"\n" {
+					t.Errorf("%s: %s's htpasswd file %q, the store's %q", d.key, files, got, lines)
+					ok = false
+				}
+			}
 		case "WebsiteDirective.type":
 			switch d.d.Type {
 			case web.DirRedirect:

@@ -16,7 +16,7 @@ import (
 )
 
 // AppTypes are the kinds of web app (WEBAPPS_TYPES offers a subset).
-var AppTypes = kinds.NewFamily("web app", "WEBAPPS_TYPES")
+var AppTypes = kinds.NewFamily("web app", "WEBAPPS_TYPES").Of("WebApp")
 
 // decode is f.Decode, its mistakes added to errs (every one at once,
 // named settings.<field>).

@@ -27,7 +27,7 @@ import (
 
 // Directives are the kinds of website directive (WEBSITES_DIRECTIVES
 // offers a subset).
-var Directives = kinds.NewFamily("website directive", "WEBSITES_DIRECTIVES")
+var Directives = kinds.NewFamily("website directive", "WEBSITES_DIRECTIVES").Of("WebsiteDirective")
 
 // Kinds of directive.
 const (
