@@ -283,7 +283,9 @@ func snapshot(t *testing.T, st *store.Store, admin *client, v victim) string {
 		}
 		var theirs []any
 		for _, x := range admin.Do("GET", c.path+"?page_size=500", nil).Want(http.StatusOK).JSON()["results"].([]any) {
-			if x.(map[string]any)["account"] == float64(v.account) {
+			obj := x.(map[string]any)
+			staffs := ent.Meta[c.p.Type].Owner == "" // B's is the victim object
+			if !staffs && obj["account"] == float64(v.account) || staffs && obj["id"] == float64(v.ids[name]) {
 				theirs = append(theirs, x)
 			}
 		}
@@ -340,6 +342,23 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
 		v.made = append(v.made, strings.TrimPrefix(c.path, "/"))
 		v.titles[c.p.Name], _ = r.JSON()[c.p.Title].(string)
+	}
+	// staff's declared models (resources): one a superuser makes from the
+	// create example, its name and title prefixed by "b"
+	for _, name := range slices.Sorted(maps.Keys(v.cs)) {
+		c := v.cs[name]
+		if c.create == nil || !c.p.Staff || ent.Meta[c.p.Type].Owner != "" || coreObjects[strings.TrimPrefix(c.path, "/")] != nil {
+			continue
+		}
+		body := exampleBody(c.create)
+		resolve(body, refs(v.cs, c, body), v.ids)
+		for _, k := range []string{c.p.Title, "name"} {
+			if s, ok := body[k].(string); ok {
+				body[k] = "b" + s
+			}
+		}
+		id := admin.Do("POST", c.path, body).Want(http.StatusCreated).ID()
+		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
 	}
 	// models whose objects the panel makes (no create operation: a mail
 	// domain's DKIM key): B's first one, which the writes above made; they

@@ -84,8 +84,12 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 			typ = "bool"
 		case field.TypeTime:
 			typ, m.TimeImport = "time.Time", true
+		case field.TypeJSON:
+			if typ = f.Type.String(); typ != "[]string" && typ != "[]int" {
+				return m, fmt.Errorf("field %s: the API annotation takes JSON lists of strings or ints, not %s", f.Name, typ)
+			}
 		default:
-			return m, fmt.Errorf("field %s: the API annotation takes strings, ints, bools and times", f.Name)
+			return m, fmt.Errorf("field %s: the API annotation takes strings, ints, bools, times and lists", f.Name)
 		}
 		json := f.Name
 		if f.IsEdgeField() {
@@ -124,6 +128,8 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 		switch {
 		case f.Name == owner:
 			c.Type, c.Tags = "int", fmt.Sprintf(`json:"%s,omitempty" doc:"Your own when omitted (staff must name one)." ent:"%s,omitzero"`, json, f.Name)
+		case strings.HasPrefix(typ, "[]"):
+			c.Tags = fmt.Sprintf(`json:"%s,omitempty" %s`, json, strings.Join(tags, " "))
 		case f.Optional || f.Default:
 			c.Type, c.Tags = "*"+typ, fmt.Sprintf(`json:"%s,omitempty" %s`, json, strings.Join(tags, " "))
 		default:

@@ -57,3 +57,74 @@ func DeclareGitRepository(m GitRepositoryModel) {
 	m.Client = func(c *ent.Client) api.Client[ent.GitRepository, *ent.GitRepositoryQuery] { return c.GitRepository }
 	api.Declare(m)
 }
+
+// Resource is a resource as the API shows it.
+type Resource struct {
+	ID                int       `json:"id"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Version           int       `json:"version"`
+	Name              string    `json:"name"`
+	Label             string    `json:"label"`
+	Model             string    `json:"model"`
+	Aggregation       string    `json:"aggregation"`
+	Unit              string    `json:"unit"`
+	Scale             string    `json:"scale"`
+	OnDemand          bool      `json:"on_demand"`
+	DefaultAllocation *int      `json:"default_allocation"`
+	Monitors          []string  `json:"monitors"`
+	Schedule          string    `json:"schedule"`
+	OnExceed          string    `json:"on_exceed"`
+	IsActive          bool      `json:"is_active"`
+}
+
+// ResourceCreate is the body that creates a resource.
+type ResourceCreate struct {
+	Name              string   `json:"name" maxLength:"32" doc:"Short name, as backends and billing name it: disk, traffic."`
+	Label             string   `json:"label" maxLength:"256" doc:"What people read: Disk space."`
+	Model             string   `json:"model" maxLength:"64" doc:"What it measures: a service model (SystemUser, Mailbox, Database, Website…) or Account."`
+	Aggregation       *string  `json:"aggregation,omitempty" maxLength:"16" doc:"How samples become usage: last, monthly-sum, monthly-avg or last-10-days-avg."`
+	Unit              *string  `json:"unit,omitempty" maxLength:"16" doc:"The unit usage and allocations are in: GB, MB, messages."`
+	Scale             *string  `json:"scale,omitempty" maxLength:"64" doc:"What samples are divided by to be in the unit, as an expression: 10**9 turns bytes into GB."`
+	OnDemand          *bool    `json:"on_demand,omitempty" doc:"Measured only when someone asks, not on a schedule; it has no allocation."`
+	DefaultAllocation *int     `json:"default_allocation,omitempty" doc:"What each object is allocated unless changed."`
+	Monitors          []string `json:"monitors,omitempty" doc:"The monitor backends that measure it."`
+	Schedule          *string  `json:"schedule,omitempty" maxLength:"64" doc:"When it is measured, as five crontab fields (0 * * * *: hourly); empty: never on its own."`
+	OnExceed          *string  `json:"on_exceed,omitempty" maxLength:"16" doc:"What happens when an object uses more than it is allocated: nothing, alert or disable."`
+	IsActive          *bool    `json:"is_active,omitempty" doc:"An inactive resource is not measured."`
+}
+
+// ResourcePatch is the body that changes a resource: what it leaves out stays.
+type ResourcePatch struct {
+	Name              *string   `json:"name,omitempty" maxLength:"32" doc:"Short name, as backends and billing name it: disk, traffic."`
+	Label             *string   `json:"label,omitempty" maxLength:"256" doc:"What people read: Disk space."`
+	Aggregation       *string   `json:"aggregation,omitempty" maxLength:"16" doc:"How samples become usage: last, monthly-sum, monthly-avg or last-10-days-avg."`
+	Unit              *string   `json:"unit,omitempty" maxLength:"16" doc:"The unit usage and allocations are in: GB, MB, messages."`
+	Scale             *string   `json:"scale,omitempty" maxLength:"64" doc:"What samples are divided by to be in the unit, as an expression: 10**9 turns bytes into GB."`
+	OnDemand          *bool     `json:"on_demand,omitempty" doc:"Measured only when someone asks, not on a schedule; it has no allocation."`
+	DefaultAllocation *int      `json:"default_allocation,omitempty" doc:"What each object is allocated unless changed."`
+	Monitors          *[]string `json:"monitors,omitempty" doc:"The monitor backends that measure it."`
+	Schedule          *string   `json:"schedule,omitempty" maxLength:"64" doc:"When it is measured, as five crontab fields (0 * * * *: hourly); empty: never on its own."`
+	OnExceed          *string   `json:"on_exceed,omitempty" maxLength:"16" doc:"What happens when an object uses more than it is allocated: nothing, alert or disable."`
+	IsActive          *bool     `json:"is_active,omitempty" doc:"An inactive resource is not measured."`
+	Version           *int      `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// ResourceList is the list's query: a page, and a filter per reference.
+type ResourceList struct {
+	api.ListParams
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l ResourceList) Filters() []any {
+	return []any{}
+}
+
+// ResourceModel is the declaration of the resource model with its generated shapes.
+type ResourceModel = api.Model[ent.Resource, *ent.ResourceQuery, Resource, ResourceCreate, ResourcePatch, ResourceList]
+
+// DeclareResource declares m, reading and writing through the client's Resource.
+func DeclareResource(m ResourceModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Resource, *ent.ResourceQuery] { return c.Resource }
+	api.Declare(m)
+}

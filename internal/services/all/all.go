@@ -10,6 +10,7 @@ import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/dns"
 	_ "github.com/orchestra-panel/orchestra/internal/services/gitrepos"
 	_ "github.com/orchestra-panel/orchestra/internal/services/mail"
+	_ "github.com/orchestra-panel/orchestra/internal/services/resources"
 	_ "github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	_ "github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	_ "github.com/orchestra-panel/orchestra/internal/services/web"

@@ -23,8 +23,8 @@ func sample(object int, when string, value int64) Sample {
 func TestAggregations(t *testing.T) {
 	for _, c := range []struct {
 		name, aggregation, now string
-		samples            []Sample
-		want               string
+		samples                []Sample
+		want                   string
 	}{
 		{"last: each object's latest, summed", "last", "2026-03-15 00:00",
 			[]Sample{sample(1, "2026-03-03 00:00", 30), sample(1, "2026-03-01 00:00", 10), sample(2, "2026-03-02 00:00", 5)}, "35"},

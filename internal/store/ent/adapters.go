@@ -25,9 +25,12 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
@@ -607,6 +610,34 @@ func (c *MailboxClient) NewUpdate(id, version int) Saver[Mailbox] {
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
+func (c *MonitorSampleCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *MonitorSampleUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *MonitorSampleClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MonitorSampleQuery {
+	q := c.Query().Where(predicate.MonitorSample(where))
+	for _, o := range order {
+		q = q.Order(monitorsample.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *MonitorSampleClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(monitorsample.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *MonitorSampleClient) NewCreate() Saver[MonitorSample] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *MonitorSampleClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
 func (c *OperationCreate) Generic() ent.Mutation { return c.mutation }
 
 // Generic returns the update's mutation as an ent.Mutation.
@@ -664,6 +695,74 @@ func (c *RecordClient) Remove(ctx context.Context, id int) error { return c.Dele
 // nothing (not found) when the object is at another version.
 func (c *RecordClient) NewUpdate(id, version int) Saver[Record] {
 	return c.UpdateOneID(id).Where(record.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *ResourceCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *ResourceUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *ResourceClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ResourceQuery {
+	q := c.Query().Where(predicate.Resource(where))
+	for _, o := range order {
+		q = q.Order(resource.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *ResourceClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(resource.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *ResourceClient) NewCreate() Saver[Resource] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *ResourceClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *ResourceClient) NewUpdate(id, version int) Saver[Resource] {
+	return c.UpdateOneID(id).Where(resource.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *ResourceDataCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *ResourceDataUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *ResourceDataClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ResourceDataQuery {
+	q := c.Query().Where(predicate.ResourceData(where))
+	for _, o := range order {
+		q = q.Order(resourcedata.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *ResourceDataClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(resourcedata.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *ResourceDataClient) NewCreate() Saver[ResourceData] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *ResourceDataClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *ResourceDataClient) NewUpdate(id, version int) Saver[ResourceData] {
+	return c.UpdateOneID(id).Where(resourcedata.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

@@ -31,8 +31,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
@@ -88,10 +91,16 @@ type Client struct {
 	MailAddress *MailAddressClient
 	// Mailbox is the client for interacting with the Mailbox builders.
 	Mailbox *MailboxClient
+	// MonitorSample is the client for interacting with the MonitorSample builders.
+	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
 	// Record is the client for interacting with the Record builders.
 	Record *RecordClient
+	// Resource is the client for interacting with the Resource builders.
+	Resource *ResourceClient
+	// ResourceData is the client for interacting with the ResourceData builders.
+	ResourceData *ResourceDataClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
 	// SSHKey is the client for interacting with the SSHKey builders.
@@ -144,8 +153,11 @@ func (c *Client) init() {
 	c.Lane = NewLaneClient(c.config)
 	c.MailAddress = NewMailAddressClient(c.config)
 	c.Mailbox = NewMailboxClient(c.config)
+	c.MonitorSample = NewMonitorSampleClient(c.config)
 	c.Operation = NewOperationClient(c.config)
 	c.Record = NewRecordClient(c.config)
+	c.Resource = NewResourceClient(c.config)
+	c.ResourceData = NewResourceDataClient(c.config)
 	c.Route = NewRouteClient(c.config)
 	c.SSHKey = NewSSHKeyClient(c.config)
 	c.Server = NewServerClient(c.config)
@@ -268,8 +280,11 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Lane:             NewLaneClient(cfg),
 		MailAddress:      NewMailAddressClient(cfg),
 		Mailbox:          NewMailboxClient(cfg),
+		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
 		Record:           NewRecordClient(cfg),
+		Resource:         NewResourceClient(cfg),
+		ResourceData:     NewResourceDataClient(cfg),
 		Route:            NewRouteClient(cfg),
 		SSHKey:           NewSSHKeyClient(cfg),
 		Server:           NewServerClient(cfg),
@@ -319,8 +334,11 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Lane:             NewLaneClient(cfg),
 		MailAddress:      NewMailAddressClient(cfg),
 		Mailbox:          NewMailboxClient(cfg),
+		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
 		Record:           NewRecordClient(cfg),
+		Resource:         NewResourceClient(cfg),
+		ResourceData:     NewResourceDataClient(cfg),
 		Route:            NewRouteClient(cfg),
 		SSHKey:           NewSSHKeyClient(cfg),
 		Server:           NewServerClient(cfg),
@@ -365,9 +383,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
 		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
-		c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting,
-		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
-		c.WebsiteDirective,
+		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
+		c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -380,9 +398,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
 		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
-		c.Operation, c.Record, c.Route, c.SSHKey, c.Server, c.Session, c.Setting,
-		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
-		c.WebsiteDirective,
+		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
+		c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -427,10 +445,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MailAddress.mutate(ctx, m)
 	case *MailboxMutation:
 		return c.Mailbox.mutate(ctx, m)
+	case *MonitorSampleMutation:
+		return c.MonitorSample.mutate(ctx, m)
 	case *OperationMutation:
 		return c.Operation.mutate(ctx, m)
 	case *RecordMutation:
 		return c.Record.mutate(ctx, m)
+	case *ResourceMutation:
+		return c.Resource.mutate(ctx, m)
+	case *ResourceDataMutation:
+		return c.ResourceData.mutate(ctx, m)
 	case *RouteMutation:
 		return c.Route.mutate(ctx, m)
 	case *SSHKeyMutation:
@@ -3366,6 +3390,139 @@ func (c *MailboxClient) mutate(ctx context.Context, m *MailboxMutation) (Value, 
 	}
 }
 
+// MonitorSampleClient is a client for the MonitorSample schema.
+type MonitorSampleClient struct {
+	config
+}
+
+// NewMonitorSampleClient returns a client for the MonitorSample from the given config.
+func NewMonitorSampleClient(c config) *MonitorSampleClient {
+	return &MonitorSampleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `monitorsample.Hooks(f(g(h())))`.
+func (c *MonitorSampleClient) Use(hooks ...Hook) {
+	c.hooks.MonitorSample = append(c.hooks.MonitorSample, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `monitorsample.Intercept(f(g(h())))`.
+func (c *MonitorSampleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MonitorSample = append(c.inters.MonitorSample, interceptors...)
+}
+
+// Create returns a builder for creating a MonitorSample entity.
+func (c *MonitorSampleClient) Create() *MonitorSampleCreate {
+	mutation := newMonitorSampleMutation(c.config, OpCreate)
+	return &MonitorSampleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MonitorSample entities.
+func (c *MonitorSampleClient) CreateBulk(builders ...*MonitorSampleCreate) *MonitorSampleCreateBulk {
+	return &MonitorSampleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MonitorSampleClient) MapCreateBulk(slice any, setFunc func(*MonitorSampleCreate, int)) *MonitorSampleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MonitorSampleCreateBulk{err: fmt.Errorf("calling to MonitorSampleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MonitorSampleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MonitorSampleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MonitorSample.
+func (c *MonitorSampleClient) Update() *MonitorSampleUpdate {
+	mutation := newMonitorSampleMutation(c.config, OpUpdate)
+	return &MonitorSampleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MonitorSampleClient) UpdateOne(_m *MonitorSample) *MonitorSampleUpdateOne {
+	mutation := newMonitorSampleMutation(c.config, OpUpdateOne, withMonitorSample(_m))
+	return &MonitorSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MonitorSampleClient) UpdateOneID(id int) *MonitorSampleUpdateOne {
+	mutation := newMonitorSampleMutation(c.config, OpUpdateOne, withMonitorSampleID(id))
+	return &MonitorSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MonitorSample.
+func (c *MonitorSampleClient) Delete() *MonitorSampleDelete {
+	mutation := newMonitorSampleMutation(c.config, OpDelete)
+	return &MonitorSampleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MonitorSampleClient) DeleteOne(_m *MonitorSample) *MonitorSampleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MonitorSampleClient) DeleteOneID(id int) *MonitorSampleDeleteOne {
+	builder := c.Delete().Where(monitorsample.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MonitorSampleDeleteOne{builder}
+}
+
+// Query returns a query builder for MonitorSample.
+func (c *MonitorSampleClient) Query() *MonitorSampleQuery {
+	return &MonitorSampleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMonitorSample},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MonitorSample entity by its id.
+func (c *MonitorSampleClient) Get(ctx context.Context, id int) (*MonitorSample, error) {
+	return c.Query().Where(monitorsample.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MonitorSampleClient) GetX(ctx context.Context, id int) *MonitorSample {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MonitorSampleClient) Hooks() []Hook {
+	return c.hooks.MonitorSample
+}
+
+// Interceptors returns the client interceptors.
+func (c *MonitorSampleClient) Interceptors() []Interceptor {
+	return c.inters.MonitorSample
+}
+
+func (c *MonitorSampleClient) mutate(ctx context.Context, m *MonitorSampleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MonitorSampleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MonitorSampleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MonitorSampleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MonitorSampleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MonitorSample mutation op: %q", m.Op())
+	}
+}
+
 // OperationClient is a client for the Operation schema.
 type OperationClient struct {
 	config
@@ -3661,6 +3818,304 @@ func (c *RecordClient) mutate(ctx context.Context, m *RecordMutation) (Value, er
 		return (&RecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Record mutation op: %q", m.Op())
+	}
+}
+
+// ResourceClient is a client for the Resource schema.
+type ResourceClient struct {
+	config
+}
+
+// NewResourceClient returns a client for the Resource from the given config.
+func NewResourceClient(c config) *ResourceClient {
+	return &ResourceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `resource.Hooks(f(g(h())))`.
+func (c *ResourceClient) Use(hooks ...Hook) {
+	c.hooks.Resource = append(c.hooks.Resource, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `resource.Intercept(f(g(h())))`.
+func (c *ResourceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Resource = append(c.inters.Resource, interceptors...)
+}
+
+// Create returns a builder for creating a Resource entity.
+func (c *ResourceClient) Create() *ResourceCreate {
+	mutation := newResourceMutation(c.config, OpCreate)
+	return &ResourceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Resource entities.
+func (c *ResourceClient) CreateBulk(builders ...*ResourceCreate) *ResourceCreateBulk {
+	return &ResourceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ResourceClient) MapCreateBulk(slice any, setFunc func(*ResourceCreate, int)) *ResourceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ResourceCreateBulk{err: fmt.Errorf("calling to ResourceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ResourceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ResourceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Resource.
+func (c *ResourceClient) Update() *ResourceUpdate {
+	mutation := newResourceMutation(c.config, OpUpdate)
+	return &ResourceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ResourceClient) UpdateOne(_m *Resource) *ResourceUpdateOne {
+	mutation := newResourceMutation(c.config, OpUpdateOne, withResource(_m))
+	return &ResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ResourceClient) UpdateOneID(id int) *ResourceUpdateOne {
+	mutation := newResourceMutation(c.config, OpUpdateOne, withResourceID(id))
+	return &ResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Resource.
+func (c *ResourceClient) Delete() *ResourceDelete {
+	mutation := newResourceMutation(c.config, OpDelete)
+	return &ResourceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ResourceClient) DeleteOne(_m *Resource) *ResourceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ResourceClient) DeleteOneID(id int) *ResourceDeleteOne {
+	builder := c.Delete().Where(resource.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ResourceDeleteOne{builder}
+}
+
+// Query returns a query builder for Resource.
+func (c *ResourceClient) Query() *ResourceQuery {
+	return &ResourceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeResource},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Resource entity by its id.
+func (c *ResourceClient) Get(ctx context.Context, id int) (*Resource, error) {
+	return c.Query().Where(resource.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ResourceClient) GetX(ctx context.Context, id int) *Resource {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ResourceClient) Hooks() []Hook {
+	return c.hooks.Resource
+}
+
+// Interceptors returns the client interceptors.
+func (c *ResourceClient) Interceptors() []Interceptor {
+	return c.inters.Resource
+}
+
+func (c *ResourceClient) mutate(ctx context.Context, m *ResourceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ResourceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ResourceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ResourceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ResourceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Resource mutation op: %q", m.Op())
+	}
+}
+
+// ResourceDataClient is a client for the ResourceData schema.
+type ResourceDataClient struct {
+	config
+}
+
+// NewResourceDataClient returns a client for the ResourceData from the given config.
+func NewResourceDataClient(c config) *ResourceDataClient {
+	return &ResourceDataClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `resourcedata.Hooks(f(g(h())))`.
+func (c *ResourceDataClient) Use(hooks ...Hook) {
+	c.hooks.ResourceData = append(c.hooks.ResourceData, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `resourcedata.Intercept(f(g(h())))`.
+func (c *ResourceDataClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ResourceData = append(c.inters.ResourceData, interceptors...)
+}
+
+// Create returns a builder for creating a ResourceData entity.
+func (c *ResourceDataClient) Create() *ResourceDataCreate {
+	mutation := newResourceDataMutation(c.config, OpCreate)
+	return &ResourceDataCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ResourceData entities.
+func (c *ResourceDataClient) CreateBulk(builders ...*ResourceDataCreate) *ResourceDataCreateBulk {
+	return &ResourceDataCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ResourceDataClient) MapCreateBulk(slice any, setFunc func(*ResourceDataCreate, int)) *ResourceDataCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ResourceDataCreateBulk{err: fmt.Errorf("calling to ResourceDataClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ResourceDataCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ResourceDataCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ResourceData.
+func (c *ResourceDataClient) Update() *ResourceDataUpdate {
+	mutation := newResourceDataMutation(c.config, OpUpdate)
+	return &ResourceDataUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ResourceDataClient) UpdateOne(_m *ResourceData) *ResourceDataUpdateOne {
+	mutation := newResourceDataMutation(c.config, OpUpdateOne, withResourceData(_m))
+	return &ResourceDataUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ResourceDataClient) UpdateOneID(id int) *ResourceDataUpdateOne {
+	mutation := newResourceDataMutation(c.config, OpUpdateOne, withResourceDataID(id))
+	return &ResourceDataUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ResourceData.
+func (c *ResourceDataClient) Delete() *ResourceDataDelete {
+	mutation := newResourceDataMutation(c.config, OpDelete)
+	return &ResourceDataDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ResourceDataClient) DeleteOne(_m *ResourceData) *ResourceDataDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ResourceDataClient) DeleteOneID(id int) *ResourceDataDeleteOne {
+	builder := c.Delete().Where(resourcedata.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ResourceDataDeleteOne{builder}
+}
+
+// Query returns a query builder for ResourceData.
+func (c *ResourceDataClient) Query() *ResourceDataQuery {
+	return &ResourceDataQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeResourceData},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ResourceData entity by its id.
+func (c *ResourceDataClient) Get(ctx context.Context, id int) (*ResourceData, error) {
+	return c.Query().Where(resourcedata.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ResourceDataClient) GetX(ctx context.Context, id int) *ResourceData {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryResource queries the resource edge of a ResourceData.
+func (c *ResourceDataClient) QueryResource(_m *ResourceData) *ResourceQuery {
+	query := (&ResourceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(resourcedata.Table, resourcedata.FieldID, id),
+			sqlgraph.To(resource.Table, resource.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, resourcedata.ResourceTable, resourcedata.ResourceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a ResourceData.
+func (c *ResourceDataClient) QueryAccount(_m *ResourceData) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(resourcedata.Table, resourcedata.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, resourcedata.AccountTable, resourcedata.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ResourceDataClient) Hooks() []Hook {
+	return c.hooks.ResourceData
+}
+
+// Interceptors returns the client interceptors.
+func (c *ResourceDataClient) Interceptors() []Interceptor {
+	return c.inters.ResourceData
+}
+
+func (c *ResourceDataClient) mutate(ctx context.Context, m *ResourceDataMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ResourceDataCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ResourceDataUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ResourceDataUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ResourceDataDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ResourceData mutation op: %q", m.Op())
 	}
 }
 
@@ -5569,16 +6024,17 @@ type (
 	hooks struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
 		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
-		IdempotencyKey, Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey,
-		Server, Session, Setting, SystemUser, Throttle, Token, WebApp, Website,
-		WebsiteContent, WebsiteDirective []ent.Hook
+		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
+		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, SystemUser,
+		Throttle, Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Hook
 	}
 	inters struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
 		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
-		IdempotencyKey, Lane, MailAddress, Mailbox, Operation, Record, Route, SSHKey,
-		Server, Session, Setting, SystemUser, Throttle, Token, WebApp, Website,
-		WebsiteContent, WebsiteDirective []ent.Interceptor
+		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
+		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, SystemUser,
+		Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Interceptor
 	}
 )
 

@@ -30,8 +30,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
@@ -122,8 +125,11 @@ func checkColumn(t, c string) error {
 			lane.Table:             lane.ValidColumn,
 			mailaddress.Table:      mailaddress.ValidColumn,
 			mailbox.Table:          mailbox.ValidColumn,
+			monitorsample.Table:    monitorsample.ValidColumn,
 			operation.Table:        operation.ValidColumn,
 			record.Table:           record.ValidColumn,
+			resource.Table:         resource.ValidColumn,
+			resourcedata.Table:     resourcedata.ValidColumn,
 			route.Table:            route.ValidColumn,
 			sshkey.Table:           sshkey.ValidColumn,
 			server.Table:           server.ValidColumn,

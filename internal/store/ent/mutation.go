@@ -30,9 +30,12 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
@@ -45,6 +48,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/website"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitecontent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/websitedirective"
+	"github.com/shopspring/decimal"
 )
 
 const (
@@ -74,8 +78,11 @@ const (
 	TypeLane             = "Lane"
 	TypeMailAddress      = "MailAddress"
 	TypeMailbox          = "Mailbox"
+	TypeMonitorSample    = "MonitorSample"
 	TypeOperation        = "Operation"
 	TypeRecord           = "Record"
+	TypeResource         = "Resource"
+	TypeResourceData     = "ResourceData"
 	TypeRoute            = "Route"
 	TypeSSHKey           = "SSHKey"
 	TypeServer           = "Server"
@@ -18916,6 +18923,606 @@ func (m *MailboxMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Mailbox edge %s", name)
 }
 
+// MonitorSampleMutation represents an operation that mutates the MonitorSample nodes in the graph.
+type MonitorSampleMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	monitor       *string
+	object_id     *int
+	addobject_id  *int
+	created_at    *time.Time
+	value         *decimal.Decimal
+	state         *decimal.Decimal
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*MonitorSample, error)
+	predicates    []predicate.MonitorSample
+}
+
+var _ ent.Mutation = (*MonitorSampleMutation)(nil)
+
+// monitorsampleOption allows management of the mutation configuration using functional options.
+type monitorsampleOption func(*MonitorSampleMutation)
+
+// newMonitorSampleMutation creates new mutation for the MonitorSample entity.
+func newMonitorSampleMutation(c config, op Op, opts ...monitorsampleOption) *MonitorSampleMutation {
+	m := &MonitorSampleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMonitorSample,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMonitorSampleID sets the ID field of the mutation.
+func withMonitorSampleID(id int) monitorsampleOption {
+	return func(m *MonitorSampleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MonitorSample
+		)
+		m.oldValue = func(ctx context.Context) (*MonitorSample, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MonitorSample.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMonitorSample sets the old MonitorSample of the mutation.
+func withMonitorSample(node *MonitorSample) monitorsampleOption {
+	return func(m *MonitorSampleMutation) {
+		m.oldValue = func(context.Context) (*MonitorSample, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MonitorSampleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MonitorSampleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MonitorSampleMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MonitorSampleMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MonitorSample.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetMonitor sets the "monitor" field.
+func (m *MonitorSampleMutation) SetMonitor(s string) {
+	m.monitor = &s
+}
+
+// Monitor returns the value of the "monitor" field in the mutation.
+func (m *MonitorSampleMutation) Monitor() (r string, exists bool) {
+	v := m.monitor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonitor returns the old "monitor" field's value of the MonitorSample entity.
+// If the MonitorSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MonitorSampleMutation) OldMonitor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonitor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonitor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonitor: %w", err)
+	}
+	return oldValue.Monitor, nil
+}
+
+// ResetMonitor resets all changes to the "monitor" field.
+func (m *MonitorSampleMutation) ResetMonitor() {
+	m.monitor = nil
+}
+
+// SetObjectID sets the "object_id" field.
+func (m *MonitorSampleMutation) SetObjectID(i int) {
+	m.object_id = &i
+	m.addobject_id = nil
+}
+
+// ObjectID returns the value of the "object_id" field in the mutation.
+func (m *MonitorSampleMutation) ObjectID() (r int, exists bool) {
+	v := m.object_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectID returns the old "object_id" field's value of the MonitorSample entity.
+// If the MonitorSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MonitorSampleMutation) OldObjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectID: %w", err)
+	}
+	return oldValue.ObjectID, nil
+}
+
+// AddObjectID adds i to the "object_id" field.
+func (m *MonitorSampleMutation) AddObjectID(i int) {
+	if m.addobject_id != nil {
+		*m.addobject_id += i
+	} else {
+		m.addobject_id = &i
+	}
+}
+
+// AddedObjectID returns the value that was added to the "object_id" field in this mutation.
+func (m *MonitorSampleMutation) AddedObjectID() (r int, exists bool) {
+	v := m.addobject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetObjectID resets all changes to the "object_id" field.
+func (m *MonitorSampleMutation) ResetObjectID() {
+	m.object_id = nil
+	m.addobject_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MonitorSampleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MonitorSampleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MonitorSample entity.
+// If the MonitorSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MonitorSampleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MonitorSampleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetValue sets the "value" field.
+func (m *MonitorSampleMutation) SetValue(d decimal.Decimal) {
+	m.value = &d
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *MonitorSampleMutation) Value() (r decimal.Decimal, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the MonitorSample entity.
+// If the MonitorSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MonitorSampleMutation) OldValue(ctx context.Context) (v decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *MonitorSampleMutation) ResetValue() {
+	m.value = nil
+}
+
+// SetState sets the "state" field.
+func (m *MonitorSampleMutation) SetState(d decimal.Decimal) {
+	m.state = &d
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *MonitorSampleMutation) State() (r decimal.Decimal, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the MonitorSample entity.
+// If the MonitorSample object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MonitorSampleMutation) OldState(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ClearState clears the value of the "state" field.
+func (m *MonitorSampleMutation) ClearState() {
+	m.state = nil
+	m.clearedFields[monitorsample.FieldState] = struct{}{}
+}
+
+// StateCleared returns if the "state" field was cleared in this mutation.
+func (m *MonitorSampleMutation) StateCleared() bool {
+	_, ok := m.clearedFields[monitorsample.FieldState]
+	return ok
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *MonitorSampleMutation) ResetState() {
+	m.state = nil
+	delete(m.clearedFields, monitorsample.FieldState)
+}
+
+// Where appends a list predicates to the MonitorSampleMutation builder.
+func (m *MonitorSampleMutation) Where(ps ...predicate.MonitorSample) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MonitorSampleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MonitorSampleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MonitorSample, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MonitorSampleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MonitorSampleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MonitorSample).
+func (m *MonitorSampleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MonitorSampleMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.monitor != nil {
+		fields = append(fields, monitorsample.FieldMonitor)
+	}
+	if m.object_id != nil {
+		fields = append(fields, monitorsample.FieldObjectID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, monitorsample.FieldCreatedAt)
+	}
+	if m.value != nil {
+		fields = append(fields, monitorsample.FieldValue)
+	}
+	if m.state != nil {
+		fields = append(fields, monitorsample.FieldState)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MonitorSampleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case monitorsample.FieldMonitor:
+		return m.Monitor()
+	case monitorsample.FieldObjectID:
+		return m.ObjectID()
+	case monitorsample.FieldCreatedAt:
+		return m.CreatedAt()
+	case monitorsample.FieldValue:
+		return m.Value()
+	case monitorsample.FieldState:
+		return m.State()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MonitorSampleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case monitorsample.FieldMonitor:
+		return m.OldMonitor(ctx)
+	case monitorsample.FieldObjectID:
+		return m.OldObjectID(ctx)
+	case monitorsample.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case monitorsample.FieldValue:
+		return m.OldValue(ctx)
+	case monitorsample.FieldState:
+		return m.OldState(ctx)
+	}
+	return nil, fmt.Errorf("unknown MonitorSample field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MonitorSampleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case monitorsample.FieldMonitor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonitor(v)
+		return nil
+	case monitorsample.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectID(v)
+		return nil
+	case monitorsample.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case monitorsample.FieldValue:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case monitorsample.FieldState:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MonitorSample field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MonitorSampleMutation) AddedFields() []string {
+	var fields []string
+	if m.addobject_id != nil {
+		fields = append(fields, monitorsample.FieldObjectID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MonitorSampleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case monitorsample.FieldObjectID:
+		return m.AddedObjectID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MonitorSampleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case monitorsample.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddObjectID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MonitorSample numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MonitorSampleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(monitorsample.FieldState) {
+		fields = append(fields, monitorsample.FieldState)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MonitorSampleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MonitorSampleMutation) ClearField(name string) error {
+	switch name {
+	case monitorsample.FieldState:
+		m.ClearState()
+		return nil
+	}
+	return fmt.Errorf("unknown MonitorSample nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MonitorSampleMutation) ResetField(name string) error {
+	switch name {
+	case monitorsample.FieldMonitor:
+		m.ResetMonitor()
+		return nil
+	case monitorsample.FieldObjectID:
+		m.ResetObjectID()
+		return nil
+	case monitorsample.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case monitorsample.FieldValue:
+		m.ResetValue()
+		return nil
+	case monitorsample.FieldState:
+		m.ResetState()
+		return nil
+	}
+	return fmt.Errorf("unknown MonitorSample field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MonitorSampleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MonitorSampleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MonitorSampleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MonitorSampleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MonitorSampleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MonitorSampleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MonitorSampleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown MonitorSample unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MonitorSampleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown MonitorSample edge %s", name)
+}
+
 // OperationMutation represents an operation that mutates the Operation nodes in the graph.
 type OperationMutation struct {
 	config
@@ -21005,6 +21612,2183 @@ func (m *RecordMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Record edge %s", name)
+}
+
+// ResourceMutation represents an operation that mutates the Resource nodes in the graph.
+type ResourceMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	version               *int
+	addversion            *int
+	name                  *string
+	label                 *string
+	model                 *string
+	aggregation           *string
+	unit                  *string
+	scale                 *string
+	on_demand             *bool
+	default_allocation    *int
+	adddefault_allocation *int
+	monitors              *[]string
+	appendmonitors        []string
+	schedule              *string
+	on_exceed             *string
+	is_active             *bool
+	clearedFields         map[string]struct{}
+	done                  bool
+	oldValue              func(context.Context) (*Resource, error)
+	predicates            []predicate.Resource
+}
+
+var _ ent.Mutation = (*ResourceMutation)(nil)
+
+// resourceOption allows management of the mutation configuration using functional options.
+type resourceOption func(*ResourceMutation)
+
+// newResourceMutation creates new mutation for the Resource entity.
+func newResourceMutation(c config, op Op, opts ...resourceOption) *ResourceMutation {
+	m := &ResourceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeResource,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withResourceID sets the ID field of the mutation.
+func withResourceID(id int) resourceOption {
+	return func(m *ResourceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Resource
+		)
+		m.oldValue = func(ctx context.Context) (*Resource, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Resource.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withResource sets the old Resource of the mutation.
+func withResource(node *Resource) resourceOption {
+	return func(m *ResourceMutation) {
+		m.oldValue = func(context.Context) (*Resource, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ResourceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ResourceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ResourceMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ResourceMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Resource.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ResourceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ResourceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ResourceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ResourceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ResourceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ResourceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *ResourceMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *ResourceMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *ResourceMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *ResourceMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *ResourceMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *ResourceMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ResourceMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ResourceMutation) ResetName() {
+	m.name = nil
+}
+
+// SetLabel sets the "label" field.
+func (m *ResourceMutation) SetLabel(s string) {
+	m.label = &s
+}
+
+// Label returns the value of the "label" field in the mutation.
+func (m *ResourceMutation) Label() (r string, exists bool) {
+	v := m.label
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLabel returns the old "label" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldLabel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLabel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLabel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLabel: %w", err)
+	}
+	return oldValue.Label, nil
+}
+
+// ResetLabel resets all changes to the "label" field.
+func (m *ResourceMutation) ResetLabel() {
+	m.label = nil
+}
+
+// SetModel sets the "model" field.
+func (m *ResourceMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *ResourceMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *ResourceMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetAggregation sets the "aggregation" field.
+func (m *ResourceMutation) SetAggregation(s string) {
+	m.aggregation = &s
+}
+
+// Aggregation returns the value of the "aggregation" field in the mutation.
+func (m *ResourceMutation) Aggregation() (r string, exists bool) {
+	v := m.aggregation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAggregation returns the old "aggregation" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldAggregation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAggregation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAggregation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAggregation: %w", err)
+	}
+	return oldValue.Aggregation, nil
+}
+
+// ResetAggregation resets all changes to the "aggregation" field.
+func (m *ResourceMutation) ResetAggregation() {
+	m.aggregation = nil
+}
+
+// SetUnit sets the "unit" field.
+func (m *ResourceMutation) SetUnit(s string) {
+	m.unit = &s
+}
+
+// Unit returns the value of the "unit" field in the mutation.
+func (m *ResourceMutation) Unit() (r string, exists bool) {
+	v := m.unit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnit returns the old "unit" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldUnit(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnit is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnit requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnit: %w", err)
+	}
+	return oldValue.Unit, nil
+}
+
+// ResetUnit resets all changes to the "unit" field.
+func (m *ResourceMutation) ResetUnit() {
+	m.unit = nil
+}
+
+// SetScale sets the "scale" field.
+func (m *ResourceMutation) SetScale(s string) {
+	m.scale = &s
+}
+
+// Scale returns the value of the "scale" field in the mutation.
+func (m *ResourceMutation) Scale() (r string, exists bool) {
+	v := m.scale
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScale returns the old "scale" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldScale(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScale is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScale requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScale: %w", err)
+	}
+	return oldValue.Scale, nil
+}
+
+// ResetScale resets all changes to the "scale" field.
+func (m *ResourceMutation) ResetScale() {
+	m.scale = nil
+}
+
+// SetOnDemand sets the "on_demand" field.
+func (m *ResourceMutation) SetOnDemand(b bool) {
+	m.on_demand = &b
+}
+
+// OnDemand returns the value of the "on_demand" field in the mutation.
+func (m *ResourceMutation) OnDemand() (r bool, exists bool) {
+	v := m.on_demand
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOnDemand returns the old "on_demand" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldOnDemand(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOnDemand is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOnDemand requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOnDemand: %w", err)
+	}
+	return oldValue.OnDemand, nil
+}
+
+// ResetOnDemand resets all changes to the "on_demand" field.
+func (m *ResourceMutation) ResetOnDemand() {
+	m.on_demand = nil
+}
+
+// SetDefaultAllocation sets the "default_allocation" field.
+func (m *ResourceMutation) SetDefaultAllocation(i int) {
+	m.default_allocation = &i
+	m.adddefault_allocation = nil
+}
+
+// DefaultAllocation returns the value of the "default_allocation" field in the mutation.
+func (m *ResourceMutation) DefaultAllocation() (r int, exists bool) {
+	v := m.default_allocation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDefaultAllocation returns the old "default_allocation" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldDefaultAllocation(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDefaultAllocation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDefaultAllocation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDefaultAllocation: %w", err)
+	}
+	return oldValue.DefaultAllocation, nil
+}
+
+// AddDefaultAllocation adds i to the "default_allocation" field.
+func (m *ResourceMutation) AddDefaultAllocation(i int) {
+	if m.adddefault_allocation != nil {
+		*m.adddefault_allocation += i
+	} else {
+		m.adddefault_allocation = &i
+	}
+}
+
+// AddedDefaultAllocation returns the value that was added to the "default_allocation" field in this mutation.
+func (m *ResourceMutation) AddedDefaultAllocation() (r int, exists bool) {
+	v := m.adddefault_allocation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDefaultAllocation clears the value of the "default_allocation" field.
+func (m *ResourceMutation) ClearDefaultAllocation() {
+	m.default_allocation = nil
+	m.adddefault_allocation = nil
+	m.clearedFields[resource.FieldDefaultAllocation] = struct{}{}
+}
+
+// DefaultAllocationCleared returns if the "default_allocation" field was cleared in this mutation.
+func (m *ResourceMutation) DefaultAllocationCleared() bool {
+	_, ok := m.clearedFields[resource.FieldDefaultAllocation]
+	return ok
+}
+
+// ResetDefaultAllocation resets all changes to the "default_allocation" field.
+func (m *ResourceMutation) ResetDefaultAllocation() {
+	m.default_allocation = nil
+	m.adddefault_allocation = nil
+	delete(m.clearedFields, resource.FieldDefaultAllocation)
+}
+
+// SetMonitors sets the "monitors" field.
+func (m *ResourceMutation) SetMonitors(s []string) {
+	m.monitors = &s
+	m.appendmonitors = nil
+}
+
+// Monitors returns the value of the "monitors" field in the mutation.
+func (m *ResourceMutation) Monitors() (r []string, exists bool) {
+	v := m.monitors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonitors returns the old "monitors" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldMonitors(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonitors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonitors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonitors: %w", err)
+	}
+	return oldValue.Monitors, nil
+}
+
+// AppendMonitors adds s to the "monitors" field.
+func (m *ResourceMutation) AppendMonitors(s []string) {
+	m.appendmonitors = append(m.appendmonitors, s...)
+}
+
+// AppendedMonitors returns the list of values that were appended to the "monitors" field in this mutation.
+func (m *ResourceMutation) AppendedMonitors() ([]string, bool) {
+	if len(m.appendmonitors) == 0 {
+		return nil, false
+	}
+	return m.appendmonitors, true
+}
+
+// ClearMonitors clears the value of the "monitors" field.
+func (m *ResourceMutation) ClearMonitors() {
+	m.monitors = nil
+	m.appendmonitors = nil
+	m.clearedFields[resource.FieldMonitors] = struct{}{}
+}
+
+// MonitorsCleared returns if the "monitors" field was cleared in this mutation.
+func (m *ResourceMutation) MonitorsCleared() bool {
+	_, ok := m.clearedFields[resource.FieldMonitors]
+	return ok
+}
+
+// ResetMonitors resets all changes to the "monitors" field.
+func (m *ResourceMutation) ResetMonitors() {
+	m.monitors = nil
+	m.appendmonitors = nil
+	delete(m.clearedFields, resource.FieldMonitors)
+}
+
+// SetSchedule sets the "schedule" field.
+func (m *ResourceMutation) SetSchedule(s string) {
+	m.schedule = &s
+}
+
+// Schedule returns the value of the "schedule" field in the mutation.
+func (m *ResourceMutation) Schedule() (r string, exists bool) {
+	v := m.schedule
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchedule returns the old "schedule" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldSchedule(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchedule is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchedule requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchedule: %w", err)
+	}
+	return oldValue.Schedule, nil
+}
+
+// ResetSchedule resets all changes to the "schedule" field.
+func (m *ResourceMutation) ResetSchedule() {
+	m.schedule = nil
+}
+
+// SetOnExceed sets the "on_exceed" field.
+func (m *ResourceMutation) SetOnExceed(s string) {
+	m.on_exceed = &s
+}
+
+// OnExceed returns the value of the "on_exceed" field in the mutation.
+func (m *ResourceMutation) OnExceed() (r string, exists bool) {
+	v := m.on_exceed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOnExceed returns the old "on_exceed" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldOnExceed(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOnExceed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOnExceed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOnExceed: %w", err)
+	}
+	return oldValue.OnExceed, nil
+}
+
+// ResetOnExceed resets all changes to the "on_exceed" field.
+func (m *ResourceMutation) ResetOnExceed() {
+	m.on_exceed = nil
+}
+
+// SetIsActive sets the "is_active" field.
+func (m *ResourceMutation) SetIsActive(b bool) {
+	m.is_active = &b
+}
+
+// IsActive returns the value of the "is_active" field in the mutation.
+func (m *ResourceMutation) IsActive() (r bool, exists bool) {
+	v := m.is_active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsActive returns the old "is_active" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldIsActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsActive: %w", err)
+	}
+	return oldValue.IsActive, nil
+}
+
+// ResetIsActive resets all changes to the "is_active" field.
+func (m *ResourceMutation) ResetIsActive() {
+	m.is_active = nil
+}
+
+// Where appends a list predicates to the ResourceMutation builder.
+func (m *ResourceMutation) Where(ps ...predicate.Resource) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ResourceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ResourceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Resource, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ResourceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ResourceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Resource).
+func (m *ResourceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ResourceMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, resource.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, resource.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, resource.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, resource.FieldName)
+	}
+	if m.label != nil {
+		fields = append(fields, resource.FieldLabel)
+	}
+	if m.model != nil {
+		fields = append(fields, resource.FieldModel)
+	}
+	if m.aggregation != nil {
+		fields = append(fields, resource.FieldAggregation)
+	}
+	if m.unit != nil {
+		fields = append(fields, resource.FieldUnit)
+	}
+	if m.scale != nil {
+		fields = append(fields, resource.FieldScale)
+	}
+	if m.on_demand != nil {
+		fields = append(fields, resource.FieldOnDemand)
+	}
+	if m.default_allocation != nil {
+		fields = append(fields, resource.FieldDefaultAllocation)
+	}
+	if m.monitors != nil {
+		fields = append(fields, resource.FieldMonitors)
+	}
+	if m.schedule != nil {
+		fields = append(fields, resource.FieldSchedule)
+	}
+	if m.on_exceed != nil {
+		fields = append(fields, resource.FieldOnExceed)
+	}
+	if m.is_active != nil {
+		fields = append(fields, resource.FieldIsActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ResourceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case resource.FieldCreatedAt:
+		return m.CreatedAt()
+	case resource.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case resource.FieldVersion:
+		return m.Version()
+	case resource.FieldName:
+		return m.Name()
+	case resource.FieldLabel:
+		return m.Label()
+	case resource.FieldModel:
+		return m.Model()
+	case resource.FieldAggregation:
+		return m.Aggregation()
+	case resource.FieldUnit:
+		return m.Unit()
+	case resource.FieldScale:
+		return m.Scale()
+	case resource.FieldOnDemand:
+		return m.OnDemand()
+	case resource.FieldDefaultAllocation:
+		return m.DefaultAllocation()
+	case resource.FieldMonitors:
+		return m.Monitors()
+	case resource.FieldSchedule:
+		return m.Schedule()
+	case resource.FieldOnExceed:
+		return m.OnExceed()
+	case resource.FieldIsActive:
+		return m.IsActive()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ResourceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case resource.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case resource.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case resource.FieldVersion:
+		return m.OldVersion(ctx)
+	case resource.FieldName:
+		return m.OldName(ctx)
+	case resource.FieldLabel:
+		return m.OldLabel(ctx)
+	case resource.FieldModel:
+		return m.OldModel(ctx)
+	case resource.FieldAggregation:
+		return m.OldAggregation(ctx)
+	case resource.FieldUnit:
+		return m.OldUnit(ctx)
+	case resource.FieldScale:
+		return m.OldScale(ctx)
+	case resource.FieldOnDemand:
+		return m.OldOnDemand(ctx)
+	case resource.FieldDefaultAllocation:
+		return m.OldDefaultAllocation(ctx)
+	case resource.FieldMonitors:
+		return m.OldMonitors(ctx)
+	case resource.FieldSchedule:
+		return m.OldSchedule(ctx)
+	case resource.FieldOnExceed:
+		return m.OldOnExceed(ctx)
+	case resource.FieldIsActive:
+		return m.OldIsActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Resource field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ResourceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case resource.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case resource.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case resource.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case resource.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case resource.FieldLabel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLabel(v)
+		return nil
+	case resource.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case resource.FieldAggregation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAggregation(v)
+		return nil
+	case resource.FieldUnit:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnit(v)
+		return nil
+	case resource.FieldScale:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScale(v)
+		return nil
+	case resource.FieldOnDemand:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOnDemand(v)
+		return nil
+	case resource.FieldDefaultAllocation:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDefaultAllocation(v)
+		return nil
+	case resource.FieldMonitors:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonitors(v)
+		return nil
+	case resource.FieldSchedule:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchedule(v)
+		return nil
+	case resource.FieldOnExceed:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOnExceed(v)
+		return nil
+	case resource.FieldIsActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Resource field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ResourceMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, resource.FieldVersion)
+	}
+	if m.adddefault_allocation != nil {
+		fields = append(fields, resource.FieldDefaultAllocation)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ResourceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case resource.FieldVersion:
+		return m.AddedVersion()
+	case resource.FieldDefaultAllocation:
+		return m.AddedDefaultAllocation()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ResourceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case resource.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case resource.FieldDefaultAllocation:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDefaultAllocation(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Resource numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ResourceMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(resource.FieldDefaultAllocation) {
+		fields = append(fields, resource.FieldDefaultAllocation)
+	}
+	if m.FieldCleared(resource.FieldMonitors) {
+		fields = append(fields, resource.FieldMonitors)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ResourceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ResourceMutation) ClearField(name string) error {
+	switch name {
+	case resource.FieldDefaultAllocation:
+		m.ClearDefaultAllocation()
+		return nil
+	case resource.FieldMonitors:
+		m.ClearMonitors()
+		return nil
+	}
+	return fmt.Errorf("unknown Resource nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ResourceMutation) ResetField(name string) error {
+	switch name {
+	case resource.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case resource.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case resource.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case resource.FieldName:
+		m.ResetName()
+		return nil
+	case resource.FieldLabel:
+		m.ResetLabel()
+		return nil
+	case resource.FieldModel:
+		m.ResetModel()
+		return nil
+	case resource.FieldAggregation:
+		m.ResetAggregation()
+		return nil
+	case resource.FieldUnit:
+		m.ResetUnit()
+		return nil
+	case resource.FieldScale:
+		m.ResetScale()
+		return nil
+	case resource.FieldOnDemand:
+		m.ResetOnDemand()
+		return nil
+	case resource.FieldDefaultAllocation:
+		m.ResetDefaultAllocation()
+		return nil
+	case resource.FieldMonitors:
+		m.ResetMonitors()
+		return nil
+	case resource.FieldSchedule:
+		m.ResetSchedule()
+		return nil
+	case resource.FieldOnExceed:
+		m.ResetOnExceed()
+		return nil
+	case resource.FieldIsActive:
+		m.ResetIsActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Resource field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ResourceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ResourceMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ResourceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ResourceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ResourceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ResourceMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ResourceMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Resource unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ResourceMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Resource edge %s", name)
+}
+
+// ResourceDataMutation represents an operation that mutates the ResourceData nodes in the graph.
+type ResourceDataMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	version         *int
+	addversion      *int
+	object_id       *int
+	addobject_id    *int
+	used            *decimal.Decimal
+	allocated       *int
+	addallocated    *int
+	updated_at      *time.Time
+	exceeded        *bool
+	clearedFields   map[string]struct{}
+	resource        *int
+	clearedresource bool
+	account         *int
+	clearedaccount  bool
+	done            bool
+	oldValue        func(context.Context) (*ResourceData, error)
+	predicates      []predicate.ResourceData
+}
+
+var _ ent.Mutation = (*ResourceDataMutation)(nil)
+
+// resourcedataOption allows management of the mutation configuration using functional options.
+type resourcedataOption func(*ResourceDataMutation)
+
+// newResourceDataMutation creates new mutation for the ResourceData entity.
+func newResourceDataMutation(c config, op Op, opts ...resourcedataOption) *ResourceDataMutation {
+	m := &ResourceDataMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeResourceData,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withResourceDataID sets the ID field of the mutation.
+func withResourceDataID(id int) resourcedataOption {
+	return func(m *ResourceDataMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ResourceData
+		)
+		m.oldValue = func(ctx context.Context) (*ResourceData, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ResourceData.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withResourceData sets the old ResourceData of the mutation.
+func withResourceData(node *ResourceData) resourcedataOption {
+	return func(m *ResourceDataMutation) {
+		m.oldValue = func(context.Context) (*ResourceData, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ResourceDataMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ResourceDataMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ResourceDataMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ResourceDataMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ResourceData.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetVersion sets the "version" field.
+func (m *ResourceDataMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *ResourceDataMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *ResourceDataMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *ResourceDataMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *ResourceDataMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetResourceID sets the "resource_id" field.
+func (m *ResourceDataMutation) SetResourceID(i int) {
+	m.resource = &i
+}
+
+// ResourceID returns the value of the "resource_id" field in the mutation.
+func (m *ResourceDataMutation) ResourceID() (r int, exists bool) {
+	v := m.resource
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResourceID returns the old "resource_id" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldResourceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResourceID: %w", err)
+	}
+	return oldValue.ResourceID, nil
+}
+
+// ResetResourceID resets all changes to the "resource_id" field.
+func (m *ResourceDataMutation) ResetResourceID() {
+	m.resource = nil
+}
+
+// SetObjectID sets the "object_id" field.
+func (m *ResourceDataMutation) SetObjectID(i int) {
+	m.object_id = &i
+	m.addobject_id = nil
+}
+
+// ObjectID returns the value of the "object_id" field in the mutation.
+func (m *ResourceDataMutation) ObjectID() (r int, exists bool) {
+	v := m.object_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectID returns the old "object_id" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldObjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectID: %w", err)
+	}
+	return oldValue.ObjectID, nil
+}
+
+// AddObjectID adds i to the "object_id" field.
+func (m *ResourceDataMutation) AddObjectID(i int) {
+	if m.addobject_id != nil {
+		*m.addobject_id += i
+	} else {
+		m.addobject_id = &i
+	}
+}
+
+// AddedObjectID returns the value that was added to the "object_id" field in this mutation.
+func (m *ResourceDataMutation) AddedObjectID() (r int, exists bool) {
+	v := m.addobject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetObjectID resets all changes to the "object_id" field.
+func (m *ResourceDataMutation) ResetObjectID() {
+	m.object_id = nil
+	m.addobject_id = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *ResourceDataMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *ResourceDataMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *ResourceDataMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetUsed sets the "used" field.
+func (m *ResourceDataMutation) SetUsed(d decimal.Decimal) {
+	m.used = &d
+}
+
+// Used returns the value of the "used" field in the mutation.
+func (m *ResourceDataMutation) Used() (r decimal.Decimal, exists bool) {
+	v := m.used
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsed returns the old "used" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldUsed(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsed: %w", err)
+	}
+	return oldValue.Used, nil
+}
+
+// ClearUsed clears the value of the "used" field.
+func (m *ResourceDataMutation) ClearUsed() {
+	m.used = nil
+	m.clearedFields[resourcedata.FieldUsed] = struct{}{}
+}
+
+// UsedCleared returns if the "used" field was cleared in this mutation.
+func (m *ResourceDataMutation) UsedCleared() bool {
+	_, ok := m.clearedFields[resourcedata.FieldUsed]
+	return ok
+}
+
+// ResetUsed resets all changes to the "used" field.
+func (m *ResourceDataMutation) ResetUsed() {
+	m.used = nil
+	delete(m.clearedFields, resourcedata.FieldUsed)
+}
+
+// SetAllocated sets the "allocated" field.
+func (m *ResourceDataMutation) SetAllocated(i int) {
+	m.allocated = &i
+	m.addallocated = nil
+}
+
+// Allocated returns the value of the "allocated" field in the mutation.
+func (m *ResourceDataMutation) Allocated() (r int, exists bool) {
+	v := m.allocated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAllocated returns the old "allocated" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldAllocated(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAllocated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAllocated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAllocated: %w", err)
+	}
+	return oldValue.Allocated, nil
+}
+
+// AddAllocated adds i to the "allocated" field.
+func (m *ResourceDataMutation) AddAllocated(i int) {
+	if m.addallocated != nil {
+		*m.addallocated += i
+	} else {
+		m.addallocated = &i
+	}
+}
+
+// AddedAllocated returns the value that was added to the "allocated" field in this mutation.
+func (m *ResourceDataMutation) AddedAllocated() (r int, exists bool) {
+	v := m.addallocated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAllocated clears the value of the "allocated" field.
+func (m *ResourceDataMutation) ClearAllocated() {
+	m.allocated = nil
+	m.addallocated = nil
+	m.clearedFields[resourcedata.FieldAllocated] = struct{}{}
+}
+
+// AllocatedCleared returns if the "allocated" field was cleared in this mutation.
+func (m *ResourceDataMutation) AllocatedCleared() bool {
+	_, ok := m.clearedFields[resourcedata.FieldAllocated]
+	return ok
+}
+
+// ResetAllocated resets all changes to the "allocated" field.
+func (m *ResourceDataMutation) ResetAllocated() {
+	m.allocated = nil
+	m.addallocated = nil
+	delete(m.clearedFields, resourcedata.FieldAllocated)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ResourceDataMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ResourceDataMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldUpdatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ClearUpdatedAt clears the value of the "updated_at" field.
+func (m *ResourceDataMutation) ClearUpdatedAt() {
+	m.updated_at = nil
+	m.clearedFields[resourcedata.FieldUpdatedAt] = struct{}{}
+}
+
+// UpdatedAtCleared returns if the "updated_at" field was cleared in this mutation.
+func (m *ResourceDataMutation) UpdatedAtCleared() bool {
+	_, ok := m.clearedFields[resourcedata.FieldUpdatedAt]
+	return ok
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ResourceDataMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+	delete(m.clearedFields, resourcedata.FieldUpdatedAt)
+}
+
+// SetExceeded sets the "exceeded" field.
+func (m *ResourceDataMutation) SetExceeded(b bool) {
+	m.exceeded = &b
+}
+
+// Exceeded returns the value of the "exceeded" field in the mutation.
+func (m *ResourceDataMutation) Exceeded() (r bool, exists bool) {
+	v := m.exceeded
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExceeded returns the old "exceeded" field's value of the ResourceData entity.
+// If the ResourceData object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceDataMutation) OldExceeded(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExceeded is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExceeded requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExceeded: %w", err)
+	}
+	return oldValue.Exceeded, nil
+}
+
+// ResetExceeded resets all changes to the "exceeded" field.
+func (m *ResourceDataMutation) ResetExceeded() {
+	m.exceeded = nil
+}
+
+// ClearResource clears the "resource" edge to the Resource entity.
+func (m *ResourceDataMutation) ClearResource() {
+	m.clearedresource = true
+	m.clearedFields[resourcedata.FieldResourceID] = struct{}{}
+}
+
+// ResourceCleared reports if the "resource" edge to the Resource entity was cleared.
+func (m *ResourceDataMutation) ResourceCleared() bool {
+	return m.clearedresource
+}
+
+// ResourceIDs returns the "resource" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ResourceID instead. It exists only for internal usage by the builders.
+func (m *ResourceDataMutation) ResourceIDs() (ids []int) {
+	if id := m.resource; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetResource resets all changes to the "resource" edge.
+func (m *ResourceDataMutation) ResetResource() {
+	m.resource = nil
+	m.clearedresource = false
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *ResourceDataMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[resourcedata.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *ResourceDataMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *ResourceDataMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *ResourceDataMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the ResourceDataMutation builder.
+func (m *ResourceDataMutation) Where(ps ...predicate.ResourceData) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ResourceDataMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ResourceDataMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ResourceData, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ResourceDataMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ResourceDataMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ResourceData).
+func (m *ResourceDataMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ResourceDataMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.version != nil {
+		fields = append(fields, resourcedata.FieldVersion)
+	}
+	if m.resource != nil {
+		fields = append(fields, resourcedata.FieldResourceID)
+	}
+	if m.object_id != nil {
+		fields = append(fields, resourcedata.FieldObjectID)
+	}
+	if m.account != nil {
+		fields = append(fields, resourcedata.FieldAccountID)
+	}
+	if m.used != nil {
+		fields = append(fields, resourcedata.FieldUsed)
+	}
+	if m.allocated != nil {
+		fields = append(fields, resourcedata.FieldAllocated)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, resourcedata.FieldUpdatedAt)
+	}
+	if m.exceeded != nil {
+		fields = append(fields, resourcedata.FieldExceeded)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ResourceDataMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case resourcedata.FieldVersion:
+		return m.Version()
+	case resourcedata.FieldResourceID:
+		return m.ResourceID()
+	case resourcedata.FieldObjectID:
+		return m.ObjectID()
+	case resourcedata.FieldAccountID:
+		return m.AccountID()
+	case resourcedata.FieldUsed:
+		return m.Used()
+	case resourcedata.FieldAllocated:
+		return m.Allocated()
+	case resourcedata.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case resourcedata.FieldExceeded:
+		return m.Exceeded()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ResourceDataMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case resourcedata.FieldVersion:
+		return m.OldVersion(ctx)
+	case resourcedata.FieldResourceID:
+		return m.OldResourceID(ctx)
+	case resourcedata.FieldObjectID:
+		return m.OldObjectID(ctx)
+	case resourcedata.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case resourcedata.FieldUsed:
+		return m.OldUsed(ctx)
+	case resourcedata.FieldAllocated:
+		return m.OldAllocated(ctx)
+	case resourcedata.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case resourcedata.FieldExceeded:
+		return m.OldExceeded(ctx)
+	}
+	return nil, fmt.Errorf("unknown ResourceData field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ResourceDataMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case resourcedata.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case resourcedata.FieldResourceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResourceID(v)
+		return nil
+	case resourcedata.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectID(v)
+		return nil
+	case resourcedata.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case resourcedata.FieldUsed:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsed(v)
+		return nil
+	case resourcedata.FieldAllocated:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAllocated(v)
+		return nil
+	case resourcedata.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case resourcedata.FieldExceeded:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExceeded(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ResourceDataMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, resourcedata.FieldVersion)
+	}
+	if m.addobject_id != nil {
+		fields = append(fields, resourcedata.FieldObjectID)
+	}
+	if m.addallocated != nil {
+		fields = append(fields, resourcedata.FieldAllocated)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ResourceDataMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case resourcedata.FieldVersion:
+		return m.AddedVersion()
+	case resourcedata.FieldObjectID:
+		return m.AddedObjectID()
+	case resourcedata.FieldAllocated:
+		return m.AddedAllocated()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ResourceDataMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case resourcedata.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case resourcedata.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddObjectID(v)
+		return nil
+	case resourcedata.FieldAllocated:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAllocated(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ResourceDataMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(resourcedata.FieldUsed) {
+		fields = append(fields, resourcedata.FieldUsed)
+	}
+	if m.FieldCleared(resourcedata.FieldAllocated) {
+		fields = append(fields, resourcedata.FieldAllocated)
+	}
+	if m.FieldCleared(resourcedata.FieldUpdatedAt) {
+		fields = append(fields, resourcedata.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ResourceDataMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ResourceDataMutation) ClearField(name string) error {
+	switch name {
+	case resourcedata.FieldUsed:
+		m.ClearUsed()
+		return nil
+	case resourcedata.FieldAllocated:
+		m.ClearAllocated()
+		return nil
+	case resourcedata.FieldUpdatedAt:
+		m.ClearUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ResourceDataMutation) ResetField(name string) error {
+	switch name {
+	case resourcedata.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case resourcedata.FieldResourceID:
+		m.ResetResourceID()
+		return nil
+	case resourcedata.FieldObjectID:
+		m.ResetObjectID()
+		return nil
+	case resourcedata.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case resourcedata.FieldUsed:
+		m.ResetUsed()
+		return nil
+	case resourcedata.FieldAllocated:
+		m.ResetAllocated()
+		return nil
+	case resourcedata.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case resourcedata.FieldExceeded:
+		m.ResetExceeded()
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ResourceDataMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.resource != nil {
+		edges = append(edges, resourcedata.EdgeResource)
+	}
+	if m.account != nil {
+		edges = append(edges, resourcedata.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ResourceDataMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case resourcedata.EdgeResource:
+		if id := m.resource; id != nil {
+			return []ent.Value{*id}
+		}
+	case resourcedata.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ResourceDataMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ResourceDataMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ResourceDataMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedresource {
+		edges = append(edges, resourcedata.EdgeResource)
+	}
+	if m.clearedaccount {
+		edges = append(edges, resourcedata.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ResourceDataMutation) EdgeCleared(name string) bool {
+	switch name {
+	case resourcedata.EdgeResource:
+		return m.clearedresource
+	case resourcedata.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ResourceDataMutation) ClearEdge(name string) error {
+	switch name {
+	case resourcedata.EdgeResource:
+		m.ClearResource()
+		return nil
+	case resourcedata.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ResourceDataMutation) ResetEdge(name string) error {
+	switch name {
+	case resourcedata.EdgeResource:
+		m.ResetResource()
+		return nil
+	case resourcedata.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown ResourceData edge %s", name)
 }
 
 // RouteMutation represents an operation that mutates the Route nodes in the graph.

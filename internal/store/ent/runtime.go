@@ -22,8 +22,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
@@ -726,6 +729,12 @@ func init() {
 	mailboxDescIsActive := mailboxFields[6].Descriptor()
 	// mailbox.DefaultIsActive holds the default value on creation for the is_active field.
 	mailbox.DefaultIsActive = mailboxDescIsActive.Default.(bool)
+	monitorsampleFields := schema.MonitorSample{}.Fields()
+	_ = monitorsampleFields
+	// monitorsampleDescMonitor is the schema descriptor for monitor field.
+	monitorsampleDescMonitor := monitorsampleFields[0].Descriptor()
+	// monitorsample.MonitorValidator is a validator for the "monitor" field. It is called by the builders before save.
+	monitorsample.MonitorValidator = monitorsampleDescMonitor.Validators[0].(func(string) error)
 	operationFields := schema.Operation{}.Fields()
 	_ = operationFields
 	// operationDescRepr is the schema descriptor for repr field.
@@ -773,6 +782,94 @@ func init() {
 	record.DefaultTTL = recordDescTTL.Default.(string)
 	// record.TTLValidator is a validator for the "ttl" field. It is called by the builders before save.
 	record.TTLValidator = recordDescTTL.Validators[0].(func(string) error)
+	resourceMixin := schema.Resource{}.Mixin()
+	resourceMixinFields0 := resourceMixin[0].Fields()
+	_ = resourceMixinFields0
+	resourceMixinFields1 := resourceMixin[1].Fields()
+	_ = resourceMixinFields1
+	resourceFields := schema.Resource{}.Fields()
+	_ = resourceFields
+	// resourceDescCreatedAt is the schema descriptor for created_at field.
+	resourceDescCreatedAt := resourceMixinFields0[0].Descriptor()
+	// resource.DefaultCreatedAt holds the default value on creation for the created_at field.
+	resource.DefaultCreatedAt = resourceDescCreatedAt.Default.(func() time.Time)
+	// resourceDescUpdatedAt is the schema descriptor for updated_at field.
+	resourceDescUpdatedAt := resourceMixinFields0[1].Descriptor()
+	// resource.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	resource.DefaultUpdatedAt = resourceDescUpdatedAt.Default.(func() time.Time)
+	// resource.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	resource.UpdateDefaultUpdatedAt = resourceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// resourceDescVersion is the schema descriptor for version field.
+	resourceDescVersion := resourceMixinFields1[0].Descriptor()
+	// resource.DefaultVersion holds the default value on creation for the version field.
+	resource.DefaultVersion = resourceDescVersion.Default.(int)
+	// resource.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	resource.VersionValidator = resourceDescVersion.Validators[0].(func(int) error)
+	// resourceDescName is the schema descriptor for name field.
+	resourceDescName := resourceFields[0].Descriptor()
+	// resource.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	resource.NameValidator = resourceDescName.Validators[0].(func(string) error)
+	// resourceDescLabel is the schema descriptor for label field.
+	resourceDescLabel := resourceFields[1].Descriptor()
+	// resource.LabelValidator is a validator for the "label" field. It is called by the builders before save.
+	resource.LabelValidator = resourceDescLabel.Validators[0].(func(string) error)
+	// resourceDescModel is the schema descriptor for model field.
+	resourceDescModel := resourceFields[2].Descriptor()
+	// resource.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	resource.ModelValidator = resourceDescModel.Validators[0].(func(string) error)
+	// resourceDescAggregation is the schema descriptor for aggregation field.
+	resourceDescAggregation := resourceFields[3].Descriptor()
+	// resource.DefaultAggregation holds the default value on creation for the aggregation field.
+	resource.DefaultAggregation = resourceDescAggregation.Default.(string)
+	// resource.AggregationValidator is a validator for the "aggregation" field. It is called by the builders before save.
+	resource.AggregationValidator = resourceDescAggregation.Validators[0].(func(string) error)
+	// resourceDescUnit is the schema descriptor for unit field.
+	resourceDescUnit := resourceFields[4].Descriptor()
+	// resource.DefaultUnit holds the default value on creation for the unit field.
+	resource.DefaultUnit = resourceDescUnit.Default.(string)
+	// resource.UnitValidator is a validator for the "unit" field. It is called by the builders before save.
+	resource.UnitValidator = resourceDescUnit.Validators[0].(func(string) error)
+	// resourceDescScale is the schema descriptor for scale field.
+	resourceDescScale := resourceFields[5].Descriptor()
+	// resource.DefaultScale holds the default value on creation for the scale field.
+	resource.DefaultScale = resourceDescScale.Default.(string)
+	// resource.ScaleValidator is a validator for the "scale" field. It is called by the builders before save.
+	resource.ScaleValidator = resourceDescScale.Validators[0].(func(string) error)
+	// resourceDescOnDemand is the schema descriptor for on_demand field.
+	resourceDescOnDemand := resourceFields[6].Descriptor()
+	// resource.DefaultOnDemand holds the default value on creation for the on_demand field.
+	resource.DefaultOnDemand = resourceDescOnDemand.Default.(bool)
+	// resourceDescSchedule is the schema descriptor for schedule field.
+	resourceDescSchedule := resourceFields[9].Descriptor()
+	// resource.DefaultSchedule holds the default value on creation for the schedule field.
+	resource.DefaultSchedule = resourceDescSchedule.Default.(string)
+	// resource.ScheduleValidator is a validator for the "schedule" field. It is called by the builders before save.
+	resource.ScheduleValidator = resourceDescSchedule.Validators[0].(func(string) error)
+	// resourceDescOnExceed is the schema descriptor for on_exceed field.
+	resourceDescOnExceed := resourceFields[10].Descriptor()
+	// resource.DefaultOnExceed holds the default value on creation for the on_exceed field.
+	resource.DefaultOnExceed = resourceDescOnExceed.Default.(string)
+	// resource.OnExceedValidator is a validator for the "on_exceed" field. It is called by the builders before save.
+	resource.OnExceedValidator = resourceDescOnExceed.Validators[0].(func(string) error)
+	// resourceDescIsActive is the schema descriptor for is_active field.
+	resourceDescIsActive := resourceFields[11].Descriptor()
+	// resource.DefaultIsActive holds the default value on creation for the is_active field.
+	resource.DefaultIsActive = resourceDescIsActive.Default.(bool)
+	resourcedataMixin := schema.ResourceData{}.Mixin()
+	resourcedataMixinFields0 := resourcedataMixin[0].Fields()
+	_ = resourcedataMixinFields0
+	resourcedataFields := schema.ResourceData{}.Fields()
+	_ = resourcedataFields
+	// resourcedataDescVersion is the schema descriptor for version field.
+	resourcedataDescVersion := resourcedataMixinFields0[0].Descriptor()
+	// resourcedata.DefaultVersion holds the default value on creation for the version field.
+	resourcedata.DefaultVersion = resourcedataDescVersion.Default.(int)
+	// resourcedata.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	resourcedata.VersionValidator = resourcedataDescVersion.Validators[0].(func(int) error)
+	// resourcedataDescExceeded is the schema descriptor for exceeded field.
+	resourcedataDescExceeded := resourcedataFields[6].Descriptor()
+	// resourcedata.DefaultExceeded holds the default value on creation for the exceeded field.
+	resourcedata.DefaultExceeded = resourcedataDescExceeded.Default.(bool)
 	routeMixin := schema.Route{}.Mixin()
 	routeMixinFields0 := routeMixin[0].Fields()
 	_ = routeMixinFields0

@@ -5,6 +5,7 @@ package ent
 import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 )
 
@@ -215,6 +216,16 @@ var Meta = map[string]TypeMeta{
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{{"name"}},
 	},
+	"MonitorSample": {
+		Table:         "monitor_samples",
+		Owner:         "",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
+	},
 	"Operation": {
 		Table:         "operations",
 		Owner:         "account_id",
@@ -234,6 +245,26 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{},
+	},
+	"Resource": {
+		Table:         "resources",
+		Owner:         "",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"model", "name"}, {"model", "label"}},
+	},
+	"ResourceData": {
+		Table:         "resource_data",
+		Owner:         "account_id",
+		Repr:          "",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{"allocated": true, "used": true, "updated_at": true, "exceeded": true},
+		StaffDefaults: map[string]any{"exceeded": resourcedata.DefaultExceeded},
+		Unique:        [][]string{{"resource_id", "object_id"}},
 	},
 	"Route": {
 		Table:         "routes",

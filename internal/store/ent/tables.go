@@ -367,6 +367,17 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "monitor_samples",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "monitor", Type: field.TypeString},
+			{Name: "object_id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "value", Type: field.TypeOther},
+			{Name: "state", Type: field.TypeOther},
+		},
+	},
+	{
 		Name: "operations",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},
@@ -403,6 +414,45 @@ var Tables = []*Table{
 		},
 		ForeignKeys: []ForeignKey{
 			{Columns: []string{"domain_id"}, RefTable: "domains", Cascade: true},
+		},
+	},
+	{
+		Name: "resources",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "label", Type: field.TypeString},
+			{Name: "model", Type: field.TypeString},
+			{Name: "aggregation", Type: field.TypeString},
+			{Name: "unit", Type: field.TypeString},
+			{Name: "scale", Type: field.TypeString},
+			{Name: "on_demand", Type: field.TypeBool},
+			{Name: "default_allocation", Type: field.TypeInt},
+			{Name: "monitors", Type: field.TypeJSON},
+			{Name: "schedule", Type: field.TypeString},
+			{Name: "on_exceed", Type: field.TypeString},
+			{Name: "is_active", Type: field.TypeBool},
+		},
+	},
+	{
+		Name: "resource_data",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "object_id", Type: field.TypeInt},
+			{Name: "used", Type: field.TypeOther},
+			{Name: "allocated", Type: field.TypeInt},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "exceeded", Type: field.TypeBool},
+			{Name: "resource_id", Type: field.TypeInt},
+			{Name: "account_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"resource_id"}, RefTable: "resources", Cascade: true},
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
 		},
 	},
 	{

@@ -50,10 +50,16 @@ type Tx struct {
 	MailAddress *MailAddressClient
 	// Mailbox is the client for interacting with the Mailbox builders.
 	Mailbox *MailboxClient
+	// MonitorSample is the client for interacting with the MonitorSample builders.
+	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
 	// Record is the client for interacting with the Record builders.
 	Record *RecordClient
+	// Resource is the client for interacting with the Resource builders.
+	Resource *ResourceClient
+	// ResourceData is the client for interacting with the ResourceData builders.
+	ResourceData *ResourceDataClient
 	// Route is the client for interacting with the Route builders.
 	Route *RouteClient
 	// SSHKey is the client for interacting with the SSHKey builders.
@@ -227,8 +233,11 @@ func (tx *Tx) init() {
 	tx.Lane = NewLaneClient(tx.config)
 	tx.MailAddress = NewMailAddressClient(tx.config)
 	tx.Mailbox = NewMailboxClient(tx.config)
+	tx.MonitorSample = NewMonitorSampleClient(tx.config)
 	tx.Operation = NewOperationClient(tx.config)
 	tx.Record = NewRecordClient(tx.config)
+	tx.Resource = NewResourceClient(tx.config)
+	tx.ResourceData = NewResourceDataClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)
 	tx.SSHKey = NewSSHKeyClient(tx.config)
 	tx.Server = NewServerClient(tx.config)

@@ -225,6 +225,18 @@ func (f MailboxFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MailboxMutation", m)
 }
 
+// The MonitorSampleFunc type is an adapter to allow the use of ordinary
+// function as MonitorSample mutator.
+type MonitorSampleFunc func(context.Context, *ent.MonitorSampleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MonitorSampleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MonitorSampleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MonitorSampleMutation", m)
+}
+
 // The OperationFunc type is an adapter to allow the use of ordinary
 // function as Operation mutator.
 type OperationFunc func(context.Context, *ent.OperationMutation) (ent.Value, error)
@@ -247,6 +259,30 @@ func (f RecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RecordMutation", m)
+}
+
+// The ResourceFunc type is an adapter to allow the use of ordinary
+// function as Resource mutator.
+type ResourceFunc func(context.Context, *ent.ResourceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ResourceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ResourceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ResourceMutation", m)
+}
+
+// The ResourceDataFunc type is an adapter to allow the use of ordinary
+// function as ResourceData mutator.
+type ResourceDataFunc func(context.Context, *ent.ResourceDataMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ResourceDataFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ResourceDataMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ResourceDataMutation", m)
 }
 
 // The RouteFunc type is an adapter to allow the use of ordinary

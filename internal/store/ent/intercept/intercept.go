@@ -26,9 +26,12 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
@@ -585,6 +588,33 @@ func (f TraverseMailbox) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MailboxQuery", q)
 }
 
+// The MonitorSampleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MonitorSampleFunc func(context.Context, *ent.MonitorSampleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MonitorSampleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MonitorSampleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MonitorSampleQuery", q)
+}
+
+// The TraverseMonitorSample type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMonitorSample func(context.Context, *ent.MonitorSampleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMonitorSample) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMonitorSample) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MonitorSampleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MonitorSampleQuery", q)
+}
+
 // The OperationFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OperationFunc func(context.Context, *ent.OperationQuery) (ent.Value, error)
 
@@ -637,6 +667,60 @@ func (f TraverseRecord) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.RecordQuery", q)
+}
+
+// The ResourceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ResourceFunc func(context.Context, *ent.ResourceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ResourceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ResourceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ResourceQuery", q)
+}
+
+// The TraverseResource type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseResource func(context.Context, *ent.ResourceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseResource) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseResource) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ResourceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ResourceQuery", q)
+}
+
+// The ResourceDataFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ResourceDataFunc func(context.Context, *ent.ResourceDataQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ResourceDataFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ResourceDataQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ResourceDataQuery", q)
+}
+
+// The TraverseResourceData type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseResourceData func(context.Context, *ent.ResourceDataQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseResourceData) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseResourceData) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ResourceDataQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ResourceDataQuery", q)
 }
 
 // The RouteFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -1002,10 +1086,16 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MailAddressQuery, predicate.MailAddress, mailaddress.OrderOption]{typ: ent.TypeMailAddress, tq: q}, nil
 	case *ent.MailboxQuery:
 		return &query[*ent.MailboxQuery, predicate.Mailbox, mailbox.OrderOption]{typ: ent.TypeMailbox, tq: q}, nil
+	case *ent.MonitorSampleQuery:
+		return &query[*ent.MonitorSampleQuery, predicate.MonitorSample, monitorsample.OrderOption]{typ: ent.TypeMonitorSample, tq: q}, nil
 	case *ent.OperationQuery:
 		return &query[*ent.OperationQuery, predicate.Operation, operation.OrderOption]{typ: ent.TypeOperation, tq: q}, nil
 	case *ent.RecordQuery:
 		return &query[*ent.RecordQuery, predicate.Record, record.OrderOption]{typ: ent.TypeRecord, tq: q}, nil
+	case *ent.ResourceQuery:
+		return &query[*ent.ResourceQuery, predicate.Resource, resource.OrderOption]{typ: ent.TypeResource, tq: q}, nil
+	case *ent.ResourceDataQuery:
+		return &query[*ent.ResourceDataQuery, predicate.ResourceData, resourcedata.OrderOption]{typ: ent.TypeResourceData, tq: q}, nil
 	case *ent.RouteQuery:
 		return &query[*ent.RouteQuery, predicate.Route, route.OrderOption]{typ: ent.TypeRoute, tq: q}, nil
 	case *ent.SSHKeyQuery:

@@ -703,6 +703,28 @@ var (
 			},
 		},
 	}
+	// MonitorSamplesColumns holds the columns for the "monitor_samples" table.
+	MonitorSamplesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "monitor", Type: field.TypeString, Size: 64},
+		{Name: "object_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "value", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(30,6)", "sqlite3": "text"}},
+		{Name: "state", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(30,6)", "sqlite3": "text"}},
+	}
+	// MonitorSamplesTable holds the schema information for the "monitor_samples" table.
+	MonitorSamplesTable = &schema.Table{
+		Name:       "monitor_samples",
+		Columns:    MonitorSamplesColumns,
+		PrimaryKey: []*schema.Column{MonitorSamplesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "monitorsample_monitor_object_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{MonitorSamplesColumns[1], MonitorSamplesColumns[2], MonitorSamplesColumns[3]},
+			},
+		},
+	}
 	// OperationsColumns holds the columns for the "operations" table.
 	OperationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -786,6 +808,87 @@ var (
 				Name:    "record_account_id",
 				Unique:  false,
 				Columns: []*schema.Column{RecordsColumns[4]},
+			},
+		},
+	}
+	// ResourcesColumns holds the columns for the "resources" table.
+	ResourcesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 32},
+		{Name: "label", Type: field.TypeString, Size: 256},
+		{Name: "model", Type: field.TypeString, Size: 64},
+		{Name: "aggregation", Type: field.TypeString, Size: 16, Default: "last-10-days-avg"},
+		{Name: "unit", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "scale", Type: field.TypeString, Size: 64, Default: "1"},
+		{Name: "on_demand", Type: field.TypeBool, Default: false},
+		{Name: "default_allocation", Type: field.TypeInt, Nullable: true},
+		{Name: "monitors", Type: field.TypeJSON, Nullable: true},
+		{Name: "schedule", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "on_exceed", Type: field.TypeString, Size: 16, Default: "nothing"},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+	}
+	// ResourcesTable holds the schema information for the "resources" table.
+	ResourcesTable = &schema.Table{
+		Name:       "resources",
+		Columns:    ResourcesColumns,
+		PrimaryKey: []*schema.Column{ResourcesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "resource_model_name",
+				Unique:  true,
+				Columns: []*schema.Column{ResourcesColumns[6], ResourcesColumns[4]},
+			},
+			{
+				Name:    "resource_model_label",
+				Unique:  true,
+				Columns: []*schema.Column{ResourcesColumns[6], ResourcesColumns[5]},
+			},
+		},
+	}
+	// ResourceDataColumns holds the columns for the "resource_data" table.
+	ResourceDataColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "object_id", Type: field.TypeInt},
+		{Name: "used", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(30,6)", "sqlite3": "text"}},
+		{Name: "allocated", Type: field.TypeInt, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "exceeded", Type: field.TypeBool, Default: false},
+		{Name: "resource_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// ResourceDataTable holds the schema information for the "resource_data" table.
+	ResourceDataTable = &schema.Table{
+		Name:       "resource_data",
+		Columns:    ResourceDataColumns,
+		PrimaryKey: []*schema.Column{ResourceDataColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "resource_data_resources_resource",
+				Columns:    []*schema.Column{ResourceDataColumns[7]},
+				RefColumns: []*schema.Column{ResourcesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "resource_data_accounts_account",
+				Columns:    []*schema.Column{ResourceDataColumns[8]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "resourcedata_resource_id_object_id",
+				Unique:  true,
+				Columns: []*schema.Column{ResourceDataColumns[7], ResourceDataColumns[2]},
+			},
+			{
+				Name:    "resourcedata_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{ResourceDataColumns[8]},
 			},
 		},
 	}
@@ -1294,8 +1397,11 @@ var (
 		LanesTable,
 		MailAddressesTable,
 		MailboxesTable,
+		MonitorSamplesTable,
 		OperationsTable,
 		RecordsTable,
+		ResourcesTable,
+		ResourceDataTable,
 		RoutesTable,
 		SSHKeysTable,
 		ServersTable,
@@ -1336,6 +1442,8 @@ func init() {
 	MailboxesTable.ForeignKeys[0].RefTable = AccountsTable
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
 	RecordsTable.ForeignKeys[0].RefTable = DomainsTable
+	ResourceDataTable.ForeignKeys[0].RefTable = ResourcesTable
+	ResourceDataTable.ForeignKeys[1].RefTable = AccountsTable
 	RoutesTable.ForeignKeys[0].RefTable = ServersTable
 	SSHKeysTable.ForeignKeys[0].RefTable = AccountsTable
 	SSHKeysTable.ForeignKeys[1].RefTable = SystemUsersTable

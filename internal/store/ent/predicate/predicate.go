@@ -60,11 +60,20 @@ type MailAddress func(*sql.Selector)
 // Mailbox is the predicate function for mailbox builders.
 type Mailbox func(*sql.Selector)
 
+// MonitorSample is the predicate function for monitorsample builders.
+type MonitorSample func(*sql.Selector)
+
 // Operation is the predicate function for operation builders.
 type Operation func(*sql.Selector)
 
 // Record is the predicate function for record builders.
 type Record func(*sql.Selector)
+
+// Resource is the predicate function for resource builders.
+type Resource func(*sql.Selector)
+
+// ResourceData is the predicate function for resourcedata builders.
+type ResourceData func(*sql.Selector)
 
 // Route is the predicate function for route builders.
 type Route func(*sql.Selector)
