@@ -37,10 +37,10 @@ func TestMatches(t *testing.T) {
 		{"@hourly", "2026-03-02 05:00", true},
 		{"*/15 * * * *", "2026-03-02 05:45", true},
 		{"*/15 * * * *", "2026-03-02 05:50", false},
-		{"30 2 * * mon-fri", "2026-03-02 02:30", true}, // a Monday
+		{"30 2 * * mon-fri", "2026-03-02 02:30", true},  // a Monday
 		{"30 2 * * mon-fri", "2026-03-01 02:30", false}, // a Sunday
-		{"0 0 * * 7", "2026-03-01 00:00", true},        // 7 is Sunday
-		{"0 0 1 * mon", "2026-03-01 00:00", true},      // both days given: either will do
+		{"0 0 * * 7", "2026-03-01 00:00", true},         // 7 is Sunday
+		{"0 0 1 * mon", "2026-03-01 00:00", true},       // both days given: either will do
 		{"0 0 1 * mon", "2026-03-02 00:00", true},
 		{"0 0 1 * mon", "2026-03-03 00:00", false},
 		{"0 0 29 feb *", "2024-02-29 00:00", true},
