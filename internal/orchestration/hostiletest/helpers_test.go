@@ -307,11 +307,12 @@ func run(t *testing.T, pool *sshpool.Pool, target sshpool.Target, script string)
 
 // startExecutor starts an executor once the writes are done, so that the
 // accepted values of a run reach each server in one unit per backend.
-func startExecutor(t *testing.T, st *store.Store, pool *sshpool.Pool) {
+func startExecutor(t *testing.T, st *store.Store, pool *sshpool.Pool) *orchestration.Executor {
 	t.Helper()
 	ex := orchestration.NewExecutor(st, orchestration.ExecutorConfig{Pool: pool, Sweep: 100 * time.Millisecond})
 	ex.Start()
 	t.Cleanup(ex.Close)
+	return ex
 }
 
 // settle waits until no change is unplanned and every log is final, then

@@ -13,12 +13,14 @@ import (
 
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/cronjobs"
+	"github.com/orchestra-panel/orchestra/internal/services/resources"
 	"github.com/orchestra-panel/orchestra/internal/services/sshkeys"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/sshpool"
 	"github.com/orchestra-panel/orchestra/internal/sshpool/sshtest"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 )
 
 // systemUsersSuite drives the unix-user backend: each accepted value is a
@@ -28,8 +30,9 @@ import (
 // joined with directory; the shell sftp-only is /usr/sbin/nologin on the
 // server (sshd forces internal-sftp for its group); an empty password is *.
 var systemUsersSuite = suite{
-	name:     "systemusers",
-	backends: []string{systemusers.Backend, sshkeys.Backend, cronjobs.Backend}, // the users' keys are written as the users; crontab -u names them
+	name: "systemusers",
+	// the users' keys are written as the users; crontab -u names them; the disk monitor finds their homes by name
+	backends: []string{systemusers.Backend, sshkeys.Backend, cronjobs.Backend, "unix-user-disk"},
 	fields:   map[string][]string{"SystemUser": {"username", "password", "home", "directory", "shell"}},
 	run:      runSystemUsers,
 }
@@ -62,7 +65,7 @@ rm -rf -- /home/*%[1]s* %[2]s`, tag, orchestration.Quote(canary)))
 		if err != nil {
 			return err
 		}
-		for _, b := range []string{sshkeys.Backend, cronjobs.Backend} {
+		for _, b := range []string{sshkeys.Backend, cronjobs.Backend, "unix-user-disk"} {
 			if err := tx.Route.Create().SetBackend(b).SetServerID(srv.ID).Exec(ctx); err != nil {
 				return err
 			}
@@ -141,7 +144,7 @@ rm -rf -- /home/*%[1]s* %[2]s`, tag, orchestration.Quote(canary)))
 	}
 
 	r.phase("writes done")
-	startExecutor(t, st, pool)
+	ex := startExecutor(t, st, pool)
 	settle(t, st, 0)
 	r.phase("units done")
 
@@ -183,6 +186,21 @@ printf '%s %s %s\n' "$(printf '%s' "$p" | base64 -w0)" "$(getent shadow -- "$u" 
 		out := run(t, pool, target, fmt.Sprintf(`find %s -mindepth 1 ! -user %s -printf '%%p\n'`, orchestration.Quote(base), main))
 		if out != "" {
 			t.Errorf("not owned by %s below its home:\n%s", main, out)
+		}
+	}
+	// the disk monitor measures every user, whatever its name: one line each
+	units, err := ex.Orchestrate(sys, orchestration.Selection{Model: "SystemUser", Backend: "unix-user-disk", Action: resources.ActionMonitor}, false)
+	if err != nil || len(units) != 1 {
+		t.Fatalf("the disk monitor: %v %v", units, err)
+	}
+	logs, err := ex.Await(sys, []int{units[0].LogID})
+	if err != nil || logs[0].State != orchestration.StateSuccess {
+		t.Fatalf("the disk monitor: %v %v", logs, err)
+	}
+	values, err := resources.ParseOutput(logs[0].Stdout)
+	for _, id := range st.SystemUser.Query().Where(systemuser.AccountID(acc)).IDsX(sys) {
+		if _, ok := values[id]; !ok || err != nil {
+			t.Errorf("the disk monitor did not measure user %d: %v\n%s", id, err, logs[0].Stdout)
 		}
 	}
 	noCanary(t, pool, target, canary)

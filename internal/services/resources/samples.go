@@ -18,7 +18,7 @@ func ParseOutput(out string) (map[int]decimal.Decimal, error) {
 		if line == "" && n == 0 && out == "" {
 			break
 		}
-		bad := func(why string) error {
+		wrong := func(why string) error {
 			if len(line) > 200 {
 				line = line[:200] + "…"
 			}
@@ -26,18 +26,18 @@ func ParseOutput(out string) (map[int]decimal.Decimal, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 2 || strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' }) {
-			return nil, bad(`not "<object id> <value>"`)
+			return nil, wrong(`not "<object id> <value>"`)
 		}
 		id, err := strconv.Atoi(f[0])
 		if err != nil || id < 1 {
-			return nil, bad("the object id is not a number above zero")
+			return nil, wrong("the object id is not a number above zero")
 		}
 		v, err := decimal.NewFromString(f[1])
 		if err != nil || v.IsNegative() || strings.ContainsAny(f[1], "eE") {
-			return nil, bad("the value is not a decimal number of zero or more")
+			return nil, wrong("the value is not a decimal number of zero or more")
 		}
 		if _, twice := values[id]; twice {
-			return nil, bad("the object was measured twice")
+			return nil, wrong("the object was measured twice")
 		}
 		values[id] = v
 	}

@@ -260,7 +260,7 @@ var Meta = map[string]TypeMeta{
 		Table:         "resource_data",
 		Owner:         "account_id",
 		Repr:          "",
-		Audit:         true,
+		Audit:         false,
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{"allocated": true, "used": true, "updated_at": true, "exceeded": true},
 		StaffDefaults: map[string]any{"exceeded": resourcedata.DefaultExceeded},

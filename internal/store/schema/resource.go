@@ -90,9 +90,11 @@ func (ResourceData) Indexes() []ent.Index {
 }
 
 // Annotations of ResourceData: the object's account reads it; allocations
-// are staff's until plans say what customers may choose.
+// are staff's until plans say what customers may choose. Not audited: each
+// measuring updates every object's usage (an exceeded limit and its
+// recovery are recorded in the object's own history).
 func (ResourceData) Annotations() []schema.Annotation {
-	return []schema.Annotation{Scope{Owner: "account_id", Audit: true, StaffFields: []string{"allocated", "used", "updated_at", "exceeded"}}}
+	return []schema.Annotation{Scope{Owner: "account_id", StaffFields: []string{"allocated", "used", "updated_at", "exceeded"}}}
 }
 
 // MonitorSample is one value a monitor printed for one of its objects.

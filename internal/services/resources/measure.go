@@ -1,0 +1,196 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/mailer"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// Round is what one measuring of a resource did.
+type Round struct {
+	Samples int      // stored
+	Objects int      // whose usage was computed
+	Failed  []string // units that stored nothing, and why
+}
+
+// Measure runs r's monitors on every server their routes pick, one unit
+// per server and monitor, waiting up to wait; stores what they printed as
+// samples at now, and computes the usage of each object of r's model from
+// them. A unit that fails, or whose output holds a line that is not
+// "<object id> <value>", stores nothing (its log says why) and staff are
+// told.
+func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r *ent.Resource, now time.Time, wait time.Duration) (Round, error) {
+	sys := viewer.System(ctx, viewer.ChannelSystem)
+	var round Round
+	for _, name := range r.Monitors {
+		mon, ok := monitorOf(name)
+		if !ok {
+			round.Failed = append(round.Failed, fmt.Sprintf("%s: no such monitor", name))
+			continue
+		}
+		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: mon.Backend.Model, Backend: name, Action: ActionMonitor}, false)
+		if err != nil {
+			return round, err
+		}
+		var ids []int
+		for _, u := range units {
+			if u.LogID != 0 {
+				ids = append(ids, u.LogID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(sys, wait)
+		logs, err := ex.Await(wctx, ids)
+		cancel()
+		if err != nil {
+			return round, err
+		}
+		for _, l := range logs {
+			values, err := ParseOutput(l.Stdout)
+			switch {
+			case l.State != orchestration.StateSuccess:
+				err = fmt.Errorf("the unit ended %s", l.State)
+			case err != nil:
+				// its exit said success; what it printed says otherwise
+				err = fmt.Errorf("%s printed %w", name, err)
+				if uerr := st.ExecutionLog.UpdateOneID(l.ID).SetState(orchestration.StateFailure).SetError(err.Error()).Exec(sys); uerr != nil {
+					return round, uerr
+				}
+			}
+			if err != nil {
+				round.Failed = append(round.Failed, fmt.Sprintf("log %d (%s on server %d): %v", l.ID, name, l.ServerID, err))
+				continue
+			}
+			if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+				builders := make([]*ent.MonitorSampleCreate, 0, len(values))
+				for id, v := range values {
+					builders = append(builders, tx.MonitorSample.Create().SetMonitor(name).SetObjectID(id).SetCreatedAt(now).SetValue(v))
+				}
+				return tx.MonitorSample.CreateBulk(builders...).Exec(ctx)
+			}); err != nil {
+				return round, err
+			}
+			round.Samples += len(values)
+		}
+	}
+	if len(round.Failed) > 0 {
+		alert(sys, fmt.Sprintf("[Orchestra] measuring %s of %s stored nothing for %d units", r.Name, r.Model, len(round.Failed)),
+			strings.Join(round.Failed, "\n"))
+	}
+	n, err := computeUsage(sys, st, r, now)
+	round.Objects = n
+	return round, err
+}
+
+// computeUsage sets the used value of each object of r's model that some
+// monitor of r measured, from the samples its aggregation reads: a
+// monitored object is the object itself (a system user's disk) or, for an
+// account's resource, one of its account's.
+func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now time.Time) (int, error) {
+	scale, err := Scale(r.Scale)
+	if err != nil {
+		return 0, err
+	}
+	agg := Aggregations[r.Aggregation]
+	perObject := map[int][]Sample{}
+	account := map[int]int{} // a resource object's account
+	for _, name := range r.Monitors {
+		mon, ok := monitorOf(name)
+		if !ok {
+			continue
+		}
+		samples, err := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.CreatedAtGTE(agg.Since(now))).All(ctx)
+		if err != nil {
+			return 0, err
+		}
+		owners, err := ownersOf(ctx, st, mon.Backend.Model, samples)
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range samples {
+			acc, known := owners[s.ObjectID]
+			if !known {
+				continue // an object since deleted
+			}
+			object := s.ObjectID
+			if r.Model == "Account" {
+				object = acc
+			} else if r.Model != mon.Backend.Model {
+				continue
+			}
+			account[object] = acc
+			perObject[object] = append(perObject[object], Sample{Object: s.ObjectID, At: s.CreatedAt, Value: s.Value})
+		}
+	}
+	err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		for object, samples := range perObject {
+			used := agg.Usage(samples, now).DivRound(scale, 3)
+			d, err := tx.ResourceData.Query().Where(resourcedata.ResourceID(r.ID), resourcedata.ObjectID(object)).Only(ctx)
+			switch {
+			case ent.IsNotFound(err):
+				err = tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(object).SetAccountID(account[object]).
+					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(r.DefaultAllocation).Exec(ctx)
+			case err == nil:
+				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).Exec(store.KeepVersion(ctx))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(perObject), err
+}
+
+// ownersOf gives each sampled object of model that still exists its
+// account (an account its own id).
+func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent.MonitorSample) (map[int]int, error) {
+	meta := ent.Meta[model]
+	owner := meta.Owner
+	if owner == "" {
+		return nil, fmt.Errorf("resources: %s has no owning account", model)
+	}
+	out := map[int]int{}
+	rows, err := st.DB.QueryContext(ctx, fmt.Sprintf(`SELECT id, "%s" FROM "%s"`, owner, meta.Table))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sampled := map[int]bool{}
+	for _, s := range samples {
+		sampled[s.ObjectID] = true
+	}
+	for rows.Next() {
+		var id, acc int
+		if err := rows.Scan(&id, &acc); err != nil {
+			return nil, err
+		}
+		if sampled[id] {
+			out[id] = acc
+		}
+	}
+	return out, rows.Err()
+}
+
+func alert(ctx context.Context, subject, body string) {
+	admins := mailer.Admins.Get()
+	if len(admins) == 0 {
+		slog.WarnContext(ctx, "resources: no MAIL_ADMINS to tell", "subject", subject)
+		return
+	}
+	if err := mailer.Send(ctx, admins, subject, body); err != nil {
+		slog.ErrorContext(ctx, "resources: alert", "subject", subject, "err", err)
+	}
+}

@@ -1,0 +1,85 @@
+package resources_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/resources"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+// a monitor that prints what no monitor may: its unit must store nothing
+func init() {
+	resources.RegisterMonitor(resources.Monitor{Backend: &orchestration.Backend{Name: "test-garbage-monitor", Model: "SystemUser", DefaultMatch: "true",
+		Apply: func(s *orchestration.Script, _ orchestration.Server, _ string, o orchestration.Object) error {
+			s.Var("id", strconv.Itoa(o.ID))
+			s.Raw(`printf '%s 1\n%s\n' "$id" "du: cannot read directory"`)
+			return nil
+		}}})
+}
+
+// TestSystemUserDisk: a known amount of data written into a customer's
+// home is what the disk monitor measures there (du's bytes), the usage of
+// the user in the resource's unit and of its account; a monitor that
+// prints a bad line fails its unit naming the line, and stores nothing.
+func TestSystemUserDisk(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		bed := apitest.OnTestBed(t, st, "unix-user", "unix-user-disk", "test-garbage-monitor")
+		user := apitest.Unique("rd")
+		_, acc := bed.Customer(user)
+		bed.Root(fmt.Sprintf("head -c 2500000 /dev/urandom > ~%[1]s/data && chown %[1]s: ~%[1]s/data", user))
+		du, _ := bed.Root(fmt.Sprintf("du -sbx ~%s | cut -f1", user))
+		bytes, err := strconv.Atoi(strings.TrimSpace(du))
+		if err != nil || bytes < 2_500_000 || bytes > 2_600_000 {
+			t.Fatalf("du says %q", du)
+		}
+		mk := func(body map[string]any) *ent.Resource {
+			id := bed.Admin.Do("POST", "/resources", body).Want(http.StatusCreated).ID()
+			return st.Resource.GetX(viewer.System(context.Background(), viewer.ChannelCLI), id)
+		}
+		disk := mk(map[string]any{"name": "disk", "label": "Disk", "model": "SystemUser", "unit": "MB", "scale": "10**6",
+			"aggregation": "last", "monitors": []string{"unix-user-disk"}, "default_allocation": 100})
+		total := mk(map[string]any{"name": "disk", "label": "Disk", "model": "Account", "unit": "B", "aggregation": "last",
+			"monitors": []string{"unix-user-disk"}})
+		ctx, now := viewer.System(context.Background(), viewer.ChannelCLI), time.Now().UTC().Truncate(time.Second)
+		for _, r := range []*ent.Resource{disk, total} {
+			round, err := resources.Measure(ctx, st, bed.Ex, r, now, time.Minute)
+			if err != nil || len(round.Failed) != 0 || round.Objects == 0 {
+				t.Fatalf("measuring %s of %s: %+v %v", r.Name, r.Model, round, err)
+			}
+		}
+		d := st.ResourceData.Query().Where(resourcedata.ResourceID(disk.ID), resourcedata.AccountID(acc)).OnlyX(ctx)
+		if want := fmt.Sprintf("%.3f", float64(bytes)/1e6); d.Used == nil || d.Used.StringFixed(3) != want || d.Allocated == nil || *d.Allocated != 100 {
+			t.Errorf("the user's disk: %v of %v MB, want %s of 100", d.Used, d.Allocated, want)
+		}
+		a := st.ResourceData.Query().Where(resourcedata.ResourceID(total.ID), resourcedata.ObjectID(acc)).OnlyX(ctx)
+		if a.Used == nil || a.Used.IntPart() != int64(bytes) {
+			t.Errorf("the account's disk: %v B, want %d", a.Used, bytes)
+		}
+
+		// garbage: the unit fails naming the line, nothing is stored
+		bad := mk(map[string]any{"name": "junk", "label": "Junk", "model": "SystemUser", "aggregation": "last", "monitors": []string{"test-garbage-monitor"}})
+		round, err := resources.Measure(ctx, st, bed.Ex, bad, now, time.Minute)
+		if err != nil || len(round.Failed) != 1 || !strings.Contains(round.Failed[0], `"du: cannot read directory"`) || round.Samples != 0 {
+			t.Errorf("a monitor printing garbage: %+v %v", round, err)
+		}
+		if n := st.MonitorSample.Query().Where(monitorsample.Monitor("test-garbage-monitor")).CountX(ctx); n != 0 {
+			t.Errorf("%d samples of garbage stored", n)
+		}
+		if n := st.ResourceData.Query().Where(resourcedata.ResourceID(bad.ID)).CountX(ctx); n != 0 {
+			t.Errorf("usage computed from garbage for %d objects", n)
+		}
+	})
+}
