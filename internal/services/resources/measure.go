@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
@@ -14,6 +17,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
+	"github.com/shopspring/decimal"
 )
 
 // Round is what one measuring of a resource did.
@@ -105,6 +109,7 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 	}
 	agg := Aggregations[r.Aggregation]
 	perObject := map[int][]Sample{}
+	names := map[string]string{} // "Model id" → the object's name
 	account := map[int]int{} // a resource object's account
 	for _, name := range r.Monitors {
 		mon, ok := monitorOf(name)
@@ -115,7 +120,7 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 		if err != nil {
 			return 0, err
 		}
-		owners, err := ownersOf(ctx, st, mon.Backend.Model, samples)
+		owners, err := ownersOf(ctx, st, mon.Backend.Model, samples, names)
 		if err != nil {
 			return 0, err
 		}
@@ -134,36 +139,72 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 			perObject[object] = append(perObject[object], Sample{Object: s.ObjectID, At: s.CreatedAt, Value: s.Value})
 		}
 	}
+	var crossed []string
 	err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-		for object, samples := range perObject {
-			used := agg.Usage(samples, now).DivRound(scale, 3)
+		crossed = nil
+		for _, object := range slices.Sorted(maps.Keys(perObject)) {
+			used := agg.Usage(perObject[object], now).DivRound(scale, 3)
 			d, err := tx.ResourceData.Query().Where(resourcedata.ResourceID(r.ID), resourcedata.ObjectID(object)).Only(ctx)
+			allocated, was := r.DefaultAllocation, false
+			if err == nil {
+				allocated, was = d.Allocated, d.Exceeded
+			}
+			over := allocated != nil && used.GreaterThan(decimal.NewFromInt(int64(*allocated)))
 			switch {
 			case ent.IsNotFound(err):
 				err = tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(object).SetAccountID(account[object]).
-					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(r.DefaultAllocation).Exec(ctx)
+					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(allocated).SetExceeded(over).Exec(ctx)
 			case err == nil:
-				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).Exec(store.KeepVersion(ctx))
+				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).SetExceeded(over).Exec(store.KeepVersion(ctx))
 			}
 			if err != nil {
 				return err
 			}
+			if over != was {
+				line, err := recordCrossing(ctx, tx, r, object, account[object], names[fmt.Sprintf("%s %d", r.Model, object)], used, *allocated, over, now)
+				if err != nil {
+					return err
+				}
+				crossed = append(crossed, line)
+			}
 		}
 		return nil
 	})
+	if err == nil && len(crossed) > 0 && r.OnExceed != ExceedNothing {
+		alert(ctx, fmt.Sprintf("[Orchestra] %s of %s: %d objects crossed their allocation", r.Name, r.Model, len(crossed)), strings.Join(crossed, "\n"))
+	}
 	return len(perObject), err
 }
 
+// recordCrossing writes, in the object's history, that its usage of r went
+// over its allocation or came back under it: once per crossing, as the
+// data's exceeded flag remembers which side it was on.
+func recordCrossing(ctx context.Context, tx *ent.Tx, r *ent.Resource, object, account int, name string, used decimal.Decimal, allocated int, over bool, now time.Time) (string, error) {
+	if name == "" {
+		name = fmt.Sprintf("%s %d", r.Model, object)
+	}
+	state, was := "exceeded", "within"
+	if !over {
+		state, was = was, state
+	}
+	usage := fmt.Sprintf("%s of %d %s", used, allocated, r.Unit)
+	err := tx.History.Create().SetTime(now).SetActor("system").SetChannel(viewer.ChannelSystem).SetAction(audit.ActionUpdate).
+		SetObjectType(r.Model).SetObjectID(object).SetObjectRepr(name).SetAccountID(account).
+		SetChanges(map[string]any{"resources." + r.Name: map[string]any{"old": was, "new": state}, "resources." + r.Name + ".used": map[string]any{"new": usage}}).
+		Exec(ctx)
+	return fmt.Sprintf("%s %s: %s (%s)", r.Model, name, state, usage), err
+}
+
 // ownersOf gives each sampled object of model that still exists its
-// account (an account its own id).
-func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent.MonitorSample) (map[int]int, error) {
+// account (an account its own id) and adds its name to names.
+func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent.MonitorSample, names map[string]string) (map[int]int, error) {
 	meta := ent.Meta[model]
 	owner := meta.Owner
-	if owner == "" {
-		return nil, fmt.Errorf("resources: %s has no owning account", model)
+	if owner == "" || meta.Repr == "" {
+		return nil, fmt.Errorf("resources: %s has no owning account or no name", model)
 	}
 	out := map[int]int{}
-	rows, err := st.DB.QueryContext(ctx, fmt.Sprintf(`SELECT id, "%s" FROM "%s"`, owner, meta.Table))
+	rows, err := st.DB.QueryContext(ctx, fmt.Sprintf(`SELECT id, "%s", "%s" FROM "%s"`, owner, meta.Repr, meta.Table))
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +215,13 @@ func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent
 	}
 	for rows.Next() {
 		var id, acc int
-		if err := rows.Scan(&id, &acc); err != nil {
+		var name string
+		if err := rows.Scan(&id, &acc, &name); err != nil {
 			return nil, err
 		}
 		if sampled[id] {
 			out[id] = acc
+			names[fmt.Sprintf("%s %d", model, id)], names[fmt.Sprintf("Account %d", acc)] = name, ""
 		}
 	}
 	return out, rows.Err()

@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/services/resources"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -67,6 +68,31 @@ func TestSystemUserDisk(t *testing.T) {
 		a := st.ResourceData.Query().Where(resourcedata.ResourceID(total.ID), resourcedata.ObjectID(acc)).OnlyX(ctx)
 		if a.Used == nil || a.Used.IntPart() != int64(bytes) {
 			t.Errorf("the account's disk: %v B, want %d", a.Used, bytes)
+		}
+
+		// over its allocation, then back under: each recorded once in the
+		// user's history, the state remembered between runs
+		quota := mk(map[string]any{"name": "quota", "label": "Quota", "model": "SystemUser", "unit": "MB", "scale": "10**6",
+			"aggregation": "last", "monitors": []string{"unix-user-disk"}, "default_allocation": 1, "on_exceed": "alert"})
+		crossings := func() (states []string) {
+			for _, h := range st.History.Query().Where(history.ObjectType("SystemUser"), history.ObjectID(d.ObjectID)).Order(ent.Asc(history.FieldID)).AllX(ctx) {
+				if c, ok := h.Changes["resources.quota"].(map[string]any); ok {
+					states = append(states, fmt.Sprint(c["new"]))
+				}
+			}
+			return states
+		}
+		for i, step := range []struct {
+			script string
+			want   string
+		}{{"true", "[exceeded]"}, {"true", "[exceeded]"}, {fmt.Sprintf("rm ~%s/data", user), "[exceeded within]"}, {"true", "[exceeded within]"}} {
+			bed.Root(step.script)
+			if _, err := resources.Measure(ctx, st, bed.Ex, quota, now.Add(time.Duration(i+1)*time.Minute), time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(crossings()); got != step.want {
+				t.Errorf("run %d: the user's history holds %s, want %s", i+1, got, step.want)
+			}
 		}
 
 		// garbage: the unit fails naming the line, nothing is stored
