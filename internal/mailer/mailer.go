@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"net/url"
 	"time"
@@ -131,4 +132,18 @@ func Send(ctx context.Context, to []string, subject, body string) error {
 		return fmt.Errorf("mailer: send via %s:%d: %w", host, port, err)
 	}
 	return nil
+}
+
+// Tell mails staff (MAIL_ADMINS) what a service's background work found
+// (Alert is for units); with none set, or when the mail cannot go, it is
+// logged instead.
+func Tell(ctx context.Context, subject, body string) {
+	admins := Admins.Get()
+	if len(admins) == 0 {
+		slog.WarnContext(ctx, "no MAIL_ADMINS to tell", "subject", subject)
+		return
+	}
+	if err := Send(ctx, admins, subject, body); err != nil {
+		slog.ErrorContext(ctx, "alert not sent", "subject", subject, "err", err)
+	}
 }

@@ -230,7 +230,7 @@ func failureAlert(ctx context.Context, c *ent.Certificate, msg string) {
 	if c.NotAfter != nil && c.Certificate != "" {
 		body += fmt.Sprintf("\nThe current certificate keeps serving; it expires on %s.\n", c.NotAfter.UTC().Format(time.RFC3339))
 	}
-	alert(ctx, subject, body)
+	mailer.Tell(ctx, subject, body)
 }
 
 // expiryAlert tells staff, once a day, of the certificates that expire
@@ -252,19 +252,8 @@ func expiryAlert(ctx context.Context, st *store.Store, now time.Time) error {
 			fmt.Fprintf(&b, "  last error: %s\n", c.LastError)
 		}
 	}
-	alert(ctx, fmt.Sprintf("[Orchestra] %d certificates expire within %d days", len(soon), int(AlertBefore.Get().Hours()/24)), b.String())
+	mailer.Tell(ctx, fmt.Sprintf("[Orchestra] %d certificates expire within %d days", len(soon), int(AlertBefore.Get().Hours()/24)), b.String())
 	return st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		return tx.Certificate.Update().Where(certificate.IDIn(ids...)).SetAlertedAt(now).Exec(ctx)
 	})
-}
-
-func alert(ctx context.Context, subject, body string) {
-	admins := mailer.Admins.Get()
-	if len(admins) == 0 {
-		slog.WarnContext(ctx, "certificates: no MAIL_ADMINS to tell", "subject", subject)
-		return
-	}
-	if err := mailer.Send(ctx, admins, subject, body); err != nil {
-		slog.ErrorContext(ctx, "certificates: alert", "subject", subject, "err", err)
-	}
 }

@@ -3,7 +3,6 @@ package resources
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -90,7 +89,7 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 		}
 	}
 	if len(round.Failed) > 0 {
-		alert(sys, fmt.Sprintf("[Orchestra] measuring %s of %s stored nothing for %d units", r.Name, r.Model, len(round.Failed)),
+		mailer.Tell(sys, fmt.Sprintf("[Orchestra] measuring %s of %s stored nothing for %d units", r.Name, r.Model, len(round.Failed)),
 			strings.Join(round.Failed, "\n"))
 	}
 	n, err := computeUsage(sys, st, r, now)
@@ -110,7 +109,7 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 	agg := Aggregations[r.Aggregation]
 	perObject := map[int][]Sample{}
 	names := map[string]string{} // "Model id" → the object's name
-	account := map[int]int{} // a resource object's account
+	account := map[int]int{}     // a resource object's account
 	for _, name := range r.Monitors {
 		mon, ok := monitorOf(name)
 		if !ok {
@@ -171,7 +170,7 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 		return nil
 	})
 	if err == nil && len(crossed) > 0 && r.OnExceed != ExceedNothing {
-		alert(ctx, fmt.Sprintf("[Orchestra] %s of %s: %d objects crossed their allocation", r.Name, r.Model, len(crossed)), strings.Join(crossed, "\n"))
+		mailer.Tell(ctx, fmt.Sprintf("[Orchestra] %s of %s: %d objects crossed their allocation", r.Name, r.Model, len(crossed)), strings.Join(crossed, "\n"))
 	}
 	return len(perObject), err
 }
@@ -225,15 +224,4 @@ func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent
 		}
 	}
 	return out, rows.Err()
-}
-
-func alert(ctx context.Context, subject, body string) {
-	admins := mailer.Admins.Get()
-	if len(admins) == 0 {
-		slog.WarnContext(ctx, "resources: no MAIL_ADMINS to tell", "subject", subject)
-		return
-	}
-	if err := mailer.Send(ctx, admins, subject, body); err != nil {
-		slog.ErrorContext(ctx, "resources: alert", "subject", subject, "err", err)
-	}
 }
