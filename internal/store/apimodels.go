@@ -62,10 +62,12 @@ type apiModel struct {
 
 func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 	m := apiModel{Name: n.Name, Label: strings.ReplaceAll(n.Label(), "_", " ")}
-	derived := map[string]bool{}
-	if d, ok := a["Derived"].([]any); ok {
-		for _, f := range d {
-			derived[f.(string)] = true
+	derived, internal := map[string]bool{}, map[string]bool{}
+	for key, set := range map[string]map[string]bool{"Derived": derived, "Internal": internal} {
+		if d, ok := a[key].([]any); ok {
+			for _, f := range d {
+				set[f.(string)] = true
+			}
 		}
 	}
 	owner := ""
@@ -98,6 +100,9 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 		af := apiField{Go: gen.Funcs["pascal"].(func(string) string)(json), JSON: json, Column: f.Name, Type: typ}
 		if f.Nillable {
 			af.Type = "*" + typ
+		}
+		if internal[f.Name] {
+			continue
 		}
 		if !f.Sensitive() {
 			m.Out = append(m.Out, af)

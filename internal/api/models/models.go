@@ -60,22 +60,23 @@ func DeclareGitRepository(m GitRepositoryModel) {
 
 // Resource is a resource as the API shows it.
 type Resource struct {
-	ID                int       `json:"id"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
-	Name              string    `json:"name"`
-	Label             string    `json:"label"`
-	Model             string    `json:"model"`
-	Aggregation       string    `json:"aggregation"`
-	Unit              string    `json:"unit"`
-	Scale             string    `json:"scale"`
-	OnDemand          bool      `json:"on_demand"`
-	DefaultAllocation *int      `json:"default_allocation"`
-	Monitors          []string  `json:"monitors"`
-	Schedule          string    `json:"schedule"`
-	OnExceed          string    `json:"on_exceed"`
-	IsActive          bool      `json:"is_active"`
+	ID                int        `json:"id"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	Version           int        `json:"version"`
+	Name              string     `json:"name"`
+	Label             string     `json:"label"`
+	Model             string     `json:"model"`
+	Aggregation       string     `json:"aggregation"`
+	Unit              string     `json:"unit"`
+	Scale             string     `json:"scale"`
+	OnDemand          bool       `json:"on_demand"`
+	DefaultAllocation *int       `json:"default_allocation"`
+	Monitors          []string   `json:"monitors"`
+	Schedule          string     `json:"schedule"`
+	OnExceed          string     `json:"on_exceed"`
+	IsActive          bool       `json:"is_active"`
+	MeasuredAt        *time.Time `json:"measured_at"`
 }
 
 // ResourceCreate is the body that creates a resource.

@@ -68,7 +68,9 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 			case err != nil:
 				// its exit said success; what it printed says otherwise
 				err = fmt.Errorf("%s printed %w", name, err)
-				if uerr := st.ExecutionLog.UpdateOneID(l.ID).SetState(orchestration.StateFailure).SetError(err.Error()).Exec(sys); uerr != nil {
+				if uerr := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+					return tx.ExecutionLog.UpdateOneID(l.ID).SetState(orchestration.StateFailure).SetError(err.Error()).Exec(ctx)
+				}); uerr != nil {
 					return round, uerr
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
@@ -93,6 +94,45 @@ func TestSystemUserDisk(t *testing.T) {
 			if got := fmt.Sprint(crossings()); got != step.want {
 				t.Errorf("run %d: the user's history holds %s, want %s", i+1, got, step.want)
 			}
+		}
+
+		// on schedule: in the minutes it names, once a minute, never while
+		// another run holds it; on-demand and inactive resources wait to be asked
+		write := func(f func(ctx context.Context, tx *ent.Tx) error) {
+			if err := st.Tx(store.KeepVersion(ctx), f); err != nil { // the test's own writes leave the version
+				t.Fatal(err)
+			}
+		}
+		write(func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Resource.Update().Where(resource.IDIn(disk.ID, total.ID, quota.ID)).SetIsActive(false).Exec(ctx)
+		})
+		hourly := mk(map[string]any{"name": "hourly", "label": "Hourly", "model": "SystemUser", "aggregation": "last",
+			"monitors": []string{"unix-user-disk"}, "schedule": "*/5 * * * *"})
+		mk(map[string]any{"name": "asked", "label": "Asked", "model": "SystemUser", "aggregation": "last",
+			"monitors": []string{"unix-user-disk"}, "schedule": "* * * * *", "on_demand": true})
+		base := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
+		for _, step := range []struct {
+			at   time.Duration
+			held bool
+			want int
+		}{{3 * time.Minute, false, 0}, {5 * time.Minute, false, 1}, {5*time.Minute + 30*time.Second, false, 0}, {10 * time.Minute, true, 0}, {15 * time.Minute, false, 1}} {
+			if step.held {
+				write(func(ctx context.Context, tx *ent.Tx) error {
+					return tx.Resource.UpdateOne(hourly).SetClaimedUntil(time.Now().Add(time.Hour)).Exec(ctx)
+				})
+			}
+			n, err := resources.RunDue(ctx, st, bed.Ex, base.Add(step.at))
+			if err != nil || n != step.want {
+				t.Errorf("at %s: %d measured (%v), want %d", base.Add(step.at).Format("15:04:05"), n, err, step.want)
+			}
+			if step.held {
+				write(func(ctx context.Context, tx *ent.Tx) error {
+					return tx.Resource.UpdateOne(hourly).ClearClaimedUntil().Exec(ctx)
+				})
+			}
+		}
+		if r := st.Resource.GetX(ctx, hourly.ID); r.MeasuredAt == nil || !r.MeasuredAt.Equal(base.Add(15*time.Minute)) || r.ClaimedUntil != nil || r.Version != 1 {
+			t.Errorf("after its runs: measured at %v, claimed until %v, version %d", r.MeasuredAt, r.ClaimedUntil, r.Version)
 		}
 
 		// garbage: the unit fails naming the line, nothing is stored

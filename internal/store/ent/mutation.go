@@ -21638,6 +21638,8 @@ type ResourceMutation struct {
 	schedule              *string
 	on_exceed             *string
 	is_active             *bool
+	measured_at           *time.Time
+	claimed_until         *time.Time
 	clearedFields         map[string]struct{}
 	done                  bool
 	oldValue              func(context.Context) (*Resource, error)
@@ -22365,6 +22367,104 @@ func (m *ResourceMutation) ResetIsActive() {
 	m.is_active = nil
 }
 
+// SetMeasuredAt sets the "measured_at" field.
+func (m *ResourceMutation) SetMeasuredAt(t time.Time) {
+	m.measured_at = &t
+}
+
+// MeasuredAt returns the value of the "measured_at" field in the mutation.
+func (m *ResourceMutation) MeasuredAt() (r time.Time, exists bool) {
+	v := m.measured_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMeasuredAt returns the old "measured_at" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldMeasuredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMeasuredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMeasuredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMeasuredAt: %w", err)
+	}
+	return oldValue.MeasuredAt, nil
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (m *ResourceMutation) ClearMeasuredAt() {
+	m.measured_at = nil
+	m.clearedFields[resource.FieldMeasuredAt] = struct{}{}
+}
+
+// MeasuredAtCleared returns if the "measured_at" field was cleared in this mutation.
+func (m *ResourceMutation) MeasuredAtCleared() bool {
+	_, ok := m.clearedFields[resource.FieldMeasuredAt]
+	return ok
+}
+
+// ResetMeasuredAt resets all changes to the "measured_at" field.
+func (m *ResourceMutation) ResetMeasuredAt() {
+	m.measured_at = nil
+	delete(m.clearedFields, resource.FieldMeasuredAt)
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (m *ResourceMutation) SetClaimedUntil(t time.Time) {
+	m.claimed_until = &t
+}
+
+// ClaimedUntil returns the value of the "claimed_until" field in the mutation.
+func (m *ResourceMutation) ClaimedUntil() (r time.Time, exists bool) {
+	v := m.claimed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedUntil returns the old "claimed_until" field's value of the Resource entity.
+// If the Resource object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ResourceMutation) OldClaimedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedUntil: %w", err)
+	}
+	return oldValue.ClaimedUntil, nil
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (m *ResourceMutation) ClearClaimedUntil() {
+	m.claimed_until = nil
+	m.clearedFields[resource.FieldClaimedUntil] = struct{}{}
+}
+
+// ClaimedUntilCleared returns if the "claimed_until" field was cleared in this mutation.
+func (m *ResourceMutation) ClaimedUntilCleared() bool {
+	_, ok := m.clearedFields[resource.FieldClaimedUntil]
+	return ok
+}
+
+// ResetClaimedUntil resets all changes to the "claimed_until" field.
+func (m *ResourceMutation) ResetClaimedUntil() {
+	m.claimed_until = nil
+	delete(m.clearedFields, resource.FieldClaimedUntil)
+}
+
 // Where appends a list predicates to the ResourceMutation builder.
 func (m *ResourceMutation) Where(ps ...predicate.Resource) {
 	m.predicates = append(m.predicates, ps...)
@@ -22399,7 +22499,7 @@ func (m *ResourceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ResourceMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, resource.FieldCreatedAt)
 	}
@@ -22445,6 +22545,12 @@ func (m *ResourceMutation) Fields() []string {
 	if m.is_active != nil {
 		fields = append(fields, resource.FieldIsActive)
 	}
+	if m.measured_at != nil {
+		fields = append(fields, resource.FieldMeasuredAt)
+	}
+	if m.claimed_until != nil {
+		fields = append(fields, resource.FieldClaimedUntil)
+	}
 	return fields
 }
 
@@ -22483,6 +22589,10 @@ func (m *ResourceMutation) Field(name string) (ent.Value, bool) {
 		return m.OnExceed()
 	case resource.FieldIsActive:
 		return m.IsActive()
+	case resource.FieldMeasuredAt:
+		return m.MeasuredAt()
+	case resource.FieldClaimedUntil:
+		return m.ClaimedUntil()
 	}
 	return nil, false
 }
@@ -22522,6 +22632,10 @@ func (m *ResourceMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldOnExceed(ctx)
 	case resource.FieldIsActive:
 		return m.OldIsActive(ctx)
+	case resource.FieldMeasuredAt:
+		return m.OldMeasuredAt(ctx)
+	case resource.FieldClaimedUntil:
+		return m.OldClaimedUntil(ctx)
 	}
 	return nil, fmt.Errorf("unknown Resource field %s", name)
 }
@@ -22636,6 +22750,20 @@ func (m *ResourceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetIsActive(v)
 		return nil
+	case resource.FieldMeasuredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMeasuredAt(v)
+		return nil
+	case resource.FieldClaimedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedUntil(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Resource field %s", name)
 }
@@ -22699,6 +22827,12 @@ func (m *ResourceMutation) ClearedFields() []string {
 	if m.FieldCleared(resource.FieldMonitors) {
 		fields = append(fields, resource.FieldMonitors)
 	}
+	if m.FieldCleared(resource.FieldMeasuredAt) {
+		fields = append(fields, resource.FieldMeasuredAt)
+	}
+	if m.FieldCleared(resource.FieldClaimedUntil) {
+		fields = append(fields, resource.FieldClaimedUntil)
+	}
 	return fields
 }
 
@@ -22718,6 +22852,12 @@ func (m *ResourceMutation) ClearField(name string) error {
 		return nil
 	case resource.FieldMonitors:
 		m.ClearMonitors()
+		return nil
+	case resource.FieldMeasuredAt:
+		m.ClearMeasuredAt()
+		return nil
+	case resource.FieldClaimedUntil:
+		m.ClearClaimedUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown Resource nullable field %s", name)
@@ -22771,6 +22911,12 @@ func (m *ResourceMutation) ResetField(name string) error {
 		return nil
 	case resource.FieldIsActive:
 		m.ResetIsActive()
+		return nil
+	case resource.FieldMeasuredAt:
+		m.ResetMeasuredAt()
+		return nil
+	case resource.FieldClaimedUntil:
+		m.ResetClaimedUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown Resource field %s", name)

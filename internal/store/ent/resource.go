@@ -47,7 +47,11 @@ type Resource struct {
 	// What happens when an object uses more than it is allocated: nothing, alert or disable.
 	OnExceed string `json:"on_exceed,omitempty"`
 	// An inactive resource is not measured.
-	IsActive     bool `json:"is_active,omitempty"`
+	IsActive bool `json:"is_active,omitempty"`
+	// When it was last measured.
+	MeasuredAt *time.Time `json:"measured_at,omitempty"`
+	// ClaimedUntil holds the value of the "claimed_until" field.
+	ClaimedUntil *time.Time `json:"claimed_until,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -64,7 +68,7 @@ func (*Resource) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case resource.FieldName, resource.FieldLabel, resource.FieldModel, resource.FieldAggregation, resource.FieldUnit, resource.FieldScale, resource.FieldSchedule, resource.FieldOnExceed:
 			values[i] = new(sql.NullString)
-		case resource.FieldCreatedAt, resource.FieldUpdatedAt:
+		case resource.FieldCreatedAt, resource.FieldUpdatedAt, resource.FieldMeasuredAt, resource.FieldClaimedUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -180,6 +184,20 @@ func (_m *Resource) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.IsActive = value.Bool
 			}
+		case resource.FieldMeasuredAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field measured_at", values[i])
+			} else if value.Valid {
+				_m.MeasuredAt = new(time.Time)
+				*_m.MeasuredAt = value.Time
+			}
+		case resource.FieldClaimedUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field claimed_until", values[i])
+			} else if value.Valid {
+				_m.ClaimedUntil = new(time.Time)
+				*_m.ClaimedUntil = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -262,6 +280,16 @@ func (_m *Resource) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("is_active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.IsActive))
+	builder.WriteString(", ")
+	if v := _m.MeasuredAt; v != nil {
+		builder.WriteString("measured_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ClaimedUntil; v != nil {
+		builder.WriteString("claimed_until=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

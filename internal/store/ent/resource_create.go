@@ -200,6 +200,34 @@ func (_c *ResourceCreate) SetNillableIsActive(v *bool) *ResourceCreate {
 	return _c
 }
 
+// SetMeasuredAt sets the "measured_at" field.
+func (_c *ResourceCreate) SetMeasuredAt(v time.Time) *ResourceCreate {
+	_c.mutation.SetMeasuredAt(v)
+	return _c
+}
+
+// SetNillableMeasuredAt sets the "measured_at" field if the given value is not nil.
+func (_c *ResourceCreate) SetNillableMeasuredAt(v *time.Time) *ResourceCreate {
+	if v != nil {
+		_c.SetMeasuredAt(*v)
+	}
+	return _c
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (_c *ResourceCreate) SetClaimedUntil(v time.Time) *ResourceCreate {
+	_c.mutation.SetClaimedUntil(v)
+	return _c
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_c *ResourceCreate) SetNillableClaimedUntil(v *time.Time) *ResourceCreate {
+	if v != nil {
+		_c.SetClaimedUntil(*v)
+	}
+	return _c
+}
+
 // Mutation returns the ResourceMutation object of the builder.
 func (_c *ResourceCreate) Mutation() *ResourceMutation {
 	return _c.mutation
@@ -450,6 +478,14 @@ func (_c *ResourceCreate) createSpec() (*Resource, *sqlgraph.CreateSpec) {
 		_spec.SetField(resource.FieldIsActive, field.TypeBool, value)
 		_node.IsActive = value
 	}
+	if value, ok := _c.mutation.MeasuredAt(); ok {
+		_spec.SetField(resource.FieldMeasuredAt, field.TypeTime, value)
+		_node.MeasuredAt = &value
+	}
+	if value, ok := _c.mutation.ClaimedUntil(); ok {
+		_spec.SetField(resource.FieldClaimedUntil, field.TypeTime, value)
+		_node.ClaimedUntil = &value
+	}
 	return _node, _spec
 }
 
@@ -679,6 +715,42 @@ func (u *ResourceUpsert) SetIsActive(v bool) *ResourceUpsert {
 // UpdateIsActive sets the "is_active" field to the value that was provided on create.
 func (u *ResourceUpsert) UpdateIsActive() *ResourceUpsert {
 	u.SetExcluded(resource.FieldIsActive)
+	return u
+}
+
+// SetMeasuredAt sets the "measured_at" field.
+func (u *ResourceUpsert) SetMeasuredAt(v time.Time) *ResourceUpsert {
+	u.Set(resource.FieldMeasuredAt, v)
+	return u
+}
+
+// UpdateMeasuredAt sets the "measured_at" field to the value that was provided on create.
+func (u *ResourceUpsert) UpdateMeasuredAt() *ResourceUpsert {
+	u.SetExcluded(resource.FieldMeasuredAt)
+	return u
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (u *ResourceUpsert) ClearMeasuredAt() *ResourceUpsert {
+	u.SetNull(resource.FieldMeasuredAt)
+	return u
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *ResourceUpsert) SetClaimedUntil(v time.Time) *ResourceUpsert {
+	u.Set(resource.FieldClaimedUntil, v)
+	return u
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *ResourceUpsert) UpdateClaimedUntil() *ResourceUpsert {
+	u.SetExcluded(resource.FieldClaimedUntil)
+	return u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *ResourceUpsert) ClearClaimedUntil() *ResourceUpsert {
+	u.SetNull(resource.FieldClaimedUntil)
 	return u
 }
 
@@ -937,6 +1009,48 @@ func (u *ResourceUpsertOne) SetIsActive(v bool) *ResourceUpsertOne {
 func (u *ResourceUpsertOne) UpdateIsActive() *ResourceUpsertOne {
 	return u.Update(func(s *ResourceUpsert) {
 		s.UpdateIsActive()
+	})
+}
+
+// SetMeasuredAt sets the "measured_at" field.
+func (u *ResourceUpsertOne) SetMeasuredAt(v time.Time) *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.SetMeasuredAt(v)
+	})
+}
+
+// UpdateMeasuredAt sets the "measured_at" field to the value that was provided on create.
+func (u *ResourceUpsertOne) UpdateMeasuredAt() *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.UpdateMeasuredAt()
+	})
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (u *ResourceUpsertOne) ClearMeasuredAt() *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.ClearMeasuredAt()
+	})
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *ResourceUpsertOne) SetClaimedUntil(v time.Time) *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.SetClaimedUntil(v)
+	})
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *ResourceUpsertOne) UpdateClaimedUntil() *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.UpdateClaimedUntil()
+	})
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *ResourceUpsertOne) ClearClaimedUntil() *ResourceUpsertOne {
+	return u.Update(func(s *ResourceUpsert) {
+		s.ClearClaimedUntil()
 	})
 }
 
@@ -1361,6 +1475,48 @@ func (u *ResourceUpsertBulk) SetIsActive(v bool) *ResourceUpsertBulk {
 func (u *ResourceUpsertBulk) UpdateIsActive() *ResourceUpsertBulk {
 	return u.Update(func(s *ResourceUpsert) {
 		s.UpdateIsActive()
+	})
+}
+
+// SetMeasuredAt sets the "measured_at" field.
+func (u *ResourceUpsertBulk) SetMeasuredAt(v time.Time) *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.SetMeasuredAt(v)
+	})
+}
+
+// UpdateMeasuredAt sets the "measured_at" field to the value that was provided on create.
+func (u *ResourceUpsertBulk) UpdateMeasuredAt() *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.UpdateMeasuredAt()
+	})
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (u *ResourceUpsertBulk) ClearMeasuredAt() *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.ClearMeasuredAt()
+	})
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (u *ResourceUpsertBulk) SetClaimedUntil(v time.Time) *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.SetClaimedUntil(v)
+	})
+}
+
+// UpdateClaimedUntil sets the "claimed_until" field to the value that was provided on create.
+func (u *ResourceUpsertBulk) UpdateClaimedUntil() *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.UpdateClaimedUntil()
+	})
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (u *ResourceUpsertBulk) ClearClaimedUntil() *ResourceUpsertBulk {
+	return u.Update(func(s *ResourceUpsert) {
+		s.ClearClaimedUntil()
 	})
 }
 

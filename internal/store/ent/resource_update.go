@@ -228,6 +228,46 @@ func (_u *ResourceUpdate) SetNillableIsActive(v *bool) *ResourceUpdate {
 	return _u
 }
 
+// SetMeasuredAt sets the "measured_at" field.
+func (_u *ResourceUpdate) SetMeasuredAt(v time.Time) *ResourceUpdate {
+	_u.mutation.SetMeasuredAt(v)
+	return _u
+}
+
+// SetNillableMeasuredAt sets the "measured_at" field if the given value is not nil.
+func (_u *ResourceUpdate) SetNillableMeasuredAt(v *time.Time) *ResourceUpdate {
+	if v != nil {
+		_u.SetMeasuredAt(*v)
+	}
+	return _u
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (_u *ResourceUpdate) ClearMeasuredAt() *ResourceUpdate {
+	_u.mutation.ClearMeasuredAt()
+	return _u
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (_u *ResourceUpdate) SetClaimedUntil(v time.Time) *ResourceUpdate {
+	_u.mutation.SetClaimedUntil(v)
+	return _u
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_u *ResourceUpdate) SetNillableClaimedUntil(v *time.Time) *ResourceUpdate {
+	if v != nil {
+		_u.SetClaimedUntil(*v)
+	}
+	return _u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (_u *ResourceUpdate) ClearClaimedUntil() *ResourceUpdate {
+	_u.mutation.ClearClaimedUntil()
+	return _u
+}
+
 // Mutation returns the ResourceMutation object of the builder.
 func (_u *ResourceUpdate) Mutation() *ResourceMutation {
 	return _u.mutation
@@ -387,6 +427,18 @@ func (_u *ResourceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.IsActive(); ok {
 		_spec.SetField(resource.FieldIsActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.MeasuredAt(); ok {
+		_spec.SetField(resource.FieldMeasuredAt, field.TypeTime, value)
+	}
+	if _u.mutation.MeasuredAtCleared() {
+		_spec.ClearField(resource.FieldMeasuredAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ClaimedUntil(); ok {
+		_spec.SetField(resource.FieldClaimedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ClaimedUntilCleared() {
+		_spec.ClearField(resource.FieldClaimedUntil, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -608,6 +660,46 @@ func (_u *ResourceUpdateOne) SetNillableIsActive(v *bool) *ResourceUpdateOne {
 	return _u
 }
 
+// SetMeasuredAt sets the "measured_at" field.
+func (_u *ResourceUpdateOne) SetMeasuredAt(v time.Time) *ResourceUpdateOne {
+	_u.mutation.SetMeasuredAt(v)
+	return _u
+}
+
+// SetNillableMeasuredAt sets the "measured_at" field if the given value is not nil.
+func (_u *ResourceUpdateOne) SetNillableMeasuredAt(v *time.Time) *ResourceUpdateOne {
+	if v != nil {
+		_u.SetMeasuredAt(*v)
+	}
+	return _u
+}
+
+// ClearMeasuredAt clears the value of the "measured_at" field.
+func (_u *ResourceUpdateOne) ClearMeasuredAt() *ResourceUpdateOne {
+	_u.mutation.ClearMeasuredAt()
+	return _u
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (_u *ResourceUpdateOne) SetClaimedUntil(v time.Time) *ResourceUpdateOne {
+	_u.mutation.SetClaimedUntil(v)
+	return _u
+}
+
+// SetNillableClaimedUntil sets the "claimed_until" field if the given value is not nil.
+func (_u *ResourceUpdateOne) SetNillableClaimedUntil(v *time.Time) *ResourceUpdateOne {
+	if v != nil {
+		_u.SetClaimedUntil(*v)
+	}
+	return _u
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (_u *ResourceUpdateOne) ClearClaimedUntil() *ResourceUpdateOne {
+	_u.mutation.ClearClaimedUntil()
+	return _u
+}
+
 // Mutation returns the ResourceMutation object of the builder.
 func (_u *ResourceUpdateOne) Mutation() *ResourceMutation {
 	return _u.mutation
@@ -797,6 +889,18 @@ func (_u *ResourceUpdateOne) sqlSave(ctx context.Context) (_node *Resource, err 
 	}
 	if value, ok := _u.mutation.IsActive(); ok {
 		_spec.SetField(resource.FieldIsActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.MeasuredAt(); ok {
+		_spec.SetField(resource.FieldMeasuredAt, field.TypeTime, value)
+	}
+	if _u.mutation.MeasuredAtCleared() {
+		_spec.ClearField(resource.FieldMeasuredAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ClaimedUntil(); ok {
+		_spec.SetField(resource.FieldClaimedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ClaimedUntilCleared() {
+		_spec.ClearField(resource.FieldClaimedUntil, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Resource{config: _u.config}

@@ -435,6 +435,8 @@ var Tables = []*Table{
 			{Name: "schedule", Type: field.TypeString},
 			{Name: "on_exceed", Type: field.TypeString},
 			{Name: "is_active", Type: field.TypeBool},
+			{Name: "measured_at", Type: field.TypeTime},
+			{Name: "claimed_until", Type: field.TypeTime},
 		},
 	},
 	{

@@ -39,6 +39,10 @@ func (Resource) Fields() []ent.Field {
 		field.String("schedule").MaxRuneLen(64).Default("").Comment("When it is measured, as five crontab fields (0 * * * *: hourly); empty: never on its own."),
 		field.String("on_exceed").MaxRuneLen(16).Default("nothing").Comment("What happens when an object uses more than it is allocated: nothing, alert or disable."),
 		field.Bool("is_active").Default(true).Comment("An inactive resource is not measured."),
+		field.Time("measured_at").Optional().Nillable().Comment("When it was last measured."),
+		// claimed_until: a panel is measuring it until then (one run at a
+		// time, whatever the number of panels and who asked).
+		field.Time("claimed_until").Optional().Nillable(),
 	}
 }
 
@@ -49,7 +53,7 @@ func (Resource) Indexes() []ent.Index {
 
 // Annotations of Resource: staff's.
 func (Resource) Annotations() []schema.Annotation {
-	return []schema.Annotation{Scope{Audit: true, Repr: "name"}, API{}}
+	return []schema.Annotation{Scope{Audit: true, Repr: "name"}, API{Derived: []string{"measured_at"}, Internal: []string{"claimed_until"}}}
 }
 
 // ResourceData is one object's allocation and usage of one resource.

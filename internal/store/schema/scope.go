@@ -58,6 +58,8 @@ func (VersionMixin) Fields() []ent.Field {
 type API struct {
 	// Derived fields are set by the rules alone: in no body.
 	Derived []string
+	// Internal fields are the panel's bookkeeping: not shown either.
+	Internal []string
 }
 
 // Name implements schema.Annotation.

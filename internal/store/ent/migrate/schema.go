@@ -829,6 +829,8 @@ var (
 		{Name: "schedule", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "on_exceed", Type: field.TypeString, Size: 16, Default: "nothing"},
 		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "measured_at", Type: field.TypeTime, Nullable: true},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
 	}
 	// ResourcesTable holds the schema information for the "resources" table.
 	ResourcesTable = &schema.Table{

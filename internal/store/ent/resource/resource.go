@@ -43,6 +43,10 @@ const (
 	FieldOnExceed = "on_exceed"
 	// FieldIsActive holds the string denoting the is_active field in the database.
 	FieldIsActive = "is_active"
+	// FieldMeasuredAt holds the string denoting the measured_at field in the database.
+	FieldMeasuredAt = "measured_at"
+	// FieldClaimedUntil holds the string denoting the claimed_until field in the database.
+	FieldClaimedUntil = "claimed_until"
 	// Table holds the table name of the resource in the database.
 	Table = "resources"
 )
@@ -65,6 +69,8 @@ var Columns = []string{
 	FieldSchedule,
 	FieldOnExceed,
 	FieldIsActive,
+	FieldMeasuredAt,
+	FieldClaimedUntil,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -196,4 +202,14 @@ func ByOnExceed(opts ...sql.OrderTermOption) OrderOption {
 // ByIsActive orders the results by the is_active field.
 func ByIsActive(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIsActive, opts...).ToFunc()
+}
+
+// ByMeasuredAt orders the results by the measured_at field.
+func ByMeasuredAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMeasuredAt, opts...).ToFunc()
+}
+
+// ByClaimedUntil orders the results by the claimed_until field.
+func ByClaimedUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClaimedUntil, opts...).ToFunc()
 }

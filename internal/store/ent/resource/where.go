@@ -119,6 +119,16 @@ func IsActive(v bool) predicate.Resource {
 	return predicate.Resource(sql.FieldEQ(FieldIsActive, v))
 }
 
+// MeasuredAt applies equality check predicate on the "measured_at" field. It's identical to MeasuredAtEQ.
+func MeasuredAt(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldEQ(FieldMeasuredAt, v))
+}
+
+// ClaimedUntil applies equality check predicate on the "claimed_until" field. It's identical to ClaimedUntilEQ.
+func ClaimedUntil(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldEQ(FieldClaimedUntil, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Resource {
 	return predicate.Resource(sql.FieldEQ(FieldCreatedAt, v))
@@ -837,6 +847,106 @@ func IsActiveEQ(v bool) predicate.Resource {
 // IsActiveNEQ applies the NEQ predicate on the "is_active" field.
 func IsActiveNEQ(v bool) predicate.Resource {
 	return predicate.Resource(sql.FieldNEQ(FieldIsActive, v))
+}
+
+// MeasuredAtEQ applies the EQ predicate on the "measured_at" field.
+func MeasuredAtEQ(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldEQ(FieldMeasuredAt, v))
+}
+
+// MeasuredAtNEQ applies the NEQ predicate on the "measured_at" field.
+func MeasuredAtNEQ(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldNEQ(FieldMeasuredAt, v))
+}
+
+// MeasuredAtIn applies the In predicate on the "measured_at" field.
+func MeasuredAtIn(vs ...time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldIn(FieldMeasuredAt, vs...))
+}
+
+// MeasuredAtNotIn applies the NotIn predicate on the "measured_at" field.
+func MeasuredAtNotIn(vs ...time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldNotIn(FieldMeasuredAt, vs...))
+}
+
+// MeasuredAtGT applies the GT predicate on the "measured_at" field.
+func MeasuredAtGT(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldGT(FieldMeasuredAt, v))
+}
+
+// MeasuredAtGTE applies the GTE predicate on the "measured_at" field.
+func MeasuredAtGTE(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldGTE(FieldMeasuredAt, v))
+}
+
+// MeasuredAtLT applies the LT predicate on the "measured_at" field.
+func MeasuredAtLT(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldLT(FieldMeasuredAt, v))
+}
+
+// MeasuredAtLTE applies the LTE predicate on the "measured_at" field.
+func MeasuredAtLTE(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldLTE(FieldMeasuredAt, v))
+}
+
+// MeasuredAtIsNil applies the IsNil predicate on the "measured_at" field.
+func MeasuredAtIsNil() predicate.Resource {
+	return predicate.Resource(sql.FieldIsNull(FieldMeasuredAt))
+}
+
+// MeasuredAtNotNil applies the NotNil predicate on the "measured_at" field.
+func MeasuredAtNotNil() predicate.Resource {
+	return predicate.Resource(sql.FieldNotNull(FieldMeasuredAt))
+}
+
+// ClaimedUntilEQ applies the EQ predicate on the "claimed_until" field.
+func ClaimedUntilEQ(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldEQ(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilNEQ applies the NEQ predicate on the "claimed_until" field.
+func ClaimedUntilNEQ(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldNEQ(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilIn applies the In predicate on the "claimed_until" field.
+func ClaimedUntilIn(vs ...time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldIn(FieldClaimedUntil, vs...))
+}
+
+// ClaimedUntilNotIn applies the NotIn predicate on the "claimed_until" field.
+func ClaimedUntilNotIn(vs ...time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldNotIn(FieldClaimedUntil, vs...))
+}
+
+// ClaimedUntilGT applies the GT predicate on the "claimed_until" field.
+func ClaimedUntilGT(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldGT(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilGTE applies the GTE predicate on the "claimed_until" field.
+func ClaimedUntilGTE(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldGTE(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilLT applies the LT predicate on the "claimed_until" field.
+func ClaimedUntilLT(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldLT(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilLTE applies the LTE predicate on the "claimed_until" field.
+func ClaimedUntilLTE(v time.Time) predicate.Resource {
+	return predicate.Resource(sql.FieldLTE(FieldClaimedUntil, v))
+}
+
+// ClaimedUntilIsNil applies the IsNil predicate on the "claimed_until" field.
+func ClaimedUntilIsNil() predicate.Resource {
+	return predicate.Resource(sql.FieldIsNull(FieldClaimedUntil))
+}
+
+// ClaimedUntilNotNil applies the NotNil predicate on the "claimed_until" field.
+func ClaimedUntilNotNil() predicate.Resource {
+	return predicate.Resource(sql.FieldNotNull(FieldClaimedUntil))
 }
 
 // And groups predicates with the AND operator between them.
