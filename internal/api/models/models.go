@@ -22,6 +22,7 @@ type GitRepository struct {
 	Description string    `json:"description"`
 	Account     int       `json:"account"`
 	SystemUser  int       `json:"system_user"`
+	Owner       string    `json:"owner"`
 }
 
 // GitRepositoryCreate is the body that creates a git repository.

@@ -5,7 +5,6 @@ package gitrepos
 import (
 	"cmp"
 	"context"
-	"strconv"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/api/models"
@@ -32,8 +31,10 @@ func init() {
 			var errs validate.Errors
 			errs.Check(ctx, m, "name", validate.Is(ctx, validate.Name))
 			errs.Check(ctx, m, "description", validate.OneLine(ctx))
-			if _, err := systemusers.Adopt(ctx, m); !errs.Merge(err) || errs.Err() != nil {
+			if u, err := systemusers.Adopt(ctx, m); !errs.Merge(err) || errs.Err() != nil {
 				return nil, cmp.Or(errs.Err(), err)
+			} else if u != nil {
+				m.SetOwner(u.Username) // usernames never change; a delete's snapshot names its user
 			}
 			return next.Mutate(ctx, m)
 		})
@@ -42,16 +43,14 @@ func init() {
 		DefaultMatch: "true", After: []string{systemusers.Backend}, Apply: apply})
 }
 
-// apply makes, describes or removes a repository as its user, found by the
-// mark the panel gives its users: a link the user planted leads nowhere it
-// could not write already. A user not on the server has nothing to do.
+// apply makes, describes or removes a repository as its user (a link it planted leads nowhere it
+// could not write already); a user not on the server has nothing to do.
 func apply(s *orchestration.Script, _ orchestration.Server, action string, o orchestration.Object) error {
-	s.Var("owner", systemusers.Mark+strconv.Itoa(o.Int("system_user_id")))
+	s.Var("user", o.String("owner"))
 	s.Var("action", action)
 	s.Var("repo", "git/"+o.String("name")+".git")
 	s.Var("description", o.String("description"))
-	s.Raw(`user=$(getent passwd | awk -F: -v o="$owner" '$5 == o { print $1; exit }')
-if [[ -n $user ]]; then
+	s.Raw(`if getent passwd "$user" >/dev/null; then
   runuser -u "$user" -- sh -c 'cd "$(getent passwd "$1" | cut -d: -f6)" || exit
     if [ "$2" = delete ]; then rm -rf -- "$3"; exit; fi
     [ -d "$3" ] || git init --bare --quiet "$3" && printf "%s\n" "$4" >"$3/description"' git "$user" "$action" "$repo" "$description"

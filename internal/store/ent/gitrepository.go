@@ -33,6 +33,8 @@ type GitRepository struct {
 	AccountID int `json:"account_id,omitempty"`
 	// The system user that owns it and pushes to it over SSH.
 	SystemUserID int `json:"system_user_id,omitempty"`
+	// The system user's name (set by the rules).
+	Owner string `json:"owner,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GitRepositoryQuery when eager-loading is set.
 	Edges        GitRepositoryEdges `json:"edges"`
@@ -79,7 +81,7 @@ func (*GitRepository) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case gitrepository.FieldID, gitrepository.FieldVersion, gitrepository.FieldAccountID, gitrepository.FieldSystemUserID:
 			values[i] = new(sql.NullInt64)
-		case gitrepository.FieldName, gitrepository.FieldDescription:
+		case gitrepository.FieldName, gitrepository.FieldDescription, gitrepository.FieldOwner:
 			values[i] = new(sql.NullString)
 		case gitrepository.FieldCreatedAt, gitrepository.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -145,6 +147,12 @@ func (_m *GitRepository) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field system_user_id", values[i])
 			} else if value.Valid {
 				_m.SystemUserID = int(value.Int64)
+			}
+		case gitrepository.FieldOwner:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field owner", values[i])
+			} else if value.Valid {
+				_m.Owner = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -212,6 +220,9 @@ func (_m *GitRepository) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("system_user_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.SystemUserID))
+	builder.WriteString(", ")
+	builder.WriteString("owner=")
+	builder.WriteString(_m.Owner)
 	builder.WriteByte(')')
 	return builder.String()
 }

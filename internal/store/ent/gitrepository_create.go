@@ -98,6 +98,20 @@ func (_c *GitRepositoryCreate) SetSystemUserID(v int) *GitRepositoryCreate {
 	return _c
 }
 
+// SetOwner sets the "owner" field.
+func (_c *GitRepositoryCreate) SetOwner(v string) *GitRepositoryCreate {
+	_c.mutation.SetOwner(v)
+	return _c
+}
+
+// SetNillableOwner sets the "owner" field if the given value is not nil.
+func (_c *GitRepositoryCreate) SetNillableOwner(v *string) *GitRepositoryCreate {
+	if v != nil {
+		_c.SetOwner(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *GitRepositoryCreate) SetAccount(v *Account) *GitRepositoryCreate {
 	return _c.SetAccountID(v.ID)
@@ -159,6 +173,10 @@ func (_c *GitRepositoryCreate) defaults() {
 		v := gitrepository.DefaultDescription
 		_c.mutation.SetDescription(v)
 	}
+	if _, ok := _c.mutation.Owner(); !ok {
+		v := gitrepository.DefaultOwner
+		_c.mutation.SetOwner(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -198,6 +216,9 @@ func (_c *GitRepositoryCreate) check() error {
 	}
 	if _, ok := _c.mutation.SystemUserID(); !ok {
 		return &ValidationError{Name: "system_user_id", err: errors.New(`ent: missing required field "GitRepository.system_user_id"`)}
+	}
+	if _, ok := _c.mutation.Owner(); !ok {
+		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required field "GitRepository.owner"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "GitRepository.account"`)}
@@ -251,6 +272,10 @@ func (_c *GitRepositoryCreate) createSpec() (*GitRepository, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.Description(); ok {
 		_spec.SetField(gitrepository.FieldDescription, field.TypeString, value)
 		_node.Description = value
+	}
+	if value, ok := _c.mutation.Owner(); ok {
+		_spec.SetField(gitrepository.FieldOwner, field.TypeString, value)
+		_node.Owner = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -392,6 +417,18 @@ func (u *GitRepositoryUpsert) UpdateAccountID() *GitRepositoryUpsert {
 	return u
 }
 
+// SetOwner sets the "owner" field.
+func (u *GitRepositoryUpsert) SetOwner(v string) *GitRepositoryUpsert {
+	u.Set(gitrepository.FieldOwner, v)
+	return u
+}
+
+// UpdateOwner sets the "owner" field to the value that was provided on create.
+func (u *GitRepositoryUpsert) UpdateOwner() *GitRepositoryUpsert {
+	u.SetExcluded(gitrepository.FieldOwner)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -503,6 +540,20 @@ func (u *GitRepositoryUpsertOne) SetAccountID(v int) *GitRepositoryUpsertOne {
 func (u *GitRepositoryUpsertOne) UpdateAccountID() *GitRepositoryUpsertOne {
 	return u.Update(func(s *GitRepositoryUpsert) {
 		s.UpdateAccountID()
+	})
+}
+
+// SetOwner sets the "owner" field.
+func (u *GitRepositoryUpsertOne) SetOwner(v string) *GitRepositoryUpsertOne {
+	return u.Update(func(s *GitRepositoryUpsert) {
+		s.SetOwner(v)
+	})
+}
+
+// UpdateOwner sets the "owner" field to the value that was provided on create.
+func (u *GitRepositoryUpsertOne) UpdateOwner() *GitRepositoryUpsertOne {
+	return u.Update(func(s *GitRepositoryUpsert) {
+		s.UpdateOwner()
 	})
 }
 
@@ -783,6 +834,20 @@ func (u *GitRepositoryUpsertBulk) SetAccountID(v int) *GitRepositoryUpsertBulk {
 func (u *GitRepositoryUpsertBulk) UpdateAccountID() *GitRepositoryUpsertBulk {
 	return u.Update(func(s *GitRepositoryUpsert) {
 		s.UpdateAccountID()
+	})
+}
+
+// SetOwner sets the "owner" field.
+func (u *GitRepositoryUpsertBulk) SetOwner(v string) *GitRepositoryUpsertBulk {
+	return u.Update(func(s *GitRepositoryUpsert) {
+		s.SetOwner(v)
+	})
+}
+
+// UpdateOwner sets the "owner" field to the value that was provided on create.
+func (u *GitRepositoryUpsertBulk) UpdateOwner() *GitRepositoryUpsertBulk {
+	return u.Update(func(s *GitRepositoryUpsert) {
+		s.UpdateOwner()
 	})
 }
 

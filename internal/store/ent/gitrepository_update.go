@@ -85,6 +85,20 @@ func (_u *GitRepositoryUpdate) SetNillableAccountID(v *int) *GitRepositoryUpdate
 	return _u
 }
 
+// SetOwner sets the "owner" field.
+func (_u *GitRepositoryUpdate) SetOwner(v string) *GitRepositoryUpdate {
+	_u.mutation.SetOwner(v)
+	return _u
+}
+
+// SetNillableOwner sets the "owner" field if the given value is not nil.
+func (_u *GitRepositoryUpdate) SetNillableOwner(v *string) *GitRepositoryUpdate {
+	if v != nil {
+		_u.SetOwner(*v)
+	}
+	return _u
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_u *GitRepositoryUpdate) SetAccount(v *Account) *GitRepositoryUpdate {
 	return _u.SetAccountID(v.ID)
@@ -188,6 +202,9 @@ func (_u *GitRepositoryUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if value, ok := _u.mutation.Description(); ok {
 		_spec.SetField(gitrepository.FieldDescription, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Owner(); ok {
+		_spec.SetField(gitrepository.FieldOwner, field.TypeString, value)
+	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -290,6 +307,20 @@ func (_u *GitRepositoryUpdateOne) SetAccountID(v int) *GitRepositoryUpdateOne {
 func (_u *GitRepositoryUpdateOne) SetNillableAccountID(v *int) *GitRepositoryUpdateOne {
 	if v != nil {
 		_u.SetAccountID(*v)
+	}
+	return _u
+}
+
+// SetOwner sets the "owner" field.
+func (_u *GitRepositoryUpdateOne) SetOwner(v string) *GitRepositoryUpdateOne {
+	_u.mutation.SetOwner(v)
+	return _u
+}
+
+// SetNillableOwner sets the "owner" field if the given value is not nil.
+func (_u *GitRepositoryUpdateOne) SetNillableOwner(v *string) *GitRepositoryUpdateOne {
+	if v != nil {
+		_u.SetOwner(*v)
 	}
 	return _u
 }
@@ -426,6 +457,9 @@ func (_u *GitRepositoryUpdateOne) sqlSave(ctx context.Context) (_node *GitReposi
 	}
 	if value, ok := _u.mutation.Description(); ok {
 		_spec.SetField(gitrepository.FieldDescription, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Owner(); ok {
+		_spec.SetField(gitrepository.FieldOwner, field.TypeString, value)
 	}
 	if _u.mutation.AccountCleared() {
 		edge := &sqlgraph.EdgeSpec{

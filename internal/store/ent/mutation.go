@@ -13710,6 +13710,7 @@ type GitRepositoryMutation struct {
 	addversion         *int
 	name               *string
 	description        *string
+	owner              *string
 	clearedFields      map[string]struct{}
 	account            *int
 	clearedaccount     bool
@@ -14090,6 +14091,42 @@ func (m *GitRepositoryMutation) ResetSystemUserID() {
 	m.system_user = nil
 }
 
+// SetOwner sets the "owner" field.
+func (m *GitRepositoryMutation) SetOwner(s string) {
+	m.owner = &s
+}
+
+// Owner returns the value of the "owner" field in the mutation.
+func (m *GitRepositoryMutation) Owner() (r string, exists bool) {
+	v := m.owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwner returns the old "owner" field's value of the GitRepository entity.
+// If the GitRepository object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GitRepositoryMutation) OldOwner(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwner is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwner requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwner: %w", err)
+	}
+	return oldValue.Owner, nil
+}
+
+// ResetOwner resets all changes to the "owner" field.
+func (m *GitRepositoryMutation) ResetOwner() {
+	m.owner = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *GitRepositoryMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -14178,7 +14215,7 @@ func (m *GitRepositoryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GitRepositoryMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, gitrepository.FieldCreatedAt)
 	}
@@ -14199,6 +14236,9 @@ func (m *GitRepositoryMutation) Fields() []string {
 	}
 	if m.system_user != nil {
 		fields = append(fields, gitrepository.FieldSystemUserID)
+	}
+	if m.owner != nil {
+		fields = append(fields, gitrepository.FieldOwner)
 	}
 	return fields
 }
@@ -14222,6 +14262,8 @@ func (m *GitRepositoryMutation) Field(name string) (ent.Value, bool) {
 		return m.AccountID()
 	case gitrepository.FieldSystemUserID:
 		return m.SystemUserID()
+	case gitrepository.FieldOwner:
+		return m.Owner()
 	}
 	return nil, false
 }
@@ -14245,6 +14287,8 @@ func (m *GitRepositoryMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldAccountID(ctx)
 	case gitrepository.FieldSystemUserID:
 		return m.OldSystemUserID(ctx)
+	case gitrepository.FieldOwner:
+		return m.OldOwner(ctx)
 	}
 	return nil, fmt.Errorf("unknown GitRepository field %s", name)
 }
@@ -14302,6 +14346,13 @@ func (m *GitRepositoryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSystemUserID(v)
+		return nil
+	case gitrepository.FieldOwner:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwner(v)
 		return nil
 	}
 	return fmt.Errorf("unknown GitRepository field %s", name)
@@ -14387,6 +14438,9 @@ func (m *GitRepositoryMutation) ResetField(name string) error {
 		return nil
 	case gitrepository.FieldSystemUserID:
 		m.ResetSystemUserID()
+		return nil
+	case gitrepository.FieldOwner:
+		m.ResetOwner()
 		return nil
 	}
 	return fmt.Errorf("unknown GitRepository field %s", name)

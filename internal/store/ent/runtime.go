@@ -597,6 +597,10 @@ func init() {
 	gitrepository.DefaultDescription = gitrepositoryDescDescription.Default.(string)
 	// gitrepository.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	gitrepository.DescriptionValidator = gitrepositoryDescDescription.Validators[0].(func(string) error)
+	// gitrepositoryDescOwner is the schema descriptor for owner field.
+	gitrepositoryDescOwner := gitrepositoryFields[4].Descriptor()
+	// gitrepository.DefaultOwner holds the default value on creation for the owner field.
+	gitrepository.DefaultOwner = gitrepositoryDescOwner.Default.(string)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
 	_ = idempotencykeyFields
 	// idempotencykeyDescScope is the schema descriptor for scope field.

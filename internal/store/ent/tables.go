@@ -279,6 +279,7 @@ var Tables = []*Table{
 			{Name: "version", Type: field.TypeInt},
 			{Name: "name", Type: field.TypeString},
 			{Name: "description", Type: field.TypeString},
+			{Name: "owner", Type: field.TypeString},
 			{Name: "account_id", Type: field.TypeInt},
 			{Name: "system_user_id", Type: field.TypeInt},
 		},

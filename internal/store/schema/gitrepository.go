@@ -22,6 +22,7 @@ func (GitRepository) Fields() []ent.Field {
 		field.String("description").MaxRuneLen(256).Default("").Comment("One line that Git's web viewers show."),
 		field.Int("account_id"),
 		field.Int("system_user_id").Immutable().Comment("The system user that owns it and pushes to it over SSH."),
+		field.String("owner").Default("").Comment("The system user's name (set by the rules)."),
 	}
 }
 
@@ -40,5 +41,5 @@ func (GitRepository) Indexes() []ent.Index {
 
 // Annotations of GitRepository.
 func (GitRepository) Annotations() []schema.Annotation {
-	return []schema.Annotation{Scope{Owner: "account_id", Audit: true, Repr: "name"}, API{Derived: []string{"account_id"}}}
+	return []schema.Annotation{Scope{Owner: "account_id", Audit: true, Repr: "name"}, API{Derived: []string{"account_id", "owner"}}}
 }

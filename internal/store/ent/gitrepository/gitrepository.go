@@ -28,6 +28,8 @@ const (
 	FieldAccountID = "account_id"
 	// FieldSystemUserID holds the string denoting the system_user_id field in the database.
 	FieldSystemUserID = "system_user_id"
+	// FieldOwner holds the string denoting the owner field in the database.
+	FieldOwner = "owner"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeSystemUser holds the string denoting the system_user edge name in mutations.
@@ -60,6 +62,7 @@ var Columns = []string{
 	FieldDescription,
 	FieldAccountID,
 	FieldSystemUserID,
+	FieldOwner,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -89,6 +92,8 @@ var (
 	DefaultDescription string
 	// DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	DescriptionValidator func(string) error
+	// DefaultOwner holds the default value on creation for the "owner" field.
+	DefaultOwner string
 )
 
 // OrderOption defines the ordering options for the GitRepository queries.
@@ -132,6 +137,11 @@ func ByAccountID(opts ...sql.OrderTermOption) OrderOption {
 // BySystemUserID orders the results by the system_user_id field.
 func BySystemUserID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSystemUserID, opts...).ToFunc()
+}
+
+// ByOwner orders the results by the owner field.
+func ByOwner(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOwner, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

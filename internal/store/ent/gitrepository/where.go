@@ -90,6 +90,11 @@ func SystemUserID(v int) predicate.GitRepository {
 	return predicate.GitRepository(sql.FieldEQ(FieldSystemUserID, v))
 }
 
+// Owner applies equality check predicate on the "owner" field. It's identical to OwnerEQ.
+func Owner(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldEQ(FieldOwner, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.GitRepository {
 	return predicate.GitRepository(sql.FieldEQ(FieldCreatedAt, v))
@@ -378,6 +383,71 @@ func SystemUserIDIn(vs ...int) predicate.GitRepository {
 // SystemUserIDNotIn applies the NotIn predicate on the "system_user_id" field.
 func SystemUserIDNotIn(vs ...int) predicate.GitRepository {
 	return predicate.GitRepository(sql.FieldNotIn(FieldSystemUserID, vs...))
+}
+
+// OwnerEQ applies the EQ predicate on the "owner" field.
+func OwnerEQ(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldEQ(FieldOwner, v))
+}
+
+// OwnerNEQ applies the NEQ predicate on the "owner" field.
+func OwnerNEQ(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldNEQ(FieldOwner, v))
+}
+
+// OwnerIn applies the In predicate on the "owner" field.
+func OwnerIn(vs ...string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldIn(FieldOwner, vs...))
+}
+
+// OwnerNotIn applies the NotIn predicate on the "owner" field.
+func OwnerNotIn(vs ...string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldNotIn(FieldOwner, vs...))
+}
+
+// OwnerGT applies the GT predicate on the "owner" field.
+func OwnerGT(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldGT(FieldOwner, v))
+}
+
+// OwnerGTE applies the GTE predicate on the "owner" field.
+func OwnerGTE(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldGTE(FieldOwner, v))
+}
+
+// OwnerLT applies the LT predicate on the "owner" field.
+func OwnerLT(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldLT(FieldOwner, v))
+}
+
+// OwnerLTE applies the LTE predicate on the "owner" field.
+func OwnerLTE(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldLTE(FieldOwner, v))
+}
+
+// OwnerContains applies the Contains predicate on the "owner" field.
+func OwnerContains(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldContains(FieldOwner, v))
+}
+
+// OwnerHasPrefix applies the HasPrefix predicate on the "owner" field.
+func OwnerHasPrefix(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldHasPrefix(FieldOwner, v))
+}
+
+// OwnerHasSuffix applies the HasSuffix predicate on the "owner" field.
+func OwnerHasSuffix(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldHasSuffix(FieldOwner, v))
+}
+
+// OwnerEqualFold applies the EqualFold predicate on the "owner" field.
+func OwnerEqualFold(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldEqualFold(FieldOwner, v))
+}
+
+// OwnerContainsFold applies the ContainsFold predicate on the "owner" field.
+func OwnerContainsFold(v string) predicate.GitRepository {
+	return predicate.GitRepository(sql.FieldContainsFold(FieldOwner, v))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

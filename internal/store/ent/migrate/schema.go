@@ -506,6 +506,7 @@ var (
 		{Name: "version", Type: field.TypeInt, Default: 1},
 		{Name: "name", Type: field.TypeString, Size: 64},
 		{Name: "description", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "owner", Type: field.TypeString, Default: ""},
 		{Name: "account_id", Type: field.TypeInt},
 		{Name: "system_user_id", Type: field.TypeInt},
 	}
@@ -517,13 +518,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "git_repositories_accounts_account",
-				Columns:    []*schema.Column{GitRepositoriesColumns[6]},
+				Columns:    []*schema.Column{GitRepositoriesColumns[7]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "git_repositories_system_users_system_user",
-				Columns:    []*schema.Column{GitRepositoriesColumns[7]},
+				Columns:    []*schema.Column{GitRepositoriesColumns[8]},
 				RefColumns: []*schema.Column{SystemUsersColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -532,12 +533,12 @@ var (
 			{
 				Name:    "gitrepository_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{GitRepositoriesColumns[6]},
+				Columns: []*schema.Column{GitRepositoriesColumns[7]},
 			},
 			{
 				Name:    "gitrepository_system_user_id_name",
 				Unique:  true,
-				Columns: []*schema.Column{GitRepositoriesColumns[7], GitRepositoriesColumns[4]},
+				Columns: []*schema.Column{GitRepositoriesColumns[8], GitRepositoriesColumns[4]},
 			},
 		},
 	}
