@@ -39,7 +39,7 @@ func init() {
 			},
 			Title: "label", Columns: []string{"name", "model", "unit", "aggregation", "is_active"},
 			Choices: map[string]api.Choice{"aggregation": api.Among(aggregationNames()...), "on_exceed": api.Among(ExceedNothing, ExceedAlert, ExceedDisable),
-				"model": api.Among(Measurable()...)}},
+				"model": {From: Measurable, Named: true}}}, // once every service's backends are registered
 	})
 	store.RegisterHook("Resource", ent.OpCreate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
 		return hook.ResourceFunc(func(ctx context.Context, m *ent.ResourceMutation) (ent.Value, error) {
