@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +42,12 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 			round.Failed = append(round.Failed, fmt.Sprintf("%s: no such monitor", name))
 			continue
 		}
-		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: mon.Backend.Model, Backend: name, Action: ActionMonitor}, false)
+		since, err := lastSample(sys, st, name)
+		if err != nil {
+			return round, err
+		}
+		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: mon.Backend.Model, Backend: name, Action: ActionMonitor,
+			Args: map[string]string{"since": strconv.FormatInt(since.Unix(), 10), "until": strconv.FormatInt(now.Unix(), 10)}}, false)
 		if err != nil {
 			return round, err
 		}
@@ -94,19 +100,35 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 		mailer.Tell(sys, fmt.Sprintf("[Orchestra] measuring %s of %s stored nothing for %d units", r.Name, r.Model, len(round.Failed)),
 			strings.Join(round.Failed, "\n"))
 	}
-	n, err := computeUsage(sys, st, r, now)
+	n, crossed, err := computeUsage(sys, st, r, now)
 	round.Objects = n
+	if err == nil && r.OnExceed == ExceedDisable && len(crossed) > 0 {
+		err = enforce(sys, ex, r, crossed)
+	}
 	return round, err
+}
+
+// lastSample is when monitor last stored samples (the zero Unix time if
+// never): a counter's window starts there.
+func lastSample(ctx context.Context, st *store.Store, monitor string) (time.Time, error) {
+	s, err := st.MonitorSample.Query().Where(monitorsample.Monitor(monitor)).Order(ent.Desc(monitorsample.FieldCreatedAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.CreatedAt, nil
 }
 
 // computeUsage sets the used value of each object of r's model that some
 // monitor of r measured, from the samples its aggregation reads: a
 // monitored object is the object itself (a system user's disk) or, for an
 // account's resource, one of its account's.
-func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now time.Time) (int, error) {
+func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now time.Time) (int, map[int]bool, error) {
 	scale, err := Scale(r.Scale)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	agg := Aggregations[r.Aggregation]
 	perObject := map[int][]Sample{}
@@ -119,11 +141,11 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 		}
 		samples, err := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.CreatedAtGTE(agg.Since(now))).All(ctx)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		owners, err := ownersOf(ctx, st, mon.Backend.Model, samples, names)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		for _, s := range samples {
 			acc, known := owners[s.ObjectID]
@@ -141,32 +163,39 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 		}
 	}
 	var crossed []string
+	over := map[int]bool{} // the objects that crossed: true went over
 	err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
-		crossed = nil
+		crossed, over = nil, map[int]bool{}
 		for _, object := range slices.Sorted(maps.Keys(perObject)) {
 			used := agg.Usage(perObject[object], now).DivRound(scale, 3)
 			d, err := tx.ResourceData.Query().Where(resourcedata.ResourceID(r.ID), resourcedata.ObjectID(object)).Only(ctx)
-			allocated, was := r.DefaultAllocation, false
-			if err == nil {
-				allocated, was = d.Allocated, d.Exceeded
+			found := err == nil
+			if err != nil && !ent.IsNotFound(err) {
+				return err
 			}
-			over := allocated != nil && used.GreaterThan(decimal.NewFromInt(int64(*allocated)))
-			switch {
-			case ent.IsNotFound(err):
+			var allocated *int
+			was := false
+			if found {
+				allocated, was = d.Allocated, d.Exceeded
+			} else if allocated, err = startingAllocation(ctx, tx, r, object); err != nil {
+				return err
+			}
+			exceeds := allocated != nil && used.GreaterThan(decimal.NewFromInt(int64(*allocated)))
+			if found {
+				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).SetExceeded(exceeds).Exec(store.KeepVersion(ctx))
+			} else {
 				err = tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(object).SetAccountID(account[object]).
-					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(allocated).SetExceeded(over).Exec(ctx)
-			case err == nil:
-				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).SetExceeded(over).Exec(store.KeepVersion(ctx))
+					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(allocated).SetExceeded(exceeds).Exec(ctx)
 			}
 			if err != nil {
 				return err
 			}
-			if over != was {
-				line, err := recordCrossing(ctx, tx, r, object, account[object], names[fmt.Sprintf("%s %d", r.Model, object)], used, *allocated, over, now)
+			if exceeds != was {
+				line, err := recordCrossing(ctx, tx, r, object, account[object], names[fmt.Sprintf("%s %d", r.Model, object)], used, allocated, exceeds, now)
 				if err != nil {
 					return err
 				}
-				crossed = append(crossed, line)
+				crossed, over[object] = append(crossed, line), exceeds
 			}
 		}
 		return nil
@@ -174,13 +203,13 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 	if err == nil && len(crossed) > 0 && r.OnExceed != ExceedNothing {
 		mailer.Tell(ctx, fmt.Sprintf("[Orchestra] %s of %s: %d objects crossed their allocation", r.Name, r.Model, len(crossed)), strings.Join(crossed, "\n"))
 	}
-	return len(perObject), err
+	return len(perObject), over, err
 }
 
 // recordCrossing writes, in the object's history, that its usage of r went
 // over its allocation or came back under it: once per crossing, as the
 // data's exceeded flag remembers which side it was on.
-func recordCrossing(ctx context.Context, tx *ent.Tx, r *ent.Resource, object, account int, name string, used decimal.Decimal, allocated int, over bool, now time.Time) (string, error) {
+func recordCrossing(ctx context.Context, tx *ent.Tx, r *ent.Resource, object, account int, name string, used decimal.Decimal, allocated *int, over bool, now time.Time) (string, error) {
 	if name == "" {
 		name = fmt.Sprintf("%s %d", r.Model, object)
 	}
@@ -188,7 +217,10 @@ func recordCrossing(ctx context.Context, tx *ent.Tx, r *ent.Resource, object, ac
 	if !over {
 		state, was = was, state
 	}
-	usage := fmt.Sprintf("%s of %d %s", used, allocated, r.Unit)
+	usage := fmt.Sprintf("%s %s, none allocated", used, r.Unit)
+	if allocated != nil {
+		usage = fmt.Sprintf("%s of %d %s", used, *allocated, r.Unit)
+	}
 	err := tx.History.Create().SetTime(now).SetActor("system").SetChannel(viewer.ChannelSystem).SetAction(audit.ActionUpdate).
 		SetObjectType(r.Model).SetObjectID(object).SetObjectRepr(name).SetAccountID(account).
 		SetChanges(map[string]any{"resources." + r.Name: map[string]any{"old": was, "new": state}, "resources." + r.Name + ".used": map[string]any{"new": usage}}).

@@ -20,7 +20,7 @@ import (
 const (
 	ExceedNothing = "nothing"
 	ExceedAlert   = "alert"   // staff are mailed
-	ExceedDisable = "disable" // the object's monitor backends take its exceeded action
+	ExceedDisable = "disable" // the model's enforcers take their exceeded action (and alert)
 )
 
 func init() {
@@ -110,6 +110,19 @@ func check(ctx context.Context, m *ent.ResourceMutation) error {
 				break
 			}
 		}
+	}
+	onExceed, exceedSet := m.OnExceed()
+	model, modelSet := m.Model()
+	if m.Op().Is(ent.OpUpdateOne) {
+		if !exceedSet {
+			onExceed, _ = m.OldOnExceed(ctx)
+		}
+		model, _ = m.OldModel(ctx)
+	} else if !modelSet {
+		model = ""
+	}
+	if onExceed == ExceedDisable && model != "" && !hasEnforcer(model) {
+		errs.Add("on_exceed", i18n.T(ctx, "Nothing can disable a %s that uses too much: choose nothing or alert.", model))
 	}
 	onDemand, set := m.OnDemand()
 	alloc, given := m.DefaultAllocation()
