@@ -34,34 +34,51 @@ type Round struct {
 // "<object id> <value>", stores nothing (its log says why) and staff are
 // told.
 func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r *ent.Resource, now time.Time, wait time.Duration) (Round, error) {
+	return measure(ctx, st, ex, r, 0, now, wait)
+}
+
+// measure measures every object of r's model, or only object (not 0).
+func measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r *ent.Resource, object int, now time.Time, wait time.Duration) (Round, error) {
 	sys := viewer.System(ctx, viewer.ChannelSystem)
 	var round Round
+	only := map[string][]int{} // per monitor, the objects it measures for object
 	for _, name := range r.Monitors {
 		mon, ok := monitorOf(name)
 		if !ok {
 			round.Failed = append(round.Failed, fmt.Sprintf("%s: no such monitor", name))
 			continue
 		}
+		var ids []int
+		if object != 0 {
+			var err error
+			if ids, err = monitored(sys, st, r, mon.Backend.Model, object); err != nil {
+				return round, err
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			only[name] = ids
+		}
 		since, err := lastSample(sys, st, name)
 		if err != nil {
 			return round, err
 		}
-		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: mon.Backend.Model, Backend: name, Action: ActionMonitor,
+		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: mon.Backend.Model, Backend: name, Action: ActionMonitor, IDs: ids,
 			Args: map[string]string{"since": strconv.FormatInt(since.Unix(), 10), "until": strconv.FormatInt(now.Unix(), 10)}}, false)
 		if err != nil {
 			return round, err
 		}
-		var ids []int
+		var logIDs []int
 		for _, u := range units {
 			if u.LogID != 0 {
-				ids = append(ids, u.LogID)
+				logIDs = append(logIDs, u.LogID)
 			}
 		}
-		if len(ids) == 0 {
+		if len(logIDs) == 0 {
 			continue
 		}
 		wctx, cancel := context.WithTimeout(sys, wait)
-		logs, err := ex.Await(wctx, ids)
+		logs, err := ex.Await(wctx, logIDs)
 		cancel()
 		if err != nil {
 			return round, err
@@ -100,7 +117,10 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 		mailer.Tell(sys, fmt.Sprintf("[Orchestra] measuring %s of %s stored nothing for %d units", r.Name, r.Model, len(round.Failed)),
 			strings.Join(round.Failed, "\n"))
 	}
-	n, crossed, err := computeUsage(sys, st, r, now)
+	if object != 0 && len(only) == 0 {
+		return round, nil // nothing of it to measure
+	}
+	n, crossed, err := computeUsage(sys, st, r, now, only)
 	round.Objects = n
 	if err == nil && r.OnExceed == ExceedDisable && len(crossed) > 0 {
 		err = enforce(sys, ex, r, crossed)
@@ -109,7 +129,8 @@ func Measure(ctx context.Context, st *store.Store, ex *orchestration.Executor, r
 }
 
 // lastSample is when monitor last stored samples (the zero Unix time if
-// never): a counter's window starts there.
+// never): the window of a counter's object that has no sample of its own
+// starts there (one that has starts at its own last sample).
 func lastSample(ctx context.Context, st *store.Store, monitor string) (time.Time, error) {
 	s, err := st.MonitorSample.Query().Where(monitorsample.Monitor(monitor)).Order(ent.Desc(monitorsample.FieldCreatedAt)).First(ctx)
 	if ent.IsNotFound(err) {
@@ -125,7 +146,7 @@ func lastSample(ctx context.Context, st *store.Store, monitor string) (time.Time
 // monitor of r measured, from the samples its aggregation reads: a
 // monitored object is the object itself (a system user's disk) or, for an
 // account's resource, one of its account's.
-func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now time.Time) (int, map[int]bool, error) {
+func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now time.Time, only map[string][]int) (int, map[int]bool, error) {
 	scale, err := Scale(r.Scale)
 	if err != nil {
 		return 0, nil, err
@@ -139,7 +160,15 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 		if !ok {
 			continue
 		}
-		samples, err := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.CreatedAtGTE(agg.Since(now))).All(ctx)
+		q := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.CreatedAtGTE(agg.Since(now)))
+		if len(only) > 0 {
+			ids, ok := only[name]
+			if !ok {
+				continue
+			}
+			q.Where(monitorsample.ObjectIDIn(ids...))
+		}
+		samples, err := q.All(ctx)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -258,4 +287,30 @@ func ownersOf(ctx context.Context, st *store.Store, model string, samples []*ent
 		}
 	}
 	return out, rows.Err()
+}
+
+// monitored are the objects of model a monitor measures for object of r:
+// the object itself, or, for an account's resource, the account's objects.
+func monitored(ctx context.Context, st *store.Store, r *ent.Resource, model string, object int) ([]int, error) {
+	if r.Model != "Account" {
+		if model != r.Model {
+			return nil, nil
+		}
+		return []int{object}, nil
+	}
+	meta := ent.Meta[model]
+	rows, err := st.DB.QueryContext(ctx, fmt.Sprintf(`SELECT id FROM "%s" WHERE "%s" = %d`, meta.Table, meta.Owner, object))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
@@ -30,6 +31,64 @@ func init() {
 			s.Raw(`printf '%s 1\n%s\n' "$id" "du: cannot read directory"`)
 			return nil
 		}}})
+}
+
+// a counter whose value is its window's length: what it prints shows the
+// window each object was given
+func init() {
+	resources.RegisterMonitor(resources.Monitor{Counter: true, Backend: &orchestration.Backend{Name: "test-window-monitor", Model: "SystemUser", DefaultMatch: "true",
+		Apply: func(s *orchestration.Script, _ orchestration.Server, _ string, o orchestration.Object) error {
+			s.Var("id", strconv.Itoa(o.ID))
+			s.Var("since", o.Args["since"])
+			s.Var("until", o.Args["until"])
+			s.Raw(`printf '%s %s\n' "$id" "$((until - since))"`)
+			return nil
+		}}})
+}
+
+// TestCounterWindows: each object of a counter is measured over the window
+// since its own last sample, so a refresh of one object from its page
+// neither loses nor counts twice what the next run of all of them reads.
+func TestCounterWindows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		bed := apitest.OnTestBed(t, st, "unix-user", "test-window-monitor")
+		users := []string{apitest.Unique("rwa"), apitest.Unique("rwb")}
+		for _, u := range users {
+			bed.Customer(u)
+		}
+		id := bed.Admin.Do("POST", "/resources", map[string]any{"name": "window", "label": "Window", "model": "SystemUser",
+			"aggregation": "monthly-sum", "monitors": []string{"test-window-monitor"}}).Want(http.StatusCreated).ID()
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		r := st.Resource.GetX(ctx, id)
+		first := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		for _, at := range []time.Time{first, first.Add(time.Minute)} {
+			if round, err := resources.Measure(ctx, st, bed.Ex, r, at, time.Minute); err != nil || round.Samples == 0 {
+				t.Fatalf("measuring at %s: %+v %v", at, round, err)
+			}
+		}
+		objects := st.SystemUser.Query().Where(systemuser.UsernameIn(users...)).Order(ent.Asc(systemuser.FieldID)).IDsX(ctx)
+		if ran, err := resources.Refresh(ctx, st, bed.Ex, id, objects[0]); err != nil || !ran {
+			t.Fatalf("refreshing one object: %v %v", ran, err)
+		}
+		if round, err := resources.Measure(ctx, st, bed.Ex, r, time.Now().UTC().Add(time.Minute).Truncate(time.Second), time.Minute); err != nil || round.Samples == 0 {
+			t.Fatalf("measuring all again: %+v %v", round, err)
+		}
+		for i, obj := range objects {
+			samples := st.MonitorSample.Query().Where(monitorsample.Monitor("test-window-monitor"), monitorsample.ObjectID(obj)).
+				Order(ent.Asc(monitorsample.FieldCreatedAt)).AllX(ctx)
+			if want := 3 + 1 - i; len(samples) != want { // the refreshed one has one more
+				t.Fatalf("object %d: %d samples, want %d", obj, len(samples), want)
+			}
+			if samples[0].Value.IntPart() != first.Unix() {
+				t.Errorf("object %d: the first window counts %s s, want everything before it (%d)", obj, samples[0].Value, first.Unix())
+			}
+			for j := 1; j < len(samples); j++ {
+				if want := int64(samples[j].CreatedAt.Sub(samples[j-1].CreatedAt) / time.Second); samples[j].Value.IntPart() != want {
+					t.Errorf("object %d, sample %d: a window of %s s, want %d (since its previous sample)", obj, j, samples[j].Value, want)
+				}
+			}
+		}
+	})
 }
 
 // TestSystemUserDisk: a known amount of data written into a customer's

@@ -73,6 +73,16 @@ func RunDue(ctx context.Context, st *store.Store, ex *orchestration.Executor, no
 // holds): it claims the resource for the time a run may take, measures,
 // and records when. It reports whether it ran.
 func Run(ctx context.Context, st *store.Store, ex *orchestration.Executor, id int, now time.Time, where ...predicate.Resource) (bool, error) {
+	return run(ctx, st, ex, id, 0, now, where...)
+}
+
+// Refresh measures object's usage of resource id now, unless a run of the
+// resource is under way: it reports whether it ran.
+func Refresh(ctx context.Context, st *store.Store, ex *orchestration.Executor, id, object int) (bool, error) {
+	return run(ctx, st, ex, id, object, time.Now().UTC().Truncate(time.Second))
+}
+
+func run(ctx context.Context, st *store.Store, ex *orchestration.Executor, id, object int, now time.Time, where ...predicate.Resource) (bool, error) {
 	sys := viewer.System(ctx, viewer.ChannelSystem)
 	book := store.KeepVersion(audit.Without(sys)) // the panel's bookkeeping: no history, no new version
 	until := time.Now().Add(Wait.Get() + time.Minute)
@@ -96,7 +106,7 @@ func Run(ctx context.Context, st *store.Store, ex *orchestration.Executor, id in
 	if err != nil {
 		return false, err
 	}
-	if _, err := Measure(ctx, st, ex, r, now, Wait.Get()); err != nil {
+	if _, err := measure(ctx, st, ex, r, object, now, Wait.Get()); err != nil || object != 0 {
 		return true, err
 	}
 	return true, st.Tx(book, func(ctx context.Context, tx *ent.Tx) error {
