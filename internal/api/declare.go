@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/store"
 )
 
@@ -69,3 +70,9 @@ func Example(o huma.Operation, body map[string]any) huma.Operation { return exam
 
 // BoolParam is an optional boolean query parameter ("" means not given).
 type BoolParam = boolParam
+
+// Executor is the executor of this process, for a service's operations
+// that run units (503 when the server has none).
+func (s *Server) Executor(ctx context.Context) (*orchestration.Executor, error) {
+	return s.executor(ctx)
+}

@@ -22,9 +22,9 @@ import (
 
 // Round is what one measuring of a resource did.
 type Round struct {
-	Samples int      // stored
-	Objects int      // whose usage was computed
-	Failed  []string // units that stored nothing, and why
+	Samples int      `json:"samples" doc:"How many samples were stored."`
+	Objects int      `json:"objects" doc:"How many objects' usage was computed."`
+	Failed  []string `json:"failed" doc:"The units that stored nothing, and why."`
 }
 
 // Measure runs r's monitors on every server their routes pick, one unit

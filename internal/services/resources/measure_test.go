@@ -99,7 +99,7 @@ func TestSystemUserDisk(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		bed := apitest.OnTestBed(t, st, "unix-user", "unix-user-disk", "test-garbage-monitor")
 		user := apitest.Unique("rd")
-		_, acc := bed.Customer(user)
+		client, acc := bed.Customer(user)
 		bed.Root(fmt.Sprintf("head -c 2500000 /dev/urandom > ~%[1]s/data && chown %[1]s: ~%[1]s/data", user))
 		du, _ := bed.Root(fmt.Sprintf("du -sbx ~%s | cut -f1", user))
 		bytes, err := strconv.Atoi(strings.TrimSpace(du))
@@ -128,6 +128,36 @@ func TestSystemUserDisk(t *testing.T) {
 		a := st.ResourceData.Query().Where(resourcedata.ResourceID(total.ID), resourcedata.ObjectID(acc)).OnlyX(ctx)
 		if a.Used == nil || a.Used.IntPart() != int64(bytes) {
 			t.Errorf("the account's disk: %v B, want %d", a.Used, bytes)
+		}
+
+		// the customer sees its usage, staff allocate, the history reads back
+		// what was measured, and a refresh measures again
+		list := client.Do("GET", fmt.Sprintf("/usage?model=SystemUser&object=%d", d.ObjectID), nil).Want(http.StatusOK).JSON()
+		if rows, _ := list["results"].([]any); len(rows) != 1 || rows[0].(map[string]any)["used"] != fmt.Sprintf("%.3f", float64(bytes)/1e6) ||
+			rows[0].(map[string]any)["unit"] != "MB" || rows[0].(map[string]any)["label"] != "Disk" {
+			t.Errorf("the customer's usage list: %v", list)
+		}
+		other, _ := bed.Customer(apitest.Unique("ro"))
+		other.Do("GET", fmt.Sprintf("/usage/%d", d.ID), nil).Want(http.StatusNotFound)
+		client.Do("PATCH", fmt.Sprintf("/usage/%d", d.ID), map[string]any{"allocated": 1000, "version": d.Version}).Want(http.StatusForbidden)
+		if got := bed.Admin.Do("PATCH", fmt.Sprintf("/usage/%d", d.ID), map[string]any{"allocated": 200, "version": d.Version}).Want(http.StatusOK).JSON(); got["allocated"] != float64(200) {
+			t.Errorf("staff's allocation: %v", got)
+		}
+		h := client.Do("GET", fmt.Sprintf("/usage/%d/history?days=2", d.ID), nil).Want(http.StatusOK).JSON()
+		if samples, _ := h["samples"].([]any); len(samples) != 1 || samples[0].(map[string]any)["value"] != fmt.Sprintf("%.3f", float64(bytes)/1e6) {
+			t.Errorf("the history's samples: %v", h["samples"])
+		}
+		if usage, _ := h["usage"].([]any); len(usage) == 0 {
+			t.Errorf("the history's usage: %v", h["usage"])
+		}
+		bed.Root(fmt.Sprintf("head -c 1000000 /dev/zero > ~%[1]s/more && chown %[1]s: ~%[1]s/more", user))
+		if got := client.Do("POST", fmt.Sprintf("/usage/%d/refresh", d.ID), nil).Want(http.StatusOK).JSON(); got["used"] != fmt.Sprintf("%.3f", float64(bytes+1_000_000)/1e6) {
+			t.Errorf("refreshed: %v", got)
+		}
+		bed.Root(fmt.Sprintf("rm ~%s/more", user))
+		client.Do("POST", fmt.Sprintf("/resources/%d/measure", disk.ID), nil).Want(http.StatusForbidden)
+		if got := bed.Admin.Do("POST", fmt.Sprintf("/resources/%d/measure", disk.ID), nil).Want(http.StatusOK).JSON(); got["samples"] == float64(0) {
+			t.Errorf("measured now: %v", got)
 		}
 
 		// over its allocation, then back under: each recorded once in the

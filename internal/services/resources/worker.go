@@ -83,6 +83,11 @@ func Refresh(ctx context.Context, st *store.Store, ex *orchestration.Executor, i
 }
 
 func run(ctx context.Context, st *store.Store, ex *orchestration.Executor, id, object int, now time.Time, where ...predicate.Resource) (bool, error) {
+	return runWith(ctx, st, ex, id, object, now, nil, where...)
+}
+
+// runWith is run, keeping what the measuring did in round (if not nil).
+func runWith(ctx context.Context, st *store.Store, ex *orchestration.Executor, id, object int, now time.Time, round *Round, where ...predicate.Resource) (bool, error) {
 	sys := viewer.System(ctx, viewer.ChannelSystem)
 	book := store.KeepVersion(audit.Without(sys)) // the panel's bookkeeping: no history, no new version
 	until := time.Now().Add(Wait.Get() + time.Minute)
@@ -106,7 +111,11 @@ func run(ctx context.Context, st *store.Store, ex *orchestration.Executor, id, o
 	if err != nil {
 		return false, err
 	}
-	if _, err := measure(ctx, st, ex, r, object, now, Wait.Get()); err != nil || object != 0 {
+	done, err := measure(ctx, st, ex, r, object, now, Wait.Get())
+	if round != nil {
+		*round = done
+	}
+	if err != nil || object != 0 {
 		return true, err
 	}
 	return true, st.Tx(book, func(ctx context.Context, tx *ent.Tx) error {
