@@ -690,6 +690,8 @@ type ObjectPage struct {
 	Ops     string
 	Resync  bool
 	Setup   *ServerSetup // a server's setup steps, for staff
+	Usage   []UsageBar   // its use of each resource measuring it
+	Chart   *Chart       // a usage's history
 }
 
 // Related is a list of another model's objects that point at this one.
@@ -727,6 +729,10 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 	op.Related = w.related(r, m, id)
 	if m.Name == "server" && me(r).Staff {
 		op.Setup = w.serverSetup(r, id, obj)
+	}
+	op.Usage = w.usageBars(r, m, id)
+	if m.Name == "usage" {
+		op.Chart = w.usageChart(r, id, obj)
 	}
 	render(rw, r, http.StatusOK, objectPage(w.frame(r, op.Title), op))
 }

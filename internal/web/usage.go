@@ -1,0 +1,144 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/i18n"
+)
+
+// UsageBar is an object's use of one resource, as its page shows it.
+type UsageBar struct {
+	Href      string
+	Label     string
+	Text      string  // 1.5 of 10 GB
+	Used      float64 // for the meter only; the text is the API's decimal
+	Allocated float64 // 0: none
+	Exceeded  bool
+}
+
+// usageBars reads an object's usage of each resource of its model (an
+// account's too), if the API declares usage.
+func (w *Handler) usageBars(r *http.Request, m *Model, id string) []UsageBar {
+	if w.models.byName["usage"] == nil || m.Type == "" || m.Name == "usage" {
+		return nil
+	}
+	res, _, _ := w.listJSON(r, "usage", url.Values{"model": {m.Type}, "object": {id}, "page_size": {"50"}})
+	if res == nil {
+		return nil
+	}
+	ctx := r.Context()
+	var out []UsageBar
+	for _, u := range res.Results {
+		b := UsageBar{Href: fmt.Sprintf("/usage/%v", u["id"]), Label: i18n.T(ctx, fmt.Sprint(u["label"]))}
+		used, _ := u["used"].(string)
+		unit, _ := u["unit"].(string)
+		b.Used, _ = strconv.ParseFloat(used, 64)
+		b.Exceeded, _ = u["exceeded"].(bool)
+		switch alloc, ok := u["allocated"].(float64); {
+		case used == "":
+			b.Text = i18n.T(ctx, "not measured yet")
+		case ok:
+			b.Allocated = alloc
+			b.Text = i18n.T(ctx, "%s of %s %s", trimZeros(used), strconv.FormatFloat(alloc, 'f', -1, 64), unit)
+		default:
+			b.Text = strings.TrimSpace(trimZeros(used) + " " + unit)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// trimZeros drops a decimal's trailing zeros: 1.500 → 1.5, 2.000 → 2.
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// Chart is a usage history drawn as SVG on the server: its samples and
+// the usage the aggregation gave each day.
+type Chart struct {
+	Title         string
+	Width, Height int
+	Samples       string // polyline points
+	Usage         string
+	Limit         float64 // the allocation's y, or -1
+	YTop, YBottom string  // axis labels
+	XLeft, XRight string
+	Empty         bool
+}
+
+const chartW, chartH, chartPad = 640, 220, 40
+
+// usageChart draws the history of usage object id from the API.
+func (w *Handler) usageChart(r *http.Request, id string, obj map[string]any) *Chart {
+	h, _, _ := w.getJSON(r, "/usage/"+url.PathEscape(id)+"/history?days=31")
+	if h == nil {
+		return nil
+	}
+	ctx := r.Context()
+	type pt struct {
+		at time.Time
+		v  float64
+	}
+	read := func(key string) []pt {
+		var out []pt
+		list, _ := h[key].([]any)
+		for _, x := range list {
+			p, _ := x.(map[string]any)
+			at, err := time.Parse(time.RFC3339, fmt.Sprint(p["at"]))
+			v, err2 := strconv.ParseFloat(fmt.Sprint(p["value"]), 64)
+			if err == nil && err2 == nil {
+				out = append(out, pt{at, v})
+			}
+		}
+		return out
+	}
+	samples, usage := read("samples"), read("usage")
+	from, _ := time.Parse(time.RFC3339, fmt.Sprint(h["from"]))
+	to, _ := time.Parse(time.RFC3339, fmt.Sprint(h["to"]))
+	c := &Chart{Title: i18n.T(ctx, "Usage over the last 31 days"), Width: chartW, Height: chartH, Limit: -1,
+		XLeft: from.Format("2006-01-02"), XRight: to.Format("2006-01-02"), Empty: len(samples) == 0 && len(usage) == 0}
+	top := 0.0
+	for _, p := range append(samples, usage...) {
+		top = math.Max(top, p.v)
+	}
+	alloc, hasAlloc := obj["allocated"].(float64)
+	if hasAlloc {
+		top = math.Max(top, alloc)
+	}
+	if top == 0 {
+		top = 1
+	}
+	x := func(t time.Time) float64 {
+		span := to.Sub(from).Seconds()
+		if span <= 0 {
+			return chartPad
+		}
+		return chartPad + (chartW-2*chartPad)*t.Sub(from).Seconds()/span
+	}
+	y := func(v float64) float64 { return chartH - chartPad/2 - (chartH-chartPad)*v/top }
+	line := func(ps []pt) string {
+		var b strings.Builder
+		for _, p := range ps {
+			fmt.Fprintf(&b, "%.1f,%.1f ", x(p.at), y(p.v))
+		}
+		return strings.TrimSpace(b.String())
+	}
+	c.Samples, c.Usage = line(samples), line(usage)
+	if hasAlloc {
+		c.Limit = y(alloc)
+	}
+	unit, _ := obj["unit"].(string)
+	c.YTop, c.YBottom = strings.TrimSpace(strconv.FormatFloat(top, 'f', -1, 64)+" "+unit), "0"
+	return c
+}
+
+func (c Chart) f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
