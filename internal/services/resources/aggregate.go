@@ -16,6 +16,7 @@ import (
 // (disk) is the value then; a counter (traffic) is the sum over the window
 // since the object's previous sample.
 type Sample struct {
+	ID     int // its row, when read from one
 	Object int
 	At     time.Time
 	Value  decimal.Decimal

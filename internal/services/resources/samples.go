@@ -81,8 +81,8 @@ func within(first, v decimal.Decimal) bool {
 }
 
 // SumMonths is the counters' (traffic): an object's samples before the
-// age are summed per calendar month (UTC) into one, at the month's last
-// sample, so monthly sums read the same.
+// age are summed per calendar month (UTC) into one, the month's last
+// sample (its ID kept), so monthly sums read the same.
 func SumMonths(samples []Sample, before time.Time) []Sample {
 	var out []Sample
 	for _, g := range byObject(samples) {
@@ -97,7 +97,7 @@ func SumMonths(samples []Sample, before time.Time) []Sample {
 				total = total.Add(g[j].Value)
 				j++
 			}
-			out = append(out, Sample{Object: g[i].Object, At: g[j-1].At, Value: total})
+			out = append(out, Sample{ID: g[j-1].ID, Object: g[i].Object, At: g[j-1].At, Value: total})
 			i = j
 		}
 	}
