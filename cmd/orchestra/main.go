@@ -30,6 +30,7 @@ import (
 	_ "github.com/orchestra-panel/orchestra/internal/contacts" // contact rules
 	"github.com/orchestra-panel/orchestra/internal/jobs"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
+	"github.com/orchestra-panel/orchestra/internal/metrics"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/sealed"
 	_ "github.com/orchestra-panel/orchestra/internal/services/all" // every service
@@ -203,6 +204,7 @@ func (c *ServeCmd) Run(cli *CLI) error {
 	// the API under its prefix, the web interface everywhere else
 	top := http.NewServeMux()
 	top.Handle(api.Prefix+"/", srv)
+	top.Handle("GET /metrics", metrics.Handler(st)) // METRICS_TOKEN
 	top.Handle("/", web.New(srv))
 	handler := trimWhenIdle(ctx, top, 20*time.Second)
 	hs := &http.Server{Addr: c.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
