@@ -49,9 +49,14 @@ func HistoryOf(ctx context.Context, st *store.Store, r *ent.Resource, object int
 			}
 			continue
 		}
-		// what the first day's aggregation reads, which may start before from
+		// what the first day's aggregation reads, which may start before
+		// from: a month back for the last value
+		since := agg.Since(from)
+		if since.IsZero() {
+			since = from.AddDate(0, -1, 0)
+		}
 		rows, err := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.ObjectIDIn(ids...),
-			monitorsample.CreatedAtGTE(agg.Since(from)), monitorsample.CreatedAtLTE(to)).Order(ent.Asc(monitorsample.FieldCreatedAt)).All(ctx)
+			monitorsample.CreatedAtGTE(since), monitorsample.CreatedAtLTE(to)).Order(ent.Asc(monitorsample.FieldCreatedAt)).All(ctx)
 		if err != nil {
 			return h, err
 		}

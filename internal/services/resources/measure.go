@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/orchestra-panel/orchestra/internal/audit"
 	"github.com/orchestra-panel/orchestra/internal/mailer"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -161,6 +163,12 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 			continue
 		}
 		q := st.MonitorSample.Query().Where(monitorsample.Monitor(name), monitorsample.CreatedAtGTE(agg.Since(now)))
+		if r.Aggregation == "last" { // each object's latest sample only, not all it ever had
+			q.Where(func(s *sql.Selector) {
+				s.Where(sql.ExprP(fmt.Sprintf(`%s = (SELECT MAX(latest.created_at) FROM %s latest WHERE latest.monitor = %s AND latest.object_id = %s)`,
+					s.C(monitorsample.FieldCreatedAt), monitorsample.Table, s.C(monitorsample.FieldMonitor), s.C(monitorsample.FieldObjectID))))
+			})
+		}
 		if len(only) > 0 {
 			ids, ok := only[name]
 			if !ok {
@@ -195,36 +203,48 @@ func computeUsage(ctx context.Context, st *store.Store, r *ent.Resource, now tim
 	over := map[int]bool{} // the objects that crossed: true went over
 	err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
 		crossed, over = nil, map[int]bool{}
-		for _, object := range slices.Sorted(maps.Keys(perObject)) {
-			used := agg.Usage(perObject[object], now).DivRound(scale, 3)
-			d, err := tx.ResourceData.Query().Where(resourcedata.ResourceID(r.ID), resourcedata.ObjectID(object)).Only(ctx)
-			found := err == nil
-			if err != nil && !ent.IsNotFound(err) {
-				return err
-			}
-			var allocated *int
-			was := false
-			if found {
-				allocated, was = d.Allocated, d.Exceeded
-			} else if allocated, err = startingAllocation(ctx, tx, r, object); err != nil {
-				return err
-			}
-			exceeds := allocated != nil && used.GreaterThan(decimal.NewFromInt(int64(*allocated)))
-			if found {
-				err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).SetExceeded(exceeds).Exec(store.KeepVersion(ctx))
-			} else {
-				err = tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(object).SetAccountID(account[object]).
-					SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(allocated).SetExceeded(exceeds).Exec(ctx)
-			}
+		for chunk := range slices.Chunk(slices.Sorted(maps.Keys(perObject)), 500) {
+			rows, err := tx.ResourceData.Query().Where(resourcedata.ResourceID(r.ID), resourcedata.ObjectIDIn(chunk...)).All(ctx)
 			if err != nil {
 				return err
 			}
-			if exceeds != was {
-				line, err := recordCrossing(ctx, tx, r, object, account[object], names[fmt.Sprintf("%s %d", r.Model, object)], used, allocated, exceeds, now)
+			known := make(map[int]*ent.ResourceData, len(rows))
+			for _, d := range rows {
+				known[d.ObjectID] = d
+			}
+			var added []*ent.ResourceDataCreate
+			for _, object := range chunk {
+				used := agg.Usage(perObject[object], now).DivRound(scale, 3)
+				d, found := known[object]
+				var allocated *int
+				was := false
+				if found {
+					allocated, was = d.Allocated, d.Exceeded
+				} else if allocated, err = startingAllocation(ctx, tx, r, object); err != nil {
+					return err
+				}
+				exceeds := allocated != nil && used.GreaterThan(decimal.NewFromInt(int64(*allocated)))
+				if found {
+					err = tx.ResourceData.UpdateOne(d).SetUsed(used).SetUpdatedAt(now).SetExceeded(exceeds).Exec(store.KeepVersion(ctx))
+				} else {
+					added = append(added, tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(object).SetAccountID(account[object]).
+						SetUsed(used).SetUpdatedAt(now).SetNillableAllocated(allocated).SetExceeded(exceeds))
+				}
 				if err != nil {
 					return err
 				}
-				crossed, over[object] = append(crossed, line), exceeds
+				if exceeds != was {
+					line, err := recordCrossing(ctx, tx, r, object, account[object], names[fmt.Sprintf("%s %d", r.Model, object)], used, allocated, exceeds, now)
+					if err != nil {
+						return err
+					}
+					crossed, over[object] = append(crossed, line), exceeds
+				}
+			}
+			if len(added) > 0 {
+				if err := tx.ResourceData.CreateBulk(added...).Exec(ctx); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
