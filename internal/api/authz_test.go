@@ -23,6 +23,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
+	"github.com/shopspring/decimal"
 )
 
 // victim is account B, the core objects it has, and one object of each
@@ -359,6 +360,15 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		}
 		id := admin.Do("POST", c.path, body).Want(http.StatusCreated).ID()
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
+	}
+	// usage is made by measuring: B's system user's of the staff's resource
+	if rid, ok := v.ids["resource"]; ok {
+		if err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			return tx.ResourceData.Create().SetResourceID(rid).SetObjectID(v.ids["system-user"]).SetAccountID(b.ID).
+				SetUsed(decimal.NewFromInt(3)).SetAllocated(10).Exec(ctx)
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// models whose objects the panel makes (no create operation: a mail
 	// domain's DKIM key): B's first one, which the writes above made; they
