@@ -20,7 +20,7 @@ func init() {
 		Name: MySQLBackend, Verbose: "MariaDB/MySQL database and grants", Model: "Database",
 		Related:      []orchestration.Related{{Model: "DatabaseUser", Resolve: databasesOf(MySQL)}},
 		DefaultMatch: `database.type == "mysql"`,
-		Load:         loadGrants,
+		Load:         loadMySQLGrants,
 		Prepare:      prepareMySQL,
 		Apply:        applyMySQLDatabase,
 		Commit:       runSQL,
@@ -127,19 +127,26 @@ func applyMySQLDatabase(s *orchestration.Script, srv orchestration.Server, actio
 	if err != nil {
 		return err
 	}
-	var users []string
+	var g mysqlGrants
 	if action != orchestration.ActionDelete {
-		g, ok := o.Extra.(grants)
-		if !ok {
+		var ok bool
+		if g, ok = o.Extra.(mysqlGrants); !ok {
 			return fmt.Errorf("database %s: grants not loaded", o.Repr)
 		}
-		users = g.users
 	}
-	sql, err := mysqlDatabaseSQL(action, o.String("name"), host, users)
+	sql, err := mysqlDatabaseSQL(action, o.String("name"), host, g.users)
 	if err != nil {
 		return err
 	}
 	addSQL(s, sql)
+	if g.over {
+		// over its size: the grants just made lose INSERT and CREATE
+		// again until it recovers (monitors.go)
+		if sql, err = mysqlQuotaSQL(o.String("name"), host, g.users, true); err != nil {
+			return err
+		}
+		addSQL(s, sql)
+	}
 	return nil
 }
 

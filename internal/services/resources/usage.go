@@ -93,7 +93,7 @@ var Usages = api.Model[ent.ResourceData, *ent.ResourceDataQuery, Usage, struct{}
 	UpdateExample: map[string]any{"allocated": 20, "version": 1},
 	Listing:       api.Listing{Orderable: []string{"id", "object_id", "updated_at", "account_id", "resource_id"}, Default: "resource_id,object_id"},
 	Presentation: api.Presentation{Name: "usage", Label: "Usage", Singular: "Usage", Group: "activity", Type: "ResourceData",
-		Fieldsets: []api.Fieldset{api.Set("", "label", "model", "object", "used", "allocated", "unit", "exceeded", "updated_at")},
+		Fieldsets: []api.Fieldset{api.Set("", "allocated")},
 		Title:     "label", Columns: []string{"model", "object", "used", "allocated", "unit", "exceeded", "account"}},
 	Client: func(c *ent.Client) api.Client[ent.ResourceData, *ent.ResourceDataQuery] { return c.ResourceData },
 	Load:   withResource,
