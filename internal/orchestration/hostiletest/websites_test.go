@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/resources"
 	"github.com/orchestra-panel/orchestra/internal/services/systemusers"
 	"github.com/orchestra-panel/orchestra/internal/services/web"
 	"github.com/orchestra-panel/orchestra/internal/services/web/webtest"
@@ -35,7 +37,7 @@ import (
 // site backends' tests).
 var websitesSuite = suite{
 	name:     "websites",
-	backends: []string{web.NginxBackend, web.ApacheBackend},
+	backends: []string{web.NginxBackend, web.ApacheBackend, web.NginxTrafficMonitor, web.ApacheTrafficMonitor},
 	fields: map[string][]string{"Website": {"name", "protocol"}, "WebsiteContent": {"path"},
 		"WebsiteDirective": {"type", "settings.location", "settings.target", "settings.url", "settings.headers", "settings.realm",
 			"settings.users", "password_hashes"},
@@ -80,7 +82,8 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		}
 		run(t, pool, target, fmt.Sprintf("pkill -KILL -u %[1]s; userdel -r %[1]s 2>/dev/null; rm -f %[2]s; true", main, canary))
 	})
-	addServer(t, st, "web1", s0, set, systemusers.Backend, web.NginxBackend, web.ApacheBackend)
+	addServer(t, st, "web1", s0, set, systemusers.Backend, web.NginxBackend, web.ApacheBackend,
+		web.NginxTrafficMonitor, web.ApacheTrafficMonitor)
 	var cust context.Context
 	accID, cust = account(t, st, main)
 	staff := sys
@@ -261,7 +264,7 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 		addDirective(staff, "WebsiteDirective.type", typ, settings, typ, "type")
 	}
 	r.phase("writes done")
-	startExecutor(t, st, pool)
+	ex := startExecutor(t, st, pool)
 	settle(t, st, 0)
 	r.phase("units done")
 
@@ -303,6 +306,24 @@ func runWebsites(t *testing.T, st *store.Store, r *recorder) {
 			r.arrived(s.key)
 		} else {
 			t.Errorf("%s %q (%s): not served as written (%s)", s.key, s.s.Name, s.s.Protocol, out)
+		}
+	}
+	// the traffic monitors read each site's logs, whatever its name: a line each
+	for _, m := range []string{web.NginxTrafficMonitor, web.ApacheTrafficMonitor} {
+		units, err := ex.Orchestrate(sys, orchestration.Selection{Model: "Website", Backend: m, Action: resources.ActionMonitor,
+			Args: map[string]string{"since": "0", "until": strconv.FormatInt(time.Now().Unix()+1, 10)}}, false)
+		if err != nil || len(units) != 1 {
+			t.Fatalf("%s: %v %v", m, units, err)
+		}
+		logs, err := ex.Await(sys, []int{units[0].LogID})
+		if err != nil || logs[0].State != orchestration.StateSuccess {
+			t.Fatalf("%s: %v %+v", m, err, logs)
+		}
+		values, err := resources.ParseOutput(logs[0].Stdout)
+		for _, s := range sites {
+			if _, ok := values[s.s.ID]; !ok || err != nil {
+				t.Errorf("%s did not measure site %q: %v\n%s", m, s.s.Name, err, logs[0].Stdout)
+			}
 		}
 	}
 	run(t, pool, target, fmt.Sprintf("runuser -u %[1]s -- mkdir -p /home/%[1]s/webapps/h && echo app | runuser -u %[1]s -- tee /home/%[1]s/webapps/h/index.html >/dev/null", main))

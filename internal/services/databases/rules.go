@@ -97,6 +97,9 @@ func nameRule(ctx context.Context, typ string, user bool) func(string) string {
 			return i18n.T(ctx, "Use lower-case letters, digits and _ only, starting with a letter.")
 		case max > 0 && len(name) > max:
 			return i18n.T(ctx, "Ensure this value has at most %d characters (the limit of %s).", max, typ)
+		case typ == MySQL && !user && len(name)+strings.Count(name, "_") > max:
+			// its grants name it with each _ escaped (\_), in the same 64
+			return i18n.T(ctx, "Ensure this value has at most %d characters, each _ counting twice (the limit of %s).", max, typ)
 		case slices.Contains(reserved, name), typ == PostgreSQL && strings.HasPrefix(name, "pg_"):
 			return i18n.T(ctx, "%s is reserved.", name)
 		}

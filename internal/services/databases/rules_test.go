@@ -143,6 +143,15 @@ func TestNames(t *testing.T) {
 				t.Errorf("%s %s of %d characters: %v", c.typ, c.kind, c.n, err)
 			}
 		}
+		// a MariaDB grant names the database with each _ escaped, within its 64
+		for _, c := range []struct {
+			name string
+			ok   bool
+		}{{"s" + strings.Repeat("_x", 16) + strings.Repeat("x", 15), true}, {"s" + strings.Repeat("_x", 16) + strings.Repeat("x", 16), false}, {"s" + strings.Repeat("_", 32), false}} {
+			if _, err := b.database(ctx, "mysql", c.name, 0); (err == nil) != c.ok || err != nil && field(err) != "name" {
+				t.Errorf("mysql database %q (%d characters, %d _): %v", c.name, len(c.name), strings.Count(c.name, "_"), err)
+			}
+		}
 		if _, err := b.database(ctx, "oracle", "shop", 0); field(err) != "type" {
 			t.Errorf("type oracle: %v", err)
 		}

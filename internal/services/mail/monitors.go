@@ -120,10 +120,15 @@ func monitorApply(counter bool) func(*orchestration.Script, orchestration.Server
 // and prints, per user and quota root, "user, root, type, value, limit, %"
 // (-f tab); a user it does not know is skipped (said on standard error).
 // The first root's STORAGE is in KiB. doveadm works on each mailbox as its
-// user (the mail owner), never as root. awk reads the unit's "w NAME ID"
+// user (the mail owner), never as root; a mailbox it cannot read (exit 75,
+// said on standard error) prints nothing and the others are measured. awk reads the unit's "w NAME ID"
 // lines first, then doveadm's (six fields).
 const diskScript = `if (( ${#mon_names[@]} )); then
-  mon_out=$(printf '%s\n' "${mon_names[@]}" | doveadm -c "$mon_doveconf" -f tab quota get -F -)
+  mon_rc=0
+  mon_out=$(printf '%s\n' "${mon_names[@]}" | doveadm -c "$mon_doveconf" -f tab quota get -F -) || mon_rc=$?
+  # 75: some mailbox could not be read (a link its owner planted); the
+  # others are measured, that one prints nothing
+  if (( mon_rc != 0 && mon_rc != 75 )); then exit "$mon_rc"; fi
   { printf 'w\t%s\t%s\n' "${mon_pairs[@]}"; printf '%s\n' "$mon_out"; } | awk -F '\t' '
     $1 == "w" && NF == 3 { id[$2] = $3; next }
     $3 == "STORAGE" && ($1 in id) && !($1 in seen) && $4 ~ /^[0-9]+$/ { seen[$1] = 1; printf "%s %.0f\n", id[$1], $4 * 1024 }'

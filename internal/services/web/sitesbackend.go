@@ -669,7 +669,7 @@ func (d *daemon) describe(srv orchestration.Server, name string, l *siteLoaded) 
 	logs := srv.Setting(SiteLogs.Name(), SiteLogs.Get())
 	site := vhost.Site{Name: name, Address: srv.Setting(d.addr.Name(), d.addr.Get()), Domains: l.domains,
 		Protocol: l.protocol, Active: l.active, Suspended: srv.Setting(SuspendedDir.Name(), SuspendedDir.Get()),
-		AccessLog: logs + "/" + name + "." + d.name + ".access.log", ErrorLog: logs + "/" + name + "." + d.name + ".error.log"}
+		AccessLog: logs + "/" + d.accessLog(name), ErrorLog: logs + "/" + name + "." + d.name + ".error.log"}
 	var out siteFiles
 	site.ACMERoot = d.filesDir(srv) + "/acme"
 	switch {

@@ -27,7 +27,7 @@ func Apache(s Site) (string, error) {
 			w(1, "ServerAlias %s", quote(d))
 		}
 		if s.AccessLog != "" {
-			w(1, "CustomLog %s combined", quote(s.AccessLog))
+			w(1, "CustomLog %s %s", quote(s.AccessLog), quote(`%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"`))
 		}
 		if s.ErrorLog != "" {
 			w(1, "ErrorLog %s", quote(s.ErrorLog))
