@@ -134,7 +134,7 @@ func TestSystemUserDisk(t *testing.T) {
 		// what was measured, and a refresh measures again
 		list := client.Do("GET", fmt.Sprintf("/usage?model=SystemUser&object=%d", d.ObjectID), nil).Want(http.StatusOK).JSON()
 		if rows, _ := list["results"].([]any); len(rows) != 1 || rows[0].(map[string]any)["used"] != fmt.Sprintf("%.3f", float64(bytes)/1e6) ||
-			rows[0].(map[string]any)["unit"] != "MB" || rows[0].(map[string]any)["label"] != "Disk" {
+			rows[0].(map[string]any)["unit"] != "MB" || rows[0].(map[string]any)["label"] != "Disk" || rows[0].(map[string]any)["object_name"] != user {
 			t.Errorf("the customer's usage list: %v", list)
 		}
 		other, _ := bed.Customer(apitest.Unique("ro"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -22,19 +23,20 @@ import (
 // Usage is one object's allocation and usage of one resource, as the API
 // shows it.
 type Usage struct {
-	ID        int        `json:"id"`
-	Resource  int        `json:"resource"`
-	Name      string     `json:"name" doc:"The resource's name: disk, traffic."`
-	Label     string     `json:"label" doc:"The resource's label: Disk space."`
-	Model     string     `json:"model" doc:"The measured object's model: Mailbox, Database, Account…"`
-	Object    int        `json:"object" doc:"The measured object's id."`
-	Account   int        `json:"account"`
-	Unit      string     `json:"unit"`
-	Used      *string    `json:"used" doc:"In the unit, to three decimals; empty until measured."`
-	Allocated *int       `json:"allocated" doc:"In the unit; empty: no limit."`
-	Exceeded  bool       `json:"exceeded" doc:"It uses more than it is allocated."`
-	UpdatedAt *time.Time `json:"updated_at" doc:"When its usage was last computed."`
-	Version   int        `json:"version"`
+	ID         int        `json:"id"`
+	Resource   int        `json:"resource"`
+	Name       string     `json:"name" doc:"The resource's name: disk, traffic."`
+	Label      string     `json:"label" doc:"The resource's label: Disk space."`
+	Model      string     `json:"model" doc:"The measured object's model: Mailbox, Database, Account…"`
+	Object     int        `json:"object" doc:"The measured object's id."`
+	ObjectName string     `json:"object_name" doc:"The measured object's name."`
+	Account    int        `json:"account"`
+	Unit       string     `json:"unit"`
+	Used       *string    `json:"used" doc:"In the unit, to three decimals; empty until measured."`
+	Allocated  *int       `json:"allocated" doc:"In the unit; empty: no limit."`
+	Exceeded   bool       `json:"exceeded" doc:"It uses more than it is allocated."`
+	UpdatedAt  *time.Time `json:"updated_at" doc:"When its usage was last computed."`
+	Version    int        `json:"version"`
 }
 
 type usagePatch struct {
@@ -77,6 +79,7 @@ func usageOut(d *ent.ResourceData) Usage {
 	} else {
 		u.Name, u.Label, u.Model, u.Unit = joined(d, "name"), joined(d, "label"), joined(d, "model"), joined(d, "unit")
 	}
+	u.ObjectName = joined(d, "object")
 	if d.Used != nil {
 		s := d.Used.StringFixed(3)
 		u.Used = &s
@@ -94,7 +97,7 @@ var Usages = api.Model[ent.ResourceData, *ent.ResourceDataQuery, Usage, struct{}
 	Listing:       api.Listing{Orderable: []string{"id", "object_id", "updated_at", "account_id", "resource_id"}, Default: "resource_id,object_id"},
 	Presentation: api.Presentation{Name: "usage", Label: "Usage", Singular: "Usage", Group: "activity", Type: "ResourceData",
 		Fieldsets: []api.Fieldset{api.Set("", "allocated")},
-		Title:     "label", Columns: []string{"model", "object", "used", "allocated", "unit", "exceeded", "account"}},
+		Title:     "label", Columns: []string{"object_name", "model", "used", "allocated", "unit", "exceeded", "account"}},
 	Client: func(c *ent.Client) api.Client[ent.ResourceData, *ent.ResourceDataQuery] { return c.ResourceData },
 	Load:   withResource,
 	Out:    usageOut,
@@ -107,7 +110,30 @@ func withResource(q *ent.ResourceDataQuery) *ent.ResourceDataQuery {
 		for _, c := range resourceColumns {
 			s.AppendSelectExprAs(sql.Raw(fmt.Sprintf(`(SELECT "%s" FROM "resources" WHERE "resources"."id" = %s)`, c, s.C(resourcedata.FieldResourceID))), "resource_"+c)
 		}
+		s.AppendSelectExprAs(sql.Raw(objectName(s.C(resourcedata.FieldResourceID), s.C(resourcedata.FieldObjectID))), "resource_object")
 	})
+}
+
+// objectName is the SQL reading the measured object's name: its model's
+// name column, chosen by the resource's model (names and columns are the
+// schema's, never input).
+func objectName(resourceID, objectID string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `CASE (SELECT "model" FROM "resources" WHERE "resources"."id" = %s)`, resourceID)
+	n := 0
+	for _, model := range Measurable() {
+		meta, ok := ent.Meta[model]
+		if !ok || meta.Repr == "" {
+			continue
+		}
+		fmt.Fprintf(&b, ` WHEN '%s' THEN (SELECT CAST("%s" AS TEXT) FROM "%s" WHERE "%s"."id" = %s)`, model, meta.Repr, meta.Table, meta.Table, objectID)
+		n++
+	}
+	if n == 0 {
+		return "''"
+	}
+	b.WriteString(" END")
+	return b.String()
 }
 
 var resourceColumns = []string{resource.FieldName, resource.FieldLabel, resource.FieldModel, resource.FieldUnit}
