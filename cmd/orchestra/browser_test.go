@@ -364,6 +364,26 @@ func TestBrowser(t *testing.T) {
 			if out, err := mysqlLogin(dbUser, dbPass, dbName, "SELECT DATABASE()"); err != nil || out != dbName {
 				t.Errorf("%s logging in to MariaDB: %v\n%s", dbUser, err, out)
 			}
+			// staff measure databases' size: the customer's database page shows
+			// its usage of its allocation, and the usage's page its history
+			if out, err := mysqlLogin(dbUser, dbPass, dbName, "CREATE TABLE t (v MEDIUMTEXT); INSERT INTO t VALUES (REPEAT('x', 200000))"); err != nil {
+				t.Errorf("filling %s: %v\n%s", dbName, err, out)
+			}
+			master := staffAPI.get(t, "/servers?search=ns-master")["results"].([]any)[0].(map[string]any)
+			staffAPI.post(t, "/routes", map[string]any{"backend": "mysql-disk", "server": master["id"], "match": `database.type == "mysql"`})
+			disk := staffAPI.post(t, "/resources", map[string]any{"name": "size", "label": "Database size", "model": "Database", "unit": "MB",
+				"scale": "10**6", "aggregation": "last", "monitors": []string{"mysql-disk"}, "default_allocation": 50})
+			if round := staffAPI.post(t, "/resources/"+jsonID(disk["id"])+"/measure", nil); round["samples"] == float64(0) {
+				t.Errorf("measuring databases' size: %v", round)
+			}
+			b.run(chromedp.Navigate(b.location()), waitvisible("section.usage meter"))
+			if got := b.text("section.usage"); !strings.Contains(got, "of 50 MB") {
+				t.Errorf("the database's usage: %q", got)
+			}
+			b.shot("database-usage-customer")
+			b.follow(`section.usage a[href^="/usage/"]`)
+			b.run(waitvisible("svg.chart polyline.samples"))
+			b.shot("usage-chart-customer")
 			for _, path := range []string{"/domains/" + jsonID(otherDomain["id"]), "/accounts/" + jsonID(other["id"]),
 				"/domains/" + jsonID(otherDomain["id"]) + "/edit", "/domains/" + jsonID(otherDomain["id"]) + "/view/zone",
 				"/servers/", "/logs/"} {
@@ -528,6 +548,21 @@ func (c *staffClient) post(t *testing.T, path string, body any) map[string]any {
 	json.NewDecoder(r.Body).Decode(&out)
 	if r.StatusCode >= 300 {
 		t.Fatalf("POST %s: %d %v", path, r.StatusCode, out)
+	}
+	return out
+}
+
+func (c *staffClient) get(t *testing.T, path string) map[string]any {
+	t.Helper()
+	r, err := c.c.Get(c.base + "/api/v1" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var out map[string]any
+	json.NewDecoder(r.Body).Decode(&out)
+	if r.StatusCode >= 300 {
+		t.Fatalf("GET %s: %d %v", path, r.StatusCode, out)
 	}
 	return out
 }

@@ -121,6 +121,19 @@ const ModelExtension = "x-orchestra-model"
 // last segment in words.
 const LabelExtension = "x-orchestra-label"
 
+// DataOnlyExtension marks an operation whose answer is data for programs
+// (a usage history a page already draws): no button offers it.
+const DataOnlyExtension = "x-orchestra-data-only"
+
+// DataOnly marks o as data for programs, offered by no button.
+func DataOnly(o huma.Operation) huma.Operation {
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[DataOnlyExtension] = true
+	return o
+}
+
 // WhenExtension names the boolean field of an object without which an
 // operation on it does not apply, so no button offers it (a domain's DS
 // records when it is not signed).

@@ -204,7 +204,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				}
 				m.Actions = append(m.Actions, a)
 			}
-			if item.Get != nil {
+			if item.Get != nil && item.Get.Extensions[api.DataOnlyExtension] != true {
 				m.Views = append(m.Views, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get), When: opWhen(item.Get)})
 			}
 		}

@@ -70,7 +70,9 @@ type Chart struct {
 	Samples       string // polyline points
 	Usage         string
 	Limit         float64 // the allocation's y, or -1
-	YTop, YBottom string  // axis labels
+	Dots          [][2]string // the samples' x and y, when few
+	Above         string      // the allocation, when far above the data
+	YTop, YBottom string      // axis labels
 	XLeft, XRight string
 	Empty         bool
 }
@@ -110,13 +112,19 @@ func (w *Handler) usageChart(r *http.Request, id string, obj map[string]any) *Ch
 	for _, p := range append(samples, usage...) {
 		top = math.Max(top, p.v)
 	}
+	// the allocation is drawn when it is in the data's range (twice its
+	// top); far above, the legend says it and the data keep the height
 	alloc, hasAlloc := obj["allocated"].(float64)
-	if hasAlloc {
+	if hasAlloc && (alloc <= 2*top || top == 0) {
 		top = math.Max(top, alloc)
+	} else if hasAlloc {
+		hasAlloc = false
+		c.Above = i18n.T(ctx, "Allocated: %s %s, above the chart", strconv.FormatFloat(alloc, 'f', -1, 64), fmt.Sprint(obj["unit"]))
 	}
 	if top == 0 {
 		top = 1
 	}
+	top *= 1.1
 	x := func(t time.Time) float64 {
 		span := to.Sub(from).Seconds()
 		if span <= 0 {
@@ -133,12 +141,27 @@ func (w *Handler) usageChart(r *http.Request, id string, obj map[string]any) *Ch
 		return strings.TrimSpace(b.String())
 	}
 	c.Samples, c.Usage = line(samples), line(usage)
+	if len(samples) <= 62 { // few: each one a dot
+		for _, p := range samples {
+			c.Dots = append(c.Dots, [2]string{c.f(x(p.at)), c.f(y(p.v))})
+		}
+	}
 	if hasAlloc {
 		c.Limit = y(alloc)
 	}
 	unit, _ := obj["unit"].(string)
-	c.YTop, c.YBottom = strings.TrimSpace(strconv.FormatFloat(top, 'f', -1, 64)+" "+unit), "0"
+	c.YTop, c.YBottom = strings.TrimSpace(threeDigits(top)+" "+unit), "0"
 	return c
+}
+
+// threeDigits is v rounded to three significant digits, never in
+// exponent form: 0.0176, 55, 1230000.
+func threeDigits(v float64) string {
+	if v <= 0 {
+		return "0"
+	}
+	d := math.Pow(10, 2-math.Floor(math.Log10(v)))
+	return strconv.FormatFloat(math.Round(v*d)/d, 'f', -1, 64)
 }
 
 func (c Chart) f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

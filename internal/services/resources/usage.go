@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -93,6 +94,7 @@ var Usages = api.Model[ent.ResourceData, *ent.ResourceDataQuery, Usage, struct{}
 	Name: "usage", Plural: "usage", Tag: "Resources",
 	List: "List objects' usage of resources", Get: "Get an object's usage of a resource",
 	Update:        "Change an object's allocation of a resource (staff)",
+	Delete:        "Forget an object's usage of a resource; the next measuring starts it again (staff)",
 	UpdateExample: map[string]any{"allocated": 20, "version": 1},
 	Listing:       api.Listing{Orderable: []string{"id", "object_id", "updated_at", "account_id", "resource_id"}, Default: "resource_id,object_id"},
 	Presentation: api.Presentation{Name: "usage", Label: "Usage", Singular: "Usage", Group: "activity", Type: "ResourceData",
@@ -157,6 +159,26 @@ func joined(d *ent.ResourceData, column string) string {
 func init() {
 	api.Declare(Usages)
 	api.Operations(usageOperations)
+	// usage is the panel's record: a customer cannot forget it, and a row
+	// over its allocation holds the state its enforcers go by
+	store.RegisterHook("ResourceData", ent.OpDelete|ent.OpDeleteOne, func(next ent.Mutator) ent.Mutator {
+		return hook.ResourceDataFunc(func(ctx context.Context, m *ent.ResourceDataMutation) (ent.Value, error) {
+			if err := authz.RequireStaff(ctx); err != nil {
+				return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel; only staff may forget it.")}
+			}
+			ids, err := m.IDs(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if over, err := m.Client().ResourceData.Query().Where(resourcedata.IDIn(ids...), resourcedata.Exceeded(true)).Exist(ctx); err != nil || over {
+				if err == nil {
+					err = huma.Error409Conflict(i18n.T(ctx, "It is over its allocation: raise the allocation, or wait until it recovers, before forgetting its usage."))
+				}
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
 	// an allocation changed by staff reaches the field its model's backends
 	// enforce (a mailbox's quota), in the same transaction
 	store.RegisterHook("ResourceData", ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
@@ -204,7 +226,7 @@ type historyParams struct {
 // usageOperations: an object's history of a resource, and its refresh.
 func usageOperations(s *api.Server) {
 	a, st := s.API(), s.Store()
-	hist := api.Op("get-usage-history", http.MethodGet, "/usage/{id}/history", "An object's samples and usage of a resource over time", "Resources")
+	hist := api.DataOnly(api.Op("get-usage-history", http.MethodGet, "/usage/{id}/history", "An object's samples and usage of a resource over time", "Resources"))
 	huma.Register(a, hist, func(ctx context.Context, in *historyParams) (*struct{ Body History }, error) {
 		d, err := st.ResourceData.Get(ctx, in.ID) // another account's is missing
 		if err != nil {
