@@ -69,7 +69,7 @@ type Chart struct {
 	Width, Height int
 	Samples       string // polyline points
 	Usage         string
-	Limit         float64 // the allocation's y, or -1
+	Limit         float64     // the allocation's y, or -1
 	Dots          [][2]string // the samples' x and y, when few
 	Above         string      // the allocation, when far above the data
 	YTop, YBottom string      // axis labels
