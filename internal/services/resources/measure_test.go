@@ -155,6 +155,8 @@ func TestSystemUserDisk(t *testing.T) {
 			t.Errorf("refreshed: %v", got)
 		}
 		bed.Root(fmt.Sprintf("rm ~%s/more", user))
+		// usage is the panel's: customers cannot forget it
+		client.Do("DELETE", fmt.Sprintf("/usage/%d", d.ID), nil).Want(http.StatusForbidden)
 		client.Do("POST", fmt.Sprintf("/resources/%d/measure", disk.ID), nil).Want(http.StatusForbidden)
 		if got := bed.Admin.Do("POST", fmt.Sprintf("/resources/%d/measure", disk.ID), nil).Want(http.StatusOK).JSON(); got["samples"] == float64(0) {
 			t.Errorf("measured now: %v", got)
@@ -184,6 +186,21 @@ func TestSystemUserDisk(t *testing.T) {
 				t.Errorf("run %d: the user's history holds %s, want %s", i+1, got, step.want)
 			}
 		}
+
+		// staff forget a usage row, but not one over its allocation (its
+		// enforcers go by it)
+		q := st.ResourceData.Query().Where(resourcedata.ResourceID(quota.ID), resourcedata.ObjectID(d.ObjectID)).OnlyX(ctx)
+		write0 := func(over bool) {
+			if err := st.Tx(store.KeepVersion(ctx), func(ctx context.Context, tx *ent.Tx) error {
+				return tx.ResourceData.UpdateOne(q).SetExceeded(over).Exec(ctx)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write0(true)
+		bed.Admin.Do("DELETE", fmt.Sprintf("/usage/%d", q.ID), nil).Want(http.StatusConflict)
+		write0(false)
+		bed.Admin.Do("DELETE", fmt.Sprintf("/usage/%d", q.ID), nil).Want(http.StatusNoContent)
 
 		// on schedule: in the minutes it names, once a minute, never while
 		// another run holds it; on-demand and inactive resources wait to be asked
