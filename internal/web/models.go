@@ -32,6 +32,8 @@ type Model struct {
 	Delete  bool
 	// StaffDelete: only staff delete its objects (a "(staff)" summary).
 	StaffDelete bool
+	// StaffUpdate: only staff change its objects (a "(staff)" summary).
+	StaffUpdate bool
 	Actions     []Action     // POST /slug/{id}/verb
 	Views       []Action     // GET /slug/{id}/verb
 	Check       *huma.Schema // the body of POST /slug/check, which checks a form without saving
@@ -186,6 +188,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 			}
 			if item.Patch != nil && item.Patch.RequestBody != nil {
 				m.Update = bodyOf(item.Patch.RequestBody.Content)
+				m.StaffUpdate = staffOnly(item.Patch)
 			}
 			m.Delete = item.Delete != nil
 			m.StaffDelete = m.Delete && staffOnly(item.Delete)

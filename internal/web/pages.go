@@ -742,7 +742,7 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 	offOn := func(a Action) bool { // not for this object, or not for this viewer
 		return a.When != "" && obj[a.When] != true || a.Staff && !me(r).Staff
 	}
-	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil && len(m.form(m.Update, me(r).Staff)) > 0, CanDel: w.canDelete(r, m),
+	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil && (me(r).Staff || !m.StaffUpdate && len(m.form(m.Update, false)) > 0), CanDel: w.canDelete(r, m),
 		Actions: slices.DeleteFunc(slices.Clone(m.Actions), offOn), Views: slices.DeleteFunc(slices.Clone(m.Views), offOn),
 		Resync: m.Applied && me(r).Staff}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)

@@ -159,6 +159,15 @@ func joined(d *ent.ResourceData, column string) string {
 func init() {
 	api.Declare(Usages)
 	api.Operations(usageOperations)
+	// usage is the panel's record: customers read theirs, staff allocate
+	store.RegisterHook("ResourceData", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
+		return hook.ResourceDataFunc(func(ctx context.Context, m *ent.ResourceDataMutation) (ent.Value, error) {
+			if err := authz.RequireStaff(ctx); err != nil {
+				return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel, and staff allocate it.")}
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
 	// usage is the panel's record: a customer cannot forget it, and a row
 	// over its allocation holds the state its enforcers go by
 	store.RegisterHook("ResourceData", ent.OpDelete|ent.OpDeleteOne, func(next ent.Mutator) ent.Mutator {

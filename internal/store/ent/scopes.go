@@ -5,7 +5,6 @@ package ent
 import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
-	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 )
 
@@ -262,8 +261,8 @@ var Meta = map[string]TypeMeta{
 		Repr:          "",
 		Audit:         false,
 		Secret:        map[string]bool{},
-		StaffOnly:     map[string]bool{"allocated": true, "used": true, "updated_at": true, "exceeded": true},
-		StaffDefaults: map[string]any{"exceeded": resourcedata.DefaultExceeded},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
 		Unique:        [][]string{{"resource_id", "object_id"}},
 	},
 	"Route": {

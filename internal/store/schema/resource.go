@@ -93,12 +93,13 @@ func (ResourceData) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("resource_id", "object_id").Unique(), index.Fields("account_id")}
 }
 
-// Annotations of ResourceData: the object's account reads it; allocations
+// Annotations of ResourceData: the object's account reads it; only the
+// panel and staff write it (a hook of the resources service): allocations
 // are staff's until plans say what customers may choose. Not audited: each
 // measuring updates every object's usage (an exceeded limit and its
 // recovery are recorded in the object's own history).
 func (ResourceData) Annotations() []schema.Annotation {
-	return []schema.Annotation{Scope{Owner: "account_id", StaffFields: []string{"allocated", "used", "updated_at", "exceeded"}}}
+	return []schema.Annotation{Scope{Owner: "account_id"}}
 }
 
 // MonitorSample is one value a monitor printed for one of its objects.
