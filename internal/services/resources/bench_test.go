@@ -70,7 +70,7 @@ func BenchmarkMeasureTenThousand(b *testing.B) {
 			}
 			users := make([]*ent.SystemUserCreate, 0, n)
 			for i := range n {
-				users = append(users, tx.SystemUser.Create().SetUsername(fmt.Sprintf("benchu%05d", i)).SetAccountID(list[i%100].ID).SetPassword("!"))
+				users = append(users, tx.SystemUser.Create().SetUsername(fmt.Sprintf("benchu%05d", i)).SetAccountID(list[i%100].ID))
 				if len(users) == 1000 || i == n-1 {
 					if err := tx.SystemUser.CreateBulk(users...).Exec(ctx); err != nil {
 						return err
@@ -93,7 +93,7 @@ func BenchmarkMeasureTenThousand(b *testing.B) {
 			t0 := time.Now()
 			round, err := resources.Measure(ctx, st, ex, r, time.Now().UTC().Add(time.Duration(i)*time.Hour), 10*time.Minute)
 			total := time.Since(t0)
-			if err != nil || round.Objects != n || len(round.Failed) > 0 {
+			if err != nil || round.Objects < n || len(round.Failed) > 0 { // and the accounts' main users
 				b.Fatalf("%+v %v", round, err)
 			}
 			logs, err := st.ExecutionLog.Query().Where(executionlog.Backend("test-bench-monitor"), executionlog.CreatedAtGTE(t0)).All(ctx)
