@@ -28,6 +28,9 @@ func (w *Handler) usageBars(r *http.Request, m *Model, id string) []UsageBar {
 	if w.models.byName["usage"] == nil || m.Type == "" || m.Name == "usage" {
 		return nil
 	}
+	if m.Type == "Account" {
+		return w.accountUsage(r, id)
+	}
 	res, _, _ := w.listJSON(r, "usage", url.Values{"model": {m.Type}, "object": {id}, "page_size": {"50"}})
 	if res == nil {
 		return nil
@@ -52,6 +55,70 @@ func (w *Handler) usageBars(r *http.Request, m *Model, id string) []UsageBar {
 		out = append(out, b)
 	}
 	return out
+}
+
+// accountUsage sums an account's usage per resource: its own (an account's
+// resources) and its objects' (the disk of all its mailboxes), with how many
+// objects each sums.
+func (w *Handler) accountUsage(r *http.Request, id string) []UsageBar {
+	res, _, _ := w.listJSON(r, "usage", url.Values{"account": {id}, "page_size": {"500"}})
+	if res == nil {
+		return nil
+	}
+	ctx := r.Context()
+	type total struct {
+		label, unit, model, resource string
+		used, alloc                  float64
+		objects, allocated, over     int
+	}
+	var order []string
+	sums := map[string]*total{}
+	for _, u := range res.Results {
+		key := fmt.Sprint(u["resource"])
+		t, ok := sums[key]
+		if !ok {
+			t = &total{label: fmt.Sprint(u["label"]), unit: fmt.Sprint(u["unit"]), model: fmt.Sprint(u["model"]), resource: key}
+			sums[key], order = t, append(order, key)
+		}
+		used, _ := strconv.ParseFloat(fmt.Sprint(u["used"]), 64)
+		t.used += used
+		t.objects++
+		if a, ok := u["allocated"].(float64); ok {
+			t.alloc += a
+			t.allocated++
+		}
+		if u["exceeded"] == true {
+			t.over++
+		}
+	}
+	var out []UsageBar
+	for _, key := range order {
+		t := sums[key]
+		b := UsageBar{Href: "/usage/?account=" + url.QueryEscape(id) + "&resource=" + url.QueryEscape(t.resource),
+			Label: i18n.T(ctx, t.label), Used: t.used, Exceeded: t.over > 0}
+		used := threeDigits(t.used)
+		if t.allocated == t.objects {
+			b.Allocated = t.alloc
+			b.Text = i18n.T(ctx, "%s of %s %s", used, threeDigits(t.alloc), t.unit)
+		} else {
+			b.Text = strings.TrimSpace(used + " " + t.unit)
+		}
+		if t.model != "Account" {
+			b.Text += " · " + i18n.T(ctx, "%d objects (%s)", t.objects, i18n.T(ctx, w.modelLabel(t.model)))
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// modelLabel is the plural label of the model of type typ, or typ.
+func (w *Handler) modelLabel(typ string) string {
+	for _, m := range w.models.order {
+		if m.Type == typ {
+			return m.Label
+		}
+	}
+	return typ
 }
 
 // trimZeros drops a decimal's trailing zeros: 1.500 → 1.5, 2.000 → 2.

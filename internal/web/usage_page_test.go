@@ -1,0 +1,61 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/resources"
+
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/shopspring/decimal"
+)
+
+func init() {
+	resources.RegisterMonitor(resources.Monitor{Backend: &orchestration.Backend{Name: "test-domain-monitor", Model: "Domain",
+		Apply: func(*orchestration.Script, orchestration.Server, string, orchestration.Object) error { return nil }}})
+}
+
+// TestUsagePages: a customer's object page shows its usage of each
+// resource as a meter of its allocation, its account page the sums per
+// resource, and the usage's page a chart; customers are offered no change.
+func TestUsagePages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		var usage int
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			r := tx.Resource.Create().SetName("records").SetLabel("Domain records").SetModel("Domain").SetUnit("records").
+				SetMonitors([]string{"test-domain-monitor"}).SaveX(ctx)
+			for i, d := range []*ent.Domain{f.ownDomain, tx.Domain.Create().SetName("two.example").SetAccountID(f.cust.ID).SaveX(ctx)} {
+				id := tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(d.ID).SetAccountID(f.cust.ID).
+					SetUsed(decimal.RequireFromString([]string{"12.500", "40"}[i])).SetAllocated(30).SetExceeded(i == 1).SaveX(ctx).ID
+				if i == 0 {
+					usage = id
+				}
+				tx.MonitorSample.Create().SetMonitor("test-domain-monitor").SetObjectID(d.ID).SetCreatedAt(time.Now().Add(-time.Hour)).SetValue(decimal.NewFromInt(12)).ExecX(ctx)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		b := f.login(t, "cust", "Cust-password-1")
+		_, _, page := b.get(fmt.Sprintf("/domains/%d", f.ownDomain.ID))
+		if !strings.Contains(page, `<meter min="0" max="30"`) || !strings.Contains(page, "12.5 of 30 records") {
+			t.Errorf("the domain's page shows no usage meter:\n%s", page)
+		}
+		_, _, page = b.get(fmt.Sprintf("/accounts/%d", f.cust.ID))
+		if !strings.Contains(page, "52.5 of 60 records · 2 objects (Domains)") || !strings.Contains(page, "over its allocation") {
+			t.Errorf("the account's page sums no usage:\n%s", page)
+		}
+		code, _, page := b.get(fmt.Sprintf("/usage/%d", usage))
+		if code != http.StatusOK || !strings.Contains(page, `<svg viewBox="0 0 640 220" role="img"`) || !strings.Contains(page, `<circle cx=`) || strings.Contains(page, "/edit") {
+			t.Errorf("the usage's page (%d):\n%s", code, page)
+		}
+	})
+}
