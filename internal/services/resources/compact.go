@@ -13,6 +13,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 )
 
 // CompactAfter is the age of the samples compaction thins.
@@ -31,9 +32,53 @@ func init() {
 		if days <= 0 {
 			return nil
 		}
+		if _, err := Purge(ctx, st); err != nil {
+			return err
+		}
 		_, err := Compact(ctx, st, time.Now().UTC().Add(-time.Duration(days)*24*time.Hour))
 		return err
 	}})
+}
+
+// Purge forgets the samples and the usage of objects that no longer exist
+// (a deleted mailbox's), and returns how many rows it removed.
+func Purge(ctx context.Context, st *store.Store) (int, error) {
+	gone := func(model string) func(*entsql.Selector) {
+		meta := ent.Meta[model]
+		return func(s *entsql.Selector) {
+			s.Where(entsql.NotIn(s.C("object_id"), entsql.Select("id").From(entsql.Table(meta.Table))))
+		}
+	}
+	n := 0
+	err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		for _, name := range Monitors() {
+			mon, _ := monitorOf(name)
+			if _, ok := ent.Meta[mon.Backend.Model]; !ok {
+				continue
+			}
+			k, err := tx.MonitorSample.Delete().Where(monitorsample.Monitor(name), gone(mon.Backend.Model)).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		rs, err := tx.Resource.Query().All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if _, ok := ent.Meta[r.Model]; !ok {
+				continue
+			}
+			k, err := tx.ResourceData.Delete().Where(resourcedata.ResourceID(r.ID), gone(r.Model)).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Compacted is what a compaction did.

@@ -9,6 +9,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 	"github.com/shopspring/decimal"
@@ -128,6 +129,41 @@ func TestCompaction(t *testing.T) {
 		t.Logf("a year of hourly samples of 2 objects: disk %d → %d rows, traffic %d → %d rows (%+v)", disk, count("unix-user-disk"), traffic, count("test-window-monitor"), done)
 		if again, err := resources.Compact(ctx, st, before); err != nil || again.Deleted != 0 || again.Updated != 0 {
 			t.Errorf("compacting again: %+v %v", again, err)
+		}
+	})
+}
+
+// TestPurge: the samples and usage of objects since deleted are forgotten,
+// those of objects that exist are kept.
+func TestPurge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelSystem)
+		var acc *ent.Account
+		var user int
+		if err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			acc = tx.Account.Create().SetUsername("kept").SetFullName("Kept").SetPassword("!").SetEmail("k@example.com").
+				SetType("INDIVIDUAL").SetLanguage("EN").SaveX(ctx)
+			user = tx.SystemUser.Create().SetUsername("kept2").SetAccountID(acc.ID).SaveX(ctx).ID
+			r := tx.Resource.Create().SetName("n").SetLabel("N").SetModel("Account").SaveX(ctx)
+			for _, obj := range []int{acc.ID, acc.ID + 1000} {
+				tx.ResourceData.Create().SetResourceID(r.ID).SetObjectID(obj).SetAccountID(acc.ID).SetExceeded(true).ExecX(ctx)
+			}
+			for _, obj := range []int{user, user + 1000} {
+				tx.MonitorSample.Create().SetMonitor("test-window-monitor").SetObjectID(obj).SetCreatedAt(time.Now()).SetValue(decimal.NewFromInt(1)).ExecX(ctx)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := resources.Purge(ctx, st)
+		if err != nil || n != 2 {
+			t.Fatalf("purged %d rows: %v", n, err)
+		}
+		if ids := st.ResourceData.Query().Select(resourcedata.FieldObjectID).IntsX(ctx); len(ids) != 1 || ids[0] != acc.ID {
+			t.Errorf("usage kept for %v", ids)
+		}
+		if ids := st.MonitorSample.Query().Select(monitorsample.FieldObjectID).IntsX(ctx); len(ids) != 1 || ids[0] != user {
+			t.Errorf("samples kept for %v", ids)
 		}
 	})
 }

@@ -175,6 +175,9 @@ func init() {
 			if err := authz.RequireStaff(ctx); err != nil {
 				return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel; only staff may forget it.")}
 			}
+			if v, _ := viewer.From(ctx); v.System {
+				return next.Mutate(ctx, m) // the panel forgetting deleted objects' usage
+			}
 			ids, err := m.IDs(ctx)
 			if err != nil {
 				return nil, err
