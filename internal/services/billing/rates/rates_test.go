@@ -35,7 +35,9 @@ func check(t *testing.T, name string, alg Algorithm, plans []Plan, metric, nomin
 
 // TestStepPrice: worked examples of step pricing, by hand.
 func TestStepPrice(t *testing.T) {
-	def := func(rates []Rate) []Plan { return []Plan{{Name: "default", Combinable: true, Contracts: 1, Rates: rates}} }
+	def := func(rates []Rate) []Plan {
+		return []Plan{{Name: "default", Combinable: true, Contracts: 1, Rates: rates}}
+	}
 	// the reference's table: 1 unit free, 2 at 10, 2 at 9, the rest at 6
 	check(t, "a default plan's table", StepPrice, def(table(0, "0", 2, "10", 4, "9", 6, "6")), "10", "10",
 		"[1@0.00 2@10.00 2@9.00 5@6.00]", "68.00")
