@@ -257,7 +257,7 @@ func usageOperations(s *api.Server) {
 		return &struct{ Body History }{h}, nil
 	})
 	refresh := api.Labelled(api.Op("refresh-usage", http.MethodPost, "/usage/{id}/refresh",
-		"Measure the object's usage of the resource now", "Resources"), "Refresh")
+		"Measure the object's usage of the resource now", "Resources"), "Measure again")
 	refresh.DefaultStatus = http.StatusOK
 	refresh.Description = "Runs the resource's monitors for this object on its servers and waits for them (RESOURCES_MONITOR_WAIT). A measuring of the resource under way answers 409."
 	huma.Register(a, refresh, func(ctx context.Context, in *struct{ api.IDPath }) (*struct{ Body Usage }, error) {
