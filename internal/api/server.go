@@ -102,6 +102,7 @@ func New(st *store.Store, cfg Config) *Server {
 		"(POST " + Prefix + "/auth/login) or an API token (`Authorization: Bearer <token>`). " +
 		"Updates need the object's current version (If-Match: \"<version>\" or a `version` field); " +
 		"a POST with an Idempotency-Key header is performed once however often it is retried."
+	decimals(hc.Components.Schemas)
 	hc.OpenAPIPath = Prefix + "/openapi"
 	hc.DocsPath = ""
 	hc.SchemasPath = Prefix + "/schemas"

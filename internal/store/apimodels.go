@@ -57,7 +57,7 @@ type apiModel struct {
 	Name, Label           string
 	Out, Create, Patch    []apiField
 	Filters               []apiField
-	Versioned, TimeImport bool
+	Versioned, TimeImport, DecimalImport bool
 }
 
 func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
@@ -86,12 +86,17 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 			typ = "bool"
 		case field.TypeTime:
 			typ, m.TimeImport = "time.Time", true
+		case field.TypeOther:
+			if f.Type.RType == nil || f.Type.RType.Ident != "decimal.Decimal" {
+				return m, fmt.Errorf("field %s: the API annotation takes exact decimals (decimal.Decimal) among other types, not %s", f.Name, f.Type)
+			}
+			typ, m.DecimalImport = "decimal.Decimal", true
 		case field.TypeJSON:
 			if typ = f.Type.String(); typ != "[]string" && typ != "[]int" {
 				return m, fmt.Errorf("field %s: the API annotation takes JSON lists of strings or ints, not %s", f.Name, typ)
 			}
 		default:
-			return m, fmt.Errorf("field %s: the API annotation takes strings, ints, bools, times and lists", f.Name)
+			return m, fmt.Errorf("field %s: the API annotation takes strings, ints, bools, times, decimals and lists", f.Name)
 		}
 		json := f.Name
 		if f.IsEdgeField() {
@@ -160,6 +165,8 @@ package models
 import (
 	{{- range . }}{{ if .TimeImport }}
 	"time"{{ break }}{{ end }}{{ end }}
+{{ range . }}{{ if .DecimalImport }}
+	"github.com/shopspring/decimal"{{ break }}{{ end }}{{ end }}
 
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
