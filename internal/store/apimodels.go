@@ -54,9 +54,9 @@ func apiModels(path string) gen.Hook {
 type apiField struct{ Go, JSON, Column, Type, Tags string }
 
 type apiModel struct {
-	Name, Label           string
-	Out, Create, Patch    []apiField
-	Filters               []apiField
+	Name, Label                          string
+	Out, Create, Patch                   []apiField
+	Filters                              []apiField
 	Versioned, TimeImport, DecimalImport bool
 }
 
