@@ -52,7 +52,11 @@ type Worker struct {
 	Run  func(ctx context.Context, st *store.Store, ex *orchestration.Executor)
 }
 
-var workers []Worker
+// workers start with the change stream's consumers
+// (orchestration.RegisterConsumer), all in one worker.
+var workers = []Worker{{Name: "orchestration.stream", Run: func(ctx context.Context, st *store.Store, _ *orchestration.Executor) {
+	orchestration.RunConsumers(ctx, st)
+}}}
 
 // RegisterWorker adds w; services call it from init.
 func RegisterWorker(w Worker) {

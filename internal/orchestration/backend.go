@@ -258,10 +258,13 @@ func Backends() []*Backend {
 }
 
 // captured reports whether changes of model concern any backend, as its
-// main model or a related one.
+// main model or a related one, or any consumer of the change stream.
 func captured(model string) bool {
 	regMu.RLock()
 	defer regMu.RUnlock()
+	if consumed(model) {
+		return true
+	}
 	for _, b := range backends {
 		if b.Model == model {
 			return true

@@ -12,9 +12,10 @@ import (
 )
 
 // Change capture: every write of a model some backend serves (or relates
-// to) writes change rows in the same transaction, whatever path made it, so
-// a committed write is never without its change and a rolled-back one never
-// has one. Deletes snapshot the rows first, cascades included.
+// to), or some consumer of the stream follows (stream.go), writes change
+// rows in the same transaction, whatever path made it, so a committed
+// write is never without its change and a rolled-back one never has one.
+// Deletes snapshot the rows first, cascades included.
 
 func init() { store.RegisterWriteHook(captureHook) }
 
@@ -36,7 +37,7 @@ type pending struct {
 func captureHook(dialect string) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			if ctx.Value(captureKey{}) != nil || !captured(m.Type()) {
+			if ctx.Value(captureKey{}) != nil || !captures(m) {
 				return next.Mutate(ctx, m)
 			}
 			mdl := modelOf(m.Type())
@@ -107,6 +108,33 @@ func captureHook(dialect string) ent.Hook {
 			return v, nil
 		})
 	}
+}
+
+// captures reports whether m may write changes: its model is captured, or
+// it deletes rows whose deletion cascades into rows of a captured model
+// (a model no one follows whose children someone does).
+func captures(m ent.Mutation) bool {
+	if captured(m.Type()) {
+		return true
+	}
+	if !m.Op().Is(ent.OpDelete | ent.OpDeleteOne) {
+		return false
+	}
+	mdl := modelOf(m.Type())
+	return mdl != nil && cascadesIntoCaptured(mdl, map[string]bool{mdl.name: true})
+}
+
+func cascadesIntoCaptured(mdl *model, seen map[string]bool) bool {
+	for _, c := range mdl.cascades() {
+		if seen[c.child.name] {
+			continue
+		}
+		seen[c.child.name] = true
+		if captured(c.child.name) || cascadesIntoCaptured(c.child, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // doomed snapshots the rows a delete removes: the rows themselves and, while

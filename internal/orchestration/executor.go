@@ -21,6 +21,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/executionlog"
 	entop "github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
 
@@ -766,18 +767,28 @@ func Cleanup(ctx context.Context, st *store.Store, cutoff time.Time) (int, error
 	}
 }
 
-// CleanupChanges deletes the changes created before cutoff that are planned
-// and whose operations have all ended (or been deleted); it returns how many
-// it deleted.
+// CleanupChanges deletes the changes created before cutoff that are planned,
+// whose operations have all ended (or been deleted) and that every consumer
+// of the stream has got past (at or below the lowest cursor position: one
+// above may be still unhandled, and a change deleted there would look like
+// a gap); it returns how many it deleted.
 func CleanupChanges(ctx context.Context, st *store.Store, cutoff time.Time) (int, error) {
 	ctx = viewer.System(ctx, viewer.ChannelSystem)
+	where := []predicate.Change{change.CreatedAtLT(cutoff), change.PlannedAtNotNil(),
+		func(s *entsql.Selector) {
+			s.Where(entsql.NotIn(s.C(change.FieldID), entsql.Select(entop.FieldChangeID).From(entsql.Table(entop.Table)).
+				Where(entsql.And(entsql.NotNull(entop.FieldChangeID), entsql.In(entop.FieldState, StateReceived, StateStarted)))))
+		}}
+	floor, consumed, err := streamFloor(ctx, st) // cursors only move up
+	if err != nil {
+		return 0, err
+	}
+	if consumed {
+		where = append(where, change.IDLTE(floor))
+	}
 	total := 0
 	for {
-		ids, err := st.Change.Query().Where(change.CreatedAtLT(cutoff), change.PlannedAtNotNil(),
-			func(s *entsql.Selector) {
-				s.Where(entsql.NotIn(s.C(change.FieldID), entsql.Select(entop.FieldChangeID).From(entsql.Table(entop.Table)).
-					Where(entsql.And(entsql.NotNull(entop.FieldChangeID), entsql.In(entop.FieldState, StateReceived, StateStarted)))))
-			}).Limit(1000).IDs(ctx)
+		ids, err := st.Change.Query().Where(where...).Limit(1000).IDs(ctx)
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}

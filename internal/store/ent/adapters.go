@@ -35,6 +35,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -886,6 +887,34 @@ func (c *SettingClient) NewCreate() Saver[Setting] { return c.Create() }
 
 // Remove deletes the object id.
 func (c *SettingClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *StreamCursorCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *StreamCursorUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *StreamCursorClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *StreamCursorQuery {
+	q := c.Query().Where(predicate.StreamCursor(where))
+	for _, o := range order {
+		q = q.Order(streamcursor.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *StreamCursorClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(streamcursor.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *StreamCursorClient) NewCreate() Saver[StreamCursor] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *StreamCursorClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
 
 // Generic returns the create's mutation as an ent.Mutation.
 func (c *SystemUserCreate) Generic() ent.Mutation { return c.mutation }

@@ -41,6 +41,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -111,6 +112,8 @@ type Client struct {
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
+	// StreamCursor is the client for interacting with the StreamCursor builders.
+	StreamCursor *StreamCursorClient
 	// SystemUser is the client for interacting with the SystemUser builders.
 	SystemUser *SystemUserClient
 	// Throttle is the client for interacting with the Throttle builders.
@@ -163,6 +166,7 @@ func (c *Client) init() {
 	c.Server = NewServerClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
+	c.StreamCursor = NewStreamCursorClient(c.config)
 	c.SystemUser = NewSystemUserClient(c.config)
 	c.Throttle = NewThrottleClient(c.config)
 	c.Token = NewTokenClient(c.config)
@@ -290,6 +294,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Server:           NewServerClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Setting:          NewSettingClient(cfg),
+		StreamCursor:     NewStreamCursorClient(cfg),
 		SystemUser:       NewSystemUserClient(cfg),
 		Throttle:         NewThrottleClient(cfg),
 		Token:            NewTokenClient(cfg),
@@ -344,6 +349,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Server:           NewServerClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Setting:          NewSettingClient(cfg),
+		StreamCursor:     NewStreamCursorClient(cfg),
 		SystemUser:       NewSystemUserClient(cfg),
 		Throttle:         NewThrottleClient(cfg),
 		Token:            NewTokenClient(cfg),
@@ -384,8 +390,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
 		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
 		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
-		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.SSHKey, c.Server, c.Session, c.Setting, c.StreamCursor, c.SystemUser,
+		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -399,8 +405,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
 		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
 		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Session, c.Setting, c.SystemUser, c.Throttle, c.Token,
-		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.SSHKey, c.Server, c.Session, c.Setting, c.StreamCursor, c.SystemUser,
+		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -465,6 +471,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
 		return c.Setting.mutate(ctx, m)
+	case *StreamCursorMutation:
+		return c.StreamCursor.mutate(ctx, m)
 	case *SystemUserMutation:
 		return c.SystemUser.mutate(ctx, m)
 	case *ThrottleMutation:
@@ -4848,6 +4856,139 @@ func (c *SettingClient) mutate(ctx context.Context, m *SettingMutation) (Value, 
 	}
 }
 
+// StreamCursorClient is a client for the StreamCursor schema.
+type StreamCursorClient struct {
+	config
+}
+
+// NewStreamCursorClient returns a client for the StreamCursor from the given config.
+func NewStreamCursorClient(c config) *StreamCursorClient {
+	return &StreamCursorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `streamcursor.Hooks(f(g(h())))`.
+func (c *StreamCursorClient) Use(hooks ...Hook) {
+	c.hooks.StreamCursor = append(c.hooks.StreamCursor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `streamcursor.Intercept(f(g(h())))`.
+func (c *StreamCursorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StreamCursor = append(c.inters.StreamCursor, interceptors...)
+}
+
+// Create returns a builder for creating a StreamCursor entity.
+func (c *StreamCursorClient) Create() *StreamCursorCreate {
+	mutation := newStreamCursorMutation(c.config, OpCreate)
+	return &StreamCursorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StreamCursor entities.
+func (c *StreamCursorClient) CreateBulk(builders ...*StreamCursorCreate) *StreamCursorCreateBulk {
+	return &StreamCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StreamCursorClient) MapCreateBulk(slice any, setFunc func(*StreamCursorCreate, int)) *StreamCursorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StreamCursorCreateBulk{err: fmt.Errorf("calling to StreamCursorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StreamCursorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StreamCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StreamCursor.
+func (c *StreamCursorClient) Update() *StreamCursorUpdate {
+	mutation := newStreamCursorMutation(c.config, OpUpdate)
+	return &StreamCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StreamCursorClient) UpdateOne(_m *StreamCursor) *StreamCursorUpdateOne {
+	mutation := newStreamCursorMutation(c.config, OpUpdateOne, withStreamCursor(_m))
+	return &StreamCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StreamCursorClient) UpdateOneID(id int) *StreamCursorUpdateOne {
+	mutation := newStreamCursorMutation(c.config, OpUpdateOne, withStreamCursorID(id))
+	return &StreamCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StreamCursor.
+func (c *StreamCursorClient) Delete() *StreamCursorDelete {
+	mutation := newStreamCursorMutation(c.config, OpDelete)
+	return &StreamCursorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StreamCursorClient) DeleteOne(_m *StreamCursor) *StreamCursorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StreamCursorClient) DeleteOneID(id int) *StreamCursorDeleteOne {
+	builder := c.Delete().Where(streamcursor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StreamCursorDeleteOne{builder}
+}
+
+// Query returns a query builder for StreamCursor.
+func (c *StreamCursorClient) Query() *StreamCursorQuery {
+	return &StreamCursorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStreamCursor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StreamCursor entity by its id.
+func (c *StreamCursorClient) Get(ctx context.Context, id int) (*StreamCursor, error) {
+	return c.Query().Where(streamcursor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StreamCursorClient) GetX(ctx context.Context, id int) *StreamCursor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *StreamCursorClient) Hooks() []Hook {
+	return c.hooks.StreamCursor
+}
+
+// Interceptors returns the client interceptors.
+func (c *StreamCursorClient) Interceptors() []Interceptor {
+	return c.inters.StreamCursor
+}
+
+func (c *StreamCursorClient) mutate(ctx context.Context, m *StreamCursorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StreamCursorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StreamCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StreamCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StreamCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StreamCursor mutation op: %q", m.Op())
+	}
+}
+
 // SystemUserClient is a client for the SystemUser schema.
 type SystemUserClient struct {
 	config
@@ -6025,15 +6166,16 @@ type (
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
 		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
 		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
-		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, SystemUser,
-		Throttle, Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Hook
+		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, StreamCursor,
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Hook
 	}
 	inters struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
 		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
 		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
-		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, SystemUser,
-		Throttle, Token, WebApp, Website, WebsiteContent,
+		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, StreamCursor,
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
 		WebsiteDirective []ent.Interceptor
 	}
 )

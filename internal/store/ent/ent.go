@@ -40,6 +40,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -135,6 +136,7 @@ func checkColumn(t, c string) error {
 			server.Table:           server.ValidColumn,
 			session.Table:          session.ValidColumn,
 			setting.Table:          setting.ValidColumn,
+			streamcursor.Table:     streamcursor.ValidColumn,
 			systemuser.Table:       systemuser.ValidColumn,
 			throttle.Table:         throttle.ValidColumn,
 			token.Table:            token.ValidColumn,

@@ -41,6 +41,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -88,6 +89,7 @@ const (
 	TypeServer           = "Server"
 	TypeSession          = "Session"
 	TypeSetting          = "Setting"
+	TypeStreamCursor     = "StreamCursor"
 	TypeSystemUser       = "SystemUser"
 	TypeThrottle         = "Throttle"
 	TypeToken            = "Token"
@@ -27724,6 +27726,743 @@ func (m *SettingMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *SettingMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Setting edge %s", name)
+}
+
+// StreamCursorMutation represents an operation that mutates the StreamCursor nodes in the graph.
+type StreamCursorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	name          *string
+	position      *int
+	addposition   *int
+	handled       *[]int
+	appendhandled []int
+	gap_fence     *int
+	addgap_fence  *int
+	gap_xmax      *int64
+	addgap_xmax   *int64
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*StreamCursor, error)
+	predicates    []predicate.StreamCursor
+}
+
+var _ ent.Mutation = (*StreamCursorMutation)(nil)
+
+// streamcursorOption allows management of the mutation configuration using functional options.
+type streamcursorOption func(*StreamCursorMutation)
+
+// newStreamCursorMutation creates new mutation for the StreamCursor entity.
+func newStreamCursorMutation(c config, op Op, opts ...streamcursorOption) *StreamCursorMutation {
+	m := &StreamCursorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeStreamCursor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withStreamCursorID sets the ID field of the mutation.
+func withStreamCursorID(id int) streamcursorOption {
+	return func(m *StreamCursorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *StreamCursor
+		)
+		m.oldValue = func(ctx context.Context) (*StreamCursor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().StreamCursor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withStreamCursor sets the old StreamCursor of the mutation.
+func withStreamCursor(node *StreamCursor) streamcursorOption {
+	return func(m *StreamCursorMutation) {
+		m.oldValue = func(context.Context) (*StreamCursor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m StreamCursorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m StreamCursorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *StreamCursorMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *StreamCursorMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().StreamCursor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *StreamCursorMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *StreamCursorMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *StreamCursorMutation) ResetName() {
+	m.name = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *StreamCursorMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *StreamCursorMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *StreamCursorMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *StreamCursorMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *StreamCursorMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// SetHandled sets the "handled" field.
+func (m *StreamCursorMutation) SetHandled(i []int) {
+	m.handled = &i
+	m.appendhandled = nil
+}
+
+// Handled returns the value of the "handled" field in the mutation.
+func (m *StreamCursorMutation) Handled() (r []int, exists bool) {
+	v := m.handled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHandled returns the old "handled" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldHandled(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHandled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHandled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHandled: %w", err)
+	}
+	return oldValue.Handled, nil
+}
+
+// AppendHandled adds i to the "handled" field.
+func (m *StreamCursorMutation) AppendHandled(i []int) {
+	m.appendhandled = append(m.appendhandled, i...)
+}
+
+// AppendedHandled returns the list of values that were appended to the "handled" field in this mutation.
+func (m *StreamCursorMutation) AppendedHandled() ([]int, bool) {
+	if len(m.appendhandled) == 0 {
+		return nil, false
+	}
+	return m.appendhandled, true
+}
+
+// ClearHandled clears the value of the "handled" field.
+func (m *StreamCursorMutation) ClearHandled() {
+	m.handled = nil
+	m.appendhandled = nil
+	m.clearedFields[streamcursor.FieldHandled] = struct{}{}
+}
+
+// HandledCleared returns if the "handled" field was cleared in this mutation.
+func (m *StreamCursorMutation) HandledCleared() bool {
+	_, ok := m.clearedFields[streamcursor.FieldHandled]
+	return ok
+}
+
+// ResetHandled resets all changes to the "handled" field.
+func (m *StreamCursorMutation) ResetHandled() {
+	m.handled = nil
+	m.appendhandled = nil
+	delete(m.clearedFields, streamcursor.FieldHandled)
+}
+
+// SetGapFence sets the "gap_fence" field.
+func (m *StreamCursorMutation) SetGapFence(i int) {
+	m.gap_fence = &i
+	m.addgap_fence = nil
+}
+
+// GapFence returns the value of the "gap_fence" field in the mutation.
+func (m *StreamCursorMutation) GapFence() (r int, exists bool) {
+	v := m.gap_fence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGapFence returns the old "gap_fence" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldGapFence(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGapFence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGapFence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGapFence: %w", err)
+	}
+	return oldValue.GapFence, nil
+}
+
+// AddGapFence adds i to the "gap_fence" field.
+func (m *StreamCursorMutation) AddGapFence(i int) {
+	if m.addgap_fence != nil {
+		*m.addgap_fence += i
+	} else {
+		m.addgap_fence = &i
+	}
+}
+
+// AddedGapFence returns the value that was added to the "gap_fence" field in this mutation.
+func (m *StreamCursorMutation) AddedGapFence() (r int, exists bool) {
+	v := m.addgap_fence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetGapFence resets all changes to the "gap_fence" field.
+func (m *StreamCursorMutation) ResetGapFence() {
+	m.gap_fence = nil
+	m.addgap_fence = nil
+}
+
+// SetGapXmax sets the "gap_xmax" field.
+func (m *StreamCursorMutation) SetGapXmax(i int64) {
+	m.gap_xmax = &i
+	m.addgap_xmax = nil
+}
+
+// GapXmax returns the value of the "gap_xmax" field in the mutation.
+func (m *StreamCursorMutation) GapXmax() (r int64, exists bool) {
+	v := m.gap_xmax
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGapXmax returns the old "gap_xmax" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldGapXmax(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGapXmax is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGapXmax requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGapXmax: %w", err)
+	}
+	return oldValue.GapXmax, nil
+}
+
+// AddGapXmax adds i to the "gap_xmax" field.
+func (m *StreamCursorMutation) AddGapXmax(i int64) {
+	if m.addgap_xmax != nil {
+		*m.addgap_xmax += i
+	} else {
+		m.addgap_xmax = &i
+	}
+}
+
+// AddedGapXmax returns the value that was added to the "gap_xmax" field in this mutation.
+func (m *StreamCursorMutation) AddedGapXmax() (r int64, exists bool) {
+	v := m.addgap_xmax
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetGapXmax resets all changes to the "gap_xmax" field.
+func (m *StreamCursorMutation) ResetGapXmax() {
+	m.gap_xmax = nil
+	m.addgap_xmax = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *StreamCursorMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *StreamCursorMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the StreamCursor entity.
+// If the StreamCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StreamCursorMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *StreamCursorMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the StreamCursorMutation builder.
+func (m *StreamCursorMutation) Where(ps ...predicate.StreamCursor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the StreamCursorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *StreamCursorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.StreamCursor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *StreamCursorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *StreamCursorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (StreamCursor).
+func (m *StreamCursorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *StreamCursorMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.name != nil {
+		fields = append(fields, streamcursor.FieldName)
+	}
+	if m.position != nil {
+		fields = append(fields, streamcursor.FieldPosition)
+	}
+	if m.handled != nil {
+		fields = append(fields, streamcursor.FieldHandled)
+	}
+	if m.gap_fence != nil {
+		fields = append(fields, streamcursor.FieldGapFence)
+	}
+	if m.gap_xmax != nil {
+		fields = append(fields, streamcursor.FieldGapXmax)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, streamcursor.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *StreamCursorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case streamcursor.FieldName:
+		return m.Name()
+	case streamcursor.FieldPosition:
+		return m.Position()
+	case streamcursor.FieldHandled:
+		return m.Handled()
+	case streamcursor.FieldGapFence:
+		return m.GapFence()
+	case streamcursor.FieldGapXmax:
+		return m.GapXmax()
+	case streamcursor.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *StreamCursorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case streamcursor.FieldName:
+		return m.OldName(ctx)
+	case streamcursor.FieldPosition:
+		return m.OldPosition(ctx)
+	case streamcursor.FieldHandled:
+		return m.OldHandled(ctx)
+	case streamcursor.FieldGapFence:
+		return m.OldGapFence(ctx)
+	case streamcursor.FieldGapXmax:
+		return m.OldGapXmax(ctx)
+	case streamcursor.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown StreamCursor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StreamCursorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case streamcursor.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case streamcursor.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	case streamcursor.FieldHandled:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHandled(v)
+		return nil
+	case streamcursor.FieldGapFence:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGapFence(v)
+		return nil
+	case streamcursor.FieldGapXmax:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGapXmax(v)
+		return nil
+	case streamcursor.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StreamCursor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *StreamCursorMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition != nil {
+		fields = append(fields, streamcursor.FieldPosition)
+	}
+	if m.addgap_fence != nil {
+		fields = append(fields, streamcursor.FieldGapFence)
+	}
+	if m.addgap_xmax != nil {
+		fields = append(fields, streamcursor.FieldGapXmax)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *StreamCursorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case streamcursor.FieldPosition:
+		return m.AddedPosition()
+	case streamcursor.FieldGapFence:
+		return m.AddedGapFence()
+	case streamcursor.FieldGapXmax:
+		return m.AddedGapXmax()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StreamCursorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case streamcursor.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	case streamcursor.FieldGapFence:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGapFence(v)
+		return nil
+	case streamcursor.FieldGapXmax:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddGapXmax(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StreamCursor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *StreamCursorMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(streamcursor.FieldHandled) {
+		fields = append(fields, streamcursor.FieldHandled)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *StreamCursorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *StreamCursorMutation) ClearField(name string) error {
+	switch name {
+	case streamcursor.FieldHandled:
+		m.ClearHandled()
+		return nil
+	}
+	return fmt.Errorf("unknown StreamCursor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *StreamCursorMutation) ResetField(name string) error {
+	switch name {
+	case streamcursor.FieldName:
+		m.ResetName()
+		return nil
+	case streamcursor.FieldPosition:
+		m.ResetPosition()
+		return nil
+	case streamcursor.FieldHandled:
+		m.ResetHandled()
+		return nil
+	case streamcursor.FieldGapFence:
+		m.ResetGapFence()
+		return nil
+	case streamcursor.FieldGapXmax:
+		m.ResetGapXmax()
+		return nil
+	case streamcursor.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown StreamCursor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *StreamCursorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *StreamCursorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *StreamCursorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *StreamCursorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *StreamCursorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *StreamCursorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *StreamCursorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown StreamCursor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *StreamCursorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown StreamCursor edge %s", name)
 }
 
 // SystemUserMutation represents an operation that mutates the SystemUser nodes in the graph.

@@ -32,6 +32,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -1044,6 +1045,44 @@ func init() {
 	settingDescName := settingFields[0].Descriptor()
 	// setting.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	setting.NameValidator = settingDescName.Validators[0].(func(string) error)
+	streamcursorFields := schema.StreamCursor{}.Fields()
+	_ = streamcursorFields
+	// streamcursorDescName is the schema descriptor for name field.
+	streamcursorDescName := streamcursorFields[0].Descriptor()
+	// streamcursor.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	streamcursor.NameValidator = func() func(string) error {
+		validators := streamcursorDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// streamcursorDescPosition is the schema descriptor for position field.
+	streamcursorDescPosition := streamcursorFields[1].Descriptor()
+	// streamcursor.DefaultPosition holds the default value on creation for the position field.
+	streamcursor.DefaultPosition = streamcursorDescPosition.Default.(int)
+	// streamcursorDescGapFence is the schema descriptor for gap_fence field.
+	streamcursorDescGapFence := streamcursorFields[3].Descriptor()
+	// streamcursor.DefaultGapFence holds the default value on creation for the gap_fence field.
+	streamcursor.DefaultGapFence = streamcursorDescGapFence.Default.(int)
+	// streamcursorDescGapXmax is the schema descriptor for gap_xmax field.
+	streamcursorDescGapXmax := streamcursorFields[4].Descriptor()
+	// streamcursor.DefaultGapXmax holds the default value on creation for the gap_xmax field.
+	streamcursor.DefaultGapXmax = streamcursorDescGapXmax.Default.(int64)
+	// streamcursorDescUpdatedAt is the schema descriptor for updated_at field.
+	streamcursorDescUpdatedAt := streamcursorFields[5].Descriptor()
+	// streamcursor.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	streamcursor.DefaultUpdatedAt = streamcursorDescUpdatedAt.Default.(func() time.Time)
+	// streamcursor.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	streamcursor.UpdateDefaultUpdatedAt = streamcursorDescUpdatedAt.UpdateDefault.(func() time.Time)
 	systemuserMixin := schema.SystemUser{}.Mixin()
 	systemuserMixinFields0 := systemuserMixin[0].Fields()
 	_ = systemuserMixinFields0

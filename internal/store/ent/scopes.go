@@ -315,6 +315,16 @@ var Meta = map[string]TypeMeta{
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{{"name"}},
 	},
+	"StreamCursor": {
+		Table:         "stream_cursors",
+		Owner:         "",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"name"}},
+	},
 	"SystemUser": {
 		Table:         "system_users",
 		Owner:         "account_id",

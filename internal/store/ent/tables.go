@@ -531,6 +531,18 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "stream_cursors",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "name", Type: field.TypeString},
+			{Name: "position", Type: field.TypeInt},
+			{Name: "handled", Type: field.TypeJSON},
+			{Name: "gap_fence", Type: field.TypeInt},
+			{Name: "gap_xmax", Type: field.TypeInt64},
+			{Name: "updated_at", Type: field.TypeTime},
+		},
+	},
+	{
 		Name: "system_users",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},

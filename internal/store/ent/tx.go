@@ -70,6 +70,8 @@ type Tx struct {
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
+	// StreamCursor is the client for interacting with the StreamCursor builders.
+	StreamCursor *StreamCursorClient
 	// SystemUser is the client for interacting with the SystemUser builders.
 	SystemUser *SystemUserClient
 	// Throttle is the client for interacting with the Throttle builders.
@@ -243,6 +245,7 @@ func (tx *Tx) init() {
 	tx.Server = NewServerClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
+	tx.StreamCursor = NewStreamCursorClient(tx.config)
 	tx.SystemUser = NewSystemUserClient(tx.config)
 	tx.Throttle = NewThrottleClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)

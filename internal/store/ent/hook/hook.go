@@ -345,6 +345,18 @@ func (f SettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SettingMutation", m)
 }
 
+// The StreamCursorFunc type is an adapter to allow the use of ordinary
+// function as StreamCursor mutator.
+type StreamCursorFunc func(context.Context, *ent.StreamCursorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f StreamCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.StreamCursorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StreamCursorMutation", m)
+}
+
 // The SystemUserFunc type is an adapter to allow the use of ordinary
 // function as SystemUser mutator.
 type SystemUserFunc func(context.Context, *ent.SystemUserMutation) (ent.Value, error)

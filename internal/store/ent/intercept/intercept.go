@@ -37,6 +37,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/throttle"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
@@ -858,6 +859,33 @@ func (f TraverseSetting) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SettingQuery", q)
 }
 
+// The StreamCursorFunc type is an adapter to allow the use of ordinary function as a Querier.
+type StreamCursorFunc func(context.Context, *ent.StreamCursorQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f StreamCursorFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.StreamCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.StreamCursorQuery", q)
+}
+
+// The TraverseStreamCursor type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseStreamCursor func(context.Context, *ent.StreamCursorQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseStreamCursor) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseStreamCursor) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.StreamCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.StreamCursorQuery", q)
+}
+
 // The SystemUserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SystemUserFunc func(context.Context, *ent.SystemUserQuery) (ent.Value, error)
 
@@ -1106,6 +1134,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SettingQuery:
 		return &query[*ent.SettingQuery, predicate.Setting, setting.OrderOption]{typ: ent.TypeSetting, tq: q}, nil
+	case *ent.StreamCursorQuery:
+		return &query[*ent.StreamCursorQuery, predicate.StreamCursor, streamcursor.OrderOption]{typ: ent.TypeStreamCursor, tq: q}, nil
 	case *ent.SystemUserQuery:
 		return &query[*ent.SystemUserQuery, predicate.SystemUser, systemuser.OrderOption]{typ: ent.TypeSystemUser, tq: q}, nil
 	case *ent.ThrottleQuery:

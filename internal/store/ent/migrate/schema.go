@@ -1033,6 +1033,22 @@ var (
 		Columns:    SettingsColumns,
 		PrimaryKey: []*schema.Column{SettingsColumns[0]},
 	}
+	// StreamCursorsColumns holds the columns for the "stream_cursors" table.
+	StreamCursorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 128},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "handled", Type: field.TypeJSON, Nullable: true},
+		{Name: "gap_fence", Type: field.TypeInt, Default: 0},
+		{Name: "gap_xmax", Type: field.TypeInt64, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// StreamCursorsTable holds the schema information for the "stream_cursors" table.
+	StreamCursorsTable = &schema.Table{
+		Name:       "stream_cursors",
+		Columns:    StreamCursorsColumns,
+		PrimaryKey: []*schema.Column{StreamCursorsColumns[0]},
+	}
 	// SystemUsersColumns holds the columns for the "system_users" table.
 	SystemUsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1410,6 +1426,7 @@ var (
 		ServersTable,
 		SessionsTable,
 		SettingsTable,
+		StreamCursorsTable,
 		SystemUsersTable,
 		ThrottlesTable,
 		TokensTable,

@@ -90,6 +90,9 @@ type Session func(*sql.Selector)
 // Setting is the predicate function for setting builders.
 type Setting func(*sql.Selector)
 
+// StreamCursor is the predicate function for streamcursor builders.
+type StreamCursor func(*sql.Selector)
+
 // SystemUser is the predicate function for systemuser builders.
 type SystemUser func(*sql.Selector)
 
