@@ -56,10 +56,12 @@ var coreObjects = map[string]func(v victim) string{
 // superuserStatus is what a superuser gets from operations that need more
 // than this test sets up: the victim server does not answer (502), no
 // server is routed to sign zones (409), and the victim's address has its
-// one autoresponse already (409).
+// one autoresponse already (409), B has the plan contracted already (422)
+// and the rate of its service, plan and quantity exists (409).
 var superuserStatus = map[string]int{"get-server-host-key": http.StatusBadGateway,
 	"confirm-server-host-key": http.StatusBadGateway, "get-domain-ds": http.StatusConflict,
-	"create-autoresponse": http.StatusConflict}
+	"create-autoresponse": http.StatusConflict, "create-contracted-plan": http.StatusUnprocessableEntity,
+	"create-rate": http.StatusConflict}
 
 // bodies are valid requests aimed at B, so a refusal can only come from
 // authorization, for the operations that are not a declared model's create
@@ -344,13 +346,20 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		v.made = append(v.made, strings.TrimPrefix(c.path, "/"))
 		v.titles[c.p.Name], _ = r.JSON()[c.p.Title].(string)
 	}
-	// staff's declared models (resources): one a superuser makes from the
-	// create example, its name and title prefixed by "b"
+	// staff's declared models (resources, billing's) and the customers'
+	// objects only staff create (a contracted plan, B's): one a superuser
+	// makes from the create example, its name and title prefixed by "b"
+	var staffs []*collection
 	for _, name := range slices.Sorted(maps.Keys(v.cs)) {
 		c := v.cs[name]
-		if c.create == nil || !c.p.Staff || ent.Meta[c.p.Type].Owner != "" || coreObjects[strings.TrimPrefix(c.path, "/")] != nil {
+		if c.create == nil || coreObjects[strings.TrimPrefix(c.path, "/")] != nil {
 			continue
 		}
+		if owner := ent.Meta[c.p.Type].Owner; c.p.Staff && owner == "" || owner == "account_id" && staffCreates(c) {
+			staffs = append(staffs, c)
+		}
+	}
+	for _, c := range createOrder(t, v.cs, staffs) {
 		body := exampleBody(c.create)
 		resolve(body, refs(v.cs, c, body), v.ids)
 		for _, k := range []string{c.p.Title, "name"} {
@@ -358,8 +367,13 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 				body[k] = "b" + s
 			}
 		}
+		owned := ent.Meta[c.p.Type].Owner == "account_id"
+		if owned {
+			body["account"] = b.ID
+		}
 		id := admin.Do("POST", c.path, body).Want(http.StatusCreated).ID()
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
+		v.made = append(v.made, strings.TrimPrefix(c.path, "/")) // a rate deleted before its service
 	}
 	// usage is made by measuring: B's system user's of the staff's resource
 	if rid, ok := v.ids["resource"]; ok {

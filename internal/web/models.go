@@ -34,6 +34,8 @@ type Model struct {
 	StaffDelete bool
 	// StaffUpdate: only staff change its objects (a "(staff)" summary).
 	StaffUpdate bool
+	// StaffCreate: only staff add its objects (a "(staff)" summary).
+	StaffCreate bool
 	Actions     []Action     // POST /slug/{id}/verb
 	Views       []Action     // GET /slug/{id}/verb
 	Check       *huma.Schema // the body of POST /slug/check, which checks a form without saving
@@ -164,6 +166,7 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 		}
 		if item.Post != nil && item.Post.RequestBody != nil && !p.ReadOnly {
 			m.Create = bodyOf(item.Post.RequestBody.Content)
+			m.StaffCreate = staffOnly(item.Post)
 			if r := item.Post.Responses[statusKey(item.Post.DefaultStatus)]; r != nil {
 				m.Created = schemaOf(r.Content)
 			}

@@ -650,7 +650,7 @@ func (w *Handler) list(rw http.ResponseWriter, r *http.Request) {
 		lp.Filters = append(lp.Filters, FilterView{Field: f, Label: label(r.Context(), f.Name), Value: filters[f.Name], Named: c.Named})
 	}
 	lp.Bulk = w.bulkActions(r, m)
-	lp.CanAdd = m.Create != nil
+	lp.CanAdd = m.Create != nil && (!m.StaffCreate || me(r).Staff)
 	lp.AddHref = "/" + m.Slug + "/new"
 	if a := q.Get("account"); a != "" {
 		lp.AddHref += "?account=" + url.QueryEscape(a)
@@ -792,7 +792,7 @@ func (w *Handler) related(r *http.Request, m *Model, id string) []Related {
 			rel := Related{Table: t, Count: res.Count, Header: i18n.T(ctx, other.Label),
 				More: "/" + other.Slug + "/?" + f.Name + "=" + url.QueryEscape(id)}
 			rel.Live = "" // no pinging from another object's page
-			if other.Create != nil && other.Create.Properties[f.Name] != nil {
+			if other.Create != nil && other.Create.Properties[f.Name] != nil && (!other.StaffCreate || me(r).Staff) {
 				rel.Add = "/" + other.Slug + "/new?" + f.Name + "=" + url.QueryEscape(id)
 				w.inlineAdd(r, &rel, other, f.Name, id, "/"+m.Slug+"/"+url.PathEscape(id))
 			}
@@ -1008,7 +1008,7 @@ func (w *Handler) addForm(rw http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	if m.Create == nil || m.Staff && !me(r).Staff {
+	if m.Create == nil || (m.Staff || m.StaffCreate) && !me(r).Staff {
 		w.notFound(rw, r)
 		return
 	}

@@ -8,9 +8,53 @@ package models
 import (
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
+
+// ContractedPlan is a contracted plan as the API shows it.
+type ContractedPlan struct {
+	ID        int       `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+	Plan      int       `json:"plan"`
+	Account   int       `json:"account"`
+}
+
+// ContractedPlanCreate is the body that creates a contracted plan.
+type ContractedPlanCreate struct {
+	Plan    int `json:"plan" minimum:"1" doc:"The plan contracted." ent:"plan_id"`
+	Account int `json:"account,omitempty" doc:"Your own when omitted (staff must name one)." ent:"account_id,omitzero"`
+}
+
+// ContractedPlanPatch is the body that changes a contracted plan: what it leaves out stays.
+type ContractedPlanPatch struct {
+	Version *int `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// ContractedPlanList is the list's query: a page, and a filter per reference.
+type ContractedPlanList struct {
+	api.ListParams
+	Plan    int `query:"plan" minimum:"0"`
+	Account int `query:"account" minimum:"0"`
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l ContractedPlanList) Filters() []any {
+	return []any{"plan_id", l.Plan, "account_id", l.Account}
+}
+
+// ContractedPlanModel is the declaration of the contracted plan model with its generated shapes.
+type ContractedPlanModel = api.Model[ent.ContractedPlan, *ent.ContractedPlanQuery, ContractedPlan, ContractedPlanCreate, ContractedPlanPatch, ContractedPlanList]
+
+// DeclareContractedPlan declares m, reading and writing through the client's ContractedPlan.
+func DeclareContractedPlan(m ContractedPlanModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.ContractedPlan, *ent.ContractedPlanQuery] { return c.ContractedPlan }
+	api.Declare(m)
+}
 
 // GitRepository is a git repository as the API shows it.
 type GitRepository struct {
@@ -56,6 +100,109 @@ type GitRepositoryModel = api.Model[ent.GitRepository, *ent.GitRepositoryQuery, 
 // DeclareGitRepository declares m, reading and writing through the client's GitRepository.
 func DeclareGitRepository(m GitRepositoryModel) {
 	m.Client = func(c *ent.Client) api.Client[ent.GitRepository, *ent.GitRepositoryQuery] { return c.GitRepository }
+	api.Declare(m)
+}
+
+// Plan is a plan as the API shows it.
+type Plan struct {
+	ID            int       `json:"id"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	Version       int       `json:"version"`
+	Name          string    `json:"name"`
+	VerboseName   string    `json:"verbose_name"`
+	IsActive      bool      `json:"is_active"`
+	IsDefault     bool      `json:"is_default"`
+	IsCombinable  bool      `json:"is_combinable"`
+	AllowMultiple bool      `json:"allow_multiple"`
+}
+
+// PlanCreate is the body that creates a plan.
+type PlanCreate struct {
+	Name          string  `json:"name" maxLength:"32" doc:"Short name: basic, professional."`
+	VerboseName   *string `json:"verbose_name,omitempty" maxLength:"128" doc:"What customers read."`
+	IsActive      *bool   `json:"is_active,omitempty" doc:"An inactive plan can no longer be contracted; its rates no longer apply."`
+	IsDefault     *bool   `json:"is_default,omitempty" doc:"Every account is on it without contracting it."`
+	IsCombinable  *bool   `json:"is_combinable,omitempty" doc:"Its rates combine with other combinable plans' (step price)."`
+	AllowMultiple *bool   `json:"allow_multiple,omitempty" doc:"An account may contract it more than once."`
+}
+
+// PlanPatch is the body that changes a plan: what it leaves out stays.
+type PlanPatch struct {
+	Name          *string `json:"name,omitempty" maxLength:"32" doc:"Short name: basic, professional."`
+	VerboseName   *string `json:"verbose_name,omitempty" maxLength:"128" doc:"What customers read."`
+	IsActive      *bool   `json:"is_active,omitempty" doc:"An inactive plan can no longer be contracted; its rates no longer apply."`
+	IsDefault     *bool   `json:"is_default,omitempty" doc:"Every account is on it without contracting it."`
+	IsCombinable  *bool   `json:"is_combinable,omitempty" doc:"Its rates combine with other combinable plans' (step price)."`
+	AllowMultiple *bool   `json:"allow_multiple,omitempty" doc:"An account may contract it more than once."`
+	Version       *int    `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// PlanList is the list's query: a page, and a filter per reference.
+type PlanList struct {
+	api.ListParams
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l PlanList) Filters() []any {
+	return []any{}
+}
+
+// PlanModel is the declaration of the plan model with its generated shapes.
+type PlanModel = api.Model[ent.Plan, *ent.PlanQuery, Plan, PlanCreate, PlanPatch, PlanList]
+
+// DeclarePlan declares m, reading and writing through the client's Plan.
+func DeclarePlan(m PlanModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Plan, *ent.PlanQuery] { return c.Plan }
+	api.Declare(m)
+}
+
+// Rate is a rate as the API shows it.
+type Rate struct {
+	ID        int             `json:"id"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Version   int             `json:"version"`
+	Service   int             `json:"service"`
+	Plan      int             `json:"plan"`
+	Quantity  int             `json:"quantity"`
+	Price     decimal.Decimal `json:"price"`
+}
+
+// RateCreate is the body that creates a rate.
+type RateCreate struct {
+	Service  int             `json:"service" minimum:"1" doc:"The service it prices." ent:"service_id"`
+	Plan     int             `json:"plan" minimum:"1" doc:"The plan it belongs to." ent:"plan_id"`
+	Quantity *int            `json:"quantity,omitempty" doc:"From this unit of the metric on (0: from the first)."`
+	Price    decimal.Decimal `json:"price" doc:"The price per unit from there on."`
+}
+
+// RatePatch is the body that changes a rate: what it leaves out stays.
+type RatePatch struct {
+	Plan     *int             `json:"plan,omitempty" minimum:"1" doc:"The plan it belongs to." ent:"plan_id"`
+	Quantity *int             `json:"quantity,omitempty" doc:"From this unit of the metric on (0: from the first)."`
+	Price    *decimal.Decimal `json:"price,omitempty" doc:"The price per unit from there on."`
+	Version  *int             `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// RateList is the list's query: a page, and a filter per reference.
+type RateList struct {
+	api.ListParams
+	Service int `query:"service" minimum:"0"`
+	Plan    int `query:"plan" minimum:"0"`
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l RateList) Filters() []any {
+	return []any{"service_id", l.Service, "plan_id", l.Plan}
+}
+
+// RateModel is the declaration of the rate model with its generated shapes.
+type RateModel = api.Model[ent.Rate, *ent.RateQuery, Rate, RateCreate, RatePatch, RateList]
+
+// DeclareRate declares m, reading and writing through the client's Rate.
+func DeclareRate(m RateModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Rate, *ent.RateQuery] { return c.Rate }
 	api.Declare(m)
 }
 
@@ -128,5 +275,94 @@ type ResourceModel = api.Model[ent.Resource, *ent.ResourceQuery, Resource, Resou
 // DeclareResource declares m, reading and writing through the client's Resource.
 func DeclareResource(m ResourceModel) {
 	m.Client = func(c *ent.Client) api.Client[ent.Resource, *ent.ResourceQuery] { return c.Resource }
+	api.Declare(m)
+}
+
+// Service is a service as the API shows it.
+type Service struct {
+	ID               int             `json:"id"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	Version          int             `json:"version"`
+	Description      string          `json:"description"`
+	Model            string          `json:"model"`
+	Match            string          `json:"match"`
+	PeriodicUpdate   bool            `json:"periodic_update"`
+	IsActive         bool            `json:"is_active"`
+	IgnoreSuperusers bool            `json:"ignore_superusers"`
+	BillingPeriod    string          `json:"billing_period"`
+	BillingPoint     string          `json:"billing_point"`
+	IsFee            bool            `json:"is_fee"`
+	OrderDescription string          `json:"order_description"`
+	IgnorePeriod     string          `json:"ignore_period"`
+	Metric           string          `json:"metric"`
+	NominalPrice     decimal.Decimal `json:"nominal_price"`
+	Tax              int             `json:"tax"`
+	PricingPeriod    string          `json:"pricing_period"`
+	RateAlgorithm    string          `json:"rate_algorithm"`
+	OnCancel         string          `json:"on_cancel"`
+	PaymentStyle     string          `json:"payment_style"`
+}
+
+// ServiceCreate is the body that creates a service.
+type ServiceCreate struct {
+	Description      string          `json:"description" maxLength:"256" doc:"Its name, and what its bill lines start with: Mailbox, Extra disk space."`
+	Model            string          `json:"model" maxLength:"64" doc:"The model of the objects it bills: Mailbox, Database, Website, Account…"`
+	Match            *string         `json:"match,omitempty" maxLength:"256" doc:"Which of them it bills, as an expression over the object (mailbox.quota > 1024); empty: all."`
+	PeriodicUpdate   *bool           `json:"periodic_update,omitempty" doc:"Its orders are brought up to date every night (for matches and metrics that change by themselves)."`
+	IsActive         *bool           `json:"is_active,omitempty" doc:"Only an active service opens orders."`
+	IgnoreSuperusers *bool           `json:"ignore_superusers,omitempty" doc:"Orders of superusers' and of staff and friends' accounts are ignored."`
+	BillingPeriod    *string         `json:"billing_period,omitempty" maxLength:"16" doc:"How often it is billed: MONTHLY, ANUAL, or empty for once."`
+	BillingPoint     *string         `json:"billing_point,omitempty" maxLength:"16" doc:"What renewals are aligned to: ON_REGISTER (the day it was registered) or ON_FIXED_DATE (the 1st)."`
+	IsFee            *bool           `json:"is_fee,omitempty" doc:"A fee: its lines go to fee bills, not invoices."`
+	OrderDescription *string         `json:"order_description,omitempty" maxLength:"256" doc:"An expression for its orders' description; empty: the service's description and the object's name."`
+	IgnorePeriod     *string         `json:"ignore_period,omitempty" maxLength:"16" doc:"A trial: an order cancelled within it is ignored (ONE_DAY, TWO_DAYS, TEN_DAYS, ONE_MONTH, or empty for none)."`
+	Metric           *string         `json:"metric,omitempty" maxLength:"256" doc:"How much of each object it bills, as an expression (mailbox.resources.disk.allocated); empty: the number of orders."`
+	NominalPrice     decimal.Decimal `json:"nominal_price" doc:"The price per unit of the metric per billing period."`
+	Tax              *int            `json:"tax,omitempty" doc:"Its tax in percent, one of SERVICES_SERVICE_TAXES."`
+	PricingPeriod    *string         `json:"pricing_period,omitempty" maxLength:"16" doc:"The time the metric that picks the rate is read over: BILLING_PERIOD, MONTHLY, ANUAL, or empty for its value now."`
+	RateAlgorithm    *string         `json:"rate_algorithm,omitempty" maxLength:"16" doc:"How the plans' rates price the metric: STEP_PRICE, MATCH_PRICE or BEST_PRICE."`
+	OnCancel         *string         `json:"on_cancel,omitempty" maxLength:"16" doc:"What a cancelled order does to what was paid: NOTHING, DISCOUNT, COMPENSATE or REFUND."`
+	PaymentStyle     *string         `json:"payment_style,omitempty" maxLength:"16" doc:"PREPAY bills the period ahead, POSTPAY the one behind."`
+}
+
+// ServicePatch is the body that changes a service: what it leaves out stays.
+type ServicePatch struct {
+	Description      *string          `json:"description,omitempty" maxLength:"256" doc:"Its name, and what its bill lines start with: Mailbox, Extra disk space."`
+	Match            *string          `json:"match,omitempty" maxLength:"256" doc:"Which of them it bills, as an expression over the object (mailbox.quota > 1024); empty: all."`
+	PeriodicUpdate   *bool            `json:"periodic_update,omitempty" doc:"Its orders are brought up to date every night (for matches and metrics that change by themselves)."`
+	IsActive         *bool            `json:"is_active,omitempty" doc:"Only an active service opens orders."`
+	IgnoreSuperusers *bool            `json:"ignore_superusers,omitempty" doc:"Orders of superusers' and of staff and friends' accounts are ignored."`
+	BillingPeriod    *string          `json:"billing_period,omitempty" maxLength:"16" doc:"How often it is billed: MONTHLY, ANUAL, or empty for once."`
+	BillingPoint     *string          `json:"billing_point,omitempty" maxLength:"16" doc:"What renewals are aligned to: ON_REGISTER (the day it was registered) or ON_FIXED_DATE (the 1st)."`
+	IsFee            *bool            `json:"is_fee,omitempty" doc:"A fee: its lines go to fee bills, not invoices."`
+	OrderDescription *string          `json:"order_description,omitempty" maxLength:"256" doc:"An expression for its orders' description; empty: the service's description and the object's name."`
+	IgnorePeriod     *string          `json:"ignore_period,omitempty" maxLength:"16" doc:"A trial: an order cancelled within it is ignored (ONE_DAY, TWO_DAYS, TEN_DAYS, ONE_MONTH, or empty for none)."`
+	Metric           *string          `json:"metric,omitempty" maxLength:"256" doc:"How much of each object it bills, as an expression (mailbox.resources.disk.allocated); empty: the number of orders."`
+	NominalPrice     *decimal.Decimal `json:"nominal_price,omitempty" doc:"The price per unit of the metric per billing period."`
+	Tax              *int             `json:"tax,omitempty" doc:"Its tax in percent, one of SERVICES_SERVICE_TAXES."`
+	PricingPeriod    *string          `json:"pricing_period,omitempty" maxLength:"16" doc:"The time the metric that picks the rate is read over: BILLING_PERIOD, MONTHLY, ANUAL, or empty for its value now."`
+	RateAlgorithm    *string          `json:"rate_algorithm,omitempty" maxLength:"16" doc:"How the plans' rates price the metric: STEP_PRICE, MATCH_PRICE or BEST_PRICE."`
+	OnCancel         *string          `json:"on_cancel,omitempty" maxLength:"16" doc:"What a cancelled order does to what was paid: NOTHING, DISCOUNT, COMPENSATE or REFUND."`
+	PaymentStyle     *string          `json:"payment_style,omitempty" maxLength:"16" doc:"PREPAY bills the period ahead, POSTPAY the one behind."`
+	Version          *int             `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// ServiceList is the list's query: a page, and a filter per reference.
+type ServiceList struct {
+	api.ListParams
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l ServiceList) Filters() []any {
+	return []any{}
+}
+
+// ServiceModel is the declaration of the service model with its generated shapes.
+type ServiceModel = api.Model[ent.Service, *ent.ServiceQuery, Service, ServiceCreate, ServicePatch, ServiceList]
+
+// DeclareService declares m, reading and writing through the client's Service.
+func DeclareService(m ServiceModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Service, *ent.ServiceQuery] { return c.Service }
 	api.Declare(m)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -27,12 +28,15 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/streamcursor"
@@ -236,6 +240,40 @@ func (c *ContactClient) Remove(ctx context.Context, id int) error { return c.Del
 // nothing (not found) when the object is at another version.
 func (c *ContactClient) NewUpdate(id, version int) Saver[Contact] {
 	return c.UpdateOneID(id).Where(contact.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *ContractedPlanCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *ContractedPlanUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *ContractedPlanClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ContractedPlanQuery {
+	q := c.Query().Where(predicate.ContractedPlan(where))
+	for _, o := range order {
+		q = q.Order(contractedplan.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *ContractedPlanClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(contractedplan.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *ContractedPlanClient) NewCreate() Saver[ContractedPlan] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *ContractedPlanClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *ContractedPlanClient) NewUpdate(id, version int) Saver[ContractedPlan] {
+	return c.UpdateOneID(id).Where(contractedplan.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
@@ -667,6 +705,70 @@ func (c *OperationClient) Remove(ctx context.Context, id int) error {
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
+func (c *PlanCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *PlanUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *PlanClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *PlanQuery {
+	q := c.Query().Where(predicate.Plan(where))
+	for _, o := range order {
+		q = q.Order(plan.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *PlanClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(plan.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *PlanClient) NewCreate() Saver[Plan] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *PlanClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *PlanClient) NewUpdate(id, version int) Saver[Plan] {
+	return c.UpdateOneID(id).Where(plan.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *RateCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *RateUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *RateClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *RateQuery {
+	q := c.Query().Where(predicate.Rate(where))
+	for _, o := range order {
+		q = q.Order(rate.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *RateClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(rate.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *RateClient) NewCreate() Saver[Rate] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *RateClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *RateClient) NewUpdate(id, version int) Saver[Rate] {
+	return c.UpdateOneID(id).Where(rate.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
 func (c *RecordCreate) Generic() ent.Mutation { return c.mutation }
 
 // Generic returns the update's mutation as an ent.Mutation.
@@ -860,6 +962,38 @@ func (c *ServerClient) Remove(ctx context.Context, id int) error { return c.Dele
 // nothing (not found) when the object is at another version.
 func (c *ServerClient) NewUpdate(id, version int) Saver[Server] {
 	return c.UpdateOneID(id).Where(server.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *ServiceCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *ServiceUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *ServiceClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ServiceQuery {
+	q := c.Query().Where(predicate.Service(where))
+	for _, o := range order {
+		q = q.Order(service.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *ServiceClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(service.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *ServiceClient) NewCreate() Saver[Service] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *ServiceClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *ServiceClient) NewUpdate(id, version int) Saver[Service] {
+	return c.UpdateOneID(id).Where(service.VersionEQ(version))
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

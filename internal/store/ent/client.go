@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -33,11 +34,14 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
@@ -68,6 +72,8 @@ type Client struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// ContractedPlan is the client for interacting with the ContractedPlan builders.
+	ContractedPlan *ContractedPlanClient
 	// CronJob is the client for interacting with the CronJob builders.
 	CronJob *CronJobClient
 	// DKIMKey is the client for interacting with the DKIMKey builders.
@@ -96,6 +102,10 @@ type Client struct {
 	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Plan is the client for interacting with the Plan builders.
+	Plan *PlanClient
+	// Rate is the client for interacting with the Rate builders.
+	Rate *RateClient
 	// Record is the client for interacting with the Record builders.
 	Record *RecordClient
 	// Resource is the client for interacting with the Resource builders.
@@ -108,6 +118,8 @@ type Client struct {
 	SSHKey *SSHKeyClient
 	// Server is the client for interacting with the Server builders.
 	Server *ServerClient
+	// Service is the client for interacting with the Service builders.
+	Service *ServiceClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -144,6 +156,7 @@ func (c *Client) init() {
 	c.Certificate = NewCertificateClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
+	c.ContractedPlan = NewContractedPlanClient(c.config)
 	c.CronJob = NewCronJobClient(c.config)
 	c.DKIMKey = NewDKIMKeyClient(c.config)
 	c.Database = NewDatabaseClient(c.config)
@@ -158,12 +171,15 @@ func (c *Client) init() {
 	c.Mailbox = NewMailboxClient(c.config)
 	c.MonitorSample = NewMonitorSampleClient(c.config)
 	c.Operation = NewOperationClient(c.config)
+	c.Plan = NewPlanClient(c.config)
+	c.Rate = NewRateClient(c.config)
 	c.Record = NewRecordClient(c.config)
 	c.Resource = NewResourceClient(c.config)
 	c.ResourceData = NewResourceDataClient(c.config)
 	c.Route = NewRouteClient(c.config)
 	c.SSHKey = NewSSHKeyClient(c.config)
 	c.Server = NewServerClient(c.config)
+	c.Service = NewServiceClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.StreamCursor = NewStreamCursorClient(c.config)
@@ -272,6 +288,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
+		ContractedPlan:   NewContractedPlanClient(cfg),
 		CronJob:          NewCronJobClient(cfg),
 		DKIMKey:          NewDKIMKeyClient(cfg),
 		Database:         NewDatabaseClient(cfg),
@@ -286,12 +303,15 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Mailbox:          NewMailboxClient(cfg),
 		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
+		Plan:             NewPlanClient(cfg),
+		Rate:             NewRateClient(cfg),
 		Record:           NewRecordClient(cfg),
 		Resource:         NewResourceClient(cfg),
 		ResourceData:     NewResourceDataClient(cfg),
 		Route:            NewRouteClient(cfg),
 		SSHKey:           NewSSHKeyClient(cfg),
 		Server:           NewServerClient(cfg),
+		Service:          NewServiceClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Setting:          NewSettingClient(cfg),
 		StreamCursor:     NewStreamCursorClient(cfg),
@@ -327,6 +347,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
+		ContractedPlan:   NewContractedPlanClient(cfg),
 		CronJob:          NewCronJobClient(cfg),
 		DKIMKey:          NewDKIMKeyClient(cfg),
 		Database:         NewDatabaseClient(cfg),
@@ -341,12 +362,15 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Mailbox:          NewMailboxClient(cfg),
 		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
+		Plan:             NewPlanClient(cfg),
+		Rate:             NewRateClient(cfg),
 		Record:           NewRecordClient(cfg),
 		Resource:         NewResourceClient(cfg),
 		ResourceData:     NewResourceDataClient(cfg),
 		Route:            NewRouteClient(cfg),
 		SSHKey:           NewSSHKeyClient(cfg),
 		Server:           NewServerClient(cfg),
+		Service:          NewServiceClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Setting:          NewSettingClient(cfg),
 		StreamCursor:     NewStreamCursorClient(cfg),
@@ -387,11 +411,12 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
-		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
-		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
-		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Session, c.Setting, c.StreamCursor, c.SystemUser,
-		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
+		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
+		c.MailAddress, c.Mailbox, c.MonitorSample, c.Operation, c.Plan, c.Rate,
+		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
+		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -402,11 +427,12 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
-		c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
-		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
-		c.MonitorSample, c.Operation, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Session, c.Setting, c.StreamCursor, c.SystemUser,
-		c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
+		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
+		c.MailAddress, c.Mailbox, c.MonitorSample, c.Operation, c.Plan, c.Rate,
+		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
+		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -427,6 +453,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Change.mutate(ctx, m)
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *ContractedPlanMutation:
+		return c.ContractedPlan.mutate(ctx, m)
 	case *CronJobMutation:
 		return c.CronJob.mutate(ctx, m)
 	case *DKIMKeyMutation:
@@ -455,6 +483,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MonitorSample.mutate(ctx, m)
 	case *OperationMutation:
 		return c.Operation.mutate(ctx, m)
+	case *PlanMutation:
+		return c.Plan.mutate(ctx, m)
+	case *RateMutation:
+		return c.Rate.mutate(ctx, m)
 	case *RecordMutation:
 		return c.Record.mutate(ctx, m)
 	case *ResourceMutation:
@@ -467,6 +499,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SSHKey.mutate(ctx, m)
 	case *ServerMutation:
 		return c.Server.mutate(ctx, m)
+	case *ServiceMutation:
+		return c.Service.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
@@ -1463,6 +1497,171 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// ContractedPlanClient is a client for the ContractedPlan schema.
+type ContractedPlanClient struct {
+	config
+}
+
+// NewContractedPlanClient returns a client for the ContractedPlan from the given config.
+func NewContractedPlanClient(c config) *ContractedPlanClient {
+	return &ContractedPlanClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `contractedplan.Hooks(f(g(h())))`.
+func (c *ContractedPlanClient) Use(hooks ...Hook) {
+	c.hooks.ContractedPlan = append(c.hooks.ContractedPlan, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `contractedplan.Intercept(f(g(h())))`.
+func (c *ContractedPlanClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ContractedPlan = append(c.inters.ContractedPlan, interceptors...)
+}
+
+// Create returns a builder for creating a ContractedPlan entity.
+func (c *ContractedPlanClient) Create() *ContractedPlanCreate {
+	mutation := newContractedPlanMutation(c.config, OpCreate)
+	return &ContractedPlanCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ContractedPlan entities.
+func (c *ContractedPlanClient) CreateBulk(builders ...*ContractedPlanCreate) *ContractedPlanCreateBulk {
+	return &ContractedPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ContractedPlanClient) MapCreateBulk(slice any, setFunc func(*ContractedPlanCreate, int)) *ContractedPlanCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ContractedPlanCreateBulk{err: fmt.Errorf("calling to ContractedPlanClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ContractedPlanCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ContractedPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ContractedPlan.
+func (c *ContractedPlanClient) Update() *ContractedPlanUpdate {
+	mutation := newContractedPlanMutation(c.config, OpUpdate)
+	return &ContractedPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ContractedPlanClient) UpdateOne(_m *ContractedPlan) *ContractedPlanUpdateOne {
+	mutation := newContractedPlanMutation(c.config, OpUpdateOne, withContractedPlan(_m))
+	return &ContractedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ContractedPlanClient) UpdateOneID(id int) *ContractedPlanUpdateOne {
+	mutation := newContractedPlanMutation(c.config, OpUpdateOne, withContractedPlanID(id))
+	return &ContractedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ContractedPlan.
+func (c *ContractedPlanClient) Delete() *ContractedPlanDelete {
+	mutation := newContractedPlanMutation(c.config, OpDelete)
+	return &ContractedPlanDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ContractedPlanClient) DeleteOne(_m *ContractedPlan) *ContractedPlanDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ContractedPlanClient) DeleteOneID(id int) *ContractedPlanDeleteOne {
+	builder := c.Delete().Where(contractedplan.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ContractedPlanDeleteOne{builder}
+}
+
+// Query returns a query builder for ContractedPlan.
+func (c *ContractedPlanClient) Query() *ContractedPlanQuery {
+	return &ContractedPlanQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeContractedPlan},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ContractedPlan entity by its id.
+func (c *ContractedPlanClient) Get(ctx context.Context, id int) (*ContractedPlan, error) {
+	return c.Query().Where(contractedplan.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ContractedPlanClient) GetX(ctx context.Context, id int) *ContractedPlan {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPlan queries the plan edge of a ContractedPlan.
+func (c *ContractedPlanClient) QueryPlan(_m *ContractedPlan) *PlanQuery {
+	query := (&PlanClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contractedplan.Table, contractedplan.FieldID, id),
+			sqlgraph.To(plan.Table, plan.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, contractedplan.PlanTable, contractedplan.PlanColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a ContractedPlan.
+func (c *ContractedPlanClient) QueryAccount(_m *ContractedPlan) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contractedplan.Table, contractedplan.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, contractedplan.AccountTable, contractedplan.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ContractedPlanClient) Hooks() []Hook {
+	return c.hooks.ContractedPlan
+}
+
+// Interceptors returns the client interceptors.
+func (c *ContractedPlanClient) Interceptors() []Interceptor {
+	return c.inters.ContractedPlan
+}
+
+func (c *ContractedPlanClient) mutate(ctx context.Context, m *ContractedPlanMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ContractedPlanCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ContractedPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ContractedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ContractedPlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ContractedPlan mutation op: %q", m.Op())
 	}
 }
 
@@ -3680,6 +3879,304 @@ func (c *OperationClient) mutate(ctx context.Context, m *OperationMutation) (Val
 	}
 }
 
+// PlanClient is a client for the Plan schema.
+type PlanClient struct {
+	config
+}
+
+// NewPlanClient returns a client for the Plan from the given config.
+func NewPlanClient(c config) *PlanClient {
+	return &PlanClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `plan.Hooks(f(g(h())))`.
+func (c *PlanClient) Use(hooks ...Hook) {
+	c.hooks.Plan = append(c.hooks.Plan, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `plan.Intercept(f(g(h())))`.
+func (c *PlanClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Plan = append(c.inters.Plan, interceptors...)
+}
+
+// Create returns a builder for creating a Plan entity.
+func (c *PlanClient) Create() *PlanCreate {
+	mutation := newPlanMutation(c.config, OpCreate)
+	return &PlanCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Plan entities.
+func (c *PlanClient) CreateBulk(builders ...*PlanCreate) *PlanCreateBulk {
+	return &PlanCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PlanClient) MapCreateBulk(slice any, setFunc func(*PlanCreate, int)) *PlanCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PlanCreateBulk{err: fmt.Errorf("calling to PlanClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PlanCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PlanCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Plan.
+func (c *PlanClient) Update() *PlanUpdate {
+	mutation := newPlanMutation(c.config, OpUpdate)
+	return &PlanUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PlanClient) UpdateOne(_m *Plan) *PlanUpdateOne {
+	mutation := newPlanMutation(c.config, OpUpdateOne, withPlan(_m))
+	return &PlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PlanClient) UpdateOneID(id int) *PlanUpdateOne {
+	mutation := newPlanMutation(c.config, OpUpdateOne, withPlanID(id))
+	return &PlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Plan.
+func (c *PlanClient) Delete() *PlanDelete {
+	mutation := newPlanMutation(c.config, OpDelete)
+	return &PlanDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PlanClient) DeleteOne(_m *Plan) *PlanDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PlanClient) DeleteOneID(id int) *PlanDeleteOne {
+	builder := c.Delete().Where(plan.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PlanDeleteOne{builder}
+}
+
+// Query returns a query builder for Plan.
+func (c *PlanClient) Query() *PlanQuery {
+	return &PlanQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePlan},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Plan entity by its id.
+func (c *PlanClient) Get(ctx context.Context, id int) (*Plan, error) {
+	return c.Query().Where(plan.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PlanClient) GetX(ctx context.Context, id int) *Plan {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PlanClient) Hooks() []Hook {
+	return c.hooks.Plan
+}
+
+// Interceptors returns the client interceptors.
+func (c *PlanClient) Interceptors() []Interceptor {
+	return c.inters.Plan
+}
+
+func (c *PlanClient) mutate(ctx context.Context, m *PlanMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PlanCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PlanUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Plan mutation op: %q", m.Op())
+	}
+}
+
+// RateClient is a client for the Rate schema.
+type RateClient struct {
+	config
+}
+
+// NewRateClient returns a client for the Rate from the given config.
+func NewRateClient(c config) *RateClient {
+	return &RateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `rate.Hooks(f(g(h())))`.
+func (c *RateClient) Use(hooks ...Hook) {
+	c.hooks.Rate = append(c.hooks.Rate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `rate.Intercept(f(g(h())))`.
+func (c *RateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Rate = append(c.inters.Rate, interceptors...)
+}
+
+// Create returns a builder for creating a Rate entity.
+func (c *RateClient) Create() *RateCreate {
+	mutation := newRateMutation(c.config, OpCreate)
+	return &RateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Rate entities.
+func (c *RateClient) CreateBulk(builders ...*RateCreate) *RateCreateBulk {
+	return &RateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RateClient) MapCreateBulk(slice any, setFunc func(*RateCreate, int)) *RateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RateCreateBulk{err: fmt.Errorf("calling to RateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Rate.
+func (c *RateClient) Update() *RateUpdate {
+	mutation := newRateMutation(c.config, OpUpdate)
+	return &RateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RateClient) UpdateOne(_m *Rate) *RateUpdateOne {
+	mutation := newRateMutation(c.config, OpUpdateOne, withRate(_m))
+	return &RateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RateClient) UpdateOneID(id int) *RateUpdateOne {
+	mutation := newRateMutation(c.config, OpUpdateOne, withRateID(id))
+	return &RateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Rate.
+func (c *RateClient) Delete() *RateDelete {
+	mutation := newRateMutation(c.config, OpDelete)
+	return &RateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RateClient) DeleteOne(_m *Rate) *RateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RateClient) DeleteOneID(id int) *RateDeleteOne {
+	builder := c.Delete().Where(rate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RateDeleteOne{builder}
+}
+
+// Query returns a query builder for Rate.
+func (c *RateClient) Query() *RateQuery {
+	return &RateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Rate entity by its id.
+func (c *RateClient) Get(ctx context.Context, id int) (*Rate, error) {
+	return c.Query().Where(rate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RateClient) GetX(ctx context.Context, id int) *Rate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryService queries the service edge of a Rate.
+func (c *RateClient) QueryService(_m *Rate) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(rate.Table, rate.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, rate.ServiceTable, rate.ServiceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPlan queries the plan edge of a Rate.
+func (c *RateClient) QueryPlan(_m *Rate) *PlanQuery {
+	query := (&PlanClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(rate.Table, rate.FieldID, id),
+			sqlgraph.To(plan.Table, plan.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, rate.PlanTable, rate.PlanColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RateClient) Hooks() []Hook {
+	return c.hooks.Rate
+}
+
+// Interceptors returns the client interceptors.
+func (c *RateClient) Interceptors() []Interceptor {
+	return c.inters.Rate
+}
+
+func (c *RateClient) mutate(ctx context.Context, m *RateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Rate mutation op: %q", m.Op())
+	}
+}
+
 // RecordClient is a client for the Record schema.
 type RecordClient struct {
 	config
@@ -4587,6 +5084,139 @@ func (c *ServerClient) mutate(ctx context.Context, m *ServerMutation) (Value, er
 		return (&ServerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Server mutation op: %q", m.Op())
+	}
+}
+
+// ServiceClient is a client for the Service schema.
+type ServiceClient struct {
+	config
+}
+
+// NewServiceClient returns a client for the Service from the given config.
+func NewServiceClient(c config) *ServiceClient {
+	return &ServiceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `service.Hooks(f(g(h())))`.
+func (c *ServiceClient) Use(hooks ...Hook) {
+	c.hooks.Service = append(c.hooks.Service, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `service.Intercept(f(g(h())))`.
+func (c *ServiceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Service = append(c.inters.Service, interceptors...)
+}
+
+// Create returns a builder for creating a Service entity.
+func (c *ServiceClient) Create() *ServiceCreate {
+	mutation := newServiceMutation(c.config, OpCreate)
+	return &ServiceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Service entities.
+func (c *ServiceClient) CreateBulk(builders ...*ServiceCreate) *ServiceCreateBulk {
+	return &ServiceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceClient) MapCreateBulk(slice any, setFunc func(*ServiceCreate, int)) *ServiceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceCreateBulk{err: fmt.Errorf("calling to ServiceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Service.
+func (c *ServiceClient) Update() *ServiceUpdate {
+	mutation := newServiceMutation(c.config, OpUpdate)
+	return &ServiceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceClient) UpdateOne(_m *Service) *ServiceUpdateOne {
+	mutation := newServiceMutation(c.config, OpUpdateOne, withService(_m))
+	return &ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceClient) UpdateOneID(id int) *ServiceUpdateOne {
+	mutation := newServiceMutation(c.config, OpUpdateOne, withServiceID(id))
+	return &ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Service.
+func (c *ServiceClient) Delete() *ServiceDelete {
+	mutation := newServiceMutation(c.config, OpDelete)
+	return &ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceClient) DeleteOne(_m *Service) *ServiceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceClient) DeleteOneID(id int) *ServiceDeleteOne {
+	builder := c.Delete().Where(service.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceDeleteOne{builder}
+}
+
+// Query returns a query builder for Service.
+func (c *ServiceClient) Query() *ServiceQuery {
+	return &ServiceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeService},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Service entity by its id.
+func (c *ServiceClient) Get(ctx context.Context, id int) (*Service, error) {
+	return c.Query().Where(service.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceClient) GetX(ctx context.Context, id int) *Service {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceClient) Hooks() []Hook {
+	return c.hooks.Service
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceClient) Interceptors() []Interceptor {
+	return c.inters.Service
+}
+
+func (c *ServiceClient) mutate(ctx context.Context, m *ServiceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Service mutation op: %q", m.Op())
 	}
 }
 
@@ -6163,20 +6793,20 @@ func (c *WebsiteDirectiveClient) mutate(ctx context.Context, m *WebsiteDirective
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
-		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
-		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
-		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, StreamCursor,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Hook
+		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
+		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
+		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
+		MonitorSample, Operation, Plan, Rate, Record, Resource, ResourceData, Route,
+		SSHKey, Server, Service, Session, Setting, StreamCursor, SystemUser, Throttle,
+		Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Hook
 	}
 	inters struct {
-		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact, CronJob,
-		DKIMKey, Database, DatabaseUser, Domain, ExecutionLog, GitRepository, History,
-		IdempotencyKey, Lane, MailAddress, Mailbox, MonitorSample, Operation, Record,
-		Resource, ResourceData, Route, SSHKey, Server, Session, Setting, StreamCursor,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Interceptor
+		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
+		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
+		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
+		MonitorSample, Operation, Plan, Rate, Record, Resource, ResourceData, Route,
+		SSHKey, Server, Service, Session, Setting, StreamCursor, SystemUser, Throttle,
+		Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Interceptor
 	}
 )
 

@@ -18,6 +18,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -32,11 +33,14 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
@@ -114,6 +118,7 @@ func checkColumn(t, c string) error {
 			certificate.Table:      certificate.ValidColumn,
 			change.Table:           change.ValidColumn,
 			contact.Table:          contact.ValidColumn,
+			contractedplan.Table:   contractedplan.ValidColumn,
 			cronjob.Table:          cronjob.ValidColumn,
 			dkimkey.Table:          dkimkey.ValidColumn,
 			database.Table:         database.ValidColumn,
@@ -128,12 +133,15 @@ func checkColumn(t, c string) error {
 			mailbox.Table:          mailbox.ValidColumn,
 			monitorsample.Table:    monitorsample.ValidColumn,
 			operation.Table:        operation.ValidColumn,
+			plan.Table:             plan.ValidColumn,
+			rate.Table:             rate.ValidColumn,
 			record.Table:           record.ValidColumn,
 			resource.Table:         resource.ValidColumn,
 			resourcedata.Table:     resourcedata.ValidColumn,
 			route.Table:            route.ValidColumn,
 			sshkey.Table:           sshkey.ValidColumn,
 			server.Table:           server.ValidColumn,
+			service.Table:          service.ValidColumn,
 			session.Table:          session.ValidColumn,
 			setting.Table:          setting.ValidColumn,
 			streamcursor.Table:     streamcursor.ValidColumn,

@@ -11,6 +11,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -24,11 +25,14 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
@@ -338,6 +342,29 @@ func init() {
 	contact.DefaultCountry = contactDescCountry.Default.(string)
 	// contact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
 	contact.CountryValidator = contactDescCountry.Validators[0].(func(string) error)
+	contractedplanMixin := schema.ContractedPlan{}.Mixin()
+	contractedplanMixinFields0 := contractedplanMixin[0].Fields()
+	_ = contractedplanMixinFields0
+	contractedplanMixinFields1 := contractedplanMixin[1].Fields()
+	_ = contractedplanMixinFields1
+	contractedplanFields := schema.ContractedPlan{}.Fields()
+	_ = contractedplanFields
+	// contractedplanDescCreatedAt is the schema descriptor for created_at field.
+	contractedplanDescCreatedAt := contractedplanMixinFields0[0].Descriptor()
+	// contractedplan.DefaultCreatedAt holds the default value on creation for the created_at field.
+	contractedplan.DefaultCreatedAt = contractedplanDescCreatedAt.Default.(func() time.Time)
+	// contractedplanDescUpdatedAt is the schema descriptor for updated_at field.
+	contractedplanDescUpdatedAt := contractedplanMixinFields0[1].Descriptor()
+	// contractedplan.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	contractedplan.DefaultUpdatedAt = contractedplanDescUpdatedAt.Default.(func() time.Time)
+	// contractedplan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	contractedplan.UpdateDefaultUpdatedAt = contractedplanDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// contractedplanDescVersion is the schema descriptor for version field.
+	contractedplanDescVersion := contractedplanMixinFields1[0].Descriptor()
+	// contractedplan.DefaultVersion holds the default value on creation for the version field.
+	contractedplan.DefaultVersion = contractedplanDescVersion.Default.(int)
+	// contractedplan.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	contractedplan.VersionValidator = contractedplanDescVersion.Validators[0].(func(int) error)
 	cronjobMixin := schema.CronJob{}.Mixin()
 	cronjobMixinFields0 := cronjobMixin[0].Fields()
 	_ = cronjobMixinFields0
@@ -750,6 +777,82 @@ func init() {
 	operationDescState := operationFields[11].Descriptor()
 	// operation.DefaultState holds the default value on creation for the state field.
 	operation.DefaultState = operationDescState.Default.(string)
+	planMixin := schema.Plan{}.Mixin()
+	planMixinFields0 := planMixin[0].Fields()
+	_ = planMixinFields0
+	planMixinFields1 := planMixin[1].Fields()
+	_ = planMixinFields1
+	planFields := schema.Plan{}.Fields()
+	_ = planFields
+	// planDescCreatedAt is the schema descriptor for created_at field.
+	planDescCreatedAt := planMixinFields0[0].Descriptor()
+	// plan.DefaultCreatedAt holds the default value on creation for the created_at field.
+	plan.DefaultCreatedAt = planDescCreatedAt.Default.(func() time.Time)
+	// planDescUpdatedAt is the schema descriptor for updated_at field.
+	planDescUpdatedAt := planMixinFields0[1].Descriptor()
+	// plan.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	plan.DefaultUpdatedAt = planDescUpdatedAt.Default.(func() time.Time)
+	// plan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	plan.UpdateDefaultUpdatedAt = planDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// planDescVersion is the schema descriptor for version field.
+	planDescVersion := planMixinFields1[0].Descriptor()
+	// plan.DefaultVersion holds the default value on creation for the version field.
+	plan.DefaultVersion = planDescVersion.Default.(int)
+	// plan.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	plan.VersionValidator = planDescVersion.Validators[0].(func(int) error)
+	// planDescName is the schema descriptor for name field.
+	planDescName := planFields[0].Descriptor()
+	// plan.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	plan.NameValidator = planDescName.Validators[0].(func(string) error)
+	// planDescVerboseName is the schema descriptor for verbose_name field.
+	planDescVerboseName := planFields[1].Descriptor()
+	// plan.DefaultVerboseName holds the default value on creation for the verbose_name field.
+	plan.DefaultVerboseName = planDescVerboseName.Default.(string)
+	// plan.VerboseNameValidator is a validator for the "verbose_name" field. It is called by the builders before save.
+	plan.VerboseNameValidator = planDescVerboseName.Validators[0].(func(string) error)
+	// planDescIsActive is the schema descriptor for is_active field.
+	planDescIsActive := planFields[2].Descriptor()
+	// plan.DefaultIsActive holds the default value on creation for the is_active field.
+	plan.DefaultIsActive = planDescIsActive.Default.(bool)
+	// planDescIsDefault is the schema descriptor for is_default field.
+	planDescIsDefault := planFields[3].Descriptor()
+	// plan.DefaultIsDefault holds the default value on creation for the is_default field.
+	plan.DefaultIsDefault = planDescIsDefault.Default.(bool)
+	// planDescIsCombinable is the schema descriptor for is_combinable field.
+	planDescIsCombinable := planFields[4].Descriptor()
+	// plan.DefaultIsCombinable holds the default value on creation for the is_combinable field.
+	plan.DefaultIsCombinable = planDescIsCombinable.Default.(bool)
+	// planDescAllowMultiple is the schema descriptor for allow_multiple field.
+	planDescAllowMultiple := planFields[5].Descriptor()
+	// plan.DefaultAllowMultiple holds the default value on creation for the allow_multiple field.
+	plan.DefaultAllowMultiple = planDescAllowMultiple.Default.(bool)
+	rateMixin := schema.Rate{}.Mixin()
+	rateMixinFields0 := rateMixin[0].Fields()
+	_ = rateMixinFields0
+	rateMixinFields1 := rateMixin[1].Fields()
+	_ = rateMixinFields1
+	rateFields := schema.Rate{}.Fields()
+	_ = rateFields
+	// rateDescCreatedAt is the schema descriptor for created_at field.
+	rateDescCreatedAt := rateMixinFields0[0].Descriptor()
+	// rate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	rate.DefaultCreatedAt = rateDescCreatedAt.Default.(func() time.Time)
+	// rateDescUpdatedAt is the schema descriptor for updated_at field.
+	rateDescUpdatedAt := rateMixinFields0[1].Descriptor()
+	// rate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	rate.DefaultUpdatedAt = rateDescUpdatedAt.Default.(func() time.Time)
+	// rate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	rate.UpdateDefaultUpdatedAt = rateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// rateDescVersion is the schema descriptor for version field.
+	rateDescVersion := rateMixinFields1[0].Descriptor()
+	// rate.DefaultVersion holds the default value on creation for the version field.
+	rate.DefaultVersion = rateDescVersion.Default.(int)
+	// rate.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	rate.VersionValidator = rateDescVersion.Validators[0].(func(int) error)
+	// rateDescQuantity is the schema descriptor for quantity field.
+	rateDescQuantity := rateFields[2].Descriptor()
+	// rate.DefaultQuantity holds the default value on creation for the quantity field.
+	rate.DefaultQuantity = rateDescQuantity.Default.(int)
 	recordMixin := schema.Record{}.Mixin()
 	recordMixinFields0 := recordMixin[0].Fields()
 	_ = recordMixinFields0
@@ -1020,6 +1123,117 @@ func init() {
 	serverDescIsActive := serverFields[8].Descriptor()
 	// server.DefaultIsActive holds the default value on creation for the is_active field.
 	server.DefaultIsActive = serverDescIsActive.Default.(bool)
+	serviceMixin := schema.Service{}.Mixin()
+	serviceMixinFields0 := serviceMixin[0].Fields()
+	_ = serviceMixinFields0
+	serviceMixinFields1 := serviceMixin[1].Fields()
+	_ = serviceMixinFields1
+	serviceFields := schema.Service{}.Fields()
+	_ = serviceFields
+	// serviceDescCreatedAt is the schema descriptor for created_at field.
+	serviceDescCreatedAt := serviceMixinFields0[0].Descriptor()
+	// service.DefaultCreatedAt holds the default value on creation for the created_at field.
+	service.DefaultCreatedAt = serviceDescCreatedAt.Default.(func() time.Time)
+	// serviceDescUpdatedAt is the schema descriptor for updated_at field.
+	serviceDescUpdatedAt := serviceMixinFields0[1].Descriptor()
+	// service.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	service.DefaultUpdatedAt = serviceDescUpdatedAt.Default.(func() time.Time)
+	// service.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	service.UpdateDefaultUpdatedAt = serviceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceDescVersion is the schema descriptor for version field.
+	serviceDescVersion := serviceMixinFields1[0].Descriptor()
+	// service.DefaultVersion holds the default value on creation for the version field.
+	service.DefaultVersion = serviceDescVersion.Default.(int)
+	// service.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	service.VersionValidator = serviceDescVersion.Validators[0].(func(int) error)
+	// serviceDescDescription is the schema descriptor for description field.
+	serviceDescDescription := serviceFields[0].Descriptor()
+	// service.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	service.DescriptionValidator = serviceDescDescription.Validators[0].(func(string) error)
+	// serviceDescModel is the schema descriptor for model field.
+	serviceDescModel := serviceFields[1].Descriptor()
+	// service.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	service.ModelValidator = serviceDescModel.Validators[0].(func(string) error)
+	// serviceDescMatch is the schema descriptor for match field.
+	serviceDescMatch := serviceFields[2].Descriptor()
+	// service.DefaultMatch holds the default value on creation for the match field.
+	service.DefaultMatch = serviceDescMatch.Default.(string)
+	// service.MatchValidator is a validator for the "match" field. It is called by the builders before save.
+	service.MatchValidator = serviceDescMatch.Validators[0].(func(string) error)
+	// serviceDescPeriodicUpdate is the schema descriptor for periodic_update field.
+	serviceDescPeriodicUpdate := serviceFields[3].Descriptor()
+	// service.DefaultPeriodicUpdate holds the default value on creation for the periodic_update field.
+	service.DefaultPeriodicUpdate = serviceDescPeriodicUpdate.Default.(bool)
+	// serviceDescIsActive is the schema descriptor for is_active field.
+	serviceDescIsActive := serviceFields[4].Descriptor()
+	// service.DefaultIsActive holds the default value on creation for the is_active field.
+	service.DefaultIsActive = serviceDescIsActive.Default.(bool)
+	// serviceDescIgnoreSuperusers is the schema descriptor for ignore_superusers field.
+	serviceDescIgnoreSuperusers := serviceFields[5].Descriptor()
+	// service.DefaultIgnoreSuperusers holds the default value on creation for the ignore_superusers field.
+	service.DefaultIgnoreSuperusers = serviceDescIgnoreSuperusers.Default.(bool)
+	// serviceDescBillingPeriod is the schema descriptor for billing_period field.
+	serviceDescBillingPeriod := serviceFields[6].Descriptor()
+	// service.DefaultBillingPeriod holds the default value on creation for the billing_period field.
+	service.DefaultBillingPeriod = serviceDescBillingPeriod.Default.(string)
+	// service.BillingPeriodValidator is a validator for the "billing_period" field. It is called by the builders before save.
+	service.BillingPeriodValidator = serviceDescBillingPeriod.Validators[0].(func(string) error)
+	// serviceDescBillingPoint is the schema descriptor for billing_point field.
+	serviceDescBillingPoint := serviceFields[7].Descriptor()
+	// service.DefaultBillingPoint holds the default value on creation for the billing_point field.
+	service.DefaultBillingPoint = serviceDescBillingPoint.Default.(string)
+	// service.BillingPointValidator is a validator for the "billing_point" field. It is called by the builders before save.
+	service.BillingPointValidator = serviceDescBillingPoint.Validators[0].(func(string) error)
+	// serviceDescIsFee is the schema descriptor for is_fee field.
+	serviceDescIsFee := serviceFields[8].Descriptor()
+	// service.DefaultIsFee holds the default value on creation for the is_fee field.
+	service.DefaultIsFee = serviceDescIsFee.Default.(bool)
+	// serviceDescOrderDescription is the schema descriptor for order_description field.
+	serviceDescOrderDescription := serviceFields[9].Descriptor()
+	// service.DefaultOrderDescription holds the default value on creation for the order_description field.
+	service.DefaultOrderDescription = serviceDescOrderDescription.Default.(string)
+	// service.OrderDescriptionValidator is a validator for the "order_description" field. It is called by the builders before save.
+	service.OrderDescriptionValidator = serviceDescOrderDescription.Validators[0].(func(string) error)
+	// serviceDescIgnorePeriod is the schema descriptor for ignore_period field.
+	serviceDescIgnorePeriod := serviceFields[10].Descriptor()
+	// service.DefaultIgnorePeriod holds the default value on creation for the ignore_period field.
+	service.DefaultIgnorePeriod = serviceDescIgnorePeriod.Default.(string)
+	// service.IgnorePeriodValidator is a validator for the "ignore_period" field. It is called by the builders before save.
+	service.IgnorePeriodValidator = serviceDescIgnorePeriod.Validators[0].(func(string) error)
+	// serviceDescMetric is the schema descriptor for metric field.
+	serviceDescMetric := serviceFields[11].Descriptor()
+	// service.DefaultMetric holds the default value on creation for the metric field.
+	service.DefaultMetric = serviceDescMetric.Default.(string)
+	// service.MetricValidator is a validator for the "metric" field. It is called by the builders before save.
+	service.MetricValidator = serviceDescMetric.Validators[0].(func(string) error)
+	// serviceDescTax is the schema descriptor for tax field.
+	serviceDescTax := serviceFields[13].Descriptor()
+	// service.DefaultTax holds the default value on creation for the tax field.
+	service.DefaultTax = serviceDescTax.Default.(int)
+	// serviceDescPricingPeriod is the schema descriptor for pricing_period field.
+	serviceDescPricingPeriod := serviceFields[14].Descriptor()
+	// service.DefaultPricingPeriod holds the default value on creation for the pricing_period field.
+	service.DefaultPricingPeriod = serviceDescPricingPeriod.Default.(string)
+	// service.PricingPeriodValidator is a validator for the "pricing_period" field. It is called by the builders before save.
+	service.PricingPeriodValidator = serviceDescPricingPeriod.Validators[0].(func(string) error)
+	// serviceDescRateAlgorithm is the schema descriptor for rate_algorithm field.
+	serviceDescRateAlgorithm := serviceFields[15].Descriptor()
+	// service.DefaultRateAlgorithm holds the default value on creation for the rate_algorithm field.
+	service.DefaultRateAlgorithm = serviceDescRateAlgorithm.Default.(string)
+	// service.RateAlgorithmValidator is a validator for the "rate_algorithm" field. It is called by the builders before save.
+	service.RateAlgorithmValidator = serviceDescRateAlgorithm.Validators[0].(func(string) error)
+	// serviceDescOnCancel is the schema descriptor for on_cancel field.
+	serviceDescOnCancel := serviceFields[16].Descriptor()
+	// service.DefaultOnCancel holds the default value on creation for the on_cancel field.
+	service.DefaultOnCancel = serviceDescOnCancel.Default.(string)
+	// service.OnCancelValidator is a validator for the "on_cancel" field. It is called by the builders before save.
+	service.OnCancelValidator = serviceDescOnCancel.Validators[0].(func(string) error)
+	// serviceDescPaymentStyle is the schema descriptor for payment_style field.
+	serviceDescPaymentStyle := serviceFields[17].Descriptor()
+	// service.DefaultPaymentStyle holds the default value on creation for the payment_style field.
+	service.DefaultPaymentStyle = serviceDescPaymentStyle.Default.(string)
+	// service.PaymentStyleValidator is a validator for the "payment_style" field. It is called by the builders before save.
+	service.PaymentStyleValidator = serviceDescPaymentStyle.Validators[0].(func(string) error)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescID is the schema descriptor for id field.

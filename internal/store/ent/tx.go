@@ -26,6 +26,8 @@ type Tx struct {
 	Change *ChangeClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// ContractedPlan is the client for interacting with the ContractedPlan builders.
+	ContractedPlan *ContractedPlanClient
 	// CronJob is the client for interacting with the CronJob builders.
 	CronJob *CronJobClient
 	// DKIMKey is the client for interacting with the DKIMKey builders.
@@ -54,6 +56,10 @@ type Tx struct {
 	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Plan is the client for interacting with the Plan builders.
+	Plan *PlanClient
+	// Rate is the client for interacting with the Rate builders.
+	Rate *RateClient
 	// Record is the client for interacting with the Record builders.
 	Record *RecordClient
 	// Resource is the client for interacting with the Resource builders.
@@ -66,6 +72,8 @@ type Tx struct {
 	SSHKey *SSHKeyClient
 	// Server is the client for interacting with the Server builders.
 	Server *ServerClient
+	// Service is the client for interacting with the Service builders.
+	Service *ServiceClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -223,6 +231,7 @@ func (tx *Tx) init() {
 	tx.Certificate = NewCertificateClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
+	tx.ContractedPlan = NewContractedPlanClient(tx.config)
 	tx.CronJob = NewCronJobClient(tx.config)
 	tx.DKIMKey = NewDKIMKeyClient(tx.config)
 	tx.Database = NewDatabaseClient(tx.config)
@@ -237,12 +246,15 @@ func (tx *Tx) init() {
 	tx.Mailbox = NewMailboxClient(tx.config)
 	tx.MonitorSample = NewMonitorSampleClient(tx.config)
 	tx.Operation = NewOperationClient(tx.config)
+	tx.Plan = NewPlanClient(tx.config)
+	tx.Rate = NewRateClient(tx.config)
 	tx.Record = NewRecordClient(tx.config)
 	tx.Resource = NewResourceClient(tx.config)
 	tx.ResourceData = NewResourceDataClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)
 	tx.SSHKey = NewSSHKeyClient(tx.config)
 	tx.Server = NewServerClient(tx.config)
+	tx.Service = NewServiceClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.StreamCursor = NewStreamCursorClient(tx.config)

@@ -81,6 +81,18 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The ContractedPlanFunc type is an adapter to allow the use of ordinary
+// function as ContractedPlan mutator.
+type ContractedPlanFunc func(context.Context, *ent.ContractedPlanMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ContractedPlanFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ContractedPlanMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContractedPlanMutation", m)
+}
+
 // The CronJobFunc type is an adapter to allow the use of ordinary
 // function as CronJob mutator.
 type CronJobFunc func(context.Context, *ent.CronJobMutation) (ent.Value, error)
@@ -249,6 +261,30 @@ func (f OperationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OperationMutation", m)
 }
 
+// The PlanFunc type is an adapter to allow the use of ordinary
+// function as Plan mutator.
+type PlanFunc func(context.Context, *ent.PlanMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PlanFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PlanMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PlanMutation", m)
+}
+
+// The RateFunc type is an adapter to allow the use of ordinary
+// function as Rate mutator.
+type RateFunc func(context.Context, *ent.RateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RateMutation", m)
+}
+
 // The RecordFunc type is an adapter to allow the use of ordinary
 // function as Record mutator.
 type RecordFunc func(context.Context, *ent.RecordMutation) (ent.Value, error)
@@ -319,6 +355,18 @@ func (f ServerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServerMutation", m)
+}
+
+// The ServiceFunc type is an adapter to allow the use of ordinary
+// function as Service mutator.
+type ServiceFunc func(context.Context, *ent.ServiceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceMutation", m)
 }
 
 // The SessionFunc type is an adapter to allow the use of ordinary

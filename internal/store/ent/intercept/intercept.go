@@ -14,6 +14,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/cronjob"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/database"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/databaseuser"
@@ -28,12 +29,15 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resource"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/resourcedata"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/route"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/server"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/session"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/sshkey"
@@ -263,6 +267,33 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
+}
+
+// The ContractedPlanFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ContractedPlanFunc func(context.Context, *ent.ContractedPlanQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ContractedPlanFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ContractedPlanQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ContractedPlanQuery", q)
+}
+
+// The TraverseContractedPlan type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseContractedPlan func(context.Context, *ent.ContractedPlanQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseContractedPlan) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseContractedPlan) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ContractedPlanQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ContractedPlanQuery", q)
 }
 
 // The CronJobFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -643,6 +674,60 @@ func (f TraverseOperation) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OperationQuery", q)
 }
 
+// The PlanFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PlanFunc func(context.Context, *ent.PlanQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PlanFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PlanQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PlanQuery", q)
+}
+
+// The TraversePlan type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePlan func(context.Context, *ent.PlanQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePlan) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePlan) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PlanQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PlanQuery", q)
+}
+
+// The RateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RateFunc func(context.Context, *ent.RateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RateQuery", q)
+}
+
+// The TraverseRate type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRate func(context.Context, *ent.RateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRate) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRate) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RateQuery", q)
+}
+
 // The RecordFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RecordFunc func(context.Context, *ent.RecordQuery) (ent.Value, error)
 
@@ -803,6 +888,33 @@ func (f TraverseServer) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ServerQuery", q)
+}
+
+// The ServiceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ServiceFunc func(context.Context, *ent.ServiceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ServiceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ServiceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
+}
+
+// The TraverseService type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseService func(context.Context, *ent.ServiceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseService) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseService) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
 }
 
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -1090,6 +1202,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ChangeQuery, predicate.Change, change.OrderOption]{typ: ent.TypeChange, tq: q}, nil
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.ContractedPlanQuery:
+		return &query[*ent.ContractedPlanQuery, predicate.ContractedPlan, contractedplan.OrderOption]{typ: ent.TypeContractedPlan, tq: q}, nil
 	case *ent.CronJobQuery:
 		return &query[*ent.CronJobQuery, predicate.CronJob, cronjob.OrderOption]{typ: ent.TypeCronJob, tq: q}, nil
 	case *ent.DKIMKeyQuery:
@@ -1118,6 +1232,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MonitorSampleQuery, predicate.MonitorSample, monitorsample.OrderOption]{typ: ent.TypeMonitorSample, tq: q}, nil
 	case *ent.OperationQuery:
 		return &query[*ent.OperationQuery, predicate.Operation, operation.OrderOption]{typ: ent.TypeOperation, tq: q}, nil
+	case *ent.PlanQuery:
+		return &query[*ent.PlanQuery, predicate.Plan, plan.OrderOption]{typ: ent.TypePlan, tq: q}, nil
+	case *ent.RateQuery:
+		return &query[*ent.RateQuery, predicate.Rate, rate.OrderOption]{typ: ent.TypeRate, tq: q}, nil
 	case *ent.RecordQuery:
 		return &query[*ent.RecordQuery, predicate.Record, record.OrderOption]{typ: ent.TypeRecord, tq: q}, nil
 	case *ent.ResourceQuery:
@@ -1130,6 +1248,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SSHKeyQuery, predicate.SSHKey, sshkey.OrderOption]{typ: ent.TypeSSHKey, tq: q}, nil
 	case *ent.ServerQuery:
 		return &query[*ent.ServerQuery, predicate.Server, server.OrderOption]{typ: ent.TypeServer, tq: q}, nil
+	case *ent.ServiceQuery:
+		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SettingQuery:

@@ -230,6 +230,47 @@ var (
 			},
 		},
 	}
+	// ContractedPlansColumns holds the columns for the "contracted_plans" table.
+	ContractedPlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "plan_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// ContractedPlansTable holds the schema information for the "contracted_plans" table.
+	ContractedPlansTable = &schema.Table{
+		Name:       "contracted_plans",
+		Columns:    ContractedPlansColumns,
+		PrimaryKey: []*schema.Column{ContractedPlansColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "contracted_plans_plans_plan",
+				Columns:    []*schema.Column{ContractedPlansColumns[4]},
+				RefColumns: []*schema.Column{PlansColumns[0]},
+				OnDelete:   schema.Restrict,
+			},
+			{
+				Symbol:     "contracted_plans_accounts_account",
+				Columns:    []*schema.Column{ContractedPlansColumns[5]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "contractedplan_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{ContractedPlansColumns[5]},
+			},
+			{
+				Name:    "contractedplan_plan_id",
+				Unique:  false,
+				Columns: []*schema.Column{ContractedPlansColumns[4]},
+			},
+		},
+	}
 	// CronJobsColumns holds the columns for the "cron_jobs" table.
 	CronJobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -774,6 +815,70 @@ var (
 			},
 		},
 	}
+	// PlansColumns holds the columns for the "plans" table.
+	PlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 32},
+		{Name: "verbose_name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "is_default", Type: field.TypeBool, Default: false},
+		{Name: "is_combinable", Type: field.TypeBool, Default: true},
+		{Name: "allow_multiple", Type: field.TypeBool, Default: false},
+	}
+	// PlansTable holds the schema information for the "plans" table.
+	PlansTable = &schema.Table{
+		Name:       "plans",
+		Columns:    PlansColumns,
+		PrimaryKey: []*schema.Column{PlansColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "plan_name",
+				Unique:  true,
+				Columns: []*schema.Column{PlansColumns[4]},
+			},
+		},
+	}
+	// RatesColumns holds the columns for the "rates" table.
+	RatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "quantity", Type: field.TypeInt, Default: 0},
+		{Name: "price", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "service_id", Type: field.TypeInt},
+		{Name: "plan_id", Type: field.TypeInt},
+	}
+	// RatesTable holds the schema information for the "rates" table.
+	RatesTable = &schema.Table{
+		Name:       "rates",
+		Columns:    RatesColumns,
+		PrimaryKey: []*schema.Column{RatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "rates_services_service",
+				Columns:    []*schema.Column{RatesColumns[6]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "rates_plans_plan",
+				Columns:    []*schema.Column{RatesColumns[7]},
+				RefColumns: []*schema.Column{PlansColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "rate_service_id_plan_id_quantity",
+				Unique:  true,
+				Columns: []*schema.Column{RatesColumns[6], RatesColumns[7], RatesColumns[4]},
+			},
+		},
+	}
 	// RecordsColumns holds the columns for the "records" table.
 	RecordsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -993,6 +1098,44 @@ var (
 		Name:       "servers",
 		Columns:    ServersColumns,
 		PrimaryKey: []*schema.Column{ServersColumns[0]},
+	}
+	// ServicesColumns holds the columns for the "services" table.
+	ServicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "description", Type: field.TypeString, Size: 256},
+		{Name: "model", Type: field.TypeString, Size: 64},
+		{Name: "match", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "periodic_update", Type: field.TypeBool, Default: false},
+		{Name: "is_active", Type: field.TypeBool, Default: true},
+		{Name: "ignore_superusers", Type: field.TypeBool, Default: true},
+		{Name: "billing_period", Type: field.TypeString, Size: 16, Default: "ANUAL"},
+		{Name: "billing_point", Type: field.TypeString, Size: 16, Default: "ON_FIXED_DATE"},
+		{Name: "is_fee", Type: field.TypeBool, Default: false},
+		{Name: "order_description", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "ignore_period", Type: field.TypeString, Size: 16, Default: "TEN_DAYS"},
+		{Name: "metric", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "nominal_price", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "tax", Type: field.TypeInt, Default: 0},
+		{Name: "pricing_period", Type: field.TypeString, Size: 16, Default: "BILLING_PERIOD"},
+		{Name: "rate_algorithm", Type: field.TypeString, Size: 16, Default: "STEP_PRICE"},
+		{Name: "on_cancel", Type: field.TypeString, Size: 16, Default: "DISCOUNT"},
+		{Name: "payment_style", Type: field.TypeString, Size: 16, Default: "PREPAY"},
+	}
+	// ServicesTable holds the schema information for the "services" table.
+	ServicesTable = &schema.Table{
+		Name:       "services",
+		Columns:    ServicesColumns,
+		PrimaryKey: []*schema.Column{ServicesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "service_description",
+				Unique:  true,
+				Columns: []*schema.Column{ServicesColumns[4]},
+			},
+		},
 	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
@@ -1404,6 +1547,7 @@ var (
 		CertificatesTable,
 		ChangesTable,
 		ContactsTable,
+		ContractedPlansTable,
 		CronJobsTable,
 		DkimKeysTable,
 		DatabasesTable,
@@ -1418,12 +1562,15 @@ var (
 		MailboxesTable,
 		MonitorSamplesTable,
 		OperationsTable,
+		PlansTable,
+		RatesTable,
 		RecordsTable,
 		ResourcesTable,
 		ResourceDataTable,
 		RoutesTable,
 		SSHKeysTable,
 		ServersTable,
+		ServicesTable,
 		SessionsTable,
 		SettingsTable,
 		StreamCursorsTable,
@@ -1446,6 +1593,8 @@ func init() {
 	CertificatesTable.ForeignKeys[0].RefTable = AccountsTable
 	CertificatesTable.ForeignKeys[1].RefTable = WebsitesTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	ContractedPlansTable.ForeignKeys[0].RefTable = PlansTable
+	ContractedPlansTable.ForeignKeys[1].RefTable = AccountsTable
 	CronJobsTable.ForeignKeys[0].RefTable = AccountsTable
 	CronJobsTable.ForeignKeys[1].RefTable = SystemUsersTable
 	DkimKeysTable.ForeignKeys[0].RefTable = DomainsTable
@@ -1461,6 +1610,8 @@ func init() {
 	MailAddressesTable.ForeignKeys[1].RefTable = AccountsTable
 	MailboxesTable.ForeignKeys[0].RefTable = AccountsTable
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
+	RatesTable.ForeignKeys[0].RefTable = ServicesTable
+	RatesTable.ForeignKeys[1].RefTable = PlansTable
 	RecordsTable.ForeignKeys[0].RefTable = DomainsTable
 	ResourceDataTable.ForeignKeys[0].RefTable = ResourcesTable
 	ResourceDataTable.ForeignKeys[1].RefTable = AccountsTable

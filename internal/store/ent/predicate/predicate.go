@@ -24,6 +24,9 @@ type Change func(*sql.Selector)
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
+// ContractedPlan is the predicate function for contractedplan builders.
+type ContractedPlan func(*sql.Selector)
+
 // CronJob is the predicate function for cronjob builders.
 type CronJob func(*sql.Selector)
 
@@ -66,6 +69,12 @@ type MonitorSample func(*sql.Selector)
 // Operation is the predicate function for operation builders.
 type Operation func(*sql.Selector)
 
+// Plan is the predicate function for plan builders.
+type Plan func(*sql.Selector)
+
+// Rate is the predicate function for rate builders.
+type Rate func(*sql.Selector)
+
 // Record is the predicate function for record builders.
 type Record func(*sql.Selector)
 
@@ -83,6 +92,9 @@ type SSHKey func(*sql.Selector)
 
 // Server is the predicate function for server builders.
 type Server func(*sql.Selector)
+
+// Service is the predicate function for service builders.
+type Service func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
