@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -131,6 +132,12 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 		if f.Comment() != "" {
 			tags = append(tags, fmt.Sprintf("doc:%q", f.Comment()))
 		}
+		createTags := tags // a patch's missing field keeps its value: defaults only in creates
+		if d := f.DefaultValue(); f.Default && d != nil && !f.DefaultFunc() && (typ == "string" || typ == "int" || typ == "bool") {
+			if v := fmt.Sprint(d); v != "" { // forms show it chosen; an empty default says nothing
+				createTags = append(slices.Clone(tags), fmt.Sprintf("default:%q", v))
+			}
+		}
 		if f.Name != json {
 			tags = append(tags, fmt.Sprintf(`ent:"%s"`, f.Name))
 		}
@@ -141,7 +148,7 @@ func newAPIModel(n *gen.Type, a map[string]any) (apiModel, error) {
 		case strings.HasPrefix(typ, "[]"):
 			c.Tags = fmt.Sprintf(`json:"%s,omitempty" %s`, json, strings.Join(tags, " "))
 		case f.Optional || f.Default:
-			c.Type, c.Tags = "*"+typ, fmt.Sprintf(`json:"%s,omitempty" %s`, json, strings.Join(tags, " "))
+			c.Type, c.Tags = "*"+typ, fmt.Sprintf(`json:"%s,omitempty" %s`, json, strings.Join(createTags, " "))
 		default:
 			c.Tags = fmt.Sprintf(`json:"%s" %s`, json, strings.Join(tags, " "))
 		}

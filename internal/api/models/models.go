@@ -121,10 +121,10 @@ type Plan struct {
 type PlanCreate struct {
 	Name          string  `json:"name" maxLength:"32" doc:"Short name: basic, professional."`
 	VerboseName   *string `json:"verbose_name,omitempty" maxLength:"128" doc:"What customers read."`
-	IsActive      *bool   `json:"is_active,omitempty" doc:"An inactive plan can no longer be contracted; its rates no longer apply."`
-	IsDefault     *bool   `json:"is_default,omitempty" doc:"Every account is on it without contracting it."`
-	IsCombinable  *bool   `json:"is_combinable,omitempty" doc:"Its rates combine with other combinable plans' (step price)."`
-	AllowMultiple *bool   `json:"allow_multiple,omitempty" doc:"An account may contract it more than once."`
+	IsActive      *bool   `json:"is_active,omitempty" doc:"An inactive plan can no longer be contracted; its rates no longer apply." default:"true"`
+	IsDefault     *bool   `json:"is_default,omitempty" doc:"Every account is on it without contracting it." default:"false"`
+	IsCombinable  *bool   `json:"is_combinable,omitempty" doc:"Its rates combine with other combinable plans' (step price)." default:"true"`
+	AllowMultiple *bool   `json:"allow_multiple,omitempty" doc:"An account may contract it more than once." default:"false"`
 }
 
 // PlanPatch is the body that changes a plan: what it leaves out stays.
@@ -173,7 +173,7 @@ type Rate struct {
 type RateCreate struct {
 	Service  int             `json:"service" minimum:"1" doc:"The service it prices." ent:"service_id"`
 	Plan     int             `json:"plan" minimum:"1" doc:"The plan it belongs to." ent:"plan_id"`
-	Quantity *int            `json:"quantity,omitempty" doc:"From this unit of the metric on (0: from the first)."`
+	Quantity *int            `json:"quantity,omitempty" doc:"From this unit of the metric on (0: from the first)." default:"0"`
 	Price    decimal.Decimal `json:"price" doc:"The price per unit from there on."`
 }
 
@@ -232,15 +232,15 @@ type ResourceCreate struct {
 	Name              string   `json:"name" maxLength:"32" doc:"Short name, as backends and billing name it: disk, traffic."`
 	Label             string   `json:"label" maxLength:"256" doc:"What people read: Disk space."`
 	Model             string   `json:"model" maxLength:"64" doc:"What it measures: a service model (SystemUser, Mailbox, Database, Website…) or Account."`
-	Aggregation       *string  `json:"aggregation,omitempty" maxLength:"16" doc:"How samples become usage: last, monthly-sum, monthly-avg or last-10-days-avg."`
+	Aggregation       *string  `json:"aggregation,omitempty" maxLength:"16" doc:"How samples become usage: last, monthly-sum, monthly-avg or last-10-days-avg." default:"last-10-days-avg"`
 	Unit              *string  `json:"unit,omitempty" maxLength:"16" doc:"The unit usage and allocations are in: GB, MB, messages."`
-	Scale             *string  `json:"scale,omitempty" maxLength:"64" doc:"What samples are divided by to be in the unit, as an expression: 10**9 turns bytes into GB."`
-	OnDemand          *bool    `json:"on_demand,omitempty" doc:"Measured only when someone asks, not on a schedule; it has no allocation."`
+	Scale             *string  `json:"scale,omitempty" maxLength:"64" doc:"What samples are divided by to be in the unit, as an expression: 10**9 turns bytes into GB." default:"1"`
+	OnDemand          *bool    `json:"on_demand,omitempty" doc:"Measured only when someone asks, not on a schedule; it has no allocation." default:"false"`
 	DefaultAllocation *int     `json:"default_allocation,omitempty" doc:"What each object is allocated unless changed."`
 	Monitors          []string `json:"monitors,omitempty" doc:"The monitor backends that measure it."`
 	Schedule          *string  `json:"schedule,omitempty" maxLength:"64" doc:"When it is measured, as five crontab fields (0 * * * *: hourly); empty: never on its own."`
-	OnExceed          *string  `json:"on_exceed,omitempty" maxLength:"16" doc:"What happens when an object uses more than it is allocated: nothing, alert or disable."`
-	IsActive          *bool    `json:"is_active,omitempty" doc:"An inactive resource is not measured."`
+	OnExceed          *string  `json:"on_exceed,omitempty" maxLength:"16" doc:"What happens when an object uses more than it is allocated: nothing, alert or disable." default:"nothing"`
+	IsActive          *bool    `json:"is_active,omitempty" doc:"An inactive resource is not measured." default:"true"`
 }
 
 // ResourcePatch is the body that changes a resource: what it leaves out stays.
@@ -309,21 +309,21 @@ type ServiceCreate struct {
 	Description      string          `json:"description" maxLength:"256" doc:"Its name, and what its bill lines start with: Mailbox, Extra disk space."`
 	Model            string          `json:"model" maxLength:"64" doc:"The model of the objects it bills: Mailbox, Database, Website, Account…"`
 	Match            *string         `json:"match,omitempty" maxLength:"256" doc:"Which of them it bills, as an expression over the object (mailbox.quota > 1024); empty: all."`
-	PeriodicUpdate   *bool           `json:"periodic_update,omitempty" doc:"Its orders are brought up to date every night (for matches and metrics that change by themselves)."`
-	IsActive         *bool           `json:"is_active,omitempty" doc:"Only an active service opens orders."`
-	IgnoreSuperusers *bool           `json:"ignore_superusers,omitempty" doc:"Orders of superusers' and of staff and friends' accounts are ignored."`
-	BillingPeriod    *string         `json:"billing_period,omitempty" maxLength:"16" doc:"How often it is billed: MONTHLY, ANUAL, or empty for once."`
-	BillingPoint     *string         `json:"billing_point,omitempty" maxLength:"16" doc:"What renewals are aligned to: ON_REGISTER (the day it was registered) or ON_FIXED_DATE (the 1st)."`
-	IsFee            *bool           `json:"is_fee,omitempty" doc:"A fee: its lines go to fee bills, not invoices."`
+	PeriodicUpdate   *bool           `json:"periodic_update,omitempty" doc:"Its orders are brought up to date every night (for matches and metrics that change by themselves)." default:"false"`
+	IsActive         *bool           `json:"is_active,omitempty" doc:"Only an active service opens orders." default:"true"`
+	IgnoreSuperusers *bool           `json:"ignore_superusers,omitempty" doc:"Orders of superusers' and of staff and friends' accounts are ignored." default:"true"`
+	BillingPeriod    *string         `json:"billing_period,omitempty" maxLength:"16" doc:"How often it is billed: MONTHLY, ANUAL, or empty for once." default:"ANUAL"`
+	BillingPoint     *string         `json:"billing_point,omitempty" maxLength:"16" doc:"What renewals are aligned to: ON_REGISTER (the day it was registered) or ON_FIXED_DATE (the 1st)." default:"ON_FIXED_DATE"`
+	IsFee            *bool           `json:"is_fee,omitempty" doc:"A fee: its lines go to fee bills, not invoices." default:"false"`
 	OrderDescription *string         `json:"order_description,omitempty" maxLength:"256" doc:"An expression for its orders' description; empty: the service's description and the object's name."`
-	IgnorePeriod     *string         `json:"ignore_period,omitempty" maxLength:"16" doc:"A trial: an order cancelled within it is ignored (ONE_DAY, TWO_DAYS, TEN_DAYS, ONE_MONTH, or empty for none)."`
+	IgnorePeriod     *string         `json:"ignore_period,omitempty" maxLength:"16" doc:"A trial: an order cancelled within it is ignored (ONE_DAY, TWO_DAYS, TEN_DAYS, ONE_MONTH, or empty for none)." default:"TEN_DAYS"`
 	Metric           *string         `json:"metric,omitempty" maxLength:"256" doc:"How much of each object it bills, as an expression (mailbox.resources.disk.allocated); empty: the number of orders."`
 	NominalPrice     decimal.Decimal `json:"nominal_price" doc:"The price per unit of the metric per billing period."`
-	Tax              *int            `json:"tax,omitempty" doc:"Its tax in percent, one of SERVICES_SERVICE_TAXES."`
-	PricingPeriod    *string         `json:"pricing_period,omitempty" maxLength:"16" doc:"The time the metric that picks the rate is read over: BILLING_PERIOD, MONTHLY, ANUAL, or empty for its value now."`
-	RateAlgorithm    *string         `json:"rate_algorithm,omitempty" maxLength:"16" doc:"How the plans' rates price the metric: STEP_PRICE, MATCH_PRICE or BEST_PRICE."`
-	OnCancel         *string         `json:"on_cancel,omitempty" maxLength:"16" doc:"What a cancelled order does to what was paid: NOTHING, DISCOUNT, COMPENSATE or REFUND."`
-	PaymentStyle     *string         `json:"payment_style,omitempty" maxLength:"16" doc:"PREPAY bills the period ahead, POSTPAY the one behind."`
+	Tax              *int            `json:"tax,omitempty" doc:"Its tax in percent, one of SERVICES_SERVICE_TAXES." default:"0"`
+	PricingPeriod    *string         `json:"pricing_period,omitempty" maxLength:"16" doc:"The time the metric that picks the rate is read over: BILLING_PERIOD, MONTHLY, ANUAL, or empty for its value now." default:"BILLING_PERIOD"`
+	RateAlgorithm    *string         `json:"rate_algorithm,omitempty" maxLength:"16" doc:"How the plans' rates price the metric: STEP_PRICE, MATCH_PRICE or BEST_PRICE." default:"STEP_PRICE"`
+	OnCancel         *string         `json:"on_cancel,omitempty" maxLength:"16" doc:"What a cancelled order does to what was paid: NOTHING, DISCOUNT, COMPENSATE or REFUND." default:"DISCOUNT"`
+	PaymentStyle     *string         `json:"payment_style,omitempty" maxLength:"16" doc:"PREPAY bills the period ahead, POSTPAY the one behind." default:"PREPAY"`
 }
 
 // ServicePatch is the body that changes a service: what it leaves out stays.
