@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -168,6 +169,12 @@ func choices(c api.Choice) []string {
 func formValue(f Field, v any) string {
 	if v == nil || secret(f) {
 		return ""
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer { // a schema's default of an optional field
+		if rv.IsNil() {
+			return ""
+		}
+		v = rv.Elem().Interface()
 	}
 	switch x := v.(type) {
 	case string:
