@@ -55,10 +55,10 @@ type Presentation struct {
 	// Fieldsets order and group the fields of forms and object pages,
 	// first what names an object; a field in none follows them.
 	Fieldsets []Fieldset `json:"fieldsets,omitempty"`
-	// StaffFields are the fields customers' forms leave out: those only
-	// staff may set, and the owner (what a customer adds is its own). They
-	// come from the store's rule (the schema's Scope), not from the
-	// declaration.
+	// StaffFields are the fields customers' forms and pages leave out:
+	// those only staff may set and the owner (what a customer adds is its
+	// own), from the store's rule (the schema's Scope), and those the
+	// declaration names (ids that mean something to staff only).
 	StaffFields []string `json:"staff_fields,omitempty"`
 	// OwnRow models are the viewer's account itself: customers change
 	// theirs, only staff add or delete one (the store's rule).
@@ -162,7 +162,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 	if p.Orderable == nil {
 		p.Orderable = l.Orderable
 	}
-	p.StaffFields = staffFields(p.Type)
+	p.StaffFields = slices.Compact(slices.Sorted(slices.Values(append(staffFields(p.Type), p.StaffFields...))))
 	p.OwnRow = ent.Meta[p.Type].Owner == "id"
 	if len(p.Choices) > 0 {
 		choices := make(map[string]Choice, len(p.Choices))

@@ -750,7 +750,14 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 	for _, set := range m.Fieldsets {
 		first = append(first, set.Fields...)
 	}
-	op.Cells = w.sortedCells(r, m, obj, first...)
+	shown := obj
+	if !me(r).Staff { // what is staff's, as in lists
+		shown = maps.Clone(obj)
+		for _, f := range m.StaffFields {
+			delete(shown, f)
+		}
+	}
+	op.Cells = w.sortedCells(r, m, shown, first...)
 	if s, ok := obj["state"].(string); ok && !finalState(s) {
 		op.Live = true
 	}

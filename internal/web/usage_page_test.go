@@ -57,5 +57,16 @@ func TestUsagePages(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(page, `<svg viewBox="0 0 640 220" role="img"`) || !strings.Contains(page, `<circle cx=`) || strings.Contains(page, "/edit") {
 			t.Errorf("the usage's page (%d):\n%s", code, page)
 		}
+		for _, internal := range []string{"<dt>Object</dt>", "<dt>Resource</dt>", "<dt>Name</dt>"} {
+			if strings.Contains(page, internal) {
+				t.Errorf("the customer's usage page shows %s, staff's only:\n%s", internal, page)
+			}
+		}
+		_, _, page = f.login(t, "admin", "Adm1n-password!").get(fmt.Sprintf("/usage/%d", usage))
+		for _, detail := range []string{"<dt>Object</dt>", "<dt>Resource</dt>", "<dt>Name</dt>"} {
+			if !strings.Contains(page, detail) {
+				t.Errorf("staff's usage page leaves out %s:\n%s", detail, page)
+			}
+		}
 	})
 }

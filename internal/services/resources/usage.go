@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -99,7 +100,9 @@ var Usages = api.Model[ent.ResourceData, *ent.ResourceDataQuery, Usage, struct{}
 	Listing:       api.Listing{Orderable: []string{"id", "object_id", "updated_at", "account_id", "resource_id"}, Default: "resource_id,object_id"},
 	Presentation: api.Presentation{Name: "usage", Label: "Usage", Singular: "Usage", Group: "activity", Type: "ResourceData",
 		Fieldsets: []api.Fieldset{api.Set("", "allocated")},
-		Title:     "label", Columns: []string{"object_name", "model", "used", "allocated", "unit", "exceeded", "account"}},
+		Title:     "label", Columns: []string{"object_name", "model", "used", "allocated", "unit", "exceeded", "account"},
+		// ids and the resource's code name mean something to staff only
+		StaffFields: []string{"object", "resource", "name"}},
 	Client: func(c *ent.Client) api.Client[ent.ResourceData, *ent.ResourceDataQuery] { return c.ResourceData },
 	Load:   withResource,
 	Out:    usageOut,
@@ -120,15 +123,21 @@ func withResource(q *ent.ResourceDataQuery) *ent.ResourceDataQuery {
 // name column, chosen by the resource's model (names and columns are the
 // schema's, never input).
 func objectName(resourceID, objectID string) string {
+	return strings.NewReplacer("{resource}", resourceID, "{object}", objectID).Replace(objectNameSQL())
+}
+
+// objectNameSQL is objectName's CASE, with {resource} and {object} for the
+// columns, built once every service has declared its measurable models.
+var objectNameSQL = sync.OnceValue(func() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `CASE (SELECT "model" FROM "resources" WHERE "resources"."id" = %s)`, resourceID)
+	b.WriteString(`CASE (SELECT "model" FROM "resources" WHERE "resources"."id" = {resource})`)
 	n := 0
 	for _, model := range Measurable() {
 		meta, ok := ent.Meta[model]
 		if !ok || meta.Repr == "" {
 			continue
 		}
-		fmt.Fprintf(&b, ` WHEN '%s' THEN (SELECT CAST("%s" AS TEXT) FROM "%s" WHERE "%s"."id" = %s)`, model, meta.Repr, meta.Table, meta.Table, objectID)
+		fmt.Fprintf(&b, ` WHEN '%s' THEN (SELECT CAST("%s" AS TEXT) FROM "%s" WHERE "%s"."id" = {object})`, model, meta.Repr, meta.Table, meta.Table)
 		n++
 	}
 	if n == 0 {
@@ -136,7 +145,7 @@ func objectName(resourceID, objectID string) string {
 	}
 	b.WriteString(" END")
 	return b.String()
-}
+})
 
 var resourceColumns = []string{resource.FieldName, resource.FieldLabel, resource.FieldModel, resource.FieldUnit}
 
@@ -150,8 +159,6 @@ func joined(d *ent.ResourceData, column string) string {
 		return string(v)
 	case string:
 		return v
-	case *sql.NullString:
-		return v.String
 	}
 	return fmt.Sprint(v)
 }
@@ -159,23 +166,19 @@ func joined(d *ent.ResourceData, column string) string {
 func init() {
 	api.Declare(Usages)
 	api.Operations(usageOperations)
-	// usage is the panel's record: customers read theirs, staff allocate
-	store.RegisterHook("ResourceData", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne, func(next ent.Mutator) ent.Mutator {
+	// usage is the panel's record: customers read theirs, staff allocate and
+	// forget it, never a row over its allocation (it holds the state its
+	// enforcers go by)
+	store.RegisterHook("ResourceData", ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne, func(next ent.Mutator) ent.Mutator {
 		return hook.ResourceDataFunc(func(ctx context.Context, m *ent.ResourceDataMutation) (ent.Value, error) {
+			deleting := m.Op().Is(ent.OpDelete | ent.OpDeleteOne)
 			if err := authz.RequireStaff(ctx); err != nil {
+				if deleting {
+					return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel; only staff may forget it.")}
+				}
 				return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel, and staff allocate it.")}
 			}
-			return next.Mutate(ctx, m)
-		})
-	})
-	// usage is the panel's record: a customer cannot forget it, and a row
-	// over its allocation holds the state its enforcers go by
-	store.RegisterHook("ResourceData", ent.OpDelete|ent.OpDeleteOne, func(next ent.Mutator) ent.Mutator {
-		return hook.ResourceDataFunc(func(ctx context.Context, m *ent.ResourceDataMutation) (ent.Value, error) {
-			if err := authz.RequireStaff(ctx); err != nil {
-				return nil, &authz.Forbidden{Message: i18n.M("Usage is measured by the panel; only staff may forget it.")}
-			}
-			if v, _ := viewer.From(ctx); v.System {
+			if v, _ := viewer.From(ctx); !deleting || v.System {
 				return next.Mutate(ctx, m) // the panel forgetting deleted objects' usage
 			}
 			ids, err := m.IDs(ctx)
