@@ -16,6 +16,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/orchestra-panel/orchestra/internal/api"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	"github.com/orchestra-panel/orchestra/internal/services/billing"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
@@ -374,6 +376,17 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		id := admin.Do("POST", c.path, body).Want(http.StatusCreated).ID()
 		v.ids[c.p.Name], v.objects[strings.TrimPrefix(c.path, "/")] = id, id
 		v.made = append(v.made, strings.TrimPrefix(c.path, "/")) // a rate deleted before its service
+	}
+	// orders are opened by the billing service's consumer of the change
+	// stream, as every panel runs it: for B's objects of the staff's service
+	for {
+		n, err := orchestration.Consume(ctx, st, billing.ConsumerName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
 	}
 	// usage is made by measuring: B's system user's of the staff's resource
 	if rid, ok := v.ids["resource"]; ok {

@@ -93,19 +93,3 @@ func (c *matcher) matches(backend, match string, obj Object) (bool, error) {
 	}
 	return out.(bool), nil
 }
-
-// CompileFor compiles an expression over the fields of an object of model
-// (named after the model, or obj), with opts saying what it must give
-// (expr.AsBool(), expr.AsFloat64(), …): a billing service's match, metric
-// and description are checked so when saved.
-func CompileFor(model, text string, opts ...expr.Option) (*vm.Program, error) {
-	m := modelOf(model)
-	if m == nil {
-		return nil, fmt.Errorf("no model %q", model)
-	}
-	p, err := expr.Compile(text, append([]expr.Option{expr.Env(matchEnv(m, nil))}, opts...)...)
-	if err != nil {
-		return nil, errors.New(envTypeDump.ReplaceAllString(err.Error(), m.varName+" has no field $1 (fields: "+m.fieldList()+")"))
-	}
-	return p, nil
-}

@@ -25,6 +25,9 @@ type model struct {
 	varName string // name in route expressions, e.g. "account"
 	table   *ent.Table
 	env     reflect.Type // struct with one field per column, tagged with its name
+	// withResources is env and the object's resources by name, for the
+	// expressions of billing (mailbox.resources.disk.allocated).
+	withResources reflect.Type
 }
 
 var (
@@ -46,6 +49,8 @@ func loadModels() {
 				continue
 			}
 			m := &model{name: name, varName: snake(name), table: t, env: envType(t)}
+			m.withResources = reflect.StructOf(append(structFields(m.env), reflect.StructField{
+				Name: "Resources", Type: reflect.TypeFor[map[string]Usage](), Tag: `expr:"resources" json:"-"`}))
 			models[name] = m
 			byTable[t.Name] = m
 		}
@@ -103,6 +108,14 @@ func envType(t *ent.Table) reflect.Type {
 		})
 	}
 	return reflect.StructOf(fields)
+}
+
+func structFields(t reflect.Type) []reflect.StructField {
+	out := make([]reflect.StructField, t.NumField())
+	for i := range out {
+		out[i] = t.Field(i)
+	}
+	return out
 }
 
 // fieldList names the fields an expression can use.

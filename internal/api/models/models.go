@@ -103,6 +103,60 @@ func DeclareGitRepository(m GitRepositoryModel) {
 	api.Declare(m)
 }
 
+// Order is a order as the API shows it.
+type Order struct {
+	ID           int              `json:"id"`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	Version      int              `json:"version"`
+	Account      int              `json:"account"`
+	Service      int              `json:"service"`
+	Model        string           `json:"model"`
+	ObjectID     int              `json:"object_id"`
+	RegisteredOn time.Time        `json:"registered_on"`
+	CancelledOn  *time.Time       `json:"cancelled_on"`
+	BilledOn     *time.Time       `json:"billed_on"`
+	BilledUntil  *time.Time       `json:"billed_until"`
+	BilledMetric *decimal.Decimal `json:"billed_metric"`
+	Ignore       bool             `json:"ignore"`
+	Description  string           `json:"description"`
+	ObjectRepr   string           `json:"object_repr"`
+}
+
+// OrderCreate is the body that creates a order.
+type OrderCreate struct {
+	Ignore      *bool   `json:"ignore,omitempty" doc:"Ignored orders are left out of billing: a trial cancelled within its period, an ignored account." default:"false"`
+	Description *string `json:"description,omitempty" maxLength:"256" doc:"What its bill lines say."`
+}
+
+// OrderPatch is the body that changes a order: what it leaves out stays.
+type OrderPatch struct {
+	Ignore      *bool   `json:"ignore,omitempty" doc:"Ignored orders are left out of billing: a trial cancelled within its period, an ignored account."`
+	Description *string `json:"description,omitempty" maxLength:"256" doc:"What its bill lines say."`
+	Version     *int    `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// OrderList is the list's query: a page, and a filter per reference.
+type OrderList struct {
+	api.ListParams
+	Account int `query:"account" minimum:"0"`
+	Service int `query:"service" minimum:"0"`
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l OrderList) Filters() []any {
+	return []any{"account_id", l.Account, "service_id", l.Service}
+}
+
+// OrderModel is the declaration of the order model with its generated shapes.
+type OrderModel = api.Model[ent.Order, *ent.OrderQuery, Order, OrderCreate, OrderPatch, OrderList]
+
+// DeclareOrder declares m, reading and writing through the client's Order.
+func DeclareOrder(m OrderModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Order, *ent.OrderQuery] { return c.Order }
+	api.Declare(m)
+}
+
 // Plan is a plan as the API shows it.
 type Plan struct {
 	ID            int       `json:"id"`

@@ -212,7 +212,7 @@ func checkService(ctx context.Context, m *ent.ServiceMutation) error {
 			if !ok || strings.TrimSpace(v) == "" {
 				continue
 			}
-			if _, err := orchestration.CompileFor(model, v, e.as); err != nil {
+			if _, err := orchestration.CompileObject(model, v, e.as); err != nil {
 				errs.Add(e.field, i18n.T(ctx, "This expression does not work on a %s: %s", model, err.Error()))
 			}
 		}

@@ -26,8 +26,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
@@ -63,9 +65,9 @@ func (c *ACMEAccountCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ACMEAccountUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ACMEAccountClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ACMEAccountQuery {
+func (c *ACMEAccountClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ACMEAccountQuery {
 	q := c.Query().Where(predicate.ACMEAccount(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(acmeaccount.OrderOption(o))
 	}
 	return q
@@ -91,9 +93,9 @@ func (c *AccountCreate) Generic() ent.Mutation { return c.mutation }
 func (u *AccountUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *AccountClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *AccountQuery {
+func (c *AccountClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *AccountQuery {
 	q := c.Query().Where(predicate.Account(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(account.OrderOption(o))
 	}
 	return q
@@ -123,9 +125,9 @@ func (c *AutoresponseCreate) Generic() ent.Mutation { return c.mutation }
 func (u *AutoresponseUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *AutoresponseClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *AutoresponseQuery {
+func (c *AutoresponseClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *AutoresponseQuery {
 	q := c.Query().Where(predicate.Autoresponse(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(autoresponse.OrderOption(o))
 	}
 	return q
@@ -157,9 +159,9 @@ func (c *CertificateCreate) Generic() ent.Mutation { return c.mutation }
 func (u *CertificateUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *CertificateClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *CertificateQuery {
+func (c *CertificateClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *CertificateQuery {
 	q := c.Query().Where(predicate.Certificate(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(certificate.OrderOption(o))
 	}
 	return q
@@ -191,9 +193,9 @@ func (c *ChangeCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ChangeUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ChangeClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ChangeQuery {
+func (c *ChangeClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ChangeQuery {
 	q := c.Query().Where(predicate.Change(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(change.OrderOption(o))
 	}
 	return q
@@ -217,9 +219,9 @@ func (c *ContactCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ContactUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ContactClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ContactQuery {
+func (c *ContactClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ContactQuery {
 	q := c.Query().Where(predicate.Contact(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(contact.OrderOption(o))
 	}
 	return q
@@ -249,9 +251,9 @@ func (c *ContractedPlanCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ContractedPlanUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ContractedPlanClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ContractedPlanQuery {
+func (c *ContractedPlanClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ContractedPlanQuery {
 	q := c.Query().Where(predicate.ContractedPlan(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(contractedplan.OrderOption(o))
 	}
 	return q
@@ -283,9 +285,9 @@ func (c *CronJobCreate) Generic() ent.Mutation { return c.mutation }
 func (u *CronJobUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *CronJobClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *CronJobQuery {
+func (c *CronJobClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *CronJobQuery {
 	q := c.Query().Where(predicate.CronJob(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(cronjob.OrderOption(o))
 	}
 	return q
@@ -315,9 +317,9 @@ func (c *DKIMKeyCreate) Generic() ent.Mutation { return c.mutation }
 func (u *DKIMKeyUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *DKIMKeyClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *DKIMKeyQuery {
+func (c *DKIMKeyClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *DKIMKeyQuery {
 	q := c.Query().Where(predicate.DKIMKey(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(dkimkey.OrderOption(o))
 	}
 	return q
@@ -347,9 +349,9 @@ func (c *DatabaseCreate) Generic() ent.Mutation { return c.mutation }
 func (u *DatabaseUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *DatabaseClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *DatabaseQuery {
+func (c *DatabaseClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *DatabaseQuery {
 	q := c.Query().Where(predicate.Database(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(database.OrderOption(o))
 	}
 	return q
@@ -381,9 +383,9 @@ func (c *DatabaseUserCreate) Generic() ent.Mutation { return c.mutation }
 func (u *DatabaseUserUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *DatabaseUserClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *DatabaseUserQuery {
+func (c *DatabaseUserClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *DatabaseUserQuery {
 	q := c.Query().Where(predicate.DatabaseUser(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(databaseuser.OrderOption(o))
 	}
 	return q
@@ -415,9 +417,9 @@ func (c *DomainCreate) Generic() ent.Mutation { return c.mutation }
 func (u *DomainUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *DomainClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *DomainQuery {
+func (c *DomainClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *DomainQuery {
 	q := c.Query().Where(predicate.Domain(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(domain.OrderOption(o))
 	}
 	return q
@@ -447,9 +449,9 @@ func (c *ExecutionLogCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ExecutionLogUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ExecutionLogClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ExecutionLogQuery {
+func (c *ExecutionLogClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ExecutionLogQuery {
 	q := c.Query().Where(predicate.ExecutionLog(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(executionlog.OrderOption(o))
 	}
 	return q
@@ -475,9 +477,9 @@ func (c *GitRepositoryCreate) Generic() ent.Mutation { return c.mutation }
 func (u *GitRepositoryUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *GitRepositoryClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *GitRepositoryQuery {
+func (c *GitRepositoryClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *GitRepositoryQuery {
 	q := c.Query().Where(predicate.GitRepository(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(gitrepository.OrderOption(o))
 	}
 	return q
@@ -509,9 +511,9 @@ func (c *HistoryCreate) Generic() ent.Mutation { return c.mutation }
 func (u *HistoryUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *HistoryClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *HistoryQuery {
+func (c *HistoryClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *HistoryQuery {
 	q := c.Query().Where(predicate.History(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(history.OrderOption(o))
 	}
 	return q
@@ -535,9 +537,9 @@ func (c *IdempotencyKeyCreate) Generic() ent.Mutation { return c.mutation }
 func (u *IdempotencyKeyUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *IdempotencyKeyClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *IdempotencyKeyQuery {
+func (c *IdempotencyKeyClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *IdempotencyKeyQuery {
 	q := c.Query().Where(predicate.IdempotencyKey(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(idempotencykey.OrderOption(o))
 	}
 	return q
@@ -563,9 +565,9 @@ func (c *LaneCreate) Generic() ent.Mutation { return c.mutation }
 func (u *LaneUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *LaneClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *LaneQuery {
+func (c *LaneClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *LaneQuery {
 	q := c.Query().Where(predicate.Lane(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(lane.OrderOption(o))
 	}
 	return q
@@ -589,9 +591,9 @@ func (c *MailAddressCreate) Generic() ent.Mutation { return c.mutation }
 func (u *MailAddressUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *MailAddressClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MailAddressQuery {
+func (c *MailAddressClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *MailAddressQuery {
 	q := c.Query().Where(predicate.MailAddress(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(mailaddress.OrderOption(o))
 	}
 	return q
@@ -623,9 +625,9 @@ func (c *MailboxCreate) Generic() ent.Mutation { return c.mutation }
 func (u *MailboxUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *MailboxClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MailboxQuery {
+func (c *MailboxClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *MailboxQuery {
 	q := c.Query().Where(predicate.Mailbox(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(mailbox.OrderOption(o))
 	}
 	return q
@@ -649,15 +651,43 @@ func (c *MailboxClient) NewUpdate(id, version int) Saver[Mailbox] {
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
+func (c *MetricStorageCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *MetricStorageUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *MetricStorageClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *MetricStorageQuery {
+	q := c.Query().Where(predicate.MetricStorage(where))
+	for _, o := range orderBy {
+		q = q.Order(metricstorage.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *MetricStorageClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(metricstorage.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *MetricStorageClient) NewCreate() Saver[MetricStorage] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *MetricStorageClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
 func (c *MonitorSampleCreate) Generic() ent.Mutation { return c.mutation }
 
 // Generic returns the update's mutation as an ent.Mutation.
 func (u *MonitorSampleUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *MonitorSampleClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *MonitorSampleQuery {
+func (c *MonitorSampleClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *MonitorSampleQuery {
 	q := c.Query().Where(predicate.MonitorSample(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(monitorsample.OrderOption(o))
 	}
 	return q
@@ -683,9 +713,9 @@ func (c *OperationCreate) Generic() ent.Mutation { return c.mutation }
 func (u *OperationUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *OperationClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *OperationQuery {
+func (c *OperationClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *OperationQuery {
 	q := c.Query().Where(predicate.Operation(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(operation.OrderOption(o))
 	}
 	return q
@@ -705,15 +735,47 @@ func (c *OperationClient) Remove(ctx context.Context, id int) error {
 }
 
 // Generic returns the create's mutation as an ent.Mutation.
+func (c *OrderCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *OrderUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *OrderClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *OrderQuery {
+	q := c.Query().Where(predicate.Order(where))
+	for _, o := range orderBy {
+		q = q.Order(order.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *OrderClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(order.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *OrderClient) NewCreate() Saver[Order] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *OrderClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *OrderClient) NewUpdate(id, version int) Saver[Order] {
+	return c.UpdateOneID(id).Where(order.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
 func (c *PlanCreate) Generic() ent.Mutation { return c.mutation }
 
 // Generic returns the update's mutation as an ent.Mutation.
 func (u *PlanUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *PlanClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *PlanQuery {
+func (c *PlanClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *PlanQuery {
 	q := c.Query().Where(predicate.Plan(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(plan.OrderOption(o))
 	}
 	return q
@@ -743,9 +805,9 @@ func (c *RateCreate) Generic() ent.Mutation { return c.mutation }
 func (u *RateUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *RateClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *RateQuery {
+func (c *RateClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *RateQuery {
 	q := c.Query().Where(predicate.Rate(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(rate.OrderOption(o))
 	}
 	return q
@@ -775,9 +837,9 @@ func (c *RecordCreate) Generic() ent.Mutation { return c.mutation }
 func (u *RecordUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *RecordClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *RecordQuery {
+func (c *RecordClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *RecordQuery {
 	q := c.Query().Where(predicate.Record(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(record.OrderOption(o))
 	}
 	return q
@@ -807,9 +869,9 @@ func (c *ResourceCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ResourceUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ResourceClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ResourceQuery {
+func (c *ResourceClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ResourceQuery {
 	q := c.Query().Where(predicate.Resource(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(resource.OrderOption(o))
 	}
 	return q
@@ -841,9 +903,9 @@ func (c *ResourceDataCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ResourceDataUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ResourceDataClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ResourceDataQuery {
+func (c *ResourceDataClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ResourceDataQuery {
 	q := c.Query().Where(predicate.ResourceData(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(resourcedata.OrderOption(o))
 	}
 	return q
@@ -875,9 +937,9 @@ func (c *RouteCreate) Generic() ent.Mutation { return c.mutation }
 func (u *RouteUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *RouteClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *RouteQuery {
+func (c *RouteClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *RouteQuery {
 	q := c.Query().Where(predicate.Route(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(route.OrderOption(o))
 	}
 	return q
@@ -907,9 +969,9 @@ func (c *SSHKeyCreate) Generic() ent.Mutation { return c.mutation }
 func (u *SSHKeyUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *SSHKeyClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *SSHKeyQuery {
+func (c *SSHKeyClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *SSHKeyQuery {
 	q := c.Query().Where(predicate.SSHKey(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(sshkey.OrderOption(o))
 	}
 	return q
@@ -939,9 +1001,9 @@ func (c *ServerCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ServerUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ServerClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ServerQuery {
+func (c *ServerClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ServerQuery {
 	q := c.Query().Where(predicate.Server(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(server.OrderOption(o))
 	}
 	return q
@@ -971,9 +1033,9 @@ func (c *ServiceCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ServiceUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ServiceClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ServiceQuery {
+func (c *ServiceClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ServiceQuery {
 	q := c.Query().Where(predicate.Service(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(service.OrderOption(o))
 	}
 	return q
@@ -1003,9 +1065,9 @@ func (c *SettingCreate) Generic() ent.Mutation { return c.mutation }
 func (u *SettingUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *SettingClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *SettingQuery {
+func (c *SettingClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *SettingQuery {
 	q := c.Query().Where(predicate.Setting(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(setting.OrderOption(o))
 	}
 	return q
@@ -1029,9 +1091,9 @@ func (c *StreamCursorCreate) Generic() ent.Mutation { return c.mutation }
 func (u *StreamCursorUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *StreamCursorClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *StreamCursorQuery {
+func (c *StreamCursorClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *StreamCursorQuery {
 	q := c.Query().Where(predicate.StreamCursor(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(streamcursor.OrderOption(o))
 	}
 	return q
@@ -1057,9 +1119,9 @@ func (c *SystemUserCreate) Generic() ent.Mutation { return c.mutation }
 func (u *SystemUserUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *SystemUserClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *SystemUserQuery {
+func (c *SystemUserClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *SystemUserQuery {
 	q := c.Query().Where(predicate.SystemUser(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(systemuser.OrderOption(o))
 	}
 	return q
@@ -1091,9 +1153,9 @@ func (c *ThrottleCreate) Generic() ent.Mutation { return c.mutation }
 func (u *ThrottleUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *ThrottleClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *ThrottleQuery {
+func (c *ThrottleClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *ThrottleQuery {
 	q := c.Query().Where(predicate.Throttle(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(throttle.OrderOption(o))
 	}
 	return q
@@ -1119,9 +1181,9 @@ func (c *TokenCreate) Generic() ent.Mutation { return c.mutation }
 func (u *TokenUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *TokenClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *TokenQuery {
+func (c *TokenClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *TokenQuery {
 	q := c.Query().Where(predicate.Token(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(token.OrderOption(o))
 	}
 	return q
@@ -1145,9 +1207,9 @@ func (c *WebAppCreate) Generic() ent.Mutation { return c.mutation }
 func (u *WebAppUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *WebAppClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebAppQuery {
+func (c *WebAppClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *WebAppQuery {
 	q := c.Query().Where(predicate.WebApp(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(webapp.OrderOption(o))
 	}
 	return q
@@ -1177,9 +1239,9 @@ func (c *WebsiteCreate) Generic() ent.Mutation { return c.mutation }
 func (u *WebsiteUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *WebsiteClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteQuery {
+func (c *WebsiteClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *WebsiteQuery {
 	q := c.Query().Where(predicate.Website(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(website.OrderOption(o))
 	}
 	return q
@@ -1209,9 +1271,9 @@ func (c *WebsiteContentCreate) Generic() ent.Mutation { return c.mutation }
 func (u *WebsiteContentUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *WebsiteContentClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteContentQuery {
+func (c *WebsiteContentClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *WebsiteContentQuery {
 	q := c.Query().Where(predicate.WebsiteContent(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(websitecontent.OrderOption(o))
 	}
 	return q
@@ -1243,9 +1305,9 @@ func (c *WebsiteDirectiveCreate) Generic() ent.Mutation { return c.mutation }
 func (u *WebsiteDirectiveUpdateOne) Generic() ent.Mutation { return u.mutation }
 
 // List returns a query of the rows where selects, in order.
-func (c *WebsiteDirectiveClient) List(where func(*sql.Selector), order []func(*sql.Selector)) *WebsiteDirectiveQuery {
+func (c *WebsiteDirectiveClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *WebsiteDirectiveQuery {
 	q := c.Query().Where(predicate.WebsiteDirective(where))
-	for _, o := range order {
+	for _, o := range orderBy {
 		q = q.Order(websitedirective.OrderOption(o))
 	}
 	return q

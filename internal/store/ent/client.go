@@ -32,8 +32,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -98,10 +100,14 @@ type Client struct {
 	MailAddress *MailAddressClient
 	// Mailbox is the client for interacting with the Mailbox builders.
 	Mailbox *MailboxClient
+	// MetricStorage is the client for interacting with the MetricStorage builders.
+	MetricStorage *MetricStorageClient
 	// MonitorSample is the client for interacting with the MonitorSample builders.
 	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Order is the client for interacting with the Order builders.
+	Order *OrderClient
 	// Plan is the client for interacting with the Plan builders.
 	Plan *PlanClient
 	// Rate is the client for interacting with the Rate builders.
@@ -169,8 +175,10 @@ func (c *Client) init() {
 	c.Lane = NewLaneClient(c.config)
 	c.MailAddress = NewMailAddressClient(c.config)
 	c.Mailbox = NewMailboxClient(c.config)
+	c.MetricStorage = NewMetricStorageClient(c.config)
 	c.MonitorSample = NewMonitorSampleClient(c.config)
 	c.Operation = NewOperationClient(c.config)
+	c.Order = NewOrderClient(c.config)
 	c.Plan = NewPlanClient(c.config)
 	c.Rate = NewRateClient(c.config)
 	c.Record = NewRecordClient(c.config)
@@ -301,8 +309,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Lane:             NewLaneClient(cfg),
 		MailAddress:      NewMailAddressClient(cfg),
 		Mailbox:          NewMailboxClient(cfg),
+		MetricStorage:    NewMetricStorageClient(cfg),
 		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
+		Order:            NewOrderClient(cfg),
 		Plan:             NewPlanClient(cfg),
 		Rate:             NewRateClient(cfg),
 		Record:           NewRecordClient(cfg),
@@ -360,8 +370,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Lane:             NewLaneClient(cfg),
 		MailAddress:      NewMailAddressClient(cfg),
 		Mailbox:          NewMailboxClient(cfg),
+		MetricStorage:    NewMetricStorageClient(cfg),
 		MonitorSample:    NewMonitorSampleClient(cfg),
 		Operation:        NewOperationClient(cfg),
+		Order:            NewOrderClient(cfg),
 		Plan:             NewPlanClient(cfg),
 		Rate:             NewRateClient(cfg),
 		Record:           NewRecordClient(cfg),
@@ -413,10 +425,11 @@ func (c *Client) Use(hooks ...Hook) {
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
 		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.MonitorSample, c.Operation, c.Plan, c.Rate,
-		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
-		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
-		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.MailAddress, c.Mailbox, c.MetricStorage, c.MonitorSample, c.Operation,
+		c.Order, c.Plan, c.Rate, c.Record, c.Resource, c.ResourceData, c.Route,
+		c.SSHKey, c.Server, c.Service, c.Session, c.Setting, c.StreamCursor,
+		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
+		c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -429,10 +442,11 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
 		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
 		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.MonitorSample, c.Operation, c.Plan, c.Rate,
-		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
-		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
-		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
+		c.MailAddress, c.Mailbox, c.MetricStorage, c.MonitorSample, c.Operation,
+		c.Order, c.Plan, c.Rate, c.Record, c.Resource, c.ResourceData, c.Route,
+		c.SSHKey, c.Server, c.Service, c.Session, c.Setting, c.StreamCursor,
+		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
+		c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -479,10 +493,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MailAddress.mutate(ctx, m)
 	case *MailboxMutation:
 		return c.Mailbox.mutate(ctx, m)
+	case *MetricStorageMutation:
+		return c.MetricStorage.mutate(ctx, m)
 	case *MonitorSampleMutation:
 		return c.MonitorSample.mutate(ctx, m)
 	case *OperationMutation:
 		return c.Operation.mutate(ctx, m)
+	case *OrderMutation:
+		return c.Order.mutate(ctx, m)
 	case *PlanMutation:
 		return c.Plan.mutate(ctx, m)
 	case *RateMutation:
@@ -3597,6 +3615,155 @@ func (c *MailboxClient) mutate(ctx context.Context, m *MailboxMutation) (Value, 
 	}
 }
 
+// MetricStorageClient is a client for the MetricStorage schema.
+type MetricStorageClient struct {
+	config
+}
+
+// NewMetricStorageClient returns a client for the MetricStorage from the given config.
+func NewMetricStorageClient(c config) *MetricStorageClient {
+	return &MetricStorageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `metricstorage.Hooks(f(g(h())))`.
+func (c *MetricStorageClient) Use(hooks ...Hook) {
+	c.hooks.MetricStorage = append(c.hooks.MetricStorage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `metricstorage.Intercept(f(g(h())))`.
+func (c *MetricStorageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MetricStorage = append(c.inters.MetricStorage, interceptors...)
+}
+
+// Create returns a builder for creating a MetricStorage entity.
+func (c *MetricStorageClient) Create() *MetricStorageCreate {
+	mutation := newMetricStorageMutation(c.config, OpCreate)
+	return &MetricStorageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MetricStorage entities.
+func (c *MetricStorageClient) CreateBulk(builders ...*MetricStorageCreate) *MetricStorageCreateBulk {
+	return &MetricStorageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MetricStorageClient) MapCreateBulk(slice any, setFunc func(*MetricStorageCreate, int)) *MetricStorageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MetricStorageCreateBulk{err: fmt.Errorf("calling to MetricStorageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MetricStorageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MetricStorageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MetricStorage.
+func (c *MetricStorageClient) Update() *MetricStorageUpdate {
+	mutation := newMetricStorageMutation(c.config, OpUpdate)
+	return &MetricStorageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MetricStorageClient) UpdateOne(_m *MetricStorage) *MetricStorageUpdateOne {
+	mutation := newMetricStorageMutation(c.config, OpUpdateOne, withMetricStorage(_m))
+	return &MetricStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MetricStorageClient) UpdateOneID(id int) *MetricStorageUpdateOne {
+	mutation := newMetricStorageMutation(c.config, OpUpdateOne, withMetricStorageID(id))
+	return &MetricStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MetricStorage.
+func (c *MetricStorageClient) Delete() *MetricStorageDelete {
+	mutation := newMetricStorageMutation(c.config, OpDelete)
+	return &MetricStorageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MetricStorageClient) DeleteOne(_m *MetricStorage) *MetricStorageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MetricStorageClient) DeleteOneID(id int) *MetricStorageDeleteOne {
+	builder := c.Delete().Where(metricstorage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MetricStorageDeleteOne{builder}
+}
+
+// Query returns a query builder for MetricStorage.
+func (c *MetricStorageClient) Query() *MetricStorageQuery {
+	return &MetricStorageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMetricStorage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MetricStorage entity by its id.
+func (c *MetricStorageClient) Get(ctx context.Context, id int) (*MetricStorage, error) {
+	return c.Query().Where(metricstorage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MetricStorageClient) GetX(ctx context.Context, id int) *MetricStorage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrder queries the order edge of a MetricStorage.
+func (c *MetricStorageClient) QueryOrder(_m *MetricStorage) *OrderQuery {
+	query := (&OrderClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(metricstorage.Table, metricstorage.FieldID, id),
+			sqlgraph.To(order.Table, order.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, metricstorage.OrderTable, metricstorage.OrderColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MetricStorageClient) Hooks() []Hook {
+	return c.hooks.MetricStorage
+}
+
+// Interceptors returns the client interceptors.
+func (c *MetricStorageClient) Interceptors() []Interceptor {
+	return c.inters.MetricStorage
+}
+
+func (c *MetricStorageClient) mutate(ctx context.Context, m *MetricStorageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MetricStorageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MetricStorageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MetricStorageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MetricStorageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MetricStorage mutation op: %q", m.Op())
+	}
+}
+
 // MonitorSampleClient is a client for the MonitorSample schema.
 type MonitorSampleClient struct {
 	config
@@ -3876,6 +4043,171 @@ func (c *OperationClient) mutate(ctx context.Context, m *OperationMutation) (Val
 		return (&OperationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Operation mutation op: %q", m.Op())
+	}
+}
+
+// OrderClient is a client for the Order schema.
+type OrderClient struct {
+	config
+}
+
+// NewOrderClient returns a client for the Order from the given config.
+func NewOrderClient(c config) *OrderClient {
+	return &OrderClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `order.Hooks(f(g(h())))`.
+func (c *OrderClient) Use(hooks ...Hook) {
+	c.hooks.Order = append(c.hooks.Order, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `order.Intercept(f(g(h())))`.
+func (c *OrderClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Order = append(c.inters.Order, interceptors...)
+}
+
+// Create returns a builder for creating a Order entity.
+func (c *OrderClient) Create() *OrderCreate {
+	mutation := newOrderMutation(c.config, OpCreate)
+	return &OrderCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Order entities.
+func (c *OrderClient) CreateBulk(builders ...*OrderCreate) *OrderCreateBulk {
+	return &OrderCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OrderClient) MapCreateBulk(slice any, setFunc func(*OrderCreate, int)) *OrderCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OrderCreateBulk{err: fmt.Errorf("calling to OrderClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OrderCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OrderCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Order.
+func (c *OrderClient) Update() *OrderUpdate {
+	mutation := newOrderMutation(c.config, OpUpdate)
+	return &OrderUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OrderClient) UpdateOne(_m *Order) *OrderUpdateOne {
+	mutation := newOrderMutation(c.config, OpUpdateOne, withOrder(_m))
+	return &OrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OrderClient) UpdateOneID(id int) *OrderUpdateOne {
+	mutation := newOrderMutation(c.config, OpUpdateOne, withOrderID(id))
+	return &OrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Order.
+func (c *OrderClient) Delete() *OrderDelete {
+	mutation := newOrderMutation(c.config, OpDelete)
+	return &OrderDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OrderClient) DeleteOne(_m *Order) *OrderDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OrderClient) DeleteOneID(id int) *OrderDeleteOne {
+	builder := c.Delete().Where(order.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OrderDeleteOne{builder}
+}
+
+// Query returns a query builder for Order.
+func (c *OrderClient) Query() *OrderQuery {
+	return &OrderQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOrder},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Order entity by its id.
+func (c *OrderClient) Get(ctx context.Context, id int) (*Order, error) {
+	return c.Query().Where(order.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OrderClient) GetX(ctx context.Context, id int) *Order {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Order.
+func (c *OrderClient) QueryAccount(_m *Order) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(order.Table, order.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, order.AccountTable, order.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryService queries the service edge of a Order.
+func (c *OrderClient) QueryService(_m *Order) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(order.Table, order.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, order.ServiceTable, order.ServiceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OrderClient) Hooks() []Hook {
+	return c.hooks.Order
+}
+
+// Interceptors returns the client interceptors.
+func (c *OrderClient) Interceptors() []Interceptor {
+	return c.inters.Order
+}
+
+func (c *OrderClient) mutate(ctx context.Context, m *OrderMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OrderCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OrderUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OrderDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Order mutation op: %q", m.Op())
 	}
 }
 
@@ -6796,17 +7128,19 @@ type (
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
 		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
 		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
-		MonitorSample, Operation, Plan, Rate, Record, Resource, ResourceData, Route,
-		SSHKey, Server, Service, Session, Setting, StreamCursor, SystemUser, Throttle,
-		Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Hook
+		MetricStorage, MonitorSample, Operation, Order, Plan, Rate, Record, Resource,
+		ResourceData, Route, SSHKey, Server, Service, Session, Setting, StreamCursor,
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Hook
 	}
 	inters struct {
 		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
 		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
 		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
-		MonitorSample, Operation, Plan, Rate, Record, Resource, ResourceData, Route,
-		SSHKey, Server, Service, Session, Setting, StreamCursor, SystemUser, Throttle,
-		Token, WebApp, Website, WebsiteContent, WebsiteDirective []ent.Interceptor
+		MetricStorage, MonitorSample, Operation, Order, Plan, Rate, Record, Resource,
+		ResourceData, Route, SSHKey, Server, Service, Session, Setting, StreamCursor,
+		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
+		WebsiteDirective []ent.Interceptor
 	}
 )
 

@@ -31,8 +31,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -131,8 +133,10 @@ func checkColumn(t, c string) error {
 			lane.Table:             lane.ValidColumn,
 			mailaddress.Table:      mailaddress.ValidColumn,
 			mailbox.Table:          mailbox.ValidColumn,
+			metricstorage.Table:    metricstorage.ValidColumn,
 			monitorsample.Table:    monitorsample.ValidColumn,
 			operation.Table:        operation.ValidColumn,
+			order.Table:            order.ValidColumn,
 			plan.Table:             plan.ValidColumn,
 			rate.Table:             rate.ValidColumn,
 			record.Table:           record.ValidColumn,

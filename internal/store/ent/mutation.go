@@ -31,8 +31,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
@@ -84,8 +86,10 @@ const (
 	TypeLane             = "Lane"
 	TypeMailAddress      = "MailAddress"
 	TypeMailbox          = "Mailbox"
+	TypeMetricStorage    = "MetricStorage"
 	TypeMonitorSample    = "MonitorSample"
 	TypeOperation        = "Operation"
+	TypeOrder            = "Order"
 	TypePlan             = "Plan"
 	TypeRate             = "Rate"
 	TypeRecord           = "Record"
@@ -19665,6 +19669,551 @@ func (m *MailboxMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Mailbox edge %s", name)
 }
 
+// MetricStorageMutation represents an operation that mutates the MetricStorage nodes in the graph.
+type MetricStorageMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	value         *decimal.Decimal
+	created_on    *time.Time
+	updated_on    *time.Time
+	clearedFields map[string]struct{}
+	_order        *int
+	cleared_order bool
+	done          bool
+	oldValue      func(context.Context) (*MetricStorage, error)
+	predicates    []predicate.MetricStorage
+}
+
+var _ ent.Mutation = (*MetricStorageMutation)(nil)
+
+// metricstorageOption allows management of the mutation configuration using functional options.
+type metricstorageOption func(*MetricStorageMutation)
+
+// newMetricStorageMutation creates new mutation for the MetricStorage entity.
+func newMetricStorageMutation(c config, op Op, opts ...metricstorageOption) *MetricStorageMutation {
+	m := &MetricStorageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMetricStorage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMetricStorageID sets the ID field of the mutation.
+func withMetricStorageID(id int) metricstorageOption {
+	return func(m *MetricStorageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MetricStorage
+		)
+		m.oldValue = func(ctx context.Context) (*MetricStorage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MetricStorage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMetricStorage sets the old MetricStorage of the mutation.
+func withMetricStorage(node *MetricStorage) metricstorageOption {
+	return func(m *MetricStorageMutation) {
+		m.oldValue = func(context.Context) (*MetricStorage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MetricStorageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MetricStorageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MetricStorageMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MetricStorageMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MetricStorage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrderID sets the "order_id" field.
+func (m *MetricStorageMutation) SetOrderID(i int) {
+	m._order = &i
+}
+
+// OrderID returns the value of the "order_id" field in the mutation.
+func (m *MetricStorageMutation) OrderID() (r int, exists bool) {
+	v := m._order
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderID returns the old "order_id" field's value of the MetricStorage entity.
+// If the MetricStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricStorageMutation) OldOrderID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderID: %w", err)
+	}
+	return oldValue.OrderID, nil
+}
+
+// ResetOrderID resets all changes to the "order_id" field.
+func (m *MetricStorageMutation) ResetOrderID() {
+	m._order = nil
+}
+
+// SetValue sets the "value" field.
+func (m *MetricStorageMutation) SetValue(d decimal.Decimal) {
+	m.value = &d
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *MetricStorageMutation) Value() (r decimal.Decimal, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the MetricStorage entity.
+// If the MetricStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricStorageMutation) OldValue(ctx context.Context) (v decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *MetricStorageMutation) ResetValue() {
+	m.value = nil
+}
+
+// SetCreatedOn sets the "created_on" field.
+func (m *MetricStorageMutation) SetCreatedOn(t time.Time) {
+	m.created_on = &t
+}
+
+// CreatedOn returns the value of the "created_on" field in the mutation.
+func (m *MetricStorageMutation) CreatedOn() (r time.Time, exists bool) {
+	v := m.created_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedOn returns the old "created_on" field's value of the MetricStorage entity.
+// If the MetricStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricStorageMutation) OldCreatedOn(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedOn: %w", err)
+	}
+	return oldValue.CreatedOn, nil
+}
+
+// ResetCreatedOn resets all changes to the "created_on" field.
+func (m *MetricStorageMutation) ResetCreatedOn() {
+	m.created_on = nil
+}
+
+// SetUpdatedOn sets the "updated_on" field.
+func (m *MetricStorageMutation) SetUpdatedOn(t time.Time) {
+	m.updated_on = &t
+}
+
+// UpdatedOn returns the value of the "updated_on" field in the mutation.
+func (m *MetricStorageMutation) UpdatedOn() (r time.Time, exists bool) {
+	v := m.updated_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedOn returns the old "updated_on" field's value of the MetricStorage entity.
+// If the MetricStorage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MetricStorageMutation) OldUpdatedOn(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedOn: %w", err)
+	}
+	return oldValue.UpdatedOn, nil
+}
+
+// ResetUpdatedOn resets all changes to the "updated_on" field.
+func (m *MetricStorageMutation) ResetUpdatedOn() {
+	m.updated_on = nil
+}
+
+// ClearOrder clears the "order" edge to the Order entity.
+func (m *MetricStorageMutation) ClearOrder() {
+	m.cleared_order = true
+	m.clearedFields[metricstorage.FieldOrderID] = struct{}{}
+}
+
+// OrderCleared reports if the "order" edge to the Order entity was cleared.
+func (m *MetricStorageMutation) OrderCleared() bool {
+	return m.cleared_order
+}
+
+// OrderIDs returns the "order" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrderID instead. It exists only for internal usage by the builders.
+func (m *MetricStorageMutation) OrderIDs() (ids []int) {
+	if id := m._order; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrder resets all changes to the "order" edge.
+func (m *MetricStorageMutation) ResetOrder() {
+	m._order = nil
+	m.cleared_order = false
+}
+
+// Where appends a list predicates to the MetricStorageMutation builder.
+func (m *MetricStorageMutation) Where(ps ...predicate.MetricStorage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MetricStorageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MetricStorageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MetricStorage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MetricStorageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MetricStorageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MetricStorage).
+func (m *MetricStorageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MetricStorageMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m._order != nil {
+		fields = append(fields, metricstorage.FieldOrderID)
+	}
+	if m.value != nil {
+		fields = append(fields, metricstorage.FieldValue)
+	}
+	if m.created_on != nil {
+		fields = append(fields, metricstorage.FieldCreatedOn)
+	}
+	if m.updated_on != nil {
+		fields = append(fields, metricstorage.FieldUpdatedOn)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MetricStorageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case metricstorage.FieldOrderID:
+		return m.OrderID()
+	case metricstorage.FieldValue:
+		return m.Value()
+	case metricstorage.FieldCreatedOn:
+		return m.CreatedOn()
+	case metricstorage.FieldUpdatedOn:
+		return m.UpdatedOn()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MetricStorageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case metricstorage.FieldOrderID:
+		return m.OldOrderID(ctx)
+	case metricstorage.FieldValue:
+		return m.OldValue(ctx)
+	case metricstorage.FieldCreatedOn:
+		return m.OldCreatedOn(ctx)
+	case metricstorage.FieldUpdatedOn:
+		return m.OldUpdatedOn(ctx)
+	}
+	return nil, fmt.Errorf("unknown MetricStorage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricStorageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case metricstorage.FieldOrderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderID(v)
+		return nil
+	case metricstorage.FieldValue:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case metricstorage.FieldCreatedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedOn(v)
+		return nil
+	case metricstorage.FieldUpdatedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedOn(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MetricStorage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MetricStorageMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MetricStorageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MetricStorageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown MetricStorage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MetricStorageMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MetricStorageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MetricStorageMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MetricStorage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MetricStorageMutation) ResetField(name string) error {
+	switch name {
+	case metricstorage.FieldOrderID:
+		m.ResetOrderID()
+		return nil
+	case metricstorage.FieldValue:
+		m.ResetValue()
+		return nil
+	case metricstorage.FieldCreatedOn:
+		m.ResetCreatedOn()
+		return nil
+	case metricstorage.FieldUpdatedOn:
+		m.ResetUpdatedOn()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricStorage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MetricStorageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m._order != nil {
+		edges = append(edges, metricstorage.EdgeOrder)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MetricStorageMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case metricstorage.EdgeOrder:
+		if id := m._order; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MetricStorageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MetricStorageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MetricStorageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleared_order {
+		edges = append(edges, metricstorage.EdgeOrder)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MetricStorageMutation) EdgeCleared(name string) bool {
+	switch name {
+	case metricstorage.EdgeOrder:
+		return m.cleared_order
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MetricStorageMutation) ClearEdge(name string) error {
+	switch name {
+	case metricstorage.EdgeOrder:
+		m.ClearOrder()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricStorage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MetricStorageMutation) ResetEdge(name string) error {
+	switch name {
+	case metricstorage.EdgeOrder:
+		m.ResetOrder()
+		return nil
+	}
+	return fmt.Errorf("unknown MetricStorage edge %s", name)
+}
+
 // MonitorSampleMutation represents an operation that mutates the MonitorSample nodes in the graph.
 type MonitorSampleMutation struct {
 	config
@@ -21527,6 +22076,1336 @@ func (m *OperationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Operation edge %s", name)
+}
+
+// OrderMutation represents an operation that mutates the Order nodes in the graph.
+type OrderMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	model          *string
+	object_id      *int
+	addobject_id   *int
+	registered_on  *time.Time
+	cancelled_on   *time.Time
+	billed_on      *time.Time
+	billed_until   *time.Time
+	billed_metric  *decimal.Decimal
+	ignore         *bool
+	description    *string
+	object_repr    *string
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	service        *int
+	clearedservice bool
+	done           bool
+	oldValue       func(context.Context) (*Order, error)
+	predicates     []predicate.Order
+}
+
+var _ ent.Mutation = (*OrderMutation)(nil)
+
+// orderOption allows management of the mutation configuration using functional options.
+type orderOption func(*OrderMutation)
+
+// newOrderMutation creates new mutation for the Order entity.
+func newOrderMutation(c config, op Op, opts ...orderOption) *OrderMutation {
+	m := &OrderMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOrder,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOrderID sets the ID field of the mutation.
+func withOrderID(id int) orderOption {
+	return func(m *OrderMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Order
+		)
+		m.oldValue = func(ctx context.Context) (*Order, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Order.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOrder sets the old Order of the mutation.
+func withOrder(node *Order) orderOption {
+	return func(m *OrderMutation) {
+		m.oldValue = func(context.Context) (*Order, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OrderMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OrderMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OrderMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OrderMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Order.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *OrderMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *OrderMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *OrderMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *OrderMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *OrderMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *OrderMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *OrderMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *OrderMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *OrderMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *OrderMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *OrderMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *OrderMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *OrderMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *OrderMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *OrderMutation) SetServiceID(i int) {
+	m.service = &i
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *OrderMutation) ServiceID() (r int, exists bool) {
+	v := m.service
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldServiceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *OrderMutation) ResetServiceID() {
+	m.service = nil
+}
+
+// SetModel sets the "model" field.
+func (m *OrderMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *OrderMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *OrderMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetObjectID sets the "object_id" field.
+func (m *OrderMutation) SetObjectID(i int) {
+	m.object_id = &i
+	m.addobject_id = nil
+}
+
+// ObjectID returns the value of the "object_id" field in the mutation.
+func (m *OrderMutation) ObjectID() (r int, exists bool) {
+	v := m.object_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectID returns the old "object_id" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldObjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectID: %w", err)
+	}
+	return oldValue.ObjectID, nil
+}
+
+// AddObjectID adds i to the "object_id" field.
+func (m *OrderMutation) AddObjectID(i int) {
+	if m.addobject_id != nil {
+		*m.addobject_id += i
+	} else {
+		m.addobject_id = &i
+	}
+}
+
+// AddedObjectID returns the value that was added to the "object_id" field in this mutation.
+func (m *OrderMutation) AddedObjectID() (r int, exists bool) {
+	v := m.addobject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetObjectID resets all changes to the "object_id" field.
+func (m *OrderMutation) ResetObjectID() {
+	m.object_id = nil
+	m.addobject_id = nil
+}
+
+// SetRegisteredOn sets the "registered_on" field.
+func (m *OrderMutation) SetRegisteredOn(t time.Time) {
+	m.registered_on = &t
+}
+
+// RegisteredOn returns the value of the "registered_on" field in the mutation.
+func (m *OrderMutation) RegisteredOn() (r time.Time, exists bool) {
+	v := m.registered_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegisteredOn returns the old "registered_on" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldRegisteredOn(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegisteredOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegisteredOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegisteredOn: %w", err)
+	}
+	return oldValue.RegisteredOn, nil
+}
+
+// ResetRegisteredOn resets all changes to the "registered_on" field.
+func (m *OrderMutation) ResetRegisteredOn() {
+	m.registered_on = nil
+}
+
+// SetCancelledOn sets the "cancelled_on" field.
+func (m *OrderMutation) SetCancelledOn(t time.Time) {
+	m.cancelled_on = &t
+}
+
+// CancelledOn returns the value of the "cancelled_on" field in the mutation.
+func (m *OrderMutation) CancelledOn() (r time.Time, exists bool) {
+	v := m.cancelled_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledOn returns the old "cancelled_on" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldCancelledOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledOn: %w", err)
+	}
+	return oldValue.CancelledOn, nil
+}
+
+// ClearCancelledOn clears the value of the "cancelled_on" field.
+func (m *OrderMutation) ClearCancelledOn() {
+	m.cancelled_on = nil
+	m.clearedFields[order.FieldCancelledOn] = struct{}{}
+}
+
+// CancelledOnCleared returns if the "cancelled_on" field was cleared in this mutation.
+func (m *OrderMutation) CancelledOnCleared() bool {
+	_, ok := m.clearedFields[order.FieldCancelledOn]
+	return ok
+}
+
+// ResetCancelledOn resets all changes to the "cancelled_on" field.
+func (m *OrderMutation) ResetCancelledOn() {
+	m.cancelled_on = nil
+	delete(m.clearedFields, order.FieldCancelledOn)
+}
+
+// SetBilledOn sets the "billed_on" field.
+func (m *OrderMutation) SetBilledOn(t time.Time) {
+	m.billed_on = &t
+}
+
+// BilledOn returns the value of the "billed_on" field in the mutation.
+func (m *OrderMutation) BilledOn() (r time.Time, exists bool) {
+	v := m.billed_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBilledOn returns the old "billed_on" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldBilledOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBilledOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBilledOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBilledOn: %w", err)
+	}
+	return oldValue.BilledOn, nil
+}
+
+// ClearBilledOn clears the value of the "billed_on" field.
+func (m *OrderMutation) ClearBilledOn() {
+	m.billed_on = nil
+	m.clearedFields[order.FieldBilledOn] = struct{}{}
+}
+
+// BilledOnCleared returns if the "billed_on" field was cleared in this mutation.
+func (m *OrderMutation) BilledOnCleared() bool {
+	_, ok := m.clearedFields[order.FieldBilledOn]
+	return ok
+}
+
+// ResetBilledOn resets all changes to the "billed_on" field.
+func (m *OrderMutation) ResetBilledOn() {
+	m.billed_on = nil
+	delete(m.clearedFields, order.FieldBilledOn)
+}
+
+// SetBilledUntil sets the "billed_until" field.
+func (m *OrderMutation) SetBilledUntil(t time.Time) {
+	m.billed_until = &t
+}
+
+// BilledUntil returns the value of the "billed_until" field in the mutation.
+func (m *OrderMutation) BilledUntil() (r time.Time, exists bool) {
+	v := m.billed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBilledUntil returns the old "billed_until" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldBilledUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBilledUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBilledUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBilledUntil: %w", err)
+	}
+	return oldValue.BilledUntil, nil
+}
+
+// ClearBilledUntil clears the value of the "billed_until" field.
+func (m *OrderMutation) ClearBilledUntil() {
+	m.billed_until = nil
+	m.clearedFields[order.FieldBilledUntil] = struct{}{}
+}
+
+// BilledUntilCleared returns if the "billed_until" field was cleared in this mutation.
+func (m *OrderMutation) BilledUntilCleared() bool {
+	_, ok := m.clearedFields[order.FieldBilledUntil]
+	return ok
+}
+
+// ResetBilledUntil resets all changes to the "billed_until" field.
+func (m *OrderMutation) ResetBilledUntil() {
+	m.billed_until = nil
+	delete(m.clearedFields, order.FieldBilledUntil)
+}
+
+// SetBilledMetric sets the "billed_metric" field.
+func (m *OrderMutation) SetBilledMetric(d decimal.Decimal) {
+	m.billed_metric = &d
+}
+
+// BilledMetric returns the value of the "billed_metric" field in the mutation.
+func (m *OrderMutation) BilledMetric() (r decimal.Decimal, exists bool) {
+	v := m.billed_metric
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBilledMetric returns the old "billed_metric" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldBilledMetric(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBilledMetric is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBilledMetric requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBilledMetric: %w", err)
+	}
+	return oldValue.BilledMetric, nil
+}
+
+// ClearBilledMetric clears the value of the "billed_metric" field.
+func (m *OrderMutation) ClearBilledMetric() {
+	m.billed_metric = nil
+	m.clearedFields[order.FieldBilledMetric] = struct{}{}
+}
+
+// BilledMetricCleared returns if the "billed_metric" field was cleared in this mutation.
+func (m *OrderMutation) BilledMetricCleared() bool {
+	_, ok := m.clearedFields[order.FieldBilledMetric]
+	return ok
+}
+
+// ResetBilledMetric resets all changes to the "billed_metric" field.
+func (m *OrderMutation) ResetBilledMetric() {
+	m.billed_metric = nil
+	delete(m.clearedFields, order.FieldBilledMetric)
+}
+
+// SetIgnore sets the "ignore" field.
+func (m *OrderMutation) SetIgnore(b bool) {
+	m.ignore = &b
+}
+
+// Ignore returns the value of the "ignore" field in the mutation.
+func (m *OrderMutation) Ignore() (r bool, exists bool) {
+	v := m.ignore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIgnore returns the old "ignore" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldIgnore(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIgnore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIgnore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIgnore: %w", err)
+	}
+	return oldValue.Ignore, nil
+}
+
+// ResetIgnore resets all changes to the "ignore" field.
+func (m *OrderMutation) ResetIgnore() {
+	m.ignore = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *OrderMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *OrderMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *OrderMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetObjectRepr sets the "object_repr" field.
+func (m *OrderMutation) SetObjectRepr(s string) {
+	m.object_repr = &s
+}
+
+// ObjectRepr returns the value of the "object_repr" field in the mutation.
+func (m *OrderMutation) ObjectRepr() (r string, exists bool) {
+	v := m.object_repr
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectRepr returns the old "object_repr" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldObjectRepr(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectRepr is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectRepr requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectRepr: %w", err)
+	}
+	return oldValue.ObjectRepr, nil
+}
+
+// ResetObjectRepr resets all changes to the "object_repr" field.
+func (m *OrderMutation) ResetObjectRepr() {
+	m.object_repr = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *OrderMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[order.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *OrderMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *OrderMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *OrderMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearService clears the "service" edge to the Service entity.
+func (m *OrderMutation) ClearService() {
+	m.clearedservice = true
+	m.clearedFields[order.FieldServiceID] = struct{}{}
+}
+
+// ServiceCleared reports if the "service" edge to the Service entity was cleared.
+func (m *OrderMutation) ServiceCleared() bool {
+	return m.clearedservice
+}
+
+// ServiceIDs returns the "service" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ServiceID instead. It exists only for internal usage by the builders.
+func (m *OrderMutation) ServiceIDs() (ids []int) {
+	if id := m.service; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetService resets all changes to the "service" edge.
+func (m *OrderMutation) ResetService() {
+	m.service = nil
+	m.clearedservice = false
+}
+
+// Where appends a list predicates to the OrderMutation builder.
+func (m *OrderMutation) Where(ps ...predicate.Order) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OrderMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OrderMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Order, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OrderMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OrderMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Order).
+func (m *OrderMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OrderMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, order.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, order.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, order.FieldVersion)
+	}
+	if m.account != nil {
+		fields = append(fields, order.FieldAccountID)
+	}
+	if m.service != nil {
+		fields = append(fields, order.FieldServiceID)
+	}
+	if m.model != nil {
+		fields = append(fields, order.FieldModel)
+	}
+	if m.object_id != nil {
+		fields = append(fields, order.FieldObjectID)
+	}
+	if m.registered_on != nil {
+		fields = append(fields, order.FieldRegisteredOn)
+	}
+	if m.cancelled_on != nil {
+		fields = append(fields, order.FieldCancelledOn)
+	}
+	if m.billed_on != nil {
+		fields = append(fields, order.FieldBilledOn)
+	}
+	if m.billed_until != nil {
+		fields = append(fields, order.FieldBilledUntil)
+	}
+	if m.billed_metric != nil {
+		fields = append(fields, order.FieldBilledMetric)
+	}
+	if m.ignore != nil {
+		fields = append(fields, order.FieldIgnore)
+	}
+	if m.description != nil {
+		fields = append(fields, order.FieldDescription)
+	}
+	if m.object_repr != nil {
+		fields = append(fields, order.FieldObjectRepr)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OrderMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case order.FieldCreatedAt:
+		return m.CreatedAt()
+	case order.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case order.FieldVersion:
+		return m.Version()
+	case order.FieldAccountID:
+		return m.AccountID()
+	case order.FieldServiceID:
+		return m.ServiceID()
+	case order.FieldModel:
+		return m.Model()
+	case order.FieldObjectID:
+		return m.ObjectID()
+	case order.FieldRegisteredOn:
+		return m.RegisteredOn()
+	case order.FieldCancelledOn:
+		return m.CancelledOn()
+	case order.FieldBilledOn:
+		return m.BilledOn()
+	case order.FieldBilledUntil:
+		return m.BilledUntil()
+	case order.FieldBilledMetric:
+		return m.BilledMetric()
+	case order.FieldIgnore:
+		return m.Ignore()
+	case order.FieldDescription:
+		return m.Description()
+	case order.FieldObjectRepr:
+		return m.ObjectRepr()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case order.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case order.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case order.FieldVersion:
+		return m.OldVersion(ctx)
+	case order.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case order.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case order.FieldModel:
+		return m.OldModel(ctx)
+	case order.FieldObjectID:
+		return m.OldObjectID(ctx)
+	case order.FieldRegisteredOn:
+		return m.OldRegisteredOn(ctx)
+	case order.FieldCancelledOn:
+		return m.OldCancelledOn(ctx)
+	case order.FieldBilledOn:
+		return m.OldBilledOn(ctx)
+	case order.FieldBilledUntil:
+		return m.OldBilledUntil(ctx)
+	case order.FieldBilledMetric:
+		return m.OldBilledMetric(ctx)
+	case order.FieldIgnore:
+		return m.OldIgnore(ctx)
+	case order.FieldDescription:
+		return m.OldDescription(ctx)
+	case order.FieldObjectRepr:
+		return m.OldObjectRepr(ctx)
+	}
+	return nil, fmt.Errorf("unknown Order field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OrderMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case order.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case order.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case order.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case order.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case order.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case order.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case order.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectID(v)
+		return nil
+	case order.FieldRegisteredOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegisteredOn(v)
+		return nil
+	case order.FieldCancelledOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledOn(v)
+		return nil
+	case order.FieldBilledOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBilledOn(v)
+		return nil
+	case order.FieldBilledUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBilledUntil(v)
+		return nil
+	case order.FieldBilledMetric:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBilledMetric(v)
+		return nil
+	case order.FieldIgnore:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIgnore(v)
+		return nil
+	case order.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case order.FieldObjectRepr:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectRepr(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Order field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OrderMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, order.FieldVersion)
+	}
+	if m.addobject_id != nil {
+		fields = append(fields, order.FieldObjectID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OrderMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case order.FieldVersion:
+		return m.AddedVersion()
+	case order.FieldObjectID:
+		return m.AddedObjectID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OrderMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case order.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case order.FieldObjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddObjectID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Order numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OrderMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(order.FieldCancelledOn) {
+		fields = append(fields, order.FieldCancelledOn)
+	}
+	if m.FieldCleared(order.FieldBilledOn) {
+		fields = append(fields, order.FieldBilledOn)
+	}
+	if m.FieldCleared(order.FieldBilledUntil) {
+		fields = append(fields, order.FieldBilledUntil)
+	}
+	if m.FieldCleared(order.FieldBilledMetric) {
+		fields = append(fields, order.FieldBilledMetric)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OrderMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OrderMutation) ClearField(name string) error {
+	switch name {
+	case order.FieldCancelledOn:
+		m.ClearCancelledOn()
+		return nil
+	case order.FieldBilledOn:
+		m.ClearBilledOn()
+		return nil
+	case order.FieldBilledUntil:
+		m.ClearBilledUntil()
+		return nil
+	case order.FieldBilledMetric:
+		m.ClearBilledMetric()
+		return nil
+	}
+	return fmt.Errorf("unknown Order nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OrderMutation) ResetField(name string) error {
+	switch name {
+	case order.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case order.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case order.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case order.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case order.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case order.FieldModel:
+		m.ResetModel()
+		return nil
+	case order.FieldObjectID:
+		m.ResetObjectID()
+		return nil
+	case order.FieldRegisteredOn:
+		m.ResetRegisteredOn()
+		return nil
+	case order.FieldCancelledOn:
+		m.ResetCancelledOn()
+		return nil
+	case order.FieldBilledOn:
+		m.ResetBilledOn()
+		return nil
+	case order.FieldBilledUntil:
+		m.ResetBilledUntil()
+		return nil
+	case order.FieldBilledMetric:
+		m.ResetBilledMetric()
+		return nil
+	case order.FieldIgnore:
+		m.ResetIgnore()
+		return nil
+	case order.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case order.FieldObjectRepr:
+		m.ResetObjectRepr()
+		return nil
+	}
+	return fmt.Errorf("unknown Order field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OrderMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, order.EdgeAccount)
+	}
+	if m.service != nil {
+		edges = append(edges, order.EdgeService)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OrderMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case order.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case order.EdgeService:
+		if id := m.service; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OrderMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OrderMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OrderMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, order.EdgeAccount)
+	}
+	if m.clearedservice {
+		edges = append(edges, order.EdgeService)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OrderMutation) EdgeCleared(name string) bool {
+	switch name {
+	case order.EdgeAccount:
+		return m.clearedaccount
+	case order.EdgeService:
+		return m.clearedservice
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OrderMutation) ClearEdge(name string) error {
+	switch name {
+	case order.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case order.EdgeService:
+		m.ClearService()
+		return nil
+	}
+	return fmt.Errorf("unknown Order unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OrderMutation) ResetEdge(name string) error {
+	switch name {
+	case order.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case order.EdgeService:
+		m.ResetService()
+		return nil
+	}
+	return fmt.Errorf("unknown Order edge %s", name)
 }
 
 // PlanMutation represents an operation that mutates the Plan nodes in the graph.

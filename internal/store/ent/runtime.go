@@ -25,6 +25,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/record"
@@ -777,6 +778,49 @@ func init() {
 	operationDescState := operationFields[11].Descriptor()
 	// operation.DefaultState holds the default value on creation for the state field.
 	operation.DefaultState = operationDescState.Default.(string)
+	orderMixin := schema.Order{}.Mixin()
+	orderMixinFields0 := orderMixin[0].Fields()
+	_ = orderMixinFields0
+	orderMixinFields1 := orderMixin[1].Fields()
+	_ = orderMixinFields1
+	orderFields := schema.Order{}.Fields()
+	_ = orderFields
+	// orderDescCreatedAt is the schema descriptor for created_at field.
+	orderDescCreatedAt := orderMixinFields0[0].Descriptor()
+	// order.DefaultCreatedAt holds the default value on creation for the created_at field.
+	order.DefaultCreatedAt = orderDescCreatedAt.Default.(func() time.Time)
+	// orderDescUpdatedAt is the schema descriptor for updated_at field.
+	orderDescUpdatedAt := orderMixinFields0[1].Descriptor()
+	// order.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	order.DefaultUpdatedAt = orderDescUpdatedAt.Default.(func() time.Time)
+	// order.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	order.UpdateDefaultUpdatedAt = orderDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// orderDescVersion is the schema descriptor for version field.
+	orderDescVersion := orderMixinFields1[0].Descriptor()
+	// order.DefaultVersion holds the default value on creation for the version field.
+	order.DefaultVersion = orderDescVersion.Default.(int)
+	// order.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	order.VersionValidator = orderDescVersion.Validators[0].(func(int) error)
+	// orderDescModel is the schema descriptor for model field.
+	orderDescModel := orderFields[2].Descriptor()
+	// order.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	order.ModelValidator = orderDescModel.Validators[0].(func(string) error)
+	// orderDescIgnore is the schema descriptor for ignore field.
+	orderDescIgnore := orderFields[9].Descriptor()
+	// order.DefaultIgnore holds the default value on creation for the ignore field.
+	order.DefaultIgnore = orderDescIgnore.Default.(bool)
+	// orderDescDescription is the schema descriptor for description field.
+	orderDescDescription := orderFields[10].Descriptor()
+	// order.DefaultDescription holds the default value on creation for the description field.
+	order.DefaultDescription = orderDescDescription.Default.(string)
+	// order.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	order.DescriptionValidator = orderDescDescription.Validators[0].(func(string) error)
+	// orderDescObjectRepr is the schema descriptor for object_repr field.
+	orderDescObjectRepr := orderFields[11].Descriptor()
+	// order.DefaultObjectRepr holds the default value on creation for the object_repr field.
+	order.DefaultObjectRepr = orderDescObjectRepr.Default.(string)
+	// order.ObjectReprValidator is a validator for the "object_repr" field. It is called by the builders before save.
+	order.ObjectReprValidator = orderDescObjectRepr.Validators[0].(func(string) error)
 	planMixin := schema.Plan{}.Mixin()
 	planMixinFields0 := planMixin[0].Fields()
 	_ = planMixinFields0

@@ -5,6 +5,7 @@ package ent
 import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 )
 
@@ -225,6 +226,16 @@ var Meta = map[string]TypeMeta{
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{{"name"}},
 	},
+	"MetricStorage": {
+		Table:         "metric_storages",
+		Owner:         "",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
+	},
 	"MonitorSample": {
 		Table:         "monitor_samples",
 		Owner:         "",
@@ -243,6 +254,16 @@ var Meta = map[string]TypeMeta{
 		Secret:        map[string]bool{},
 		StaffOnly:     map[string]bool{"log_id": true, "change_id": true, "server_id": true, "backend": true, "action": true, "model": true, "object_id": true, "repr": true, "account_id": true, "snapshot": true, "state": true, "created_at": true},
 		StaffDefaults: map[string]any{"repr": operation.DefaultRepr, "state": operation.DefaultState},
+		Unique:        [][]string{},
+	},
+	"Order": {
+		Table:         "orders",
+		Owner:         "account_id",
+		Repr:          "description",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{"ignore": true, "description": true},
+		StaffDefaults: map[string]any{"ignore": order.DefaultIgnore, "description": order.DefaultDescription},
 		Unique:        [][]string{},
 	},
 	"Plan": {

@@ -36,3 +36,7 @@ func (tx *Tx) SQLTx() *stdsql.Tx {
 	}
 	return nil
 }
+
+// Dialect is the name of the database tx runs on (dialect.Postgres,
+// dialect.SQLite).
+func (tx *Tx) Dialect() string { return tx.config.driver.Dialect() }

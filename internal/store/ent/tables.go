@@ -383,6 +383,19 @@ var Tables = []*Table{
 		},
 	},
 	{
+		Name: "metric_storages",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "value", Type: field.TypeOther},
+			{Name: "created_on", Type: field.TypeTime},
+			{Name: "updated_on", Type: field.TypeTime},
+			{Name: "order_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"order_id"}, RefTable: "orders", Cascade: true},
+		},
+	},
+	{
 		Name: "monitor_samples",
 		Columns: []Column{
 			{Name: "id", Type: field.TypeInt},
@@ -413,6 +426,31 @@ var Tables = []*Table{
 		},
 		ForeignKeys: []ForeignKey{
 			{Columns: []string{"log_id"}, RefTable: "execution_logs", Cascade: false},
+		},
+	},
+	{
+		Name: "orders",
+		Columns: []Column{
+			{Name: "id", Type: field.TypeInt},
+			{Name: "created_at", Type: field.TypeTime},
+			{Name: "updated_at", Type: field.TypeTime},
+			{Name: "version", Type: field.TypeInt},
+			{Name: "model", Type: field.TypeString},
+			{Name: "object_id", Type: field.TypeInt},
+			{Name: "registered_on", Type: field.TypeTime},
+			{Name: "cancelled_on", Type: field.TypeTime},
+			{Name: "billed_on", Type: field.TypeTime},
+			{Name: "billed_until", Type: field.TypeTime},
+			{Name: "billed_metric", Type: field.TypeOther},
+			{Name: "ignore", Type: field.TypeBool},
+			{Name: "description", Type: field.TypeString},
+			{Name: "object_repr", Type: field.TypeString},
+			{Name: "account_id", Type: field.TypeInt},
+			{Name: "service_id", Type: field.TypeInt},
+		},
+		ForeignKeys: []ForeignKey{
+			{Columns: []string{"account_id"}, RefTable: "accounts", Cascade: true},
+			{Columns: []string{"service_id"}, RefTable: "services", Cascade: true},
 		},
 	},
 	{

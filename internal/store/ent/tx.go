@@ -52,10 +52,14 @@ type Tx struct {
 	MailAddress *MailAddressClient
 	// Mailbox is the client for interacting with the Mailbox builders.
 	Mailbox *MailboxClient
+	// MetricStorage is the client for interacting with the MetricStorage builders.
+	MetricStorage *MetricStorageClient
 	// MonitorSample is the client for interacting with the MonitorSample builders.
 	MonitorSample *MonitorSampleClient
 	// Operation is the client for interacting with the Operation builders.
 	Operation *OperationClient
+	// Order is the client for interacting with the Order builders.
+	Order *OrderClient
 	// Plan is the client for interacting with the Plan builders.
 	Plan *PlanClient
 	// Rate is the client for interacting with the Rate builders.
@@ -244,8 +248,10 @@ func (tx *Tx) init() {
 	tx.Lane = NewLaneClient(tx.config)
 	tx.MailAddress = NewMailAddressClient(tx.config)
 	tx.Mailbox = NewMailboxClient(tx.config)
+	tx.MetricStorage = NewMetricStorageClient(tx.config)
 	tx.MonitorSample = NewMonitorSampleClient(tx.config)
 	tx.Operation = NewOperationClient(tx.config)
+	tx.Order = NewOrderClient(tx.config)
 	tx.Plan = NewPlanClient(tx.config)
 	tx.Rate = NewRateClient(tx.config)
 	tx.Record = NewRecordClient(tx.config)

@@ -148,3 +148,81 @@ func (Rate) Indexes() []ent.Index {
 func (Rate) Annotations() []schema.Annotation {
 	return []schema.Annotation{Scope{Audit: true}, API{}}
 }
+
+// metricValue is how a metric sample is kept: numeric(16,2), text on SQLite.
+var metricValue = map[string]string{dialect.Postgres: "numeric(16,2)", dialect.SQLite: "text"}
+
+// Order is one service billing one object: opened when the object starts
+// to match the service, cancelled when it stops or is deleted. Orders are
+// kept by the billing service's change-stream consumer, never by hand;
+// staff may only ignore one or change its description. The dates are
+// calendar days (midnight UTC).
+type Order struct{ ent.Schema }
+
+// Mixin of Order.
+func (Order) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, VersionMixin{}} }
+
+// Fields of Order.
+func (Order) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("account_id").Immutable(),
+		field.Int("service_id").Immutable().Comment("The service that bills it."),
+		field.String("model").MaxRuneLen(64).Immutable().Comment("The model of the object it bills."),
+		field.Int("object_id").Immutable().Comment("The object it bills; it may since have been deleted."),
+		field.Time("registered_on").Immutable().Comment("The day it was opened."),
+		field.Time("cancelled_on").Optional().Nillable().Comment("The day it was cancelled: the object was deleted or stopped matching."),
+		field.Time("billed_on").Optional().Nillable().Comment("The day of the last billing run that charged it."),
+		field.Time("billed_until").Optional().Nillable().Comment("What has been charged: up to this day (not included)."),
+		field.Other("billed_metric", decimal.Decimal{}).SchemaType(metricValue).Optional().Nillable().Comment("The metric the last billing charged."),
+		field.Bool("ignore").Default(false).Comment("Ignored orders are left out of billing: a trial cancelled within its period, an ignored account."),
+		field.String("description").MaxRuneLen(256).Default("").Comment("What its bill lines say."),
+		field.String("object_repr").MaxRuneLen(256).Default("").Comment("The object's name, kept after it is deleted."),
+	}
+}
+
+// Edges of Order.
+func (Order) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("account", Account.Type).Field("account_id").Unique().Required().Immutable().Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("service", Service.Type).Field("service_id").Unique().Required().Immutable().Annotations(entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of Order: an object's orders, an account's orders of a service.
+func (Order) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("model", "object_id"), index.Fields("account_id", "service_id"), index.Fields("registered_on")}
+}
+
+// Annotations of Order: customers read theirs. Not audited: the consumer
+// writes every order of a bulk change, and a run every order it bills.
+func (Order) Annotations() []schema.Annotation {
+	return []schema.Annotation{Scope{Owner: "account_id", Repr: "description", StaffFields: []string{"ignore", "description"}},
+		API{Derived: []string{"account_id", "service_id", "model", "object_id", "registered_on", "cancelled_on", "billed_on", "billed_until", "billed_metric", "object_repr"}}}
+}
+
+// MetricStorage is an order's metric as it changed: one row a day at most,
+// a new one only when the value moved by more than ORDERS_METRIC_ERROR.
+type MetricStorage struct{ ent.Schema }
+
+// Fields of MetricStorage.
+func (MetricStorage) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("order_id").Immutable(),
+		field.Other("value", decimal.Decimal{}).SchemaType(metricValue),
+		field.Time("created_on").Immutable().Comment("The day the value was first read."),
+		field.Time("updated_on").Comment("When it was last read."),
+	}
+}
+
+// Edges of MetricStorage.
+func (MetricStorage) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("order", Order.Type).Field("order_id").Unique().Required().Immutable().Annotations(entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of MetricStorage.
+func (MetricStorage) Indexes() []ent.Index { return []ent.Index{index.Fields("order_id")} }
+
+// Annotations of MetricStorage: the panel's, read with its order.
+func (MetricStorage) Annotations() []schema.Annotation { return []schema.Annotation{Scope{}} }

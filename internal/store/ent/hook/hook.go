@@ -237,6 +237,18 @@ func (f MailboxFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MailboxMutation", m)
 }
 
+// The MetricStorageFunc type is an adapter to allow the use of ordinary
+// function as MetricStorage mutator.
+type MetricStorageFunc func(context.Context, *ent.MetricStorageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MetricStorageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MetricStorageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MetricStorageMutation", m)
+}
+
 // The MonitorSampleFunc type is an adapter to allow the use of ordinary
 // function as MonitorSample mutator.
 type MonitorSampleFunc func(context.Context, *ent.MonitorSampleMutation) (ent.Value, error)
@@ -259,6 +271,18 @@ func (f OperationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OperationMutation", m)
+}
+
+// The OrderFunc type is an adapter to allow the use of ordinary
+// function as Order mutator.
+type OrderFunc func(context.Context, *ent.OrderMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OrderFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OrderMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrderMutation", m)
 }
 
 // The PlanFunc type is an adapter to allow the use of ordinary

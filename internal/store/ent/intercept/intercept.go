@@ -27,8 +27,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/lane"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailaddress"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/mailbox"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/monitorsample"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/predicate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
@@ -620,6 +622,33 @@ func (f TraverseMailbox) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MailboxQuery", q)
 }
 
+// The MetricStorageFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MetricStorageFunc func(context.Context, *ent.MetricStorageQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MetricStorageFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MetricStorageQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MetricStorageQuery", q)
+}
+
+// The TraverseMetricStorage type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMetricStorage func(context.Context, *ent.MetricStorageQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMetricStorage) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMetricStorage) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MetricStorageQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MetricStorageQuery", q)
+}
+
 // The MonitorSampleFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MonitorSampleFunc func(context.Context, *ent.MonitorSampleQuery) (ent.Value, error)
 
@@ -672,6 +701,33 @@ func (f TraverseOperation) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.OperationQuery", q)
+}
+
+// The OrderFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OrderFunc func(context.Context, *ent.OrderQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OrderFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OrderQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OrderQuery", q)
+}
+
+// The TraverseOrder type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOrder func(context.Context, *ent.OrderQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOrder) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOrder) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OrderQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OrderQuery", q)
 }
 
 // The PlanFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -1228,10 +1284,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MailAddressQuery, predicate.MailAddress, mailaddress.OrderOption]{typ: ent.TypeMailAddress, tq: q}, nil
 	case *ent.MailboxQuery:
 		return &query[*ent.MailboxQuery, predicate.Mailbox, mailbox.OrderOption]{typ: ent.TypeMailbox, tq: q}, nil
+	case *ent.MetricStorageQuery:
+		return &query[*ent.MetricStorageQuery, predicate.MetricStorage, metricstorage.OrderOption]{typ: ent.TypeMetricStorage, tq: q}, nil
 	case *ent.MonitorSampleQuery:
 		return &query[*ent.MonitorSampleQuery, predicate.MonitorSample, monitorsample.OrderOption]{typ: ent.TypeMonitorSample, tq: q}, nil
 	case *ent.OperationQuery:
 		return &query[*ent.OperationQuery, predicate.Operation, operation.OrderOption]{typ: ent.TypeOperation, tq: q}, nil
+	case *ent.OrderQuery:
+		return &query[*ent.OrderQuery, predicate.Order, order.OrderOption]{typ: ent.TypeOrder, tq: q}, nil
 	case *ent.PlanQuery:
 		return &query[*ent.PlanQuery, predicate.Plan, plan.OrderOption]{typ: ent.TypePlan, tq: q}, nil
 	case *ent.RateQuery:

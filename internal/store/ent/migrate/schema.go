@@ -745,6 +745,35 @@ var (
 			},
 		},
 	}
+	// MetricStoragesColumns holds the columns for the "metric_storages" table.
+	MetricStoragesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "value", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(16,2)", "sqlite3": "text"}},
+		{Name: "created_on", Type: field.TypeTime},
+		{Name: "updated_on", Type: field.TypeTime},
+		{Name: "order_id", Type: field.TypeInt},
+	}
+	// MetricStoragesTable holds the schema information for the "metric_storages" table.
+	MetricStoragesTable = &schema.Table{
+		Name:       "metric_storages",
+		Columns:    MetricStoragesColumns,
+		PrimaryKey: []*schema.Column{MetricStoragesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "metric_storages_orders_order",
+				Columns:    []*schema.Column{MetricStoragesColumns[4]},
+				RefColumns: []*schema.Column{OrdersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "metricstorage_order_id",
+				Unique:  false,
+				Columns: []*schema.Column{MetricStoragesColumns[4]},
+			},
+		},
+	}
 	// MonitorSamplesColumns holds the columns for the "monitor_samples" table.
 	MonitorSamplesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -812,6 +841,62 @@ var (
 				Name:    "operation_change_id",
 				Unique:  false,
 				Columns: []*schema.Column{OperationsColumns[1]},
+			},
+		},
+	}
+	// OrdersColumns holds the columns for the "orders" table.
+	OrdersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "model", Type: field.TypeString, Size: 64},
+		{Name: "object_id", Type: field.TypeInt},
+		{Name: "registered_on", Type: field.TypeTime},
+		{Name: "cancelled_on", Type: field.TypeTime, Nullable: true},
+		{Name: "billed_on", Type: field.TypeTime, Nullable: true},
+		{Name: "billed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "billed_metric", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(16,2)", "sqlite3": "text"}},
+		{Name: "ignore", Type: field.TypeBool, Default: false},
+		{Name: "description", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "object_repr", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "service_id", Type: field.TypeInt},
+	}
+	// OrdersTable holds the schema information for the "orders" table.
+	OrdersTable = &schema.Table{
+		Name:       "orders",
+		Columns:    OrdersColumns,
+		PrimaryKey: []*schema.Column{OrdersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "orders_accounts_account",
+				Columns:    []*schema.Column{OrdersColumns[14]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "orders_services_service",
+				Columns:    []*schema.Column{OrdersColumns[15]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "order_model_object_id",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[5]},
+			},
+			{
+				Name:    "order_account_id_service_id",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[14], OrdersColumns[15]},
+			},
+			{
+				Name:    "order_registered_on",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[6]},
 			},
 		},
 	}
@@ -1560,8 +1645,10 @@ var (
 		LanesTable,
 		MailAddressesTable,
 		MailboxesTable,
+		MetricStoragesTable,
 		MonitorSamplesTable,
 		OperationsTable,
+		OrdersTable,
 		PlansTable,
 		RatesTable,
 		RecordsTable,
@@ -1609,7 +1696,10 @@ func init() {
 	MailAddressesTable.ForeignKeys[0].RefTable = DomainsTable
 	MailAddressesTable.ForeignKeys[1].RefTable = AccountsTable
 	MailboxesTable.ForeignKeys[0].RefTable = AccountsTable
+	MetricStoragesTable.ForeignKeys[0].RefTable = OrdersTable
 	OperationsTable.ForeignKeys[0].RefTable = ExecutionLogsTable
+	OrdersTable.ForeignKeys[0].RefTable = AccountsTable
+	OrdersTable.ForeignKeys[1].RefTable = ServicesTable
 	RatesTable.ForeignKeys[0].RefTable = ServicesTable
 	RatesTable.ForeignKeys[1].RefTable = PlansTable
 	RecordsTable.ForeignKeys[0].RefTable = DomainsTable

@@ -63,11 +63,17 @@ type MailAddress func(*sql.Selector)
 // Mailbox is the predicate function for mailbox builders.
 type Mailbox func(*sql.Selector)
 
+// MetricStorage is the predicate function for metricstorage builders.
+type MetricStorage func(*sql.Selector)
+
 // MonitorSample is the predicate function for monitorsample builders.
 type MonitorSample func(*sql.Selector)
 
 // Operation is the predicate function for operation builders.
 type Operation func(*sql.Selector)
+
+// Order is the predicate function for order builders.
+type Order func(*sql.Selector)
 
 // Plan is the predicate function for plan builders.
 type Plan func(*sql.Selector)
