@@ -105,7 +105,7 @@ cmd_test() {
   ensure_mariadb        # sets ORCHESTRA_TEST_MYSQL_CLIENT, _ADDR (psql comes with ensure_postgres)
   # the web interface's browser tests: headless Chromium through chromedp;
   # their screenshots go to artifacts/
-  ensure_pkgs chromium
+  ensure_pkgs chromium poppler-utils:pdftotext # bills print to PDF with Chromium; tests read them with pdftotext
   ensure_axe # axe-core: no page has a serious or critical accessibility violation
   export ORCHESTRA_TEST_BROWSER_REQUIRED=1 ORCHESTRA_TEST_ARTIFACTS="$ROOT/artifacts"
 

@@ -18,9 +18,11 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	"github.com/orchestra-panel/orchestra/internal/services/billing"
+	"github.com/orchestra-panel/orchestra/internal/services/bills"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/token"
 	"github.com/orchestra-panel/orchestra/internal/store/storetest"
@@ -59,11 +61,14 @@ var coreObjects = map[string]func(v victim) string{
 // than this test sets up: the victim server does not answer (502), no
 // server is routed to sign zones (409), and the victim's address has its
 // one autoresponse already (409), B has the plan contracted already (422)
-// and the rate of its service, plan and quantity exists (409).
+// and its invoice contact (409), the rate of its service, plan and quantity
+// exists (409), and B's bill is open (amending, sending: 409) with no
+// seller's contact (closing: 409).
 var superuserStatus = map[string]int{"get-server-host-key": http.StatusBadGateway,
 	"confirm-server-host-key": http.StatusBadGateway, "get-domain-ds": http.StatusConflict,
 	"create-autoresponse": http.StatusConflict, "create-contracted-plan": http.StatusUnprocessableEntity,
-	"create-rate": http.StatusConflict}
+	"create-rate": http.StatusConflict, "create-bill-contact": http.StatusConflict, "amend-bill": http.StatusConflict,
+	"close-bill": http.StatusConflict, "send-bill": http.StatusConflict}
 
 // bodies are valid requests aimed at B, so a refusal can only come from
 // authorization, for the operations that are not a declared model's create
@@ -387,6 +392,17 @@ func newVictim(t *testing.T, e *env, admin *client) (a, b *ent.Account, v victim
 		if n == 0 {
 			break
 		}
+	}
+	// and a billing run bills them: B's open invoice
+	if err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+		ids, err := tx.Order.Query().Where(order.AccountID(b.ID)).IDs(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = bills.Run(ctx, tx, ids, bills.Options{}, true)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	// usage is made by measuring: B's system user's of the staff's resource
 	if rid, ok := v.ids["resource"]; ok {

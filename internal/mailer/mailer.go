@@ -3,6 +3,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -73,9 +74,16 @@ func validURL(v any) error {
 	return nil
 }
 
-// Send mails a plain-text message to every address in to, as one message.
-// The session ends at ctx's deadline, or after 30 s if it has none.
-func Send(ctx context.Context, to []string, subject, body string) error {
+// Attachment is a file a message carries.
+type Attachment struct {
+	Name, ContentType string
+	Data              []byte
+}
+
+// Send mails a plain-text message to every address in to, as one message,
+// with attachments. The session ends at ctx's deadline, or after 30 s if it
+// has none.
+func Send(ctx context.Context, to []string, subject, body string, attachments ...Attachment) error {
 	host, port := SMTPHost.Get(), SMTPPort.Get()
 	if len(to) == 0 {
 		return errors.New("mailer: no recipients")
@@ -100,6 +108,11 @@ func Send(ctx context.Context, to []string, subject, body string) error {
 	}
 	msg.Subject(subject)
 	msg.SetBodyString(gomail.TypeTextPlain, body)
+	for _, a := range attachments {
+		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
+			return fmt.Errorf("mailer: attach %s: %w", a.Name, err)
+		}
+	}
 
 	// The ctx only bounds go-mail's dial; WithTimeout sets the connection
 	// deadline that bounds the rest of the session.

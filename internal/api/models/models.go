@@ -14,6 +14,115 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 )
 
+// Bill is a bill as the API shows it.
+type Bill struct {
+	ID        int             `json:"id"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Version   int             `json:"version"`
+	Number    string          `json:"number"`
+	Account   int             `json:"account"`
+	AmendOf   *int            `json:"amend_of"`
+	Type      string          `json:"type"`
+	ClosedOn  *time.Time      `json:"closed_on"`
+	IsOpen    bool            `json:"is_open"`
+	IsSent    bool            `json:"is_sent"`
+	DueOn     *time.Time      `json:"due_on"`
+	Total     decimal.Decimal `json:"total"`
+	Comments  string          `json:"comments"`
+}
+
+// BillCreate is the body that creates a bill.
+type BillCreate struct {
+	DueOn    *time.Time `json:"due_on,omitempty" doc:"When it is to be paid."`
+	Comments *string    `json:"comments,omitempty" maxLength:"2147483647" doc:"Printed on the bill."`
+}
+
+// BillPatch is the body that changes a bill: what it leaves out stays.
+type BillPatch struct {
+	DueOn    *time.Time `json:"due_on,omitempty" doc:"When it is to be paid."`
+	Comments *string    `json:"comments,omitempty" maxLength:"2147483647" doc:"Printed on the bill."`
+	Version  *int       `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// BillList is the list's query: a page, and a filter per reference.
+type BillList struct {
+	api.ListParams
+	Account int `query:"account" minimum:"0"`
+	AmendOf int `query:"amend_of" minimum:"0"`
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l BillList) Filters() []any {
+	return []any{"account_id", l.Account, "amend_of_id", l.AmendOf}
+}
+
+// BillModel is the declaration of the bill model with its generated shapes.
+type BillModel = api.Model[ent.Bill, *ent.BillQuery, Bill, BillCreate, BillPatch, BillList]
+
+// DeclareBill declares m, reading and writing through the client's Bill.
+func DeclareBill(m BillModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.Bill, *ent.BillQuery] { return c.Bill }
+	api.Declare(m)
+}
+
+// BillContact is a bill contact as the API shows it.
+type BillContact struct {
+	ID        int       `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+	Account   int       `json:"account"`
+	Name      string    `json:"name"`
+	Address   string    `json:"address"`
+	City      string    `json:"city"`
+	Zipcode   string    `json:"zipcode"`
+	Country   string    `json:"country"`
+	Vat       string    `json:"vat"`
+}
+
+// BillContactCreate is the body that creates a bill contact.
+type BillContactCreate struct {
+	Account int     `json:"account,omitempty" doc:"Your own when omitted (staff must name one)." ent:"account_id,omitzero"`
+	Name    *string `json:"name,omitempty" maxLength:"256" doc:"Empty: the account's full name."`
+	Address string  `json:"address" maxLength:"2147483647" doc:"Street and number."`
+	City    *string `json:"city,omitempty" maxLength:"128" default:"Barcelona"`
+	Zipcode string  `json:"zipcode" maxLength:"10" doc:"3 to 10 capital letters and digits."`
+	Country *string `json:"country,omitempty" maxLength:"2" doc:"ISO 3166 code: ES, FR, DE…" default:"ES"`
+	Vat     string  `json:"vat" maxLength:"64" doc:"The tax identification number bills carry."`
+}
+
+// BillContactPatch is the body that changes a bill contact: what it leaves out stays.
+type BillContactPatch struct {
+	Name    *string `json:"name,omitempty" maxLength:"256" doc:"Empty: the account's full name."`
+	Address *string `json:"address,omitempty" maxLength:"2147483647" doc:"Street and number."`
+	City    *string `json:"city,omitempty" maxLength:"128"`
+	Zipcode *string `json:"zipcode,omitempty" maxLength:"10" doc:"3 to 10 capital letters and digits."`
+	Country *string `json:"country,omitempty" maxLength:"2" doc:"ISO 3166 code: ES, FR, DE…"`
+	Vat     *string `json:"vat,omitempty" maxLength:"64" doc:"The tax identification number bills carry."`
+	Version *int    `json:"version,omitempty" doc:"The version read: a change made since is refused."`
+}
+
+// BillContactList is the list's query: a page, and a filter per reference.
+type BillContactList struct {
+	api.ListParams
+	Account int `query:"account" minimum:"0"`
+}
+
+// Filters pairs each filter's column with its value (0: not filtered).
+func (l BillContactList) Filters() []any {
+	return []any{"account_id", l.Account}
+}
+
+// BillContactModel is the declaration of the bill contact model with its generated shapes.
+type BillContactModel = api.Model[ent.BillContact, *ent.BillContactQuery, BillContact, BillContactCreate, BillContactPatch, BillContactList]
+
+// DeclareBillContact declares m, reading and writing through the client's BillContact.
+func DeclareBillContact(m BillContactModel) {
+	m.Client = func(c *ent.Client) api.Client[ent.BillContact, *ent.BillContactQuery] { return c.BillContact }
+	api.Declare(m)
+}
+
 // ContractedPlan is a contracted plan as the API shows it.
 type ContractedPlan struct {
 	ID        int       `json:"id"`

@@ -5,6 +5,7 @@ package all
 
 import (
 	_ "github.com/orchestra-panel/orchestra/internal/services/billing"
+	_ "github.com/orchestra-panel/orchestra/internal/services/bills"
 	_ "github.com/orchestra-panel/orchestra/internal/services/certificates"
 	_ "github.com/orchestra-panel/orchestra/internal/services/cronjobs"
 	_ "github.com/orchestra-panel/orchestra/internal/services/databases"

@@ -55,7 +55,7 @@ var Taxes = settings.StringList("SERVICES_SERVICE_TAXES", []string{"0", "21"},
 func Billable() []string {
 	var out []string
 	for name, m := range ent.Meta {
-		if m.Owner != "" && m.Audit {
+		if m.Owner != "" && m.Audit && name != "Bill" && name != "BillContact" { // bills are what billing makes
 			out = append(out, name)
 		}
 	}

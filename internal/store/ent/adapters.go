@@ -10,6 +10,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -150,6 +154,134 @@ func (c *AutoresponseClient) Remove(ctx context.Context, id int) error {
 // nothing (not found) when the object is at another version.
 func (c *AutoresponseClient) NewUpdate(id, version int) Saver[Autoresponse] {
 	return c.UpdateOneID(id).Where(autoresponse.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *BillCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *BillUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *BillClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *BillQuery {
+	q := c.Query().Where(predicate.Bill(where))
+	for _, o := range orderBy {
+		q = q.Order(bill.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *BillClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(bill.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *BillClient) NewCreate() Saver[Bill] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *BillClient) Remove(ctx context.Context, id int) error { return c.DeleteOneID(id).Exec(ctx) }
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *BillClient) NewUpdate(id, version int) Saver[Bill] {
+	return c.UpdateOneID(id).Where(bill.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *BillContactCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *BillContactUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *BillContactClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *BillContactQuery {
+	q := c.Query().Where(predicate.BillContact(where))
+	for _, o := range orderBy {
+		q = q.Order(billcontact.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *BillContactClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(billcontact.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *BillContactClient) NewCreate() Saver[BillContact] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *BillContactClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *BillContactClient) NewUpdate(id, version int) Saver[BillContact] {
+	return c.UpdateOneID(id).Where(billcontact.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *BillLineCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *BillLineUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *BillLineClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *BillLineQuery {
+	q := c.Query().Where(predicate.BillLine(where))
+	for _, o := range orderBy {
+		q = q.Order(billline.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *BillLineClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(billline.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *BillLineClient) NewCreate() Saver[BillLine] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *BillLineClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
+}
+
+// NewUpdate starts an update of the object id at version; it matches
+// nothing (not found) when the object is at another version.
+func (c *BillLineClient) NewUpdate(id, version int) Saver[BillLine] {
+	return c.UpdateOneID(id).Where(billline.VersionEQ(version))
+}
+
+// Generic returns the create's mutation as an ent.Mutation.
+func (c *BillSublineCreate) Generic() ent.Mutation { return c.mutation }
+
+// Generic returns the update's mutation as an ent.Mutation.
+func (u *BillSublineUpdateOne) Generic() ent.Mutation { return u.mutation }
+
+// List returns a query of the rows where selects, in order.
+func (c *BillSublineClient) List(where func(*sql.Selector), orderBy []func(*sql.Selector)) *BillSublineQuery {
+	q := c.Query().Where(predicate.BillSubline(where))
+	for _, o := range orderBy {
+		q = q.Order(billsubline.OrderOption(o))
+	}
+	return q
+}
+
+// Exists reports whether the viewer may see the object id.
+func (c *BillSublineClient) Exists(ctx context.Context, id int) (bool, error) {
+	return c.Query().Where(billsubline.ID(id)).Exist(ctx)
+}
+
+// NewCreate starts a create.
+func (c *BillSublineClient) NewCreate() Saver[BillSubline] { return c.Create() }
+
+// Remove deletes the object id.
+func (c *BillSublineClient) Remove(ctx context.Context, id int) error {
+	return c.DeleteOneID(id).Exec(ctx)
 }
 
 // Generic returns the create's mutation as an ent.Mutation.

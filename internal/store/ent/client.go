@@ -16,6 +16,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -68,6 +72,14 @@ type Client struct {
 	Account *AccountClient
 	// Autoresponse is the client for interacting with the Autoresponse builders.
 	Autoresponse *AutoresponseClient
+	// Bill is the client for interacting with the Bill builders.
+	Bill *BillClient
+	// BillContact is the client for interacting with the BillContact builders.
+	BillContact *BillContactClient
+	// BillLine is the client for interacting with the BillLine builders.
+	BillLine *BillLineClient
+	// BillSubline is the client for interacting with the BillSubline builders.
+	BillSubline *BillSublineClient
 	// Certificate is the client for interacting with the Certificate builders.
 	Certificate *CertificateClient
 	// Change is the client for interacting with the Change builders.
@@ -159,6 +171,10 @@ func (c *Client) init() {
 	c.ACMEAccount = NewACMEAccountClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.Autoresponse = NewAutoresponseClient(c.config)
+	c.Bill = NewBillClient(c.config)
+	c.BillContact = NewBillContactClient(c.config)
+	c.BillLine = NewBillLineClient(c.config)
+	c.BillSubline = NewBillSublineClient(c.config)
 	c.Certificate = NewCertificateClient(c.config)
 	c.Change = NewChangeClient(c.config)
 	c.Contact = NewContactClient(c.config)
@@ -293,6 +309,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ACMEAccount:      NewACMEAccountClient(cfg),
 		Account:          NewAccountClient(cfg),
 		Autoresponse:     NewAutoresponseClient(cfg),
+		Bill:             NewBillClient(cfg),
+		BillContact:      NewBillContactClient(cfg),
+		BillLine:         NewBillLineClient(cfg),
+		BillSubline:      NewBillSublineClient(cfg),
 		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
@@ -354,6 +374,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ACMEAccount:      NewACMEAccountClient(cfg),
 		Account:          NewAccountClient(cfg),
 		Autoresponse:     NewAutoresponseClient(cfg),
+		Bill:             NewBillClient(cfg),
+		BillContact:      NewBillContactClient(cfg),
+		BillLine:         NewBillLineClient(cfg),
+		BillSubline:      NewBillSublineClient(cfg),
 		Certificate:      NewCertificateClient(cfg),
 		Change:           NewChangeClient(cfg),
 		Contact:          NewContactClient(cfg),
@@ -422,14 +446,14 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
-		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
-		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.MetricStorage, c.MonitorSample, c.Operation,
-		c.Order, c.Plan, c.Rate, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Service, c.Session, c.Setting, c.StreamCursor,
-		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
-		c.WebsiteDirective,
+		c.ACMEAccount, c.Account, c.Autoresponse, c.Bill, c.BillContact, c.BillLine,
+		c.BillSubline, c.Certificate, c.Change, c.Contact, c.ContractedPlan, c.CronJob,
+		c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
+		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
+		c.MetricStorage, c.MonitorSample, c.Operation, c.Order, c.Plan, c.Rate,
+		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
+		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Use(hooks...)
 	}
@@ -439,14 +463,14 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ACMEAccount, c.Account, c.Autoresponse, c.Certificate, c.Change, c.Contact,
-		c.ContractedPlan, c.CronJob, c.DKIMKey, c.Database, c.DatabaseUser, c.Domain,
-		c.ExecutionLog, c.GitRepository, c.History, c.IdempotencyKey, c.Lane,
-		c.MailAddress, c.Mailbox, c.MetricStorage, c.MonitorSample, c.Operation,
-		c.Order, c.Plan, c.Rate, c.Record, c.Resource, c.ResourceData, c.Route,
-		c.SSHKey, c.Server, c.Service, c.Session, c.Setting, c.StreamCursor,
-		c.SystemUser, c.Throttle, c.Token, c.WebApp, c.Website, c.WebsiteContent,
-		c.WebsiteDirective,
+		c.ACMEAccount, c.Account, c.Autoresponse, c.Bill, c.BillContact, c.BillLine,
+		c.BillSubline, c.Certificate, c.Change, c.Contact, c.ContractedPlan, c.CronJob,
+		c.DKIMKey, c.Database, c.DatabaseUser, c.Domain, c.ExecutionLog,
+		c.GitRepository, c.History, c.IdempotencyKey, c.Lane, c.MailAddress, c.Mailbox,
+		c.MetricStorage, c.MonitorSample, c.Operation, c.Order, c.Plan, c.Rate,
+		c.Record, c.Resource, c.ResourceData, c.Route, c.SSHKey, c.Server, c.Service,
+		c.Session, c.Setting, c.StreamCursor, c.SystemUser, c.Throttle, c.Token,
+		c.WebApp, c.Website, c.WebsiteContent, c.WebsiteDirective,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -461,6 +485,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Account.mutate(ctx, m)
 	case *AutoresponseMutation:
 		return c.Autoresponse.mutate(ctx, m)
+	case *BillMutation:
+		return c.Bill.mutate(ctx, m)
+	case *BillContactMutation:
+		return c.BillContact.mutate(ctx, m)
+	case *BillLineMutation:
+		return c.BillLine.mutate(ctx, m)
+	case *BillSublineMutation:
+		return c.BillSubline.mutate(ctx, m)
 	case *CertificateMutation:
 		return c.Certificate.mutate(ctx, m)
 	case *ChangeMutation:
@@ -1068,6 +1100,650 @@ func (c *AutoresponseClient) mutate(ctx context.Context, m *AutoresponseMutation
 		return (&AutoresponseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Autoresponse mutation op: %q", m.Op())
+	}
+}
+
+// BillClient is a client for the Bill schema.
+type BillClient struct {
+	config
+}
+
+// NewBillClient returns a client for the Bill from the given config.
+func NewBillClient(c config) *BillClient {
+	return &BillClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `bill.Hooks(f(g(h())))`.
+func (c *BillClient) Use(hooks ...Hook) {
+	c.hooks.Bill = append(c.hooks.Bill, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `bill.Intercept(f(g(h())))`.
+func (c *BillClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Bill = append(c.inters.Bill, interceptors...)
+}
+
+// Create returns a builder for creating a Bill entity.
+func (c *BillClient) Create() *BillCreate {
+	mutation := newBillMutation(c.config, OpCreate)
+	return &BillCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Bill entities.
+func (c *BillClient) CreateBulk(builders ...*BillCreate) *BillCreateBulk {
+	return &BillCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillClient) MapCreateBulk(slice any, setFunc func(*BillCreate, int)) *BillCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillCreateBulk{err: fmt.Errorf("calling to BillClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Bill.
+func (c *BillClient) Update() *BillUpdate {
+	mutation := newBillMutation(c.config, OpUpdate)
+	return &BillUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillClient) UpdateOne(_m *Bill) *BillUpdateOne {
+	mutation := newBillMutation(c.config, OpUpdateOne, withBill(_m))
+	return &BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillClient) UpdateOneID(id int) *BillUpdateOne {
+	mutation := newBillMutation(c.config, OpUpdateOne, withBillID(id))
+	return &BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Bill.
+func (c *BillClient) Delete() *BillDelete {
+	mutation := newBillMutation(c.config, OpDelete)
+	return &BillDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillClient) DeleteOne(_m *Bill) *BillDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillClient) DeleteOneID(id int) *BillDeleteOne {
+	builder := c.Delete().Where(bill.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillDeleteOne{builder}
+}
+
+// Query returns a query builder for Bill.
+func (c *BillClient) Query() *BillQuery {
+	return &BillQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBill},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Bill entity by its id.
+func (c *BillClient) Get(ctx context.Context, id int) (*Bill, error) {
+	return c.Query().Where(bill.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillClient) GetX(ctx context.Context, id int) *Bill {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a Bill.
+func (c *BillClient) QueryAccount(_m *Bill) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.AccountTable, bill.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAmendOf queries the amend_of edge of a Bill.
+func (c *BillClient) QueryAmendOf(_m *Bill) *BillQuery {
+	query := (&BillClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(bill.Table, bill.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, bill.AmendOfTable, bill.AmendOfColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BillClient) Hooks() []Hook {
+	return c.hooks.Bill
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillClient) Interceptors() []Interceptor {
+	return c.inters.Bill
+}
+
+func (c *BillClient) mutate(ctx context.Context, m *BillMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Bill mutation op: %q", m.Op())
+	}
+}
+
+// BillContactClient is a client for the BillContact schema.
+type BillContactClient struct {
+	config
+}
+
+// NewBillContactClient returns a client for the BillContact from the given config.
+func NewBillContactClient(c config) *BillContactClient {
+	return &BillContactClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `billcontact.Hooks(f(g(h())))`.
+func (c *BillContactClient) Use(hooks ...Hook) {
+	c.hooks.BillContact = append(c.hooks.BillContact, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `billcontact.Intercept(f(g(h())))`.
+func (c *BillContactClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BillContact = append(c.inters.BillContact, interceptors...)
+}
+
+// Create returns a builder for creating a BillContact entity.
+func (c *BillContactClient) Create() *BillContactCreate {
+	mutation := newBillContactMutation(c.config, OpCreate)
+	return &BillContactCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BillContact entities.
+func (c *BillContactClient) CreateBulk(builders ...*BillContactCreate) *BillContactCreateBulk {
+	return &BillContactCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillContactClient) MapCreateBulk(slice any, setFunc func(*BillContactCreate, int)) *BillContactCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillContactCreateBulk{err: fmt.Errorf("calling to BillContactClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillContactCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillContactCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BillContact.
+func (c *BillContactClient) Update() *BillContactUpdate {
+	mutation := newBillContactMutation(c.config, OpUpdate)
+	return &BillContactUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillContactClient) UpdateOne(_m *BillContact) *BillContactUpdateOne {
+	mutation := newBillContactMutation(c.config, OpUpdateOne, withBillContact(_m))
+	return &BillContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillContactClient) UpdateOneID(id int) *BillContactUpdateOne {
+	mutation := newBillContactMutation(c.config, OpUpdateOne, withBillContactID(id))
+	return &BillContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BillContact.
+func (c *BillContactClient) Delete() *BillContactDelete {
+	mutation := newBillContactMutation(c.config, OpDelete)
+	return &BillContactDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillContactClient) DeleteOne(_m *BillContact) *BillContactDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillContactClient) DeleteOneID(id int) *BillContactDeleteOne {
+	builder := c.Delete().Where(billcontact.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillContactDeleteOne{builder}
+}
+
+// Query returns a query builder for BillContact.
+func (c *BillContactClient) Query() *BillContactQuery {
+	return &BillContactQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBillContact},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BillContact entity by its id.
+func (c *BillContactClient) Get(ctx context.Context, id int) (*BillContact, error) {
+	return c.Query().Where(billcontact.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillContactClient) GetX(ctx context.Context, id int) *BillContact {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a BillContact.
+func (c *BillContactClient) QueryAccount(_m *BillContact) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(billcontact.Table, billcontact.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, billcontact.AccountTable, billcontact.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BillContactClient) Hooks() []Hook {
+	return c.hooks.BillContact
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillContactClient) Interceptors() []Interceptor {
+	return c.inters.BillContact
+}
+
+func (c *BillContactClient) mutate(ctx context.Context, m *BillContactMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillContactCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillContactUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillContactUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BillContact mutation op: %q", m.Op())
+	}
+}
+
+// BillLineClient is a client for the BillLine schema.
+type BillLineClient struct {
+	config
+}
+
+// NewBillLineClient returns a client for the BillLine from the given config.
+func NewBillLineClient(c config) *BillLineClient {
+	return &BillLineClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `billline.Hooks(f(g(h())))`.
+func (c *BillLineClient) Use(hooks ...Hook) {
+	c.hooks.BillLine = append(c.hooks.BillLine, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `billline.Intercept(f(g(h())))`.
+func (c *BillLineClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BillLine = append(c.inters.BillLine, interceptors...)
+}
+
+// Create returns a builder for creating a BillLine entity.
+func (c *BillLineClient) Create() *BillLineCreate {
+	mutation := newBillLineMutation(c.config, OpCreate)
+	return &BillLineCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BillLine entities.
+func (c *BillLineClient) CreateBulk(builders ...*BillLineCreate) *BillLineCreateBulk {
+	return &BillLineCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillLineClient) MapCreateBulk(slice any, setFunc func(*BillLineCreate, int)) *BillLineCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillLineCreateBulk{err: fmt.Errorf("calling to BillLineClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillLineCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillLineCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BillLine.
+func (c *BillLineClient) Update() *BillLineUpdate {
+	mutation := newBillLineMutation(c.config, OpUpdate)
+	return &BillLineUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillLineClient) UpdateOne(_m *BillLine) *BillLineUpdateOne {
+	mutation := newBillLineMutation(c.config, OpUpdateOne, withBillLine(_m))
+	return &BillLineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillLineClient) UpdateOneID(id int) *BillLineUpdateOne {
+	mutation := newBillLineMutation(c.config, OpUpdateOne, withBillLineID(id))
+	return &BillLineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BillLine.
+func (c *BillLineClient) Delete() *BillLineDelete {
+	mutation := newBillLineMutation(c.config, OpDelete)
+	return &BillLineDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillLineClient) DeleteOne(_m *BillLine) *BillLineDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillLineClient) DeleteOneID(id int) *BillLineDeleteOne {
+	builder := c.Delete().Where(billline.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillLineDeleteOne{builder}
+}
+
+// Query returns a query builder for BillLine.
+func (c *BillLineClient) Query() *BillLineQuery {
+	return &BillLineQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBillLine},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BillLine entity by its id.
+func (c *BillLineClient) Get(ctx context.Context, id int) (*BillLine, error) {
+	return c.Query().Where(billline.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillLineClient) GetX(ctx context.Context, id int) *BillLine {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryBill queries the bill edge of a BillLine.
+func (c *BillLineClient) QueryBill(_m *BillLine) *BillQuery {
+	query := (&BillClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(billline.Table, billline.FieldID, id),
+			sqlgraph.To(bill.Table, bill.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, billline.BillTable, billline.BillColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOrder queries the order edge of a BillLine.
+func (c *BillLineClient) QueryOrder(_m *BillLine) *OrderQuery {
+	query := (&OrderClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(billline.Table, billline.FieldID, id),
+			sqlgraph.To(order.Table, order.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, billline.OrderTable, billline.OrderColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySublines queries the sublines edge of a BillLine.
+func (c *BillLineClient) QuerySublines(_m *BillLine) *BillSublineQuery {
+	query := (&BillSublineClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(billline.Table, billline.FieldID, id),
+			sqlgraph.To(billsubline.Table, billsubline.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, billline.SublinesTable, billline.SublinesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BillLineClient) Hooks() []Hook {
+	return c.hooks.BillLine
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillLineClient) Interceptors() []Interceptor {
+	return c.inters.BillLine
+}
+
+func (c *BillLineClient) mutate(ctx context.Context, m *BillLineMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillLineCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillLineUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillLineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillLineDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BillLine mutation op: %q", m.Op())
+	}
+}
+
+// BillSublineClient is a client for the BillSubline schema.
+type BillSublineClient struct {
+	config
+}
+
+// NewBillSublineClient returns a client for the BillSubline from the given config.
+func NewBillSublineClient(c config) *BillSublineClient {
+	return &BillSublineClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `billsubline.Hooks(f(g(h())))`.
+func (c *BillSublineClient) Use(hooks ...Hook) {
+	c.hooks.BillSubline = append(c.hooks.BillSubline, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `billsubline.Intercept(f(g(h())))`.
+func (c *BillSublineClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BillSubline = append(c.inters.BillSubline, interceptors...)
+}
+
+// Create returns a builder for creating a BillSubline entity.
+func (c *BillSublineClient) Create() *BillSublineCreate {
+	mutation := newBillSublineMutation(c.config, OpCreate)
+	return &BillSublineCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BillSubline entities.
+func (c *BillSublineClient) CreateBulk(builders ...*BillSublineCreate) *BillSublineCreateBulk {
+	return &BillSublineCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillSublineClient) MapCreateBulk(slice any, setFunc func(*BillSublineCreate, int)) *BillSublineCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillSublineCreateBulk{err: fmt.Errorf("calling to BillSublineClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillSublineCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillSublineCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BillSubline.
+func (c *BillSublineClient) Update() *BillSublineUpdate {
+	mutation := newBillSublineMutation(c.config, OpUpdate)
+	return &BillSublineUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillSublineClient) UpdateOne(_m *BillSubline) *BillSublineUpdateOne {
+	mutation := newBillSublineMutation(c.config, OpUpdateOne, withBillSubline(_m))
+	return &BillSublineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillSublineClient) UpdateOneID(id int) *BillSublineUpdateOne {
+	mutation := newBillSublineMutation(c.config, OpUpdateOne, withBillSublineID(id))
+	return &BillSublineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BillSubline.
+func (c *BillSublineClient) Delete() *BillSublineDelete {
+	mutation := newBillSublineMutation(c.config, OpDelete)
+	return &BillSublineDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillSublineClient) DeleteOne(_m *BillSubline) *BillSublineDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillSublineClient) DeleteOneID(id int) *BillSublineDeleteOne {
+	builder := c.Delete().Where(billsubline.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillSublineDeleteOne{builder}
+}
+
+// Query returns a query builder for BillSubline.
+func (c *BillSublineClient) Query() *BillSublineQuery {
+	return &BillSublineQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBillSubline},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BillSubline entity by its id.
+func (c *BillSublineClient) Get(ctx context.Context, id int) (*BillSubline, error) {
+	return c.Query().Where(billsubline.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillSublineClient) GetX(ctx context.Context, id int) *BillSubline {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryLine queries the line edge of a BillSubline.
+func (c *BillSublineClient) QueryLine(_m *BillSubline) *BillLineQuery {
+	query := (&BillLineClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(billsubline.Table, billsubline.FieldID, id),
+			sqlgraph.To(billline.Table, billline.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, billsubline.LineTable, billsubline.LineColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BillSublineClient) Hooks() []Hook {
+	return c.hooks.BillSubline
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillSublineClient) Interceptors() []Interceptor {
+	return c.inters.BillSubline
+}
+
+func (c *BillSublineClient) mutate(ctx context.Context, m *BillSublineMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillSublineCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillSublineUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillSublineUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillSublineDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BillSubline mutation op: %q", m.Op())
 	}
 }
 
@@ -7125,22 +7801,22 @@ func (c *WebsiteDirectiveClient) mutate(ctx context.Context, m *WebsiteDirective
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
-		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
-		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
-		MetricStorage, MonitorSample, Operation, Order, Plan, Rate, Record, Resource,
-		ResourceData, Route, SSHKey, Server, Service, Session, Setting, StreamCursor,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Hook
+		ACMEAccount, Account, Autoresponse, Bill, BillContact, BillLine, BillSubline,
+		Certificate, Change, Contact, ContractedPlan, CronJob, DKIMKey, Database,
+		DatabaseUser, Domain, ExecutionLog, GitRepository, History, IdempotencyKey,
+		Lane, MailAddress, Mailbox, MetricStorage, MonitorSample, Operation, Order,
+		Plan, Rate, Record, Resource, ResourceData, Route, SSHKey, Server, Service,
+		Session, Setting, StreamCursor, SystemUser, Throttle, Token, WebApp, Website,
+		WebsiteContent, WebsiteDirective []ent.Hook
 	}
 	inters struct {
-		ACMEAccount, Account, Autoresponse, Certificate, Change, Contact,
-		ContractedPlan, CronJob, DKIMKey, Database, DatabaseUser, Domain, ExecutionLog,
-		GitRepository, History, IdempotencyKey, Lane, MailAddress, Mailbox,
-		MetricStorage, MonitorSample, Operation, Order, Plan, Rate, Record, Resource,
-		ResourceData, Route, SSHKey, Server, Service, Session, Setting, StreamCursor,
-		SystemUser, Throttle, Token, WebApp, Website, WebsiteContent,
-		WebsiteDirective []ent.Interceptor
+		ACMEAccount, Account, Autoresponse, Bill, BillContact, BillLine, BillSubline,
+		Certificate, Change, Contact, ContractedPlan, CronJob, DKIMKey, Database,
+		DatabaseUser, Domain, ExecutionLog, GitRepository, History, IdempotencyKey,
+		Lane, MailAddress, Mailbox, MetricStorage, MonitorSample, Operation, Order,
+		Plan, Rate, Record, Resource, ResourceData, Route, SSHKey, Server, Service,
+		Session, Setting, StreamCursor, SystemUser, Throttle, Token, WebApp, Website,
+		WebsiteContent, WebsiteDirective []ent.Interceptor
 	}
 )
 

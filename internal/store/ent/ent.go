@@ -15,6 +15,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -117,6 +121,10 @@ func checkColumn(t, c string) error {
 			acmeaccount.Table:      acmeaccount.ValidColumn,
 			account.Table:          account.ValidColumn,
 			autoresponse.Table:     autoresponse.ValidColumn,
+			bill.Table:             bill.ValidColumn,
+			billcontact.Table:      billcontact.ValidColumn,
+			billline.Table:         billline.ValidColumn,
+			billsubline.Table:      billsubline.ValidColumn,
 			certificate.Table:      certificate.ValidColumn,
 			change.Table:           change.ValidColumn,
 			contact.Table:          contact.ValidColumn,

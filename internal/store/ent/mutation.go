@@ -15,6 +15,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -70,6 +74,10 @@ const (
 	TypeACMEAccount      = "ACMEAccount"
 	TypeAccount          = "Account"
 	TypeAutoresponse     = "Autoresponse"
+	TypeBill             = "Bill"
+	TypeBillContact      = "BillContact"
+	TypeBillLine         = "BillLine"
+	TypeBillSubline      = "BillSubline"
 	TypeCertificate      = "Certificate"
 	TypeChange           = "Change"
 	TypeContact          = "Contact"
@@ -3353,6 +3361,4443 @@ func (m *AutoresponseMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Autoresponse edge %s", name)
+}
+
+// BillMutation represents an operation that mutates the Bill nodes in the graph.
+type BillMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	version         *int
+	addversion      *int
+	number          *string
+	_type           *string
+	closed_on       *time.Time
+	is_open         *bool
+	is_sent         *bool
+	due_on          *time.Time
+	total           *decimal.Decimal
+	comments        *string
+	html            *string
+	clearedFields   map[string]struct{}
+	account         *int
+	clearedaccount  bool
+	amend_of        *int
+	clearedamend_of bool
+	done            bool
+	oldValue        func(context.Context) (*Bill, error)
+	predicates      []predicate.Bill
+}
+
+var _ ent.Mutation = (*BillMutation)(nil)
+
+// billOption allows management of the mutation configuration using functional options.
+type billOption func(*BillMutation)
+
+// newBillMutation creates new mutation for the Bill entity.
+func newBillMutation(c config, op Op, opts ...billOption) *BillMutation {
+	m := &BillMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBill,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBillID sets the ID field of the mutation.
+func withBillID(id int) billOption {
+	return func(m *BillMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Bill
+		)
+		m.oldValue = func(ctx context.Context) (*Bill, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Bill.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBill sets the old Bill of the mutation.
+func withBill(node *Bill) billOption {
+	return func(m *BillMutation) {
+		m.oldValue = func(context.Context) (*Bill, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BillMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BillMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BillMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BillMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Bill.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BillMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BillMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BillMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BillMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BillMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BillMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *BillMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *BillMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *BillMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *BillMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *BillMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetNumber sets the "number" field.
+func (m *BillMutation) SetNumber(s string) {
+	m.number = &s
+}
+
+// Number returns the value of the "number" field in the mutation.
+func (m *BillMutation) Number() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumber returns the old "number" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumber: %w", err)
+	}
+	return oldValue.Number, nil
+}
+
+// ResetNumber resets all changes to the "number" field.
+func (m *BillMutation) ResetNumber() {
+	m.number = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BillMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BillMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BillMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetAmendOfID sets the "amend_of_id" field.
+func (m *BillMutation) SetAmendOfID(i int) {
+	m.amend_of = &i
+}
+
+// AmendOfID returns the value of the "amend_of_id" field in the mutation.
+func (m *BillMutation) AmendOfID() (r int, exists bool) {
+	v := m.amend_of
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmendOfID returns the old "amend_of_id" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldAmendOfID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmendOfID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmendOfID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmendOfID: %w", err)
+	}
+	return oldValue.AmendOfID, nil
+}
+
+// ClearAmendOfID clears the value of the "amend_of_id" field.
+func (m *BillMutation) ClearAmendOfID() {
+	m.amend_of = nil
+	m.clearedFields[bill.FieldAmendOfID] = struct{}{}
+}
+
+// AmendOfIDCleared returns if the "amend_of_id" field was cleared in this mutation.
+func (m *BillMutation) AmendOfIDCleared() bool {
+	_, ok := m.clearedFields[bill.FieldAmendOfID]
+	return ok
+}
+
+// ResetAmendOfID resets all changes to the "amend_of_id" field.
+func (m *BillMutation) ResetAmendOfID() {
+	m.amend_of = nil
+	delete(m.clearedFields, bill.FieldAmendOfID)
+}
+
+// SetType sets the "type" field.
+func (m *BillMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *BillMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *BillMutation) ResetType() {
+	m._type = nil
+}
+
+// SetClosedOn sets the "closed_on" field.
+func (m *BillMutation) SetClosedOn(t time.Time) {
+	m.closed_on = &t
+}
+
+// ClosedOn returns the value of the "closed_on" field in the mutation.
+func (m *BillMutation) ClosedOn() (r time.Time, exists bool) {
+	v := m.closed_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosedOn returns the old "closed_on" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldClosedOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosedOn: %w", err)
+	}
+	return oldValue.ClosedOn, nil
+}
+
+// ClearClosedOn clears the value of the "closed_on" field.
+func (m *BillMutation) ClearClosedOn() {
+	m.closed_on = nil
+	m.clearedFields[bill.FieldClosedOn] = struct{}{}
+}
+
+// ClosedOnCleared returns if the "closed_on" field was cleared in this mutation.
+func (m *BillMutation) ClosedOnCleared() bool {
+	_, ok := m.clearedFields[bill.FieldClosedOn]
+	return ok
+}
+
+// ResetClosedOn resets all changes to the "closed_on" field.
+func (m *BillMutation) ResetClosedOn() {
+	m.closed_on = nil
+	delete(m.clearedFields, bill.FieldClosedOn)
+}
+
+// SetIsOpen sets the "is_open" field.
+func (m *BillMutation) SetIsOpen(b bool) {
+	m.is_open = &b
+}
+
+// IsOpen returns the value of the "is_open" field in the mutation.
+func (m *BillMutation) IsOpen() (r bool, exists bool) {
+	v := m.is_open
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsOpen returns the old "is_open" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldIsOpen(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsOpen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsOpen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsOpen: %w", err)
+	}
+	return oldValue.IsOpen, nil
+}
+
+// ResetIsOpen resets all changes to the "is_open" field.
+func (m *BillMutation) ResetIsOpen() {
+	m.is_open = nil
+}
+
+// SetIsSent sets the "is_sent" field.
+func (m *BillMutation) SetIsSent(b bool) {
+	m.is_sent = &b
+}
+
+// IsSent returns the value of the "is_sent" field in the mutation.
+func (m *BillMutation) IsSent() (r bool, exists bool) {
+	v := m.is_sent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsSent returns the old "is_sent" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldIsSent(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsSent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsSent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsSent: %w", err)
+	}
+	return oldValue.IsSent, nil
+}
+
+// ResetIsSent resets all changes to the "is_sent" field.
+func (m *BillMutation) ResetIsSent() {
+	m.is_sent = nil
+}
+
+// SetDueOn sets the "due_on" field.
+func (m *BillMutation) SetDueOn(t time.Time) {
+	m.due_on = &t
+}
+
+// DueOn returns the value of the "due_on" field in the mutation.
+func (m *BillMutation) DueOn() (r time.Time, exists bool) {
+	v := m.due_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDueOn returns the old "due_on" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldDueOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDueOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDueOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDueOn: %w", err)
+	}
+	return oldValue.DueOn, nil
+}
+
+// ClearDueOn clears the value of the "due_on" field.
+func (m *BillMutation) ClearDueOn() {
+	m.due_on = nil
+	m.clearedFields[bill.FieldDueOn] = struct{}{}
+}
+
+// DueOnCleared returns if the "due_on" field was cleared in this mutation.
+func (m *BillMutation) DueOnCleared() bool {
+	_, ok := m.clearedFields[bill.FieldDueOn]
+	return ok
+}
+
+// ResetDueOn resets all changes to the "due_on" field.
+func (m *BillMutation) ResetDueOn() {
+	m.due_on = nil
+	delete(m.clearedFields, bill.FieldDueOn)
+}
+
+// SetTotal sets the "total" field.
+func (m *BillMutation) SetTotal(d decimal.Decimal) {
+	m.total = &d
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *BillMutation) Total() (r decimal.Decimal, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldTotal(ctx context.Context) (v decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *BillMutation) ResetTotal() {
+	m.total = nil
+}
+
+// SetComments sets the "comments" field.
+func (m *BillMutation) SetComments(s string) {
+	m.comments = &s
+}
+
+// Comments returns the value of the "comments" field in the mutation.
+func (m *BillMutation) Comments() (r string, exists bool) {
+	v := m.comments
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComments returns the old "comments" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldComments(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComments is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComments requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComments: %w", err)
+	}
+	return oldValue.Comments, nil
+}
+
+// ResetComments resets all changes to the "comments" field.
+func (m *BillMutation) ResetComments() {
+	m.comments = nil
+}
+
+// SetHTML sets the "html" field.
+func (m *BillMutation) SetHTML(s string) {
+	m.html = &s
+}
+
+// HTML returns the value of the "html" field in the mutation.
+func (m *BillMutation) HTML() (r string, exists bool) {
+	v := m.html
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTML returns the old "html" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldHTML(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTML is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTML requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTML: %w", err)
+	}
+	return oldValue.HTML, nil
+}
+
+// ResetHTML resets all changes to the "html" field.
+func (m *BillMutation) ResetHTML() {
+	m.html = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *BillMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[bill.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *BillMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *BillMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *BillMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearAmendOf clears the "amend_of" edge to the Bill entity.
+func (m *BillMutation) ClearAmendOf() {
+	m.clearedamend_of = true
+	m.clearedFields[bill.FieldAmendOfID] = struct{}{}
+}
+
+// AmendOfCleared reports if the "amend_of" edge to the Bill entity was cleared.
+func (m *BillMutation) AmendOfCleared() bool {
+	return m.AmendOfIDCleared() || m.clearedamend_of
+}
+
+// AmendOfIDs returns the "amend_of" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AmendOfID instead. It exists only for internal usage by the builders.
+func (m *BillMutation) AmendOfIDs() (ids []int) {
+	if id := m.amend_of; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAmendOf resets all changes to the "amend_of" edge.
+func (m *BillMutation) ResetAmendOf() {
+	m.amend_of = nil
+	m.clearedamend_of = false
+}
+
+// Where appends a list predicates to the BillMutation builder.
+func (m *BillMutation) Where(ps ...predicate.Bill) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BillMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BillMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Bill, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BillMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BillMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Bill).
+func (m *BillMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BillMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, bill.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, bill.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, bill.FieldVersion)
+	}
+	if m.number != nil {
+		fields = append(fields, bill.FieldNumber)
+	}
+	if m.account != nil {
+		fields = append(fields, bill.FieldAccountID)
+	}
+	if m.amend_of != nil {
+		fields = append(fields, bill.FieldAmendOfID)
+	}
+	if m._type != nil {
+		fields = append(fields, bill.FieldType)
+	}
+	if m.closed_on != nil {
+		fields = append(fields, bill.FieldClosedOn)
+	}
+	if m.is_open != nil {
+		fields = append(fields, bill.FieldIsOpen)
+	}
+	if m.is_sent != nil {
+		fields = append(fields, bill.FieldIsSent)
+	}
+	if m.due_on != nil {
+		fields = append(fields, bill.FieldDueOn)
+	}
+	if m.total != nil {
+		fields = append(fields, bill.FieldTotal)
+	}
+	if m.comments != nil {
+		fields = append(fields, bill.FieldComments)
+	}
+	if m.html != nil {
+		fields = append(fields, bill.FieldHTML)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BillMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case bill.FieldCreatedAt:
+		return m.CreatedAt()
+	case bill.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case bill.FieldVersion:
+		return m.Version()
+	case bill.FieldNumber:
+		return m.Number()
+	case bill.FieldAccountID:
+		return m.AccountID()
+	case bill.FieldAmendOfID:
+		return m.AmendOfID()
+	case bill.FieldType:
+		return m.GetType()
+	case bill.FieldClosedOn:
+		return m.ClosedOn()
+	case bill.FieldIsOpen:
+		return m.IsOpen()
+	case bill.FieldIsSent:
+		return m.IsSent()
+	case bill.FieldDueOn:
+		return m.DueOn()
+	case bill.FieldTotal:
+		return m.Total()
+	case bill.FieldComments:
+		return m.Comments()
+	case bill.FieldHTML:
+		return m.HTML()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BillMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case bill.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case bill.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case bill.FieldVersion:
+		return m.OldVersion(ctx)
+	case bill.FieldNumber:
+		return m.OldNumber(ctx)
+	case bill.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case bill.FieldAmendOfID:
+		return m.OldAmendOfID(ctx)
+	case bill.FieldType:
+		return m.OldType(ctx)
+	case bill.FieldClosedOn:
+		return m.OldClosedOn(ctx)
+	case bill.FieldIsOpen:
+		return m.OldIsOpen(ctx)
+	case bill.FieldIsSent:
+		return m.OldIsSent(ctx)
+	case bill.FieldDueOn:
+		return m.OldDueOn(ctx)
+	case bill.FieldTotal:
+		return m.OldTotal(ctx)
+	case bill.FieldComments:
+		return m.OldComments(ctx)
+	case bill.FieldHTML:
+		return m.OldHTML(ctx)
+	}
+	return nil, fmt.Errorf("unknown Bill field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case bill.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case bill.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case bill.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case bill.FieldNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumber(v)
+		return nil
+	case bill.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case bill.FieldAmendOfID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmendOfID(v)
+		return nil
+	case bill.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case bill.FieldClosedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosedOn(v)
+		return nil
+	case bill.FieldIsOpen:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsOpen(v)
+		return nil
+	case bill.FieldIsSent:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsSent(v)
+		return nil
+	case bill.FieldDueOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDueOn(v)
+		return nil
+	case bill.FieldTotal:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case bill.FieldComments:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComments(v)
+		return nil
+	case bill.FieldHTML:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTML(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Bill field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BillMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, bill.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BillMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case bill.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case bill.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Bill numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BillMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(bill.FieldAmendOfID) {
+		fields = append(fields, bill.FieldAmendOfID)
+	}
+	if m.FieldCleared(bill.FieldClosedOn) {
+		fields = append(fields, bill.FieldClosedOn)
+	}
+	if m.FieldCleared(bill.FieldDueOn) {
+		fields = append(fields, bill.FieldDueOn)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BillMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BillMutation) ClearField(name string) error {
+	switch name {
+	case bill.FieldAmendOfID:
+		m.ClearAmendOfID()
+		return nil
+	case bill.FieldClosedOn:
+		m.ClearClosedOn()
+		return nil
+	case bill.FieldDueOn:
+		m.ClearDueOn()
+		return nil
+	}
+	return fmt.Errorf("unknown Bill nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BillMutation) ResetField(name string) error {
+	switch name {
+	case bill.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case bill.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case bill.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case bill.FieldNumber:
+		m.ResetNumber()
+		return nil
+	case bill.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case bill.FieldAmendOfID:
+		m.ResetAmendOfID()
+		return nil
+	case bill.FieldType:
+		m.ResetType()
+		return nil
+	case bill.FieldClosedOn:
+		m.ResetClosedOn()
+		return nil
+	case bill.FieldIsOpen:
+		m.ResetIsOpen()
+		return nil
+	case bill.FieldIsSent:
+		m.ResetIsSent()
+		return nil
+	case bill.FieldDueOn:
+		m.ResetDueOn()
+		return nil
+	case bill.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case bill.FieldComments:
+		m.ResetComments()
+		return nil
+	case bill.FieldHTML:
+		m.ResetHTML()
+		return nil
+	}
+	return fmt.Errorf("unknown Bill field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BillMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, bill.EdgeAccount)
+	}
+	if m.amend_of != nil {
+		edges = append(edges, bill.EdgeAmendOf)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BillMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case bill.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case bill.EdgeAmendOf:
+		if id := m.amend_of; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BillMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BillMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BillMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, bill.EdgeAccount)
+	}
+	if m.clearedamend_of {
+		edges = append(edges, bill.EdgeAmendOf)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BillMutation) EdgeCleared(name string) bool {
+	switch name {
+	case bill.EdgeAccount:
+		return m.clearedaccount
+	case bill.EdgeAmendOf:
+		return m.clearedamend_of
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BillMutation) ClearEdge(name string) error {
+	switch name {
+	case bill.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case bill.EdgeAmendOf:
+		m.ClearAmendOf()
+		return nil
+	}
+	return fmt.Errorf("unknown Bill unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BillMutation) ResetEdge(name string) error {
+	switch name {
+	case bill.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case bill.EdgeAmendOf:
+		m.ResetAmendOf()
+		return nil
+	}
+	return fmt.Errorf("unknown Bill edge %s", name)
+}
+
+// BillContactMutation represents an operation that mutates the BillContact nodes in the graph.
+type BillContactMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	version        *int
+	addversion     *int
+	name           *string
+	address        *string
+	city           *string
+	zipcode        *string
+	country        *string
+	vat            *string
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*BillContact, error)
+	predicates     []predicate.BillContact
+}
+
+var _ ent.Mutation = (*BillContactMutation)(nil)
+
+// billcontactOption allows management of the mutation configuration using functional options.
+type billcontactOption func(*BillContactMutation)
+
+// newBillContactMutation creates new mutation for the BillContact entity.
+func newBillContactMutation(c config, op Op, opts ...billcontactOption) *BillContactMutation {
+	m := &BillContactMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBillContact,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBillContactID sets the ID field of the mutation.
+func withBillContactID(id int) billcontactOption {
+	return func(m *BillContactMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BillContact
+		)
+		m.oldValue = func(ctx context.Context) (*BillContact, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BillContact.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBillContact sets the old BillContact of the mutation.
+func withBillContact(node *BillContact) billcontactOption {
+	return func(m *BillContactMutation) {
+		m.oldValue = func(context.Context) (*BillContact, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BillContactMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BillContactMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BillContactMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BillContactMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BillContact.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BillContactMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BillContactMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BillContactMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BillContactMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BillContactMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BillContactMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *BillContactMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *BillContactMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *BillContactMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *BillContactMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *BillContactMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BillContactMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BillContactMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BillContactMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetName sets the "name" field.
+func (m *BillContactMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *BillContactMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *BillContactMutation) ResetName() {
+	m.name = nil
+}
+
+// SetAddress sets the "address" field.
+func (m *BillContactMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *BillContactMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *BillContactMutation) ResetAddress() {
+	m.address = nil
+}
+
+// SetCity sets the "city" field.
+func (m *BillContactMutation) SetCity(s string) {
+	m.city = &s
+}
+
+// City returns the value of the "city" field in the mutation.
+func (m *BillContactMutation) City() (r string, exists bool) {
+	v := m.city
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCity returns the old "city" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldCity(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCity: %w", err)
+	}
+	return oldValue.City, nil
+}
+
+// ResetCity resets all changes to the "city" field.
+func (m *BillContactMutation) ResetCity() {
+	m.city = nil
+}
+
+// SetZipcode sets the "zipcode" field.
+func (m *BillContactMutation) SetZipcode(s string) {
+	m.zipcode = &s
+}
+
+// Zipcode returns the value of the "zipcode" field in the mutation.
+func (m *BillContactMutation) Zipcode() (r string, exists bool) {
+	v := m.zipcode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldZipcode returns the old "zipcode" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldZipcode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldZipcode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldZipcode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldZipcode: %w", err)
+	}
+	return oldValue.Zipcode, nil
+}
+
+// ResetZipcode resets all changes to the "zipcode" field.
+func (m *BillContactMutation) ResetZipcode() {
+	m.zipcode = nil
+}
+
+// SetCountry sets the "country" field.
+func (m *BillContactMutation) SetCountry(s string) {
+	m.country = &s
+}
+
+// Country returns the value of the "country" field in the mutation.
+func (m *BillContactMutation) Country() (r string, exists bool) {
+	v := m.country
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCountry returns the old "country" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldCountry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCountry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCountry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCountry: %w", err)
+	}
+	return oldValue.Country, nil
+}
+
+// ResetCountry resets all changes to the "country" field.
+func (m *BillContactMutation) ResetCountry() {
+	m.country = nil
+}
+
+// SetVat sets the "vat" field.
+func (m *BillContactMutation) SetVat(s string) {
+	m.vat = &s
+}
+
+// Vat returns the value of the "vat" field in the mutation.
+func (m *BillContactMutation) Vat() (r string, exists bool) {
+	v := m.vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVat returns the old "vat" field's value of the BillContact entity.
+// If the BillContact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillContactMutation) OldVat(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVat: %w", err)
+	}
+	return oldValue.Vat, nil
+}
+
+// ResetVat resets all changes to the "vat" field.
+func (m *BillContactMutation) ResetVat() {
+	m.vat = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *BillContactMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[billcontact.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *BillContactMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *BillContactMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *BillContactMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the BillContactMutation builder.
+func (m *BillContactMutation) Where(ps ...predicate.BillContact) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BillContactMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BillContactMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BillContact, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BillContactMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BillContactMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BillContact).
+func (m *BillContactMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BillContactMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, billcontact.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, billcontact.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, billcontact.FieldVersion)
+	}
+	if m.account != nil {
+		fields = append(fields, billcontact.FieldAccountID)
+	}
+	if m.name != nil {
+		fields = append(fields, billcontact.FieldName)
+	}
+	if m.address != nil {
+		fields = append(fields, billcontact.FieldAddress)
+	}
+	if m.city != nil {
+		fields = append(fields, billcontact.FieldCity)
+	}
+	if m.zipcode != nil {
+		fields = append(fields, billcontact.FieldZipcode)
+	}
+	if m.country != nil {
+		fields = append(fields, billcontact.FieldCountry)
+	}
+	if m.vat != nil {
+		fields = append(fields, billcontact.FieldVat)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BillContactMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case billcontact.FieldCreatedAt:
+		return m.CreatedAt()
+	case billcontact.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case billcontact.FieldVersion:
+		return m.Version()
+	case billcontact.FieldAccountID:
+		return m.AccountID()
+	case billcontact.FieldName:
+		return m.Name()
+	case billcontact.FieldAddress:
+		return m.Address()
+	case billcontact.FieldCity:
+		return m.City()
+	case billcontact.FieldZipcode:
+		return m.Zipcode()
+	case billcontact.FieldCountry:
+		return m.Country()
+	case billcontact.FieldVat:
+		return m.Vat()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BillContactMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case billcontact.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case billcontact.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case billcontact.FieldVersion:
+		return m.OldVersion(ctx)
+	case billcontact.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case billcontact.FieldName:
+		return m.OldName(ctx)
+	case billcontact.FieldAddress:
+		return m.OldAddress(ctx)
+	case billcontact.FieldCity:
+		return m.OldCity(ctx)
+	case billcontact.FieldZipcode:
+		return m.OldZipcode(ctx)
+	case billcontact.FieldCountry:
+		return m.OldCountry(ctx)
+	case billcontact.FieldVat:
+		return m.OldVat(ctx)
+	}
+	return nil, fmt.Errorf("unknown BillContact field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillContactMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case billcontact.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case billcontact.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case billcontact.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case billcontact.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case billcontact.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case billcontact.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case billcontact.FieldCity:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCity(v)
+		return nil
+	case billcontact.FieldZipcode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetZipcode(v)
+		return nil
+	case billcontact.FieldCountry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCountry(v)
+		return nil
+	case billcontact.FieldVat:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillContact field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BillContactMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, billcontact.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BillContactMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case billcontact.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillContactMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case billcontact.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillContact numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BillContactMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BillContactMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BillContactMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BillContact nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BillContactMutation) ResetField(name string) error {
+	switch name {
+	case billcontact.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case billcontact.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case billcontact.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case billcontact.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case billcontact.FieldName:
+		m.ResetName()
+		return nil
+	case billcontact.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case billcontact.FieldCity:
+		m.ResetCity()
+		return nil
+	case billcontact.FieldZipcode:
+		m.ResetZipcode()
+		return nil
+	case billcontact.FieldCountry:
+		m.ResetCountry()
+		return nil
+	case billcontact.FieldVat:
+		m.ResetVat()
+		return nil
+	}
+	return fmt.Errorf("unknown BillContact field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BillContactMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, billcontact.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BillContactMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case billcontact.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BillContactMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BillContactMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BillContactMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, billcontact.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BillContactMutation) EdgeCleared(name string) bool {
+	switch name {
+	case billcontact.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BillContactMutation) ClearEdge(name string) error {
+	switch name {
+	case billcontact.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown BillContact unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BillContactMutation) ResetEdge(name string) error {
+	switch name {
+	case billcontact.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown BillContact edge %s", name)
+}
+
+// BillLineMutation represents an operation that mutates the BillLine nodes in the graph.
+type BillLineMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	version             *int
+	addversion          *int
+	account_id          *int
+	addaccount_id       *int
+	description         *string
+	rate                *decimal.Decimal
+	quantity            *decimal.Decimal
+	verbose_quantity    *string
+	subtotal            *decimal.Decimal
+	tax                 *int
+	addtax              *int
+	start_on            *time.Time
+	end_on              *time.Time
+	order_billed_on     *time.Time
+	order_billed_until  *time.Time
+	order_billed_metric *decimal.Decimal
+	amended_line_id     *int
+	addamended_line_id  *int
+	created_on          *time.Time
+	clearedFields       map[string]struct{}
+	bill                *int
+	clearedbill         bool
+	_order              *int
+	cleared_order       bool
+	sublines            map[int]struct{}
+	removedsublines     map[int]struct{}
+	clearedsublines     bool
+	done                bool
+	oldValue            func(context.Context) (*BillLine, error)
+	predicates          []predicate.BillLine
+}
+
+var _ ent.Mutation = (*BillLineMutation)(nil)
+
+// billlineOption allows management of the mutation configuration using functional options.
+type billlineOption func(*BillLineMutation)
+
+// newBillLineMutation creates new mutation for the BillLine entity.
+func newBillLineMutation(c config, op Op, opts ...billlineOption) *BillLineMutation {
+	m := &BillLineMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBillLine,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBillLineID sets the ID field of the mutation.
+func withBillLineID(id int) billlineOption {
+	return func(m *BillLineMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BillLine
+		)
+		m.oldValue = func(ctx context.Context) (*BillLine, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BillLine.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBillLine sets the old BillLine of the mutation.
+func withBillLine(node *BillLine) billlineOption {
+	return func(m *BillLineMutation) {
+		m.oldValue = func(context.Context) (*BillLine, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BillLineMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BillLineMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BillLineMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BillLineMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BillLine.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetVersion sets the "version" field.
+func (m *BillLineMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *BillLineMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *BillLineMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *BillLineMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *BillLineMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetBillID sets the "bill_id" field.
+func (m *BillLineMutation) SetBillID(i int) {
+	m.bill = &i
+}
+
+// BillID returns the value of the "bill_id" field in the mutation.
+func (m *BillLineMutation) BillID() (r int, exists bool) {
+	v := m.bill
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillID returns the old "bill_id" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldBillID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillID: %w", err)
+	}
+	return oldValue.BillID, nil
+}
+
+// ResetBillID resets all changes to the "bill_id" field.
+func (m *BillLineMutation) ResetBillID() {
+	m.bill = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BillLineMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BillLineMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *BillLineMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *BillLineMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BillLineMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *BillLineMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *BillLineMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *BillLineMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetRate sets the "rate" field.
+func (m *BillLineMutation) SetRate(d decimal.Decimal) {
+	m.rate = &d
+}
+
+// Rate returns the value of the "rate" field in the mutation.
+func (m *BillLineMutation) Rate() (r decimal.Decimal, exists bool) {
+	v := m.rate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRate returns the old "rate" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldRate(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRate: %w", err)
+	}
+	return oldValue.Rate, nil
+}
+
+// ClearRate clears the value of the "rate" field.
+func (m *BillLineMutation) ClearRate() {
+	m.rate = nil
+	m.clearedFields[billline.FieldRate] = struct{}{}
+}
+
+// RateCleared returns if the "rate" field was cleared in this mutation.
+func (m *BillLineMutation) RateCleared() bool {
+	_, ok := m.clearedFields[billline.FieldRate]
+	return ok
+}
+
+// ResetRate resets all changes to the "rate" field.
+func (m *BillLineMutation) ResetRate() {
+	m.rate = nil
+	delete(m.clearedFields, billline.FieldRate)
+}
+
+// SetQuantity sets the "quantity" field.
+func (m *BillLineMutation) SetQuantity(d decimal.Decimal) {
+	m.quantity = &d
+}
+
+// Quantity returns the value of the "quantity" field in the mutation.
+func (m *BillLineMutation) Quantity() (r decimal.Decimal, exists bool) {
+	v := m.quantity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuantity returns the old "quantity" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldQuantity(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuantity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuantity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuantity: %w", err)
+	}
+	return oldValue.Quantity, nil
+}
+
+// ClearQuantity clears the value of the "quantity" field.
+func (m *BillLineMutation) ClearQuantity() {
+	m.quantity = nil
+	m.clearedFields[billline.FieldQuantity] = struct{}{}
+}
+
+// QuantityCleared returns if the "quantity" field was cleared in this mutation.
+func (m *BillLineMutation) QuantityCleared() bool {
+	_, ok := m.clearedFields[billline.FieldQuantity]
+	return ok
+}
+
+// ResetQuantity resets all changes to the "quantity" field.
+func (m *BillLineMutation) ResetQuantity() {
+	m.quantity = nil
+	delete(m.clearedFields, billline.FieldQuantity)
+}
+
+// SetVerboseQuantity sets the "verbose_quantity" field.
+func (m *BillLineMutation) SetVerboseQuantity(s string) {
+	m.verbose_quantity = &s
+}
+
+// VerboseQuantity returns the value of the "verbose_quantity" field in the mutation.
+func (m *BillLineMutation) VerboseQuantity() (r string, exists bool) {
+	v := m.verbose_quantity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerboseQuantity returns the old "verbose_quantity" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldVerboseQuantity(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerboseQuantity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerboseQuantity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerboseQuantity: %w", err)
+	}
+	return oldValue.VerboseQuantity, nil
+}
+
+// ResetVerboseQuantity resets all changes to the "verbose_quantity" field.
+func (m *BillLineMutation) ResetVerboseQuantity() {
+	m.verbose_quantity = nil
+}
+
+// SetSubtotal sets the "subtotal" field.
+func (m *BillLineMutation) SetSubtotal(d decimal.Decimal) {
+	m.subtotal = &d
+}
+
+// Subtotal returns the value of the "subtotal" field in the mutation.
+func (m *BillLineMutation) Subtotal() (r decimal.Decimal, exists bool) {
+	v := m.subtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubtotal returns the old "subtotal" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldSubtotal(ctx context.Context) (v decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubtotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubtotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubtotal: %w", err)
+	}
+	return oldValue.Subtotal, nil
+}
+
+// ResetSubtotal resets all changes to the "subtotal" field.
+func (m *BillLineMutation) ResetSubtotal() {
+	m.subtotal = nil
+}
+
+// SetTax sets the "tax" field.
+func (m *BillLineMutation) SetTax(i int) {
+	m.tax = &i
+	m.addtax = nil
+}
+
+// Tax returns the value of the "tax" field in the mutation.
+func (m *BillLineMutation) Tax() (r int, exists bool) {
+	v := m.tax
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTax returns the old "tax" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldTax(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTax is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTax requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTax: %w", err)
+	}
+	return oldValue.Tax, nil
+}
+
+// AddTax adds i to the "tax" field.
+func (m *BillLineMutation) AddTax(i int) {
+	if m.addtax != nil {
+		*m.addtax += i
+	} else {
+		m.addtax = &i
+	}
+}
+
+// AddedTax returns the value that was added to the "tax" field in this mutation.
+func (m *BillLineMutation) AddedTax() (r int, exists bool) {
+	v := m.addtax
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTax resets all changes to the "tax" field.
+func (m *BillLineMutation) ResetTax() {
+	m.tax = nil
+	m.addtax = nil
+}
+
+// SetStartOn sets the "start_on" field.
+func (m *BillLineMutation) SetStartOn(t time.Time) {
+	m.start_on = &t
+}
+
+// StartOn returns the value of the "start_on" field in the mutation.
+func (m *BillLineMutation) StartOn() (r time.Time, exists bool) {
+	v := m.start_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartOn returns the old "start_on" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldStartOn(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartOn: %w", err)
+	}
+	return oldValue.StartOn, nil
+}
+
+// ResetStartOn resets all changes to the "start_on" field.
+func (m *BillLineMutation) ResetStartOn() {
+	m.start_on = nil
+}
+
+// SetEndOn sets the "end_on" field.
+func (m *BillLineMutation) SetEndOn(t time.Time) {
+	m.end_on = &t
+}
+
+// EndOn returns the value of the "end_on" field in the mutation.
+func (m *BillLineMutation) EndOn() (r time.Time, exists bool) {
+	v := m.end_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndOn returns the old "end_on" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldEndOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndOn: %w", err)
+	}
+	return oldValue.EndOn, nil
+}
+
+// ClearEndOn clears the value of the "end_on" field.
+func (m *BillLineMutation) ClearEndOn() {
+	m.end_on = nil
+	m.clearedFields[billline.FieldEndOn] = struct{}{}
+}
+
+// EndOnCleared returns if the "end_on" field was cleared in this mutation.
+func (m *BillLineMutation) EndOnCleared() bool {
+	_, ok := m.clearedFields[billline.FieldEndOn]
+	return ok
+}
+
+// ResetEndOn resets all changes to the "end_on" field.
+func (m *BillLineMutation) ResetEndOn() {
+	m.end_on = nil
+	delete(m.clearedFields, billline.FieldEndOn)
+}
+
+// SetOrderID sets the "order_id" field.
+func (m *BillLineMutation) SetOrderID(i int) {
+	m._order = &i
+}
+
+// OrderID returns the value of the "order_id" field in the mutation.
+func (m *BillLineMutation) OrderID() (r int, exists bool) {
+	v := m._order
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderID returns the old "order_id" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldOrderID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderID: %w", err)
+	}
+	return oldValue.OrderID, nil
+}
+
+// ClearOrderID clears the value of the "order_id" field.
+func (m *BillLineMutation) ClearOrderID() {
+	m._order = nil
+	m.clearedFields[billline.FieldOrderID] = struct{}{}
+}
+
+// OrderIDCleared returns if the "order_id" field was cleared in this mutation.
+func (m *BillLineMutation) OrderIDCleared() bool {
+	_, ok := m.clearedFields[billline.FieldOrderID]
+	return ok
+}
+
+// ResetOrderID resets all changes to the "order_id" field.
+func (m *BillLineMutation) ResetOrderID() {
+	m._order = nil
+	delete(m.clearedFields, billline.FieldOrderID)
+}
+
+// SetOrderBilledOn sets the "order_billed_on" field.
+func (m *BillLineMutation) SetOrderBilledOn(t time.Time) {
+	m.order_billed_on = &t
+}
+
+// OrderBilledOn returns the value of the "order_billed_on" field in the mutation.
+func (m *BillLineMutation) OrderBilledOn() (r time.Time, exists bool) {
+	v := m.order_billed_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderBilledOn returns the old "order_billed_on" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldOrderBilledOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderBilledOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderBilledOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderBilledOn: %w", err)
+	}
+	return oldValue.OrderBilledOn, nil
+}
+
+// ClearOrderBilledOn clears the value of the "order_billed_on" field.
+func (m *BillLineMutation) ClearOrderBilledOn() {
+	m.order_billed_on = nil
+	m.clearedFields[billline.FieldOrderBilledOn] = struct{}{}
+}
+
+// OrderBilledOnCleared returns if the "order_billed_on" field was cleared in this mutation.
+func (m *BillLineMutation) OrderBilledOnCleared() bool {
+	_, ok := m.clearedFields[billline.FieldOrderBilledOn]
+	return ok
+}
+
+// ResetOrderBilledOn resets all changes to the "order_billed_on" field.
+func (m *BillLineMutation) ResetOrderBilledOn() {
+	m.order_billed_on = nil
+	delete(m.clearedFields, billline.FieldOrderBilledOn)
+}
+
+// SetOrderBilledUntil sets the "order_billed_until" field.
+func (m *BillLineMutation) SetOrderBilledUntil(t time.Time) {
+	m.order_billed_until = &t
+}
+
+// OrderBilledUntil returns the value of the "order_billed_until" field in the mutation.
+func (m *BillLineMutation) OrderBilledUntil() (r time.Time, exists bool) {
+	v := m.order_billed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderBilledUntil returns the old "order_billed_until" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldOrderBilledUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderBilledUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderBilledUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderBilledUntil: %w", err)
+	}
+	return oldValue.OrderBilledUntil, nil
+}
+
+// ClearOrderBilledUntil clears the value of the "order_billed_until" field.
+func (m *BillLineMutation) ClearOrderBilledUntil() {
+	m.order_billed_until = nil
+	m.clearedFields[billline.FieldOrderBilledUntil] = struct{}{}
+}
+
+// OrderBilledUntilCleared returns if the "order_billed_until" field was cleared in this mutation.
+func (m *BillLineMutation) OrderBilledUntilCleared() bool {
+	_, ok := m.clearedFields[billline.FieldOrderBilledUntil]
+	return ok
+}
+
+// ResetOrderBilledUntil resets all changes to the "order_billed_until" field.
+func (m *BillLineMutation) ResetOrderBilledUntil() {
+	m.order_billed_until = nil
+	delete(m.clearedFields, billline.FieldOrderBilledUntil)
+}
+
+// SetOrderBilledMetric sets the "order_billed_metric" field.
+func (m *BillLineMutation) SetOrderBilledMetric(d decimal.Decimal) {
+	m.order_billed_metric = &d
+}
+
+// OrderBilledMetric returns the value of the "order_billed_metric" field in the mutation.
+func (m *BillLineMutation) OrderBilledMetric() (r decimal.Decimal, exists bool) {
+	v := m.order_billed_metric
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderBilledMetric returns the old "order_billed_metric" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldOrderBilledMetric(ctx context.Context) (v *decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderBilledMetric is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderBilledMetric requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderBilledMetric: %w", err)
+	}
+	return oldValue.OrderBilledMetric, nil
+}
+
+// ClearOrderBilledMetric clears the value of the "order_billed_metric" field.
+func (m *BillLineMutation) ClearOrderBilledMetric() {
+	m.order_billed_metric = nil
+	m.clearedFields[billline.FieldOrderBilledMetric] = struct{}{}
+}
+
+// OrderBilledMetricCleared returns if the "order_billed_metric" field was cleared in this mutation.
+func (m *BillLineMutation) OrderBilledMetricCleared() bool {
+	_, ok := m.clearedFields[billline.FieldOrderBilledMetric]
+	return ok
+}
+
+// ResetOrderBilledMetric resets all changes to the "order_billed_metric" field.
+func (m *BillLineMutation) ResetOrderBilledMetric() {
+	m.order_billed_metric = nil
+	delete(m.clearedFields, billline.FieldOrderBilledMetric)
+}
+
+// SetAmendedLineID sets the "amended_line_id" field.
+func (m *BillLineMutation) SetAmendedLineID(i int) {
+	m.amended_line_id = &i
+	m.addamended_line_id = nil
+}
+
+// AmendedLineID returns the value of the "amended_line_id" field in the mutation.
+func (m *BillLineMutation) AmendedLineID() (r int, exists bool) {
+	v := m.amended_line_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmendedLineID returns the old "amended_line_id" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldAmendedLineID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmendedLineID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmendedLineID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmendedLineID: %w", err)
+	}
+	return oldValue.AmendedLineID, nil
+}
+
+// AddAmendedLineID adds i to the "amended_line_id" field.
+func (m *BillLineMutation) AddAmendedLineID(i int) {
+	if m.addamended_line_id != nil {
+		*m.addamended_line_id += i
+	} else {
+		m.addamended_line_id = &i
+	}
+}
+
+// AddedAmendedLineID returns the value that was added to the "amended_line_id" field in this mutation.
+func (m *BillLineMutation) AddedAmendedLineID() (r int, exists bool) {
+	v := m.addamended_line_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAmendedLineID clears the value of the "amended_line_id" field.
+func (m *BillLineMutation) ClearAmendedLineID() {
+	m.amended_line_id = nil
+	m.addamended_line_id = nil
+	m.clearedFields[billline.FieldAmendedLineID] = struct{}{}
+}
+
+// AmendedLineIDCleared returns if the "amended_line_id" field was cleared in this mutation.
+func (m *BillLineMutation) AmendedLineIDCleared() bool {
+	_, ok := m.clearedFields[billline.FieldAmendedLineID]
+	return ok
+}
+
+// ResetAmendedLineID resets all changes to the "amended_line_id" field.
+func (m *BillLineMutation) ResetAmendedLineID() {
+	m.amended_line_id = nil
+	m.addamended_line_id = nil
+	delete(m.clearedFields, billline.FieldAmendedLineID)
+}
+
+// SetCreatedOn sets the "created_on" field.
+func (m *BillLineMutation) SetCreatedOn(t time.Time) {
+	m.created_on = &t
+}
+
+// CreatedOn returns the value of the "created_on" field in the mutation.
+func (m *BillLineMutation) CreatedOn() (r time.Time, exists bool) {
+	v := m.created_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedOn returns the old "created_on" field's value of the BillLine entity.
+// If the BillLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillLineMutation) OldCreatedOn(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedOn: %w", err)
+	}
+	return oldValue.CreatedOn, nil
+}
+
+// ResetCreatedOn resets all changes to the "created_on" field.
+func (m *BillLineMutation) ResetCreatedOn() {
+	m.created_on = nil
+}
+
+// ClearBill clears the "bill" edge to the Bill entity.
+func (m *BillLineMutation) ClearBill() {
+	m.clearedbill = true
+	m.clearedFields[billline.FieldBillID] = struct{}{}
+}
+
+// BillCleared reports if the "bill" edge to the Bill entity was cleared.
+func (m *BillLineMutation) BillCleared() bool {
+	return m.clearedbill
+}
+
+// BillIDs returns the "bill" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// BillID instead. It exists only for internal usage by the builders.
+func (m *BillLineMutation) BillIDs() (ids []int) {
+	if id := m.bill; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetBill resets all changes to the "bill" edge.
+func (m *BillLineMutation) ResetBill() {
+	m.bill = nil
+	m.clearedbill = false
+}
+
+// ClearOrder clears the "order" edge to the Order entity.
+func (m *BillLineMutation) ClearOrder() {
+	m.cleared_order = true
+	m.clearedFields[billline.FieldOrderID] = struct{}{}
+}
+
+// OrderCleared reports if the "order" edge to the Order entity was cleared.
+func (m *BillLineMutation) OrderCleared() bool {
+	return m.OrderIDCleared() || m.cleared_order
+}
+
+// OrderIDs returns the "order" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrderID instead. It exists only for internal usage by the builders.
+func (m *BillLineMutation) OrderIDs() (ids []int) {
+	if id := m._order; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrder resets all changes to the "order" edge.
+func (m *BillLineMutation) ResetOrder() {
+	m._order = nil
+	m.cleared_order = false
+}
+
+// AddSublineIDs adds the "sublines" edge to the BillSubline entity by ids.
+func (m *BillLineMutation) AddSublineIDs(ids ...int) {
+	if m.sublines == nil {
+		m.sublines = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.sublines[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSublines clears the "sublines" edge to the BillSubline entity.
+func (m *BillLineMutation) ClearSublines() {
+	m.clearedsublines = true
+}
+
+// SublinesCleared reports if the "sublines" edge to the BillSubline entity was cleared.
+func (m *BillLineMutation) SublinesCleared() bool {
+	return m.clearedsublines
+}
+
+// RemoveSublineIDs removes the "sublines" edge to the BillSubline entity by IDs.
+func (m *BillLineMutation) RemoveSublineIDs(ids ...int) {
+	if m.removedsublines == nil {
+		m.removedsublines = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.sublines, ids[i])
+		m.removedsublines[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSublines returns the removed IDs of the "sublines" edge to the BillSubline entity.
+func (m *BillLineMutation) RemovedSublinesIDs() (ids []int) {
+	for id := range m.removedsublines {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SublinesIDs returns the "sublines" edge IDs in the mutation.
+func (m *BillLineMutation) SublinesIDs() (ids []int) {
+	for id := range m.sublines {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSublines resets all changes to the "sublines" edge.
+func (m *BillLineMutation) ResetSublines() {
+	m.sublines = nil
+	m.clearedsublines = false
+	m.removedsublines = nil
+}
+
+// Where appends a list predicates to the BillLineMutation builder.
+func (m *BillLineMutation) Where(ps ...predicate.BillLine) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BillLineMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BillLineMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BillLine, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BillLineMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BillLineMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BillLine).
+func (m *BillLineMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BillLineMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.version != nil {
+		fields = append(fields, billline.FieldVersion)
+	}
+	if m.bill != nil {
+		fields = append(fields, billline.FieldBillID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, billline.FieldAccountID)
+	}
+	if m.description != nil {
+		fields = append(fields, billline.FieldDescription)
+	}
+	if m.rate != nil {
+		fields = append(fields, billline.FieldRate)
+	}
+	if m.quantity != nil {
+		fields = append(fields, billline.FieldQuantity)
+	}
+	if m.verbose_quantity != nil {
+		fields = append(fields, billline.FieldVerboseQuantity)
+	}
+	if m.subtotal != nil {
+		fields = append(fields, billline.FieldSubtotal)
+	}
+	if m.tax != nil {
+		fields = append(fields, billline.FieldTax)
+	}
+	if m.start_on != nil {
+		fields = append(fields, billline.FieldStartOn)
+	}
+	if m.end_on != nil {
+		fields = append(fields, billline.FieldEndOn)
+	}
+	if m._order != nil {
+		fields = append(fields, billline.FieldOrderID)
+	}
+	if m.order_billed_on != nil {
+		fields = append(fields, billline.FieldOrderBilledOn)
+	}
+	if m.order_billed_until != nil {
+		fields = append(fields, billline.FieldOrderBilledUntil)
+	}
+	if m.order_billed_metric != nil {
+		fields = append(fields, billline.FieldOrderBilledMetric)
+	}
+	if m.amended_line_id != nil {
+		fields = append(fields, billline.FieldAmendedLineID)
+	}
+	if m.created_on != nil {
+		fields = append(fields, billline.FieldCreatedOn)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BillLineMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case billline.FieldVersion:
+		return m.Version()
+	case billline.FieldBillID:
+		return m.BillID()
+	case billline.FieldAccountID:
+		return m.AccountID()
+	case billline.FieldDescription:
+		return m.Description()
+	case billline.FieldRate:
+		return m.Rate()
+	case billline.FieldQuantity:
+		return m.Quantity()
+	case billline.FieldVerboseQuantity:
+		return m.VerboseQuantity()
+	case billline.FieldSubtotal:
+		return m.Subtotal()
+	case billline.FieldTax:
+		return m.Tax()
+	case billline.FieldStartOn:
+		return m.StartOn()
+	case billline.FieldEndOn:
+		return m.EndOn()
+	case billline.FieldOrderID:
+		return m.OrderID()
+	case billline.FieldOrderBilledOn:
+		return m.OrderBilledOn()
+	case billline.FieldOrderBilledUntil:
+		return m.OrderBilledUntil()
+	case billline.FieldOrderBilledMetric:
+		return m.OrderBilledMetric()
+	case billline.FieldAmendedLineID:
+		return m.AmendedLineID()
+	case billline.FieldCreatedOn:
+		return m.CreatedOn()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BillLineMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case billline.FieldVersion:
+		return m.OldVersion(ctx)
+	case billline.FieldBillID:
+		return m.OldBillID(ctx)
+	case billline.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case billline.FieldDescription:
+		return m.OldDescription(ctx)
+	case billline.FieldRate:
+		return m.OldRate(ctx)
+	case billline.FieldQuantity:
+		return m.OldQuantity(ctx)
+	case billline.FieldVerboseQuantity:
+		return m.OldVerboseQuantity(ctx)
+	case billline.FieldSubtotal:
+		return m.OldSubtotal(ctx)
+	case billline.FieldTax:
+		return m.OldTax(ctx)
+	case billline.FieldStartOn:
+		return m.OldStartOn(ctx)
+	case billline.FieldEndOn:
+		return m.OldEndOn(ctx)
+	case billline.FieldOrderID:
+		return m.OldOrderID(ctx)
+	case billline.FieldOrderBilledOn:
+		return m.OldOrderBilledOn(ctx)
+	case billline.FieldOrderBilledUntil:
+		return m.OldOrderBilledUntil(ctx)
+	case billline.FieldOrderBilledMetric:
+		return m.OldOrderBilledMetric(ctx)
+	case billline.FieldAmendedLineID:
+		return m.OldAmendedLineID(ctx)
+	case billline.FieldCreatedOn:
+		return m.OldCreatedOn(ctx)
+	}
+	return nil, fmt.Errorf("unknown BillLine field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillLineMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case billline.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case billline.FieldBillID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillID(v)
+		return nil
+	case billline.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case billline.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case billline.FieldRate:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRate(v)
+		return nil
+	case billline.FieldQuantity:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuantity(v)
+		return nil
+	case billline.FieldVerboseQuantity:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerboseQuantity(v)
+		return nil
+	case billline.FieldSubtotal:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubtotal(v)
+		return nil
+	case billline.FieldTax:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTax(v)
+		return nil
+	case billline.FieldStartOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartOn(v)
+		return nil
+	case billline.FieldEndOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndOn(v)
+		return nil
+	case billline.FieldOrderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderID(v)
+		return nil
+	case billline.FieldOrderBilledOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderBilledOn(v)
+		return nil
+	case billline.FieldOrderBilledUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderBilledUntil(v)
+		return nil
+	case billline.FieldOrderBilledMetric:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderBilledMetric(v)
+		return nil
+	case billline.FieldAmendedLineID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmendedLineID(v)
+		return nil
+	case billline.FieldCreatedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedOn(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BillLineMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, billline.FieldVersion)
+	}
+	if m.addaccount_id != nil {
+		fields = append(fields, billline.FieldAccountID)
+	}
+	if m.addtax != nil {
+		fields = append(fields, billline.FieldTax)
+	}
+	if m.addamended_line_id != nil {
+		fields = append(fields, billline.FieldAmendedLineID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BillLineMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case billline.FieldVersion:
+		return m.AddedVersion()
+	case billline.FieldAccountID:
+		return m.AddedAccountID()
+	case billline.FieldTax:
+		return m.AddedTax()
+	case billline.FieldAmendedLineID:
+		return m.AddedAmendedLineID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillLineMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case billline.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case billline.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	case billline.FieldTax:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTax(v)
+		return nil
+	case billline.FieldAmendedLineID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmendedLineID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BillLineMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(billline.FieldRate) {
+		fields = append(fields, billline.FieldRate)
+	}
+	if m.FieldCleared(billline.FieldQuantity) {
+		fields = append(fields, billline.FieldQuantity)
+	}
+	if m.FieldCleared(billline.FieldEndOn) {
+		fields = append(fields, billline.FieldEndOn)
+	}
+	if m.FieldCleared(billline.FieldOrderID) {
+		fields = append(fields, billline.FieldOrderID)
+	}
+	if m.FieldCleared(billline.FieldOrderBilledOn) {
+		fields = append(fields, billline.FieldOrderBilledOn)
+	}
+	if m.FieldCleared(billline.FieldOrderBilledUntil) {
+		fields = append(fields, billline.FieldOrderBilledUntil)
+	}
+	if m.FieldCleared(billline.FieldOrderBilledMetric) {
+		fields = append(fields, billline.FieldOrderBilledMetric)
+	}
+	if m.FieldCleared(billline.FieldAmendedLineID) {
+		fields = append(fields, billline.FieldAmendedLineID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BillLineMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BillLineMutation) ClearField(name string) error {
+	switch name {
+	case billline.FieldRate:
+		m.ClearRate()
+		return nil
+	case billline.FieldQuantity:
+		m.ClearQuantity()
+		return nil
+	case billline.FieldEndOn:
+		m.ClearEndOn()
+		return nil
+	case billline.FieldOrderID:
+		m.ClearOrderID()
+		return nil
+	case billline.FieldOrderBilledOn:
+		m.ClearOrderBilledOn()
+		return nil
+	case billline.FieldOrderBilledUntil:
+		m.ClearOrderBilledUntil()
+		return nil
+	case billline.FieldOrderBilledMetric:
+		m.ClearOrderBilledMetric()
+		return nil
+	case billline.FieldAmendedLineID:
+		m.ClearAmendedLineID()
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BillLineMutation) ResetField(name string) error {
+	switch name {
+	case billline.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case billline.FieldBillID:
+		m.ResetBillID()
+		return nil
+	case billline.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case billline.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case billline.FieldRate:
+		m.ResetRate()
+		return nil
+	case billline.FieldQuantity:
+		m.ResetQuantity()
+		return nil
+	case billline.FieldVerboseQuantity:
+		m.ResetVerboseQuantity()
+		return nil
+	case billline.FieldSubtotal:
+		m.ResetSubtotal()
+		return nil
+	case billline.FieldTax:
+		m.ResetTax()
+		return nil
+	case billline.FieldStartOn:
+		m.ResetStartOn()
+		return nil
+	case billline.FieldEndOn:
+		m.ResetEndOn()
+		return nil
+	case billline.FieldOrderID:
+		m.ResetOrderID()
+		return nil
+	case billline.FieldOrderBilledOn:
+		m.ResetOrderBilledOn()
+		return nil
+	case billline.FieldOrderBilledUntil:
+		m.ResetOrderBilledUntil()
+		return nil
+	case billline.FieldOrderBilledMetric:
+		m.ResetOrderBilledMetric()
+		return nil
+	case billline.FieldAmendedLineID:
+		m.ResetAmendedLineID()
+		return nil
+	case billline.FieldCreatedOn:
+		m.ResetCreatedOn()
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BillLineMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.bill != nil {
+		edges = append(edges, billline.EdgeBill)
+	}
+	if m._order != nil {
+		edges = append(edges, billline.EdgeOrder)
+	}
+	if m.sublines != nil {
+		edges = append(edges, billline.EdgeSublines)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BillLineMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case billline.EdgeBill:
+		if id := m.bill; id != nil {
+			return []ent.Value{*id}
+		}
+	case billline.EdgeOrder:
+		if id := m._order; id != nil {
+			return []ent.Value{*id}
+		}
+	case billline.EdgeSublines:
+		ids := make([]ent.Value, 0, len(m.sublines))
+		for id := range m.sublines {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BillLineMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedsublines != nil {
+		edges = append(edges, billline.EdgeSublines)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BillLineMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case billline.EdgeSublines:
+		ids := make([]ent.Value, 0, len(m.removedsublines))
+		for id := range m.removedsublines {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BillLineMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedbill {
+		edges = append(edges, billline.EdgeBill)
+	}
+	if m.cleared_order {
+		edges = append(edges, billline.EdgeOrder)
+	}
+	if m.clearedsublines {
+		edges = append(edges, billline.EdgeSublines)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BillLineMutation) EdgeCleared(name string) bool {
+	switch name {
+	case billline.EdgeBill:
+		return m.clearedbill
+	case billline.EdgeOrder:
+		return m.cleared_order
+	case billline.EdgeSublines:
+		return m.clearedsublines
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BillLineMutation) ClearEdge(name string) error {
+	switch name {
+	case billline.EdgeBill:
+		m.ClearBill()
+		return nil
+	case billline.EdgeOrder:
+		m.ClearOrder()
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BillLineMutation) ResetEdge(name string) error {
+	switch name {
+	case billline.EdgeBill:
+		m.ResetBill()
+		return nil
+	case billline.EdgeOrder:
+		m.ResetOrder()
+		return nil
+	case billline.EdgeSublines:
+		m.ResetSublines()
+		return nil
+	}
+	return fmt.Errorf("unknown BillLine edge %s", name)
+}
+
+// BillSublineMutation represents an operation that mutates the BillSubline nodes in the graph.
+type BillSublineMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	account_id    *int
+	addaccount_id *int
+	description   *string
+	total         *decimal.Decimal
+	_type         *string
+	clearedFields map[string]struct{}
+	line          *int
+	clearedline   bool
+	done          bool
+	oldValue      func(context.Context) (*BillSubline, error)
+	predicates    []predicate.BillSubline
+}
+
+var _ ent.Mutation = (*BillSublineMutation)(nil)
+
+// billsublineOption allows management of the mutation configuration using functional options.
+type billsublineOption func(*BillSublineMutation)
+
+// newBillSublineMutation creates new mutation for the BillSubline entity.
+func newBillSublineMutation(c config, op Op, opts ...billsublineOption) *BillSublineMutation {
+	m := &BillSublineMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBillSubline,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBillSublineID sets the ID field of the mutation.
+func withBillSublineID(id int) billsublineOption {
+	return func(m *BillSublineMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BillSubline
+		)
+		m.oldValue = func(ctx context.Context) (*BillSubline, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BillSubline.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBillSubline sets the old BillSubline of the mutation.
+func withBillSubline(node *BillSubline) billsublineOption {
+	return func(m *BillSublineMutation) {
+		m.oldValue = func(context.Context) (*BillSubline, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BillSublineMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BillSublineMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BillSublineMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BillSublineMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BillSubline.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetBillLineID sets the "bill_line_id" field.
+func (m *BillSublineMutation) SetBillLineID(i int) {
+	m.line = &i
+}
+
+// BillLineID returns the value of the "bill_line_id" field in the mutation.
+func (m *BillSublineMutation) BillLineID() (r int, exists bool) {
+	v := m.line
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillLineID returns the old "bill_line_id" field's value of the BillSubline entity.
+// If the BillSubline object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillSublineMutation) OldBillLineID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillLineID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillLineID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillLineID: %w", err)
+	}
+	return oldValue.BillLineID, nil
+}
+
+// ResetBillLineID resets all changes to the "bill_line_id" field.
+func (m *BillSublineMutation) ResetBillLineID() {
+	m.line = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BillSublineMutation) SetAccountID(i int) {
+	m.account_id = &i
+	m.addaccount_id = nil
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BillSublineMutation) AccountID() (r int, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the BillSubline entity.
+// If the BillSubline object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillSublineMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// AddAccountID adds i to the "account_id" field.
+func (m *BillSublineMutation) AddAccountID(i int) {
+	if m.addaccount_id != nil {
+		*m.addaccount_id += i
+	} else {
+		m.addaccount_id = &i
+	}
+}
+
+// AddedAccountID returns the value that was added to the "account_id" field in this mutation.
+func (m *BillSublineMutation) AddedAccountID() (r int, exists bool) {
+	v := m.addaccount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BillSublineMutation) ResetAccountID() {
+	m.account_id = nil
+	m.addaccount_id = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *BillSublineMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *BillSublineMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the BillSubline entity.
+// If the BillSubline object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillSublineMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *BillSublineMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetTotal sets the "total" field.
+func (m *BillSublineMutation) SetTotal(d decimal.Decimal) {
+	m.total = &d
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *BillSublineMutation) Total() (r decimal.Decimal, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the BillSubline entity.
+// If the BillSubline object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillSublineMutation) OldTotal(ctx context.Context) (v decimal.Decimal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *BillSublineMutation) ResetTotal() {
+	m.total = nil
+}
+
+// SetType sets the "type" field.
+func (m *BillSublineMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *BillSublineMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the BillSubline entity.
+// If the BillSubline object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillSublineMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *BillSublineMutation) ResetType() {
+	m._type = nil
+}
+
+// SetLineID sets the "line" edge to the BillLine entity by id.
+func (m *BillSublineMutation) SetLineID(id int) {
+	m.line = &id
+}
+
+// ClearLine clears the "line" edge to the BillLine entity.
+func (m *BillSublineMutation) ClearLine() {
+	m.clearedline = true
+	m.clearedFields[billsubline.FieldBillLineID] = struct{}{}
+}
+
+// LineCleared reports if the "line" edge to the BillLine entity was cleared.
+func (m *BillSublineMutation) LineCleared() bool {
+	return m.clearedline
+}
+
+// LineID returns the "line" edge ID in the mutation.
+func (m *BillSublineMutation) LineID() (id int, exists bool) {
+	if m.line != nil {
+		return *m.line, true
+	}
+	return
+}
+
+// LineIDs returns the "line" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// LineID instead. It exists only for internal usage by the builders.
+func (m *BillSublineMutation) LineIDs() (ids []int) {
+	if id := m.line; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetLine resets all changes to the "line" edge.
+func (m *BillSublineMutation) ResetLine() {
+	m.line = nil
+	m.clearedline = false
+}
+
+// Where appends a list predicates to the BillSublineMutation builder.
+func (m *BillSublineMutation) Where(ps ...predicate.BillSubline) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BillSublineMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BillSublineMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BillSubline, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BillSublineMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BillSublineMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BillSubline).
+func (m *BillSublineMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BillSublineMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.line != nil {
+		fields = append(fields, billsubline.FieldBillLineID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, billsubline.FieldAccountID)
+	}
+	if m.description != nil {
+		fields = append(fields, billsubline.FieldDescription)
+	}
+	if m.total != nil {
+		fields = append(fields, billsubline.FieldTotal)
+	}
+	if m._type != nil {
+		fields = append(fields, billsubline.FieldType)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BillSublineMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case billsubline.FieldBillLineID:
+		return m.BillLineID()
+	case billsubline.FieldAccountID:
+		return m.AccountID()
+	case billsubline.FieldDescription:
+		return m.Description()
+	case billsubline.FieldTotal:
+		return m.Total()
+	case billsubline.FieldType:
+		return m.GetType()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BillSublineMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case billsubline.FieldBillLineID:
+		return m.OldBillLineID(ctx)
+	case billsubline.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case billsubline.FieldDescription:
+		return m.OldDescription(ctx)
+	case billsubline.FieldTotal:
+		return m.OldTotal(ctx)
+	case billsubline.FieldType:
+		return m.OldType(ctx)
+	}
+	return nil, fmt.Errorf("unknown BillSubline field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillSublineMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case billsubline.FieldBillLineID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillLineID(v)
+		return nil
+	case billsubline.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case billsubline.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case billsubline.FieldTotal:
+		v, ok := value.(decimal.Decimal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case billsubline.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillSubline field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BillSublineMutation) AddedFields() []string {
+	var fields []string
+	if m.addaccount_id != nil {
+		fields = append(fields, billsubline.FieldAccountID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BillSublineMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case billsubline.FieldAccountID:
+		return m.AddedAccountID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillSublineMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case billsubline.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillSubline numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BillSublineMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BillSublineMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BillSublineMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BillSubline nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BillSublineMutation) ResetField(name string) error {
+	switch name {
+	case billsubline.FieldBillLineID:
+		m.ResetBillLineID()
+		return nil
+	case billsubline.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case billsubline.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case billsubline.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case billsubline.FieldType:
+		m.ResetType()
+		return nil
+	}
+	return fmt.Errorf("unknown BillSubline field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BillSublineMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.line != nil {
+		edges = append(edges, billsubline.EdgeLine)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BillSublineMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case billsubline.EdgeLine:
+		if id := m.line; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BillSublineMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BillSublineMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BillSublineMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedline {
+		edges = append(edges, billsubline.EdgeLine)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BillSublineMutation) EdgeCleared(name string) bool {
+	switch name {
+	case billsubline.EdgeLine:
+		return m.clearedline
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BillSublineMutation) ClearEdge(name string) error {
+	switch name {
+	case billsubline.EdgeLine:
+		m.ClearLine()
+		return nil
+	}
+	return fmt.Errorf("unknown BillSubline unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BillSublineMutation) ResetEdge(name string) error {
+	switch name {
+	case billsubline.EdgeLine:
+		m.ResetLine()
+		return nil
+	}
+	return fmt.Errorf("unknown BillSubline edge %s", name)
 }
 
 // CertificateMutation represents an operation that mutates the Certificate nodes in the graph.

@@ -8,6 +8,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -187,6 +191,139 @@ func init() {
 	autoresponseDescIsActive := autoresponseFields[7].Descriptor()
 	// autoresponse.DefaultIsActive holds the default value on creation for the is_active field.
 	autoresponse.DefaultIsActive = autoresponseDescIsActive.Default.(bool)
+	billMixin := schema.Bill{}.Mixin()
+	billMixinFields0 := billMixin[0].Fields()
+	_ = billMixinFields0
+	billMixinFields1 := billMixin[1].Fields()
+	_ = billMixinFields1
+	billFields := schema.Bill{}.Fields()
+	_ = billFields
+	// billDescCreatedAt is the schema descriptor for created_at field.
+	billDescCreatedAt := billMixinFields0[0].Descriptor()
+	// bill.DefaultCreatedAt holds the default value on creation for the created_at field.
+	bill.DefaultCreatedAt = billDescCreatedAt.Default.(func() time.Time)
+	// billDescUpdatedAt is the schema descriptor for updated_at field.
+	billDescUpdatedAt := billMixinFields0[1].Descriptor()
+	// bill.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	bill.DefaultUpdatedAt = billDescUpdatedAt.Default.(func() time.Time)
+	// bill.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	bill.UpdateDefaultUpdatedAt = billDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billDescVersion is the schema descriptor for version field.
+	billDescVersion := billMixinFields1[0].Descriptor()
+	// bill.DefaultVersion holds the default value on creation for the version field.
+	bill.DefaultVersion = billDescVersion.Default.(int)
+	// bill.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	bill.VersionValidator = billDescVersion.Validators[0].(func(int) error)
+	// billDescNumber is the schema descriptor for number field.
+	billDescNumber := billFields[0].Descriptor()
+	// bill.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	bill.NumberValidator = billDescNumber.Validators[0].(func(string) error)
+	// billDescType is the schema descriptor for type field.
+	billDescType := billFields[3].Descriptor()
+	// bill.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	bill.TypeValidator = billDescType.Validators[0].(func(string) error)
+	// billDescIsOpen is the schema descriptor for is_open field.
+	billDescIsOpen := billFields[5].Descriptor()
+	// bill.DefaultIsOpen holds the default value on creation for the is_open field.
+	bill.DefaultIsOpen = billDescIsOpen.Default.(bool)
+	// billDescIsSent is the schema descriptor for is_sent field.
+	billDescIsSent := billFields[6].Descriptor()
+	// bill.DefaultIsSent holds the default value on creation for the is_sent field.
+	bill.DefaultIsSent = billDescIsSent.Default.(bool)
+	// billDescComments is the schema descriptor for comments field.
+	billDescComments := billFields[9].Descriptor()
+	// bill.DefaultComments holds the default value on creation for the comments field.
+	bill.DefaultComments = billDescComments.Default.(string)
+	// billDescHTML is the schema descriptor for html field.
+	billDescHTML := billFields[10].Descriptor()
+	// bill.DefaultHTML holds the default value on creation for the html field.
+	bill.DefaultHTML = billDescHTML.Default.(string)
+	billcontactMixin := schema.BillContact{}.Mixin()
+	billcontactMixinFields0 := billcontactMixin[0].Fields()
+	_ = billcontactMixinFields0
+	billcontactMixinFields1 := billcontactMixin[1].Fields()
+	_ = billcontactMixinFields1
+	billcontactFields := schema.BillContact{}.Fields()
+	_ = billcontactFields
+	// billcontactDescCreatedAt is the schema descriptor for created_at field.
+	billcontactDescCreatedAt := billcontactMixinFields0[0].Descriptor()
+	// billcontact.DefaultCreatedAt holds the default value on creation for the created_at field.
+	billcontact.DefaultCreatedAt = billcontactDescCreatedAt.Default.(func() time.Time)
+	// billcontactDescUpdatedAt is the schema descriptor for updated_at field.
+	billcontactDescUpdatedAt := billcontactMixinFields0[1].Descriptor()
+	// billcontact.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	billcontact.DefaultUpdatedAt = billcontactDescUpdatedAt.Default.(func() time.Time)
+	// billcontact.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	billcontact.UpdateDefaultUpdatedAt = billcontactDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billcontactDescVersion is the schema descriptor for version field.
+	billcontactDescVersion := billcontactMixinFields1[0].Descriptor()
+	// billcontact.DefaultVersion holds the default value on creation for the version field.
+	billcontact.DefaultVersion = billcontactDescVersion.Default.(int)
+	// billcontact.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	billcontact.VersionValidator = billcontactDescVersion.Validators[0].(func(int) error)
+	// billcontactDescName is the schema descriptor for name field.
+	billcontactDescName := billcontactFields[1].Descriptor()
+	// billcontact.DefaultName holds the default value on creation for the name field.
+	billcontact.DefaultName = billcontactDescName.Default.(string)
+	// billcontact.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	billcontact.NameValidator = billcontactDescName.Validators[0].(func(string) error)
+	// billcontactDescCity is the schema descriptor for city field.
+	billcontactDescCity := billcontactFields[3].Descriptor()
+	// billcontact.DefaultCity holds the default value on creation for the city field.
+	billcontact.DefaultCity = billcontactDescCity.Default.(string)
+	// billcontact.CityValidator is a validator for the "city" field. It is called by the builders before save.
+	billcontact.CityValidator = billcontactDescCity.Validators[0].(func(string) error)
+	// billcontactDescZipcode is the schema descriptor for zipcode field.
+	billcontactDescZipcode := billcontactFields[4].Descriptor()
+	// billcontact.ZipcodeValidator is a validator for the "zipcode" field. It is called by the builders before save.
+	billcontact.ZipcodeValidator = billcontactDescZipcode.Validators[0].(func(string) error)
+	// billcontactDescCountry is the schema descriptor for country field.
+	billcontactDescCountry := billcontactFields[5].Descriptor()
+	// billcontact.DefaultCountry holds the default value on creation for the country field.
+	billcontact.DefaultCountry = billcontactDescCountry.Default.(string)
+	// billcontact.CountryValidator is a validator for the "country" field. It is called by the builders before save.
+	billcontact.CountryValidator = billcontactDescCountry.Validators[0].(func(string) error)
+	// billcontactDescVat is the schema descriptor for vat field.
+	billcontactDescVat := billcontactFields[6].Descriptor()
+	// billcontact.VatValidator is a validator for the "vat" field. It is called by the builders before save.
+	billcontact.VatValidator = billcontactDescVat.Validators[0].(func(string) error)
+	billlineMixin := schema.BillLine{}.Mixin()
+	billlineMixinFields0 := billlineMixin[0].Fields()
+	_ = billlineMixinFields0
+	billlineFields := schema.BillLine{}.Fields()
+	_ = billlineFields
+	// billlineDescVersion is the schema descriptor for version field.
+	billlineDescVersion := billlineMixinFields0[0].Descriptor()
+	// billline.DefaultVersion holds the default value on creation for the version field.
+	billline.DefaultVersion = billlineDescVersion.Default.(int)
+	// billline.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	billline.VersionValidator = billlineDescVersion.Validators[0].(func(int) error)
+	// billlineDescDescription is the schema descriptor for description field.
+	billlineDescDescription := billlineFields[2].Descriptor()
+	// billline.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	billline.DescriptionValidator = billlineDescDescription.Validators[0].(func(string) error)
+	// billlineDescVerboseQuantity is the schema descriptor for verbose_quantity field.
+	billlineDescVerboseQuantity := billlineFields[5].Descriptor()
+	// billline.DefaultVerboseQuantity holds the default value on creation for the verbose_quantity field.
+	billline.DefaultVerboseQuantity = billlineDescVerboseQuantity.Default.(string)
+	// billline.VerboseQuantityValidator is a validator for the "verbose_quantity" field. It is called by the builders before save.
+	billline.VerboseQuantityValidator = billlineDescVerboseQuantity.Validators[0].(func(string) error)
+	// billlineDescTax is the schema descriptor for tax field.
+	billlineDescTax := billlineFields[7].Descriptor()
+	// billline.DefaultTax holds the default value on creation for the tax field.
+	billline.DefaultTax = billlineDescTax.Default.(int)
+	billsublineFields := schema.BillSubline{}.Fields()
+	_ = billsublineFields
+	// billsublineDescDescription is the schema descriptor for description field.
+	billsublineDescDescription := billsublineFields[2].Descriptor()
+	// billsubline.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	billsubline.DescriptionValidator = billsublineDescDescription.Validators[0].(func(string) error)
+	// billsublineDescType is the schema descriptor for type field.
+	billsublineDescType := billsublineFields[4].Descriptor()
+	// billsubline.DefaultType holds the default value on creation for the type field.
+	billsubline.DefaultType = billsublineDescType.Default.(string)
+	// billsubline.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	billsubline.TypeValidator = billsublineDescType.Validators[0].(func(string) error)
 	certificateMixin := schema.Certificate{}.Mixin()
 	certificateMixinFields0 := certificateMixin[0].Fields()
 	_ = certificateMixinFields0

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/operation"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/systemuser"
@@ -65,6 +66,46 @@ var Meta = map[string]TypeMeta{
 		StaffOnly:     map[string]bool{},
 		StaffDefaults: map[string]any{},
 		Unique:        [][]string{{"address_id"}},
+	},
+	"Bill": {
+		Table:         "bills",
+		Owner:         "account_id",
+		Repr:          "number",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{"comments": true, "due_on": true},
+		StaffDefaults: map[string]any{"comments": bill.DefaultComments},
+		Unique:        [][]string{{"number"}},
+	},
+	"BillContact": {
+		Table:         "bill_contacts",
+		Owner:         "account_id",
+		Repr:          "name",
+		Audit:         true,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{{"account_id"}},
+	},
+	"BillLine": {
+		Table:         "bill_lines",
+		Owner:         "account_id",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
+	},
+	"BillSubline": {
+		Table:         "bill_sublines",
+		Owner:         "account_id",
+		Repr:          "",
+		Audit:         false,
+		Secret:        map[string]bool{},
+		StaffOnly:     map[string]bool{},
+		StaffDefaults: map[string]any{},
+		Unique:        [][]string{},
 	},
 	"Certificate": {
 		Table:         "certificates",

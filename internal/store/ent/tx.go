@@ -20,6 +20,14 @@ type Tx struct {
 	Account *AccountClient
 	// Autoresponse is the client for interacting with the Autoresponse builders.
 	Autoresponse *AutoresponseClient
+	// Bill is the client for interacting with the Bill builders.
+	Bill *BillClient
+	// BillContact is the client for interacting with the BillContact builders.
+	BillContact *BillContactClient
+	// BillLine is the client for interacting with the BillLine builders.
+	BillLine *BillLineClient
+	// BillSubline is the client for interacting with the BillSubline builders.
+	BillSubline *BillSublineClient
 	// Certificate is the client for interacting with the Certificate builders.
 	Certificate *CertificateClient
 	// Change is the client for interacting with the Change builders.
@@ -232,6 +240,10 @@ func (tx *Tx) init() {
 	tx.ACMEAccount = NewACMEAccountClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.Autoresponse = NewAutoresponseClient(tx.config)
+	tx.Bill = NewBillClient(tx.config)
+	tx.BillContact = NewBillContactClient(tx.config)
+	tx.BillLine = NewBillLineClient(tx.config)
+	tx.BillSubline = NewBillSublineClient(tx.config)
 	tx.Certificate = NewCertificateClient(tx.config)
 	tx.Change = NewChangeClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)

@@ -45,6 +45,54 @@ func (f AutoresponseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AutoresponseMutation", m)
 }
 
+// The BillFunc type is an adapter to allow the use of ordinary
+// function as Bill mutator.
+type BillFunc func(context.Context, *ent.BillMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BillFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BillMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillMutation", m)
+}
+
+// The BillContactFunc type is an adapter to allow the use of ordinary
+// function as BillContact mutator.
+type BillContactFunc func(context.Context, *ent.BillContactMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BillContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BillContactMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillContactMutation", m)
+}
+
+// The BillLineFunc type is an adapter to allow the use of ordinary
+// function as BillLine mutator.
+type BillLineFunc func(context.Context, *ent.BillLineMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BillLineFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BillLineMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillLineMutation", m)
+}
+
+// The BillSublineFunc type is an adapter to allow the use of ordinary
+// function as BillSubline mutator.
+type BillSublineFunc func(context.Context, *ent.BillSublineMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BillSublineFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BillSublineMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillSublineMutation", m)
+}
+
 // The CertificateFunc type is an adapter to allow the use of ordinary
 // function as Certificate mutator.
 type CertificateFunc func(context.Context, *ent.CertificateMutation) (ent.Value, error)

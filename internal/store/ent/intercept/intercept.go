@@ -11,6 +11,10 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/acmeaccount"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/autoresponse"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billcontact"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/certificate"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/change"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
@@ -188,6 +192,114 @@ func (f TraverseAutoresponse) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AutoresponseQuery", q)
+}
+
+// The BillFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BillFunc func(context.Context, *ent.BillQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BillFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BillQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BillQuery", q)
+}
+
+// The TraverseBill type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBill func(context.Context, *ent.BillQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBill) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBill) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BillQuery", q)
+}
+
+// The BillContactFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BillContactFunc func(context.Context, *ent.BillContactQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BillContactFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BillContactQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BillContactQuery", q)
+}
+
+// The TraverseBillContact type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBillContact func(context.Context, *ent.BillContactQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBillContact) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBillContact) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillContactQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BillContactQuery", q)
+}
+
+// The BillLineFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BillLineFunc func(context.Context, *ent.BillLineQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BillLineFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BillLineQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BillLineQuery", q)
+}
+
+// The TraverseBillLine type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBillLine func(context.Context, *ent.BillLineQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBillLine) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBillLine) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillLineQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BillLineQuery", q)
+}
+
+// The BillSublineFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BillSublineFunc func(context.Context, *ent.BillSublineQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BillSublineFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BillSublineQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BillSublineQuery", q)
+}
+
+// The TraverseBillSubline type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBillSubline func(context.Context, *ent.BillSublineQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBillSubline) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBillSubline) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillSublineQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BillSublineQuery", q)
 }
 
 // The CertificateFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -1252,6 +1364,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AccountQuery, predicate.Account, account.OrderOption]{typ: ent.TypeAccount, tq: q}, nil
 	case *ent.AutoresponseQuery:
 		return &query[*ent.AutoresponseQuery, predicate.Autoresponse, autoresponse.OrderOption]{typ: ent.TypeAutoresponse, tq: q}, nil
+	case *ent.BillQuery:
+		return &query[*ent.BillQuery, predicate.Bill, bill.OrderOption]{typ: ent.TypeBill, tq: q}, nil
+	case *ent.BillContactQuery:
+		return &query[*ent.BillContactQuery, predicate.BillContact, billcontact.OrderOption]{typ: ent.TypeBillContact, tq: q}, nil
+	case *ent.BillLineQuery:
+		return &query[*ent.BillLineQuery, predicate.BillLine, billline.OrderOption]{typ: ent.TypeBillLine, tq: q}, nil
+	case *ent.BillSublineQuery:
+		return &query[*ent.BillSublineQuery, predicate.BillSubline, billsubline.OrderOption]{typ: ent.TypeBillSubline, tq: q}, nil
 	case *ent.CertificateQuery:
 		return &query[*ent.CertificateQuery, predicate.Certificate, certificate.OrderOption]{typ: ent.TypeCertificate, tq: q}, nil
 	case *ent.ChangeQuery:

@@ -90,6 +90,189 @@ var (
 			},
 		},
 	}
+	// BillsColumns holds the columns for the "bills" table.
+	BillsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "number", Type: field.TypeString, Size: 16},
+		{Name: "type", Type: field.TypeString, Size: 16},
+		{Name: "closed_on", Type: field.TypeTime, Nullable: true},
+		{Name: "is_open", Type: field.TypeBool, Default: true},
+		{Name: "is_sent", Type: field.TypeBool, Default: false},
+		{Name: "due_on", Type: field.TypeTime, Nullable: true},
+		{Name: "total", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "comments", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "html", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "amend_of_id", Type: field.TypeInt, Unique: true, Nullable: true},
+	}
+	// BillsTable holds the schema information for the "bills" table.
+	BillsTable = &schema.Table{
+		Name:       "bills",
+		Columns:    BillsColumns,
+		PrimaryKey: []*schema.Column{BillsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "bills_accounts_account",
+				Columns:    []*schema.Column{BillsColumns[13]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Restrict,
+			},
+			{
+				Symbol:     "bills_bills_amend_of",
+				Columns:    []*schema.Column{BillsColumns[14]},
+				RefColumns: []*schema.Column{BillsColumns[0]},
+				OnDelete:   schema.Restrict,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "bill_number",
+				Unique:  true,
+				Columns: []*schema.Column{BillsColumns[4]},
+			},
+			{
+				Name:    "bill_account_id_type_is_open",
+				Unique:  false,
+				Columns: []*schema.Column{BillsColumns[13], BillsColumns[5], BillsColumns[7]},
+			},
+			{
+				Name:    "bill_closed_on",
+				Unique:  false,
+				Columns: []*schema.Column{BillsColumns[6]},
+			},
+		},
+	}
+	// BillContactsColumns holds the columns for the "bill_contacts" table.
+	BillContactsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "name", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "address", Type: field.TypeString, Size: 2147483647},
+		{Name: "city", Type: field.TypeString, Size: 128, Default: "Barcelona"},
+		{Name: "zipcode", Type: field.TypeString, Size: 10},
+		{Name: "country", Type: field.TypeString, Size: 2, Default: "ES"},
+		{Name: "vat", Type: field.TypeString, Size: 64},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// BillContactsTable holds the schema information for the "bill_contacts" table.
+	BillContactsTable = &schema.Table{
+		Name:       "bill_contacts",
+		Columns:    BillContactsColumns,
+		PrimaryKey: []*schema.Column{BillContactsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "bill_contacts_accounts_account",
+				Columns:    []*schema.Column{BillContactsColumns[10]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billcontact_account_id",
+				Unique:  true,
+				Columns: []*schema.Column{BillContactsColumns[10]},
+			},
+		},
+	}
+	// BillLinesColumns holds the columns for the "bill_lines" table.
+	BillLinesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "description", Type: field.TypeString, Size: 256},
+		{Name: "rate", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "quantity", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "verbose_quantity", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "subtotal", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "tax", Type: field.TypeInt, Default: 0},
+		{Name: "start_on", Type: field.TypeTime},
+		{Name: "end_on", Type: field.TypeTime, Nullable: true},
+		{Name: "order_billed_on", Type: field.TypeTime, Nullable: true},
+		{Name: "order_billed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "order_billed_metric", Type: field.TypeOther, Nullable: true, SchemaType: map[string]string{"postgres": "numeric(16,2)", "sqlite3": "text"}},
+		{Name: "amended_line_id", Type: field.TypeInt, Nullable: true},
+		{Name: "created_on", Type: field.TypeTime},
+		{Name: "bill_id", Type: field.TypeInt},
+		{Name: "order_id", Type: field.TypeInt, Nullable: true},
+	}
+	// BillLinesTable holds the schema information for the "bill_lines" table.
+	BillLinesTable = &schema.Table{
+		Name:       "bill_lines",
+		Columns:    BillLinesColumns,
+		PrimaryKey: []*schema.Column{BillLinesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "bill_lines_bills_bill",
+				Columns:    []*schema.Column{BillLinesColumns[16]},
+				RefColumns: []*schema.Column{BillsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "bill_lines_orders_order",
+				Columns:    []*schema.Column{BillLinesColumns[17]},
+				RefColumns: []*schema.Column{OrdersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billline_bill_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillLinesColumns[16]},
+			},
+			{
+				Name:    "billline_order_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillLinesColumns[17]},
+			},
+			{
+				Name:    "billline_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillLinesColumns[2]},
+			},
+		},
+	}
+	// BillSublinesColumns holds the columns for the "bill_sublines" table.
+	BillSublinesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "description", Type: field.TypeString, Size: 256},
+		{Name: "total", Type: field.TypeOther, SchemaType: map[string]string{"postgres": "numeric(12,2)", "sqlite3": "text"}},
+		{Name: "type", Type: field.TypeString, Size: 16, Default: "OTHER"},
+		{Name: "bill_line_id", Type: field.TypeInt},
+	}
+	// BillSublinesTable holds the schema information for the "bill_sublines" table.
+	BillSublinesTable = &schema.Table{
+		Name:       "bill_sublines",
+		Columns:    BillSublinesColumns,
+		PrimaryKey: []*schema.Column{BillSublinesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "bill_sublines_bill_lines_sublines",
+				Columns:    []*schema.Column{BillSublinesColumns[5]},
+				RefColumns: []*schema.Column{BillLinesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billsubline_bill_line_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillSublinesColumns[5]},
+			},
+			{
+				Name:    "billsubline_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{BillSublinesColumns[1]},
+			},
+		},
+	}
 	// CertificatesColumns holds the columns for the "certificates" table.
 	CertificatesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1629,6 +1812,10 @@ var (
 		AcmeAccountsTable,
 		AccountsTable,
 		AutoresponsesTable,
+		BillsTable,
+		BillContactsTable,
+		BillLinesTable,
+		BillSublinesTable,
 		CertificatesTable,
 		ChangesTable,
 		ContactsTable,
@@ -1677,6 +1864,12 @@ var (
 func init() {
 	AutoresponsesTable.ForeignKeys[0].RefTable = MailAddressesTable
 	AutoresponsesTable.ForeignKeys[1].RefTable = AccountsTable
+	BillsTable.ForeignKeys[0].RefTable = AccountsTable
+	BillsTable.ForeignKeys[1].RefTable = BillsTable
+	BillContactsTable.ForeignKeys[0].RefTable = AccountsTable
+	BillLinesTable.ForeignKeys[0].RefTable = BillsTable
+	BillLinesTable.ForeignKeys[1].RefTable = OrdersTable
+	BillSublinesTable.ForeignKeys[0].RefTable = BillLinesTable
 	CertificatesTable.ForeignKeys[0].RefTable = AccountsTable
 	CertificatesTable.ForeignKeys[1].RefTable = WebsitesTable
 	ContactsTable.ForeignKeys[0].RefTable = AccountsTable

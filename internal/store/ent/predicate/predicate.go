@@ -15,6 +15,18 @@ type Account func(*sql.Selector)
 // Autoresponse is the predicate function for autoresponse builders.
 type Autoresponse func(*sql.Selector)
 
+// Bill is the predicate function for bill builders.
+type Bill func(*sql.Selector)
+
+// BillContact is the predicate function for billcontact builders.
+type BillContact func(*sql.Selector)
+
+// BillLine is the predicate function for billline builders.
+type BillLine func(*sql.Selector)
+
+// BillSubline is the predicate function for billsubline builders.
+type BillSubline func(*sql.Selector)
+
 // Certificate is the predicate function for certificate builders.
 type Certificate func(*sql.Selector)
 

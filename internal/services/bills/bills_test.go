@@ -1,0 +1,269 @@
+package bills_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/orchestra-panel/orchestra/internal/api/apitest"
+	"github.com/orchestra-panel/orchestra/internal/orchestration"
+	_ "github.com/orchestra-panel/orchestra/internal/services/all"
+	"github.com/orchestra-panel/orchestra/internal/services/billing"
+	"github.com/orchestra-panel/orchestra/internal/services/bills"
+	"github.com/orchestra-panel/orchestra/internal/store"
+	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
+	"github.com/orchestra-panel/orchestra/internal/store/storetest"
+	"github.com/orchestra-panel/orchestra/internal/viewer"
+)
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+var sys = viewer.System(context.Background(), viewer.ChannelSystem)
+
+func consumeAll(t *testing.T, st *store.Store) {
+	t.Helper()
+	for {
+		n, err := orchestration.Consume(sys, st, billing.ConsumerName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func day(s string) time.Time {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// TestBillingRun: a customer's domains become orders the moment they are
+// made; a run previews every line and changes nothing, then bills them to
+// one open invoice with the plan's discount; a second run finds nothing
+// left; undoing the open bill gives the orders back; closing needs the
+// invoice contacts and gives the final number; an amendment reverses it;
+// customers read their bills and change none.
+func TestBillingRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		admin := e.Admin()
+		custID := e.MakeAccount("cust", "Cust-password-1", false).ID
+		cust := e.Login("cust", "Cust-password-1")
+		svc := admin.Do("POST", "/services", map[string]any{"description": "Domain", "model": "Domain", "nominal_price": "10",
+			"billing_period": "MONTHLY", "tax": 21, "order_description": `"Domain " + domain.name`}).Want(http.StatusCreated).ID()
+		basic := admin.Do("POST", "/plans", map[string]any{"name": "basic", "is_default": true}).Want(http.StatusCreated).ID()
+		// the first domain free, the rest at the nominal price (concurrent)
+		admin.Do("POST", "/rates", map[string]any{"service": svc, "plan": basic, "quantity": 0, "price": "0"}).Want(http.StatusCreated)
+		admin.Do("POST", "/rates", map[string]any{"service": svc, "plan": basic, "quantity": 2, "price": "10"}).Want(http.StatusCreated)
+		for _, n := range []string{"a.example", "b.example"} {
+			cust.Do("POST", "/domains", map[string]any{"name": n}).Want(http.StatusCreated)
+		}
+		consumeAll(t, st)
+		// registered on 1 November, billed on 1 December (prepay: to 1 January)
+		orders, err := st.Order.Query().Where(order.ServiceID(svc)).Order(ent.Asc(order.FieldID)).All(sys)
+		if err != nil || len(orders) != 2 {
+			t.Fatalf("the domains' orders: %v %v", orders, err)
+		}
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			q := `UPDATE "orders" SET "registered_on" = $1`
+			if tx.Dialect() != "postgres" {
+				q = `UPDATE "orders" SET "registered_on" = ?`
+			}
+			_, err := tx.ExecContext(ctx, q, day("2026-11-01"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int{orders[0].ID, orders[1].ID}
+
+		run := func(commit bool) map[string]any {
+			return admin.Do("POST", "/orders/bill", map[string]any{"orders": ids, "billing_point": "2026-12-01", "commit": commit}).
+				Want(http.StatusOK).JSON()
+		}
+		// 1 Nov → 1 Jan = 2 months each: a.example 2 × 10 = 20.00 less the
+		// free first unit (PLAN −20.00); b.example 20.00; +21% = 24.20
+		preview := run(false)
+		accts := preview["accounts"].([]any)
+		if preview["committed"] != false || len(accts) != 1 {
+			t.Fatalf("the preview: %v", preview)
+		}
+		acct := accts[0].(map[string]any)
+		lines := acct["lines"].([]any)
+		var got []string
+		for _, l := range lines {
+			l := l.(map[string]any)
+			s := fmt.Sprintf("%s %s→%s %s %s", l["description"], l["start_on"], l["end_on"], l["quantity"], l["subtotal"])
+			for _, d := range l["discounts"].([]any) {
+				d := d.(map[string]any)
+				s += fmt.Sprintf(" %s %s", d["type"], d["total"])
+			}
+			got = append(got, s)
+		}
+		want := "Domain a.example 2026-11-01→2027-01-01 2 20 PLAN -20|Domain b.example 2026-11-01→2027-01-01 2 20"
+		if strings.Join(got, "|") != want || acct["total"] != "24.2" {
+			t.Errorf("the preview's lines:\n got %s (total %v)\nwant %s (total 24.2)", strings.Join(got, "|"), acct["total"], want)
+		}
+		if n, _ := st.Bill.Query().Count(sys); n != 0 {
+			t.Fatal("a preview made bills")
+		}
+		if o, _ := st.Order.Get(sys, ids[0]); o.BilledUntil != nil {
+			t.Fatal("a preview billed an order")
+		}
+
+		done := run(true)
+		billID := int(done["accounts"].([]any)[0].(map[string]any)["bills"].([]any)[0].(float64))
+		b := admin.Do("GET", fmt.Sprintf("/bills/%d", billID), nil).Want(http.StatusOK).JSON()
+		if b["type"] != "INVOICE" || b["is_open"] != true || b["total"] != "24.2" || !strings.HasPrefix(b["number"].(string), "OI2026") {
+			t.Errorf("the run's bill: %v", b)
+		}
+		if o, _ := st.Order.Get(sys, ids[0]); o.BilledUntil == nil || !o.BilledUntil.Equal(day("2027-01-01")) {
+			t.Errorf("the order is not billed until 1 January: %v", o)
+		}
+		if again := run(false); len(again["accounts"].([]any)) != 0 {
+			t.Errorf("a second run finds lines: %v", again)
+		}
+
+		// undo: the open bill goes, the orders are to bill again
+		cust.Do("DELETE", fmt.Sprintf("/bills/%d", billID), nil).Want(http.StatusForbidden)
+		admin.Do("DELETE", fmt.Sprintf("/bills/%d", billID), nil).Want(http.StatusNoContent)
+		if o, _ := st.Order.Get(sys, ids[0]); o.BilledUntil != nil || o.BilledOn != nil {
+			t.Errorf("undoing left the order billed: %v", o)
+		}
+		done = run(true)
+		billID = int(done["accounts"].([]any)[0].(map[string]any)["bills"].([]any)[0].(float64))
+
+		// closing needs both invoice contacts
+		closed := admin.Do("POST", fmt.Sprintf("/bills/%d/close", billID), nil).Want(http.StatusConflict).JSON()
+		if d := fmt.Sprint(closed["detail"]); !strings.Contains(d, "the account") || !strings.Contains(d, "main account") {
+			t.Errorf("closing without contacts: %v", closed)
+		}
+		bad := cust.Do("POST", "/bill-contacts", map[string]any{"address": " ", "zipcode": "8", "country": "Spain", "vat": ""}).
+			Want(http.StatusUnprocessableEntity).FieldErrors()
+		if slices.Sort(bad); strings.Join(bad, ",") != "body.address,body.country,body.vat,body.zipcode" {
+			t.Errorf("a bad invoice contact's errors: %v", bad)
+		}
+		cust.Do("POST", "/bill-contacts", map[string]any{"address": "Carrer Gran 1", "zipcode": "08001", "vat": "12345678Z"}).Want(http.StatusCreated)
+		admin.Do("POST", "/bill-contacts", map[string]any{"account": 1, "name": "Hosting SL", "address": "Carrer Major 2", "zipcode": "08002", "vat": "B00000000"}).
+			Want(http.StatusCreated)
+		cust.Do("POST", fmt.Sprintf("/bills/%d/close", billID), nil).Want(http.StatusForbidden)
+		b = admin.Do("POST", fmt.Sprintf("/bills/%d/close", billID), nil).Want(http.StatusOK).JSON()
+		if b["is_open"] != false || !strings.HasPrefix(b["number"].(string), "I2026") || b["due_on"] == nil {
+			t.Errorf("the closed bill: %v", b)
+		}
+		admin.Do("DELETE", fmt.Sprintf("/bills/%d", billID), nil).Want(http.StatusConflict)
+
+		// its document: the HTML frozen at close, and its PDF as the customer reads it
+		html := string(cust.Do("GET", fmt.Sprintf("/bills/%d/document", billID), nil).Want(http.StatusOK).Body)
+		for _, want := range []string{b["number"].(string), "Domain a.example", "Hosting SL", "12345678Z"} {
+			if !strings.Contains(html, want) {
+				t.Errorf("the bill's HTML lacks %q", want)
+			}
+		}
+		cust.Header = http.Header{"Accept": {"application/pdf"}}
+		pdf := cust.Do("GET", fmt.Sprintf("/bills/%d/document", billID), nil).Want(http.StatusOK)
+		cust.Header = nil
+		if ct := pdf.Header.Get("Content-Type"); ct != "application/pdf" {
+			t.Fatalf("the PDF's type: %s", ct)
+		}
+		text := pdfText(t, pdf.Body)
+		for _, want := range []string{b["number"].(string), "Domain a.example", "Domain b.example", "24.20", "21% VAT", "4.20", "Page 1 of 1"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the PDF's text lacks %q:\n%s", want, text)
+			}
+		}
+		admin.Do("PATCH", fmt.Sprintf("/bills/%d", billID), map[string]any{"comments": "late", "version": b["version"]}).Want(http.StatusConflict)
+
+		// the amendment reverses it
+		am := admin.Do("POST", fmt.Sprintf("/bills/%d/amend", billID), map[string]any{}).Want(http.StatusCreated).JSON()
+		if am["type"] != "AMENDMENTINVOICE" || am["total"] != "-24.2" || am["amend_of"] != float64(billID) {
+			t.Errorf("the amendment: %v", am)
+		}
+
+		// customers read theirs
+		list := cust.Do("GET", "/bills", nil).Want(http.StatusOK).JSON()["results"].([]any)
+		if len(list) != 2 {
+			t.Errorf("the customer's bills: %v", list)
+		}
+		ls := cust.Do("GET", fmt.Sprintf("/bill-lines?bill=%d", billID), nil).Want(http.StatusOK).JSON()["results"].([]any)
+		if len(ls) != 2 || ls[0].(map[string]any)["total"] != "0" {
+			t.Errorf("the customer's bill lines: %v", ls)
+		}
+		_ = custID
+	})
+}
+
+// pdfText is a PDF's text, as pdftotext lays it out.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("ORCHESTRA_TEST_BROWSER_REQUIRED") == "" {
+			t.Skip("no pdftotext")
+		}
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "bill.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", f, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+// TestRunCancelled: an order cancelled mid-period after being billed in
+// advance is credited as its service says: DISCOUNT cuts the next run at
+// the cancellation (nothing more to charge), REFUND credits the paid time
+// after it on the next run.
+func TestRunCancelled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		cust := e.MakeAccount("cust", "Cust-password-1", false)
+		for _, c := range []struct {
+			onCancel string
+			want     string
+		}{
+			{"DISCOUNT", ""},
+			// billed 1 Dec → 1 Jan at 31.00, cancelled 11 Dec: 11 Dec → 1 Jan = 21/31 = 0.68 (half-even 0.677…)
+			// month refunded: −31.00 × 0.68 = −21.08
+			{"REFUND", "-21.08"},
+		} {
+			var out []bills.AccountRun
+			err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+				s := tx.Service.Create().SetDescription("Plan " + c.onCancel).SetModel("Account").SetNominalPrice(dec("31")).
+					SetBillingPeriod("MONTHLY").SetOnCancel(c.onCancel).SaveX(ctx)
+				o := tx.Order.Create().SetAccountID(cust.ID).SetServiceID(s.ID).SetModel("Account").SetObjectID(cust.ID).
+					SetRegisteredOn(day("2026-11-01")).SetBilledOn(day("2026-12-01")).SetBilledUntil(day("2027-01-01")).
+					SetCancelledOn(day("2026-12-11")).SetDescription("Plan").SaveX(ctx)
+				var err error
+				out, err = bills.Run(ctx, tx, []int{o.ID}, bills.Options{Today: day("2026-12-20")}, true)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", c.onCancel, err)
+			}
+			total := ""
+			if len(out) > 0 {
+				total = out[0].Lines[0].Total.StringFixed(2)
+			}
+			if total != c.want && !(c.want == "" && len(out) == 0) {
+				t.Errorf("%s: the next run charges %q, want %q (%v)", c.onCancel, total, c.want, out)
+			}
+		}
+	})
+}
