@@ -691,6 +691,7 @@ type ObjectPage struct {
 	Resync  bool
 	Setup   *ServerSetup // a server's setup steps, for staff
 	Usage   []UsageBar   // its use of each resource measuring it
+	Monthly *Monthly     // an account's: what it pays a month
 	Chart   *Chart       // a usage's history
 }
 
@@ -731,6 +732,9 @@ func (w *Handler) object(rw http.ResponseWriter, r *http.Request) {
 		op.Setup = w.serverSetup(r, id, obj)
 	}
 	op.Usage = w.usageBars(r, m, id)
+	if m.Type == "Account" {
+		op.Monthly = w.monthly(r, id)
+	}
 	if m.Name == "usage" {
 		op.Chart = w.usageChart(r, id, obj)
 	}

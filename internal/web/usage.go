@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -232,3 +233,40 @@ func threeDigits(v float64) string {
 }
 
 func (c Chart) f(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// Monthly is what an account pays a month, as its page shows it.
+type Monthly struct {
+	Total    string
+	Services []MonthlyService
+}
+
+// MonthlyService is a month of one service's orders.
+type MonthlyService struct {
+	Description, Total string
+	Orders             int
+}
+
+// monthly reads what the account id pays a month, if billing says (nil
+// when it bills it nothing).
+func (w *Handler) monthly(r *http.Request, id string) *Monthly {
+	status, _, body := w.call(r, http.MethodGet, "/accounts/"+url.PathEscape(id)+"/monthly", nil)
+	if status != http.StatusOK {
+		return nil
+	}
+	var out struct {
+		Shown    string `json:"shown"`
+		Services []struct {
+			Description string `json:"description"`
+			Orders      int    `json:"orders"`
+			Shown       string `json:"shown"`
+		} `json:"services"`
+	}
+	if json.Unmarshal(body, &out) != nil || len(out.Services) == 0 {
+		return nil
+	}
+	m := &Monthly{Total: out.Shown}
+	for _, s := range out.Services {
+		m.Services = append(m.Services, MonthlyService{Description: s.Description, Orders: s.Orders, Total: s.Shown})
+	}
+	return m
+}

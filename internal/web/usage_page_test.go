@@ -70,3 +70,23 @@ func TestUsagePages(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountMonthly: an account's page says what it pays a month for the
+// services it has, in the currency of bills, taxes included.
+func TestAccountMonthly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			s := tx.Service.Create().SetDescription("Hosting plan").SetModel("Account").SetNominalPrice(decimal.RequireFromString("10")).
+				SetBillingPeriod("MONTHLY").SetTax(21).SaveX(ctx)
+			return tx.Order.Create().SetAccountID(f.cust.ID).SetServiceID(s.ID).SetModel("Account").SetObjectID(f.cust.ID).
+				SetRegisteredOn(time.Now().AddDate(0, -1, 0)).SetDescription("Hosting plan").Exec(ctx)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, page := f.login(t, "cust", "Cust-password-1").get(fmt.Sprintf("/accounts/%d", f.cust.ID))
+		if !strings.Contains(page, "Monthly cost") || !strings.Contains(page, "<strong>12.10 €</strong>") || !strings.Contains(page, "Hosting plan") {
+			t.Errorf("the account's page says nothing of what it pays a month:\n%s", page)
+		}
+	})
+}

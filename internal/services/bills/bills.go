@@ -59,6 +59,7 @@ func init() {
 	})
 	api.Operations(operations)
 	api.Operations(documentOperations)
+	api.Operations(monthlyOperations)
 	// only open bills change, and only staff change them; undoing one
 	// gives its orders back their billed dates
 	store.RegisterHook("Bill", ent.OpUpdateOne|ent.OpDeleteOne|ent.OpCreate|ent.OpUpdate|ent.OpDelete, func(next ent.Mutator) ent.Mutator {

@@ -90,6 +90,15 @@ func TestBillingRun(t *testing.T) {
 		}
 		ids := []int{orders[0].ID, orders[1].ID}
 
+		// what the account pays a month: the first domain free, the second
+		// 10.00, with 21% tax
+		monthly := cust.Do("GET", fmt.Sprintf("/accounts/%d/monthly", custID), nil).Want(http.StatusOK).JSON()
+		if monthly["total"] != "12.1" || len(monthly["services"].([]any)) != 1 {
+			t.Errorf("the account's monthly cost: %v", monthly)
+		}
+		e.MakeAccount("other", "Other-password-1", false)
+		e.Login("other", "Other-password-1").Do("GET", fmt.Sprintf("/accounts/%d/monthly", custID), nil).Want(http.StatusNotFound)
+
 		run := func(commit bool) map[string]any {
 			return admin.Do("POST", "/orders/bill", map[string]any{"orders": ids, "billing_point": "2026-12-01", "commit": commit}).
 				Want(http.StatusOK).JSON()
@@ -202,7 +211,6 @@ func TestBillingRun(t *testing.T) {
 		if len(ls) != 2 || ls[0].(map[string]any)["total"] != "0" {
 			t.Errorf("the customer's bill lines: %v", ls)
 		}
-		_ = custID
 	})
 }
 

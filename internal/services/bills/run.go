@@ -1,8 +1,10 @@
 package bills
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/plan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/rate"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/service"
 )
 
 // Settings of bills and billing runs.
@@ -110,7 +113,8 @@ func verboseQuantity(metric, size decimal.Decimal) string {
 // account and service, each group through the billing arithmetic, and,
 // with commit, the lines written to the accounts' bills and the orders'
 // billed dates moved (not for pro formas). Ignored orders are left out.
-// Without commit nothing is written: the answer is the preview.
+// Without commit nothing is written: the answer is the preview. It reads
+// and writes in batches, never a query per order.
 func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]AccountRun, error) {
 	if o.Today.IsZero() {
 		o.Today = time.Now()
@@ -123,54 +127,29 @@ func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]
 	if err := store.Serialize(ctx, tx.Client(), "bills.run", 0); err != nil {
 		return nil, err
 	}
-	batch, err := tx.Order.Query().Where(order.IDIn(ids...), order.Ignore(false)).Order(ent.Asc(order.FieldAccountID), ent.Asc(order.FieldServiceID), ent.Asc(order.FieldID)).All(ctx)
+	in, err := load(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
-	type group struct{ account, service int }
-	var keys []group
-	groups := map[group][]*ent.Order{}
-	for _, ord := range batch {
-		k := group{ord.AccountID, ord.ServiceID}
-		if groups[k] == nil {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], ord)
-	}
-	services := map[int]*ent.Service{}
 	var out []AccountRun
 	acctIdx := map[int]int{}
 	w := newWriter(tx, o)
-	for _, k := range keys {
-		s := services[k.service]
-		if s == nil {
-			if s, err = tx.Service.Get(ctx, k.service); err != nil {
-				return nil, err
+	var updates []lines.Update
+	for _, k := range in.keys {
+		s := in.services[k.service]
+		mine := in.groups[k]
+		var others []*ent.Order
+		for _, ord := range in.pairOrders[k] {
+			if !in.chosen[ord.ID] {
+				others = append(others, ord)
 			}
-			services[k.service] = s
 		}
-		mine := groups[k]
-		others, err := tx.Order.Query().Where(order.AccountID(k.account), order.ServiceID(k.service),
-			order.IDNotIn(idsOf(mine)...), order.Ignore(false)).Order(ent.Asc(order.FieldID)).All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		in, err := toLines(ctx, tx, s, mine, others)
-		if err != nil {
-			return nil, err
-		}
-		plans, err := plansOf(ctx, tx, k.account, s.ID)
-		if err != nil {
-			return nil, err
-		}
-		got, updates, err := lines.Bill(serviceOf(s), plans, in[:len(mine)], in[len(mine):], lines.Options{Point: o.Point, Fixed: o.Fixed, Today: o.Today})
+		got, ups, err := lines.Bill(serviceOf(s), in.plansOf(k.account, s.ID), in.toLines(mine), in.toLines(others),
+			lines.Options{Point: o.Point, Fixed: o.Fixed, Today: o.Today})
 		if err != nil {
 			return nil, fmt.Errorf("bills: %s, account %d: %w", s.Description, k.account, err)
 		}
-		byID := map[int]*ent.Order{}
-		for _, ord := range append(slices.Clone(mine), others...) {
-			byID[ord.ID] = ord
-		}
+		updates = append(updates, ups...)
 		for _, l := range got {
 			i, seen := acctIdx[k.account]
 			if !seen {
@@ -178,28 +157,11 @@ func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]
 				acctIdx[k.account] = i
 				out = append(out, AccountRun{Account: k.account})
 			}
-			ar := &out[i]
-			pl := preview(ctx, s, byID[l.Order], l)
-			ar.Lines = append(ar.Lines, pl)
+			ord := in.orders[l.Order]
+			pl := preview(ctx, s, ord, l)
+			out[i].Lines = append(out[i].Lines, pl)
 			if commit {
-				billID, err := w.line(ctx, s, byID[l.Order], l, pl)
-				if err != nil {
-					return nil, err
-				}
-				if !slices.Contains(ar.Bills, billID) {
-					ar.Bills = append(ar.Bills, billID)
-				}
-			}
-		}
-		if commit && !o.ProForma {
-			for _, u := range updates {
-				up := tx.Order.UpdateOneID(u.Order).SetBilledOn(u.BilledOn).SetBilledUntil(u.BilledUntil)
-				if u.BilledMetric != nil {
-					up.SetBilledMetric(*u.BilledMetric)
-				}
-				if err := up.Exec(ctx); err != nil {
-					return nil, err
-				}
+				w.add(s, ord, l, pl, i)
 			}
 		}
 	}
@@ -210,20 +172,210 @@ func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]
 		}
 		out[i].Total = amounts.Total(al)
 	}
-	if commit {
-		if err := w.totals(ctx); err != nil {
+	if !commit {
+		return out, nil
+	}
+	if err := w.write(ctx, out); err != nil {
+		return nil, err
+	}
+	if !o.ProForma {
+		if err := updateOrders(ctx, tx, updates); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func idsOf(os []*ent.Order) []int {
-	out := make([]int, len(os))
+// group is an account's orders of a service.
+type group struct{ account, service int }
+
+// loaded is what a run reads, in batches.
+type loaded struct {
+	keys       []group // in the order billed
+	groups     map[group][]*ent.Order
+	chosen     map[int]bool
+	pairOrders map[group][]*ent.Order // every order of each group's account and service (ignored ones left out)
+	orders     map[int]*ent.Order
+	services   map[int]*ent.Service
+	samples    map[int][]lines.Metric
+	rates      map[int][]*ent.Rate // by service
+	plans      []*ent.Plan
+	contracts  map[int]map[int]int // account → plan → contracts
+}
+
+// chunk is how many ids one IN takes: within every database's limit.
+const chunk = 5000
+
+func load(ctx context.Context, tx *ent.Tx, ids []int) (*loaded, error) {
+	in := &loaded{groups: map[group][]*ent.Order{}, chosen: map[int]bool{}, pairOrders: map[group][]*ent.Order{},
+		orders: map[int]*ent.Order{}, services: map[int]*ent.Service{}, samples: map[int][]lines.Metric{},
+		rates: map[int][]*ent.Rate{}, contracts: map[int]map[int]int{}}
+	var batch []*ent.Order
+	for part := range slices.Chunk(sortedIDs(ids), chunk) {
+		os, err := tx.Order.Query().Where(order.IDIn(part...), order.Ignore(false)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, os...)
+	}
+	slices.SortFunc(batch, func(a, b *ent.Order) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.ServiceID, b.ServiceID), cmp.Compare(a.ID, b.ID))
+	})
+	accounts := map[int]bool{}
+	serviceIDs := map[int]bool{}
+	for _, ord := range batch {
+		k := group{ord.AccountID, ord.ServiceID}
+		if in.groups[k] == nil {
+			in.keys = append(in.keys, k)
+		}
+		in.groups[k] = append(in.groups[k], ord)
+		in.chosen[ord.ID] = true
+		accounts[ord.AccountID], serviceIDs[ord.ServiceID] = true, true
+	}
+	if len(batch) == 0 {
+		return in, nil
+	}
+	svcs := slices.Sorted(maps.Keys(serviceIDs))
+	ss, err := tx.Service.Query().Where(service.IDIn(svcs...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	metric := map[int]bool{}
+	for _, s := range ss {
+		in.services[s.ID] = s
+		metric[s.ID] = s.Metric != ""
+	}
+	rs, err := tx.Rate.Query().Where(rate.ServiceIDIn(svcs...)).Order(ent.Asc(rate.FieldQuantity), ent.Asc(rate.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		in.rates[r.ServiceID] = append(in.rates[r.ServiceID], r)
+	}
+	if in.plans, err = tx.Plan.Query().Where(plan.IsActive(true)).Order(ent.Asc(plan.FieldID)).All(ctx); err != nil {
+		return nil, err
+	}
+	var withMetric []int
+	for part := range slices.Chunk(slices.Sorted(maps.Keys(accounts)), chunk) {
+		os, err := tx.Order.Query().Where(order.AccountIDIn(part...), order.ServiceIDIn(svcs...), order.Ignore(false)).
+			Order(ent.Asc(order.FieldID)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ord := range os {
+			k := group{ord.AccountID, ord.ServiceID}
+			if in.groups[k] == nil {
+				continue // a pair this run does not bill
+			}
+			in.pairOrders[k] = append(in.pairOrders[k], ord)
+			in.orders[ord.ID] = ord
+			if metric[ord.ServiceID] {
+				withMetric = append(withMetric, ord.ID)
+			}
+		}
+		cps, err := tx.ContractedPlan.Query().Where(contractedplan.AccountIDIn(part...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cps {
+			if in.contracts[c.AccountID] == nil {
+				in.contracts[c.AccountID] = map[int]int{}
+			}
+			in.contracts[c.AccountID][c.PlanID]++
+		}
+	}
+	for part := range slices.Chunk(withMetric, chunk) {
+		rows, err := tx.MetricStorage.Query().Where(metricstorage.OrderIDIn(part...)).Order(ent.Asc(metricstorage.FieldID)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			in.samples[r.OrderID] = append(in.samples[r.OrderID], lines.Metric{Value: r.Value, Created: period.Date(r.CreatedOn), Updated: r.UpdatedOn})
+		}
+	}
+	return in, nil
+}
+
+// toLines reads orders as the arithmetic does.
+func (in *loaded) toLines(os []*ent.Order) []lines.Order {
+	out := make([]lines.Order, len(os))
 	for i, o := range os {
-		out[i] = o.ID
+		out[i] = lines.Order{ID: o.ID, Registered: period.Date(o.RegisteredOn), BilledMetric: o.BilledMetric, Metrics: in.samples[o.ID]}
+		if o.CancelledOn != nil {
+			out[i].Cancelled = period.Date(*o.CancelledOn)
+		}
+		if o.BilledOn != nil {
+			out[i].BilledOn = period.Date(*o.BilledOn)
+		}
+		if o.BilledUntil != nil {
+			out[i].BilledUntil = period.Date(*o.BilledUntil)
+		}
 	}
 	return out
+}
+
+// plansOf are the account's plans with the service's rates: the default
+// plans, and each contracted plan once per contract.
+func (in *loaded) plansOf(account, service int) []rates.Plan {
+	rs := in.rates[service]
+	if len(rs) == 0 {
+		return nil
+	}
+	var out []rates.Plan
+	for _, p := range in.plans {
+		n := in.contracts[account][p.ID]
+		if p.IsDefault && n == 0 {
+			n = 1
+		}
+		if n == 0 {
+			continue
+		}
+		rp := rates.Plan{Name: p.Name, Combinable: p.IsCombinable, Contracts: n}
+		for _, r := range rs {
+			if r.PlanID == p.ID {
+				rp.Rates = append(rp.Rates, rates.Rate{Quantity: r.Quantity, Price: r.Price})
+			}
+		}
+		if len(rp.Rates) > 0 {
+			out = append(out, rp)
+		}
+	}
+	return out
+}
+
+// updateOrders writes what the run moved, an UPDATE per distinct set of
+// values (a run's orders mostly share their new dates).
+func updateOrders(ctx context.Context, tx *ent.Tx, updates []lines.Update) error {
+	type values struct {
+		on, until time.Time
+		metric    string
+	}
+	same := map[values][]int{}
+	var keys []values
+	metrics := map[string]*decimal.Decimal{}
+	for _, u := range updates {
+		v := values{u.BilledOn, u.BilledUntil, ""}
+		if u.BilledMetric != nil {
+			v.metric = u.BilledMetric.String()
+			metrics[v.metric] = u.BilledMetric
+		}
+		if same[v] == nil {
+			keys = append(keys, v)
+		}
+		same[v] = append(same[v], u.Order)
+	}
+	for _, v := range keys {
+		for part := range slices.Chunk(same[v], chunk) {
+			up := tx.Order.Update().Where(order.IDIn(part...)).SetBilledOn(v.on).SetBilledUntil(v.until)
+			if m := metrics[v.metric]; m != nil {
+				up.SetBilledMetric(*m)
+			}
+			if _, err := up.Save(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func amountLine(l PreviewLine) amounts.Line {
@@ -264,98 +416,31 @@ func serviceOf(s *ent.Service) lines.Service {
 	return out
 }
 
-// toLines reads orders (and their metric samples, for a metric service) as
-// the arithmetic does.
-func toLines(ctx context.Context, tx *ent.Tx, s *ent.Service, orders ...[]*ent.Order) ([]lines.Order, error) {
-	var all []*ent.Order
-	for _, os := range orders {
-		all = append(all, os...)
-	}
-	samples := map[int][]lines.Metric{}
-	if s.Metric != "" {
-		for chunk := range slices.Chunk(idsOf(all), 500) {
-			rows, err := tx.MetricStorage.Query().Where(metricstorage.OrderIDIn(chunk...)).Order(ent.Asc(metricstorage.FieldID)).All(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range rows {
-				samples[r.OrderID] = append(samples[r.OrderID], lines.Metric{Value: r.Value, Created: period.Date(r.CreatedOn), Updated: r.UpdatedOn})
-			}
-		}
-	}
-	out := make([]lines.Order, len(all))
-	for i, o := range all {
-		out[i] = lines.Order{ID: o.ID, Registered: period.Date(o.RegisteredOn), BilledMetric: o.BilledMetric, Metrics: samples[o.ID]}
-		if o.CancelledOn != nil {
-			out[i].Cancelled = period.Date(*o.CancelledOn)
-		}
-		if o.BilledOn != nil {
-			out[i].BilledOn = period.Date(*o.BilledOn)
-		}
-		if o.BilledUntil != nil {
-			out[i].BilledUntil = period.Date(*o.BilledUntil)
-		}
-	}
-	return out, nil
-}
-
-// plansOf are the account's plans with the service's rates: the default
-// plans, and each contracted plan once per contract.
-func plansOf(ctx context.Context, tx *ent.Tx, account, service int) ([]rates.Plan, error) {
-	rs, err := tx.Rate.Query().Where(rate.ServiceID(service)).Order(ent.Asc(rate.FieldQuantity)).All(ctx)
-	if err != nil || len(rs) == 0 {
-		return nil, err
-	}
-	contracts := map[int]int{}
-	cps, err := tx.ContractedPlan.Query().Where(contractedplan.AccountID(account)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cps {
-		contracts[c.PlanID]++
-	}
-	ps, err := tx.Plan.Query().Where(plan.IsActive(true)).Order(ent.Asc(plan.FieldID)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []rates.Plan
-	for _, p := range ps {
-		n := contracts[p.ID]
-		if p.IsDefault && n == 0 {
-			n = 1
-		}
-		if n == 0 {
-			continue
-		}
-		rp := rates.Plan{Name: p.Name, Combinable: p.IsCombinable, Contracts: n}
-		for _, r := range rs {
-			if r.PlanID == p.ID {
-				rp.Rates = append(rp.Rates, rates.Rate{Quantity: r.Quantity, Price: r.Price})
-			}
-		}
-		if len(rp.Rates) > 0 {
-			out = append(out, rp)
-		}
-	}
-	return out, nil
-}
-
-// writer puts a run's lines on bills.
+// writer puts a run's lines on bills, in batches once the run is done.
 type writer struct {
 	tx      *ent.Tx
 	o       Options
-	open    map[[2]any]*ent.Bill // the bill of (account, type) this run adds to
-	touched map[int]bool
+	pending []pendingLine
 	seq     map[string]int // the next sequence by prefix and year
 }
 
-func newWriter(tx *ent.Tx, o Options) *writer {
-	return &writer{tx: tx, o: o, open: map[[2]any]*ent.Bill{}, touched: map[int]bool{}, seq: map[string]int{}}
+// pendingLine is a line to write, with what decides its bill.
+type pendingLine struct {
+	s    *ent.Service
+	ord  *ent.Order
+	l    lines.Line
+	pl   PreviewLine
+	run  int    // the account's index in the run's answer
+	typ  string // its bill's type
+	bill int    // its bill, once chosen
 }
 
-// line writes l of order ord to its bill: a new fee for a fee's line, else
-// the account's open invoice (or pro forma), new with NewOpen.
-func (w *writer) line(ctx context.Context, s *ent.Service, ord *ent.Order, l lines.Line, pl PreviewLine) (int, error) {
+func newWriter(tx *ent.Tx, o Options) *writer {
+	return &writer{tx: tx, o: o, seq: map[string]int{}}
+}
+
+// add keeps l of order ord for write.
+func (w *writer) add(s *ent.Service, ord *ent.Order, l lines.Line, pl PreviewLine, run int) {
 	typ := amounts.Invoice
 	switch {
 	case w.o.ProForma:
@@ -363,26 +448,139 @@ func (w *writer) line(ctx context.Context, s *ent.Service, ord *ent.Order, l lin
 	case s.IsFee:
 		typ = amounts.Fee
 	}
-	b, err := w.bill(ctx, ord.AccountID, typ, typ == amounts.Fee)
-	if err != nil {
-		return 0, err
+	w.pending = append(w.pending, pendingLine{s: s, ord: ord, l: l, pl: pl, run: run, typ: typ})
+}
+
+// write chooses each line's bill (a new fee for a fee's line, else the
+// account's last open invoice or pro forma, new with NewOpen or none),
+// makes the new bills, the lines and their sub-lines, and the bills'
+// totals; each account's answer learns its bills.
+func (w *writer) write(ctx context.Context, out []AccountRun) error {
+	type key struct {
+		account int
+		typ     string
 	}
-	q := l.Quantity()
-	c := w.tx.BillLine.Create().SetBillID(b.ID).SetAccountID(ord.AccountID).SetDescription(clip(pl.Description, 256)).
-		SetRate(l.Rate).SetQuantity(q.RoundBank(2)).SetVerboseQuantity(clip(pl.Quantity, 16)).SetSubtotal(l.Subtotal).SetTax(s.Tax).
-		SetStartOn(l.Ini).SetNillableEndOn(nonZero(l.End)).SetOrderID(ord.ID).SetNillableOrderBilledOn(ord.BilledOn).
-		SetNillableOrderBilledUntil(ord.BilledUntil).SetNillableOrderBilledMetric(ord.BilledMetric).SetCreatedOn(w.o.Today)
-	line, err := c.Save(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, d := range pl.Discounts {
-		if err := w.tx.BillSubline.Create().SetBillLineID(line.ID).SetAccountID(ord.AccountID).SetDescription(d.Description).SetTotal(d.Total).SetType(d.Type).Exec(ctx); err != nil {
-			return 0, err
+	open := map[key]int{}
+	if !w.o.NewOpen {
+		var accts []int
+		for _, p := range w.pending {
+			accts = append(accts, p.ord.AccountID)
+		}
+		for part := range slices.Chunk(sortedIDs(accts), chunk) {
+			bs, err := w.tx.Bill.Query().Where(bill.AccountIDIn(part...), bill.IsOpen(true), bill.TypeIn(amounts.Invoice, amounts.ProForma)).
+				Order(ent.Asc(bill.FieldID)).All(ctx)
+			if err != nil {
+				return err
+			}
+			for _, b := range bs {
+				open[key{b.AccountID, b.Type}] = b.ID // the last wins
+			}
 		}
 	}
-	w.touched[b.ID] = true
-	return b.ID, nil
+	reused := map[int]bool{}
+	for id := range maps.Values(open) {
+		reused[id] = true
+	}
+	// the new bills, numbered in the order of their first line
+	var creates []*ent.BillCreate
+	var made []*pendingLine // the line each new bill is made for
+	for i := range w.pending {
+		p := &w.pending[i]
+		k := key{p.ord.AccountID, p.typ}
+		if id, ok := open[k]; ok && p.typ != amounts.Fee {
+			p.bill = id
+			continue
+		}
+		number, err := w.number(ctx, p.typ, true)
+		if err != nil {
+			return err
+		}
+		creates = append(creates, w.tx.Bill.Create().SetAccountID(p.ord.AccountID).SetType(p.typ).SetNumber(number).SetTotal(decimal.Zero))
+		made = append(made, p)
+		if p.typ != amounts.Fee {
+			open[k] = -len(made) // this run's new bill, made below
+		}
+		p.bill = -len(made)
+	}
+	ids := make([]int, 0, len(creates))
+	for part := range slices.Chunk(creates, 1000) {
+		bs, err := w.tx.Bill.CreateBulk(part...).Save(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			ids = append(ids, b.ID)
+		}
+	}
+	for i := range w.pending {
+		if p := &w.pending[i]; p.bill < 0 {
+			p.bill = ids[-p.bill-1]
+		}
+	}
+	// the lines, then their sub-lines
+	var lineCreates []*ent.BillLineCreate
+	for _, p := range w.pending {
+		q := p.l.Quantity()
+		lineCreates = append(lineCreates, w.tx.BillLine.Create().SetBillID(p.bill).SetAccountID(p.ord.AccountID).
+			SetDescription(clip(p.pl.Description, 256)).SetRate(p.l.Rate).SetQuantity(q.RoundBank(2)).
+			SetVerboseQuantity(clip(p.pl.Quantity, 16)).SetSubtotal(p.l.Subtotal).SetTax(p.s.Tax).SetStartOn(p.l.Ini).
+			SetNillableEndOn(nonZero(p.l.End)).SetOrderID(p.ord.ID).SetNillableOrderBilledOn(p.ord.BilledOn).
+			SetNillableOrderBilledUntil(p.ord.BilledUntil).SetNillableOrderBilledMetric(p.ord.BilledMetric).SetCreatedOn(w.o.Today))
+	}
+	var subCreates []*ent.BillSublineCreate
+	n := 0
+	for part := range slices.Chunk(lineCreates, 1000) {
+		ls, err := w.tx.BillLine.CreateBulk(part...).Save(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			p := w.pending[n]
+			n++
+			for _, d := range p.pl.Discounts {
+				subCreates = append(subCreates, w.tx.BillSubline.Create().SetBillLineID(l.ID).SetAccountID(p.ord.AccountID).
+					SetDescription(d.Description).SetTotal(d.Total).SetType(d.Type))
+			}
+		}
+	}
+	for part := range slices.Chunk(subCreates, 1000) {
+		if err := w.tx.BillSubline.CreateBulk(part...).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	// totals: a new bill's from its lines here, a reused one's read again
+	lineTotals := map[int][]amounts.Line{}
+	for _, p := range w.pending {
+		if !slices.Contains(out[p.run].Bills, p.bill) {
+			out[p.run].Bills = append(out[p.run].Bills, p.bill)
+		}
+		if !reused[p.bill] {
+			lineTotals[p.bill] = append(lineTotals[p.bill], amountLine(p.pl))
+		}
+	}
+	for id := range reused {
+		if slices.ContainsFunc(w.pending, func(p pendingLine) bool { return p.bill == id }) {
+			if err := Recompute(ctx, w.tx, id); err != nil {
+				return err
+			}
+		}
+	}
+	// new bills' totals, an UPDATE per distinct total
+	byTotal := map[string][]int{}
+	totals := map[string]decimal.Decimal{}
+	for id, ls := range lineTotals {
+		t := amounts.Total(ls)
+		byTotal[t.String()] = append(byTotal[t.String()], id)
+		totals[t.String()] = t
+	}
+	for t, ids := range byTotal {
+		for part := range slices.Chunk(ids, chunk) {
+			if err := w.tx.Bill.Update().Where(bill.IDIn(part...)).SetTotal(totals[t]).Exec(store.KeepVersion(ctx)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func nonZero(t time.Time) *time.Time {
@@ -397,36 +595,6 @@ func clip(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
-}
-
-// bill is the bill of type for account this run adds to: the account's
-// last open one (unless NewOpen or fresh), else a new open one.
-func (w *writer) bill(ctx context.Context, account int, typ string, fresh bool) (*ent.Bill, error) {
-	key := [2]any{account, typ}
-	if b := w.open[key]; b != nil && !fresh {
-		return b, nil
-	}
-	if !fresh && !w.o.NewOpen {
-		b, err := w.tx.Bill.Query().Where(bill.AccountID(account), bill.Type(typ), bill.IsOpen(true)).Order(ent.Desc(bill.FieldID)).First(ctx)
-		if err == nil {
-			w.open[key] = b
-			return b, nil
-		} else if !ent.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	number, err := w.number(ctx, typ, true)
-	if err != nil {
-		return nil, err
-	}
-	b, err := w.tx.Bill.Create().SetAccountID(account).SetType(typ).SetNumber(number).SetTotal(decimal.Zero).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !fresh {
-		w.open[key] = b
-	}
-	return b, nil
 }
 
 // number is the next number of type (open: with its O).
@@ -452,12 +620,5 @@ func nextNumber(ctx context.Context, tx *ent.Tx, seq map[string]int, typ string,
 	return n, nil
 }
 
-// totals recomputes the totals of the bills the run wrote to.
-func (w *writer) totals(ctx context.Context) error {
-	for id := range w.touched {
-		if err := Recompute(ctx, w.tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// sortedIDs returns ids sorted without duplicates.
+func sortedIDs(ids []int) []int { return slices.Compact(slices.Sorted(slices.Values(ids))) }

@@ -46,6 +46,12 @@ func money(lang, currency string, d decimal.Decimal) string {
 	return localized(lang, d.StringFixed(2)) + " " + symbol(currency)
 }
 
+// Money writes an amount as bills do, in ctx's language and the bills'
+// currency: "12.10 €", "12,10 €".
+func Money(ctx context.Context, d decimal.Decimal) string {
+	return money(i18n.Language(ctx), Currency.Get(), d)
+}
+
 // percent writes a tax rate: "21%", "10.5%".
 func percent(lang string, rate decimal.Decimal) string {
 	return localized(lang, rate.String()) + "%"
