@@ -68,6 +68,19 @@ type Presentation struct {
 	// Defaults name, by field, the setting whose value a field left empty
 	// takes, for forms to show it.
 	Defaults map[string]string `json:"defaults,omitempty"`
+	// Previewed are operations staff run on objects chosen in a list,
+	// shown before they are done (billing chosen orders).
+	Previewed []Previewed `json:"previewed,omitempty"`
+}
+
+// Previewed is an operation on chosen objects that says what it would do
+// before doing it: Path is posted {Field: the ids, "commit": false} for the
+// preview, then the same with commit true.
+type Previewed struct {
+	Verb  string `json:"verb"`  // the list's action: bill
+	Label string `json:"label"` // English, translated where shown: "bill"
+	Path  string `json:"path"`
+	Field string `json:"field"`
 }
 
 // Choice is what a form offers for a field: values, or the list setting

@@ -670,6 +670,11 @@ func (w *Handler) bulkActions(r *http.Request, m *Model) []string {
 	if w.canDelete(r, m) {
 		out = append(out, "delete")
 	}
+	if me(r).Staff {
+		for _, p := range m.Previewed {
+			out = append(out, p.Verb)
+		}
+	}
 	return out
 }
 
@@ -1243,6 +1248,7 @@ func (w *Handler) confirm(rw http.ResponseWriter, r *http.Request, m *Model, ver
 type BulkResult struct {
 	Model   *Model
 	Verb    string
+	Result  *JSONView // a previewed operation's answer
 	Done    []string
 	Failed  []string
 	Ops     string
@@ -1274,14 +1280,37 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 			&problem{Status: 422, Message: i18n.T(ctx, "Choose an action and at least one object (at most 500).")}))
 		return
 	}
+	p := m.previewed(verb)
 	if r.PostForm.Get("confirm") != "yes" {
+		if p != nil {
+			w.confirmPreviewed(rw, r, m, p, ids, back)
+			return
+		}
 		w.confirm(rw, r, m, verb, ids, back)
 		return
 	}
 	res := BulkResult{Model: m, Verb: verb, Back: back}
 	var ops []string
+	switch {
+	case p != nil:
+		status, body := w.runPreviewed(r, p, ids, true)
+		if status >= 300 {
+			res.Failed = append(res.Failed, parseProblem(status, body).String())
+			break
+		}
+		v, err := jsonView(ctx, body)
+		if err != nil {
+			res.Failed = append(res.Failed, err.Error())
+			break
+		}
+		res.Result = &v
+		res.Summary = i18n.T(ctx, "Done: %s.", i18n.T(ctx, p.Label))
+	}
 	switch verb {
 	case "resync":
+		if p != nil {
+			break
+		}
 		var nums []int
 		for _, id := range ids {
 			if n, err := strconv.Atoi(id); err == nil {
@@ -1312,6 +1341,9 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 		}
 		res.Summary = plural(ctx, len(units), "One unit of work planned.", "%d units of work planned.")
 	default:
+		if p != nil {
+			break
+		}
 		for _, id := range ids {
 			path := "/" + m.Slug + "/" + url.PathEscape(id)
 			var status int
@@ -1340,7 +1372,7 @@ func (w *Handler) bulk(rw http.ResponseWriter, r *http.Request) {
 	}
 	res.Ops = strings.Join(ops, ",")
 	status := http.StatusOK
-	if len(res.Done) == 0 {
+	if len(res.Done) == 0 && res.Result == nil {
 		status = http.StatusUnprocessableEntity
 	}
 	render(rw, r, status, bulkPage(w.frame(r, i18n.T(ctx, "Done")), res))
@@ -1681,7 +1713,7 @@ func bulkLabel(ctx context.Context, verb string) string {
 	case "resync":
 		return i18n.T(ctx, "apply again")
 	}
-	return verb
+	return i18n.T(ctx, verb) // a previewed operation's, declared with i18n.M
 }
 
 // inSentence is a model's name inside a sentence: its first letter lower

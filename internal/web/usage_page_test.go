@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,48 @@ func TestAccountMonthly(t *testing.T) {
 		_, _, page := f.login(t, "cust", "Cust-password-1").get(fmt.Sprintf("/accounts/%d", f.cust.ID))
 		if !strings.Contains(page, "Monthly cost") || !strings.Contains(page, "<strong>12.10 €</strong>") || !strings.Contains(page, "Hosting plan") {
 			t.Errorf("the account's page says nothing of what it pays a month:\n%s", page)
+		}
+	})
+}
+
+// TestBillOrdersPreviewed: staff choose orders in their list and bill
+// them: a preview shows every line and changes nothing; going ahead makes
+// the bill. Customers are not offered it.
+func TestBillOrdersPreviewed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		var oid int
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			s := tx.Service.Create().SetDescription("Hosting plan").SetModel("Account").SetNominalPrice(decimal.RequireFromString("10")).
+				SetBillingPeriod("MONTHLY").SetTax(21).SaveX(ctx)
+			oid = tx.Order.Create().SetAccountID(f.cust.ID).SetServiceID(s.ID).SetModel("Account").SetObjectID(f.cust.ID).
+				SetRegisteredOn(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)).SetDescription("Hosting plan for cust").SaveX(ctx).ID
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, page := f.login(t, "cust", "Cust-password-1").get("/orders/")
+		if strings.Contains(page, `value="bill"`) {
+			t.Error("a customer is offered to bill orders")
+		}
+		b := f.login(t, "admin", "Adm1n-password!")
+		if _, _, page = b.get("/orders/"); !strings.Contains(page, `value="bill"`) {
+			t.Errorf("staff are not offered to bill orders:\n%s", page)
+		}
+		form := url.Values{"action": {"bill"}, "ids": {strconv.Itoa(oid)}}
+		code, _, page := b.post("/orders/bulk", form)
+		if code != http.StatusOK || !strings.Contains(page, "Hosting plan for cust") || !strings.Contains(page, "nothing has changed yet") {
+			t.Fatalf("the preview (%d):\n%s", code, page)
+		}
+		if n, _ := st.Bill.Query().Count(sys); n != 0 {
+			t.Fatal("the preview made a bill")
+		}
+		form.Set("confirm", "yes")
+		if code, _, page = b.post("/orders/bulk", form); code != http.StatusOK || !strings.Contains(page, "Hosting plan for cust") {
+			t.Fatalf("billing (%d):\n%s", code, page)
+		}
+		if n, _ := st.Bill.Query().Count(sys); n != 1 {
+			t.Errorf("billing made %d bills, want 1", n)
 		}
 	})
 }

@@ -43,7 +43,8 @@ func init() {
 			Title: "description", Columns: []string{"service", "registered_on", "cancelled_on", "billed_until", "ignore", "account"},
 			Fieldsets: []api.Fieldset{api.Set("", "description", "ignore")},
 			// what object an order bills is staff's to follow
-			StaffFields: []string{"model", "object_id"}},
+			StaffFields: []string{"model", "object_id"},
+			Previewed:   []api.Previewed{{Verb: "bill", Label: i18n.M("bill"), Path: "/orders/bill", Field: "orders"}}},
 	})
 	api.Operations(orderOperations)
 	// orders are the panel's record of what it bills: the consumer keeps

@@ -19,6 +19,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/settings"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
@@ -92,6 +93,7 @@ type PreviewSub struct {
 
 // AccountRun is what a run charges one account.
 type AccountRun struct {
+	Name    string          `json:"name" doc:"The account's full name."`
 	Account int             `json:"account"`
 	Lines   []PreviewLine   `json:"lines"`
 	Total   decimal.Decimal `json:"total" doc:"The lines with their discounts and taxes."`
@@ -171,6 +173,9 @@ func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]
 			al = append(al, amountLine(l))
 		}
 		out[i].Total = amounts.Total(al)
+	}
+	if err := names(ctx, tx, out); err != nil {
+		return nil, err
 	}
 	if !commit {
 		return out, nil
@@ -622,3 +627,25 @@ func nextNumber(ctx context.Context, tx *ent.Tx, seq map[string]int, typ string,
 
 // sortedIDs returns ids sorted without duplicates.
 func sortedIDs(ids []int) []int { return slices.Compact(slices.Sorted(slices.Values(ids))) }
+
+// names gives each account of a run its full name.
+func names(ctx context.Context, tx *ent.Tx, out []AccountRun) error {
+	ids := make([]int, len(out))
+	for i, a := range out {
+		ids[i] = a.Account
+	}
+	full := map[int]string{}
+	for part := range slices.Chunk(sortedIDs(ids), chunk) {
+		as, err := tx.Account.Query().Where(account.IDIn(part...)).Select(account.FieldID, account.FieldFullName).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			full[a.ID] = a.FullName
+		}
+	}
+	for i := range out {
+		out[i].Name = full[out[i].Account]
+	}
+	return nil
+}
