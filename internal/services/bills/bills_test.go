@@ -275,3 +275,45 @@ func TestRunCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestRunCompensates: a service deleted mid-period and made again (a new
+// order) under COMPENSATE: the next run charges the new order from its
+// registration and credits the time the cancelled one had paid, and the
+// cancelled one's paid time is used up.
+func TestRunCompensates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		cust := e.MakeAccount("cust", "Cust-password-1", false)
+		var out []bills.AccountRun
+		var giver *ent.Order
+		err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			s := tx.Service.Create().SetDescription("Mailbox").SetModel("Account").SetNominalPrice(dec("31")).
+				SetBillingPeriod("MONTHLY").SetOnCancel("COMPENSATE").SaveX(ctx)
+			giver = tx.Order.Create().SetAccountID(cust.ID).SetServiceID(s.ID).SetModel("Account").SetObjectID(cust.ID).
+				SetRegisteredOn(day("2026-11-01")).SetBilledOn(day("2026-12-01")).SetBilledUntil(day("2027-01-01")).
+				SetCancelledOn(day("2026-12-11")).SetDescription("Mailbox old").SaveX(ctx)
+			r := tx.Order.Create().SetAccountID(cust.ID).SetServiceID(s.ID).SetModel("Account").SetObjectID(cust.ID).
+				SetRegisteredOn(day("2026-12-11")).SetDescription("Mailbox new").SaveX(ctx)
+			var err error
+			out, err = bills.Run(ctx, tx, []int{r.ID}, bills.Options{Today: day("2026-12-20")}, true)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 11 Dec → 1 Jan = 21/31 = 0.68 × 31.00 = 21.08, all of it credited
+		// from the old order's paid 11 Dec → 1 Jan
+		if len(out) != 1 || len(out[0].Lines) != 1 {
+			t.Fatalf("the run: %+v", out)
+		}
+		l := out[0].Lines[0]
+		if l.Subtotal.StringFixed(2) != "21.08" || len(l.Discounts) != 1 || l.Discounts[0].Type != "COMPENSATION" ||
+			l.Discounts[0].Total.StringFixed(2) != "-21.08" || l.Total.StringFixed(2) != "0.00" {
+			t.Errorf("the new order's line: %+v", l)
+		}
+		g, err := st.Order.Get(sys, giver.ID)
+		if err != nil || g.BilledUntil == nil || !g.BilledUntil.Equal(day("2026-12-11")) {
+			t.Errorf("the cancelled order's paid time is not used up: %v %v", g, err)
+		}
+	})
+}
