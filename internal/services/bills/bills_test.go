@@ -18,6 +18,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
 	_ "github.com/orchestra-panel/orchestra/internal/services/all"
 	"github.com/orchestra-panel/orchestra/internal/services/billing"
+	"github.com/orchestra-panel/orchestra/internal/services/billing/period"
 	"github.com/orchestra-panel/orchestra/internal/services/bills"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
@@ -314,6 +315,69 @@ func TestRunCompensates(t *testing.T) {
 		g, err := st.Order.Get(sys, giver.ID)
 		if err != nil || g.BilledUntil == nil || !g.BilledUntil.Equal(day("2026-12-11")) {
 			t.Errorf("the cancelled order's paid time is not used up: %v %v", g, err)
+		}
+	})
+}
+
+// TestCustomerServicesBilled: a customer's mailbox, database and website
+// become orders the moment they are made, through the API as the customer
+// makes them; a run bills a month of each on one invoice; the website
+// deleted, the next run refunds the month it had paid (its service says
+// REFUND).
+func TestCustomerServicesBilled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := apitest.New(t, st)
+		admin := e.Admin()
+		e.MakeAccount("cust", "Cust-password-1", false)
+		cust := e.Login("cust", "Cust-password-1")
+		for model, s := range map[string][2]string{"Mailbox": {"2", "DISCOUNT"}, "Database": {"3", "DISCOUNT"}, "Website": {"5", "REFUND"}} {
+			admin.Do("POST", "/services", map[string]any{"description": model, "model": model, "nominal_price": s[0], "billing_period": "MONTHLY",
+				"on_cancel": s[1], "ignore_period": "", "order_description": fmt.Sprintf("%q + obj.name", model+" ")}).Want(http.StatusCreated)
+		}
+		dom := cust.Do("POST", "/domains", map[string]any{"name": "cust.example"}).Want(http.StatusCreated).ID()
+		cust.Do("POST", "/mailboxes", map[string]any{"name": "custbox", "password": "Mailbox-secret-71"}).Want(http.StatusCreated)
+		cust.Do("POST", "/databases", map[string]any{"name": "custdb", "type": "mysql", "user": map[string]any{"username": "custdb", "password": "Database-secret-72"}}).Want(http.StatusCreated)
+		site := cust.Do("POST", "/websites", map[string]any{"name": "www", "domains": []int{dom}}).Want(http.StatusCreated).ID()
+		consumeAll(t, st)
+		list := cust.Do("GET", "/orders?page_size=50", nil).Want(http.StatusOK).JSON()["results"].([]any)
+		var ids []int
+		var descs []string
+		var registered time.Time
+		for _, o := range list {
+			o := o.(map[string]any)
+			ids = append(ids, int(o["id"].(float64)))
+			descs = append(descs, o["description"].(string))
+			registered, _ = time.Parse(time.RFC3339, o["registered_on"].(string))
+		}
+		slices.Sort(descs)
+		if strings.Join(descs, "|") != "Database custdb|Mailbox custbox|Website www" {
+			t.Fatalf("the customer's orders: %v", descs)
+		}
+		// one whole month from the day they were registered (the 31st's
+		// month ends on the next month's last day)
+		month := period.AddMonths(registered.UTC(), 1)
+		run := admin.Do("POST", "/orders/bill", map[string]any{"orders": ids, "billing_point": month.Format(time.DateOnly), "fixed_point": true, "commit": true}).
+			Want(http.StatusOK).JSON()
+		acct := run["accounts"].([]any)[0].(map[string]any)
+		var lines []string
+		for _, l := range acct["lines"].([]any) {
+			l := l.(map[string]any)
+			lines = append(lines, fmt.Sprintf("%s %s %s", l["description"], l["quantity"], l["total"]))
+		}
+		slices.Sort(lines)
+		if strings.Join(lines, "|") != "Database custdb 1 3|Mailbox custbox 1 2|Website www 1 5" || acct["total"] != "10" {
+			t.Errorf("a month of each: %v (total %v)", lines, acct["total"])
+		}
+		cust.Do("DELETE", fmt.Sprintf("/websites/%d", site), nil).Want(http.StatusNoContent)
+		consumeAll(t, st)
+		refund := admin.Do("POST", "/orders/bill", map[string]any{"orders": ids, "commit": true}).Want(http.StatusOK).JSON()
+		accts := refund["accounts"].([]any)
+		if len(accts) != 1 || len(accts[0].(map[string]any)["lines"].([]any)) != 1 {
+			t.Fatalf("the run after the website went: %v", refund)
+		}
+		l := accts[0].(map[string]any)["lines"].([]any)[0].(map[string]any)
+		if l["description"] != "Website www" || l["total"] != "-5" {
+			t.Errorf("the website's month is not refunded: %v", l)
 		}
 	})
 }
