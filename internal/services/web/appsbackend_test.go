@@ -478,10 +478,13 @@ func TestWordPressApps(t *testing.T) {
 	})
 }
 
-// etcState is what a planted link could make root change in /etc.
+// etcState is what of /etc a root command following a planted link could
+// change, less the user database and the files its tools lock it with for
+// a moment (passwd.lock, passwd.PID), which other tests' accounts change
+// meanwhile.
 func (b *appBed) etcState() string {
 	b.T.Helper()
-	out, code := b.Root(`stat -c '%a %U %G' /etc; getfacl -cp /etc; ls -A /etc | grep -Ev '^(passwd|group|shadow|gshadow|subuid|subgid)(-|\.orchestra-new|\+)?$|^\.pwd\.lock$'; getfacl -R -P -s -p /etc 2>/dev/null | sha256sum`)
+	out, code := b.Root(`stat -c '%a %U %G' /etc; getfacl -cp /etc; ls -A /etc | grep -Ev '^(passwd|group|shadow|gshadow|subuid|subgid)(-|\.orchestra-new|\+|\.lock|\.[0-9]+)?$|^\.pwd\.lock$'; getfacl -R -P -s -p /etc 2>/dev/null | sha256sum`)
 	if code != 0 {
 		b.T.Fatalf("/etc: %s", out)
 	}
@@ -518,8 +521,8 @@ func TestAppsPlantedLinks(t *testing.T) {
 			if got := r.Header.Get("Orchestra-Outcome"); got != "FAILURE" {
 				t.Errorf("%s: outcome %q", what, got)
 			}
-			if b.etcState() != etc || bobHome() != bobs {
-				t.Fatalf("%s: /etc or bob's home changed", what)
+			if now := b.etcState(); now != etc || bobHome() != bobs {
+				t.Fatalf("%s: /etc or bob's home changed; /etc was:\n%s\nand is:\n%s", what, etc, now)
 			}
 		}
 		for _, target := range []string{"/etc", "/home/" + bob.user} {
