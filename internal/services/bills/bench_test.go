@@ -53,7 +53,10 @@ func BenchmarkBillHundredThousand(b *testing.B) {
 							SetRegisteredOn(start).SetDescription(s.Description))
 					}
 				}
-				os := tx.Order.CreateBulk(ocs...).SaveX(ctx)
+				var os []*ent.Order
+				for part := 0; part < len(ocs); part += 2000 { // within SQLite's variables
+					os = append(os, tx.Order.CreateBulk(ocs[part:min(part+2000, len(ocs))]...).SaveX(ctx)...)
+				}
 				var ms []*ent.MetricStorageCreate
 				for i, o := range os {
 					ids = append(ids, o.ID)
