@@ -142,14 +142,15 @@ func UpdateOrders(ctx context.Context, tx *ent.Tx, s *ent.Service) ([]OrderChang
 		return nil, err
 	}
 	// and the objects deleted since their orders were opened
-	gone, err := tx.Order.Query().Where(order.ServiceID(s.ID), active(time.Now()), order.ObjectIDNotIn(ids...)).
-		Select(order.FieldObjectID).Ints(ctx)
+	// (found in memory: a list of every object would pass SQLite's
+	// limit of variables)
+	open, err := tx.Order.Query().Where(order.ServiceID(s.ID), active(time.Now())).Select(order.FieldObjectID).Ints(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	at := make(map[int]time.Time, len(ids)+len(gone))
-	for _, id := range append(ids, gone...) {
+	at := make(map[int]time.Time, len(ids)+len(open))
+	for _, id := range append(ids, open...) {
 		at[id] = now
 	}
 	var out []OrderChange
