@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,7 +109,7 @@ func listView(items []JSONView) JSONView {
 	v := JSONView{Columns: []string{}}
 	for _, it := range items {
 		for _, f := range it.Fields {
-			if !contains(v.Columns, f.Label) {
+			if !slices.Contains(v.Columns, f.Label) {
 				v.Columns = append(v.Columns, f.Label)
 			}
 		}
@@ -126,15 +127,6 @@ func listView(items []JSONView) JSONView {
 		v.Rows = append(v.Rows, row)
 	}
 	return v
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // previewed is m's previewed operation verb, if it is one.

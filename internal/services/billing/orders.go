@@ -276,6 +276,12 @@ func syncObjects(ctx context.Context, tx *ent.Tx, dialect, model string, at map[
 	if err != nil {
 		return nil, err
 	}
+	var lastMetric map[int]*ent.MetricStorage
+	if slices.ContainsFunc(services, func(s *ent.Service) bool { return strings.TrimSpace(s.Metric) != "" }) {
+		if lastMetric, err = lastMetrics(ctx, tx, open); err != nil {
+			return nil, err
+		}
+	}
 	type key struct{ service, object int }
 	orders := map[key][]*ent.Order{}
 	for _, o := range open {
@@ -335,7 +341,7 @@ func syncObjects(ctx context.Context, tx *ent.Tx, dialect, model string, at map[
 					return nil, err
 				}
 			}
-			o, err := refresh(ctx, tx, s, p, mine[0], snap, res, now)
+			o, err := refresh(ctx, tx, s, p, mine[0], lastMetric[mine[0].ID], snap, res, now)
 			if err != nil {
 				return nil, err
 			}
@@ -395,9 +401,9 @@ func trialEnd(ignore string, reg time.Time) time.Time {
 	return reg.AddDate(0, 0, -1) // no trial: even a same-day cancellation counts
 }
 
-// refresh stores o's metric and brings its description and object's name
-// up to date.
-func refresh(ctx context.Context, tx *ent.Tx, s *ent.Service, p *program, o *ent.Order, snap map[string]any, res map[string]orchestration.Usage, now time.Time) (*ent.Order, error) {
+// refresh stores o's metric (last: its latest sample, nil when none) and
+// brings its description and object's name up to date.
+func refresh(ctx context.Context, tx *ent.Tx, s *ent.Service, p *program, o *ent.Order, last *ent.MetricStorage, snap map[string]any, res map[string]orchestration.Usage, now time.Time) (*ent.Order, error) {
 	model := s.Model
 	repr := ""
 	if col := ent.Meta[model].Repr; col != "" {
@@ -412,12 +418,12 @@ func refresh(ctx context.Context, tx *ent.Tx, s *ent.Service, p *program, o *ent
 			desc = v.(string)
 		}
 	}
-	desc, repr = clip(desc, 256), clip(repr, 256)
+	desc, repr = Clip(desc, 256), Clip(repr, 256)
 	if p.metric != nil {
 		v, err := orchestration.RunObject(p.metric, model, snap, res)
 		if err != nil {
 			slog.WarnContext(ctx, "billing: a service's metric failed on an object", "service", s.Description, "object", o.ObjectID, "err", err)
-		} else if err := StoreMetric(ctx, tx, o.ID, decimal.NewFromFloat(v.(float64)).RoundBank(2), now); err != nil {
+		} else if err := storeMetric(ctx, tx, o.ID, last, decimal.NewFromFloat(v.(float64)).RoundBank(2), now); err != nil {
 			return nil, err
 		}
 	}
@@ -427,7 +433,8 @@ func refresh(ctx context.Context, tx *ent.Tx, s *ent.Service, p *program, o *ent
 	return tx.Order.UpdateOne(o).SetDescription(desc).SetObjectRepr(repr).Save(ctx)
 }
 
-func clip(s string, n int) string {
+// Clip cuts s to n characters, the length of the text column it goes to.
+func Clip(s string, n int) string {
 	if r := []rune(s); len(r) > n {
 		return string(r[:n])
 	}
@@ -440,13 +447,18 @@ func clip(s string, n int) string {
 // read again (reference §2.3).
 func StoreMetric(ctx context.Context, tx *ent.Tx, orderID int, value decimal.Decimal, now time.Time) error {
 	last, err := tx.MetricStorage.Query().Where(metricstorage.OrderID(orderID)).Order(ent.Desc(metricstorage.FieldID)).First(ctx)
-	if ent.IsNotFound(err) {
-		return tx.MetricStorage.Create().SetOrderID(orderID).SetValue(value).SetCreatedOn(period.Date(now)).SetUpdatedOn(now).Exec(ctx)
-	} else if err != nil {
+	if err != nil && !ent.IsNotFound(err) {
 		return err
 	}
+	return storeMetric(ctx, tx, orderID, last, value, now)
+}
+
+// storeMetric is StoreMetric with the order's latest sample already read.
+func storeMetric(ctx context.Context, tx *ent.Tx, orderID int, last *ent.MetricStorage, value decimal.Decimal, now time.Time) error {
 	threshold, _ := decimal.NewFromString(MetricError.Get())
 	switch {
+	case last == nil:
+		return tx.MetricStorage.Create().SetOrderID(orderID).SetValue(value).SetCreatedOn(period.Date(now)).SetUpdatedOn(now).Exec(ctx)
 	case period.Date(last.CreatedOn).Equal(period.Date(now)):
 		return tx.MetricStorage.UpdateOne(last).SetValue(value).SetUpdatedOn(now).Exec(ctx)
 	case value.Sub(last.Value).Abs().GreaterThan(threshold) || value.IsZero() && last.Value.IsPositive():
@@ -454,6 +466,30 @@ func StoreMetric(ctx context.Context, tx *ent.Tx, orderID int, value decimal.Dec
 	default:
 		return tx.MetricStorage.UpdateOne(last).SetUpdatedOn(now).Exec(ctx)
 	}
+}
+
+// lastMetrics reads the latest sample of each of orders, one query per 500.
+func lastMetrics(ctx context.Context, tx *ent.Tx, orders []*ent.Order) (map[int]*ent.MetricStorage, error) {
+	out := map[int]*ent.MetricStorage{}
+	for chunk := range slices.Chunk(orders, 500) {
+		ids := make([]int, len(chunk))
+		for i, o := range chunk {
+			ids[i] = o.ID
+		}
+		rows, err := tx.MetricStorage.Query().Where(func(s *sql.Selector) {
+			t := sql.Table(metricstorage.Table)
+			latest := sql.Select(sql.Max(t.C(metricstorage.FieldID))).From(t).
+				Where(sql.InInts(t.C(metricstorage.FieldOrderID), ids...)).GroupBy(t.C(metricstorage.FieldOrderID))
+			s.Where(sql.In(s.C(metricstorage.FieldID), latest))
+		}).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.OrderID] = r
+		}
+	}
+	return out, nil
 }
 
 // resourcesOf reads the resources of model's objects ids by name, every

@@ -20,6 +20,7 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/api/models"
 	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/services/billing"
 	"github.com/orchestra-panel/orchestra/internal/services/billing/period"
 	"github.com/orchestra-panel/orchestra/internal/services/bills/amounts"
 	"github.com/orchestra-panel/orchestra/internal/services/bills/render"
@@ -32,9 +33,6 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/validate"
 	"github.com/orchestra-panel/orchestra/internal/viewer"
 )
-
-// Types are the bill types, as stored.
-var Types = []string{amounts.Invoice, amounts.AmendmentInvoice, amounts.Fee, amounts.AmendmentFee, amounts.ProForma}
 
 func init() {
 	models.DeclareBill(models.BillModel{Name: "bill", Plural: "bills", Tag: "Bills",
@@ -289,7 +287,7 @@ func Amend(ctx context.Context, tx *ent.Tx, id int, lineIDs []int, now time.Time
 			for _, s := range l.Edges.Sublines {
 				total = total.Add(s.Total)
 			}
-			if err := tx.BillLine.Create().SetBillID(a.ID).SetAccountID(b.AccountID).SetDescription(clip(i18n.T(ctx, "Reverses: %s", l.Description), 256)).
+			if err := tx.BillLine.Create().SetBillID(a.ID).SetAccountID(b.AccountID).SetDescription(billing.Clip(i18n.T(ctx, "Reverses: %s", l.Description), 256)).
 				SetSubtotal(total.Neg()).SetTax(l.Tax).SetStartOn(l.StartOn).SetNillableEndOn(l.EndOn).SetAmendedLineID(l.ID).
 				SetVerboseQuantity(l.VerboseQuantity).SetNillableQuantity(l.Quantity).SetCreatedOn(day).Exec(ctx); err != nil {
 				return nil, err
@@ -298,7 +296,7 @@ func Amend(ctx context.Context, tx *ent.Tx, id int, lineIDs []int, now time.Time
 	} else {
 		for _, g := range amounts.Groups(amountLines(ls)) {
 			if err := tx.BillLine.Create().SetBillID(a.ID).SetAccountID(b.AccountID).
-				SetDescription(clip(i18n.T(ctx, "%s %s subtotal for tax %s%%", i18n.T(ctx, typeNames[b.Type]), b.Number, g.Rate.String()), 256)).
+				SetDescription(billing.Clip(i18n.T(ctx, "%s %s subtotal for tax %s%%", i18n.T(ctx, typeNames[b.Type]), b.Number, g.Rate.String()), 256)).
 				SetSubtotal(g.Base.Neg()).SetTax(int(g.Rate.IntPart())).SetStartOn(period.Date(b.CreatedAt)).SetCreatedOn(day).Exec(ctx); err != nil {
 				return nil, err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/orchestra-panel/orchestra/internal/i18n"
+	"github.com/orchestra-panel/orchestra/internal/services/billing"
 	"github.com/orchestra-panel/orchestra/internal/services/billing/lines"
 	"github.com/orchestra-panel/orchestra/internal/services/billing/period"
 	"github.com/orchestra-panel/orchestra/internal/services/billing/rates"
@@ -527,8 +528,8 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 	for _, p := range w.pending {
 		q := p.l.Quantity()
 		lineCreates = append(lineCreates, w.tx.BillLine.Create().SetBillID(p.bill).SetAccountID(p.ord.AccountID).
-			SetDescription(clip(p.pl.Description, 256)).SetRate(p.l.Rate).SetQuantity(q.RoundBank(2)).
-			SetVerboseQuantity(clip(p.pl.Quantity, 16)).SetSubtotal(p.l.Subtotal).SetTax(p.s.Tax).SetStartOn(p.l.Ini).
+			SetDescription(billing.Clip(p.pl.Description, 256)).SetRate(p.l.Rate).SetQuantity(q.RoundBank(2)).
+			SetVerboseQuantity(billing.Clip(p.pl.Quantity, 16)).SetSubtotal(p.l.Subtotal).SetTax(p.s.Tax).SetStartOn(p.l.Ini).
 			SetNillableEndOn(nonZero(p.l.End)).SetOrderID(p.ord.ID).SetNillableOrderBilledOn(p.ord.BilledOn).
 			SetNillableOrderBilledUntil(p.ord.BilledUntil).SetNillableOrderBilledMetric(p.ord.BilledMetric).SetCreatedOn(w.o.Today))
 	}
@@ -555,7 +556,9 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 	}
 	// totals: a new bill's from its lines here, a reused one's read again
 	lineTotals := map[int][]amounts.Line{}
+	written := map[int]bool{}
 	for _, p := range w.pending {
+		written[p.bill] = true
 		if !slices.Contains(out[p.run].Bills, p.bill) {
 			out[p.run].Bills = append(out[p.run].Bills, p.bill)
 		}
@@ -564,7 +567,7 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 		}
 	}
 	for id := range reused {
-		if slices.ContainsFunc(w.pending, func(p pendingLine) bool { return p.bill == id }) {
+		if written[id] {
 			if err := Recompute(ctx, w.tx, id); err != nil {
 				return err
 			}
@@ -593,13 +596,6 @@ func nonZero(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // number is the next number of type (open: with its O).
