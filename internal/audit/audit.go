@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -40,6 +41,35 @@ func WithSecrets(ctx context.Context, fields ...string) context.Context {
 func secretFields(ctx context.Context) []string {
 	f, _ := ctx.Value(secretsKey{}).([]string)
 	return slices.Clip(f)
+}
+
+type batchKey struct{}
+
+// batch holds the records of a transaction's writes until flushed.
+type batch struct {
+	tx      *ent.Tx
+	records []*ent.HistoryCreate
+}
+
+// Batch gathers the history records of the writes made with the returned
+// context in tx, so that flush writes them in bulk, rather than one INSERT
+// per write: for a run that makes thousands of rows. The caller flushes
+// before the transaction ends; a record never outlives its change's
+// transaction either way.
+func Batch(ctx context.Context, tx *ent.Tx) (context.Context, func() error) {
+	b := &batch{tx: tx}
+	flush := func() error {
+		v, _ := viewer.From(ctx)
+		channel := cmp.Or(v.Channel, viewer.ChannelSystem)
+		for part := range slices.Chunk(b.records, 1000) {
+			if err := tx.History.CreateBulk(part...).Exec(viewer.System(ctx, channel)); err != nil {
+				return err
+			}
+		}
+		b.records = nil
+		return nil
+	}
+	return context.WithValue(ctx, batchKey{}, b), flush
 }
 
 // Hook returns the history hook for a client of the given SQL dialect.
@@ -232,6 +262,10 @@ func (r *recorder) after() error {
 			SetTime(now).SetNillableActorID(actorID).SetActor(v.Username).SetChannel(channel).
 			SetAction(action).SetObjectType(m.Type()).SetObjectID(o.id).SetObjectRepr(repr).
 			SetNillableAccountID(o.owner).SetChanges(r.changes(o, action)))
+	}
+	if b, _ := r.ctx.Value(batchKey{}).(*batch); b != nil && b.tx == r.tx {
+		b.records = append(b.records, builders...)
+		return nil
 	}
 	// The record is the system's own write: the actor may not write history.
 	// in chunks: one INSERT of a large bulk update's rows would pass the

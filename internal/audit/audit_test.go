@@ -185,3 +185,69 @@ func TestHistoryHoldsNoSecret(t *testing.T) {
 		}
 	})
 }
+
+// A batch's records are the records the writes would have had one by one,
+// written when it is flushed, and none is kept when the transaction rolls
+// back.
+func TestBatchRecordsAtFlush(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := viewer.System(context.Background(), viewer.ChannelCLI)
+		create := func(tx *ent.Tx, prefix string, n int) []*ent.AccountCreate {
+			rows := make([]*ent.AccountCreate, n)
+			for i := range rows {
+				name := fmt.Sprintf("%s%04d", prefix, i)
+				rows[i] = tx.Account.Create().SetUsername(name).SetFullName(name).SetEmail(name + "@example.com").SetPassword("!")
+			}
+			return rows
+		}
+		const n = 1500 // past one bulk INSERT of records
+		err := st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			tx.Account.CreateBulk(create(tx, "one", 3)...).ExecX(ctx)
+			bctx, flush := audit.Batch(ctx, tx)
+			tx.Account.CreateBulk(create(tx, "bat", n)...).ExecX(bctx)
+			if got := tx.History.Query().CountX(ctx); got != 3 {
+				t.Errorf("%d records before the flush, want the 3 written one by one", got)
+			}
+			return flush()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := st.History.Query().Where(history.Action("create")).Order(ent.Asc(history.FieldID)).AllX(ctx)
+		if len(hs) != 3+n {
+			t.Fatalf("%d create records, want %d", len(hs), 3+n)
+		}
+		byRepr := map[string]*ent.History{}
+		for _, h := range hs {
+			byRepr[h.ObjectRepr] = h
+		}
+		for _, name := range []string{"one0000", "one0002", "bat0000", fmt.Sprintf("bat%04d", n-1)} {
+			if byRepr[name] == nil {
+				t.Errorf("no record of %s", name)
+			}
+		}
+		one, bat := byRepr["one0000"], byRepr["bat0000"]
+		if one == nil || bat == nil {
+			t.FailNow()
+		}
+		if bat.Channel != one.Channel || bat.ObjectType != "Account" || bat.AccountID == nil || *bat.AccountID != bat.ObjectID ||
+			fmt.Sprint(bat.Changes["username"]) != fmt.Sprint(map[string]any{"new": "bat0000"}) {
+			t.Errorf("a batched record differs from one written alone: %+v, %+v", bat, one)
+		}
+		rolledBack := fmt.Errorf("rolled back")
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			bctx, flush := audit.Batch(ctx, tx)
+			tx.Account.CreateBulk(create(tx, "gone", 5)...).ExecX(bctx)
+			if err := flush(); err != nil {
+				return err
+			}
+			return rolledBack
+		})
+		if err != rolledBack {
+			t.Fatal(err)
+		}
+		if got := st.History.Query().CountX(ctx); got != 3+n {
+			t.Errorf("%d records after a rolled back batch, want %d", got, 3+n)
+		}
+	})
+}

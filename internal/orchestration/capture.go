@@ -17,7 +17,10 @@ import (
 // write is never without its change and a rolled-back one never has one.
 // Deletes snapshot the rows first, cascades included.
 
-func init() { store.RegisterWriteHook(captureHook) }
+func init() {
+	store.RegisterWriteHook(captureHook)
+	store.RegisterFollower(captured)
+}
 
 type captureKey struct{}
 

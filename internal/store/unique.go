@@ -19,7 +19,7 @@ func uniqueFree(dialect string) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			meta := ent.Meta[m.Type()]
-			if !meta.Audit || len(meta.Unique) == 0 || !m.Op().Is(ent.OpCreate|ent.OpUpdateOne) {
+			if !meta.Audit || len(meta.Unique) == 0 || !m.Op().Is(ent.OpCreate|ent.OpUpdateOne) || m.Op().Is(ent.OpCreate) && checked(ctx) {
 				return next.Mutate(ctx, m)
 			}
 			for _, cols := range meta.Unique {

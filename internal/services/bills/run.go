@@ -11,6 +11,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/orchestra-panel/orchestra/internal/audit"
+	"github.com/orchestra-panel/orchestra/internal/authz"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/services/billing"
 	"github.com/orchestra-panel/orchestra/internal/services/billing/lines"
@@ -22,6 +24,8 @@ import (
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/bill"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billline"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/billsubline"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contractedplan"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/metricstorage"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/order"
@@ -125,6 +129,10 @@ func Run(ctx context.Context, tx *ent.Tx, ids []int, o Options, commit bool) ([]
 	o.Today = period.Date(o.Today)
 	if o.Point.IsZero() {
 		o.Point = o.Today
+	}
+	// lines are written in bulk, past the models' own checks: staff only
+	if err := authz.RequireStaff(ctx); err != nil {
+		return nil, err
 	}
 	// one run at a time: open bills and numbers are taken in order
 	if err := store.Serialize(ctx, tx.Client(), "bills.run", 0); err != nil {
@@ -487,8 +495,8 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 	for id := range maps.Values(open) {
 		reused[id] = true
 	}
-	// the new bills, numbered in the order of their first line
-	var creates []*ent.BillCreate
+	// the new bills, numbered in the order of their first line, with
+	// their totals from their lines here
 	var made []*pendingLine // the line each new bill is made for
 	for i := range w.pending {
 		p := &w.pending[i]
@@ -497,20 +505,32 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 			p.bill = id
 			continue
 		}
-		number, err := w.number(ctx, p.typ, true)
-		if err != nil {
-			return err
-		}
-		creates = append(creates, w.tx.Bill.Create().SetAccountID(p.ord.AccountID).SetType(p.typ).SetNumber(number).SetTotal(decimal.Zero))
 		made = append(made, p)
 		if p.typ != amounts.Fee {
 			open[k] = -len(made) // this run's new bill, made below
 		}
 		p.bill = -len(made)
 	}
+	lineTotals := make([][]amounts.Line, len(made))
+	for _, p := range w.pending {
+		if p.bill < 0 {
+			lineTotals[-p.bill-1] = append(lineTotals[-p.bill-1], amountLine(p.pl))
+		}
+	}
+	creates := make([]*ent.BillCreate, len(made))
+	for i, p := range made {
+		number, err := w.number(ctx, p.typ, true)
+		if err != nil {
+			return err
+		}
+		creates[i] = w.tx.Bill.Create().SetAccountID(p.ord.AccountID).SetType(p.typ).SetNumber(number).SetTotal(amounts.Total(lineTotals[i]))
+	}
+	// the owners were read in this transaction and the numbers taken
+	// under the run's lock: no look-up per bill, and the history in bulk
+	bctx, flush := audit.Batch(store.Checked(ctx), w.tx)
 	ids := make([]int, 0, len(creates))
 	for part := range slices.Chunk(creates, 1000) {
-		bs, err := w.tx.Bill.CreateBulk(part...).Save(ctx)
+		bs, err := w.tx.Bill.CreateBulk(part...).Save(bctx)
 		if err != nil {
 			return err
 		}
@@ -518,54 +538,46 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 			ids = append(ids, b.ID)
 		}
 	}
+	if err := flush(); err != nil {
+		return err
+	}
+	written := map[int]bool{}
 	for i := range w.pending {
-		if p := &w.pending[i]; p.bill < 0 {
+		p := &w.pending[i]
+		if p.bill < 0 {
 			p.bill = ids[-p.bill-1]
 		}
-	}
-	// the lines, then their sub-lines
-	var lineCreates []*ent.BillLineCreate
-	for _, p := range w.pending {
-		q := p.l.Quantity()
-		lineCreates = append(lineCreates, w.tx.BillLine.Create().SetBillID(p.bill).SetAccountID(p.ord.AccountID).
-			SetDescription(billing.Clip(p.pl.Description, 256)).SetRate(p.l.Rate).SetQuantity(q.RoundBank(2)).
-			SetVerboseQuantity(billing.Clip(p.pl.Quantity, 16)).SetSubtotal(p.l.Subtotal).SetTax(p.s.Tax).SetStartOn(p.l.Ini).
-			SetNillableEndOn(nonZero(p.l.End)).SetOrderID(p.ord.ID).SetNillableOrderBilledOn(p.ord.BilledOn).
-			SetNillableOrderBilledUntil(p.ord.BilledUntil).SetNillableOrderBilledMetric(p.ord.BilledMetric).SetCreatedOn(w.o.Today))
-	}
-	var subCreates []*ent.BillSublineCreate
-	n := 0
-	for part := range slices.Chunk(lineCreates, 1000) {
-		ls, err := w.tx.BillLine.CreateBulk(part...).Save(ctx)
-		if err != nil {
-			return err
-		}
-		for _, l := range ls {
-			p := w.pending[n]
-			n++
-			for _, d := range p.pl.Discounts {
-				subCreates = append(subCreates, w.tx.BillSubline.Create().SetBillLineID(l.ID).SetAccountID(p.ord.AccountID).
-					SetDescription(d.Description).SetTotal(d.Total).SetType(d.Type))
-			}
-		}
-	}
-	for part := range slices.Chunk(subCreates, 1000) {
-		if err := w.tx.BillSubline.CreateBulk(part...).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	// totals: a new bill's from its lines here, a reused one's read again
-	lineTotals := map[int][]amounts.Line{}
-	written := map[int]bool{}
-	for _, p := range w.pending {
 		written[p.bill] = true
 		if !slices.Contains(out[p.run].Bills, p.bill) {
 			out[p.run].Bills = append(out[p.run].Bills, p.bill)
 		}
-		if !reused[p.bill] {
-			lineTotals[p.bill] = append(lineTotals[p.bill], amountLine(p.pl))
+	}
+	// the lines, then their sub-lines, in bulk: nothing follows them row
+	// by row, and a run makes a hundred thousand
+	lineRows := make([][]any, len(w.pending))
+	for i, p := range w.pending {
+		lineRows[i] = []any{p.bill, p.ord.AccountID, billing.Clip(p.pl.Description, 256), p.l.Rate, p.l.Quantity().RoundBank(2),
+			billing.Clip(p.pl.Quantity, 16), p.l.Subtotal, p.s.Tax, p.l.Ini, nullable(nonZero(p.l.End)), p.ord.ID,
+			nullable(p.ord.BilledOn), nullable(p.ord.BilledUntil), nullable(p.ord.BilledMetric), w.o.Today}
+	}
+	lineIDs, err := store.InsertRows(ctx, w.tx, "BillLine", []string{billline.FieldBillID, billline.FieldAccountID,
+		billline.FieldDescription, billline.FieldRate, billline.FieldQuantity, billline.FieldVerboseQuantity, billline.FieldSubtotal,
+		billline.FieldTax, billline.FieldStartOn, billline.FieldEndOn, billline.FieldOrderID, billline.FieldOrderBilledOn,
+		billline.FieldOrderBilledUntil, billline.FieldOrderBilledMetric, billline.FieldCreatedOn}, lineRows)
+	if err != nil {
+		return err
+	}
+	var subRows [][]any
+	for i, p := range w.pending {
+		for _, d := range p.pl.Discounts {
+			subRows = append(subRows, []any{lineIDs[i], p.ord.AccountID, billing.Clip(d.Description, 256), d.Total, d.Type})
 		}
 	}
+	if _, err := store.InsertRows(ctx, w.tx, "BillSubline", []string{billsubline.FieldBillLineID, billsubline.FieldAccountID,
+		billsubline.FieldDescription, billsubline.FieldTotal, billsubline.FieldType}, subRows); err != nil {
+		return err
+	}
+	// an open bill added to is totalled again
 	for id := range reused {
 		if written[id] {
 			if err := Recompute(ctx, w.tx, id); err != nil {
@@ -573,22 +585,16 @@ func (w *writer) write(ctx context.Context, out []AccountRun) error {
 			}
 		}
 	}
-	// new bills' totals, an UPDATE per distinct total
-	byTotal := map[string][]int{}
-	totals := map[string]decimal.Decimal{}
-	for id, ls := range lineTotals {
-		t := amounts.Total(ls)
-		byTotal[t.String()] = append(byTotal[t.String()], id)
-		totals[t.String()] = t
-	}
-	for t, ids := range byTotal {
-		for part := range slices.Chunk(ids, chunk) {
-			if err := w.tx.Bill.Update().Where(bill.IDIn(part...)).SetTotal(totals[t]).Exec(store.KeepVersion(ctx)); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
+}
+
+// nullable is v, or an untyped nil for a nil pointer (a NULL to every
+// driver).
+func nullable[T any](v *T) any {
+	if v == nil {
+		return nil
+	}
+	return *v
 }
 
 func nonZero(t time.Time) *time.Time {
