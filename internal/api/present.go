@@ -52,6 +52,9 @@ type Presentation struct {
 	Applied bool `json:"applied,omitempty"`
 	// ReadOnly models are written by the panel itself, not through forms.
 	ReadOnly bool `json:"read_only,omitempty"`
+	// Nested models are read on their parent's page (a bill's lines on
+	// the bill's): the navigation leaves them out.
+	Nested bool `json:"nested,omitempty"`
 	// Fieldsets order and group the fields of forms and object pages,
 	// first what names an object; a field in none follows them.
 	Fieldsets []Fieldset `json:"fieldsets,omitempty"`
@@ -158,6 +161,20 @@ func When(o huma.Operation, field string) huma.Operation {
 		o.Extensions = map[string]any{}
 	}
 	o.Extensions[WhenExtension] = field
+	return o
+}
+
+// DownloadExtension names the media type an operation's answer is asked
+// in to be saved as a file (a bill's PDF): pages offer it as a download.
+const DownloadExtension = "x-orchestra-download"
+
+// Download marks o, a GET on one object, as a file of mediaType for pages
+// to offer as a download.
+func Download(o huma.Operation, mediaType string) huma.Operation {
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[DownloadExtension] = mediaType
 	return o
 }
 

@@ -65,7 +65,7 @@ func shown(g *registry) map[string]string {
 			add(where, humanize(f.Name))
 			add(where, f.Description)
 		}
-		for _, a := range append(slices.Clone(m.Actions), m.Views...) {
+		for _, a := range slices.Concat(m.Actions, m.Views, m.Downloads) {
 			add(where, a.Label)
 			add(where, a.Summary)
 			if a.Body != nil {

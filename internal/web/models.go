@@ -38,6 +38,7 @@ type Model struct {
 	StaffCreate bool
 	Actions     []Action     // POST /slug/{id}/verb
 	Views       []Action     // GET /slug/{id}/verb
+	Downloads   []Action     // GET /slug/{id}/verb as a file
 	Check       *huma.Schema // the body of POST /slug/check, which checks a form without saving
 	// Kinds: a model with kinds (a web app's type) has a settings field
 	// whose fields depend on the kind chosen; a form shows those of one.
@@ -90,6 +91,7 @@ type Action struct {
 	Staff   bool   // only staff may (its summary says "(staff)"): not offered to customers
 	Summary string
 	Body    *huma.Schema // nil: the action takes no input
+	Media   string       // a download's media type
 }
 
 // Field is one property of a schema, as a form or a table needs it.
@@ -210,7 +212,13 @@ func buildRegistry(oapi *huma.OpenAPI) *registry {
 				}
 				m.Actions = append(m.Actions, a)
 			}
-			if item.Get != nil && item.Get.Extensions[api.DataOnlyExtension] != true {
+			if item.Get == nil {
+				continue
+			}
+			if media, ok := item.Get.Extensions[api.DownloadExtension].(string); ok {
+				m.Downloads = append(m.Downloads, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get), When: opWhen(item.Get),
+					Media: media})
+			} else if item.Get.Extensions[api.DataOnlyExtension] != true {
 				m.Views = append(m.Views, Action{Verb: verb, Label: opLabel(item.Get, verb), Summary: summary(item.Get), When: opWhen(item.Get)})
 			}
 		}

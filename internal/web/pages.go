@@ -114,7 +114,7 @@ func (w *Handler) navFor(r *http.Request) []navGroup {
 		"activity": i18n.T(ctx, "Activity"), "administration": i18n.T(ctx, "Administration")}
 	var out []navGroup
 	for _, md := range w.models.order {
-		if md.Staff && !m.Staff {
+		if md.Staff && !m.Staff || md.Nested {
 			continue
 		}
 		if len(out) == 0 || out[len(out)-1].Title != titles[md.Group] {
@@ -680,24 +680,25 @@ func (w *Handler) bulkActions(r *http.Request, m *Model) []string {
 
 // ObjectPage is one object with what can be done to it.
 type ObjectPage struct {
-	Model   *Model
-	ID      string
-	Title   string
-	Cells   []Cell
-	Created []Cell // shown once, after creating
-	Actions []Action
-	Views   []Action
-	Related []Related
-	CanEdit bool
-	CanDel  bool
-	Live    bool // the object is still changing: refresh
-	History string
-	Ops     string
-	Resync  bool
-	Setup   *ServerSetup // a server's setup steps, for staff
-	Usage   []UsageBar   // its use of each resource measuring it
-	Monthly *Monthly     // an account's: what it pays a month
-	Chart   *Chart       // a usage's history
+	Model     *Model
+	ID        string
+	Title     string
+	Cells     []Cell
+	Created   []Cell // shown once, after creating
+	Actions   []Action
+	Views     []Action
+	Downloads []Action
+	Related   []Related
+	CanEdit   bool
+	CanDel    bool
+	Live      bool // the object is still changing: refresh
+	History   string
+	Ops       string
+	Resync    bool
+	Setup     *ServerSetup // a server's setup steps, for staff
+	Usage     []UsageBar   // its use of each resource measuring it
+	Monthly   *Monthly     // an account's: what it pays a month
+	Chart     *Chart       // a usage's history
 }
 
 // Related is a list of another model's objects that point at this one.
@@ -753,7 +754,8 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 	}
 	op := ObjectPage{Model: m, ID: id, CanEdit: m.Update != nil && (me(r).Staff || !m.StaffUpdate && len(m.form(m.Update, false)) > 0), CanDel: w.canDelete(r, m),
 		Actions: slices.DeleteFunc(slices.Clone(m.Actions), offOn), Views: slices.DeleteFunc(slices.Clone(m.Views), offOn),
-		Resync: m.Applied && me(r).Staff}
+		Downloads: slices.DeleteFunc(slices.Clone(m.Downloads), offOn),
+		Resync:    m.Applied && me(r).Staff}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
 	first := []string{"id", m.Title}
 	for _, set := range m.Fieldsets {
@@ -1564,6 +1566,33 @@ func (w *Handler) view(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.renderActionDone(rw, r, m, a, id, obj, w.sortedCells(r, m, res), "")
+}
+
+// download passes on what a GET /slug/{id}/verb answers in its download's
+// media type (a bill's PDF), as a file.
+func (w *Handler) download(rw http.ResponseWriter, r *http.Request) {
+	m := w.modelOr404(rw, r)
+	if m == nil {
+		return
+	}
+	verb, id := r.PathValue("verb"), r.PathValue("id")
+	i := slices.IndexFunc(m.Downloads, func(a Action) bool { return a.Verb == verb })
+	if i < 0 {
+		w.notFound(rw, r)
+		return
+	}
+	media := m.Downloads[i].Media
+	status, h, body := w.call(r, http.MethodGet, "/"+m.Slug+"/"+url.PathEscape(id)+"/"+verb, nil, "Accept", media)
+	if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), media) {
+		w.apiError(rw, r, parseProblem(status, body))
+		return
+	}
+	rw.Header().Set("Content-Type", media)
+	if d := h.Get("Content-Disposition"); d != "" {
+		rw.Header().Set("Content-Disposition", d)
+	}
+	rw.Header().Set("Cache-Control", "private, no-store")
+	rw.Write(body)
 }
 
 // check answers a form's live check (a route's match as it is typed).

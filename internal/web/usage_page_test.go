@@ -129,8 +129,30 @@ func TestBillOrdersPreviewed(t *testing.T) {
 		if code, _, page = b.post("/orders/bulk", form); code != http.StatusOK || !strings.Contains(page, "Hosting plan for cust") {
 			t.Fatalf("billing (%d):\n%s", code, page)
 		}
-		if n, _ := st.Bill.Query().Count(sys); n != 1 {
-			t.Errorf("billing made %d bills, want 1", n)
+		bs, _ := st.Bill.Query().All(sys)
+		if len(bs) != 1 {
+			t.Fatalf("billing made %d bills, want 1", len(bs))
+		}
+		// the customer downloads the bill's PDF from its page; no one else can
+		billURL := fmt.Sprintf("/bills/%d", bs[0].ID)
+		cust := f.login(t, "cust", "Cust-password-1")
+		if _, _, page = cust.get(billURL); !strings.Contains(page, `href="`+billURL+`/download/document"`) || !strings.Contains(page, "Download PDF") {
+			t.Errorf("the customer's bill page offers no PDF:\n%s", page)
+		}
+		if !strings.Contains(page, "Hosting plan for cust") {
+			t.Errorf("the customer's bill page does not show its line:\n%s", page)
+		}
+		if _, _, home := cust.get("/"); strings.Contains(home, `href="/bill-lines/"`) || !strings.Contains(home, `href="/bills/"`) {
+			t.Errorf("the navigation should offer bills and leave their lines to the bills' pages:\n%s", home)
+		}
+		if code, _, pdf := cust.get(billURL + "/download/document"); code != http.StatusOK || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Errorf("the customer's PDF (%d): %.40q", code, pdf)
+		}
+		if code, _, pdf := f.login(t, "other", "Other-password-1").get(billURL + "/download/document"); code != http.StatusNotFound || strings.HasPrefix(pdf, "%PDF-") {
+			t.Errorf("another customer downloads the bill: %d", code)
+		}
+		if code, _, _ := cust.get(billURL + "/download/nothing"); code != http.StatusNotFound {
+			t.Errorf("an unknown download: %d", code)
 		}
 	})
 }

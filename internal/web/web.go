@@ -78,6 +78,7 @@ func New(a *api.Server) *Handler {
 	models.HandleFunc("GET /{model}/{id}/do/{verb}", w.requireLogin(w.actionForm))
 	models.HandleFunc("POST /{model}/{id}/do/{verb}", w.requireLogin(w.action))
 	models.HandleFunc("GET /{model}/{id}/view/{verb}", w.requireLogin(w.view))
+	models.HandleFunc("GET /{model}/{id}/download/{verb}", w.requireLogin(w.download))
 	mux.Handle("/", models)
 	w.h = a.Browser(mux)
 	return w

@@ -53,7 +53,7 @@ var Lines = api.Model[ent.BillLine, *ent.BillLineQuery, Line, struct{}, struct{}
 	List: "List bill lines", Get: "Get a bill line",
 	Listing: api.Listing{Orderable: []string{"id", "start_on"}, Search: []string{"description"}, Default: "id"},
 	Presentation: api.Presentation{Name: "bill-line", Label: "Bill lines", Singular: "Bill line", Group: "accounts", Type: "BillLine",
-		Title: "description", Columns: []string{"bill", "start_on", "end_on", "verbose_quantity", "subtotal", "total"}, ReadOnly: true},
+		Title: "description", Columns: []string{"bill", "start_on", "end_on", "verbose_quantity", "subtotal", "total"}, ReadOnly: true, Nested: true},
 	Client: func(c *ent.Client) api.Client[ent.BillLine, *ent.BillLineQuery] { return c.BillLine },
 	Load:   func(q *ent.BillLineQuery) *ent.BillLineQuery { return q.WithSublines() },
 	Out:    lineOut,

@@ -132,7 +132,7 @@ type SendResult struct {
 
 func documentOperations(s *api.Server) {
 	a, st := s.API(), s.Store()
-	doc := api.DataOnly(api.Op("get-bill-document", http.MethodGet, "/bills/{id}/document", "A bill as a document: its HTML, or its PDF", "Bills"))
+	doc := api.Download(api.Labelled(api.Op("get-bill-document", http.MethodGet, "/bills/{id}/document", "A bill as a document: its HTML, or its PDF", "Bills"), "Download PDF"), "application/pdf")
 	doc.Description = "A closed bill's document is the one frozen when it was closed; an open bill's is drawn now, marked as a draft. Ask for application/pdf to get the PDF."
 	huma.Register(a, doc, func(ctx context.Context, in *documentIn) (*documentOut, error) {
 		var html []byte
