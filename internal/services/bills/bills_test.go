@@ -171,7 +171,8 @@ func TestBillingRun(t *testing.T) {
 			Want(http.StatusCreated)
 		cust.Do("POST", fmt.Sprintf("/bills/%d/close", billID), nil).Want(http.StatusForbidden)
 		b = admin.Do("POST", fmt.Sprintf("/bills/%d/close", billID), nil).Want(http.StatusOK).JSON()
-		if b["is_open"] != false || !strings.HasPrefix(b["number"].(string), "I2026") || b["due_on"] == nil {
+		// the year's first closed invoice: open numbers are a sequence of their own
+		if b["is_open"] != false || b["number"] != fmt.Sprintf("I%d0001", time.Now().Year()) || b["due_on"] == nil {
 			t.Errorf("the closed bill: %v", b)
 		}
 		admin.Do("DELETE", fmt.Sprintf("/bills/%d", billID), nil).Want(http.StatusConflict)

@@ -609,18 +609,20 @@ func (w *writer) number(ctx context.Context, typ string, open bool) (string, err
 	return nextNumber(ctx, w.tx, w.seq, typ, w.o.Today.Year(), open)
 }
 
-// nextNumber is the next number of typ in year, remembered in seq for the
-// rest of a transaction that takes several.
+// nextNumber is the next number of typ in year, open or closed, remembered
+// in seq for the rest of a transaction that takes several.
 func nextNumber(ctx context.Context, tx *ent.Tx, seq map[string]int, typ string, year int, open bool) (string, error) {
 	prefix := prefixSettings[typ].Get()
-	key := prefix + strconv.Itoa(year)
+	key := prefix + strconv.Itoa(year) // the sequence's own prefix: I2026, OI2026
+	if open {
+		key = "O" + key
+	}
 	if seq[key] == 0 {
-		numbers, err := tx.Bill.Query().Where(bill.Or(bill.NumberHasPrefix(prefix+strconv.Itoa(year)), bill.NumberHasPrefix("O"+prefix+strconv.Itoa(year)))).
-			Select(bill.FieldNumber).Strings(ctx)
+		numbers, err := tx.Bill.Query().Where(bill.NumberHasPrefix(key)).Select(bill.FieldNumber).Strings(ctx)
 		if err != nil {
 			return "", err
 		}
-		seq[key] = amounts.Next(numbers, prefix, year)
+		seq[key] = amounts.Next(numbers, prefix, year, open)
 	}
 	n := amounts.Number(prefix, year, seq[key], NumberLength.Get(), open)
 	seq[key]++

@@ -94,11 +94,17 @@ func Number(prefix string, year, seq, width int, open bool) string {
 	return fmt.Sprintf("%s%s%04d%0*d", o, prefix, year, width, seq)
 }
 
-// Next is the sequence after the greatest among numbers of prefix and year
-// (open ones included), compared as numbers: past 9,999 the original's
-// string comparison took I20269999 for greater than I202610000.
-func Next(numbers []string, prefix string, year int) int {
-	re := regexp.MustCompile("^O?" + regexp.QuoteMeta(prefix) + fmt.Sprintf("%04d", year) + "([0-9]+)$")
+// Next is the sequence after the greatest among numbers of prefix and year,
+// open or closed as asked: closed bills number on among closed ones, so
+// that they follow each other without gaps, as the original's. They are
+// compared as numbers: past 9,999 the original's string comparison took
+// I20269999 for greater than I202610000.
+func Next(numbers []string, prefix string, year int, open bool) int {
+	o := ""
+	if open {
+		o = "O"
+	}
+	re := regexp.MustCompile("^" + o + regexp.QuoteMeta(prefix) + fmt.Sprintf("%04d", year) + "([0-9]+)$")
 	high := 0
 	for _, n := range numbers {
 		if m := re.FindStringSubmatch(n); m != nil {

@@ -67,14 +67,16 @@ func TestNumbers(t *testing.T) {
 			t.Errorf("Number(%s, %d, %d, open %v) = %s, want %s", c.prefix, c.year, c.seq, c.open, got, c.want)
 		}
 	}
-	existing := []string{"I20269999", "I202610000", "OI202610001", "I20250500", "A20260003", "F20260001"}
+	existing := []string{"I20269999", "I202610000", "OI202610007", "I20250500", "A20260003", "F20260001", "OF20260004"}
 	for _, c := range []struct {
 		prefix string
 		year   int
+		open   bool
 		want   int
-	}{{"I", 2026, 10002}, {"I", 2025, 501}, {"I", 2027, 1}, {"A", 2026, 4}, {"B", 2026, 1}, {"F", 2026, 2}} {
-		if got := Next(existing, c.prefix, c.year); got != c.want {
-			t.Errorf("Next(%s, %d) = %d, want %d", c.prefix, c.year, got, c.want)
+	}{{"I", 2026, false, 10001}, {"I", 2026, true, 10008}, {"I", 2025, false, 501}, {"I", 2025, true, 1}, {"I", 2027, false, 1},
+		{"A", 2026, false, 4}, {"B", 2026, false, 1}, {"F", 2026, false, 2}, {"F", 2026, true, 5}} {
+		if got := Next(existing, c.prefix, c.year, c.open); got != c.want {
+			t.Errorf("Next(%s, %d, open %v) = %d, want %d", c.prefix, c.year, c.open, got, c.want)
 		}
 	}
 	if Prefixes[Invoice] != "I" || Prefixes[AmendmentInvoice] != "A" || Prefixes[Fee] != "F" || Prefixes[AmendmentFee] != "B" || Prefixes[ProForma] != "P" {
