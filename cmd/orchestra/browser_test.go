@@ -98,7 +98,7 @@ func TestBrowser(t *testing.T) {
 			}
 			// a bound for a hung browser, not a speed check: on a busy machine
 			// every page on two screens for two people takes minutes
-			ctx, cancel = context.WithTimeout(ctx, 8*time.Minute)
+			ctx, cancel = context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
 			b := &browser{t: t, ctx: ctx, base: base, shots: shots}
 
@@ -436,6 +436,7 @@ func TestBrowser(t *testing.T) {
 			box := custAPI.post(t, "/mailboxes", map[string]any{"name": "ann" + token, "password": "Ann-Mailbox-5150"})
 			info := custAPI.post(t, "/mail-addresses", map[string]any{"name": "info", "domain": mailDomain["id"], "mailboxes": []any{box["id"]}})
 			custAPI.post(t, "/autoresponses", map[string]any{"address": info["id"], "subject": "Fuera de la oficina", "message": "Vuelvo el lunes."})
+			b.billing(staffAPI, user, "Cust-Heron-7734", zone, mailDomain["name"].(string), english)
 			// every page, as the customer (in Spanish) and as staff, on a
 			// desktop and on a phone: nothing overflows, axe-core finds
 			// nothing serious, and the customer's pages hold no English
@@ -865,4 +866,135 @@ func (b *browser) everyPage(who string, english map[string]bool) {
 		}
 	}
 	b.run(chromedp.EmulateViewport(1280, 900))
+}
+
+// billing: the customer's domains become orders once staff add a service
+// for domains; staff bill them from the orders list through its preview,
+// close the bill, and the customer reads it in Spanish and downloads its
+// PDF; the account's page says what it pays a month. The browser starts and
+// ends logged in as the customer.
+func (b *browser) billing(staffAPI *staffClient, user, pw, zone, mailZone string, english map[string]bool) {
+	t := b.t
+	t.Helper()
+	cust := staffAPI.get(t, "/accounts?search="+user)["results"].([]any)[0].(map[string]any)
+	custID := jsonID(cust["id"])
+	staffAPI.post(t, "/services", map[string]any{"description": "Domain", "model": "Domain", "match": "domain.top_id == 0",
+		"nominal_price": "10.00", "billing_period": "MONTHLY", "billing_point": "ON_REGISTER", "tax": 21})
+	// the orders consumer opens an order for each of the customer's domains
+	// (not for the subdomains mail made: _dmarc, the DKIM key's)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		n, _ := staffAPI.get(t, "/orders?account="+custID)["count"].(float64)
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the customer's domains made %v orders, want 2: %v", n, staffAPI.get(t, "/orders?account="+custID)["results"])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.base+"/orders/"), waitvisible("p.count"))
+	if body := b.text("main"); !strings.Contains(body, "Domain: "+zone) || !strings.Contains(body, "Domain: "+mailZone) {
+		t.Errorf("the customer's orders:\n%s", body)
+	}
+	b.shot("orders-customer-es")
+
+	// staff choose the customer's orders and bill them: a preview first
+	b.press(`form[action="/logout"] button`)
+	b.run(waitvisible("#username"))
+	b.login("kestrel", "Staff-Kestrel-4821")
+	b.run(chromedp.Navigate(b.base+"/orders/?q="+qs("account="+custID)), waitvisible("th.pick input"))
+	b.run(click("th.pick input"), setvalue("#bulk-action", "bill"))
+	b.shot("orders-bill")
+	b.press("form.list .bulk button[type=submit]")
+	b.run(waitvisible("section.preview table"))
+	if got := b.text("section.preview"); !strings.Contains(got, "Domain: "+zone) || !strings.Contains(got, "Domain: "+mailZone) || !strings.Contains(got, "24.2") {
+		t.Errorf("the bill's preview:\n%s", got)
+	}
+	if bills := staffAPI.get(t, "/bills?account="+custID)["count"]; bills != float64(0) {
+		t.Errorf("the preview made %v bills", bills)
+	}
+	b.shot("bill-preview")
+	b.press("form.buttons button.primary")
+	b.run(waitvisible("h1"))
+	b.shot("bill-made")
+	made := staffAPI.get(t, "/bills?account="+custID)["results"].([]any)
+	if len(made) != 1 {
+		t.Fatalf("billing made %d bills", len(made))
+	}
+	bill := made[0].(map[string]any)
+	billURL := "/bills/" + jsonID(bill["id"])
+	if total, _ := strconv.ParseFloat(fmt.Sprint(bill["total"]), 64); total != 24.2 || !strings.HasPrefix(fmt.Sprint(bill["number"]), "OI") {
+		t.Errorf("the bill: %v", bill)
+	}
+	// closed once both sides have invoice contacts
+	staff := staffAPI.get(t, "/accounts?search=kestrel")["results"].([]any)[0].(map[string]any)
+	for _, c := range []struct{ account any }{{cust["id"]}, {staff["id"]}} {
+		staffAPI.post(t, "/bill-contacts", map[string]any{"account": c.account, "name": "Contact " + jsonID(c.account), "address": "Carrer Gran 1",
+			"city": "Barcelona", "zipcode": "08001", "country": "ES", "vat": "B12345678"})
+	}
+	b.run(chromedp.Navigate(b.base+billURL), waitvisible("h1"))
+	b.shot("bill-open")
+	b.follow(`.actions a[href$="/do/close"]`)
+	b.press("main form button[type=submit]")
+	b.run(waitvisible("h1"))
+	b.run(chromedp.Navigate(b.base+billURL), waitvisible("h1"))
+	closedNumber := fmt.Sprintf("I%d0001", time.Now().Year()) // the year's first closed invoice
+	if h1 := b.text("h1"); !strings.Contains(h1, closedNumber) {
+		t.Errorf("the closed bill's title: %q", h1)
+	}
+	if body := b.text("main"); !strings.Contains(body, "Domain: "+zone) {
+		t.Errorf("the bill's page does not list its lines:\n%s", body)
+	}
+	b.shot("bill-closed")
+	if got := b.fetchHead(billURL + "/download/document"); got != "200 application/pdf %PDF-" {
+		t.Errorf("staff downloading the PDF: %q", got)
+	}
+	// what the account pays a month: two domains at 10.00 and 21% tax
+	b.run(chromedp.Navigate(b.base+"/accounts/"+custID), waitvisible("section.monthly"))
+	if got := b.text("section.monthly"); !strings.Contains(got, "24.20") {
+		t.Errorf("the account's monthly cost: %q", got)
+	}
+	b.shot("account-monthly")
+
+	// the customer, in Spanish, reads the bill and downloads its PDF
+	b.press(`form[action="/logout"] button`)
+	b.run(waitvisible("#username"))
+	b.login(user, pw)
+	b.run(chromedp.Navigate(b.base+"/bills/"), waitvisible("p.count"))
+	if body := b.text("main"); !strings.Contains(body, "24,2") && !strings.Contains(body, "24.2") {
+		t.Errorf("the customer's bills:\n%s", body)
+	}
+	b.shot("bills-customer-es")
+	b.run(chromedp.Navigate(b.base+billURL), waitvisible("h1"))
+	if left := b.untranslated(english); len(left) > 0 {
+		t.Errorf("the customer's bill in Spanish still shows English: %q", left)
+	}
+	if !strings.Contains(b.text(".actions"), "Descargar PDF") {
+		t.Errorf("the customer's bill offers no PDF: %q", b.text(".actions"))
+	}
+	b.shot("bill-customer-es")
+	if got := b.fetchHead(billURL + "/download/document"); got != "200 application/pdf %PDF-" {
+		t.Errorf("the customer downloading the PDF: %q", got)
+	}
+}
+
+// fetchHead fetches path from the page, with its session, and says its
+// status, media type and first five bytes.
+func (b *browser) fetchHead(path string) string {
+	b.t.Helper()
+	js := `(() => {
+		if (window.__fetched === undefined) {
+			window.__fetched = "";
+			fetch(` + strconv.Quote(path) + `).then(r => r.arrayBuffer().then(buf =>
+				window.__fetched = r.status + " " + r.headers.get("content-type") + " " + String.fromCharCode(...new Uint8Array(buf.slice(0, 5)))))
+				.catch(e => window.__fetched = "failed: " + e);
+		}
+		return window.__fetched;
+	})()`
+	got, err := chromedp.Run(b.ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil {
+		b.t.Fatalf("fetching %s: %v", path, err)
+	}
+	return got
 }

@@ -350,6 +350,9 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		if m.Item != nil && m.Item.Properties[f] != nil && m.Item.Properties[f].Format == "date-time" {
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 				c.Text = t.Local().Format("2006-01-02 15:04:05")
+				if t.Equal(t.UTC().Truncate(24 * time.Hour)) {
+					c.Text = t.UTC().Format(time.DateOnly) // a day (an order's, a bill line's), stored as its midnight
+				}
 			}
 		}
 		if f == "state" {

@@ -14,14 +14,28 @@ import (
 )
 
 // JSONView is an operation's answer as a page shows it, in the answer's
-// own order: an object as labelled fields, a list of objects as a table
-// (nested lists as nested tables), anything else as text.
+// own order: an object as labelled fields, its lists under them; a list of
+// objects as a table, or, when they hold lists themselves (a billing run's
+// accounts and their lines), as one block each; anything else as text.
 type JSONView struct {
 	Text    string
 	Fields  []JSONField
 	Columns []string
 	Rows    [][]JSONView
+	Blocks  []JSONView
 }
+
+// Plain are the fields shown as labelled values.
+func (v JSONView) Plain() []JSONField {
+	return slices.DeleteFunc(slices.Clone(v.Fields), JSONField.nested)
+}
+
+// Nested are the fields shown under them, each a table or blocks.
+func (v JSONView) Nested() []JSONField {
+	return slices.DeleteFunc(slices.Clone(v.Fields), func(f JSONField) bool { return !f.nested() })
+}
+
+func (f JSONField) nested() bool { return f.Value.IsTable() || f.Value.Blocks != nil }
 
 // JSONField is an object's field.
 type JSONField struct {
@@ -105,6 +119,9 @@ func listView(items []JSONView) JSONView {
 			parts = append(parts, it.Text)
 		}
 		return JSONView{Text: strings.Join(parts, ", ")}
+	}
+	if slices.ContainsFunc(items, func(it JSONView) bool { return len(it.Nested()) > 0 }) {
+		return JSONView{Blocks: items} // a table within a table's cell is unreadable
 	}
 	v := JSONView{Columns: []string{}}
 	for _, it := range items {

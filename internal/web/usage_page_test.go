@@ -139,6 +139,9 @@ func TestBillOrdersPreviewed(t *testing.T) {
 		if _, _, page = cust.get(billURL); !strings.Contains(page, `href="`+billURL+`/download/document"`) || !strings.Contains(page, "Download PDF") {
 			t.Errorf("the customer's bill page offers no PDF:\n%s", page)
 		}
+		if strings.Contains(page, "INVOICE") || !strings.Contains(page, "Invoice") {
+			t.Errorf("the bill's type is not in words:\n%s", page)
+		}
 		if !strings.Contains(page, "Hosting plan for cust") {
 			t.Errorf("the customer's bill page does not show its line:\n%s", page)
 		}

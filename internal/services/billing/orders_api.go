@@ -37,13 +37,15 @@ type updateOrdersIn struct {
 func init() {
 	models.DeclareOrder(models.OrderModel{Name: "order", Plural: "orders", Tag: "Billing",
 		List: "List orders", Get: "Get an order", Update: "Ignore an order, or change its description (staff)",
+		Delete:        "Remove an order: it is billed no more and no trace of it is kept (staff)",
 		UpdateExample: map[string]any{"ignore": true, "version": 1},
 		Listing:       api.Listing{Orderable: []string{"id", "registered_on", "cancelled_on", "billed_until", "account_id", "service_id"}, Search: []string{"description", "object_repr"}, Default: "-registered_on,id"},
 		Presentation: api.Presentation{Name: "order", Label: "Orders", Singular: "Order", Group: "accounts", Type: "Order",
 			Title: "description", Columns: []string{"service", "registered_on", "cancelled_on", "billed_until", "ignore", "account"},
 			Fieldsets: []api.Fieldset{api.Set("", "description", "ignore")},
-			// what object an order bills is staff's to follow
-			StaffFields: []string{"model", "object_id"},
+			// what object an order bills is staff's to follow; its
+			// description says in words what it is for
+			StaffFields: []string{"model", "object_id", "service"},
 			Previewed:   []api.Previewed{{Verb: "bill", Label: i18n.M("bill"), Path: "/orders/bill", Field: "orders"}}},
 	})
 	api.Operations(orderOperations)

@@ -42,6 +42,7 @@ func init() {
 		Listing:       api.Listing{Orderable: []string{"id", "number", "created_at", "closed_on", "account_id"}, Search: []string{"number"}, Default: "-id"},
 		Presentation: api.Presentation{Name: "bill", Label: "Bills", Singular: "Bill", Group: "accounts", Type: "Bill",
 			Title: "number", Columns: []string{"type", "created_at", "total", "is_open", "is_sent", "account"},
+			Choices:   map[string]api.Choice{"type": api.Among(amounts.Invoice, amounts.AmendmentInvoice, amounts.Fee, amounts.AmendmentFee, amounts.ProForma)},
 			Fieldsets: []api.Fieldset{api.Set("", "comments", "due_on")}},
 	})
 	api.Declare(Lines)
@@ -55,6 +56,7 @@ func init() {
 			Title: "vat", Caption: []string{"name", "vat"}, Columns: []string{"name", "city", "country", "account"},
 			Fieldsets: []api.Fieldset{api.Set("", "account", "name", "vat", "address", "zipcode", "city", "country")}},
 	})
+	api.SayValues(typeNames) // pages say a bill's type in words
 	api.Operations(operations)
 	api.Operations(documentOperations)
 	api.Operations(monthlyOperations)

@@ -303,8 +303,8 @@ var Meta = map[string]TypeMeta{
 		Repr:          "description",
 		Audit:         false,
 		Secret:        map[string]bool{},
-		StaffOnly:     map[string]bool{"ignore": true, "description": true},
-		StaffDefaults: map[string]any{"ignore": order.DefaultIgnore, "description": order.DefaultDescription},
+		StaffOnly:     map[string]bool{"ignore": true},
+		StaffDefaults: map[string]any{"ignore": order.DefaultIgnore},
 		Unique:        [][]string{},
 	},
 	"Plan": {

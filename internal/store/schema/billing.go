@@ -193,10 +193,12 @@ func (Order) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("model", "object_id"), index.Fields("account_id", "service_id"), index.Fields("registered_on")}
 }
 
-// Annotations of Order: customers read theirs. Not audited: the consumer
-// writes every order of a bulk change, and a run every order it bills.
+// Annotations of Order: customers read theirs, named by their description
+// (only staff write orders at all: the orders hook). Not audited: the
+// consumer writes every order of a bulk change, and a run every order it
+// bills.
 func (Order) Annotations() []schema.Annotation {
-	return []schema.Annotation{Scope{Owner: "account_id", Repr: "description", StaffFields: []string{"ignore", "description"}},
+	return []schema.Annotation{Scope{Owner: "account_id", Repr: "description", StaffFields: []string{"ignore"}},
 		API{Derived: []string{"account_id", "service_id", "model", "object_id", "registered_on", "cancelled_on", "billed_on", "billed_until", "billed_metric", "object_repr"}}}
 }
 
