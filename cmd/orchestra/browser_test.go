@@ -943,8 +943,11 @@ func (b *browser) billing(staffAPI *staffClient, user, pw, zone, mailZone string
 	if h1 := b.text("h1"); !strings.Contains(h1, closedNumber) {
 		t.Errorf("the closed bill's title: %q", h1)
 	}
-	if body := b.text("main"); !strings.Contains(body, "Domain: "+zone) {
-		t.Errorf("the bill's page does not list its lines:\n%s", body)
+	if body := b.text("main"); !strings.Contains(body, "Domain: "+zone) || !strings.Contains(body, "24.20") || !strings.Contains(body, "10.00") {
+		t.Errorf("the bill's page does not list its lines, to the cent:\n%s", body)
+	}
+	if got := b.text(".actions"); strings.Contains(got, "Change") || strings.Contains(got, "Delete") || !strings.Contains(got, "Amend") {
+		t.Errorf("a closed bill is offered to be changed or deleted, or not to be amended: %q", got)
 	}
 	b.shot("bill-closed")
 	if got := b.fetchHead(billURL + "/download/document"); got != "200 application/pdf %PDF-" {

@@ -52,6 +52,11 @@ type Presentation struct {
 	Applied bool `json:"applied,omitempty"`
 	// ReadOnly models are written by the panel itself, not through forms.
 	ReadOnly bool `json:"read_only,omitempty"`
+	// Open is the boolean field an object needs true to be changed or
+	// deleted (a bill, while open): pages offer neither without it.
+	Open string `json:"open,omitempty"`
+	// Money are the fields pages print as amounts of money: to the cent.
+	Money []string `json:"money,omitempty"`
 	// Nested models are read on their parent's page (a bill's lines on
 	// the bill's): the navigation leaves them out.
 	Nested bool `json:"nested,omitempty"`

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/orchestra-panel/orchestra/internal/api"
 	"github.com/orchestra-panel/orchestra/internal/i18n"
 	"github.com/orchestra-panel/orchestra/internal/orchestration"
@@ -347,6 +349,9 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 	case string:
 		c.Text = x
+		if d, err := decimal.NewFromString(x); err == nil && slices.Contains(m.Money, f) {
+			c.Text = d.StringFixed(2)
+		}
 		if m.Item != nil && m.Item.Properties[f] != nil && m.Item.Properties[f].Format == "date-time" {
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 				c.Text = t.Local().Format("2006-01-02 15:04:05")
@@ -759,6 +764,9 @@ func (w *Handler) objectPage(r *http.Request, m *Model, id string, obj map[strin
 		Actions: slices.DeleteFunc(slices.Clone(m.Actions), offOn), Views: slices.DeleteFunc(slices.Clone(m.Views), offOn),
 		Downloads: slices.DeleteFunc(slices.Clone(m.Downloads), offOn),
 		Resync:    m.Applied && me(r).Staff}
+	if m.Open != "" && obj[m.Open] != true { // closed for good: amended, not changed
+		op.CanEdit, op.CanDel = false, false
+	}
 	op.Title = i18n.T(ctx, m.Singular) + " " + objectTitle(m, id, obj)
 	first := []string{"id", m.Title}
 	for _, set := range m.Fieldsets {

@@ -139,6 +139,9 @@ func TestBillOrdersPreviewed(t *testing.T) {
 		if _, _, page = cust.get(billURL); !strings.Contains(page, `href="`+billURL+`/download/document"`) || !strings.Contains(page, "Download PDF") {
 			t.Errorf("the customer's bill page offers no PDF:\n%s", page)
 		}
+		if !strings.Contains(page, "<dd>24.20</dd>") || !strings.Contains(page, `data-label="Subtotal">20.00<`) {
+			t.Errorf("the bill's amounts are not to the cent (24.20, a line of 20.00):\n%s", page)
+		}
 		if strings.Contains(page, "INVOICE") || !strings.Contains(page, "Invoice") {
 			t.Errorf("the bill's type is not in words:\n%s", page)
 		}
@@ -156,6 +159,18 @@ func TestBillOrdersPreviewed(t *testing.T) {
 		}
 		if code, _, _ := cust.get(billURL + "/download/nothing"); code != http.StatusNotFound {
 			t.Errorf("an unknown download: %d", code)
+		}
+		// staff change or delete an open bill; a closed one is amended instead
+		if _, _, page = b.get(billURL); !strings.Contains(page, `href="`+billURL+`/edit"`) || !strings.Contains(page, `href="`+billURL+`/delete"`) {
+			t.Errorf("staff are not offered to change or delete an open bill:\n%s", page)
+		}
+		if err := st.Tx(sys, func(ctx context.Context, tx *ent.Tx) error {
+			return tx.Bill.UpdateOneID(bs[0].ID).SetIsOpen(false).Exec(ctx)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, page = b.get(billURL); strings.Contains(page, `href="`+billURL+`/edit"`) || strings.Contains(page, `href="`+billURL+`/delete"`) {
+			t.Errorf("staff are offered to change or delete a closed bill:\n%s", page)
 		}
 	})
 }

@@ -80,7 +80,7 @@ func init() {
 		UpdateExample: map[string]any{"nominal_price": "3.00", "version": 1},
 		Listing:       api.Listing{Orderable: []string{"id", "description", "model", "created_at"}, Search: []string{"description"}, Default: "description"},
 		Presentation: api.Presentation{Name: "service", Label: "Billed services", Singular: "Billed service", Group: "administration", Type: "Service", Staff: true,
-			Toggle: "is_active", Title: "description", Columns: []string{"model", "nominal_price", "billing_period", "is_active"},
+			Toggle: "is_active", Title: "description", Columns: []string{"model", "nominal_price", "billing_period", "is_active"}, Money: []string{"nominal_price"},
 			Fieldsets: []api.Fieldset{
 				api.Set("", "description", "model", "match", "is_active"),
 				api.Set("Billing", "billing_period", "billing_point", "payment_style", "is_fee", "order_description"),
@@ -107,7 +107,7 @@ func init() {
 		UpdateExample: map[string]any{"price": "1.50", "version": 1},
 		Listing:       api.Listing{Orderable: []string{"id", "service_id", "plan_id", "quantity", "created_at"}, Default: "service_id,plan_id,quantity"},
 		Presentation: api.Presentation{Name: "rate", Label: "Rates", Singular: "Rate", Group: "administration", Type: "Rate", Staff: true,
-			Title: "id", Caption: []string{"service", "plan", "quantity"}, Columns: []string{"service", "plan", "quantity", "price"},
+			Title: "id", Caption: []string{"service", "plan", "quantity"}, Columns: []string{"service", "plan", "quantity", "price"}, Money: []string{"price"},
 			Fieldsets: []api.Fieldset{api.Set("", "service", "plan", "quantity", "price")}},
 	})
 	models.DeclareContractedPlan(models.ContractedPlanModel{Name: "contracted-plan", Plural: "contracted-plans", Tag: "Billing",

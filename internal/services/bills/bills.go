@@ -41,7 +41,7 @@ func init() {
 		UpdateExample: map[string]any{"comments": "Thank you.", "version": 1},
 		Listing:       api.Listing{Orderable: []string{"id", "number", "created_at", "closed_on", "account_id"}, Search: []string{"number"}, Default: "-id"},
 		Presentation: api.Presentation{Name: "bill", Label: "Bills", Singular: "Bill", Group: "accounts", Type: "Bill",
-			Title: "number", Columns: []string{"type", "created_at", "total", "is_open", "is_sent", "account"},
+			Title: "number", Columns: []string{"type", "created_at", "total", "is_open", "is_sent", "account"}, Money: []string{"total"}, Open: "is_open",
 			Choices:   map[string]api.Choice{"type": api.Among(amounts.Invoice, amounts.AmendmentInvoice, amounts.Fee, amounts.AmendmentFee, amounts.ProForma)},
 			Fieldsets: []api.Fieldset{api.Set("", "comments", "due_on")}},
 	})

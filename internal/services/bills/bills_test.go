@@ -123,9 +123,10 @@ func TestBillingRun(t *testing.T) {
 			}
 			got = append(got, s)
 		}
-		want := "Domain a.example 2026-11-01→2027-01-01 2 20 PLAN -20|Domain b.example 2026-11-01→2027-01-01 2 20"
-		if strings.Join(got, "|") != want || acct["total"] != "24.2" {
-			t.Errorf("the preview's lines:\n got %s (total %v)\nwant %s (total 24.2)", strings.Join(got, "|"), acct["total"], want)
+		// amounts to the cent, as the bill prints them
+		want := "Domain a.example 2026-11-01→2027-01-01 2 20.00 PLAN -20.00|Domain b.example 2026-11-01→2027-01-01 2 20.00"
+		if strings.Join(got, "|") != want || acct["total"] != "24.20" {
+			t.Errorf("the preview's lines:\n got %s (total %v)\nwant %s (total 24.20)", strings.Join(got, "|"), acct["total"], want)
 		}
 		if n, _ := st.Bill.Query().Count(sys); n != 0 {
 			t.Fatal("a preview made bills")
@@ -366,7 +367,7 @@ func TestCustomerServicesBilled(t *testing.T) {
 			lines = append(lines, fmt.Sprintf("%s %s %s", l["description"], l["quantity"], l["total"]))
 		}
 		slices.Sort(lines)
-		if strings.Join(lines, "|") != "Database custdb 1 3|Mailbox custbox 1 2|Website www 1 5" || acct["total"] != "10" {
+		if strings.Join(lines, "|") != "Database custdb 1 3.00|Mailbox custbox 1 2.00|Website www 1 5.00" || acct["total"] != "10.00" {
 			t.Errorf("a month of each: %v (total %v)", lines, acct["total"])
 		}
 		cust.Do("DELETE", fmt.Sprintf("/websites/%d", site), nil).Want(http.StatusNoContent)
@@ -377,7 +378,7 @@ func TestCustomerServicesBilled(t *testing.T) {
 			t.Fatalf("the run after the website went: %v", refund)
 		}
 		l := accts[0].(map[string]any)["lines"].([]any)[0].(map[string]any)
-		if l["description"] != "Website www" || l["total"] != "-5" {
+		if l["description"] != "Website www" || l["total"] != "-5.00" {
 			t.Errorf("the website's month is not refunded: %v", l)
 		}
 	})

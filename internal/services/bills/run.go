@@ -3,6 +3,7 @@ package bills
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -103,6 +104,43 @@ type AccountRun struct {
 	Lines   []PreviewLine   `json:"lines"`
 	Total   decimal.Decimal `json:"total" doc:"The lines with their discounts and taxes."`
 	Bills   []int           `json:"bills,omitempty" doc:"The bills the lines went to (a committed run)."`
+}
+
+// The amounts of a run's answer are written to the cent ("10.00", not
+// "10"), as a bill prints them; their schema stays the decimal's.
+
+// MarshalJSON writes l's amounts to the cent.
+func (l PreviewLine) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct { // PreviewLine's fields, in its order
+		Order       int          `json:"order"`
+		Description string       `json:"description"`
+		Start       string       `json:"start_on"`
+		End         string       `json:"end_on,omitempty"`
+		Quantity    string       `json:"quantity"`
+		Rate        string       `json:"rate"`
+		Subtotal    string       `json:"subtotal"`
+		Tax         int          `json:"tax"`
+		Discounts   []PreviewSub `json:"discounts"`
+		Total       string       `json:"total"`
+	}{l.Order, l.Description, l.Start, l.End, l.Quantity, l.Rate.StringFixed(2), l.Subtotal.StringFixed(2), l.Tax, l.Discounts, l.Total.StringFixed(2)})
+}
+
+// MarshalJSON writes s's amount to the cent.
+func (s PreviewSub) MarshalJSON() ([]byte, error) {
+	type plain PreviewSub
+	return json.Marshal(struct {
+		plain
+		Total string `json:"total"`
+	}{plain(s), s.Total.StringFixed(2)})
+}
+
+// MarshalJSON writes a's total to the cent.
+func (a AccountRun) MarshalJSON() ([]byte, error) {
+	type plain AccountRun
+	return json.Marshal(struct {
+		plain
+		Total string `json:"total"`
+	}{plain(a), a.Total.StringFixed(2)})
 }
 
 // verboseQuantity prints a line's quantity: the size, or metric×size.
