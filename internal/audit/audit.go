@@ -6,6 +6,7 @@ package audit
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -55,9 +56,18 @@ type batch struct {
 // context in tx, so that flush writes them in bulk, rather than one INSERT
 // per write: for a run that makes thousands of rows. The caller flushes
 // before the transaction ends; a record never outlives its change's
-// transaction either way.
+// transaction either way, and a commit with records left unflushed is
+// refused, so that no change commits without its record.
 func Batch(ctx context.Context, tx *ent.Tx) (context.Context, func() error) {
 	b := &batch{tx: tx}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if len(b.records) > 0 {
+				return errors.New("audit: a batch's history records were not flushed")
+			}
+			return next.Commit(ctx, tx)
+		})
+	})
 	flush := func() error {
 		v, _ := viewer.From(ctx)
 		channel := cmp.Or(v.Channel, viewer.ChannelSystem)

@@ -12,6 +12,7 @@ import (
 	_ "github.com/orchestra-panel/orchestra/internal/contacts"
 	"github.com/orchestra-panel/orchestra/internal/store"
 	"github.com/orchestra-panel/orchestra/internal/store/ent"
+	"github.com/orchestra-panel/orchestra/internal/store/ent/account"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/contact"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/history"
 	"github.com/orchestra-panel/orchestra/internal/store/ent/setting"
@@ -248,6 +249,18 @@ func TestBatchRecordsAtFlush(t *testing.T) {
 		}
 		if got := st.History.Query().CountX(ctx); got != 3+n {
 			t.Errorf("%d records after a rolled back batch, want %d", got, 3+n)
+		}
+		// a batch never flushed: the commit is refused, the change with it
+		err = st.Tx(ctx, func(ctx context.Context, tx *ent.Tx) error {
+			bctx, _ := audit.Batch(ctx, tx)
+			tx.Account.CreateBulk(create(tx, "lost", 2)...).ExecX(bctx)
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "not flushed") {
+			t.Errorf("a commit with unflushed records: %v", err)
+		}
+		if n := st.Account.Query().Where(account.UsernameHasPrefix("lost")).CountX(ctx); n != 0 {
+			t.Errorf("%d accounts committed without their records", n)
 		}
 	})
 }
