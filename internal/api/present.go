@@ -148,11 +148,7 @@ const DataOnlyExtension = "x-orchestra-data-only"
 
 // DataOnly marks o as data for programs, offered by no button.
 func DataOnly(o huma.Operation) huma.Operation {
-	if o.Extensions == nil {
-		o.Extensions = map[string]any{}
-	}
-	o.Extensions[DataOnlyExtension] = true
-	return o
+	return extend(o, DataOnlyExtension, true)
 }
 
 // WhenExtension names the boolean field of an object without which an
@@ -162,11 +158,7 @@ const WhenExtension = "x-orchestra-when"
 
 // When is o offered only for objects whose field is true.
 func When(o huma.Operation, field string) huma.Operation {
-	if o.Extensions == nil {
-		o.Extensions = map[string]any{}
-	}
-	o.Extensions[WhenExtension] = field
-	return o
+	return extend(o, WhenExtension, field)
 }
 
 // DownloadExtension names the media type an operation's answer is asked
@@ -176,20 +168,21 @@ const DownloadExtension = "x-orchestra-download"
 // Download marks o, a GET on one object, as a file of mediaType for pages
 // to offer as a download.
 func Download(o huma.Operation, mediaType string) huma.Operation {
+	return extend(o, DownloadExtension, mediaType)
+}
+
+// extend is o with the extension key set to v.
+func extend(o huma.Operation, key string, v any) huma.Operation {
 	if o.Extensions == nil {
 		o.Extensions = map[string]any{}
 	}
-	o.Extensions[DownloadExtension] = mediaType
+	o.Extensions[key] = v
 	return o
 }
 
 // Labelled is o with the button label l.
 func Labelled(o huma.Operation, l string) huma.Operation {
-	if o.Extensions == nil {
-		o.Extensions = map[string]any{}
-	}
-	o.Extensions[LabelExtension] = l
-	return o
+	return extend(o, LabelExtension, l)
 }
 
 // present attaches p, with l's orderable fields, to a list operation.
@@ -209,11 +202,7 @@ func present(o huma.Operation, l Listing, p Presentation) huma.Operation {
 		}
 		p.Choices = choices
 	}
-	if o.Extensions == nil {
-		o.Extensions = map[string]any{}
-	}
-	o.Extensions[ModelExtension] = p
-	return o
+	return extend(o, ModelExtension, p)
 }
 
 // Response is an answer of Call.

@@ -349,8 +349,10 @@ func (w *Handler) cell(r *http.Request, m *Model, f string, v any) Cell {
 		}
 	case string:
 		c.Text = x
-		if d, err := decimal.NewFromString(x); err == nil && slices.Contains(m.Money, f) {
-			c.Text = d.StringFixed(2)
+		if slices.Contains(m.Money, f) {
+			if d, err := decimal.NewFromString(x); err == nil {
+				c.Text = d.StringFixed(2)
+			}
 		}
 		if m.Item != nil && m.Item.Properties[f] != nil && m.Item.Properties[f].Format == "date-time" {
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
